@@ -1,0 +1,293 @@
+"""Count labels: one histogram per image, accumulated into a mergeable ClassCounts.
+
+Counting never needs to know which ids are void or ignored. Besides per-id pixel and image
+counts it keeps the co-occurrence totals ``cooc[c, d]`` (pixels of d summed over the images
+that contain c), from which the exact median-frequency denominator follows for any choice
+of void/ignore ids, so one scan serves every convention.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from .decode import DEFAULT_MAX_PIXELS, mask_array, open_mask
+from .errors import LabelRangeError, MfbError
+
+Int64Array = npt.NDArray[np.int64]
+
+#: Beyond this many distinct values a file is not a semantic label map (instance ids,
+#: a continuous raster) and the co-occurrence table would no longer fit in memory.
+MAX_DISTINCT_IDS = 4096
+
+# Spans up to this size are counted with one bincount; wider ones with np.unique.
+_BINCOUNT_SPAN = 1 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class ClassCounts:
+    """Pixel, image and co-occurrence counts of a set of label images, keyed by label id.
+
+    ``ids`` are the sorted distinct label values seen; the other arrays are aligned with them.
+    Adding two ClassCounts gives the counts of the union of their images.
+    """
+
+    ids: Int64Array
+    pixels: Int64Array
+    images: Int64Array
+    cooc: Int64Array
+    num_images: int
+
+    @classmethod
+    def empty(cls) -> ClassCounts:
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, none, none, np.zeros((0, 0), dtype=np.int64), 0)
+
+    @classmethod
+    def from_histogram(cls, ids: Int64Array, counts: Int64Array) -> ClassCounts:
+        """The counts of one image whose present ids and pixel counts are given."""
+        ids = np.asarray(ids, dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        keep = counts > 0
+        ids, counts = ids[keep], counts[keep]
+        order = np.argsort(ids)
+        ids, counts = ids[order], counts[order]
+        cooc = np.broadcast_to(counts, (len(ids), len(ids))).copy()
+        return cls(ids, counts, np.ones(len(ids), dtype=np.int64), cooc, 1)
+
+    @property
+    def total_pixels(self) -> int:
+        return int(self.pixels.sum())
+
+    def __add__(self, other: ClassCounts) -> ClassCounts:
+        ids = np.union1d(self.ids, other.ids).astype(np.int64)
+        size = len(ids)
+        pixels = np.zeros(size, dtype=np.int64)
+        images = np.zeros(size, dtype=np.int64)
+        cooc = np.zeros((size, size), dtype=np.int64)
+        for part in (self, other):
+            where = np.searchsorted(ids, part.ids)
+            pixels[where] += part.pixels
+            images[where] += part.images
+            cooc[np.ix_(where, where)] += part.cooc
+        return ClassCounts(ids, pixels, images, cooc, self.num_images + other.num_images)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClassCounts):
+            return NotImplemented
+        return (
+            self.num_images == other.num_images
+            and np.array_equal(self.ids, other.ids)
+            and np.array_equal(self.pixels, other.pixels)
+            and np.array_equal(self.images, other.images)
+            and np.array_equal(self.cooc, other.cooc)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"ClassCounts(ids={self.ids.tolist()}, pixels={self.pixels.tolist()}, "
+            f"images={self.images.tolist()}, num_images={self.num_images})"
+        )
+
+
+class CountsAccumulator:
+    """Adds per-image histograms in place; growing arrays keep each addition O(present^2)."""
+
+    def __init__(self) -> None:
+        self._index: dict[int, int] = {}
+        self._ids: list[int] = []
+        self._pixels = np.zeros(16, dtype=np.int64)
+        self._images = np.zeros(16, dtype=np.int64)
+        self._cooc = np.zeros((16, 16), dtype=np.int64)
+        self.num_images = 0
+
+    def add(self, ids: Int64Array, counts: Int64Array) -> None:
+        """Add one image given its present ids and their (non-zero) pixel counts."""
+        index = self._index
+        new = [int(i) for i in ids.tolist() if i not in index]
+        if new:
+            self._register(new)
+        where = np.fromiter((index[i] for i in ids.tolist()), dtype=np.intp, count=len(ids))
+        self._pixels[where] += counts
+        self._images[where] += 1
+        self._cooc[np.ix_(where, where)] += counts
+        self.num_images += 1
+
+    def _register(self, new: list[int]) -> None:
+        if len(self._ids) + len(new) > MAX_DISTINCT_IDS:
+            raise MfbError(
+                f"more than {MAX_DISTINCT_IDS} distinct label values: these are not semantic "
+                "class ids (instance ids, a continuous raster, or colours read as values?)"
+            )
+        for value in new:
+            self._index[value] = len(self._ids)
+            self._ids.append(value)
+        capacity = len(self._pixels)
+        if len(self._ids) > capacity:
+            grown = max(2 * capacity, len(self._ids))
+            self._pixels = np.resize(self._pixels, grown)
+            self._pixels[capacity:] = 0
+            self._images = np.resize(self._images, grown)
+            self._images[capacity:] = 0
+            cooc = np.zeros((grown, grown), dtype=np.int64)
+            cooc[:capacity, :capacity] = self._cooc
+            self._cooc = cooc
+
+    def result(self) -> ClassCounts:
+        """The accumulated counts with ids sorted."""
+        size = len(self._ids)
+        order = np.argsort(np.asarray(self._ids, dtype=np.int64), kind="stable")
+        return ClassCounts(
+            ids=np.asarray(self._ids, dtype=np.int64)[order],
+            pixels=self._pixels[:size][order].copy(),
+            images=self._images[:size][order].copy(),
+            cooc=self._cooc[:size, :size][np.ix_(order, order)].copy(),
+            num_images=self.num_images,
+        )
+
+
+def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
+    """Present ids and their pixel counts in an integer array, with one vectorised pass."""
+    flat = labels.ravel()
+    if flat.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if flat.dtype.kind == "u" and flat.dtype.itemsize <= 2:
+        counts = np.bincount(flat)
+        offset = 0
+    else:
+        low, high = int(flat.min()), int(flat.max())
+        if high - low >= _BINCOUNT_SPAN:
+            ids, counts = np.unique(flat, return_counts=True)
+            return ids.astype(np.int64), counts.astype(np.int64)
+        counts = np.bincount((flat.astype(np.int64) - low) if low else flat)
+        offset = low
+    present = np.flatnonzero(counts)
+    return (present + offset).astype(np.int64), counts[present].astype(np.int64)
+
+
+def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
+    """Present ids and pixel counts of a decoded label image, by the cheapest exact route."""
+    if image.mode in ("L", "P", "1"):
+        # Pillow counts 8-bit images in C without building an array; for 'P' the bins are
+        # palette indices (the labels), and for '1' the set value is stored as 255.
+        counts = np.asarray(image.histogram(), dtype=np.int64)[:256]
+        present = np.flatnonzero(counts)
+        ids = present if image.mode != "1" else (present > 0).astype(np.int64)
+        return ids.astype(np.int64), counts[present]
+    # Pillow's histogram folds 16/32-bit values into 256 bins, so count the array instead.
+    return histogram_of_array(mask_array(image))
+
+
+def count_file(
+    path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> tuple[Int64Array, Int64Array]:
+    """Present ids and pixel counts of one label file."""
+    return histogram_of_image(open_mask(path, max_pixels))
+
+
+@dataclass(frozen=True)
+class LabelCheck:
+    """Which label values a scan accepts, so a bad file is named the moment it is read."""
+
+    num_classes: int | None = None
+    ignore: frozenset[int] = frozenset()
+
+    def __call__(self, path: Path, ids: Int64Array) -> None:
+        for value in ids.tolist():
+            if value in self.ignore:
+                continue
+            if value < 0:
+                raise LabelRangeError(
+                    f"{path}: label {value} is negative; pass --ignore {value} "
+                    "if it marks pixels without a class"
+                )
+            if self.num_classes is not None and value >= self.num_classes:
+                raise LabelRangeError(
+                    f"{path}: label {value} >= --num-classes {self.num_classes}; pass "
+                    f"--ignore {value} or --void {value}, or raise --num-classes"
+                )
+
+
+def count_masks(
+    paths: Sequence[Path],
+    *,
+    jobs: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    check: Callable[[Path, Int64Array], None] | None = None,
+    on_file: Callable[[Path, int], None] | None = None,
+) -> ClassCounts:
+    """Count every label file in ``paths``, reading ``jobs`` files at a time.
+
+    The result is identical for any ``jobs``: integer counts are added exactly and files
+    are taken in the given order, so the first bad file reported is the first in the list.
+    ``check`` can reject a file's labels; ``on_file(path, pixels)`` reports progress.
+    """
+    accumulator = CountsAccumulator()
+
+    def count(path: Path) -> tuple[Int64Array, Int64Array]:
+        return count_file(path, max_pixels)
+
+    for path, (ids, counts) in zip(paths, _ordered_map(count, paths, jobs), strict=True):
+        if check is not None:
+            check(path, ids)
+        try:
+            accumulator.add(ids, counts)
+        except MfbError as error:
+            raise MfbError(f"{path}: {error}") from error
+        if on_file is not None:
+            on_file(path, int(counts.sum()))
+    return accumulator.result()
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def _ordered_map(
+    function: Callable[[_Item], _Result], items: Iterable[_Item], jobs: int | None
+) -> Iterator[_Result]:
+    """Like map(), on a thread pool with a bounded number of items in flight.
+
+    Pillow and NumPy release the GIL while decoding and counting, so threads use every core
+    without pickling images between processes; at most a few items per thread are pending,
+    so memory stays flat however many files there are.
+    """
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs <= 1:
+        yield from map(function, items)
+        return
+    pending: deque[Future[_Result]] = deque()
+    iterator = iter(items)
+    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="mfb-count")
+    try:
+        for item in iterator:
+            pending.append(executor.submit(function, item))
+            if len(pending) >= 2 * jobs:
+                break
+        while pending:
+            result = pending.popleft().result()
+            for item in iterator:
+                pending.append(executor.submit(function, item))
+                break
+            yield result
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
