@@ -1,0 +1,156 @@
+"""The command line contract: wiring, stdout/stderr, exit codes, files left untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+from PIL import Image
+
+from mfb_cli import __version__
+from mfb_cli.cli import cli
+
+from .conftest import naive_median_frequency, save_mask
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
+A = [[0, 0], [0, 1]]
+B = [[1, 2], [2, 2]]
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_weights_worked_example_json(mask_dir):
+    result = run("weights", mask_dir([A, B]), "--void", 2, "-q")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["weights"] == [float(Fraction(23, 30)), 1.4375, 0.0]
+    assert record["num_classes"] == 3
+    assert record["void"] == [2]
+    assert record["ignore"] == []
+    assert record["scheme"] == "median-frequency"
+    assert record["images"] == 2
+    assert record["pixel_counts"] == [3, 2, 3]
+    assert record["image_counts"] == [1, 2, 1]
+    assert record["presence_pixels"][:2] == [4, 5]
+    assert record["frequencies"] == [0.75, 0.4, None]
+    assert record["median_frequency"] == 0.575
+    assert record["void_in_median"] is False
+    assert record["mfb_version"] == __version__
+    assert record["source"]["files"] == 2
+    assert result.stdout.endswith("}\n")
+    assert result.stderr == ""
+
+
+def test_sample_masks_match_the_naive_definition():
+    result = run("weights", SAMPLES, "--void", 11)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    images = [np.asarray(Image.open(p)) for p in sorted(SAMPLES.glob("*.png"))]
+    expected = naive_median_frequency(images, 12, void=[11])
+    assert record["weights"] == [float(w) for w in expected]
+    assert record["images"] == 20
+    assert record["weights"][11] == 0.0
+
+
+def test_yaml_has_the_same_record(mask_dir):
+    folder = mask_dir([A, B])
+    as_json = json.loads(run("weights", folder, "-q").stdout)
+    as_yaml = run("weights", folder, "-q", "-f", "yaml")
+    assert as_yaml.exit_code == 0, as_yaml.stderr
+    assert yaml.safe_load(as_yaml.stdout) == as_json
+
+
+def test_output_file_holds_the_same_bytes_as_stdout(mask_dir, tmp_path):
+    folder = mask_dir([A, B])
+    out = tmp_path / "weights.json"
+    result = run("weights", folder, "--ignore", 255, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert out.read_text() == run("weights", folder, "--ignore", 255).stdout
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_absent_classes_are_warned_on_stderr_only(mask_dir):
+    result = run("weights", mask_dir([[[0, 2]], [[2, 2]]]), "--num-classes", 4)
+    assert result.exit_code == 0, result.stderr
+    assert "warning: classes never seen, given weight 0: 1, 3" in result.stderr
+    assert json.loads(result.stdout)["weights"][1] == 0.0
+
+
+def test_void_in_median_flag(mask_dir):
+    result = run("weights", mask_dir([A, B]), "--void", 2, "--void-in-median")
+    assert json.loads(result.stdout)["weights"] == [1.0, 3.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        (lambda d: d.mkdir(), [], "no label files matching '*.png'"),
+        (lambda d: save_mask(d / "a.png", [[0, 19]]), ["--num-classes", 19], "a.png: label 19"),
+        (lambda d: save_mask(d / "c.png", np.zeros((2, 2, 3)), "RGB"), [], "c.png: is a colour"),
+        (lambda d: (d.mkdir(), (d / "t.png").write_text("hi")), [], "t.png: not an image file"),
+        (lambda d: save_mask(d / "a.png", A), ["--num-classes", 2, "--void", 5], "--void 5 is"),
+        (lambda d: save_mask(d / "a.png", A), ["--ignore", 0], "--ignore 0 is inside"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(tmp_path, make, args, message):
+    folder = tmp_path / "d"
+    make(folder)
+    out = tmp_path / "weights.json"
+    out.write_text("precious")
+    result = run("weights", folder, *args, "-o", out)
+    assert result.exit_code == 1, result.stdout
+    assert message in result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert out.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "weights.json"]
+
+
+def test_truncated_png_names_the_file(tmp_path):
+    path = save_mask(tmp_path / "d" / "t.png", np.arange(4096).reshape(64, 64) % 7)
+    path.write_bytes(path.read_bytes()[:-40])
+    result = run("weights", tmp_path / "d")
+    assert result.exit_code == 1
+    assert "t.png: cannot decode" in result.stderr
+
+
+def test_output_folder_must_exist_before_scanning(mask_dir, tmp_path):
+    result = run("weights", mask_dir([A]), "-o", tmp_path / "missing" / "w.json")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_missing_path_is_named(tmp_path):
+    result = run("weights", tmp_path / "nowhere")
+    assert result.exit_code == 1
+    assert "nowhere: no such file or folder" in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    (tmp_path / "d").mkdir()
+    result = run("--debug", "weights", tmp_path / "d")
+    assert result.exit_code == 1
+    assert result.exception is not None
+
+
+def test_jobs_do_not_change_the_output(mask_dir):
+    folder = mask_dir([np.arange(12).reshape(3, 4) % (i + 2) for i in range(9)])
+    assert run("weights", folder, "-j", 1).stdout == run("weights", folder, "-j", 3).stdout
+
+
+def test_module_entry_point_and_version():
+    done = subprocess.run(
+        [sys.executable, "-m", "mfb_cli", "--version"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == f"mfb, version {__version__}"
