@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from mfb_cli.errors import MfbError, NoMasksFoundError
@@ -56,7 +54,7 @@ def test_explicit_files_bypass_the_glob(tmp_path):
 
 def test_symlink_loops_terminate(tmp_path):
     save_mask(tmp_path / "d" / "a.png", [[0]])
-    os.symlink(tmp_path / "d", tmp_path / "d" / "loop")
+    (tmp_path / "d" / "loop").symlink_to(tmp_path / "d")
     assert names(find_label_files([tmp_path / "d"]), tmp_path) == ["d/a.png"]
 
 
