@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from . import __version__
+from .classes import LabelSpec
+from .decode import DEFAULT_MAX_PIXELS, ReadOptions
 from .errors import MfbError
+from .formats import FORMATS
+from .sources import DEFAULT_GLOB
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,7 +29,7 @@ Definitions:
   --ignore ID  a value that is not a class (PyTorch's ignore_index, e.g. 255): no entry
                in the vector, its pixels never count.
   labelled     pixels that are neither void nor ignored.
-  absent       classes with no pixel get weight 0 and are named in a warning.
+  absent       classes with no pixel keep their place with weight 0 (warned on stderr).
 """
 
 
@@ -61,73 +67,124 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.meta["mfb.debug"] = debug
 
 
-def mask_options(function: F) -> F:
-    """PATH... and how to read them; shared by every scanning command."""
-    from .decode import DEFAULT_MAX_PIXELS
-    from .sources import DEFAULT_GLOB
-
-    decorators = [
-        click.argument(
-            "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)
-        ),
-        click.option(
-            "--glob",
-            default=DEFAULT_GLOB,
-            show_default=True,
-            help="File pattern searched for in folders (case-insensitive; with a '/', "
-            "matched against the path below the folder).",
-        ),
-        click.option(
-            "-j",
-            "--jobs",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Files read in parallel.  [default: all cores]",
-        ),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
-        click.option(
-            "--max-pixels",
-            type=click.IntRange(min=1),
-            default=DEFAULT_MAX_PIXELS,
-            show_default=True,
-            help="Refuse larger images (decompression bomb guard).",
-        ),
-    ]
+def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
     for decorator in reversed(decorators):
         function = decorator(function)
     return function
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """What to scan and how, as given on the command line."""
+
+    paths: tuple[Path, ...]
+    glob: str
+    jobs: int | None
+    quiet: bool
+    read: ReadOptions
+
+
+def mask_options(function: F) -> F:
+    """PATH... and how to read them, passed to the command as ``scan: ScanRequest``."""
+
+    @functools.wraps(function)
+    def wrapper(
+        *args: Any,
+        paths: tuple[Path, ...],
+        glob: str,
+        jobs: int | None,
+        quiet: bool,
+        max_pixels: int,
+        **kwargs: Any,
+    ) -> Any:
+        read = ReadOptions(max_pixels=max_pixels)
+        return function(*args, scan=ScanRequest(paths, glob, jobs, quiet, read), **kwargs)
+
+    return _apply(
+        cast(F, wrapper),
+        [
+            click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
+            click.option(
+                "--glob",
+                default=DEFAULT_GLOB,
+                show_default=True,
+                help="File pattern searched for in folders (case-insensitive; with a '/', "
+                "matched against the path below the folder).",
+            ),
+            click.option(
+                "-j",
+                "--jobs",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Files read in parallel.  [default: all cores]",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+            click.option(
+                "--max-pixels",
+                type=click.IntRange(min=1),
+                default=DEFAULT_MAX_PIXELS,
+                show_default=True,
+                help="Refuse larger images (decompression bomb guard).",
+            ),
+        ],
+    )
 
 
 def class_options(function: F) -> F:
-    """Which ids are classes: --num-classes, --void, --ignore."""
-    decorators = [
-        click.option(
-            "--void",
-            "void",
-            type=int,
-            multiple=True,
-            metavar="ID",
-            help="Class id kept in the vector with weight 0 (repeatable).",
-        ),
-        click.option(
-            "--ignore",
-            "ignore",
-            type=int,
-            multiple=True,
-            metavar="ID",
-            help="Value that is not a class, e.g. 255 (repeatable).",
-        ),
-        click.option(
-            "--num-classes",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Length of the class vector; larger labels are an error.  "
-            "[default: 1 + the largest label that is not ignored]",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
+    """--num-classes, --void, --ignore, passed to the command as ``spec: LabelSpec``."""
+
+    @functools.wraps(function)
+    def wrapper(
+        *args: Any,
+        num_classes: int | None,
+        void: tuple[int, ...],
+        ignore: tuple[int, ...],
+        **kwargs: Any,
+    ) -> Any:
+        return function(*args, spec=LabelSpec.of(num_classes, void, ignore), **kwargs)
+
+    return _apply(
+        cast(F, wrapper),
+        [
+            click.option(
+                "--void",
+                type=int,
+                multiple=True,
+                metavar="ID",
+                help="Class id kept in the vector with weight 0 (repeatable).",
+            ),
+            click.option(
+                "--ignore",
+                type=int,
+                multiple=True,
+                metavar="ID",
+                help="Value that is not a class, e.g. 255 (repeatable).",
+            ),
+            click.option(
+                "--num-classes",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Length of the class vector; larger labels are an error.  "
+                "[default: 1 + the largest label that is not ignored]",
+            ),
+        ],
+    )
+
+
+def names_option(function: F) -> F:
+    """--names FILE, passed to the command as ``names: dict[int, str]``."""
+    from .names import load_class_names
+
+    def load(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
+        return {} if value is None else load_class_names(value)
+
+    return click.option(
+        "--names",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        callback=load,
+        help="Class names: a text file (one per line, line number = id), or a JSON/YAML "
+        "list or id -> name mapping.",
+    )(function)
 
 
 def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -143,51 +200,45 @@ def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None
 
 def output_options(function: F) -> F:
     """-f/--format and -o/--output; choices come from the formats registry."""
-    from .formats import FORMATS
+    return _apply(
+        function,
+        [
+            click.option(
+                "-f",
+                "--format",
+                "output_format",
+                type=click.Choice(list(FORMATS)),
+                default="json",
+                show_default=True,
+                help="Output format.",
+            ),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(path_type=Path, dir_okay=False),
+                callback=_check_output,
+                default=None,
+                help="Write to this file (atomically) instead of stdout.",
+            ),
+        ],
+    )
 
-    function = click.option(
-        "-o",
-        "--output",
-        type=click.Path(path_type=Path, dir_okay=False),
-        callback=_check_output,
-        default=None,
-        help="Write to this file (atomically) instead of stdout.",
-    )(function)
-    function = click.option(
-        "-f",
-        "--format",
-        "output_format",
-        type=click.Choice(list(FORMATS)),
-        default="json",
-        show_default=True,
-        help="Output format.",
-    )(function)
-    return function
 
-
-def _scan(
-    paths: Sequence[Path],
-    glob: str,
-    jobs: int | None,
-    quiet: bool,
-    max_pixels: int,
-    num_classes: int | None,
-    ignore: Sequence[int],
-) -> tuple[Any, list[Path]]:
+def scan_counts(scan: ScanRequest, spec: LabelSpec) -> tuple[Any, list[Path]]:
     """Find and count the label files, with a progress bar on stderr."""
     from tqdm import tqdm
 
     from .counting import LabelCheck, count_masks
     from .sources import find_label_files
 
-    files = find_label_files(paths, glob)
+    files = find_label_files(scan.paths, scan.glob)
     started = time.perf_counter()
     megapixels = 0.0
     with tqdm(
         total=len(files),
         unit="file",
         file=sys.stderr,
-        disable=True if quiet else None,
+        disable=True if scan.quiet else None,
         dynamic_ncols=True,
         leave=False,
     ) as bar:
@@ -201,18 +252,26 @@ def _scan(
 
         counts = count_masks(
             files,
-            jobs=jobs,
-            max_pixels=max_pixels,
-            check=LabelCheck(num_classes, frozenset(ignore)),
+            jobs=scan.jobs,
+            read=scan.read,
+            check=LabelCheck(spec.num_classes, frozenset(spec.ignore)),
             on_file=on_file,
         )
     return counts, files
 
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
+    """A warning for people: stderr, never mixed into the data on stdout."""
     click.echo(f"warning: {message}", err=True)
 
 
+def _with_definitions(command: click.Command) -> click.Command:
+    # Appended after cleandoc: the shared text must not change the docstring's indentation.
+    command.help = inspect.cleandoc(command.help or "") + "\n\n" + CLASS_DEFINITIONS
+    return command
+
+
+@_with_definitions
 @cli.command()
 @mask_options
 @class_options
@@ -222,17 +281,13 @@ def _warn(message: str) -> None:
     help="SegNet / PyTorch-ENet convention: void pixels count as labelled and void classes "
     "join the median (their weight is still 0).",
 )
+@names_option
 @output_options
 def weights(
-    paths: tuple[Path, ...],
-    glob: str,
-    jobs: int | None,
-    quiet: bool,
-    max_pixels: int,
-    void: tuple[int, ...],
-    ignore: tuple[int, ...],
-    num_classes: int | None,
+    scan: ScanRequest,
+    spec: LabelSpec,
     void_in_median: bool,
+    names: dict[int, str],
     output_format: str,
     output: Path | None,
 ) -> None:
@@ -248,28 +303,19 @@ def weights(
       mfb weights ./labels --void 11 -o weights.json
       mfb weights gtFine/train --glob '*_labelTrainIds.png' --ignore 255 | jq .weights
     """
-    from .classes import LabelSpec, class_stats
-    from .formats import FORMATS, weights_record
+    from .classes import class_stats
+    from .formats import weights_record
     from .output import write_text
     from .weighting import median_frequency
 
-    spec = LabelSpec.of(num_classes, void, ignore)
-    counts, files = _scan(paths, glob, jobs, quiet, max_pixels, num_classes, spec.ignore)
+    counts, files = scan_counts(scan, spec)
     stats = class_stats(counts, spec)
     result = median_frequency(stats, void_in_median=void_in_median)
     if stats.absent:
-        ids = ", ".join(str(c) for c in stats.absent)
-        _warn(f"classes never seen, given weight 0: {ids}")
-    source = {"paths": [str(p) for p in paths], "glob": glob, "files": len(files)}
-    write_text(FORMATS[output_format](weights_record(stats, result, source)), output)
-
-
-def _with_definitions(command: click.Command) -> None:
-    # Appended after cleandoc: the shared text must not change the docstring's indentation.
-    command.help = inspect.cleandoc(command.help or "") + "\n\n" + CLASS_DEFINITIONS
-
-
-_with_definitions(weights)
+        warn(f"classes never seen, given weight 0: {', '.join(map(str, stats.absent))}")
+    source = {"paths": [str(p) for p in scan.paths], "glob": scan.glob, "files": len(files)}
+    record = weights_record(stats, result, source, names=names)
+    write_text(FORMATS[output_format](record), output)
 
 
 def main() -> None:

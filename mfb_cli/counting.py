@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .decode import DEFAULT_MAX_PIXELS, mask_array, open_mask
+from .decode import ReadOptions, mask_array, open_mask
 from .errors import LabelRangeError, MfbError
 
 Int64Array = npt.NDArray[np.int64]
@@ -189,11 +189,9 @@ def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
     return histogram_of_array(mask_array(image))
 
 
-def count_file(
-    path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> tuple[Int64Array, Int64Array]:
+def count_file(path: Path, read: ReadOptions = ReadOptions()) -> tuple[Int64Array, Int64Array]:
     """Present ids and pixel counts of one label file."""
-    return histogram_of_image(open_mask(path, max_pixels))
+    return histogram_of_image(open_mask(path, read.max_pixels))
 
 
 @dataclass(frozen=True)
@@ -223,7 +221,7 @@ def count_masks(
     paths: Sequence[Path],
     *,
     jobs: int | None = None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    read: ReadOptions = ReadOptions(),
     check: Callable[[Path, Int64Array], None] | None = None,
     on_file: Callable[[Path, int], None] | None = None,
 ) -> ClassCounts:
@@ -236,7 +234,7 @@ def count_masks(
     accumulator = CountsAccumulator()
 
     def count(path: Path) -> tuple[Int64Array, Int64Array]:
-        return count_file(path, max_pixels)
+        return count_file(path, read)
 
     for path, (ids, counts) in zip(paths, _ordered_map(count, paths, jobs), strict=True):
         if check is not None:

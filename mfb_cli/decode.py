@@ -7,7 +7,9 @@ at every edge, and a colour rendering is not a label map until a colour map says
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,20 @@ LABEL_MODES = frozenset({"1", "L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I"})
 _COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV"})
 _LOSSY_FORMATS = frozenset({"JPEG", "MPO"})
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, MemoryError)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How label files become label ids; one object shared by every scanning command."""
+
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    def label_mapping(self) -> dict[str, Any]:
+        """What the ids mean after reading (colour maps, remaps): empty when ids are as stored.
+
+        Statistics files record it, so counts whose ids mean different things never merge.
+        """
+        return {}
 
 
 def open_mask(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:

@@ -9,18 +9,23 @@ from typing import Any
 
 from . import __version__
 from .classes import ClassStats
+from .names import names_for
 from .weighting import ClassWeights
 
 Record = dict[str, Any]
 
 
 def weights_record(
-    stats: ClassStats, result: ClassWeights, source: Mapping[str, Any] | None = None
+    stats: ClassStats,
+    result: ClassWeights,
+    source: Mapping[str, Any] | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> Record:
     """Everything needed to use and to reproduce a weight vector, as plain data."""
     record: Record = {
         "weights": list(result.weights),
         "num_classes": stats.num_classes,
+        **({"names": names_for(dict(names), stats.num_classes)} if names else {}),
         "scheme": result.scheme,
         "void": list(stats.void),
         "ignore": list(stats.ignore),

@@ -154,3 +154,11 @@ def test_module_entry_point_and_version():
         [sys.executable, "-m", "mfb_cli", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == f"mfb, version {__version__}"
+
+
+def test_names_are_recorded_beside_the_weights():
+    result = run("weights", SAMPLES, "--void", 11, "--names", SAMPLES / "classes.txt")
+    assert result.exit_code == 0, result.stderr
+    names = json.loads(result.stdout)["names"]
+    assert names[:3] == ["Sky", "Building", "Pole"]
+    assert names[11] == "Unlabelled"
