@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -15,8 +17,9 @@ import click
 
 from . import __version__
 from .classes import LabelSpec
+from .counting import ClassCounts
 from .decode import DEFAULT_MAX_PIXELS, ReadOptions
-from .errors import MfbError
+from .errors import BadMaskError, MfbError
 from .formats import FORMATS
 from .sources import DEFAULT_GLOB
 
@@ -33,8 +36,16 @@ Definitions:
 """
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every cleanup path (threads, temporary file) runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 class MfbGroup(click.Group):
-    """Turns library errors into one-line messages and Ctrl-C into exit status 130."""
+    """Turns library errors into one-line messages, Ctrl-C into 130 and SIGTERM into 143."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -43,9 +54,17 @@ class MfbGroup(click.Group):
             if ctx.meta.get("mfb.debug"):
                 raise
             raise click.ClickException(str(error)) from error
-        except KeyboardInterrupt:
-            click.echo("\nInterrupted; no output was written.", err=True)
-            raise click.exceptions.Exit(130) from None
+        except KeyboardInterrupt as error:
+            # 128 + signal number, as a shell reports a process the signal ended.
+            terminated = isinstance(error, Terminated)
+            what = "Terminated" if terminated else "Interrupted"
+            click.echo(f"\n{what}; no output was written.", err=True)
+            raise click.exceptions.Exit(143 if terminated else 130) from None
+        except BrokenPipeError:
+            # The reader went away (`mfb ... | head`): stop quietly, as other Unix tools do,
+            # and point stdout at nothing so the final flush at exit cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(141) from None
         except OSError as error:  # disk full, output folder removed mid-run...
             if ctx.meta.get("mfb.debug"):
                 raise
@@ -65,6 +84,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     mfb weights ./labels --ignore 255 | jq .weights
     """
     ctx.meta["mfb.debug"] = debug
+    # mfb checks --max-pixels itself from the header, before decoding; Pillow's own limit
+    # would refuse (or warn about) sizes the user explicitly allowed. It is a process-wide
+    # setting, so the command lifts it for its own run only and restores it on exit.
+    from PIL import Image
+
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    ctx.call_on_close(lambda: setattr(Image, "MAX_IMAGE_PIXELS", previous))
 
 
 def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
@@ -82,6 +109,7 @@ class ScanRequest:
     jobs: int | None
     quiet: bool
     read: ReadOptions
+    skip_bad: bool = False
 
 
 def mask_options(function: F) -> F:
@@ -95,10 +123,12 @@ def mask_options(function: F) -> F:
         jobs: int | None,
         quiet: bool,
         max_pixels: int,
+        skip_bad: bool,
         **kwargs: Any,
     ) -> Any:
         read = ReadOptions(max_pixels=max_pixels)
-        return function(*args, scan=ScanRequest(paths, glob, jobs, quiet, read), **kwargs)
+        scan = ScanRequest(paths, glob, jobs, quiet, read, skip_bad)
+        return function(*args, scan=scan, **kwargs)
 
     return _apply(
         cast(F, wrapper),
@@ -125,6 +155,13 @@ def mask_options(function: F) -> F:
                 default=DEFAULT_MAX_PIXELS,
                 show_default=True,
                 help="Refuse larger images (decompression bomb guard).",
+            ),
+            click.option(
+                "--skip-bad",
+                is_flag=True,
+                help="Leave out files that cannot be read as masks (damaged, empty, not an "
+                "image, colour, JPEG, too large): one line each on stderr, listed in the "
+                "output as skipped_files. Labels out of range still stop the run.",
             ),
         ],
     )
@@ -224,24 +261,49 @@ def output_options(function: F) -> F:
     )
 
 
-def scan_counts(scan: ScanRequest, spec: LabelSpec) -> tuple[Any, list[Path]]:
-    """Find and count the label files, with a progress bar on stderr."""
+@dataclass(frozen=True)
+class Scanned:
+    """The counts of a scan, the files counted and the bad files left out (--skip-bad)."""
+
+    counts: ClassCounts
+    files: list[Path]
+    skipped: list[Path]
+
+    def source(self, scan: ScanRequest) -> dict[str, Any]:
+        """Where the counts come from, for the output's metadata."""
+        return {
+            "paths": [str(p) for p in scan.paths],
+            "glob": scan.glob,
+            "files": len(self.files),
+            "skip_bad": scan.skip_bad,
+            "skipped_files": [str(p) for p in self.skipped],
+        }
+
+
+def progress_bar(scan: ScanRequest, total: int) -> Any:
+    """A tqdm bar over files on stderr, hidden with -q or when stderr is not a terminal."""
     from tqdm import tqdm
 
-    from .counting import LabelCheck, count_masks
-    from .sources import find_label_files
-
-    files = find_label_files(scan.paths, scan.glob)
-    started = time.perf_counter()
-    megapixels = 0.0
-    with tqdm(
-        total=len(files),
+    return tqdm(
+        total=total,
         unit="file",
         file=sys.stderr,
         disable=True if scan.quiet else None,
         dynamic_ncols=True,
         leave=False,
-    ) as bar:
+    )
+
+
+def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
+    """Find and count the label files, with a progress bar and skipped files on stderr."""
+    from .counting import LabelCheck, count_masks
+    from .sources import find_label_files
+
+    files = find_label_files(scan.paths, scan.glob)
+    skipped: list[Path] = []
+    started = time.perf_counter()
+    megapixels = 0.0
+    with progress_bar(scan, len(files)) as bar:
 
         def on_file(path: Path, pixels: int) -> None:
             nonlocal megapixels
@@ -250,14 +312,30 @@ def scan_counts(scan: ScanRequest, spec: LabelSpec) -> tuple[Any, list[Path]]:
             bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
             bar.update()
 
+        def on_skip(path: Path, error: BadMaskError) -> None:
+            skipped.append(path)
+            bar.write(f"skipped: {error}", file=sys.stderr)
+            bar.update()
+
         counts = count_masks(
             files,
             jobs=scan.jobs,
             read=scan.read,
             check=LabelCheck(spec.num_classes, frozenset(spec.ignore)),
             on_file=on_file,
+            skip_bad=scan.skip_bad,
+            on_skip=on_skip,
         )
-    return counts, files
+    if skipped:
+        warn(f"{len(skipped)} of {len(files)} files skipped as bad (--skip-bad)")
+    kept = set(skipped)
+    return Scanned(counts, [f for f in files if f not in kept], skipped)
+
+
+def scan_counts(scan: ScanRequest, spec: LabelSpec) -> tuple[Any, list[Path]]:
+    """Find and count the label files: the counts and the files counted."""
+    scanned = scan_masks(scan, spec)
+    return scanned.counts, scanned.files
 
 
 def warn(message: str) -> None:
@@ -308,16 +386,87 @@ def weights(
     from .output import write_text
     from .weighting import median_frequency
 
-    counts, files = scan_counts(scan, spec)
-    stats = class_stats(counts, spec)
+    scanned = scan_masks(scan, spec)
+    stats = class_stats(scanned.counts, spec)
     result = median_frequency(stats, void_in_median=void_in_median)
     if stats.absent:
         warn(f"classes never seen, given weight 0: {', '.join(map(str, stats.absent))}")
-    source = {"paths": [str(p) for p in scan.paths], "glob": scan.glob, "files": len(files)}
-    record = weights_record(stats, result, source, names=names)
+    record = weights_record(stats, result, scanned.source(scan), names=names)
     write_text(FORMATS[output_format](record), output)
 
 
+@cli.command()
+@mask_options
+@class_options
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(["table", *FORMATS]),
+    default="table",
+    show_default=True,
+    help="Tables for people, or a record for machines.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_check_output,
+    default=None,
+    help="Write to this file (atomically) instead of stdout.",
+)
+@click.pass_context
+def check(
+    ctx: click.Context, scan: ScanRequest, spec: LabelSpec, output_format: str, output: Path | None
+) -> None:
+    """Check the label masks in PATH... for problems, reading every file.
+
+    Reports files that cannot be read (and why), empty files, label values outside
+    --num-classes that are not --ignore'd, masks that look interpolated or JPEG-compressed
+    (>= 5% of the pixels on region boundaries lie strictly between two opposite
+    neighbours), duplicate files (same sha256), single-valued masks, and the modes and
+    sizes found. Exit status 0 when clean, 1 when a problem was found (single-valued
+    masks, modes and sizes are information only). With --skip-bad, unreadable and empty
+    files are listed but do not fail the check, as the other commands would skip them.
+
+    \b
+    Examples:
+      mfb check ./labels --num-classes 11 --ignore 255
+      mfb check ./labels -f json | jq .problems
+    """
+    import io
+
+    from .check import check_masks
+    from .output import write_text
+    from .sources import find_label_files
+
+    files = find_label_files(scan.paths, scan.glob)
+    with progress_bar(scan, len(files)) as bar:
+        report = check_masks(
+            files,
+            num_classes=spec.num_classes,
+            ignore=frozenset(spec.ignore),
+            read=scan.read,
+            jobs=scan.jobs,
+            skip_bad=scan.skip_bad,
+            on_file=lambda path: bar.update(),
+        )
+    if output_format == "table":
+        from .check_table import render_check
+
+        if output is None:
+            render_check(report, sys.stdout)
+        else:
+            text = io.StringIO()
+            render_check(report, text)
+            write_text(text.getvalue(), output)
+    else:
+        write_text(FORMATS[output_format](report.record()), output)
+    if not report.clean:
+        ctx.exit(1)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM stops a run as cleanly as Ctrl-C does."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
     cli(prog_name="mfb")

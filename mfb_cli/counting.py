@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from .decode import ReadOptions, mask_array, open_mask
-from .errors import LabelRangeError, MfbError
+from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -224,27 +225,56 @@ def count_masks(
     read: ReadOptions = ReadOptions(),
     check: Callable[[Path, Int64Array], None] | None = None,
     on_file: Callable[[Path, int], None] | None = None,
+    skip_bad: bool = False,
+    on_skip: Callable[[Path, BadMaskError], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
     The result is identical for any ``jobs``: integer counts are added exactly and files
     are taken in the given order, so the first bad file reported is the first in the list.
     ``check`` can reject a file's labels; ``on_file(path, pixels)`` reports progress.
+    With ``skip_bad``, files that cannot be read as masks (BadMaskError) are left out and
+    passed to ``on_skip`` instead of stopping the run; label values ``check`` rejects are
+    never skipped, since they mean the options do not fit the data, not a broken file.
     """
     accumulator = CountsAccumulator()
+    skipped = 0
 
-    def count(path: Path) -> tuple[Int64Array, Int64Array]:
-        return count_file(path, read)
-
-    for path, (ids, counts) in zip(paths, _ordered_map(count, paths, jobs), strict=True):
-        if check is not None:
-            check(path, ids)
+    def count(path: Path) -> tuple[Int64Array, Int64Array] | BadMaskError:
         try:
-            accumulator.add(ids, counts)
-        except MfbError as error:
-            raise MfbError(f"{path}: {error}") from error
-        if on_file is not None:
-            on_file(path, int(counts.sum()))
+            return count_file(path, read)
+        except BadMaskError as error:
+            if skip_bad:
+                return error
+            raise
+        except MfbError:
+            raise
+        except Exception as error:
+            # A bug (ours or a decoder's) must still name the file, and never leave the
+            # other threads running or print a bare traceback; --debug shows the cause.
+            raise MfbError(
+                f"{path}: unexpected {type(error).__name__} while reading ({error}); "
+                "please report it with the output of --debug"
+            ) from error
+
+    with closing(_ordered_map(count, paths, jobs)) as results:
+        for path, result in zip(paths, results, strict=True):
+            if isinstance(result, BadMaskError):
+                skipped += 1
+                if on_skip is not None:
+                    on_skip(path, result)
+                continue
+            ids, counts = result
+            if check is not None:
+                check(path, ids)
+            try:
+                accumulator.add(ids, counts)
+            except MfbError as error:
+                raise MfbError(f"{path}: {error}") from error
+            if on_file is not None:
+                on_file(path, int(counts.sum()))
+    if skipped and skipped == len(paths):
+        raise NoMasksFoundError(f"all {skipped} label files were bad and skipped")
     return accumulator.result()
 
 
@@ -262,12 +292,14 @@ _Result = TypeVar("_Result")
 
 def _ordered_map(
     function: Callable[[_Item], _Result], items: Iterable[_Item], jobs: int | None
-) -> Iterator[_Result]:
+) -> Generator[_Result, None, None]:
     """Like map(), on a thread pool with a bounded number of items in flight.
 
     Pillow and NumPy release the GIL while decoding and counting, so threads use every core
     without pickling images between processes; at most a few items per thread are pending,
-    so memory stays flat however many files there are.
+    so memory stays flat however many files there are. Close the generator when stopping
+    early (an error, Ctrl-C): that cancels the queued items, and the threads end as soon
+    as their current file is done.
     """
     jobs = default_jobs() if jobs is None else jobs
     if jobs <= 1:

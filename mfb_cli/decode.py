@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from .errors import BadMaskError
+from .errors import BadMaskError, MfbError
 
 #: Pillow's own guard against decompression bombs (about 89.5 million pixels).
 DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
@@ -24,7 +24,7 @@ DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 LABEL_MODES = frozenset({"1", "L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I"})
 _COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV"})
 _LOSSY_FORMATS = frozenset({"JPEG", "MPO"})
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, MemoryError)
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,13 @@ def open_mask(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
     except BadMaskError:
         raise
     except Image.DecompressionBombError as error:
-        raise BadMaskError(path, f"{error} (raise --max-pixels if the file is genuine)") from error
+        # Pillow's own process-wide limit, below max_pixels: the mfb command lifts it (and
+        # checks max_pixels itself); a library caller has to raise it for the process.
+        raise BadMaskError(
+            path,
+            f"{error} (Pillow's limit PIL.Image.MAX_IMAGE_PIXELS; set it to None to rely on "
+            "max_pixels alone)",
+        ) from error
     except FileNotFoundError as error:
         raise BadMaskError(path, "file disappeared while scanning") from error
     except PermissionError as error:
@@ -61,6 +67,11 @@ def open_mask(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
         raise BadMaskError(path, "is a folder, not a file") from error
     except UnidentifiedImageError as error:
         raise BadMaskError(path, _unreadable_reason(path)) from error
+    except MemoryError as error:
+        # Not a bad file: the machine ran short, so --skip-bad must not drop it silently.
+        raise MfbError(
+            f"{path}: out of memory while decoding; lower --jobs or --max-pixels"
+        ) from error
     except _DECODE_ERRORS as error:
         raise BadMaskError(
             path, f"cannot decode ({error}); the file is damaged or truncated"
