@@ -15,7 +15,9 @@ def render_check(report: CheckReport, stream: IO[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=stream, highlight=False)
+    # Piped or saved tables are for grep and less: wide enough that paths stay on one line.
+    width = None if stream.isatty() else 200
+    console = Console(file=stream, highlight=False, width=width)
 
     def table(title: str, columns: list[str], rows: list[list[str]], problem: bool) -> None:
         if not rows:

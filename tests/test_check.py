@@ -1,0 +1,143 @@
+"""mfb check: every kind of problem in one folder is reported, a clean folder exits 0."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from mfb_cli.check import blend_pixels, check_masks, inspect_file
+from mfb_cli.cli import cli
+from mfb_cli.sources import find_label_files
+
+from .conftest import save_mask
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
+FIRST, SECOND = sorted(SAMPLES.glob("*.png"))[:2]
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def troubled(tmp_path) -> Path:
+    """One file for each kind of finding."""
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(FIRST, d / "a.png")
+    shutil.copy(FIRST, d / "a_copy.png")
+    with Image.open(SECOND) as image:
+        image.resize((360, 270), Image.Resampling.BILINEAR).save(d / "resized.png")
+    (d / "empty.png").write_bytes(b"")
+    (d / "notes.png").write_text("not a mask")
+    save_mask(d / "single.png", [[3, 3], [3, 3]])
+    save_mask(d / "range.png", [[0, 40], [255, 2]])
+    save_mask(d / "wide.png", [[0, 400], [1, 2]], "I;16")
+    save_mask(d / "colour.png", np.zeros((2, 2, 3)), "RGB")
+    return d
+
+
+def test_every_problem_is_reported(troubled):
+    result = run("check", troubled, "--num-classes", 12, "--ignore", 255, "-f", "json")
+    assert result.exit_code == 1, result.stderr
+    record = json.loads(result.stdout)
+    d = str(troubled)
+    assert record["clean"] is False
+    assert record["problems"] == [
+        "bad_files",
+        "empty_files",
+        "out_of_range",
+        "suspected_artefacts",
+        "duplicates",
+    ]
+    assert record["files"] == 9
+    assert [b["path"] for b in record["bad_files"]] == [f"{d}/colour.png", f"{d}/notes.png"]
+    assert record["bad_files"][0]["problem"].startswith("is a colour image (mode RGB)")
+    assert record["empty_files"] == [f"{d}/empty.png"]
+    assert record["out_of_range"] == [
+        {"label": 40, "files": [f"{d}/range.png"]},
+        {"label": 400, "files": [f"{d}/wide.png"]},
+    ]
+    assert [s["path"] for s in record["suspected_artefacts"]] == [f"{d}/resized.png"]
+    assert record["duplicates"] == [[f"{d}/a.png", f"{d}/a_copy.png"]]
+    assert record["single_class"] == [{"path": f"{d}/single.png", "label": 3}]
+    assert record["modes"] == {"I;16": 1, "L": 5}
+    assert record["sizes"] == {"2x2": 3, "480x360": 2, "360x270": 1}
+    assert record["settings"]["num_classes"] == 12
+
+
+def test_table_for_people_names_each_problem(troubled):
+    result = run("check", troubled, "--num-classes", 12, "--ignore", 255)
+    assert result.exit_code == 1
+    for text in ["notes.png", "empty.png", "400", "resized.png", "a_copy.png", "single.png"]:
+        assert text in result.stdout
+    assert "problems: bad_files, empty_files" in result.stdout
+
+
+def test_clean_samples_exit_0():
+    result = run("check", SAMPLES, "--num-classes", 12, "-f", "json")
+    assert result.exit_code == 0, result.stdout
+    record = json.loads(result.stdout)
+    assert record["clean"] is True
+    assert record["problems"] == []
+    assert record["modes"] == {"L": 20}
+    table = run("check", SAMPLES, "--num-classes", 12)
+    assert table.exit_code == 0
+    assert "20 files checked: no problems found." in table.stdout
+
+
+def test_skip_bad_lists_bad_files_without_failing(tmp_path):
+    save_mask(tmp_path / "a.png", [[0, 1]])
+    (tmp_path / "b.png").write_bytes(b"")
+    (tmp_path / "c.png").write_text("x")
+    assert run("check", tmp_path).exit_code == 1
+    result = run("check", tmp_path, "--skip-bad", "-f", "json")
+    assert result.exit_code == 0, result.stdout
+    record = json.loads(result.stdout)
+    assert record["empty_files"] == [str(tmp_path / "b.png")]
+    assert len(record["bad_files"]) == 1
+
+
+def test_two_empty_files_are_not_duplicates(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "b.png").write_bytes(b"")
+    report = check_masks(find_label_files([tmp_path]))
+    assert report.duplicates == []
+    assert len(report.empty_files) == 2
+
+
+def test_blend_pixels_by_hand():
+    # A column of 3s between 2 and 5, as bilinear resizing leaves it: a 3 with neighbours 2
+    # and 5 is a blend; a 5 beside a 3 and a 5 is not (it equals a neighbour).
+    labels = np.array(
+        [
+            [2, 3, 5, 5],
+            [2, 3, 5, 5],
+            [2, 3, 5, 5],
+        ]
+    )
+    blends, boundary = blend_pixels(labels)
+    assert blends == 1  # only the interior pixel (1, 1) has two horizontal neighbours
+    assert boundary == 9  # columns 0, 1, 2 touch a different value; column 3 does not
+    assert blend_pixels(np.zeros((2, 8))) == (0, 0)
+
+
+@pytest.mark.parametrize("source", [FIRST, SECOND])
+def test_artefact_heuristic_on_real_looking_masks(tmp_path, source):
+    clean = inspect_file(source)
+    assert not clean.suspect
+    with Image.open(source) as image:
+        nearest = image.resize((360, 270), Image.Resampling.NEAREST)
+        nearest.save(tmp_path / "nearest.png")
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=95)
+        Image.open(buffer).save(tmp_path / "was_jpeg.png")
+    assert not inspect_file(tmp_path / "nearest.png").suspect  # resizing the right way
+    assert inspect_file(tmp_path / "was_jpeg.png").suspect

@@ -1,0 +1,69 @@
+"""Ctrl-C and SIGTERM during a real scan: exit 130/143, no partial or temporary output."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="watches the scan through /proc (Linux)"
+)
+
+
+@pytest.fixture(scope="module")
+def big_dataset(tmp_path_factory) -> Path:
+    """400 masks of 4 Mpixel: hard links to one file, so seconds of work cost 3 MB of disk."""
+    folder = tmp_path_factory.mktemp("big")
+    labels = np.random.default_rng(0).integers(0, 12, (2048, 2048), dtype=np.uint8)
+    first = folder / "0000.png"
+    Image.fromarray(labels).save(first, compress_level=1)
+    for index in range(1, 400):
+        (folder / f"{index:04d}.png").hardlink_to(first)
+    return folder
+
+
+def interrupt_scan(folder: Path, out: Path, signum: int) -> subprocess.CompletedProcess[str]:
+    """Start `mfb weights`, wait until it is reading masks, then send ``signum``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mfb_cli", "weights", str(folder), "-j", "1", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    fds = Path(f"/proc/{process.pid}/fd")
+    deadline = time.monotonic() + 60
+    reading = False
+    while not reading and process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):  # a descriptor closed while we looked
+            reading = any(str(folder) in str(fd.readlink()) for fd in fds.iterdir())
+        time.sleep(0.005)
+    assert reading, "the scan never started"
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")],
+)
+@pytest.mark.parametrize("existing", [False, True])
+def test_signal_leaves_no_output(big_dataset, tmp_path, signum, code, message, existing):
+    out = tmp_path / "weights.json"
+    if existing:
+        out.write_text("precious")
+    done = interrupt_scan(big_dataset, out, signum)
+    assert done.returncode == code, done.stderr
+    assert done.stderr.strip() == f"{message}; no output was written."
+    assert done.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["weights.json"] if existing else [])
+    if existing:
+        assert out.read_text() == "precious"
