@@ -16,10 +16,10 @@ from typing import Any, TypeVar, cast
 import click
 
 from . import __version__
-from .classes import LabelSpec
+from .classes import ClassStats, LabelSpec
 from .counting import ClassCounts
 from .decode import DEFAULT_MAX_PIXELS, ReadOptions
-from .errors import BadMaskError, MfbError
+from .errors import BadMaskError, LabelRangeError, MfbError
 from .formats import FORMATS
 from .sources import DEFAULT_GLOB
 
@@ -343,6 +343,68 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
+def from_option(function: F) -> F:
+    """--from STATS.json: take the counts from ``mfb scan``'s file instead of scanning PATH...
+
+    Apply above ``mask_options``: PATH... becomes optional for this command, and
+    ``class_stats_for`` requires exactly one of the two.
+    """
+    for param in getattr(function, "__click_params__", []):
+        if param.name == "paths":
+            # One definition of PATH... (in mask_options); only its 'required' differs here.
+            param.required = False
+    return click.option(
+        "--from",
+        "from_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Read the counts from a statistics file written by 'mfb scan' instead of "
+        "scanning PATH... (the same output, no image read; reading options are ignored).",
+    )(function)
+
+
+def counts_for(
+    scan: ScanRequest, spec: LabelSpec, from_path: Path | None
+) -> tuple[ClassCounts, dict[str, Any]]:
+    """The counts and their ``source`` record: loaded from ``--from``, or scanned from PATH...
+
+    A statistics file stores the source of its scan, so both routes give the same output.
+    """
+    if from_path is not None and scan.paths:
+        raise click.UsageError("give PATH... or --from STATS.json, not both")
+    if from_path is None and not scan.paths:
+        raise click.UsageError("give PATH... to scan, or --from STATS.json")
+    if from_path is not None:
+        from .stats import load_stats
+
+        loaded = load_stats(from_path)
+        wanted = scan.read.label_mapping()
+        if wanted and wanted != loaded.label_mapping:
+            raise MfbError(
+                f"{from_path}: scanned with a different label mapping than the options given; "
+                "rescan, or drop the colour map / remap options"
+            )
+        return loaded.counts, loaded.source
+    scanned = scan_masks(scan, spec)
+    return scanned.counts, scanned.source(scan)
+
+
+def class_stats_for(
+    scan: ScanRequest, spec: LabelSpec, from_path: Path | None
+) -> tuple[ClassCounts, ClassStats, dict[str, Any]]:
+    """``counts_for`` resolved under the user's void/ignore choices."""
+    from .classes import class_stats
+
+    counts, source = counts_for(scan, spec, from_path)
+    try:
+        return counts, class_stats(counts, spec), source
+    except LabelRangeError as error:
+        # A scan names the offending mask; a statistics file can only name itself.
+        if from_path is None:
+            raise
+        raise LabelRangeError(f"{from_path}: {error}") from error
+
+
 def _with_definitions(command: click.Command) -> click.Command:
     # Appended after cleandoc: the shared text must not change the docstring's indentation.
     command.help = inspect.cleandoc(command.help or "") + "\n\n" + CLASS_DEFINITIONS
@@ -351,6 +413,7 @@ def _with_definitions(command: click.Command) -> click.Command:
 
 @_with_definitions
 @cli.command()
+@from_option
 @mask_options
 @class_options
 @click.option(
@@ -363,6 +426,7 @@ def _with_definitions(command: click.Command) -> click.Command:
 @output_options
 def weights(
     scan: ScanRequest,
+    from_path: Path | None,
     spec: LabelSpec,
     void_in_median: bool,
     names: dict[int, str],
@@ -380,18 +444,17 @@ def weights(
     Examples:
       mfb weights ./labels --void 11 -o weights.json
       mfb weights gtFine/train --glob '*_labelTrainIds.png' --ignore 255 | jq .weights
+      mfb weights --from stats.json --void 11
     """
-    from .classes import class_stats
     from .formats import weights_record
     from .output import write_text
     from .weighting import median_frequency
 
-    scanned = scan_masks(scan, spec)
-    stats = class_stats(scanned.counts, spec)
+    _, stats, source = class_stats_for(scan, spec, from_path)
     result = median_frequency(stats, void_in_median=void_in_median)
     if stats.absent:
         warn(f"classes never seen, given weight 0: {', '.join(map(str, stats.absent))}")
-    record = weights_record(stats, result, scanned.source(scan), names=names)
+    record = weights_record(stats, result, source, names=names)
     write_text(FORMATS[output_format](record), output)
 
 
@@ -464,6 +527,172 @@ def check(
         write_text(FORMATS[output_format](report.record()), output)
     if not report.clean:
         ctx.exit(1)
+
+
+def _stats_output(function: F) -> F:
+    """-o/--output for statistics files (JSON only; stdout when not given)."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False),
+        callback=_check_output,
+        default=None,
+        help="Write the statistics to this file (atomically) instead of stdout.",
+    )(function)
+
+
+@cli.command()
+@mask_options
+@_stats_output
+def scan(scan: ScanRequest, output: Path | None) -> None:
+    """Count the label masks in PATH... once and write the raw statistics as JSON.
+
+    The file holds exact per-id pixel and image counts and the co-occurrence totals, so
+    'mfb weights --from' and 'mfb histogram --from' give the same output as a new scan,
+    for any --void / --ignore / --num-classes, without reading an image. Shards scanned
+    separately add up with 'mfb merge'.
+
+    \b
+    Examples:
+      mfb scan ./labels -o stats.json
+      mfb weights --from stats.json --void 11
+    """
+    from .formats import to_json
+    from .output import write_text
+    from .stats import StatsFile, files_digest, stats_record
+
+    scanned = scan_masks(scan, LabelSpec())
+    stats = StatsFile(
+        counts=scanned.counts,
+        files=len(scanned.files),
+        files_digest=files_digest(scanned.files),
+        source=scanned.source(scan),
+        label_mapping=scan.read.label_mapping(),
+    )
+    write_text(to_json(stats_record(stats)), output)
+
+
+@cli.command()
+@click.argument(
+    "stats_files",
+    metavar="STATS.json...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+)
+@_stats_output
+def merge(stats_files: tuple[Path, ...], output: Path | None) -> None:
+    """Add up the statistics of disjoint shards (written by 'mfb scan') into one file.
+
+    Counts, images and files add up; the sources' paths are listed in the order given.
+    Files whose ids mean different things (different colour map or remap) are refused.
+    Two files with the same file-list digest are probably one shard given twice: mfb
+    warns on stderr but still adds them (shards on different machines may share the same
+    relative paths).
+
+    \b
+    Example:
+      mfb scan train/ -o train.json && mfb scan val/ -o val.json
+      mfb merge train.json val.json -o all.json
+    """
+    from .formats import to_json
+    from .output import write_text
+    from .stats import load_stats, merge_stats, repeated_shards, stats_record
+
+    parts = [(str(path), load_stats(path)) for path in stats_files]
+    for first, second in repeated_shards(parts):
+        warn(f"{first} and {second} list the same files (same digest): one shard given twice?")
+    write_text(to_json(stats_record(merge_stats(parts))), output)
+
+
+def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from .plot import PLOT_SUFFIXES
+
+    if value is not None and value.suffix.lower() not in PLOT_SUFFIXES:
+        raise click.BadParameter(f"'{value}' must end in {' or '.join(PLOT_SUFFIXES)}", ctx, param)
+    return _check_output(ctx, param, value)
+
+
+@_with_definitions
+@cli.command()
+@from_option
+@mask_options
+@class_options
+@names_option
+@click.option(
+    "--sort",
+    type=click.Choice(["id", "pixels"]),
+    default="id",
+    show_default=True,
+    help="Order of the class rows: by id, or most pixels first.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "yaml", "csv"]),
+    default="table",
+    show_default=True,
+    help="A table for people, or the same numbers for machines.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_check_output,
+    default=None,
+    help="Write to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_check_plot,
+    default=None,
+    help="Also draw a bar chart to FILE.png or FILE.svg (needs: pip install 'mfb-cli[plot]').",
+)
+@click.option("--log", is_flag=True, help="Log scale for --plot.")
+def histogram(
+    scan: ScanRequest,
+    from_path: Path | None,
+    spec: LabelSpec,
+    names: dict[int, str],
+    sort: str,
+    output_format: str,
+    output: Path | None,
+    plot: Path | None,
+    log: bool,
+) -> None:
+    """The class distribution of the label masks in PATH...: pixels and images per class.
+
+    One row per class id: pixels, share of labelled pixels, images containing it, share
+    of images, and a bar; void and ignored values are listed apart, classes never seen
+    are flagged. The footer gives the totals and the imbalance ratio (pixels of the
+    largest / of the smallest present class). -f json|yaml|csv gives the same numbers
+    (counts exact, shares as floats).
+
+    \b
+    Examples:
+      mfb histogram ./labels --names classes.txt --void 11
+      mfb histogram --from stats.json --ignore 255 --sort pixels -f csv
+      mfb histogram ./labels --plot classes.png --log
+    """
+    from .histogram import FORMATS as HISTOGRAM_FORMATS
+    from .histogram import histogram_record
+    from .output import write_text
+
+    counts, stats, source = class_stats_for(scan, spec, from_path)
+    record = histogram_record(counts, stats, source, names=names, sort=sort)
+    if plot is not None:
+        from .plot import plot_histogram
+
+        plot_histogram(record, plot, log=log)
+    if output_format == "table" and output is None and sys.stdout.isatty():
+        from .report import render_histogram
+
+        text = render_histogram(record, width=None, color=True)
+    else:
+        text = HISTOGRAM_FORMATS[output_format](record)
+    write_text(text, output)
 
 
 def main() -> None:

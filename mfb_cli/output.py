@@ -14,7 +14,11 @@ def write_text(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    data = text.encode("utf-8")
+    write_bytes(text.encode("utf-8"), output)
+
+
+def write_bytes(data: bytes, output: Path) -> None:
+    """Replace ``output`` with ``data`` atomically: a reader sees the old or the new file."""
     folder = output.parent
     handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
     temporary = Path(name)

@@ -1,0 +1,68 @@
+"""A bar chart of a histogram record, drawn with matplotlib (the optional ``plot`` extra)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from .errors import MfbError
+from .formats import Record
+from .output import write_bytes
+
+#: Plot file types by suffix; the single source of ``--plot`` choices.
+PLOT_SUFFIXES = (".png", ".svg")
+INSTALL_HINT = "pip install 'mfb-cli[plot]'"
+
+
+def plot_histogram(record: Record, output: Path, *, log: bool = False) -> None:
+    """Write the pixel count of every class as a bar chart to ``output`` (.png or .svg).
+
+    Void and ignored values are grey and hatched, never-seen classes are marked on the
+    axis. The figure is drawn without pyplot (no global state, no display needed) and
+    written atomically.
+    """
+    suffix = output.suffix.lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise MfbError(f"{output}: plot type must be one of {', '.join(PLOT_SUFFIXES)}")
+    try:
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MfbError(f"--plot needs matplotlib: {INSTALL_HINT}") from None
+
+    rows: list[dict[str, Any]] = [*record["classes"], *record["void"], *record["ignored"]]
+    labels = [
+        (row["name"] or str(row["id"]))
+        + {"class": "", "void": " (void)", "ignored": " (ignored)"}[row["kind"]]
+        + ("" if row["seen"] else " (never seen)")
+        for row in rows
+    ]
+    pixels = [row["pixels"] for row in rows]
+
+    figure = Figure(figsize=(max(6.0, 0.45 * len(rows) + 2), 4.5), dpi=100, layout="tight")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    bars = axes.bar(range(len(rows)), pixels, color="C0")
+    for bar, row in zip(bars, rows, strict=True):
+        if row["kind"] != "class":
+            bar.set_facecolor("0.8")
+            bar.set_edgecolor("0.45")
+            bar.set_hatch("//")
+    axes.set_xticks(range(len(rows)), labels, rotation=45, ha="right")
+    axes.set_ylabel("pixels" + (" (log scale)" if log else ""))
+    if log:
+        axes.set_yscale("log")
+    axes.set_title(
+        f"Class distribution: {record['images']:,} images, {record['total_pixels']:,} pixels"
+    )
+    axes.grid(axis="y", alpha=0.3)
+    axes.set_axisbelow(True)
+
+    buffer = io.BytesIO()
+    # No dates or tool versions in the file, and fixed SVG ids: the same data, the same bytes.
+    metadata = {"Software": None} if suffix == ".png" else {"Date": None, "Creator": None}
+    with matplotlib.rc_context({"svg.hashsalt": "mfb", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format=suffix[1:], metadata=metadata)
+    write_bytes(buffer.getvalue(), output)

@@ -1,0 +1,108 @@
+"""Tables for people, drawn with rich from a histogram record (only this module imports rich)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from .formats import Record
+
+#: Width of the table when it is not shown on a terminal: files and pipes get the same text.
+DEFAULT_WIDTH = 100
+BAR_WIDTH = 20
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.2f}%"
+
+
+def render_histogram(
+    record: Record, *, width: int | None = DEFAULT_WIDTH, color: bool = False
+) -> str:
+    """The histogram as a table: classes, then void and ignored values apart, then totals.
+
+    Without ``color`` the text has no escape codes and depends only on the record and
+    ``width``, so it is the same in a file, a pipe or a test.
+    """
+    from rich import box
+    from rich.bar import Bar
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    classes: list[dict[str, Any]] = record["classes"]
+    others: list[dict[str, Any]] = [*record["void"], *record["ignored"]]
+    # The name column also carries the [void] / [ignored] marks.
+    named = bool(others) or any(row["name"] is not None for row in classes)
+    scale = max((row["pixels"] for row in [*classes, *others]), default=0) or 1
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("id", justify="right")
+    if named:
+        table.add_column("name")
+    table.add_column("pixels", justify="right")
+    table.add_column("% labelled", justify="right")
+    table.add_column("images", justify="right")
+    table.add_column("% images", justify="right")
+    table.add_column("distribution", width=BAR_WIDTH, no_wrap=True)
+
+    for position, row in enumerate([*classes, *others]):
+        marker = {"class": "", "void": " [void]", "ignored": " [ignored]"}[row["kind"]]
+        if row["seen"]:
+            bar: Any = Bar(scale, 0, row["pixels"], width=BAR_WIDTH)
+        else:
+            bar = Text("never seen", style="bold red")
+        cells: list[Any] = [Text(str(row["id"]))]
+        if named:
+            cells.append(Text(f"{row['name'] or ''}{marker}"))
+        cells += [
+            f"{row['pixels']:,}",
+            _percent(row["share_of_labelled"]),
+            f"{row['images']:,}",
+            _percent(row["share_of_images"]),
+            bar,
+        ]
+        style = "dim" if row["kind"] != "class" else None
+        table.add_row(
+            *cells, style=style, end_section=bool(others) and position == len(classes) - 1
+        )
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        color_system="auto" if color else None,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    console.print(table)
+    console.print(Text(_footer(record)))
+    text = buffer.getvalue()
+    # Rich pads every line to the table's width; plain text needs no trailing blanks.
+    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def _footer(record: Record) -> str:
+    lines = [
+        f"{record['images']:,} images, {record['total_pixels']:,} pixels; "
+        f"labelled {record['labelled_pixels']:,} ({_percent(record['labelled_share'])}), "
+        f"void {record['void_pixels']:,}, ignored {record['ignored_pixels']:,}",
+    ]
+    ratio = record["imbalance_ratio"]
+    if ratio is not None:
+        lines.append(
+            f"imbalance ratio {ratio:,.1f}: largest class {_called(record, record['largest'])}, "
+            f"smallest present {_called(record, record['smallest'])}"
+        )
+    if record["absent"]:
+        lines.append(f"never seen: {', '.join(map(str, record['absent']))}")
+    lines.append("% labelled: share of the pixels that are neither void nor ignored")
+    return "\n".join(lines)
+
+
+def _called(record: Record, label: int) -> str:
+    name = next((row["name"] for row in record["classes"] if row["id"] == label), None)
+    return f"{name} ({label})" if name else str(label)

@@ -1,0 +1,295 @@
+"""Statistics files: ClassCounts as plain JSON data, so a dataset is scanned once.
+
+A statistics file holds the raw counts of a scan (no void/ignore choice is made yet), what
+was scanned, and what the ids mean (``label_mapping``). Integers are exact. Loading checks
+every invariant a scan guarantees, so a damaged or hand-edited file is refused with one
+line naming it instead of producing wrong weights later.
+
+The co-occurrence table is stored sparsely, as ``[c, d, n]`` rows for its non-zero entries
+(label values, not indices): with many ids most pairs never meet in one image, and a dense
+table would grow with the square of the number of ids whatever the data holds.
+
+The file list is summarised by an order-independent digest: the sum modulo 2**256 of the
+SHA-256 of each path (as scanned, POSIX form). The digest of a merge is the sum of the
+parts' digests, so merging the files of disjoint shards gives exactly the file of one scan
+of their union. Equal digests mean equal file lists (not a security feature).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .counting import ClassCounts
+from .errors import MfbError
+
+#: Version of the layout written by this mfb; files from newer versions are refused.
+FORMAT_VERSION = 1
+#: The value of ``format`` that marks a statistics file (and not, say, a weights file).
+FORMAT_NAME = "mfb-stats"
+_DIGEST_PREFIX = "sha256-sum:"
+_MODULUS = 1 << 256
+
+DEFINITIONS = {
+    "pixels": "pixels[i]: pixels with label ids[i], over all images",
+    "images": "images[i]: images containing ids[i]",
+    "cooc": "[c, d, n]: n pixels of label d in the images containing label c (non-zero only; "
+    "[c, c, n] has n = pixels of c)",
+    "files_digest": "sum modulo 2**256 of sha256(path) over the files scanned: equal for "
+    "equal file lists, additive under mfb merge",
+}
+
+
+def files_digest(paths: Iterable[Path | str]) -> str:
+    """Order-independent digest of a list of file paths; additive over disjoint lists."""
+    total = 0
+    for path in paths:
+        text = path.as_posix() if isinstance(path, Path) else str(path)
+        total += int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big")
+    return _format_digest(total % _MODULUS)
+
+
+def _format_digest(value: int) -> str:
+    return f"{_DIGEST_PREFIX}{value:064x}"
+
+
+@dataclass(frozen=True)
+class StatsFile:
+    """The content of a statistics file: counts plus where they come from."""
+
+    counts: ClassCounts
+    files: int
+    files_digest: str
+    source: dict[str, Any] = field(default_factory=dict)
+    label_mapping: dict[str, Any] = field(default_factory=dict)
+
+
+def stats_record(stats: StatsFile) -> dict[str, Any]:
+    """The statistics as plain data (exact integers), ready for ``formats.to_json``."""
+    counts = stats.counts
+    ids = counts.ids.tolist()
+    rows, columns = np.nonzero(counts.cooc)
+    cooc = [
+        [ids[r], ids[c], int(counts.cooc[r, c])]
+        for r, c in zip(rows.tolist(), columns.tolist(), strict=True)
+    ]
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "mfb_version": __version__,
+        "label_mapping": dict(stats.label_mapping),
+        "num_images": counts.num_images,
+        "total_pixels": counts.total_pixels,
+        "files": stats.files,
+        "files_digest": stats.files_digest,
+        "ids": ids,
+        "pixels": counts.pixels.tolist(),
+        "images": counts.images.tolist(),
+        "cooc": cooc,
+        "source": dict(stats.source),
+        "definitions": dict(DEFINITIONS),
+    }
+
+
+def load_stats(path: Path | str) -> StatsFile:
+    """Read and validate a statistics file, or raise MfbError naming it and the problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MfbError(f"{path}: no such statistics file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise MfbError(f"{path}: cannot read statistics file ({reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise MfbError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    try:
+        return stats_from_record(data)
+    except _Invalid as error:
+        raise MfbError(f"{path}: {error}") from None
+
+
+class _Invalid(Exception):
+    """A problem in a statistics record; load_stats prefixes the file name."""
+
+
+def stats_from_record(data: Any) -> StatsFile:
+    """Validate a parsed statistics record (raises _Invalid, wrapped by load_stats)."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise _Invalid("not an mfb statistics file (write one with: mfb scan PATH... -o FILE)")
+    version = data.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _Invalid(f"invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise _Invalid(
+            f"statistics format version {version} is newer than this mfb reads "
+            f"({FORMAT_VERSION}); upgrade mfb (pip install -U mfb-cli)"
+        )
+    num_images = _count(data, "num_images")
+    total_pixels = _count(data, "total_pixels")
+    files = _count(data, "files")
+    digest = data.get("files_digest")
+    if not (
+        isinstance(digest, str)
+        and digest.startswith(_DIGEST_PREFIX)
+        and len(digest) == len(_DIGEST_PREFIX) + 64
+        and all(ch in "0123456789abcdef" for ch in digest[len(_DIGEST_PREFIX) :])
+    ):
+        raise _Invalid(f"'files_digest' is not a {_DIGEST_PREFIX} digest")
+    for key in ("label_mapping", "source"):
+        if not isinstance(data.get(key), dict):
+            raise _Invalid(f"'{key}' must be an object")
+
+    ids = _int_list(data, "ids")
+    pixels = _int_list(data, "pixels")
+    images = _int_list(data, "images")
+    if any(b <= a for a, b in itertools.pairwise(ids)):
+        raise _Invalid("'ids' must be sorted and distinct")
+    for key, values in (("pixels", pixels), ("images", images)):
+        if len(values) != len(ids):
+            raise _Invalid(f"'{key}' has {len(values)} entries for {len(ids)} ids")
+        if any(v < 0 for v in values):
+            raise _Invalid(f"negative count in '{key}'")
+    for label, n, k in zip(ids, pixels, images, strict=True):
+        if not 1 <= k <= min(n, num_images):
+            raise _Invalid(
+                f"id {label}: {k} images for {n} pixels and {num_images} images is impossible"
+            )
+    if sum(pixels) != total_pixels:
+        raise _Invalid(f"'total_pixels' {total_pixels} is not the sum of 'pixels' {sum(pixels)}")
+
+    cooc = _cooc_table(data.get("cooc"), ids, pixels)
+    counts = ClassCounts(
+        ids=np.asarray(ids, dtype=np.int64).reshape(-1),
+        pixels=np.asarray(pixels, dtype=np.int64).reshape(-1),
+        images=np.asarray(images, dtype=np.int64).reshape(-1),
+        cooc=cooc,
+        num_images=num_images,
+    )
+    return StatsFile(counts, files, digest, dict(data["source"]), dict(data["label_mapping"]))
+
+
+def _cooc_table(rows: Any, ids: list[int], pixels: list[int]) -> np.ndarray[Any, Any]:
+    if not isinstance(rows, list):
+        raise _Invalid("'cooc' must be a list of [c, d, n] rows")
+    where = {label: i for i, label in enumerate(ids)}
+    table = np.zeros((len(ids), len(ids)), dtype=np.int64)
+    seen: set[tuple[int, int]] = set()
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 3 and all(_is_int(v) for v in row)):
+            raise _Invalid(f"'cooc' row {row!r} is not [c, d, n] integers")
+        c, d, n = row
+        if c not in where or d not in where:
+            raise _Invalid(f"'cooc' row {row!r} names an id not in 'ids'")
+        if n < 0:
+            raise _Invalid(f"negative count in 'cooc' row {row!r}")
+        if (c, d) in seen:
+            raise _Invalid(f"'cooc' has two rows for ({c}, {d})")
+        seen.add((c, d))
+        if n > pixels[where[d]]:
+            raise _Invalid(f"'cooc' row {row!r} exceeds the {pixels[where[d]]} pixels of {d}")
+        table[where[c], where[d]] = n
+    diagonal = np.diagonal(table)
+    wrong = np.flatnonzero(diagonal != np.asarray(pixels, dtype=np.int64))
+    if wrong.size:
+        label = ids[int(wrong[0])]
+        raise _Invalid(
+            f"'cooc' [{label}, {label}] is {int(diagonal[wrong[0]])}, "
+            f"not the {pixels[int(wrong[0])]} pixels of id {label}"
+        )
+    if not np.array_equal(table > 0, (table > 0).T):
+        raise _Invalid("'cooc' is not symmetric in which ids occur together")
+    return table
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"'{key}' must be an integer, not {value!r}")
+    if value < 0:
+        raise _Invalid(f"negative count in '{key}'")
+    return value
+
+
+def _int_list(data: Mapping[str, Any], key: str) -> list[int]:
+    values = data.get(key)
+    if not isinstance(values, list) or not all(_is_int(v) for v in values):
+        raise _Invalid(f"'{key}' must be a list of integers")
+    return list(values)
+
+
+def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
+    """The statistics of the union of disjoint shards, each given with its file name.
+
+    Counts, files and digests add up. Sources combine key by key: lists (``paths``,
+    ``skipped_files``) are concatenated in argument order, integers (``files``) summed, any
+    other value kept when every part agrees and otherwise listed as the distinct values in
+    order. Parts whose ids mean different things (different ``label_mapping``) are refused.
+    """
+    if not parts:
+        raise MfbError("nothing to merge")
+    first_name, first = parts[0]
+    for name, part in parts[1:]:
+        if part.label_mapping != first.label_mapping:
+            raise MfbError(
+                f"{name}: its label mapping differs from {first_name}'s, so the same id means "
+                "different classes; merge only statistics scanned with the same colour map "
+                "and remap"
+            )
+    counts = ClassCounts.empty()
+    digest = 0
+    for _, part in parts:
+        counts = counts + part.counts
+        digest += int(part.files_digest[len(_DIGEST_PREFIX) :], 16)
+    return StatsFile(
+        counts=counts,
+        files=sum(part.files for _, part in parts),
+        files_digest=_format_digest(digest % _MODULUS),
+        source=_merge_sources([part.source for _, part in parts]),
+        label_mapping=dict(first.label_mapping),
+    )
+
+
+def _merge_sources(sources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key in dict.fromkeys(k for source in sources for k in source):
+        values = [source[key] for source in sources if key in source]
+        if all(isinstance(v, list) for v in values):
+            merged[key] = [item for value in values for item in value]
+        elif all(_is_int(v) for v in values):
+            merged[key] = sum(values)
+        elif all(v == values[0] for v in values) and len(values) == len(sources):
+            merged[key] = values[0]
+        else:
+            distinct: list[Any] = []
+            for value in values:
+                if value not in distinct:
+                    distinct.append(value)
+            merged[key] = distinct
+    return merged
+
+
+def repeated_shards(parts: Sequence[tuple[str, StatsFile]]) -> list[tuple[str, str]]:
+    """Pairs of parts with the same file-list digest: probably one shard given twice."""
+    first_with: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for name, part in parts:
+        if part.files_digest in first_with:
+            pairs.append((first_with[part.files_digest], name))
+        else:
+            first_with[part.files_digest] = name
+    return pairs
