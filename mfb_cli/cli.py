@@ -21,6 +21,8 @@ from .counting import ClassCounts
 from .decode import DEFAULT_MAX_PIXELS, ReadOptions
 from .errors import BadMaskError, LabelRangeError, MfbError
 from .formats import FORMATS
+from .histogram import FORMATS as HISTOGRAM_FORMATS
+from .histogram import SORTS
 from .sources import DEFAULT_GLOB
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -621,7 +623,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 @names_option
 @click.option(
     "--sort",
-    type=click.Choice(["id", "pixels"]),
+    type=click.Choice(SORTS),
     default="id",
     show_default=True,
     help="Order of the class rows: by id, or most pixels first.",
@@ -630,7 +632,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     "-f",
     "--format",
     "output_format",
-    type=click.Choice(["table", "json", "yaml", "csv"]),
+    type=click.Choice(list(HISTOGRAM_FORMATS)),
     default="table",
     show_default=True,
     help="A table for people, or the same numbers for machines.",
@@ -676,7 +678,6 @@ def histogram(
       mfb histogram --from stats.json --ignore 255 --sort pixels -f csv
       mfb histogram ./labels --plot classes.png --log
     """
-    from .histogram import FORMATS as HISTOGRAM_FORMATS
     from .histogram import histogram_record
     from .output import write_text
 
