@@ -586,7 +586,8 @@ def scan(scan: ScanRequest, output: Path | None) -> None:
 def merge(stats_files: tuple[Path, ...], output: Path | None) -> None:
     """Add up the statistics of disjoint shards (written by 'mfb scan') into one file.
 
-    Counts, images and files add up; the sources' paths are listed in the order given.
+    Counts, images and files add up; the sources' paths (and skipped files) are listed
+    in the order given, other source values kept when all agree, else listed.
     Files whose ids mean different things (different colour map or remap) are refused.
     Two files with the same file-list digest are probably one shard given twice: mfb
     warns on stderr but still adds them (shards on different machines may share the same

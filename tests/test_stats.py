@@ -62,7 +62,13 @@ def test_worked_example_stats_file(mask_dir, tmp_path):
         [2, 1, 1],
         [2, 2, 3],
     ]
-    assert record["source"] == {"paths": [str(folder)], "glob": "*.png", "files": 2}
+    assert record["source"] == {
+        "paths": [str(folder)],
+        "glob": "*.png",
+        "files": 2,
+        "skip_bad": False,
+        "skipped_files": [],
+    }
     hashes = [
         int.from_bytes(hashlib.sha256(f"{folder.as_posix()}/{n}".encode()).digest(), "big")
         for n in ("0000.png", "0001.png")
@@ -244,6 +250,8 @@ def test_merge_of_train_and_val_equals_one_scan(tmp_path):
         "paths": [str(tmp_path / "train"), str(tmp_path / "val")],
         "glob": "*.png",
         "files": 3,
+        "skip_bad": False,
+        "skipped_files": [],
     }
     one_scan = run("scan", tmp_path / "train", tmp_path / "val")
     assert one_scan.stdout == (tmp_path / "all.json").read_text()
@@ -257,6 +265,22 @@ def test_merge_keeps_differing_source_values_as_lists(tmp_path):
     merged = json.loads(run("merge", tmp_path / "a.json", tmp_path / "b.json").stdout)
     assert merged["source"]["glob"] == ["*.png", "*.tif"]
     assert merged["source"]["files"] == 2
+
+
+def test_skipped_files_travel_through_scan_merge_and_from(tmp_path):
+    save_mask(tmp_path / "a" / "ok.png", A)
+    (tmp_path / "a" / "bad.png").write_text("not a png")
+    save_mask(tmp_path / "b" / "ok.png", B)
+    scan_to(tmp_path / "a", tmp_path / "a.json", "--skip-bad")
+    scan_to(tmp_path / "b", tmp_path / "b.json")
+    fresh = run("weights", tmp_path / "a", "--skip-bad", "-q")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert run("weights", "--from", tmp_path / "a.json").stdout == fresh.stdout
+    merged = json.loads(run("merge", tmp_path / "a.json", tmp_path / "b.json").stdout)
+    assert merged["files"] == 2
+    assert merged["num_images"] == 2
+    assert merged["source"]["skip_bad"] == [True, False]
+    assert merged["source"]["skipped_files"] == [str(tmp_path / "a" / "bad.png")]
 
 
 def test_merge_refuses_different_label_mappings(mask_dir, tmp_path):
