@@ -24,6 +24,7 @@ from .formats import FORMATS
 from .histogram import FORMATS as HISTOGRAM_FORMATS
 from .histogram import SORTS
 from .sources import DEFAULT_GLOB
+from .weighting import NORMALIZATIONS, SCHEMES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -413,50 +414,148 @@ def _with_definitions(command: click.Command) -> click.Command:
     return command
 
 
+def _scheme_help() -> str:
+    """The --help list of schemes, from the first line of each scheme's docstring."""
+    lines = [
+        f"  {name:<17} {(function.__doc__ or '').strip().splitlines()[0]}"
+        for name, function in SCHEMES.items()
+    ]
+    return "\b\nSchemes (--scheme; void and absent classes get 0 in every one):\n" + "\n".join(
+        lines
+    )
+
+
+def _with_schemes(command: click.Command) -> click.Command:
+    # Applied after _with_definitions, whose cleandoc needs the docstring's own indentation.
+    command.help = (command.help or "") + "\n\n" + _scheme_help()
+    return command
+
+
+def _option_default(scheme: str, name: str) -> Any:
+    """A scheme option's default, taken from the scheme function (one source of truth)."""
+    return inspect.signature(SCHEMES[scheme]).parameters[name].default
+
+
+def _scheme_options(ctx: click.Context, scheme: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The options the scheme takes; an option given for another scheme is a usage error."""
+    accepted = inspect.signature(SCHEMES[scheme]).parameters
+    for name in given:
+        source = ctx.get_parameter_source(name)
+        if name not in accepted and source is not click.core.ParameterSource.DEFAULT:
+            owners = [s for s, f in SCHEMES.items() if name in inspect.signature(f).parameters]
+            raise click.UsageError(
+                f"--{name.replace('_', '-')} applies only to --scheme {' / '.join(owners)}, "
+                f"not {scheme}",
+                ctx,
+            )
+    return {name: value for name, value in given.items() if name in accepted}
+
+
+@_with_schemes
 @_with_definitions
 @cli.command()
 @from_option
 @mask_options
 @class_options
 @click.option(
+    "--scheme",
+    type=click.Choice(list(SCHEMES)),
+    default="median-frequency",
+    show_default=True,
+    help="Weighting scheme (listed below).",
+)
+@click.option(
+    "--normalize",
+    type=click.Choice(list(NORMALIZATIONS)),
+    default="none",
+    show_default=True,
+    help="Divide the non-zero weights by their mean, sum or median (none: the scheme's "
+    "natural scale). Applied before --clip. Use mean for mmseg and Keras.",
+)
+@click.option(
+    "--clip",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="MAX",
+    help="Cap every weight at MAX, after --normalize, so no weight you get exceeds MAX.",
+)
+@click.option(
     "--void-in-median",
     is_flag=True,
-    help="SegNet / PyTorch-ENet convention: void pixels count as labelled and void classes "
-    "join the median (their weight is still 0).",
+    help="median-frequency only. SegNet / PyTorch-ENet convention: void pixels count as "
+    "labelled and void classes join the median (their weight is still 0).",
+)
+@click.option(
+    "--enet-c",
+    type=click.FloatRange(min=1, min_open=True),
+    default=_option_default("enet", "enet_c"),
+    show_default=True,
+    help="enet only: c in 1 / ln(c + n_c / N).",
+)
+@click.option(
+    "--beta",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=_option_default("effective-number", "beta"),
+    show_default=True,
+    help="effective-number only: beta in (1 - beta) / (1 - beta^n_c).",
+)
+@click.option(
+    "--decimals",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Round weights and frequencies to N decimals (every format).  [default: full precision]",
 )
 @names_option
 @output_options
+@click.pass_context
 def weights(
+    ctx: click.Context,
     scan: ScanRequest,
     from_path: Path | None,
     spec: LabelSpec,
+    scheme: str,
+    normalize: str,
+    clip: float | None,
     void_in_median: bool,
+    enet_c: float,
+    beta: float,
+    decimals: int | None,
     names: dict[int, str],
     output_format: str,
     output: Path | None,
 ) -> None:
-    """Median frequency balancing weights for the label masks in PATH...
+    """Class weights for the label masks in PATH... (median frequency balancing by default).
 
     freq(c) = pixels of c / labelled pixels of the images in which c is present;
     weight(c) = median(freq) / freq(c), the median over the non-void classes present
     (Eigen & Fergus 2015). The JSON has the weights (one per class id), the counts they
-    come from and these definitions.
+    come from and these definitions. Other schemes use n_c (pixels of class c), N (pixels
+    of the counted, i.e. present non-void, classes) and K (their number). Order: scheme,
+    then --normalize, then --clip. -f torch / mmseg / keras / caffe print a snippet that
+    applies the weights to the ground-truth labels with the right ignore value.
 
     \b
     Examples:
       mfb weights ./labels --void 11 -o weights.json
       mfb weights gtFine/train --glob '*_labelTrainIds.png' --ignore 255 | jq .weights
       mfb weights --from stats.json --void 11
+      mfb weights ./labels --ignore 255 --scheme enet --normalize mean -f mmseg
     """
-    from .formats import weights_record
+    from .formats import rounded, weights_record
     from .output import write_text
-    from .weighting import median_frequency
+    from .weighting import class_weights
 
+    options = _scheme_options(
+        ctx, scheme, {"void_in_median": void_in_median, "enet_c": enet_c, "beta": beta}
+    )
     _, stats, source = class_stats_for(scan, spec, from_path)
-    result = median_frequency(stats, void_in_median=void_in_median)
+    result = class_weights(stats, scheme, normalize=normalize, clip=clip, **options)
     if stats.absent:
         warn(f"classes never seen, given weight 0: {', '.join(map(str, stats.absent))}")
-    record = weights_record(stats, result, source, names=names)
+    for message in result.warnings:
+        warn(message)
+    record = rounded(weights_record(stats, result, source, names=names), decimals)
     write_text(FORMATS[output_format](record), output)
 
 

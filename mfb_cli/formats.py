@@ -1,7 +1,14 @@
-"""Turn results into plain records, then into text (JSON, YAML) for machines."""
+"""Turn results into plain records, then into text: data (JSON, YAML, CSV, a bare list) and
+snippets to paste into a framework (PyTorch, mmsegmentation, Keras, Caffe/SegNet).
+
+Every format is a function of the same record, so all of them carry the same numbers;
+floats are written with ``repr`` (shortest text that reads back to the same float).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -42,6 +49,7 @@ def weights_record(
             stats.presence_with_void if result.parameters.get("void_in_median") else stats.presence
         ).tolist(),
         "frequencies": list(result.frequencies),
+        "warnings": list(result.warnings),
         "definitions": dict(result.definitions),
         "mfb_version": __version__,
     }
@@ -68,5 +76,265 @@ def to_yaml(record: Record) -> str:
     return str(yaml.safe_dump(record, sort_keys=False, default_flow_style=None, width=100))
 
 
+def rounded(record: Record, decimals: int | None) -> Record:
+    """The record with weights and frequencies rounded to ``decimals`` (None: unchanged)."""
+    if decimals is None:
+        return record
+
+    def round_all(values: list[float | None]) -> list[float | None]:
+        return [None if v is None else round(v, decimals) for v in values]
+
+    return {
+        **record,
+        "weights": round_all(record["weights"]),
+        "frequencies": round_all(record["frequencies"]),
+        "decimals": decimals,
+    }
+
+
+def to_csv(record: Record) -> str:
+    """One row per class id: id, name, pixels, frequency (empty when null), weight."""
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(["id", "name", "pixels", "frequency", "weight"])
+    for c, name in enumerate(_names(record)):
+        frequency = record["frequencies"][c]
+        writer.writerow(
+            [
+                c,
+                name,
+                record["pixel_counts"][c],
+                "" if frequency is None else frequency,
+                record["weights"][c],
+            ]
+        )
+    return stream.getvalue()
+
+
+def to_list(record: Record) -> str:
+    """The bare weight list, one line: for config files and ``jq``."""
+    return json.dumps(record["weights"], allow_nan=False) + "\n"
+
+
+def _names(record: Record) -> list[str]:
+    # Names come from a user's file: one line each, so they cannot break out of a comment.
+    names = record.get("names") or [str(c) for c in range(record["num_classes"])]
+    return [" ".join(str(name).split()) for name in names]
+
+
+def _vector(record: Record, indent: str, extra: str = "") -> str:
+    """The weights as Python/list lines, each commented with its class id and name."""
+    lines = [
+        f"{indent}{weight!r},  # {c}{'' if name == str(c) else ' ' + name}"
+        for c, (weight, name) in enumerate(zip(record["weights"], _names(record), strict=True))
+    ]
+    return "\n".join([*lines, *([indent + extra] if extra else [])])
+
+
+def _header(record: Record) -> list[str]:
+    void = record["void"]
+    clip = "none" if record.get("clip") is None else repr(record["clip"])
+    return [
+        f"# mfb {record['mfb_version']}: {record['scheme']} weights, one per class id "
+        f"0..{record['num_classes'] - 1} (normalize {record.get('normalize', 'none')}, "
+        f"clip {clip})",
+        *(
+            [f"# void {', '.join(map(str, void))}: weight 0, so those pixels add nothing"]
+            if void
+            else []
+        ),
+        "# The weight of a pixel is the weight of its GROUND-TRUTH class and multiplies that",
+        "# pixel's cross-entropy; never multiply the logits or the predictions by it.",
+    ]
+
+
+def _one_ignore(record: Record, framework: str, module: str = "np") -> tuple[int | None, list[str]]:
+    """The single ignore value a framework accepts, and comments on how to get there."""
+    ignore: list[int] = record["ignore"]
+    if not ignore:
+        return None, [f"# no --ignore value: every label value is a class ({framework})."]
+    if len(ignore) == 1:
+        return ignore[0], []
+    keep, others = max(ignore), [v for v in ignore if v != max(ignore)]
+    return keep, [
+        f"# labels {', '.join(map(str, ignore))} are all ignored but {framework} takes one",
+        f"# ignore value: remap {', '.join(map(str, others))} to {keep} in the ground truth "
+        "first, e.g.",
+        f"#   target[{module}.isin(target, {module}.tensor({others}))] = {keep}"
+        if module == "torch"
+        else f"#   target[np.isin(target, {others})] = {keep}",
+    ]
+
+
+def _scale_note(record: Record) -> list[str]:
+    if record.get("normalize") == "mean":
+        return [
+            "# Mean weight 1 (--normalize mean; less if --clip capped some): the loss keeps",
+            "# about its unweighted scale.",
+        ]
+    return [
+        "# This loss averages over pixels, so the scale of the weights scales the loss and",
+        "# the learning rate with it: --normalize mean is the safe choice here.",
+    ]
+
+
+def to_torch(record: Record) -> str:
+    """``nn.CrossEntropyLoss(weight=torch.tensor([...]), ignore_index=...)``."""
+    ignore, notes = _one_ignore(record, "nn.CrossEntropyLoss", "torch")
+    argument = "" if ignore is None else f", ignore_index={ignore}"
+    return "\n".join(
+        [
+            *_header(record),
+            "# reduction='mean' divides by the sum of the weights of the target pixels, so the",
+            "# overall scale of the weights cancels (a batch with only ignored or zero-weight",
+            "# pixels gives nan).",
+            *notes,
+            "import torch",
+            "from torch import nn",
+            "",
+            "weight = torch.tensor([",
+            _vector(record, "    "),
+            "])",
+            f"criterion = nn.CrossEntropyLoss(weight=weight{argument})",
+            "# loss = criterion(logits, target): logits (N, C, H, W) raw scores, target (N, H, W)",
+            "# int64 ground-truth ids; move the criterion to the model's device with .to(device).",
+            "",
+        ]
+    )
+
+
+def to_mmseg(record: Record) -> str:
+    """``model.decode_head`` fragment: ``loss_decode=dict(type='CrossEntropyLoss', ...)``."""
+    ignore, notes = _one_ignore(record, "mmseg's decode head")
+    if ignore is None and record["num_classes"] > 255:
+        ignore, notes = -100, ["# no --ignore value, and 255 is a class: ignore -100 instead."]
+    head = (
+        []
+        if ignore is None
+        else [
+            f"        ignore_index={ignore},  # set on the head, which passes it to the loss;",
+            "        # the data_preprocessor's seg_pad_val must be this value too.",
+        ]
+    )
+    return "\n".join(
+        [
+            *_header(record),
+            *_scale_note(record),
+            *notes,
+            "# Merge into your config (an auxiliary_head has its own loss_decode).",
+            "model = dict(",
+            "    decode_head=dict(",
+            f"        num_classes={record['num_classes']},",
+            *head,
+            "        loss_decode=dict(",
+            "            type='CrossEntropyLoss',",
+            "            use_sigmoid=False,",
+            "            loss_weight=1.0,",
+            "            avg_non_ignore=True,  # average over the non-ignored pixels only",
+            "            class_weight=[",
+            _vector(record, "                "),
+            "            ],",
+            "        ),",
+            "    ),",
+            ")",
+            "",
+        ]
+    )
+
+
+def to_keras(record: Record) -> str:
+    """A ``dataset.map`` function giving per-pixel ``sample_weight`` with ``tf.gather``."""
+    ignore: list[int] = record["ignore"]
+    count = record["num_classes"]
+    if ignore:
+        tests = [f"tf.equal(label, {v})" for v in ignore]
+        ignored = tests[0]
+        for test in tests[1:]:
+            ignored = f"tf.logical_or({ignored}, {test})"
+        body = [
+            f"    ignored = {ignored}",
+            f"    # Ignored labels read the extra entry {count} (weight 0) and become a valid",
+            "    # class id for the loss, which refuses ids outside 0..C-1.",
+            f"    sample_weight = tf.gather(CLASS_WEIGHTS, tf.where(ignored, {count}, label))",
+            "    label = tf.where(ignored, 0, label)",
+        ]
+        extra = f"0.0,  # {count}: ignored labels {', '.join(map(str, ignore))}"
+    else:
+        body = ["    sample_weight = tf.gather(CLASS_WEIGHTS, label)"]
+        extra = ""
+    return "\n".join(
+        [
+            *_header(record),
+            *_scale_note(record),
+            "# Keras refuses class_weight for per-pixel targets: pass sample_weight instead.",
+            "import tensorflow as tf",
+            "",
+            "CLASS_WEIGHTS = tf.constant([",
+            _vector(record, "    ", extra),
+            "], dtype=tf.float32)",
+            "",
+            "",
+            "def add_sample_weights(image, label):",
+            '    """(image, label) -> (image, label, per-pixel weight of the true class)."""',
+            "    label = tf.cast(label, tf.int32)",
+            *body,
+            "    return image, label, sample_weight",
+            "",
+            "",
+            "# train = train.map(add_sample_weights)",
+            "# model.compile(loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))",
+            "",
+        ]
+    )
+
+
+def to_caffe(record: Record) -> str:
+    """SegNet-style ``loss_param``: one ``class_weighting`` line per output channel."""
+    ignore, notes = _one_ignore(record, "Caffe's ignore_label")
+    names = _names(record)
+    weighting = [
+        f"    class_weighting: {w!r}  # {c}{'' if name == str(c) else ' ' + name}"
+        for c, (w, name) in enumerate(zip(record["weights"], names, strict=True))
+    ]
+    return "\n".join(
+        [
+            *_header(record),
+            "# For the SoftmaxWithLoss layer of SegNet's Caffe fork (weight_by_label_freqs is",
+            f"# not in upstream Caffe); the model needs {record['num_classes']} output channels.",
+            *(
+                [
+                    f"# SegNet's own layout has no channel for void: --ignore {v} instead of "
+                    f"--void {v} gives it."
+                    for v in record["void"][:1]
+                ]
+            ),
+            *notes,
+            "layer {",
+            '  name: "loss"',
+            '  type: "SoftmaxWithLoss"',
+            '  bottom: "score"  # your last convolution',
+            '  bottom: "label"',
+            '  top: "loss"',
+            "  softmax_param { engine: CAFFE }",
+            "  loss_param {",
+            "    weight_by_label_freqs: true",
+            *([] if ignore is None else [f"    ignore_label: {ignore}"]),
+            *weighting,
+            "  }",
+            "}",
+            "",
+        ]
+    )
+
+
 #: Output formats by their command-line name; the single source of ``--format`` choices.
-FORMATS: dict[str, Callable[[Record], str]] = {"json": to_json, "yaml": to_yaml}
+FORMATS: dict[str, Callable[[Record], str]] = {
+    "json": to_json,
+    "yaml": to_yaml,
+    "csv": to_csv,
+    "list": to_list,
+    "torch": to_torch,
+    "mmseg": to_mmseg,
+    "keras": to_keras,
+    "caffe": to_caffe,
+}

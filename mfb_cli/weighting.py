@@ -2,18 +2,25 @@
 
 Every scheme gives void classes and classes absent from the data weight 0, and returns a
 vector with one entry per class id 0..num_classes-1 (ignored values have no entry).
-Arithmetic is exact (rational) until the final rounding to float, so a weight is the
-correctly rounded value of its formula, whatever the order of the files.
+Arithmetic is exact (rational) until the final rounding to float wherever the formula
+allows (median-frequency, inverse-frequency, uniform, and the --normalize / --clip
+post-steps), so a weight is the correctly rounded value of its formula, whatever the order
+of the files. Schemes whose formula needs a logarithm, a power or a square root
+(inverse-sqrt, enet, effective-number) take one float step there and say so.
+
+Notation: n_c labelled pixels of class c, N = sum of n_c over the counted classes (present
+and not void), K = number of counted classes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from .classes import ClassStats
-from .errors import MfbError
+from .errors import MfbError, OptionError
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,10 @@ class ClassWeights:
     counted: tuple[int, ...]
     parameters: dict[str, object] = field(default_factory=dict)
     definitions: dict[str, str] = field(default_factory=dict)
+    #: Problems worth telling a person (the CLI prints them on stderr; the library never does).
+    warnings: tuple[str, ...] = ()
+    #: The weights before rounding to float, so the post-steps stay exact.
+    exact: tuple[Fraction, ...] = field(default=(), compare=False, repr=False)
 
 
 def _median(values: list[Fraction]) -> Fraction:
@@ -55,13 +66,13 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
         raise MfbError("no labelled pixels: every class is void, ignored or absent")
     frequency = {c: Fraction(int(stats.pixels[c]), int(presence[c])) for c in in_median}
     median = _median(list(frequency.values()))
-    weights = tuple(
-        float(median / frequency[c]) if c in frequency and c not in void else 0.0
+    exact = tuple(
+        median / frequency[c] if c in frequency and c not in void else Fraction(0)
         for c in range(stats.num_classes)
     )
     return ClassWeights(
         scheme="median-frequency",
-        weights=weights,
+        weights=tuple(float(w) for w in exact),
         frequencies=tuple(
             float(frequency[c]) if c in frequency else None for c in range(stats.num_classes)
         ),
@@ -86,21 +97,249 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
             "ignore": "ignored values are not classes: no entry in the vector",
             "absent": "classes with no pixel get weight 0 and frequency null",
         },
+        exact=exact,
+    )
+
+
+_VOID_ABSENT_DEFINITIONS = {
+    "void": "void classes keep their place in the vector with weight 0",
+    "ignore": "ignored values are not classes: no entry in the vector",
+    "absent": "classes with no pixel get weight 0 and frequency null",
+}
+
+
+def _counted(stats: ClassStats) -> tuple[list[int], int]:
+    """The counted classes (present, not void) and N, their total pixels."""
+    void = set(stats.void)
+    counted = [c for c in range(stats.num_classes) if stats.pixels[c] > 0 and c not in void]
+    if not counted:
+        raise MfbError("no labelled pixels: every class is void, ignored or absent")
+    return counted, sum(int(stats.pixels[c]) for c in counted)
+
+
+def _pixel_scheme(
+    stats: ClassStats,
+    scheme: str,
+    weigh: Callable[[list[int], int], list[Fraction]],
+    formula: str,
+    parameters: dict[str, object] | None = None,
+) -> ClassWeights:
+    """A scheme computed from the counted classes' pixels alone; 0 for every other class.
+
+    ``weigh(counts, N)`` gets n_c of the counted classes, in class order, and N.
+    """
+    counted, total = _counted(stats)
+    counts = [int(stats.pixels[c]) for c in counted]
+    weight = dict(zip(counted, weigh(counts, total), strict=True))
+    exact = tuple(weight.get(c, Fraction(0)) for c in range(stats.num_classes))
+    return ClassWeights(
+        scheme=scheme,
+        weights=tuple(float(w) for w in exact),
+        frequencies=tuple(
+            float(Fraction(int(stats.pixels[c]), total)) if c in weight else None
+            for c in range(stats.num_classes)
+        ),
+        counted=tuple(counted),
+        parameters={**(parameters or {}), "counted_classes": len(counted), "counted_pixels": total},
+        definitions={
+            "frequency": "freq(c) = n_c / N, n_c pixels of c, N pixels of the counted classes",
+            "counted": "classes with at least one pixel that are not void (K of them)",
+            "weight": formula,
+            **_VOID_ABSENT_DEFINITIONS,
+        },
+        exact=exact,
+    )
+
+
+def inverse_frequency(stats: ClassStats) -> ClassWeights:
+    """Inverse frequency N / (K n_c), sklearn's 'balanced' class_weight.
+
+    ``w_c = N / (K * n_c)`` (King & Zeng 2001, as scikit-learn's ``compute_class_weight``):
+    a class holding 1/K of the pixels weighs 1. Exact. Void and absent classes get 0.
+    """
+    return _pixel_scheme(
+        stats,
+        "inverse-frequency",
+        lambda counts, total: [Fraction(total, len(counts) * n) for n in counts],
+        "weight(c) = N / (K * n_c)",
+    )
+
+
+def inverse_sqrt(stats: ClassStats) -> ClassWeights:
+    """Inverse square root of the frequency, sqrt(N / n_c).
+
+    ``w_c = sqrt(N / n_c)``: a milder re-balancing than inverse frequency, usually followed by
+    ``--normalize``. N / n_c is exact; the square root is one correctly rounded float step.
+    Void and absent classes get 0.
+    """
+    return _pixel_scheme(
+        stats,
+        "inverse-sqrt",
+        lambda counts, total: [Fraction(math.sqrt(Fraction(total, n))) for n in counts],
+        "weight(c) = sqrt(N / n_c)",
+    )
+
+
+def enet(stats: ClassStats, *, enet_c: float = 1.02) -> ClassWeights:
+    """ENet weighting 1 / ln(c + n_c / N), c = --enet-c (Paszke et al. 2016).
+
+    ``w_c = 1 / ln(c + n_c / N)``, so weights lie between 1 / ln(c + 1) and 1 / ln(c)
+    (1.42 and 50.5 for c = 1.02). c + n_c / N - 1 is exact; the logarithm (``log1p``) is a
+    float step. Requires c > 1. Void and absent classes get 0: counting void as a class
+    is what collapses every weight to the same value in copied scripts.
+    """
+    if not enet_c > 1:
+        raise OptionError(f"--enet-c {enet_c}: must be > 1 (weights are 1 / ln(c + n_c / N))")
+    offset = Fraction(enet_c) - 1
+    return _pixel_scheme(
+        stats,
+        "enet",
+        lambda counts, total: [
+            1 / Fraction(math.log1p(offset + Fraction(n, total))) for n in counts
+        ],
+        "weight(c) = 1 / ln(enet_c + n_c / N)",
+        {"enet_c": enet_c},
+    )
+
+
+#: beta**n_c below this for every class: each weight is within 0.1% of uniform.
+_SATURATED = 1e-3
+
+
+def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights:
+    """Effective number (1 - beta) / (1 - beta^n_c), summing to K (Cui et al. 2019).
+
+    ``w_c = (1 - beta) / (1 - beta**n_c)``, then scaled so the weights of the counted classes
+    sum to K. ``1 - beta**n_c`` is computed as ``-expm1(n_c * ln beta)`` (a float step; no
+    underflow to a division by zero), the scaling exactly. Not invariant to the dataset size:
+    with pixel counts in the millions any usual beta saturates (beta**n_c ~ 0) and the
+    weights are nearly uniform; a warning then proposes beta = 1 - 1 / (median count).
+    Requires 0 <= beta < 1. Void and absent classes get 0.
+    """
+    if not 0 <= beta < 1:
+        raise OptionError(f"--beta {beta}: must be in [0, 1)")
+    log_beta = math.log(beta) if beta > 0 else -math.inf
+
+    def weigh(counts: list[int], total: int) -> list[Fraction]:
+        raw = [Fraction((1 - beta) / -math.expm1(n * log_beta)) for n in counts]
+        scale = len(counts) / sum(raw, Fraction(0))
+        return [w * scale for w in raw]
+
+    result = _pixel_scheme(
+        stats,
+        "effective-number",
+        weigh,
+        "weight(c) = (1 - beta) / (1 - beta^n_c), scaled so the counted weights sum to K",
+        {"beta": beta},
+    )
+    counts = sorted(int(stats.pixels[c]) for c in result.counted)
+    if counts[0] == counts[-1] or counts[0] * -log_beta <= -math.log(_SATURATED):
+        return result
+    typical = int(_median([Fraction(n) for n in counts]))
+    return replace(
+        result,
+        warnings=(
+            f"effective-number: with --beta {beta}, beta^n_c < {_SATURATED:g} for every class "
+            f"(smallest count {counts[0]} pixels), so the weights are within 0.1% of uniform; "
+            "a beta with 1 - beta ~ 1 / (typical count) would not be, e.g. --beta "
+            f"{1 - 1 / typical:.{len(str(typical)) + 2}f} (1 - 1 / {typical}, the median count)",
+        ),
+    )
+
+
+def uniform(stats: ClassStats) -> ClassWeights:
+    """Uniform: 1 for every counted class, a baseline for comparisons.
+
+    ``w_c = 1``. Void and absent classes get 0, so the vector still masks them out.
+    """
+    return _pixel_scheme(
+        stats, "uniform", lambda counts, total: [Fraction(1)] * len(counts), "weight(c) = 1"
     )
 
 
 Scheme = Callable[..., ClassWeights]
 
 #: Weighting schemes by their command-line name; the single source of ``--scheme`` choices.
-SCHEMES: dict[str, Scheme] = {"median-frequency": median_frequency}
+SCHEMES: dict[str, Scheme] = {
+    "median-frequency": median_frequency,
+    "inverse-frequency": inverse_frequency,
+    "inverse-sqrt": inverse_sqrt,
+    "enet": enet,
+    "effective-number": effective_number,
+    "uniform": uniform,
+}
+
+
+#: --normalize choices: the statistic of the counted weights that becomes 1 (none: keep).
+NORMALIZATIONS: dict[str, Callable[[Sequence[Fraction]], Fraction] | None] = {
+    "none": None,
+    "mean": lambda values: sum(values, Fraction(0)) / len(values),
+    "sum": lambda values: sum(values, Fraction(0)),
+    "median": lambda values: _median(list(values)),
+}
+
+
+def _exact(result: ClassWeights) -> tuple[Fraction, ...]:
+    return result.exact or tuple(Fraction(w) for w in result.weights)
+
+
+def _with_weights(
+    result: ClassWeights, exact: tuple[Fraction, ...], **extra: object
+) -> ClassWeights:
+    return replace(
+        result,
+        weights=tuple(float(w) for w in exact),
+        exact=exact,
+        parameters={**result.parameters, **extra},
+    )
+
+
+def normalize_weights(result: ClassWeights, how: str = "none") -> ClassWeights:
+    """Divide the counted classes' weights by their mean, sum or median (exactly).
+
+    Void and absent classes stay 0. ``none`` keeps the scheme's natural scale.
+    """
+    try:
+        statistic = NORMALIZATIONS[how]
+    except KeyError:
+        choices = ", ".join(NORMALIZATIONS)
+        raise OptionError(f"unknown normalization {how!r} (choose from {choices})") from None
+    exact = _exact(result)
+    if statistic is not None:
+        divisor = statistic([exact[c] for c in result.counted])
+        exact = tuple(w / divisor for w in exact)
+    return _with_weights(result, exact, normalize=how)
+
+
+def clip_weights(result: ClassWeights, maximum: float | None = None) -> ClassWeights:
+    """Cap every weight at ``maximum`` (None: no cap); the capped class ids are recorded."""
+    exact = _exact(result)
+    if maximum is None:
+        return _with_weights(result, exact, clip=None, clipped=[])
+    if not maximum > 0:
+        raise OptionError(f"--clip {maximum}: must be > 0")
+    cap = Fraction(maximum)
+    clipped = [c for c, w in enumerate(exact) if w > cap]
+    return _with_weights(result, tuple(min(w, cap) for w in exact), clip=maximum, clipped=clipped)
+
+
+#: The order of the post-steps, recorded in the output: clipping last, so no weight you
+#: get exceeds --clip (the mean / sum / median may then fall below its target).
+POST_STEPS = "scheme, then --normalize, then --clip"
 
 
 def class_weights(
-    stats: ClassStats, scheme: str = "median-frequency", **options: object
+    stats: ClassStats,
+    scheme: str = "median-frequency",
+    *,
+    normalize: str = "none",
+    clip: float | None = None,
+    **options: object,
 ) -> ClassWeights:
-    """Weights of ``stats`` under the named scheme."""
+    """Weights of ``stats`` under the named scheme, then normalised, then clipped."""
     try:
         function = SCHEMES[scheme]
     except KeyError:
         raise MfbError(f"unknown scheme {scheme!r} (choose from {', '.join(SCHEMES)})") from None
-    return function(stats, **options)
+    result = clip_weights(normalize_weights(function(stats, **options), normalize), clip)
+    return replace(result, definitions={**result.definitions, "post_steps": POST_STEPS})
