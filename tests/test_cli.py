@@ -162,3 +162,120 @@ def test_names_are_recorded_beside_the_weights():
     names = json.loads(result.stdout)["names"]
     assert names[:3] == ["Sky", "Building", "Pole"]
     assert names[11] == "Unlabelled"
+
+
+# Schemes, post-steps and formats on the command line. Mask C holds n = [6, 3, 1].
+C = [[0, 0, 0, 0, 0], [0, 1, 1, 1, 2]]
+
+
+def test_scheme_normalize_and_clip_are_recorded(mask_dir):
+    folder = mask_dir([C])
+    args = ["--scheme", "inverse-frequency", "--normalize", "mean", "--clip", 1.5, "-q"]
+    result = run("weights", folder, *args)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    # [5/9, 10/9, 10/3] / mean 5/3 = [1/3, 2/3, 2], then capped at 1.5.
+    assert record["weights"] == [1 / 3, 2 / 3, 1.5]
+    assert record["scheme"] == "inverse-frequency"
+    assert (record["normalize"], record["clip"], record["clipped"]) == ("mean", 1.5, [2])
+    assert record["definitions"]["post_steps"] == "scheme, then --normalize, then --clip"
+    assert record["frequencies"] == [0.6, 0.3, 0.1]
+
+
+def test_median_frequency_stays_the_default_with_natural_scale(mask_dir):
+    record = json.loads(run("weights", mask_dir([C]), "-q").stdout)
+    assert record["weights"] == [0.5, 1.0, 3.0]
+    assert (record["scheme"], record["normalize"], record["clip"]) == (
+        "median-frequency",
+        "none",
+        None,
+    )
+    assert record["warnings"] == []
+    assert "decimals" not in record
+
+
+def test_scheme_parameters_reach_the_scheme(mask_dir):
+    folder = mask_dir([C])
+    record = json.loads(run("weights", folder, "--scheme", "enet", "--enet-c", 1.1).stdout)
+    assert record["enet_c"] == 1.1
+    assert record["weights"][2] == pytest.approx(1 / np.log(1.2), rel=1e-14)
+    record = json.loads(
+        run("weights", folder, "--scheme", "effective-number", "--beta", 0.5).stdout
+    )
+    assert record["beta"] == 0.5
+    assert record["weights"] == pytest.approx([96 / 131, 108 / 131, 189 / 131], rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--scheme", "enet", "--void-in-median"],
+        ["--scheme", "enet", "--beta", 0.9],
+        ["--scheme", "uniform", "--enet-c", 1.1],
+    ],
+)
+def test_options_of_another_scheme_are_usage_errors(mask_dir, args):
+    result = run("weights", mask_dir([C]), *args)
+    assert result.exit_code == 2
+    assert "applies only to --scheme" in result.stderr
+    assert f"not {args[1]}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clip", 0], "--clip"),
+        (["--scheme", "enet", "--enet-c", 1], "--enet-c"),
+        (["--scheme", "effective-number", "--beta", 1], "--beta"),
+        (["--decimals", -1], "--decimals"),
+        (["--scheme", "magic"], "--scheme"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(mask_dir, args, message):
+    result = run("weights", mask_dir([C]), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_effective_number_saturation_is_warned_on_stderr(mask_dir):
+    # Saturated when (smallest count 1) * -ln(beta) > -ln(0.001): not for 0.3, yes for 0.0001.
+    folder = mask_dir([C])
+    quiet = run("weights", folder, "--scheme", "effective-number", "--beta", 0.3, "-q")
+    assert quiet.exit_code == 0, quiet.stderr
+    assert quiet.stderr == ""
+    loud = run("weights", folder, "--scheme", "effective-number", "--beta", 0.0001, "-q")
+    assert loud.exit_code == 0, loud.stderr
+    assert "warning: effective-number: with --beta 0.0001" in loud.stderr
+    record = json.loads(loud.stdout)
+    assert record["warnings"] == [loud.stderr.strip().removeprefix("warning: ")]
+
+
+def test_decimals_round_every_format(mask_dir):
+    folder = mask_dir([C])
+    result = run("weights", folder, "--scheme", "inverse-frequency", "--decimals", 2, "-q")
+    record = json.loads(result.stdout)
+    assert record["weights"] == [0.56, 1.11, 3.33]
+    assert record["decimals"] == 2
+    listed = run("weights", folder, "--scheme", "inverse-frequency", "--decimals", 2, "-f", "list")
+    assert listed.stdout == "[0.56, 1.11, 3.33]\n"
+
+
+@pytest.mark.parametrize("output_format", ["yaml", "csv", "list", "mmseg", "caffe"])
+def test_formats_on_the_command_line_match_json(mask_dir, output_format):
+    from .test_formats import parse_weights
+
+    folder = mask_dir([[[0, 0, 255], [1, 2, 3]]])
+    args = ["--ignore", 255, "--void", 3, "--scheme", "enet", "--normalize", "mean", "-q"]
+    expected = json.loads(run("weights", folder, *args).stdout)["weights"]
+    result = run("weights", folder, *args, "-f", output_format)
+    assert result.exit_code == 0, result.stderr
+    assert parse_weights(output_format, result.stdout, 4) == expected
+
+
+def test_help_lists_every_scheme_from_its_docstring():
+    from mfb_cli.weighting import SCHEMES
+
+    text = run("weights", "--help").stdout
+    for name, function in SCHEMES.items():
+        first_line = function.__doc__.strip().splitlines()[0]
+        assert f"  {name:<17} {first_line}" in text

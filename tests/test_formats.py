@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+import sys
+import types
 
+import numpy as np
+import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mfb_cli.formats import to_json
+from mfb_cli.classes import LabelSpec, class_stats
+from mfb_cli.counting import CountsAccumulator, histogram_of_array
+from mfb_cli.formats import FORMATS, rounded, to_json, weights_record
+from mfb_cli.weighting import class_weights
 
 scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.none(), st.booleans()
@@ -28,3 +39,153 @@ def test_number_arrays_on_one_line_strings_stay_indented():
     text = to_json({"weights": [0.5, 1e-07, None], "paths": ["a", "b"]})
     assert '"weights": [0.5, 1e-07, null]' in text
     assert '"paths": [\n    "a",\n    "b"\n  ]' in text
+
+
+# Every output format carries the same numbers as the JSON: each one is parsed back (or,
+# for the Python snippets, executed with numpy stand-ins for torch and tensorflow).
+
+# n = [6, 3, 1] for classes 0..2, void 3 (two pixels), ignored 254 and 255.
+IMAGE = np.array([[0, 0, 0, 0, 255], [0, 0, 1, 1, 254], [1, 2, 3, 3, 255]])
+
+
+def make_record(ignore=(254, 255), names=None, decimals=None, scheme="inverse-frequency"):
+    accumulator = CountsAccumulator()
+    image = IMAGE.copy()
+    for value in {254, 255} - set(ignore):
+        image[image == value] = 0  # a value not ignored becomes a class-0 pixel
+    accumulator.add(*histogram_of_array(image))
+    stats = class_stats(accumulator.result(), LabelSpec.of(void=[3], ignore=ignore))
+    result = class_weights(stats, scheme, normalize="mean")
+    return rounded(weights_record(stats, result, names=names), decimals)
+
+
+class FakeLoss:
+    """Stands in for torch.nn.CrossEntropyLoss: keeps what it was built with."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
+@pytest.fixture
+def fake_frameworks(monkeypatch):
+    torch = types.ModuleType("torch")
+    nn = types.ModuleType("torch.nn")
+    nn.CrossEntropyLoss = FakeLoss
+    torch.nn = nn
+    torch.tensor = lambda data: list(data)  # the literal list, to compare exactly
+    tf = types.ModuleType("tensorflow")
+    tf.float32, tf.int32 = np.float32, np.int32
+    tf.constant = lambda value, dtype=None: np.asarray(value, dtype=dtype)
+    tf.cast = lambda x, dtype: np.asarray(x).astype(dtype)
+    tf.equal, tf.logical_or, tf.where = np.equal, np.logical_or, np.where
+    tf.gather = lambda params, indices: np.take(params, indices)
+    for name, module in {"torch": torch, "torch.nn": nn, "tensorflow": tf}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def run_snippet(text):
+    namespace = {}
+    exec(compile(text, "<snippet>", "exec"), namespace)
+    return namespace
+
+
+def parse_weights(output_format, text, num_classes):
+    """The weight vector in ``text``, read the way its consumer would read it."""
+    if output_format == "json":
+        return json.loads(text)["weights"]
+    if output_format == "yaml":
+        return yaml.safe_load(text)["weights"]
+    if output_format == "csv":
+        return [float(row["weight"]) for row in csv.DictReader(io.StringIO(text))]
+    if output_format == "list":
+        return json.loads(text)
+    if output_format == "torch":
+        return run_snippet(text)["criterion"].kwargs["weight"]
+    if output_format == "mmseg":
+        return run_snippet(text)["model"]["decode_head"]["loss_decode"]["class_weight"]
+    if output_format == "keras":
+        vector = run_snippet(text)["CLASS_WEIGHTS"]
+        assert vector.dtype == np.float32
+        return vector[:num_classes].tolist()
+    if output_format == "caffe":
+        return [float(x) for x in re.findall(r"^\s*class_weighting: (\S+)", text, re.M)]
+    raise AssertionError(f"no parser for format {output_format!r}: add one")
+
+
+@pytest.mark.parametrize("output_format", sorted(FORMATS))
+@pytest.mark.parametrize("decimals", [None, 3])
+@pytest.mark.parametrize("ignore", [(), (255,), (254, 255)])
+def test_every_format_carries_the_json_numbers(fake_frameworks, output_format, decimals, ignore):
+    record = make_record(ignore, decimals=decimals)
+    expected = json.loads(to_json(record))["weights"]
+    found = parse_weights(output_format, FORMATS[output_format](record), len(expected))
+    if output_format == "keras":  # Keras computes in float32
+        expected = np.float32(expected).tolist()
+    assert found == expected
+    assert len(found) == 4
+
+
+def test_the_numbers_themselves():
+    # inverse-frequency [5/9, 10/9, 10/3] with mean 5/3 -> [1/3, 2/3, 2]; void 3 -> 0.
+    assert make_record()["weights"] == [1 / 3, 2 / 3, 2.0, 0.0]
+    assert make_record(decimals=3)["weights"] == [0.333, 0.667, 2.0, 0.0]
+    assert make_record(decimals=3)["frequencies"] == [0.6, 0.3, 0.1, None]
+
+
+def test_csv_rows():
+    rows = list(csv.reader(io.StringIO(FORMATS["csv"](make_record(names={0: "sky"})))))
+    assert rows[0] == ["id", "name", "pixels", "frequency", "weight"]
+    assert rows[1] == ["0", "sky", "6", "0.6", repr(1 / 3)]
+    assert rows[4] == ["3", "3", "2", "", "0.0"]
+
+
+@pytest.mark.parametrize(("ignore", "argument"), [((), None), ((255,), 255), ((254, 255), 255)])
+def test_torch_ignore_index(fake_frameworks, ignore, argument):
+    text = FORMATS["torch"](make_record(ignore))
+    kwargs = run_snippet(text)["criterion"].kwargs
+    assert kwargs.get("ignore_index") == argument
+    assert ("remap 254 to 255" in text) == (len(ignore) == 2)
+
+
+@pytest.mark.parametrize(("ignore", "head"), [((), None), ((255,), 255), ((254, 255), 255)])
+def test_mmseg_ignore_index_is_on_the_decode_head(ignore, head):
+    model = run_snippet(FORMATS["mmseg"](make_record(ignore)))["model"]
+    decode = model["decode_head"]
+    assert decode.get("ignore_index") == head
+    assert decode["num_classes"] == 4
+    assert decode["loss_decode"]["type"] == "CrossEntropyLoss"
+    assert decode["loss_decode"]["avg_non_ignore"] is True
+    assert decode["loss_decode"]["loss_weight"] == 1.0
+
+
+@pytest.mark.parametrize("ignore", [(), (255,), (254, 255)])
+def test_keras_sample_weights_follow_the_ground_truth(fake_frameworks, ignore):
+    record = make_record(ignore)
+    add_sample_weights = run_snippet(FORMATS["keras"](record))["add_sample_weights"]
+    label = np.array([[0, 1, 2], [3, 0, 1]] if not ignore else [[0, 1, 2], [3, 255, 254]])
+    if ignore == (255,):
+        label[1, 2] = 1
+    image, new_label, weight = add_sample_weights("image", label)
+    weights = np.float32(record["weights"])
+    valid = ~np.isin(label, ignore)
+    assert image == "image"
+    assert weight.tolist() == np.where(valid, weights[np.where(valid, label, 0)], 0).tolist()
+    assert new_label.tolist() == np.where(valid, label, 0).tolist()
+    assert int(new_label.max()) < 4
+
+
+def test_caffe_has_one_line_per_channel_and_the_ignore_label():
+    text = FORMATS["caffe"](make_record((255,)))
+    assert len(re.findall(r"^\s*class_weighting:", text, re.M)) == 4
+    assert re.findall(r"^\s*ignore_label: (\d+)$", text, re.M) == ["255"]
+    assert not re.search(r"^\s*ignore_label", FORMATS["caffe"](make_record(())), re.M)
+    assert text.count("{") == text.count("}")
+
+
+def test_names_stay_inside_comments(fake_frameworks):
+    record = make_record(names={0: "sky\nimport os; raise SystemExit", 2: "pole"})
+    for output_format in ("torch", "mmseg", "keras"):
+        text = FORMATS[output_format](record)
+        run_snippet(text)
+        assert "# 0 sky import os; raise SystemExit" in text
+        assert "# 2 pole" in text
