@@ -17,9 +17,18 @@ from .classes import ClassStats, LabelSpec, class_stats
 from .counting import ClassCounts, LabelCheck, count_masks
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, OptionError
 from .sources import find_label_files
-from .weighting import SCHEMES, ClassWeights, class_weights, median_frequency
+from .weighting import (
+    NORMALIZATIONS,
+    SCHEMES,
+    ClassWeights,
+    class_weights,
+    clip_weights,
+    median_frequency,
+    normalize_weights,
+)
 
 __all__ = [
+    "NORMALIZATIONS",
     "SCHEMES",
     "BadMaskError",
     "ClassCounts",
@@ -34,7 +43,9 @@ __all__ = [
     "__version__",
     "class_stats",
     "class_weights",
+    "clip_weights",
     "count_masks",
     "find_label_files",
     "median_frequency",
+    "normalize_weights",
 ]

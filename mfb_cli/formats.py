@@ -167,14 +167,24 @@ def _one_ignore(record: Record, framework: str, module: str = "np") -> tuple[int
 
 
 def _scale_note(record: Record) -> list[str]:
+    void = (
+        [
+            "# Void pixels (weight 0) still count in that average; map them to the ignore",
+            "# value too to leave them out of it.",
+        ]
+        if record["void"]
+        else []
+    )
     if record.get("normalize") == "mean":
         return [
-            "# Mean weight 1 (--normalize mean; less if --clip capped some): the loss keeps",
-            "# about its unweighted scale.",
+            "# This loss averages over pixels; mean weight 1 (--normalize mean, less if",
+            "# --clip capped some) keeps about the unweighted loss scale.",
+            *void,
         ]
     return [
         "# This loss averages over pixels, so the scale of the weights scales the loss and",
         "# the learning rate with it: --normalize mean is the safe choice here.",
+        *void,
     ]
 
 
