@@ -119,7 +119,8 @@ def to_list(record: Record) -> str:
 def _names(record: Record) -> list[str]:
     # Names come from a user's file: one line each, so they cannot break out of a comment.
     names = record.get("names") or [str(c) for c in range(record["num_classes"])]
-    return [" ".join(str(name).split()) for name in names]
+    printable = ("".join(ch if ch.isprintable() else " " for ch in str(n)) for n in names)
+    return [" ".join(name.split()) for name in printable]
 
 
 def _vector(record: Record, indent: str, extra: str = "") -> str:

@@ -183,7 +183,7 @@ def test_caffe_has_one_line_per_channel_and_the_ignore_label():
 
 
 def test_names_stay_inside_comments(fake_frameworks):
-    record = make_record(names={0: "sky\nimport os; raise SystemExit", 2: "pole"})
+    record = make_record(names={0: "sky\nimport os; raise SystemExit", 2: "pole\x00\r"})
     for output_format in ("torch", "mmseg", "keras"):
         text = FORMATS[output_format](record)
         run_snippet(text)
