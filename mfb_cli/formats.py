@@ -2,7 +2,9 @@
 snippets to paste into a framework (PyTorch, mmsegmentation, Keras, Caffe/SegNet).
 
 Every format is a function of the same record, so all of them carry the same numbers;
-floats are written with ``repr`` (shortest text that reads back to the same float).
+floats are written with ``repr`` (shortest text that reads back to the same float). The
+Python snippets are laid out as ruff / black format them, so pasting them into a
+formatted code base (or this README) leaves them unchanged.
 """
 
 from __future__ import annotations
@@ -203,9 +205,11 @@ def to_torch(record: Record) -> str:
             "import torch",
             "from torch import nn",
             "",
-            "weight = torch.tensor([",
-            _vector(record, "    "),
-            "])",
+            "weight = torch.tensor(",
+            "    [",
+            _vector(record, "        "),
+            "    ]",
+            ")",
             f"criterion = nn.CrossEntropyLoss(weight=weight{argument})",
             "# loss = criterion(logits, target): logits (N, C, H, W) raw scores, target (N, H, W)",
             "# int64 ground-truth ids; move the criterion to the model's device with .to(device).",
@@ -238,7 +242,7 @@ def to_mmseg(record: Record) -> str:
             f"        num_classes={record['num_classes']},",
             *head,
             "        loss_decode=dict(",
-            "            type='CrossEntropyLoss',",
+            '            type="CrossEntropyLoss",',
             "            use_sigmoid=False,",
             "            loss_weight=1.0,",
             "            avg_non_ignore=True,  # average over the non-ignored pixels only",
@@ -280,9 +284,12 @@ def to_keras(record: Record) -> str:
             "# Keras refuses class_weight for per-pixel targets: pass sample_weight instead.",
             "import tensorflow as tf",
             "",
-            "CLASS_WEIGHTS = tf.constant([",
-            _vector(record, "    ", extra),
-            "], dtype=tf.float32)",
+            "CLASS_WEIGHTS = tf.constant(",
+            "    [",
+            _vector(record, "        ", extra),
+            "    ],",
+            "    dtype=tf.float32,",
+            ")",
             "",
             "",
             "def add_sample_weights(image, label):",

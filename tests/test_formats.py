@@ -189,3 +189,10 @@ def test_names_stay_inside_comments(fake_frameworks):
         run_snippet(text)
         assert "# 0 sky import os; raise SystemExit" in text
         assert "# 2 pole" in text
+
+
+def test_mmseg_without_ignore_when_255_is_a_class():
+    record = {**make_record(()), "num_classes": 300, "weights": [1.0] * 300}
+    decode = run_snippet(FORMATS["mmseg"](record))["model"]["decode_head"]
+    assert decode["ignore_index"] == -100
+    assert len(decode["loss_decode"]["class_weight"]) == 300

@@ -69,3 +69,15 @@ def test_the_losses_of_the_example():
 )
 def test_the_readme_shows_these_numbers(row):
     assert row in README
+
+
+def test_the_readme_torch_example_is_current_output():
+    from click.testing import CliRunner
+
+    from mfb_cli.cli import cli
+
+    samples = Path(__file__).resolve().parent.parent / "sample_masks"
+    args = ["weights", str(samples), "--void", "11", "--names", str(samples / "classes.txt")]
+    result = CliRunner().invoke(cli, [*args, "--decimals", "4", "-f", "torch"])
+    assert result.exit_code == 0, result.stderr
+    assert "```python\n" + result.stdout + "```" in README
