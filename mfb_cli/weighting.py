@@ -213,7 +213,8 @@ def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights
     sum to K. ``1 - beta**n_c`` is computed as ``-expm1(n_c * ln beta)`` (a float step; no
     underflow to a division by zero), the scaling exactly. Not invariant to the dataset size:
     with pixel counts in the millions any usual beta saturates (beta**n_c ~ 0) and the
-    weights are nearly uniform; a warning then proposes beta = 1 - 1 / (median count).
+    weights are nearly uniform; a warning (as soon as two classes of different counts are
+    saturated) then proposes beta = 1 - 1 / (median count).
     Requires 0 <= beta < 1. Void and absent classes get 0.
     """
     if not 0 <= beta < 1:
@@ -233,16 +234,25 @@ def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights
         {"beta": beta},
     )
     counts = sorted(int(stats.pixels[c]) for c in result.counted)
-    if counts[0] == counts[-1] or counts[0] * -log_beta <= -math.log(_SATURATED):
+    # Classes with beta**n_c < _SATURATED all get (1 - beta) within 0.1%: their counts no
+    # longer matter. Worth a warning as soon as two such classes have different counts.
+    saturated = [n for n in counts if n * -log_beta > -math.log(_SATURATED)]
+    if len(set(saturated)) < 2:
         return result
     typical = int(_median([Fraction(n) for n in counts]))
+    which = (
+        "every class"
+        if len(saturated) == len(counts)
+        else f"{len(saturated)} of {len(counts)} classes (counts >= {saturated[0]})"
+    )
     return replace(
         result,
         warnings=(
-            f"effective-number: with --beta {beta}, beta^n_c < {_SATURATED:g} for every class "
-            f"(smallest count {counts[0]} pixels), so the weights are within 0.1% of uniform; "
-            "a beta with 1 - beta ~ 1 / (typical count) would not be, e.g. --beta "
-            f"{1 - 1 / typical:.{len(str(typical)) + 2}f} (1 - 1 / {typical}, the median count)",
+            f"effective-number: with --beta {beta}, beta^n_c < {_SATURATED:g} for {which}, "
+            "so those weights are within 0.1% of each other although their counts differ "
+            f"up to {saturated[-1] / saturated[0]:.3g}x; a beta with 1 - beta ~ 1 / (typical "
+            f"count) would not be, e.g. --beta {1 - 1 / typical:.{len(str(typical)) + 2}f} "
+            f"(1 - 1 / {typical}, the median count)",
         ),
     )
 

@@ -186,11 +186,26 @@ def test_effective_number_warns_when_pixel_counts_saturate_beta():
     # 0.9999 ** 100_000 = e^-10: every weight within 0.1% of uniform.
     assert max(result.weights) / min(result.weights) < 1.001
     (warning,) = result.warnings
-    assert "smallest count 100000 pixels" in warning
+    assert "beta^n_c < 0.001 for every class" in warning
+    assert "counts differ up to 20x" in warning
     assert "--beta 0.99999800 (1 - 1 / 500000, the median count)" in warning
     better = effective_number(stats_of(counts), beta=0.999998)
     assert better.warnings == ()
     assert max(better.weights) / min(better.weights) > 2
+
+
+def test_effective_number_warns_when_some_classes_saturate():
+    # -ln(0.9999) * n > -ln(0.001) for n >= 69075: the three largest classes look alike.
+    counts = [811_649, 618_263, 150_116, 3936, 40_329]
+    result = effective_number(stats_of(counts), beta=0.9999)
+    (warning,) = result.warnings
+    assert "for 3 of 5 classes (counts >= 150116)" in warning
+    assert "--beta 0.99999334 (1 - 1 / 150116, the median count)" in warning
+    big = [result.weights[c] for c in (0, 1, 2)]
+    assert max(big) / min(big) < 1.001
+    assert effective_number(stats_of(counts), beta=0.9).warnings != ()
+    assert effective_number(stats_of(counts), beta=0.999).warnings != ()
+    assert effective_number(stats_of(counts), beta=0.99999).warnings == ()
 
 
 def test_effective_number_with_beta_zero_is_uniform_and_says_so():
