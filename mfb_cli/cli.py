@@ -20,7 +20,7 @@ from .classes import ClassStats, LabelSpec
 from .counting import ClassCounts
 from .decode import DEFAULT_MAX_PIXELS, ReadOptions
 from .errors import BadMaskError, LabelRangeError, MfbError
-from .formats import FORMATS
+from .formats import FORMATS, RECORD_FORMATS
 from .histogram import FORMATS as HISTOGRAM_FORMATS
 from .histogram import SORTS
 from .sources import DEFAULT_GLOB
@@ -566,7 +566,7 @@ def weights(
     "-f",
     "--format",
     "output_format",
-    type=click.Choice(["table", *FORMATS]),
+    type=click.Choice(["table", *RECORD_FORMATS]),
     default="table",
     show_default=True,
     help="Tables for people, or a record for machines.",
@@ -625,7 +625,7 @@ def check(
             render_check(report, text)
             write_text(text.getvalue(), output)
     else:
-        write_text(FORMATS[output_format](report.record()), output)
+        write_text(RECORD_FORMATS[output_format](report.record()), output)
     if not report.clean:
         ctx.exit(1)
 

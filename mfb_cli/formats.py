@@ -345,10 +345,13 @@ def to_caffe(record: Record) -> str:
     )
 
 
-#: Output formats by their command-line name; the single source of ``--format`` choices.
+#: Formats for any record (``mfb check`` and others): the record itself as data.
+RECORD_FORMATS: dict[str, Callable[[Record], str]] = {"json": to_json, "yaml": to_yaml}
+
+#: Formats of a weights record by their command-line name; the single source of the
+#: ``weights -f`` choices. All but json / yaml need the keys ``weights_record`` writes.
 FORMATS: dict[str, Callable[[Record], str]] = {
-    "json": to_json,
-    "yaml": to_yaml,
+    **RECORD_FORMATS,
     "csv": to_csv,
     "list": to_list,
     "torch": to_torch,

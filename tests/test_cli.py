@@ -279,3 +279,11 @@ def test_help_lists_every_scheme_from_its_docstring():
     for name, function in SCHEMES.items():
         first_line = function.__doc__.strip().splitlines()[0]
         assert f"  {name:<17} {first_line}" in text
+
+
+def test_check_offers_only_the_formats_that_fit_its_record():
+    # The weight formats (csv, torch, ...) need a weights record; mfb check has none.
+    assert run("check", SAMPLES, "-f", "torch").exit_code == 2
+    result = run("check", SAMPLES, "--num-classes", 12, "-f", "yaml")
+    assert result.exit_code == 0, result.stderr
+    assert isinstance(yaml.safe_load(result.stdout), dict)
