@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from . import __version__
+from .archives import LabelSource
 from .classes import ClassStats, LabelSpec
 from .counting import ClassCounts
 from .decode import DEFAULT_MAX_PIXELS, ReadOptions
@@ -113,6 +114,41 @@ class ScanRequest:
     quiet: bool
     read: ReadOptions
     skip_bad: bool = False
+    lists: tuple[Path, ...] = ()
+    column: int | None = None
+    root: Path | None = None
+
+
+def _id_or_error(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """'error' (the default: fail loudly) as None, or an integer label id."""
+    if value is None or value.lower() == "error":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither 'error' nor an integer id") from None
+
+
+def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def load(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        from . import colormaps, remap
+
+        loader = getattr(colormaps if loader_name == "colormap" else remap, f"load_{loader_name}")
+        try:
+            return loader(value)
+        except MfbError as error:
+            raise click.BadParameter(str(error), ctx, param) from error
+
+    return load
+
+
+MAPPING_ORDER = """\b
+Reading order: decode -> --colormap (colour images; 'P' only with --by-color)
+-> --map -> counts. --void, --ignore, --num-classes and --names refer to the
+ids after both mappings.
+"""
 
 
 def mask_options(function: F) -> F:
@@ -127,16 +163,36 @@ def mask_options(function: F) -> F:
         quiet: bool,
         max_pixels: int,
         skip_bad: bool,
+        list_files: tuple[Path, ...],
+        column: int | None,
+        root: Path | None,
+        colormap: Any,
+        by_color: bool,
+        unknown_color: int | None,
+        transparent: int | None,
+        label_map: Any,
+        unmapped: int | None,
         **kwargs: Any,
     ) -> Any:
-        read = ReadOptions(max_pixels=max_pixels)
-        scan = ScanRequest(paths, glob, jobs, quiet, read, skip_bad)
+        try:
+            read = ReadOptions(
+                max_pixels=max_pixels,
+                colormap=colormap,
+                by_color=by_color,
+                unknown_color=unknown_color,
+                transparent=transparent,
+                remap=label_map,
+                unmapped=unmapped,
+            )
+        except MfbError as error:
+            raise click.UsageError(str(error)) from error
+        scan = ScanRequest(paths, glob, jobs, quiet, read, skip_bad, list_files, column, root)
         return function(*args, scan=scan, **kwargs)
 
     return _apply(
         cast(F, wrapper),
         [
-            click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
+            click.argument("paths", nargs=-1, required=False, type=click.Path(path_type=Path)),
             click.option(
                 "--glob",
                 default=DEFAULT_GLOB,
@@ -166,8 +222,87 @@ def mask_options(function: F) -> F:
                 "image, colour, JPEG, too large): one line each on stderr, listed in the "
                 "output as skipped_files. Labels out of range still stop the run.",
             ),
+            click.option(
+                "--list",
+                "list_files",
+                multiple=True,
+                type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                help="A list file: one label path per line, or 'image label' pairs "
+                "(repeatable). Relative paths are resolved against the list's folder.",
+            ),
+            click.option(
+                "--column",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Which whitespace-separated column of a --list line holds the label "
+                "path (1-based).  [default: the last]",
+            ),
+            click.option(
+                "--root",
+                type=click.Path(path_type=Path, file_okay=False, exists=True),
+                default=None,
+                help="Resolve relative --list paths against this folder instead.",
+            ),
+            click.option(
+                "--colormap",
+                metavar="FILE|NAME",
+                callback=_load_table("colormap"),
+                help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
+                "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
+                "the id is the row number unless given) or a built-in: "
+                + ", ".join(_builtin_names("colormap")),
+            ),
+            click.option(
+                "--by-color",
+                is_flag=True,
+                help="Map the palette colours of 'P' images with --colormap instead of "
+                "reading their indices.",
+            ),
+            click.option(
+                "--unknown-color",
+                metavar="error|ID",
+                callback=_id_or_error,
+                default=None,
+                help="Colours not in --colormap: 'error' (naming the file, colour and pixel "
+                "count), or the id to give them (then --ignore/--void that id).  "
+                "[default: error]",
+            ),
+            click.option(
+                "--transparent",
+                metavar="error|ID",
+                callback=_id_or_error,
+                default=None,
+                help="Fully transparent RGBA pixels: 'error', or the id to give them (e.g. "
+                "255 with --ignore 255). Partly transparent pixels are always an error; "
+                "alpha is ignored when every pixel is opaque.  [default: error]",
+            ),
+            click.option(
+                "--map",
+                "label_map",
+                metavar="FILE|NAME",
+                callback=_load_table("remap"),
+                help="Remap ids old -> new after decoding and --colormap: a .json/.yaml "
+                "{old: new} or an old,new .csv, or a built-in: "
+                + ", ".join(_builtin_names("remap")),
+            ),
+            click.option(
+                "--unmapped",
+                metavar="error|ID",
+                callback=_id_or_error,
+                default=None,
+                help="Values --map does not list: 'error', or the id to give them (e.g. 255 "
+                "with --ignore 255).  [default: error]",
+            ),
         ],
     )
+
+
+def _builtin_names(kind: str) -> list[str]:
+    from .colormaps import BUILTIN_COLORMAPS
+    from .remap import BUILTIN_REMAPS
+
+    table = BUILTIN_COLORMAPS if kind == "colormap" else BUILTIN_REMAPS
+    return [f"{name} ({description})" for name, (description, _) in table.items()]
 
 
 def class_options(function: F) -> F:
@@ -269,18 +404,23 @@ class Scanned:
     """The counts of a scan, the files counted and the bad files left out (--skip-bad)."""
 
     counts: ClassCounts
-    files: list[Path]
-    skipped: list[Path]
+    files: list[LabelSource]
+    skipped: list[LabelSource]
 
     def source(self, scan: ScanRequest) -> dict[str, Any]:
         """Where the counts come from, for the output's metadata."""
-        return {
-            "paths": [str(p) for p in scan.paths],
-            "glob": scan.glob,
-            "files": len(self.files),
-            "skip_bad": scan.skip_bad,
-            "skipped_files": [str(p) for p in self.skipped],
-        }
+        record: dict[str, Any] = {"paths": [str(p) for p in scan.paths], "glob": scan.glob}
+        if scan.lists:
+            record["lists"] = [str(p) for p in scan.lists]
+        record.update(
+            files=len(self.files),
+            skip_bad=scan.skip_bad,
+            skipped_files=[str(p) for p in self.skipped],
+        )
+        mapping = scan.read.label_mapping()
+        if mapping:
+            record["label_mapping"] = mapping  # what the ids mean: --colormap, --map
+        return record
 
 
 def progress_bar(scan: ScanRequest, total: int) -> Any:
@@ -297,25 +437,35 @@ def progress_bar(scan: ScanRequest, total: int) -> Any:
     )
 
 
+def find_sources(scan: ScanRequest) -> list[LabelSource]:
+    """The label files of a scan: PATH... (folders, files, archives) and --list files."""
+    from .sources import find_label_sources
+
+    if not scan.paths and not scan.lists:
+        raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
+    return find_label_sources(
+        scan.paths, scan.glob, lists=scan.lists, column=scan.column, root=scan.root
+    )
+
+
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
     from .counting import LabelCheck, count_masks
-    from .sources import find_label_files
 
-    files = find_label_files(scan.paths, scan.glob)
-    skipped: list[Path] = []
+    files = find_sources(scan)
+    skipped: list[LabelSource] = []
     started = time.perf_counter()
     megapixels = 0.0
     with progress_bar(scan, len(files)) as bar:
 
-        def on_file(path: Path, pixels: int) -> None:
+        def on_file(path: object, pixels: int) -> None:
             nonlocal megapixels
             megapixels += pixels / 1e6
             rate = megapixels / max(time.perf_counter() - started, 1e-9)
             bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
             bar.update()
 
-        def on_skip(path: Path, error: BadMaskError) -> None:
+        def on_skip(path: LabelSource, error: BadMaskError) -> None:
             skipped.append(path)
             bar.write(f"skipped: {error}", file=sys.stderr)
             bar.update()
@@ -335,7 +485,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     return Scanned(counts, [f for f in files if f not in kept], skipped)
 
 
-def scan_counts(scan: ScanRequest, spec: LabelSpec) -> tuple[Any, list[Path]]:
+def scan_counts(scan: ScanRequest, spec: LabelSpec) -> tuple[Any, list[LabelSource]]:
     """Find and count the label files: the counts and the files counted."""
     scanned = scan_masks(scan, spec)
     return scanned.counts, scanned.files
@@ -373,10 +523,10 @@ def counts_for(
 
     A statistics file stores the source of its scan, so both routes give the same output.
     """
-    if from_path is not None and scan.paths:
-        raise click.UsageError("give PATH... or --from STATS.json, not both")
-    if from_path is None and not scan.paths:
-        raise click.UsageError("give PATH... to scan, or --from STATS.json")
+    if from_path is not None and (scan.paths or scan.lists):
+        raise click.UsageError("give PATH... or --from STATS.json, not both (nor --list)")
+    if from_path is None and not scan.paths and not scan.lists:
+        raise click.UsageError("give PATH... to scan, or --from STATS.json (or --list FILE)")
     if from_path is not None:
         from .stats import load_stats
 
@@ -410,7 +560,9 @@ def class_stats_for(
 
 def _with_definitions(command: click.Command) -> click.Command:
     # Appended after cleandoc: the shared text must not change the docstring's indentation.
-    command.help = inspect.cleandoc(command.help or "") + "\n\n" + CLASS_DEFINITIONS
+    command.help = (
+        inspect.cleandoc(command.help or "") + "\n\n" + CLASS_DEFINITIONS + "\n" + MAPPING_ORDER
+    )
     return command
 
 
@@ -602,12 +754,15 @@ def check(
 
     from .check import check_masks
     from .output import write_text
-    from .sources import find_label_files
 
-    files = find_label_files(scan.paths, scan.glob)
+    if scan.read.label_mapping():
+        raise click.UsageError("mfb check reads ids as stored: --colormap and --map not yet")
+    files = find_sources(scan)
+    if not all(isinstance(f, Path) for f in files):
+        raise MfbError("mfb check reads files on disk only, not archive members (yet)")
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
-            files,
+            cast(list[Path], files),
             num_classes=spec.num_classes,
             ignore=frozenset(spec.ignore),
             read=scan.read,
@@ -666,7 +821,7 @@ def scan(scan: ScanRequest, output: Path | None) -> None:
     stats = StatsFile(
         counts=scanned.counts,
         files=len(scanned.files),
-        files_digest=files_digest(scanned.files),
+        files_digest=files_digest(f if isinstance(f, Path) else str(f) for f in scanned.files),
         source=scanned.source(scan),
         label_mapping=scan.read.label_mapping(),
     )

@@ -14,14 +14,14 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .decode import ReadOptions, mask_array, open_mask
+from .archives import ArchiveMember, ArchiveReader, LabelSource
+from .decode import ReadOptions, map_histogram, mask_array, read_raw
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError
 
 Int64Array = npt.NDArray[np.int64]
@@ -190,9 +190,19 @@ def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
     return histogram_of_array(mask_array(image))
 
 
-def count_file(path: Path, read: ReadOptions = ReadOptions()) -> tuple[Int64Array, Int64Array]:
-    """Present ids and pixel counts of one label file."""
-    return histogram_of_image(open_mask(path, read.max_pixels))
+def count_file(
+    path: LabelSource, read: ReadOptions = ReadOptions(), data: bytes | None = None
+) -> tuple[Int64Array, Int64Array]:
+    """Present class ids and pixel counts of one label file (its bytes in ``data`` if given).
+
+    Decoding, then the colour map, then the remap: ids are those after every mapping.
+    """
+    raw = read_raw(path, read, data)
+    if isinstance(raw.values, Image.Image):
+        ids, counts = histogram_of_image(raw.values)
+    else:
+        ids, counts = histogram_of_array(raw.values)
+    return map_histogram(str(path), raw, ids, counts, read)
 
 
 @dataclass(frozen=True)
@@ -202,7 +212,7 @@ class LabelCheck:
     num_classes: int | None = None
     ignore: frozenset[int] = frozenset()
 
-    def __call__(self, path: Path, ids: Int64Array) -> None:
+    def __call__(self, path: LabelSource, ids: Int64Array) -> None:
         for value in ids.tolist():
             if value in self.ignore:
                 continue
@@ -219,14 +229,14 @@ class LabelCheck:
 
 
 def count_masks(
-    paths: Sequence[Path],
+    paths: Sequence[LabelSource],
     *,
     jobs: int | None = None,
     read: ReadOptions = ReadOptions(),
-    check: Callable[[Path, Int64Array], None] | None = None,
-    on_file: Callable[[Path, int], None] | None = None,
+    check: Callable[[LabelSource, Int64Array], None] | None = None,
+    on_file: Callable[[LabelSource, int], None] | None = None,
     skip_bad: bool = False,
-    on_skip: Callable[[Path, BadMaskError], None] | None = None,
+    on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -240,9 +250,14 @@ def count_masks(
     accumulator = CountsAccumulator()
     skipped = 0
 
-    def count(path: Path) -> tuple[Int64Array, Int64Array] | BadMaskError:
+    def count(
+        item: tuple[LabelSource, bytes | BadMaskError | None],
+    ) -> tuple[Int64Array, Int64Array] | BadMaskError:
+        path, data = item
+        if isinstance(data, BadMaskError):
+            return data
         try:
-            return count_file(path, read)
+            return count_file(path, read, data)
         except BadMaskError as error:
             if skip_bad:
                 return error
@@ -257,7 +272,23 @@ def count_masks(
                 "please report it with the output of --debug"
             ) from error
 
-    with closing(_ordered_map(count, paths, jobs)) as results:
+    def load(path: LabelSource) -> bytes | BadMaskError | None:
+        # Archive members are read here, in the one thread that feeds the workers (archive
+        # handles are not thread-safe), and decoded by the workers; files on disk are
+        # opened by the workers themselves.
+        if not isinstance(path, ArchiveMember):
+            return None
+        try:
+            return reader.read(path)
+        except BadMaskError as error:
+            if skip_bad:
+                return error
+            raise
+
+    with (
+        ArchiveReader() as reader,
+        closing(_ordered_map(count, ((path, load(path)) for path in paths), jobs)) as results,
+    ):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):
                 skipped += 1

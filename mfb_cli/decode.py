@@ -6,24 +6,34 @@ at every edge, and a colour rendering is not a label map until a colour map says
 
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from .errors import BadMaskError, MfbError
+from .colormaps import TRANSPARENT, ColorMap, colour_name, pack_rgb
+from .errors import BadMaskError, MfbError, OptionError
+from .remap import Remap
+
+Int64Array = npt.NDArray[np.int64]
 
 #: Pillow's own guard against decompression bombs (about 89.5 million pixels).
 DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 
 #: Pillow modes that hold integer labels, one per pixel.
-LABEL_MODES = frozenset({"1", "L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I"})
+LABEL_MODES = frozenset(
+    {"1", "L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I", "I;16S", "I;16BS", "I;16LS", "F"}
+)
 _COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV"})
+_COLOUR_MAPPED_MODES = frozenset({"RGB", "RGBA"})
 _LOSSY_FORMATS = frozenset({"JPEG", "MPO"})
+# TIFF tags: Pillow reads 8-bit signed and 32-bit unsigned rasters with the wrong sign.
+_SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT = 277, 258, 339
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
 
 
@@ -32,21 +42,65 @@ class ReadOptions:
     """How label files become label ids; one object shared by every scanning command."""
 
     max_pixels: int | None = DEFAULT_MAX_PIXELS
+    #: Colour -> id for RGB(A) masks (and palette masks when ``by_color``).
+    colormap: ColorMap | None = None
+    #: Map a palette image's colours, not its indices.
+    by_color: bool = False
+    #: Id given to colours missing from the colour map; None: such a file is an error.
+    unknown_color: int | None = None
+    #: Id given to fully transparent RGBA pixels; None: any transparency is an error.
+    transparent: int | None = None
+    #: Old -> new ids, applied after the colour map.
+    remap: Remap | None = None
+    #: Id given to values the remap does not list; None: such a value is an error.
+    unmapped: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.colormap is None:
+            for name, value in (
+                ("--by-color", self.by_color or None),
+                ("--unknown-color", self.unknown_color),
+                ("--transparent", self.transparent),
+            ):
+                if value is not None:
+                    raise OptionError(f"{name} needs --colormap")
+        if self.remap is None and self.unmapped is not None:
+            raise OptionError("--unmapped needs --map")
 
     def label_mapping(self) -> dict[str, Any]:
         """What the ids mean after reading (colour maps, remaps): empty when ids are as stored.
 
         Statistics files record it, so counts whose ids mean different things never merge.
         """
-        return {}
+        mapping: dict[str, Any] = {}
+        if self.colormap is not None:
+            mapping["colormap"] = self.colormap.describe()
+            mapping["by_color"] = self.by_color
+            mapping["unknown_color"] = self.unknown_color
+            mapping["transparent"] = self.transparent
+        if self.remap is not None:
+            mapping["remap"] = self.remap.describe()
+            mapping["unmapped"] = self.unmapped
+        return mapping
 
 
-def open_mask(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open and fully decode a label image, or raise BadMaskError naming the file."""
-    path = Path(path)
+def open_mask(
+    path: Path | str | object,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    *,
+    data: bytes | None = None,
+    colour: bool = False,
+) -> Image.Image:
+    """Open and fully decode a label image, or raise BadMaskError naming the file.
+
+    ``data`` holds the file's bytes when it does not live on disk (an archive member);
+    ``colour`` accepts RGB/RGBA images, for when a colour map will turn them into ids.
+    """
+    name = str(path)
     try:
-        with Image.open(path) as image:
-            _check_header(path, image, max_pixels)
+        source = io.BytesIO(data) if data is not None else Path(name)
+        with Image.open(source) as image:
+            _check_header(name, image, max_pixels, colour)
             image.load()
             return image
     except BadMaskError:
@@ -55,26 +109,27 @@ def open_mask(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
         # Pillow's own process-wide limit, below max_pixels: the mfb command lifts it (and
         # checks max_pixels itself); a library caller has to raise it for the process.
         raise BadMaskError(
-            path,
+            name,
             f"{error} (Pillow's limit PIL.Image.MAX_IMAGE_PIXELS; set it to None to rely on "
             "max_pixels alone)",
         ) from error
     except FileNotFoundError as error:
-        raise BadMaskError(path, "file disappeared while scanning") from error
+        raise BadMaskError(name, "file disappeared while scanning") from error
     except PermissionError as error:
-        raise BadMaskError(path, "permission denied") from error
+        raise BadMaskError(name, "permission denied") from error
     except IsADirectoryError as error:
-        raise BadMaskError(path, "is a folder, not a file") from error
+        raise BadMaskError(name, "is a folder, not a file") from error
     except UnidentifiedImageError as error:
-        raise BadMaskError(path, _unreadable_reason(path)) from error
+        size = len(data) if data is not None else _file_size(Path(name))
+        raise BadMaskError(name, _unreadable_reason(size)) from error
     except MemoryError as error:
         # Not a bad file: the machine ran short, so --skip-bad must not drop it silently.
         raise MfbError(
-            f"{path}: out of memory while decoding; lower --jobs or --max-pixels"
+            f"{name}: out of memory while decoding; lower --jobs or --max-pixels"
         ) from error
     except _DECODE_ERRORS as error:
         raise BadMaskError(
-            path, f"cannot decode ({error}); the file is damaged or truncated"
+            name, f"cannot decode ({error}); the file is damaged or truncated"
         ) from error
 
 
@@ -86,40 +141,250 @@ def mask_array(image: Image.Image) -> npt.NDArray[np.integer]:
     return array
 
 
-def _check_header(path: Path, image: Image.Image, max_pixels: int | None) -> None:
+def _check_header(name: str, image: Image.Image, max_pixels: int | None, colour: bool) -> None:
     if image.format in _LOSSY_FORMATS:
         raise BadMaskError(
-            path,
+            name,
             f"is a {image.format} file: lossy compression changes label values at every edge; "
             "export the masks as PNG",
         )
-    width, height = image.size
-    if max_pixels is not None and width * height > max_pixels:
-        raise BadMaskError(
-            path,
-            f"{width}x{height} = {width * height} pixels exceeds the limit of {max_pixels} "
-            "(a decompression bomb?); raise --max-pixels if the file is genuine",
-        )
-    if image.mode in LABEL_MODES:
+    _check_size(name, image.size, max_pixels)
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise BadMaskError(name, f"holds {frames} images (pages or frames); mfb reads one")
+    samples = _tiff_tag(image, _SAMPLES_PER_PIXEL, 1)
+    if image.mode in LABEL_MODES and samples == 1:
+        return
+    if colour and image.mode in _COLOUR_MAPPED_MODES:
         return
     if image.mode in _COLOUR_MODES:
         raise BadMaskError(
-            path,
-            f"is a colour image (mode {image.mode}): it looks colour-coded; "
-            "mfb reads label ids from 8/16-bit single-channel or palette masks",
+            name,
+            f"is a colour image (mode {image.mode}): it looks colour-coded; pass --colormap "
+            "(a colour table or a built-in map) to turn its colours into class ids",
+        )
+    if samples != 1:
+        raise BadMaskError(
+            name, f"has {samples} samples per pixel; mfb reads single-band label rasters"
         )
     raise BadMaskError(
-        path,
+        name,
         f"has image mode {image.mode}, which does not hold integer labels "
         f"(supported: {', '.join(sorted(LABEL_MODES))})",
     )
 
 
-def _unreadable_reason(path: Path) -> str:
+def _check_size(name: str, size: tuple[int, int], max_pixels: int | None) -> None:
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        raise BadMaskError(
+            name,
+            f"{width}x{height} = {width * height} pixels exceeds the limit of {max_pixels} "
+            "(a decompression bomb?); raise --max-pixels if the file is genuine",
+        )
+
+
+def _file_size(path: Path) -> int:
     try:
-        size = path.stat().st_size
+        return path.stat().st_size
     except OSError:
-        size = -1
+        return -1
+
+
+def _unreadable_reason(size: int) -> str:
     if size == 0:
         return "empty file (0 bytes)"
     return "not an image file Pillow can read (wrong extension, or damaged header)"
+
+
+def _tiff_tag(image: Image.Image, tag: int, default: int) -> int:
+    if image.format != "TIFF":
+        return default
+    value = image.tag_v2.get(tag, default)  # type: ignore[attr-defined]
+    return int(value[0] if isinstance(value, tuple) else value)
+
+
+@dataclass(frozen=True)
+class RawLabels:
+    """A file's values before any mapping: label ids, packed colours or palette indices."""
+
+    values: Image.Image | npt.NDArray[np.integer]
+    kind: Literal["ids", "colours", "palette"] = "ids"
+    #: For 'palette': the packed colour of each index (-1 where the palette has none).
+    palette: Int64Array | None = None
+
+
+def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> RawLabels:
+    """Decode one label file (a path or archive member, its bytes in ``data`` if given)."""
+    name = str(source)
+    if name.lower().endswith(".npy"):
+        return RawLabels(load_npy(name, read.max_pixels, data))
+    image = open_mask(name, read.max_pixels, data=data, colour=read.colormap is not None)
+    if image.mode in _COLOUR_MAPPED_MODES:
+        return RawLabels(_colour_codes(name, image, read.transparent is not None), "colours")
+    if image.mode == "P" and read.by_color:
+        return RawLabels(image, "palette", _palette_codes(image))
+    return RawLabels(_label_values(name, image))
+
+
+def load_npy(name: str, max_pixels: int | None, data: bytes | None = None) -> npt.NDArray[Any]:
+    """A 2-D integer array from a .npy file, memory-mapped when it is on disk."""
+    try:
+        if data is not None:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        else:
+            array = np.load(name, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise BadMaskError(name, f"cannot read as a .npy array ({error})") from error
+    if not isinstance(array, np.ndarray):
+        raise BadMaskError(name, "is not a single .npy array")
+    if array.ndim != 2:
+        raise BadMaskError(
+            name,
+            f"is a {array.ndim}-D array of shape {array.shape}; "
+            "mfb reads 2-D arrays with one class id per pixel",
+        )
+    if array.dtype.kind not in "iu":
+        raise BadMaskError(name, f"holds {array.dtype} values; label arrays hold integers")
+    _check_size(name, (array.shape[1], array.shape[0]), max_pixels)
+    return array
+
+
+def _label_values(name: str, image: Image.Image) -> Image.Image | npt.NDArray[np.integer]:
+    if image.mode == "F":
+        return _integral(name, np.asarray(image))
+    signed = _tiff_tag(image, _SAMPLE_FORMAT, 1) == 2
+    bits = _tiff_tag(image, _BITS_PER_SAMPLE, 0)
+    if image.mode == "L" and signed:  # int8: Pillow hands over the bytes as unsigned
+        return np.asarray(image).view(np.int8)
+    if image.mode == "I" and bits == 32 and not signed:  # uint32: Pillow reads int32
+        return np.asarray(image).view(np.uint32)
+    return image
+
+
+def _integral(name: str, array: npt.NDArray[np.floating]) -> npt.NDArray[np.int64]:
+    # GIS tools often write class rasters as float32 (QGIS' rasterize default); exact
+    # integers up to 2**24 survive that, anything else is not a class id.
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise BadMaskError(
+            name,
+            f"has {int(array.size - np.count_nonzero(finite))} NaN or infinite pixels; write "
+            "no-data as an integer (e.g. -1) and pass --ignore for it",
+        )
+    fractional = array != np.floor(array)
+    if fractional.any():
+        example = float(array[fractional][0])
+        raise BadMaskError(
+            name,
+            f"holds non-integer values (e.g. {example}): a probability map or a resampled "
+            "raster, not class ids",
+        )
+    return array.astype(np.int64)
+
+
+def _colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.NDArray[Any]:
+    array = np.asarray(image)
+    codes = pack_rgb(array[..., :3])
+    if image.mode != "RGBA":
+        return codes
+    alpha = array[..., 3]
+    if int(alpha.min()) == 255:
+        return codes  # all opaque: the alpha channel says nothing
+    clear = alpha == 0
+    partial = int(np.count_nonzero(alpha != 255)) - int(np.count_nonzero(clear))
+    if partial:
+        raise BadMaskError(
+            name,
+            f"has {partial} partly transparent pixels (0 < alpha < 255), typical of "
+            "anti-aliased or resized masks; such a pixel has no single class",
+        )
+    if not allow_transparent:
+        raise BadMaskError(
+            name,
+            f"has {int(np.count_nonzero(clear))} fully transparent pixels; pass "
+            "--transparent ID to give them an id (and --ignore ID to leave them out)",
+        )
+    codes[clear] = TRANSPARENT
+    return codes
+
+
+def _palette_codes(image: Image.Image) -> Int64Array:
+    palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)[:256]
+    codes = np.full(256, -1, dtype=np.int64)
+    codes[: len(palette)] = pack_rgb(palette)
+    return codes
+
+
+def map_histogram(
+    name: str, raw: RawLabels, ids: Int64Array, counts: Int64Array, read: ReadOptions
+) -> tuple[Int64Array, Int64Array]:
+    """Turn the histogram of a file's raw values into one of class ids.
+
+    Order: colour map (colour-coded files only), then the remap; a mapping is a function
+    of the value, so mapping the histogram gives exactly the counts of the mapped image.
+    """
+    mapped = raw.kind != "ids" or read.remap is not None
+    if raw.kind != "ids":
+        codes = ids if raw.kind == "colours" else raw.palette[ids]  # type: ignore[index]
+        ids = _apply_colormap(name, codes, counts, read)
+    if read.remap is not None:
+        ids = _apply_remap(name, ids, counts, read.remap, read.unmapped)
+    return _merge(ids, counts) if mapped else (ids, counts)
+
+
+def _apply_colormap(
+    name: str, codes: Int64Array, counts: Int64Array, read: ReadOptions
+) -> Int64Array:
+    assert read.colormap is not None  # ReadOptions ensures it for colour images
+    ids, known = read.colormap.lookup(codes)
+    if read.transparent is not None:
+        transparent = codes == TRANSPARENT
+        ids[transparent] = read.transparent
+        known |= transparent
+    if known.all():
+        return ids
+    if read.unknown_color is not None:
+        ids[~known] = read.unknown_color
+        return ids
+    missing_codes, missing_counts = codes[~known], counts[~known]
+    order = np.argsort(-missing_counts, kind="stable")[:5]
+    shown = ", ".join(
+        f"{_describe_code(int(missing_codes[i]))} ({int(missing_counts[i])} pixels)" for i in order
+    )
+    more = f" and {len(missing_codes) - len(order)} more" if len(missing_codes) > len(order) else ""
+    raise BadMaskError(
+        name,
+        f"{len(missing_codes)} colour(s) not in the colour map: {shown}{more}; a mask saved "
+        "as JPEG or resized with interpolation has such colours; fix the table or pass "
+        "--unknown-color ID",
+    )
+
+
+def _describe_code(code: int) -> str:
+    return "a palette index without colour" if code < 0 else colour_name(code)
+
+
+def _apply_remap(
+    name: str, ids: Int64Array, counts: Int64Array, remap: Remap, unmapped: int | None
+) -> Int64Array:
+    new, known = remap.lookup(ids)
+    if known.all():
+        return new
+    if unmapped is not None:
+        new[~known] = unmapped
+        return new
+    pairs = zip(ids[~known][:5].tolist(), counts[~known][:5].tolist(), strict=True)
+    shown = ", ".join(f"{value} ({count} pixels)" for value, count in pairs)
+    raise BadMaskError(
+        name,
+        f"value(s) {shown} not in --map {remap.name}; add them to the table or pass --unmapped ID",
+    )
+
+
+def _merge(ids: Int64Array, counts: Int64Array) -> tuple[Int64Array, Int64Array]:
+    # Several values can map to one id (all Cityscapes void labels -> 255): add them up.
+    merged, inverse = np.unique(ids, return_inverse=True)
+    totals = np.zeros(len(merged), dtype=np.int64)
+    np.add.at(totals, inverse.ravel(), counts)
+    return merged.astype(np.int64), totals

@@ -1,4 +1,4 @@
-"""Find label files: folders (recursive), single files, sorted and deterministic."""
+"""Find label files: folders (recursive), single files, list files and archives; sorted."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .archives import LabelSource, is_archive, list_members
 from .errors import MfbError, NoMasksFoundError
 
 DEFAULT_GLOB = "*.png"
@@ -43,7 +44,9 @@ def _walk(root: Path, pattern: str) -> Iterator[Path]:
                 yield path
 
 
-def find_label_files(paths: Iterable[Path | str], glob: str = DEFAULT_GLOB) -> list[Path]:
+def find_label_files(
+    paths: Iterable[Path | str], glob: str = DEFAULT_GLOB, *, allow_empty: bool = False
+) -> list[Path]:
     """Expand folders and files into a sorted list of label files, each listed once.
 
     Files named directly are taken whatever their name; folders are searched recursively
@@ -63,7 +66,73 @@ def find_label_files(paths: Iterable[Path | str], glob: str = DEFAULT_GLOB) -> l
             raise MfbError(f"{path}: no such file or folder")
         for candidate in candidates:
             found.setdefault(candidate.resolve(), candidate)
-    if not found:
+    if not found and not allow_empty:
         where = ", ".join(str(p) for p in paths) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
     return sorted(found.values(), key=lambda p: p.as_posix())
+
+
+def find_label_sources(
+    paths: Iterable[Path | str],
+    glob: str = DEFAULT_GLOB,
+    *,
+    lists: Iterable[Path | str] = (),
+    column: int | None = None,
+    root: Path | str | None = None,
+) -> list[LabelSource]:
+    """Like find_label_files, and also archives given as PATH and list files (``lists``).
+
+    Archives (.zip, .tar, .tar.gz/.bz2/.xz) are searched with ``glob`` like folders; list
+    files name label files one per line (see read_list_file). Files on disk come sorted by
+    path and each once; archive members follow the order described in list_members.
+    """
+    given = [Path(p) for p in paths]
+    archives = [p for p in given if p.is_file() and is_archive(p)]
+    plain = [p for p in given if p not in archives]
+    found: dict[Path, Path] = {}
+    if plain:
+        for path in find_label_files(plain, glob, allow_empty=True):
+            found.setdefault(path.resolve(), path)
+    for list_file in lists:
+        for path in read_list_file(Path(list_file), column=column, root=root):
+            found.setdefault(path.resolve(), path)
+    files = sorted(found.values(), key=lambda p: p.as_posix())
+    members: list[LabelSource] = []
+    for archive in sorted(set(archives), key=lambda p: p.as_posix()):
+        members.extend(list_members(archive, lambda name: _matches(name, glob)))
+    if not files and not members:
+        where = ", ".join(str(p) for p in [*given, *map(Path, lists)]) or "(no paths given)"
+        raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
+    return [*files, *members]
+
+
+def read_list_file(
+    list_file: Path, *, column: int | None = None, root: Path | str | None = None
+) -> list[Path]:
+    """The label files named in a list: one path per line, or 'image label' pairs.
+
+    Each line is split on whitespace and the label is taken from ``column`` (1-based;
+    default the last, so 'image label' pairs give the label). Blank lines and lines
+    starting with '#' are skipped; relative paths are resolved against ``root``, by default
+    the list's own folder.
+    """
+    try:
+        text = list_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise MfbError(f"{list_file}: cannot read list file ({error})") from error
+    base = Path(root) if root is not None else list_file.parent
+    files = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if column is not None and column > len(fields):
+            raise MfbError(
+                f"{list_file}:{number}: {len(fields)} column(s), but --column {column} was asked"
+            )
+        entry = fields[-1 if column is None else column - 1]
+        path = base / entry  # an absolute entry stays as it is
+        if not path.is_file():
+            raise MfbError(f"{list_file}:{number}: {path}: no such file")
+        files.append(path)
+    return files

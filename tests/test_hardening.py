@@ -203,10 +203,10 @@ def test_unexpected_worker_error_names_the_file(tmp_path, monkeypatch):
         save_mask(folder / f"{index}.png", GOOD)
     real_count = counting.count_file
 
-    def buggy(path, read):
+    def buggy(path, read, data=None):
         if path.name == "5.png":
             raise RuntimeError("decoder bug")
-        return real_count(path, read)
+        return real_count(path, read, data)
 
     monkeypatch.setattr(counting, "count_file", buggy)
     result = run("weights", folder, "-j", 3, "--skip-bad")

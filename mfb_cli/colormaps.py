@@ -1,0 +1,248 @@
+"""Colour maps: which class id each colour of a colour-coded mask stands for.
+
+Colours are packed into one integer (0xRRGGBB) so a whole image, or its histogram, is
+mapped with one sorted search; a table is loaded from JSON/YAML, CSV or a labels.txt, or
+built from a dataset's published table by name.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import tables
+from .errors import MfbError
+
+Int64Array = npt.NDArray[np.int64]
+
+#: Packed code of a fully transparent pixel: outside the 24-bit colour range on purpose.
+TRANSPARENT = 1 << 24
+
+
+def pack_rgb(rgb: npt.NDArray[np.integer]) -> npt.NDArray[np.uint32]:
+    """Pack an (..., 3) array of 8-bit channels into 0xRRGGBB codes."""
+    wide = rgb.astype(np.uint32, copy=False)
+    packed = (wide[..., 0] << 16) | (wide[..., 1] << 8) | wide[..., 2]
+    return packed.astype(np.uint32, copy=False)
+
+
+def colour_name(code: int) -> str:
+    """'#rrggbb' for a packed colour, 'transparent' for the transparent code."""
+    return "transparent" if code == TRANSPARENT else f"#{code:06x}"
+
+
+@dataclass(frozen=True, eq=False)
+class ColorMap:
+    """Sorted packed colours and the class id of each."""
+
+    name: str
+    colours: Int64Array
+    ids: Int64Array
+    builtin: bool = False
+
+    def lookup(self, codes: npt.NDArray[np.integer]) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+        """The id of each code, and which codes are in the map at all."""
+        codes = np.asarray(codes, dtype=np.int64)
+        where = np.minimum(np.searchsorted(self.colours, codes), len(self.colours) - 1)
+        known = self.colours[where] == codes
+        return self.ids[where], known
+
+    def describe(self) -> dict[str, Any]:
+        """What statistics files record: a built-in's name or 'file', and a table digest."""
+        digest = hashlib.sha256(self.colours.tobytes() + self.ids.tobytes()).hexdigest()
+        return {
+            "name": self.name if self.builtin else "file",
+            "colours": len(self.colours),
+            "sha256": digest,
+        }
+
+
+def _cityscapes() -> Iterator[tuple[int, int]]:
+    # Several labels share a colour (car and licence plate, pole and polegroup, the black
+    # void labels): a colour rendering cannot tell them apart, so a colour belongs to the
+    # trained class when one has it, else to the ignore value.
+    train = {c: train_id for _, _, train_id, c in tables.CITYSCAPES if 0 <= train_id < 255}
+    for _, _, _, colour in tables.CITYSCAPES:
+        yield _pack(colour), train.get(colour, tables.CITYSCAPES_IGNORE)
+
+
+BUILTIN_COLORMAPS: dict[str, tuple[str, Callable[[], Iterable[tuple[int, int]]]]] = {
+    "cityscapes": (
+        "Cityscapes *_color.png -> trainIds 0-18, other colours 255 (labels.py)",
+        _cityscapes,
+    ),
+    "camvid32": (
+        "CamVid's 32 classes in label_colors.txt order (Void = 30)",
+        lambda: ((_pack(c), i) for i, (_, c) in enumerate(tables.CAMVID32)),
+    ),
+    "camvid11": (
+        "SegNet's CamVid 11 classes + Unlabelled = 11",
+        lambda: ((_pack(c), i) for i, (_, c) in enumerate(tables.CAMVID11)),
+    ),
+    "voc": (
+        "Pascal VOC palette: colour of index i -> i (0-255, 255 = boundary)",
+        lambda: enumerate_codes(pack_rgb(tables.voc_palette()).tolist()),
+    ),
+}
+
+
+def enumerate_codes(codes: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """(code, position) pairs: the class id of a colour is its place in the table."""
+    return ((int(code), index) for index, code in enumerate(codes))
+
+
+def load_colormap(spec: str) -> ColorMap:
+    """A built-in map by name, or a colour table file (.json/.yaml, .csv, or R G B name)."""
+    if spec in BUILTIN_COLORMAPS:
+        return _build(spec, BUILTIN_COLORMAPS[spec][1](), spec, builtin=True)
+    path = Path(spec)
+    if not path.is_file():
+        known = ", ".join(BUILTIN_COLORMAPS)
+        raise MfbError(f"{spec}: neither a colour table file nor a built-in map ({known})")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise MfbError(f"{path}: cannot read colour table ({error})") from error
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".json", ".yaml", ".yml"):
+            entries = _structured_entries(_load_structured(text, suffix))
+        elif suffix == ".csv":
+            entries = _csv_entries(text)
+        else:
+            entries = _text_entries(text)
+    except (ValueError, KeyError, TypeError) as error:
+        raise MfbError(f"{path}: not a colour table ({error})") from error
+    return _build(str(path), entries, str(path), builtin=False)
+
+
+def _build(name: str, entries: Iterable[tuple[int, int]], where: str, builtin: bool) -> ColorMap:
+    table: dict[int, int] = {}
+    for code, class_id in entries:
+        if table.setdefault(code, class_id) != class_id:
+            raise MfbError(
+                f"{where}: colour {colour_name(code)} is given two ids, "
+                f"{table[code]} and {class_id}"
+            )
+    if not table:
+        raise MfbError(f"{where}: the colour table is empty")
+    colours = np.fromiter(sorted(table), dtype=np.int64, count=len(table))
+    ids = np.fromiter((table[c] for c in colours.tolist()), dtype=np.int64, count=len(table))
+    return ColorMap(name, colours, ids, builtin)
+
+
+def _pack(colour: Iterable[int]) -> int:
+    r, g, b = (int(v) for v in colour)
+    for value in (r, g, b):
+        if not 0 <= value <= 255:
+            raise ValueError(f"colour channel {value} outside 0-255")
+    return (r << 16) | (g << 8) | b
+
+
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+def parse_colour(value: object) -> int:
+    """'#rrggbb', 'r,g,b', 'r g b' or [r, g, b] as a packed code."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 3:
+            raise ValueError(f"colour {value!r} does not have 3 channels")
+        return _pack(int(v) for v in value)
+    if isinstance(value, str):
+        text = value.strip()
+        match = _HEX.fullmatch(text)
+        if match:
+            return int(match.group(1), 16)
+        parts = re.split(r"[,\s]+", text.strip("()[]"))
+        if len(parts) == 3:
+            return _pack(int(p) for p in parts)
+    raise ValueError(f"cannot read {value!r} as a colour (#rrggbb, 'r,g,b' or [r, g, b])")
+
+
+def _load_structured(text: str, suffix: str) -> Any:
+    if suffix == ".json":
+        return json.loads(text)
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def _structured_entries(data: Any) -> list[tuple[int, int]]:
+    # {"#804080": 0}, {"0": "#804080"}, [{"id": 0, "name": ..., "color": ...}], [[r, g, b]]
+    if isinstance(data, dict):
+        entries = []
+        for key, value in data.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                entries.append((parse_colour(key), value))
+            else:
+                entries.append((parse_colour(value), int(key)))
+        return entries
+    if isinstance(data, list):
+        entries = []
+        for index, item in enumerate(data):
+            if isinstance(item, dict):
+                colour = next((item[k] for k in ("color", "colour", "rgb") if k in item), None)
+                if colour is None:
+                    raise KeyError(f"entry {index} has no 'color'")
+                entries.append((parse_colour(colour), int(item.get("id", index))))
+            else:
+                entries.append((parse_colour(item), index))
+        return entries
+    raise TypeError("expected an object or a list")
+
+
+_RED, _GREEN, _BLUE = ("r", "red"), ("g", "green"), ("b", "blue")
+
+
+def _csv_entries(text: str) -> list[tuple[int, int]]:
+    rows = [row for row in csv.reader(text.splitlines()) if row and any(c.strip() for c in row)]
+    if not rows:
+        return []
+    header = [cell.strip().lower() for cell in rows[0]]
+    if any(name in header for name in _RED):
+        # class_dict.csv (name,r,g,b) or id,r,g,b: the id column if any, else the row number.
+        def column(names: tuple[str, ...]) -> int:
+            return next(header.index(n) for n in names if n in header)
+
+        red, green, blue = column(_RED), column(_GREEN), column(_BLUE)
+        id_column = next((header.index(n) for n in ("id", "class_id", "label") if n in header), -1)
+        return [
+            (
+                _pack((int(row[red]), int(row[green]), int(row[blue]))),
+                int(row[id_column]) if id_column >= 0 else index,
+            )
+            for index, row in enumerate(rows[1:])
+        ]
+    # No header: id,r,g,b when the first cell is a number, name,r,g,b otherwise; r,g,b alone.
+    entries = []
+    for index, row in enumerate(rows):
+        cells = [cell.strip() for cell in row]
+        if len(cells) == 3:
+            entries.append((_pack(int(c) for c in cells), index))
+        elif len(cells) >= 4 and cells[0].lstrip("-").isdigit():
+            entries.append((_pack(int(c) for c in cells[1:4]), int(cells[0])))
+        elif len(cells) >= 4:
+            entries.append((_pack(int(c) for c in cells[1:4]), index))
+        else:
+            raise ValueError(f"row {index + 1} has {len(cells)} column(s)")
+    return entries
+
+
+def _text_entries(text: str) -> list[tuple[int, int]]:
+    # CamVid's label_colors.txt: "R G B Name" per line; the id is the line number from 0.
+    entries = []
+    lines = [line.split() for line in text.splitlines()]
+    for index, fields in enumerate(f for f in lines if f and not f[0].startswith("#")):
+        if len(fields) < 3:
+            raise ValueError(f"entry {index + 1} is not 'R G B name'")
+        entries.append((_pack(int(v) for v in fields[:3]), index))
+    return entries

@@ -1,0 +1,140 @@
+"""Id remapping (old -> new) applied after decoding: files or built-in tables.
+
+A remap is a lookup table over label values; mfb applies it to each image's histogram
+of values, which gives exactly the counts of the remapped image.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import tables
+from .errors import MfbError
+
+Int64Array = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Remap:
+    """Sorted old ids and the new id of each."""
+
+    name: str
+    old: Int64Array
+    new: Int64Array
+    builtin: bool = False
+
+    def lookup(self, values: npt.NDArray[np.integer]) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+        """The new id of each value, and which values the table maps at all."""
+        values = np.asarray(values, dtype=np.int64)
+        where = np.minimum(np.searchsorted(self.old, values), len(self.old) - 1)
+        return self.new[where], self.old[where] == values
+
+    def describe(self) -> dict[str, Any]:
+        """What statistics files record: a built-in's name or 'file', and a table digest."""
+        digest = hashlib.sha256(self.old.tobytes() + self.new.tobytes()).hexdigest()
+        return {"name": self.name if self.builtin else "file", "sha256": digest}
+
+
+def _cityscapes_train_ids() -> Iterator[tuple[int, int]]:
+    # labelId -> trainId from labels.py; the licence plate's trainId -1 becomes 255 too.
+    for _, label_id, train_id, _ in tables.CITYSCAPES:
+        yield label_id, train_id if train_id >= 0 else tables.CITYSCAPES_IGNORE
+
+
+def _reduce_zero_label() -> Iterator[tuple[int, int]]:
+    # mmsegmentation's reduce_zero_label on 8-bit masks: 0 -> 255, k -> k-1, 255 stays 255.
+    yield 0, 255
+    yield from ((k, k - 1) for k in range(1, 255))
+    yield 255, 255
+
+
+BUILTIN_REMAPS: dict[str, tuple[str, Callable[[], Iterable[tuple[int, int]]]]] = {
+    "cityscapes-trainid": (
+        "Cityscapes labelIds (-1..33) -> trainIds 0-18, 255 for labels not trained on",
+        _cityscapes_train_ids,
+    ),
+    "reduce-zero-label": (
+        "ADE20K: 0 -> 255, k -> k-1 for 1..254, 255 -> 255",
+        _reduce_zero_label,
+    ),
+}
+
+
+def load_remap(spec: str) -> Remap:
+    """A built-in remap by name, or an old -> new table file (.json, .yaml, .csv)."""
+    if spec in BUILTIN_REMAPS:
+        return _build(spec, BUILTIN_REMAPS[spec][1](), spec, builtin=True)
+    path = Path(spec)
+    if not path.is_file():
+        known = ", ".join(BUILTIN_REMAPS)
+        raise MfbError(f"{spec}: neither a remap file nor a built-in remap ({known})")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise MfbError(f"{path}: cannot read remap table ({error})") from error
+    try:
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            pairs = _structured_pairs(json.loads(text))
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            pairs = _structured_pairs(yaml.safe_load(text))
+        else:
+            pairs = _csv_pairs(text)
+    except (ValueError, TypeError) as error:
+        raise MfbError(f"{path}: not an old -> new id table ({error})") from error
+    return _build(str(path), pairs, str(path), builtin=False)
+
+
+def _build(name: str, pairs: Iterable[tuple[int, int]], where: str, builtin: bool) -> Remap:
+    table: dict[int, int] = {}
+    for old, new in pairs:
+        if table.setdefault(old, new) != new:
+            raise MfbError(f"{where}: id {old} is mapped twice, to {table[old]} and {new}")
+    if not table:
+        raise MfbError(f"{where}: the remap table is empty")
+    old_ids = np.fromiter(sorted(table), dtype=np.int64, count=len(table))
+    new_ids = np.fromiter((table[o] for o in old_ids.tolist()), dtype=np.int64, count=len(table))
+    return Remap(name, old_ids, new_ids, builtin)
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"{value!r} is not an integer id")
+    return int(value)
+
+
+def _structured_pairs(data: Any) -> list[tuple[int, int]]:
+    # {"old": new} or [[old, new], ...]
+    if isinstance(data, dict):
+        return [(_as_int(k), _as_int(v)) for k, v in data.items()]
+    if isinstance(data, list):
+        pairs = []
+        for item in data:
+            if not isinstance(item, (list, tuple)) or len(item) != 2:
+                raise ValueError(f"{item!r} is not an [old, new] pair")
+            pairs.append((_as_int(item[0]), _as_int(item[1])))
+        return pairs
+    raise TypeError("expected an object {old: new} or a list of [old, new] pairs")
+
+
+def _csv_pairs(text: str) -> list[tuple[int, int]]:
+    rows = [[c.strip() for c in row] for row in csv.reader(text.splitlines()) if row]
+    if rows and not rows[0][0].lstrip("-").isdigit():
+        rows = rows[1:]  # a header such as old,new
+    pairs = []
+    for number, row in enumerate(rows, 1):
+        if len(row) < 2:
+            raise ValueError(f"row {number} is not 'old,new'")
+        pairs.append((int(row[0]), int(row[1])))
+    return pairs
