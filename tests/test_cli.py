@@ -287,3 +287,90 @@ def test_check_offers_only_the_formats_that_fit_its_record():
     result = run("check", SAMPLES, "--num-classes", 12, "-f", "yaml")
     assert result.exit_code == 0, result.stderr
     assert isinstance(yaml.safe_load(result.stdout), dict)
+
+
+# Colour maps, remaps, list files and archives on the command line ----------------------
+
+
+def test_colour_coded_masks_with_builtin_map_and_ignore(tmp_path):
+    voc = {0: (0, 0, 0), 1: (128, 0, 0), 255: (224, 224, 192)}
+    labels = [[0, 0, 1], [1, 255, 1]]
+    rgb = np.array([[voc[v] for v in row] for row in labels], dtype=np.uint8)
+    save_mask(tmp_path / "m" / "a.png", rgb, "RGB")
+    result = run("weights", tmp_path / "m", "--colormap", "voc", "--ignore", 255, "-q")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["pixel_counts"] == [2, 3]
+    assert record["ignored_pixels"] == {"255": 1}
+    mapping = record["source"]["label_mapping"]
+    assert mapping["colormap"]["name"] == "voc"
+    assert "remap" not in mapping
+    assert "label_mapping" not in json.loads(run("weights", SAMPLES, "-q").stdout)["source"]
+
+
+def test_unknown_colour_fails_with_exit_1_naming_file_and_colour(tmp_path):
+    rgb = np.full((2, 3, 3), 7, dtype=np.uint8)
+    rgb[0] = 128  # Sky, id 0 in camvid11
+    save_mask(tmp_path / "m" / "a.png", rgb, "RGB")
+    result = run("weights", tmp_path / "m", "--colormap", "camvid11")
+    assert result.exit_code == 1
+    assert "a.png: 1 colour(s) not in the colour map: #070707 (3 pixels)" in result.stderr
+    result = run(
+        "weights",
+        tmp_path / "m",
+        "--colormap",
+        "camvid11",
+        "--unknown-color",
+        "11",
+        "--void",
+        11,
+        "-q",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["pixel_counts"] == [3] + [0] * 10 + [3]
+
+
+def test_remap_and_list_file_on_the_command_line(tmp_path):
+    save_mask(tmp_path / "d" / "ann" / "x.png", [[7, 7], [26, 0]])
+    save_mask(tmp_path / "d" / "ann" / "unlisted.png", [[7, 7], [7, 7]])
+    (tmp_path / "d" / "val.txt").write_text("img/x.jpg ann/x.png\n")
+    result = run(
+        "weights",
+        "--list",
+        tmp_path / "d" / "val.txt",
+        "--map",
+        "cityscapes-trainid",
+        "--ignore",
+        255,
+        "-q",
+    )
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["num_classes"] == 14  # road 0 ... car 13
+    assert record["pixel_counts"][0] == 2 and record["pixel_counts"][13] == 1
+    assert record["ignored_pixels"] == {"255": 1}
+    assert record["source"]["lists"] == [str(tmp_path / "d" / "val.txt")]
+    assert record["source"]["files"] == 1
+    assert record["source"]["label_mapping"]["remap"]["name"] == "cityscapes-trainid"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give PATH... to scan, or --from STATS.json (or --list FILE)"),
+        ((SAMPLES, "--by-color"), "--by-color needs --colormap"),
+        ((SAMPLES, "--colormap", "nope"), "neither a colour table file nor a built-in map"),
+        ((SAMPLES, "--map", "nope"), "neither a remap file nor a built-in remap"),
+        ((SAMPLES, "--unmapped", "x"), "'x' is neither 'error' nor an integer id"),
+    ],
+)
+def test_mapping_usage_errors_exit_2(args, message):
+    result = run("weights", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_help_states_the_mapping_order():
+    result = run("weights", "--help")
+    assert "decode -> --colormap" in result.stdout
+    assert "ids after both mappings" in result.stdout

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import io
+import tarfile
+import zipfile
+
+import numpy as np
 import pytest
 
+from mfb_cli.archives import ArchiveMember
+from mfb_cli.counting import count_masks
 from mfb_cli.errors import MfbError, NoMasksFoundError
-from mfb_cli.sources import find_label_files
+from mfb_cli.sources import find_label_files, find_label_sources, read_list_file
 
 from .conftest import save_mask
 
@@ -64,3 +71,117 @@ def test_missing_path_and_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(NoMasksFoundError, match=r"empty: no label files matching '\*\.png'"):
         find_label_files([tmp_path / "empty"])
+
+
+# List files and archives -------------------------------------------------------------
+
+
+def test_list_of_pairs_takes_the_label_column_relative_to_the_list(tmp_path):
+    for name in ["annot/a.png", "annot/b.png", "img/a.png", "img/b.png"]:
+        save_mask(tmp_path / "data" / name, [[0]])
+    (tmp_path / "data" / "train.txt").write_text(
+        "# image label\nimg/b.png annot/b.png\n\nimg/a.png   annot/a.png\n"
+    )
+    listed = read_list_file(tmp_path / "data" / "train.txt")
+    assert names(listed, tmp_path / "data") == ["annot/b.png", "annot/a.png"]
+    first = read_list_file(tmp_path / "data" / "train.txt", column=1)
+    assert names(first, tmp_path / "data") == ["img/b.png", "img/a.png"]
+    found = find_label_sources([], lists=[tmp_path / "data" / "train.txt"])
+    assert names(found, tmp_path / "data") == ["annot/a.png", "annot/b.png"]  # sorted
+
+
+def test_list_root_and_errors_name_the_line(tmp_path):
+    save_mask(tmp_path / "masks" / "x.png", [[0]])
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "l.txt").write_text("x.png\ny.png\n")
+    with pytest.raises(MfbError, match=r"l\.txt:2: .*y\.png: no such file"):
+        read_list_file(tmp_path / "lists" / "l.txt", root=tmp_path / "masks")
+    (tmp_path / "lists" / "l.txt").write_text("x.png\n")
+    assert read_list_file(tmp_path / "lists" / "l.txt", root=tmp_path / "masks") == [
+        tmp_path / "masks" / "x.png"
+    ]
+    with pytest.raises(MfbError, match=r"l\.txt:1: 1 column\(s\), but --column 2 was asked"):
+        read_list_file(tmp_path / "lists" / "l.txt", column=2)
+
+
+def _png(labels) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(labels, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+MEMBERS = {
+    "set/b.png": [[1, 1], [2, 0]],
+    "set/a.png": [[0, 0], [0, 1]],
+    "set/notes.txt": None,
+    "__MACOSX/set/._a.png": None,
+    "set/arr.npy": np.array([[3, 3, 1]], dtype=np.int32),
+}
+
+
+def _content(value) -> bytes:
+    if value is None:
+        return b"junk"
+    if isinstance(value, np.ndarray):
+        buffer = io.BytesIO()
+        np.save(buffer, value)
+        return buffer.getvalue()
+    return _png(value)
+
+
+def _write_zip(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in MEMBERS.items():
+            archive.writestr(name, _content(value))
+    return path
+
+
+def _write_tar(path, mode):
+    with tarfile.open(path, mode) as archive:
+        for name, value in MEMBERS.items():
+            data = _content(value)
+            info = tarfile.TarInfo("./" + name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "writer"),
+    [
+        ("l.zip", _write_zip),
+        ("l.tar", lambda p: _write_tar(p, "w")),
+        ("l.tar.gz", lambda p: _write_tar(p, "w:gz")),
+        ("l.tar.xz", lambda p: _write_tar(p, "w:xz")),
+    ],
+)
+def test_archives_are_read_in_place_with_the_glob(tmp_path, name, writer):
+    archive = writer(tmp_path / name)
+    found = find_label_sources([archive])
+    assert all(isinstance(m, ArchiveMember) for m in found)
+    members = sorted(m.member.removeprefix("./") for m in found)  # type: ignore[union-attr]
+    assert members == ["set/a.png", "set/b.png"]
+    assert str(found[0]).startswith(f"{archive}:")
+    for jobs in (1, 3):
+        counts = count_masks(found, jobs=jobs)
+        assert counts.ids.tolist() == [0, 1, 2]
+        assert counts.pixels.tolist() == [4, 3, 1]
+        assert counts.images.tolist() == [2, 2, 1]
+    with_npy = find_label_sources([archive], glob="*.npy")
+    assert count_masks(with_npy, jobs=2).pixels.tolist() == [1, 2]  # ids 1 and 3
+
+
+def test_folders_lists_and_archives_together(tmp_path):
+    save_mask(tmp_path / "f" / "c.png", [[2, 2]])
+    archive = _write_zip(tmp_path / "z.zip")
+    found = find_label_sources([tmp_path / "f", archive])
+    assert [str(s).rsplit("/", 1)[-1] for s in found] == ["c.png", "a.png", "b.png"]
+    assert count_masks(found, jobs=2).pixels.tolist() == [4, 3, 3]
+
+
+def test_damaged_archive_is_named(tmp_path):
+    (tmp_path / "bad.zip").write_bytes(b"PK not really")
+    with pytest.raises(MfbError, match=r"bad\.zip: cannot read archive"):
+        find_label_sources([tmp_path / "bad.zip"])
