@@ -14,9 +14,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .classes import ClassStats, LabelSpec, class_stats
+from .colormaps import load_colormap
 from .counting import ClassCounts, LabelCheck, count_masks
+from .decode import ReadOptions
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, OptionError
-from .sources import find_label_files
+from .remap import load_remap
+from .sources import find_label_files, find_label_sources
 from .weighting import (
     NORMALIZATIONS,
     SCHEMES,
@@ -40,12 +43,16 @@ __all__ = [
     "MfbError",
     "NoMasksFoundError",
     "OptionError",
+    "ReadOptions",
     "__version__",
     "class_stats",
     "class_weights",
     "clip_weights",
     "count_masks",
     "find_label_files",
+    "find_label_sources",
+    "load_colormap",
+    "load_remap",
     "median_frequency",
     "normalize_weights",
 ]

@@ -374,3 +374,28 @@ def test_help_states_the_mapping_order():
     result = run("weights", "--help")
     assert "decode -> --colormap" in result.stdout
     assert "ids after both mappings" in result.stdout
+
+
+def test_skip_bad_leaves_out_a_damaged_archive_member(tmp_path):
+    import io
+    import zipfile
+
+    good = io.BytesIO()
+    Image.fromarray(np.array([[0, 1], [1, 1]], dtype=np.uint8)).save(good, format="PNG")
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as archive:
+        archive.writestr("a.png", good.getvalue())
+        archive.writestr("b.png", b"\x89PNG broken")
+    failed = run("weights", tmp_path / "set.zip", "-q")
+    assert failed.exit_code == 1
+    assert f"{tmp_path / 'set.zip'}:b.png: not an image file" in failed.stderr
+    result = run("weights", tmp_path / "set.zip", "--skip-bad", "-q")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["pixel_counts"] == [1, 3]
+    assert record["source"]["skipped_files"] == [f"{tmp_path / 'set.zip'}:b.png"]
+
+
+def test_check_refuses_mappings_it_does_not_apply(tmp_path):
+    result = run("check", SAMPLES, "--map", "reduce-zero-label")
+    assert result.exit_code == 2
+    assert "mfb check reads ids as stored" in result.stderr
