@@ -399,3 +399,19 @@ def test_check_refuses_mappings_it_does_not_apply(tmp_path):
     result = run("check", SAMPLES, "--map", "reduce-zero-label")
     assert result.exit_code == 2
     assert "mfb check reads ids as stored" in result.stderr
+
+
+def test_statistics_files_record_the_mapping_and_refuse_another(tmp_path):
+    rgb = np.zeros((2, 2, 3), dtype=np.uint8)
+    rgb[0] = (128, 0, 0)  # VOC class 1
+    save_mask(tmp_path / "m" / "a.png", rgb, "RGB")
+    stats = tmp_path / "s.json"
+    scanned = run("scan", tmp_path / "m", "--colormap", "voc", "-o", stats, "-q")
+    assert scanned.exit_code == 0, scanned.stderr
+    assert json.loads(stats.read_text())["label_mapping"]["colormap"]["name"] == "voc"
+    same = run("weights", "--from", stats, "--colormap", "voc")
+    assert same.exit_code == 0, same.stderr
+    assert json.loads(same.stdout)["pixel_counts"] == [2, 2]
+    other = run("weights", "--from", stats, "--colormap", "camvid11")
+    assert other.exit_code == 1
+    assert "scanned with a different label mapping" in other.stderr
