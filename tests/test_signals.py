@@ -41,9 +41,15 @@ def interrupt_scan(folder: Path, out: Path, signum: int) -> subprocess.Completed
     fds = Path(f"/proc/{process.pid}/fd")
     deadline = time.monotonic() + 60
     reading = False
+    # Wait until a mask after the first is open: by then the lazy imports of the first
+    # file are done. A signal during an import can be swallowed by Python's import lock
+    # ("Exception ignored in: _get_module_lock.<locals>.cb"), which is not what this tests.
+    first = folder / "0000.png"
     while not reading and process.poll() is None and time.monotonic() < deadline:
         with contextlib.suppress(OSError):  # a descriptor closed while we looked
-            reading = any(str(folder) in str(fd.readlink()) for fd in fds.iterdir())
+            reading = any(
+                fd.readlink().parent == folder and fd.readlink() != first for fd in fds.iterdir()
+            )
         time.sleep(0.005)
     assert reading, "the scan never started"
     process.send_signal(signum)
