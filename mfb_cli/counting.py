@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -21,7 +21,14 @@ import numpy.typing as npt
 from PIL import Image
 
 from .archives import ArchiveMember, ArchiveReader, LabelSource
-from .decode import ReadOptions, map_histogram, mask_array, read_raw
+from .decode import (
+    AUTO_FAST_MIN_FILES,
+    ReadOptions,
+    fast_modules,
+    map_histogram,
+    mask_array,
+    read_raw,
+)
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError
 
 Int64Array = npt.NDArray[np.int64]
@@ -32,6 +39,12 @@ MAX_DISTINCT_IDS = 4096
 
 # Spans up to this size are counted with one bincount; wider ones with np.unique.
 _BINCOUNT_SPAN = 1 << 20
+
+# From this many pixels on, uint8 labels are counted in pairs (see _bincount_uint8_pairs).
+_PAIR_BINCOUNT_MIN = 1 << 16
+
+# OpenCV returns float32 bins: exact while every count is below 2**24.
+_CALCHIST_MAX_PIXELS = 1 << 24
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +115,19 @@ class ClassCounts:
         )
 
 
+# Distinct sets of present ids summed separately before CountsAccumulator flushes them.
+_MAX_GROUPS = 1024
+
+
+@dataclass
+class _Group:
+    """Running sums of the images whose present ids are the same set."""
+
+    where: npt.NDArray[np.intp]
+    pixels: Int64Array
+    images: int = 0
+
+
 class CountsAccumulator:
     """Adds per-image histograms in place; growing arrays keep each addition O(present^2)."""
 
@@ -112,18 +138,36 @@ class CountsAccumulator:
         self._images = np.zeros(16, dtype=np.int64)
         self._cooc = np.zeros((16, 16), dtype=np.int64)
         self.num_images = 0
+        # Images with the same set of present ids are summed per set and added to the
+        # tables only at the end: exact (integer sums), and O(present) per image.
+        self._groups: dict[bytes, _Group] = {}
 
     def add(self, ids: Int64Array, counts: Int64Array) -> None:
         """Add one image given its present ids and their (non-zero) pixel counts."""
+        key = np.asarray(ids, dtype=np.int64).tobytes()
+        group = self._groups.get(key)
+        if group is None:
+            if len(self._groups) >= _MAX_GROUPS:
+                self._flush()
+            group = self._groups[key] = _Group(self._slots_of(ids), np.zeros(len(ids), np.int64))
+        group.pixels += counts
+        group.images += 1
+        self.num_images += 1
+
+    def _slots_of(self, ids: Int64Array) -> npt.NDArray[np.intp]:
         index = self._index
         new = [int(i) for i in ids.tolist() if i not in index]
         if new:
             self._register(new)
-        where = np.fromiter((index[i] for i in ids.tolist()), dtype=np.intp, count=len(ids))
-        self._pixels[where] += counts
-        self._images[where] += 1
-        self._cooc[np.ix_(where, where)] += counts
-        self.num_images += 1
+        return np.fromiter((index[i] for i in ids.tolist()), dtype=np.intp, count=len(ids))
+
+    def _flush(self) -> None:
+        for group in self._groups.values():
+            where = group.where
+            self._pixels[where] += group.pixels
+            self._images[where] += group.images
+            self._cooc[np.ix_(where, where)] += group.pixels
+        self._groups.clear()
 
     def _register(self, new: list[int]) -> None:
         if len(self._ids) + len(new) > MAX_DISTINCT_IDS:
@@ -147,6 +191,7 @@ class CountsAccumulator:
 
     def result(self) -> ClassCounts:
         """The accumulated counts with ids sorted."""
+        self._flush()
         size = len(self._ids)
         order = np.argsort(np.asarray(self._ids, dtype=np.int64), kind="stable")
         return ClassCounts(
@@ -163,7 +208,10 @@ def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int
     flat = labels.ravel()
     if flat.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if flat.dtype.kind == "u" and flat.dtype.itemsize <= 2:
+    if flat.dtype == np.uint8 and flat.size >= _PAIR_BINCOUNT_MIN:
+        counts = _bincount_uint8_pairs(flat)
+        offset = 0
+    elif flat.dtype.kind == "u" and flat.dtype.itemsize <= 2:
         counts = np.bincount(flat)
         offset = 0
     else:
@@ -175,6 +223,44 @@ def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int
         offset = low
     present = np.flatnonzero(counts)
     return (present + offset).astype(np.int64), counts[present].astype(np.int64)
+
+
+def _bincount_uint8_pairs(flat: npt.NDArray[np.integer]) -> Int64Array:
+    """np.bincount of a 1-D uint8 array, reading two pixels per element.
+
+    np.bincount first casts its input to intp (8 bytes a pixel); viewing the bytes as
+    uint16 halves that work, and the 256x256 table of pairs folds back into 256 bins.
+    """
+    even = flat.size - flat.size % 2
+    pairs = np.bincount(flat[:even].view(np.uint16), minlength=1 << 16).reshape(256, 256)
+    counts: Int64Array = (pairs.sum(axis=0) + pairs.sum(axis=1)).astype(np.int64)
+    if even < flat.size:
+        counts[flat[-1]] += 1
+    return counts
+
+
+def histogram_fast(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
+    """Like histogram_of_array for uint8/uint16 images, counted by OpenCV's calcHist.
+
+    OpenCV counts in C without widening the pixels and releases the GIL; its float32
+    bins are exact below 2**24 pixels, beyond which (or without OpenCV) NumPy counts.
+    """
+    modules = fast_modules()
+    if (
+        modules is None
+        or type(labels) is not np.ndarray  # e.g. a memory-mapped .npy: NumPy reads it
+        or not labels.flags.c_contiguous
+        or labels.ndim != 2
+        or labels.size > _CALCHIST_MAX_PIXELS
+        or labels.dtype not in (np.uint8, np.uint16)
+    ):
+        return histogram_of_array(labels)
+    bins = 1 << (8 * labels.dtype.itemsize)
+    counts: npt.NDArray[np.float32] = (
+        modules[1].calcHist([labels], [0], None, [bins], [0, bins]).ravel()
+    )
+    present = np.flatnonzero(counts)
+    return present.astype(np.int64), counts[present].astype(np.int64)
 
 
 def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
@@ -200,6 +286,8 @@ def count_file(
     raw = read_raw(path, read, data)
     if isinstance(raw.values, Image.Image):
         ids, counts = histogram_of_image(raw.values)
+    elif read.use_fast:
+        ids, counts = histogram_fast(raw.values)
     else:
         ids, counts = histogram_of_array(raw.values)
     return map_histogram(str(path), raw, ids, counts, read)
@@ -247,6 +335,8 @@ def count_masks(
     passed to ``on_skip`` instead of stopping the run; label values ``check`` rejects are
     never skipped, since they mean the options do not fit the data, not a broken file.
     """
+    if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
+        read = replace(read, decoder="pillow")
     accumulator = CountsAccumulator()
     skipped = 0
 

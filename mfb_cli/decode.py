@@ -6,6 +6,7 @@ at every edge, and a colour rendering is not a label map until a colour map says
 
 from __future__ import annotations
 
+import functools
 import io
 import zlib
 from dataclasses import dataclass
@@ -36,6 +37,21 @@ _LOSSY_FORMATS = frozenset({"JPEG", "MPO"})
 _SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT = 277, 258, 339
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
 
+#: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
+#: OpenCV and imagecodecs (about 0.1 s) costs more than they save.
+AUTO_FAST_MIN_FILES = 64
+
+#: How label files are decoded: the registry behind ``--decoder``.
+DECODERS: dict[str, str] = {
+    "auto": f"the fast decoder when installed and there are {AUTO_FAST_MIN_FILES} files or "
+    "more, else Pillow",
+    "pillow": "Pillow (and NumPy) only",
+    "fast": "imagecodecs + OpenCV for 8/16-bit greyscale PNGs, Pillow for the rest "
+    "(palettes, 1-bit, interlaced, other formats); "
+    "needs the 'fast' extra",
+}
+FAST_EXTRA_HINT = "pip install 'mfb-cli[fast]' (imagecodecs and opencv-python-headless)"
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -54,8 +70,16 @@ class ReadOptions:
     remap: Remap | None = None
     #: Id given to values the remap does not list; None: such a value is an error.
     unmapped: int | None = None
+    #: Which decoder reads greyscale PNGs (DECODERS); the counts never depend on it.
+    decoder: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise OptionError(
+                f"unknown decoder {self.decoder!r} (choose from {', '.join(DECODERS)})"
+            )
+        if self.decoder == "fast" and fast_modules() is None:
+            raise OptionError(f"--decoder fast needs the 'fast' extra: {FAST_EXTRA_HINT}")
         if self.colormap is None:
             for name, value in (
                 ("--by-color", self.by_color or None),
@@ -66,6 +90,11 @@ class ReadOptions:
                     raise OptionError(f"{name} needs --colormap")
         if self.remap is None and self.unmapped is not None:
             raise OptionError("--unmapped needs --map")
+
+    @property
+    def use_fast(self) -> bool:
+        """Whether greyscale PNGs go through the fast decoder."""
+        return self.decoder != "pillow" and fast_modules() is not None
 
     def label_mapping(self) -> dict[str, Any]:
         """What the ids mean after reading (colour maps, remaps): empty when ids are as stored.
@@ -139,6 +168,87 @@ def mask_array(image: Image.Image) -> npt.NDArray[np.integer]:
     if array.dtype == np.bool_:
         return array.view(np.uint8)
     return array
+
+
+@functools.cache
+def fast_modules() -> tuple[Any, Any] | None:
+    """(imagecodecs, cv2) when the 'fast' extra is installed, imported once and only if asked."""
+    try:
+        import cv2
+        import imagecodecs
+    except ImportError:
+        return None
+    if not getattr(imagecodecs, "PNG", None) or not imagecodecs.PNG.available:
+        return None
+    return imagecodecs, cv2
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_GREY = 0
+_FAST_BIT_DEPTHS = {8: np.uint8, 16: np.uint16}
+
+
+def read_png_fast(
+    path: Path | str, max_pixels: int | None, data: bytes | None = None
+) -> npt.NDArray[np.integer] | None:
+    """Labels of an 8/16-bit greyscale PNG decoded by libpng (imagecodecs), else None.
+
+    None means "let Pillow read it": palette files (libpng would return colours, not
+    indices), 1/2/4-bit files (libpng scales them to 0-255), interlaced files (rare in
+    label sets; imagecodecs logs a libpng warning for each), greyscale with a tRNS chunk
+    (decoded with an alpha channel), anything over ``max_pixels``, and any file libpng
+    refuses, so Pillow names the problem the same way for every decoder. ``data`` holds
+    the file's bytes when it does not live on disk (an archive member).
+    """
+    modules = fast_modules()
+    if modules is None:
+        return None
+    try:
+        with io.BytesIO(data) if data is not None else Path(path).open("rb") as file:
+            # IHDR is always the first chunk: size, bit depth and colour type at fixed offsets.
+            head = file.read(33)
+            if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+                return None
+            width = int.from_bytes(head[16:20], "big")
+            height = int.from_bytes(head[20:24], "big")
+            bit_depth, colour_type, interlace = head[24], head[25], head[28]
+            if colour_type != _PNG_GREY or bit_depth not in _FAST_BIT_DEPTHS or interlace:
+                return None
+            if max_pixels is not None and width * height > max_pixels:
+                return None
+            data = head + file.read()
+    except OSError:
+        return None
+    if not _chunks_well_formed(data):
+        return None
+    try:
+        labels: npt.NDArray[np.integer] = modules[0].png_decode(data)
+    except Exception:  # any libpng error: Pillow reads the file again and reports it
+        return None
+    if labels.shape != (height, width) or labels.dtype != _FAST_BIT_DEPTHS[bit_depth]:
+        return None
+    return labels
+
+
+def _chunks_well_formed(data: bytes) -> bool:
+    """Whether every chunk up to IEND is complete and matches its CRC.
+
+    Pillow refuses a file with a bad CRC before the image data or a chunk cut short after
+    it, where libpng may only warn and decode; files that are not spotless go to Pillow,
+    so every decoder refuses the same files.
+    """
+    position = len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        end = position + 8 + length
+        if end + 4 > len(data):
+            return False
+        if zlib.crc32(data[position + 4 : end]) != int.from_bytes(data[end : end + 4], "big"):
+            return False
+        if data[position + 4 : position + 8] == b"IEND":
+            return True
+        position = end + 4
+    return False
 
 
 def _check_header(name: str, image: Image.Image, max_pixels: int | None, colour: bool) -> None:
@@ -219,6 +329,10 @@ def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> Ra
     name = str(source)
     if name.lower().endswith(".npy"):
         return RawLabels(load_npy(name, read.max_pixels, data))
+    if read.use_fast and name.lower().endswith(".png"):
+        labels = read_png_fast(name, read.max_pixels, data)
+        if labels is not None:
+            return RawLabels(labels)
     image = open_mask(name, read.max_pixels, data=data, colour=read.colormap is not None)
     if image.mode in _COLOUR_MAPPED_MODES:
         return RawLabels(_colour_codes(name, image, read.transparent is not None), "colours")
