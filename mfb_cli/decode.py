@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,7 +182,30 @@ def fast_modules() -> tuple[Any, Any] | None:
         return None
     if not getattr(imagecodecs, "PNG", None) or not imagecodecs.PNG.available:
         return None
+    logging.getLogger("imagecodecs").addFilter(_LIBPNG_WARNINGS)
     return imagecodecs, cv2
+
+
+class _LibpngWarnings(logging.Filter):
+    """Notes the libpng warnings imagecodecs logs while read_png_fast runs in a thread.
+
+    libpng warns and goes on where Pillow refuses (a truncated pHYs chunk, for one): a
+    warned file is handed to Pillow, which decides, and the warning is not printed.
+    Records from threads outside read_png_fast pass through untouched.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warned: dict[int, bool] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread in self.warned:
+            self.warned[record.thread] = True
+            return False
+        return True
+
+
+_LIBPNG_WARNINGS = _LibpngWarnings()
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -195,9 +220,9 @@ def read_png_fast(
 
     None means "let Pillow read it": palette files (libpng would return colours, not
     indices), 1/2/4-bit files (libpng scales them to 0-255), interlaced files (rare in
-    label sets; imagecodecs logs a libpng warning for each), greyscale with a tRNS chunk
-    (decoded with an alpha channel), anything over ``max_pixels``, and any file libpng
-    refuses, so Pillow names the problem the same way for every decoder. ``data`` holds
+    label sets; libpng warns about each), greyscale with a tRNS chunk (decoded with an
+    alpha channel), anything over ``max_pixels``, and any file libpng refuses or warns
+    about, so Pillow names the problem the same way for every decoder. ``data`` holds
     the file's bytes when it does not live on disk (an archive member).
     """
     modules = fast_modules()
@@ -221,9 +246,15 @@ def read_png_fast(
         return None
     if not _chunks_well_formed(data):
         return None
+    thread = threading.get_ident()
+    _LIBPNG_WARNINGS.warned[thread] = False
     try:
         labels: npt.NDArray[np.integer] = modules[0].png_decode(data)
     except Exception:  # any libpng error: Pillow reads the file again and reports it
+        return None
+    finally:
+        warned = _LIBPNG_WARNINGS.warned.pop(thread)
+    if warned:
         return None
     if labels.shape != (height, width) or labels.dtype != _FAST_BIT_DEPTHS[bit_depth]:
         return None

@@ -303,3 +303,24 @@ def test_archive_members_decode_the_same_with_every_decoder(tmp_path):
     for decoder in DECODERS:
         counts = count_masks(members, jobs=2, read=ReadOptions(decoder=decoder))
         assert as_dict(counts) == naive_counts(arrays), decoder
+
+
+def test_files_libpng_only_warns_about_go_to_pillow_silently(tmp_path, capsys):
+    good = write_png(tmp_path / "good.png", np.zeros((4, 4), np.uint8)).read_bytes()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    # Pillow refuses a pHYs chunk cut short; libpng warns and decodes. A bad sBIT: both read.
+    (tmp_path / "phys.png").write_bytes(good[:33] + chunk(b"pHYs", b"\0\0") + good[33:])
+    (tmp_path / "sbit.png").write_bytes(good[:33] + chunk(b"sBIT", b"\0") + good[33:])
+    for decoder in DECODERS:
+        with pytest.raises(BadMaskError, match=r"phys\.png"):
+            count_masks([tmp_path / "phys.png"], jobs=1, read=ReadOptions(decoder=decoder))
+        counts = count_masks([tmp_path / "sbit.png"], jobs=2, read=ReadOptions(decoder=decoder))
+        assert as_dict(counts) == {0: 16}
+    assert read_png_fast(tmp_path / "sbit.png", None) is None
+    assert np.array_equal(read_png_fast(tmp_path / "good.png", None), np.zeros((4, 4)))
+    assert "PNG warning" not in capsys.readouterr().err
+    assert decode._LIBPNG_WARNINGS.warned == {}
