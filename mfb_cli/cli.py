@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
 
 from . import __version__
-from .archives import LabelSource
-from .classes import ClassStats, LabelSpec
-from .counting import ClassCounts
-from .decode import DECODERS, DEFAULT_MAX_PIXELS, FAST_EXTRA_HINT, ReadOptions, fast_modules
-from .errors import BadMaskError, LabelRangeError, MfbError
+from .classes import LabelSpec
+from .errors import MfbError
 from .formats import FORMATS, RECORD_FORMATS
 from .histogram import FORMATS as HISTOGRAM_FORMATS
 from .histogram import SORTS
-from .sources import DEFAULT_GLOB
+from .options import (
+    ScanRequest,
+    check_output_path,
+    class_options,
+    format_option,
+    from_option,
+    mask_options,
+    names_option,
+    output_option,
+    output_options,
+    scheme_option_default,
+    scheme_options,
+    with_definitions,
+    with_schemes,
+)
+from .runs import class_stats_for, find_sources, progress_bar, scan_masks, warn
 from .weighting import NORMALIZATIONS, SCHEMES
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-CLASS_DEFINITIONS = """\b
-Definitions:
-  --void ID    a class channel of the model that must not be learned (CamVid's 11):
-               it keeps its place in the vector, with weight 0.
-  --ignore ID  a value that is not a class (PyTorch's ignore_index, e.g. 255): no entry
-               in the vector, its pixels never count.
-  labelled     pixels that are neither void nor ignored.
-  absent       classes with no pixel keep their place with weight 0 (warned on stderr).
-"""
 
 
 class Terminated(KeyboardInterrupt):
@@ -98,549 +96,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.call_on_close(lambda: setattr(Image, "MAX_IMAGE_PIXELS", previous))
 
 
-def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
-
-
-@dataclass(frozen=True)
-class ScanRequest:
-    """What to scan and how, as given on the command line."""
-
-    paths: tuple[Path, ...]
-    glob: str
-    jobs: int | None
-    quiet: bool
-    read: ReadOptions
-    skip_bad: bool = False
-    lists: tuple[Path, ...] = ()
-    column: int | None = None
-    root: Path | None = None
-
-
-def _id_or_error(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    """'error' (the default: fail loudly) as None, or an integer label id."""
-    if value is None or value.lower() == "error":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is neither 'error' nor an integer id") from None
-
-
-def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def load(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-        if value is None:
-            return None
-        from . import colormaps, remap
-
-        loader = getattr(colormaps if loader_name == "colormap" else remap, f"load_{loader_name}")
-        try:
-            return loader(value)
-        except MfbError as error:
-            raise click.BadParameter(str(error), ctx, param) from error
-
-    return load
-
-
-MAPPING_ORDER = """\b
-Reading order: decode -> --colormap (colour images; 'P' only with --by-color)
--> --map -> counts. --void, --ignore, --num-classes and --names refer to the
-ids after both mappings.
-"""
-
-
-def _check_decoder(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    # Not a usage error: the command is right, the environment lacks the extra.
-    if value == "fast" and fast_modules() is None:
-        raise click.ClickException(f"--decoder fast needs the 'fast' extra: {FAST_EXTRA_HINT}")
-    return value
-
-
-def mask_options(function: F) -> F:
-    """PATH... and how to read them, passed to the command as ``scan: ScanRequest``."""
-
-    @functools.wraps(function)
-    def wrapper(
-        *args: Any,
-        paths: tuple[Path, ...],
-        glob: str,
-        jobs: int | None,
-        quiet: bool,
-        max_pixels: int,
-        skip_bad: bool,
-        list_files: tuple[Path, ...],
-        column: int | None,
-        root: Path | None,
-        colormap: Any,
-        by_color: bool,
-        unknown_color: int | None,
-        transparent: int | None,
-        label_map: Any,
-        unmapped: int | None,
-        decoder: str,
-        **kwargs: Any,
-    ) -> Any:
-        try:
-            read = ReadOptions(
-                max_pixels=max_pixels,
-                decoder=decoder,
-                colormap=colormap,
-                by_color=by_color,
-                unknown_color=unknown_color,
-                transparent=transparent,
-                remap=label_map,
-                unmapped=unmapped,
-            )
-        except MfbError as error:
-            raise click.UsageError(str(error)) from error
-        scan = ScanRequest(paths, glob, jobs, quiet, read, skip_bad, list_files, column, root)
-        return function(*args, scan=scan, **kwargs)
-
-    return _apply(
-        cast(F, wrapper),
-        [
-            click.argument("paths", nargs=-1, required=False, type=click.Path(path_type=Path)),
-            click.option(
-                "--glob",
-                default=DEFAULT_GLOB,
-                show_default=True,
-                help="File pattern searched for in folders (case-insensitive; with a '/', "
-                "matched against the path below the folder).",
-            ),
-            click.option(
-                "-j",
-                "--jobs",
-                type=click.IntRange(min=1),
-                default=None,
-                help="Files read in parallel.  [default: all cores]",
-            ),
-            click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
-            click.option(
-                "--max-pixels",
-                type=click.IntRange(min=1),
-                default=DEFAULT_MAX_PIXELS,
-                show_default=True,
-                help="Refuse larger images (decompression bomb guard).",
-            ),
-            click.option(
-                "--decoder",
-                type=click.Choice(list(DECODERS)),
-                default="auto",
-                show_default=True,
-                callback=_check_decoder,
-                help="How PNGs are decoded; counts are identical with every decoder.  "
-                + ";  ".join(f"{name}: {text}" for name, text in DECODERS.items())
-                + ".",
-            ),
-            click.option(
-                "--skip-bad",
-                is_flag=True,
-                help="Leave out files that cannot be read as masks (damaged, empty, not an "
-                "image, colour, JPEG, too large): one line each on stderr, listed in the "
-                "output as skipped_files. Labels out of range still stop the run.",
-            ),
-            click.option(
-                "--list",
-                "list_files",
-                multiple=True,
-                type=click.Path(path_type=Path, dir_okay=False, exists=True),
-                help="A list file: one label path per line, or 'image label' pairs "
-                "(repeatable). Relative paths are resolved against the list's folder.",
-            ),
-            click.option(
-                "--column",
-                type=click.IntRange(min=1),
-                default=None,
-                help="Which whitespace-separated column of a --list line holds the label "
-                "path (1-based).  [default: the last]",
-            ),
-            click.option(
-                "--root",
-                type=click.Path(path_type=Path, file_okay=False, exists=True),
-                default=None,
-                help="Resolve relative --list paths against this folder instead.",
-            ),
-            click.option(
-                "--colormap",
-                metavar="FILE|NAME",
-                callback=_load_table("colormap"),
-                help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
-                "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
-                "the id is the row number unless given) or a built-in: "
-                + ", ".join(_builtin_names("colormap")),
-            ),
-            click.option(
-                "--by-color",
-                is_flag=True,
-                help="Map the palette colours of 'P' images with --colormap instead of "
-                "reading their indices.",
-            ),
-            click.option(
-                "--unknown-color",
-                metavar="error|ID",
-                callback=_id_or_error,
-                default=None,
-                help="Colours not in --colormap: 'error' (naming the file, colour and pixel "
-                "count), or the id to give them (then --ignore/--void that id).  "
-                "[default: error]",
-            ),
-            click.option(
-                "--transparent",
-                metavar="error|ID",
-                callback=_id_or_error,
-                default=None,
-                help="Fully transparent RGBA pixels: 'error', or the id to give them (e.g. "
-                "255 with --ignore 255). Partly transparent pixels are always an error; "
-                "alpha is ignored when every pixel is opaque.  [default: error]",
-            ),
-            click.option(
-                "--map",
-                "label_map",
-                metavar="FILE|NAME",
-                callback=_load_table("remap"),
-                help="Remap ids old -> new after decoding and --colormap: a .json/.yaml "
-                "{old: new} or an old,new .csv, or a built-in: "
-                + ", ".join(_builtin_names("remap")),
-            ),
-            click.option(
-                "--unmapped",
-                metavar="error|ID",
-                callback=_id_or_error,
-                default=None,
-                help="Values --map does not list: 'error', or the id to give them (e.g. 255 "
-                "with --ignore 255).  [default: error]",
-            ),
-        ],
-    )
-
-
-def _builtin_names(kind: str) -> list[str]:
-    from .colormaps import BUILTIN_COLORMAPS
-    from .remap import BUILTIN_REMAPS
-
-    table = BUILTIN_COLORMAPS if kind == "colormap" else BUILTIN_REMAPS
-    return [f"{name} ({description})" for name, (description, _) in table.items()]
-
-
-def class_options(function: F) -> F:
-    """--num-classes, --void, --ignore, passed to the command as ``spec: LabelSpec``."""
-
-    @functools.wraps(function)
-    def wrapper(
-        *args: Any,
-        num_classes: int | None,
-        void: tuple[int, ...],
-        ignore: tuple[int, ...],
-        **kwargs: Any,
-    ) -> Any:
-        return function(*args, spec=LabelSpec.of(num_classes, void, ignore), **kwargs)
-
-    return _apply(
-        cast(F, wrapper),
-        [
-            click.option(
-                "--void",
-                type=int,
-                multiple=True,
-                metavar="ID",
-                help="Class id kept in the vector with weight 0 (repeatable).",
-            ),
-            click.option(
-                "--ignore",
-                type=int,
-                multiple=True,
-                metavar="ID",
-                help="Value that is not a class, e.g. 255 (repeatable).",
-            ),
-            click.option(
-                "--num-classes",
-                type=click.IntRange(min=1),
-                default=None,
-                help="Length of the class vector; larger labels are an error.  "
-                "[default: 1 + the largest label that is not ignored]",
-            ),
-        ],
-    )
-
-
-def names_option(function: F) -> F:
-    """--names FILE, passed to the command as ``names: dict[int, str]``."""
-    from .names import load_class_names
-
-    def load(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
-        return {} if value is None else load_class_names(value)
-
-    return click.option(
-        "--names",
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
-        callback=load,
-        help="Class names: a text file (one per line, line number = id), or a JSON/YAML "
-        "list or id -> name mapping.",
-    )(function)
-
-
-def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """Fail before a long scan, not after it, when the output cannot be written."""
-    if value is None or str(value) == "-":
-        return None
-    if value.is_dir():
-        raise click.BadParameter(f"'{value}' is a folder", ctx, param)
-    if not value.parent.is_dir():
-        raise click.BadParameter(f"folder '{value.parent}' does not exist", ctx, param)
-    return value
-
-
-def output_options(function: F) -> F:
-    """-f/--format and -o/--output; choices come from the formats registry."""
-    return _apply(
-        function,
-        [
-            click.option(
-                "-f",
-                "--format",
-                "output_format",
-                type=click.Choice(list(FORMATS)),
-                default="json",
-                show_default=True,
-                help="Output format.",
-            ),
-            click.option(
-                "-o",
-                "--output",
-                type=click.Path(path_type=Path, dir_okay=False),
-                callback=_check_output,
-                default=None,
-                help="Write to this file (atomically) instead of stdout.",
-            ),
-        ],
-    )
-
-
-@dataclass(frozen=True)
-class Scanned:
-    """The counts of a scan, the files counted and the bad files left out (--skip-bad)."""
-
-    counts: ClassCounts
-    files: list[LabelSource]
-    skipped: list[LabelSource]
-
-    def source(self, scan: ScanRequest) -> dict[str, Any]:
-        """Where the counts come from, for the output's metadata."""
-        record: dict[str, Any] = {"paths": [str(p) for p in scan.paths], "glob": scan.glob}
-        if scan.lists:
-            record["lists"] = [str(p) for p in scan.lists]
-        record.update(
-            files=len(self.files),
-            skip_bad=scan.skip_bad,
-            skipped_files=[str(p) for p in self.skipped],
-        )
-        mapping = scan.read.label_mapping()
-        if mapping:
-            record["label_mapping"] = mapping  # what the ids mean: --colormap, --map
-        return record
-
-
-class _NoProgress:
-    """Stands in for a tqdm bar when none is shown; messages still go to stderr."""
-
-    def __enter__(self) -> _NoProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        return None
-
-    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
-        return None
-
-    def write(self, text: str, file: Any = None, end: str = "\n") -> None:
-        (file or sys.stderr).write(text + end)
-
-
-def progress_bar(scan: ScanRequest, total: int) -> Any:
-    """A tqdm bar over files on stderr, hidden with -q or when stderr is not a terminal.
-
-    When hidden, tqdm is not even imported: that is a tenth of a small scan's start-up.
-    """
-    if scan.quiet or not sys.stderr.isatty():
-        return _NoProgress()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False)
-
-
-def find_sources(scan: ScanRequest) -> list[LabelSource]:
-    """The label files of a scan: PATH... (folders, files, archives) and --list files."""
-    from .sources import find_label_sources
-
-    if not scan.paths and not scan.lists:
-        raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
-    return find_label_sources(
-        scan.paths, scan.glob, lists=scan.lists, column=scan.column, root=scan.root
-    )
-
-
-def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
-    """Find and count the label files, with a progress bar and skipped files on stderr."""
-    from .counting import LabelCheck, count_masks
-
-    files = find_sources(scan)
-    skipped: list[LabelSource] = []
-    started = time.perf_counter()
-    megapixels = 0.0
-    with progress_bar(scan, len(files)) as bar:
-
-        def on_file(path: object, pixels: int) -> None:
-            nonlocal megapixels
-            megapixels += pixels / 1e6
-            rate = megapixels / max(time.perf_counter() - started, 1e-9)
-            bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
-            bar.update()
-
-        def on_skip(path: LabelSource, error: BadMaskError) -> None:
-            skipped.append(path)
-            bar.write(f"skipped: {error}", file=sys.stderr)
-            bar.update()
-
-        counts = count_masks(
-            files,
-            jobs=scan.jobs,
-            read=scan.read,
-            check=LabelCheck(spec.num_classes, frozenset(spec.ignore)),
-            on_file=on_file,
-            skip_bad=scan.skip_bad,
-            on_skip=on_skip,
-        )
-    if skipped:
-        warn(f"{len(skipped)} of {len(files)} files skipped as bad (--skip-bad)")
-    kept = set(skipped)
-    return Scanned(counts, [f for f in files if f not in kept], skipped)
-
-
-def scan_counts(scan: ScanRequest, spec: LabelSpec) -> tuple[Any, list[LabelSource]]:
-    """Find and count the label files: the counts and the files counted."""
-    scanned = scan_masks(scan, spec)
-    return scanned.counts, scanned.files
-
-
-def warn(message: str) -> None:
-    """A warning for people: stderr, never mixed into the data on stdout."""
-    click.echo(f"warning: {message}", err=True)
-
-
-def from_option(function: F) -> F:
-    """--from STATS.json: take the counts from ``mfb scan``'s file instead of scanning PATH...
-
-    Apply above ``mask_options``: PATH... becomes optional for this command, and
-    ``class_stats_for`` requires exactly one of the two.
-    """
-    for param in getattr(function, "__click_params__", []):
-        if param.name == "paths":
-            # One definition of PATH... (in mask_options); only its 'required' differs here.
-            param.required = False
-    return click.option(
-        "--from",
-        "from_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="Read the counts from a statistics file written by 'mfb scan' instead of "
-        "scanning PATH... (the same output, no image read; reading options are ignored).",
-    )(function)
-
-
-def counts_for(
-    scan: ScanRequest, spec: LabelSpec, from_path: Path | None
-) -> tuple[ClassCounts, dict[str, Any]]:
-    """The counts and their ``source`` record: loaded from ``--from``, or scanned from PATH...
-
-    A statistics file stores the source of its scan, so both routes give the same output.
-    """
-    if from_path is not None and (scan.paths or scan.lists):
-        raise click.UsageError("give PATH... or --from STATS.json, not both (nor --list)")
-    if from_path is None and not scan.paths and not scan.lists:
-        raise click.UsageError("give PATH... to scan, or --from STATS.json (or --list FILE)")
-    if from_path is not None:
-        from .stats import load_stats
-
-        loaded = load_stats(from_path)
-        wanted = scan.read.label_mapping()
-        if wanted and wanted != loaded.label_mapping:
-            raise MfbError(
-                f"{from_path}: scanned with a different label mapping than the options given; "
-                "rescan, or drop the colour map / remap options"
-            )
-        return loaded.counts, loaded.source
-    scanned = scan_masks(scan, spec)
-    return scanned.counts, scanned.source(scan)
-
-
-def class_stats_for(
-    scan: ScanRequest, spec: LabelSpec, from_path: Path | None
-) -> tuple[ClassCounts, ClassStats, dict[str, Any]]:
-    """``counts_for`` resolved under the user's void/ignore choices."""
-    from .classes import class_stats
-
-    counts, source = counts_for(scan, spec, from_path)
-    try:
-        return counts, class_stats(counts, spec), source
-    except LabelRangeError as error:
-        # A scan names the offending mask; a statistics file can only name itself.
-        if from_path is None:
-            raise
-        raise LabelRangeError(f"{from_path}: {error}") from error
-
-
-def _with_definitions(command: click.Command) -> click.Command:
-    # Appended after cleandoc: the shared text must not change the docstring's indentation.
-    command.help = (
-        inspect.cleandoc(command.help or "") + "\n\n" + CLASS_DEFINITIONS + "\n" + MAPPING_ORDER
-    )
-    return command
-
-
-def _scheme_help() -> str:
-    """The --help list of schemes, from the first line of each scheme's docstring."""
-    lines = [
-        f"  {name:<17} {(function.__doc__ or '').strip().splitlines()[0]}"
-        for name, function in SCHEMES.items()
-    ]
-    return "\b\nSchemes (--scheme; void and absent classes get 0 in every one):\n" + "\n".join(
-        lines
-    )
-
-
-def _with_schemes(command: click.Command) -> click.Command:
-    # Applied after _with_definitions, whose cleandoc needs the docstring's own indentation.
-    command.help = (command.help or "") + "\n\n" + _scheme_help()
-    return command
-
-
-def _option_default(scheme: str, name: str) -> Any:
-    """A scheme option's default, taken from the scheme function (one source of truth)."""
-    return inspect.signature(SCHEMES[scheme]).parameters[name].default
-
-
-def _scheme_options(ctx: click.Context, scheme: str, given: dict[str, Any]) -> dict[str, Any]:
-    """The options the scheme takes; an option given for another scheme is a usage error."""
-    accepted = inspect.signature(SCHEMES[scheme]).parameters
-    for name in given:
-        source = ctx.get_parameter_source(name)
-        if name not in accepted and source is not click.core.ParameterSource.DEFAULT:
-            owners = [s for s, f in SCHEMES.items() if name in inspect.signature(f).parameters]
-            raise click.UsageError(
-                f"--{name.replace('_', '-')} applies only to --scheme {' / '.join(owners)}, "
-                f"not {scheme}",
-                ctx,
-            )
-    return {name: value for name, value in given.items() if name in accepted}
-
-
-@_with_schemes
-@_with_definitions
+@with_schemes
+@with_definitions
 @cli.command()
 @from_option
 @mask_options
@@ -676,14 +133,14 @@ def _scheme_options(ctx: click.Context, scheme: str, given: dict[str, Any]) -> d
 @click.option(
     "--enet-c",
     type=click.FloatRange(min=1, min_open=True),
-    default=_option_default("enet", "enet_c"),
+    default=scheme_option_default("enet", "enet_c"),
     show_default=True,
     help="enet only: c in 1 / ln(c + n_c / N).",
 )
 @click.option(
     "--beta",
     type=click.FloatRange(min=0, max=1, max_open=True),
-    default=_option_default("effective-number", "beta"),
+    default=scheme_option_default("effective-number", "beta"),
     show_default=True,
     help="effective-number only: beta in (1 - beta) / (1 - beta^n_c).",
 )
@@ -734,7 +191,7 @@ def weights(
     from .output import write_text
     from .weighting import class_weights
 
-    options = _scheme_options(
+    options = scheme_options(
         ctx, scheme, {"void_in_median": void_in_median, "enet_c": enet_c, "beta": beta}
     )
     _, stats, source = class_stats_for(scan, spec, from_path)
@@ -750,23 +207,8 @@ def weights(
 @cli.command()
 @mask_options
 @class_options
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(["table", *RECORD_FORMATS]),
-    default="table",
-    show_default=True,
-    help="Tables for people, or a record for machines.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    callback=_check_output,
-    default=None,
-    help="Write to this file (atomically) instead of stdout.",
-)
+@format_option(["table", *RECORD_FORMATS], "table", "Tables for people, or a record for machines.")
+@output_option()
 @click.pass_context
 def check(
     ctx: click.Context, scan: ScanRequest, spec: LabelSpec, output_format: str, output: Path | None
@@ -821,16 +263,7 @@ def check(
         ctx.exit(1)
 
 
-def _stats_output(function: F) -> F:
-    """-o/--output for statistics files (JSON only; stdout when not given)."""
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(path_type=Path, dir_okay=False),
-        callback=_check_output,
-        default=None,
-        help="Write the statistics to this file (atomically) instead of stdout.",
-    )(function)
+_stats_output = output_option("Write the statistics to this file (atomically) instead of stdout.")
 
 
 @cli.command()
@@ -903,10 +336,10 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 
     if value is not None and value.suffix.lower() not in PLOT_SUFFIXES:
         raise click.BadParameter(f"'{value}' must end in {' or '.join(PLOT_SUFFIXES)}", ctx, param)
-    return _check_output(ctx, param, value)
+    return check_output_path(ctx, param, value)
 
 
-@_with_definitions
+@with_definitions
 @cli.command()
 @from_option
 @mask_options
@@ -919,23 +352,8 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     show_default=True,
     help="Order of the class rows: by id, or most pixels first.",
 )
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(list(HISTOGRAM_FORMATS)),
-    default="table",
-    show_default=True,
-    help="A table for people, or the same numbers for machines.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    callback=_check_output,
-    default=None,
-    help="Write to this file (atomically) instead of stdout.",
-)
+@format_option(HISTOGRAM_FORMATS, "table", "A table for people, or the same numbers for machines.")
+@output_option()
 @click.option(
     "--plot",
     type=click.Path(path_type=Path, dir_okay=False),
