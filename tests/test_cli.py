@@ -279,7 +279,7 @@ def test_help_lists_every_scheme_from_its_docstring():
     text = run("weights", "--help").stdout
     for name, function in SCHEMES.items():
         first_line = function.__doc__.strip().splitlines()[0]
-        assert re.search(rf"\n  {re.escape(name)}  +{re.escape(first_line)}\n", text), name
+        assert re.search(rf"\n +{re.escape(name)}  +{re.escape(first_line)}\n", text), name
 
 
 def test_check_offers_only_the_formats_that_fit_its_record():
