@@ -8,13 +8,14 @@ of void/ignore ids, so one scan serves every convention.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,6 @@ from .archives import ArchiveMember, ArchiveReader, LabelSource
 from .decode import (
     AUTO_FAST_MIN_FILES,
     ReadOptions,
-    fast_modules,
     map_histogram,
     mask_array,
     read_raw,
@@ -239,28 +239,37 @@ def _bincount_uint8_pairs(flat: npt.NDArray[np.integer]) -> Int64Array:
     return counts
 
 
-def histogram_fast(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
-    """Like histogram_of_array for uint8/uint16 images, counted by OpenCV's calcHist.
+@functools.cache
+def _opencv() -> Any | None:
+    """OpenCV, if installed: its calcHist counts 16-bit images without widening them."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    return cv2
 
-    OpenCV counts in C without widening the pixels and releases the GIL; its float32
-    bins are exact below 2**24 pixels, beyond which (or without OpenCV) NumPy counts.
+
+def histogram_fast(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
+    """Like histogram_of_array for the uint8/uint16 arrays of the fast decoder, counted in C.
+
+    8-bit: Pillow's histogram over the array's own memory (no copy, GIL released). 16-bit:
+    OpenCV's calcHist when installed, whose float32 bins are exact below 2**24 pixels.
+    Anything else (or a 16-bit image without OpenCV) is counted by NumPy.
     """
-    modules = fast_modules()
-    if (
-        modules is None
-        or type(labels) is not np.ndarray  # e.g. a memory-mapped .npy: NumPy reads it
-        or not labels.flags.c_contiguous
-        or labels.ndim != 2
-        or labels.size > _CALCHIST_MAX_PIXELS
-        or labels.dtype not in (np.uint8, np.uint16)
-    ):
+    if type(labels) is not np.ndarray or labels.ndim != 2 or not labels.flags.c_contiguous:
+        return histogram_of_array(labels)  # e.g. a memory-mapped .npy
+    if labels.dtype == np.uint8:
+        height, width = labels.shape
+        image = Image.frombuffer("L", (width, height), labels, "raw", "L", 0, 1)
+        counts = np.asarray(image.histogram(), dtype=np.int64)
+        present = np.flatnonzero(counts)
+        return present.astype(np.int64), counts[present]
+    cv2 = _opencv()
+    if cv2 is None or labels.dtype != np.uint16 or labels.size > _CALCHIST_MAX_PIXELS:
         return histogram_of_array(labels)
-    bins = 1 << (8 * labels.dtype.itemsize)
-    counts: npt.NDArray[np.float32] = (
-        modules[1].calcHist([labels], [0], None, [bins], [0, bins]).ravel()
-    )
-    present = np.flatnonzero(counts)
-    return present.astype(np.int64), counts[present].astype(np.int64)
+    floats: npt.NDArray[np.float32] = cv2.calcHist([labels], [0], None, [1 << 16], [0, 1 << 16])
+    present = np.flatnonzero(floats.ravel())
+    return present.astype(np.int64), floats.ravel()[present].astype(np.int64)
 
 
 def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:

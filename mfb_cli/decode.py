@@ -40,19 +40,19 @@ _SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT = 277, 258, 339
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
 
 #: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
-#: OpenCV and imagecodecs (about 0.1 s) costs more than they save.
-AUTO_FAST_MIN_FILES = 64
+#: imagecodecs costs about what it saves.
+AUTO_FAST_MIN_FILES = 8
 
 #: How label files are decoded: the registry behind ``--decoder``.
 DECODERS: dict[str, str] = {
     "auto": f"the fast decoder when installed and there are {AUTO_FAST_MIN_FILES} files or "
     "more, else Pillow",
     "pillow": "Pillow (and NumPy) only",
-    "fast": "imagecodecs + OpenCV for 8/16-bit greyscale PNGs, Pillow for the rest "
+    "fast": "imagecodecs (libpng) for 8/16-bit greyscale PNGs, Pillow for the rest "
     "(palettes, 1-bit, interlaced, other formats); "
     "needs the 'fast' extra",
 }
-FAST_EXTRA_HINT = "pip install 'mfb-cli[fast]' (imagecodecs and opencv-python-headless)"
+FAST_EXTRA_HINT = "pip install 'mfb-cli[fast]' (imagecodecs, and OpenCV for 16-bit counts)"
 
 
 @dataclass(frozen=True)
@@ -173,17 +173,16 @@ def mask_array(image: Image.Image) -> npt.NDArray[np.integer]:
 
 
 @functools.cache
-def fast_modules() -> tuple[Any, Any] | None:
-    """(imagecodecs, cv2) when the 'fast' extra is installed, imported once and only if asked."""
+def fast_modules() -> Any | None:
+    """imagecodecs when the 'fast' extra is installed, imported once and only if asked."""
     try:
-        import cv2
         import imagecodecs
     except ImportError:
         return None
     if not getattr(imagecodecs, "PNG", None) or not imagecodecs.PNG.available:
         return None
     logging.getLogger("imagecodecs").addFilter(_LIBPNG_WARNINGS)
-    return imagecodecs, cv2
+    return imagecodecs
 
 
 class _LibpngWarnings(logging.Filter):
@@ -225,8 +224,8 @@ def read_png_fast(
     about, so Pillow names the problem the same way for every decoder. ``data`` holds
     the file's bytes when it does not live on disk (an archive member).
     """
-    modules = fast_modules()
-    if modules is None:
+    codecs = fast_modules()
+    if codecs is None:
         return None
     try:
         with io.BytesIO(data) if data is not None else Path(path).open("rb") as file:
@@ -249,7 +248,7 @@ def read_png_fast(
     thread = threading.get_ident()
     _LIBPNG_WARNINGS.warned[thread] = False
     try:
-        labels: npt.NDArray[np.integer] = modules[0].png_decode(data)
+        labels: npt.NDArray[np.integer] = codecs.png_decode(data)
     except Exception:  # any libpng error: Pillow reads the file again and reports it
         return None
     finally:
