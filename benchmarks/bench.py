@@ -15,6 +15,7 @@ rounds; the table gives medians. Peak memory is the child's maximum resident set
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import os
 import platform
@@ -291,7 +292,12 @@ TARGETS = [
 
 def targets_table(results: dict[str, list[Contender]]) -> list[str]:
     """The issue's floors beside the measured speed-ups (reference time / contender time)."""
-    lines = ["| set | contender | reference | needed | measured | |", "|---|---|---|---|---|---|"]
+    # The last column bounds any Pillow-based scan: decoding alone on every core, against
+    # the same reference. Where it is below "needed", no counting can meet the floor.
+    lines = [
+        "| set | contender | reference | needed | measured | | decode-only floor, same ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, contender, reference, needed in TARGETS:
         times = {e.name: median(e) for e in results.get(name, [])}
         times.update({e.key: median(e) for e in results.get(name, []) if e.key != "mfb"})
@@ -299,11 +305,16 @@ def targets_table(results: dict[str, list[Contender]]) -> list[str]:
             continue
         measured = times[reference] / times[contender]
         verdict = "met" if measured >= needed else "**not met**"
+        bound = ""
         if reference.startswith("floor"):  # stated as a time ratio: at most 1.15x the floor
             wanted, got = f"time <= {1 / needed:.2f}x", f"time {1 / measured:.2f}x"
         else:
             wanted, got = f"{needed:.2f}x faster", f"{measured:.2f}x"
-        lines.append(f"| {name} | {contender} | {reference} | {wanted} | {got} | {verdict} |")
+            if reference != "mfb --decoder pillow" and "floor-threads" in times:
+                bound = f"{times[reference] / times['floor-threads']:.2f}x"
+        lines.append(
+            f"| {name} | {contender} | {reference} | {wanted} | {got} | {verdict} | {bound} |"
+        )
     return lines
 
 
@@ -357,6 +368,11 @@ def main() -> None:
         return
     if args.quick:
         args.rounds, args.cityscapes, args.camvid, args.memory = 1, 12, 40, "10,100"
+    # An installed package has its bytecode compiled by pip; a checkout run with
+    # PYTHONDONTWRITEBYTECODE would recompile mfb on every start and time the compiler.
+    import mfb_cli
+
+    compileall.compile_dir(Path(mfb_cli.__file__).parent, quiet=1)
     decoders = ["pillow", "fast"] if fast_available() else ["pillow"]
     print(f"generating datasets under {DATA} (once)", file=sys.stderr)
     city = ensure_dataset(CITYSCAPES, args.cityscapes)
