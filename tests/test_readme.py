@@ -81,3 +81,30 @@ def test_the_readme_torch_example_is_current_output():
     result = CliRunner().invoke(cli, [*args, "--decimals", "4", "-f", "torch"])
     assert result.exit_code == 0, result.stderr
     assert "```python\n" + result.stdout + "```" in README
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _first_block_after(heading: str, fence: str) -> str:
+    start = README.index(fence, README.index(heading)) + len(fence)
+    return README[start : README.index("```\n", start)]
+
+
+def test_the_readme_shows_the_real_output_of_its_first_command(monkeypatch):
+    from click.testing import CliRunner
+
+    from mfb_cli.cli import cli
+
+    monkeypatch.chdir(ROOT)  # the command is typed in the repository's root
+    result = CliRunner().invoke(cli, ["weights", "sample_masks", "--void", "11"])
+    assert result.exit_code == 0, result.stderr
+    assert _first_block_after("## Output of the first command", "```json\n") == result.stdout
+
+
+def test_ci_runs_the_two_commands_the_readme_opens_with():
+    commands = README.split("```bash\n", 1)[1].split("```\n", 1)[0].strip().splitlines()
+    assert len(commands) == 2
+    ci = (ROOT / ".ci" / "run").read_text()
+    for command in commands:
+        assert command in ci
