@@ -152,3 +152,37 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
         total_pixels=counts.total_pixels,
         ignored_pixels=ignored,
     )
+
+
+def id_ranges(ids: Iterable[int]) -> str:
+    """'1, 3-7, 9': sorted ids with runs shortened, for messages about many classes."""
+    parts: list[str] = []
+    run: list[int] = []
+    for value in sorted(ids):
+        if run and value != run[-1] + 1:
+            parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+            run = []
+        run.append(value)
+    if run:
+        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ", ".join(parts)
+
+
+# Values datasets use to mark "no class" (VOC's and Cityscapes' 255, 16-bit rasters' 65535).
+_USUAL_IGNORE_VALUES = (255, 65535)
+
+
+def likely_ignore_value(stats: ClassStats) -> int | None:
+    """The top label when it looks like an unflagged ignore value, else None.
+
+    With the vector length inferred, a forgotten ``--ignore 255`` silently makes 255 a
+    class and the vector 256 long. It is suspected when the largest label is 255 or 65535,
+    is neither void nor given by --num-classes, and the next label present is well below.
+    """
+    if stats.spec.num_classes is not None:
+        return None
+    top = stats.num_classes - 1
+    if top not in _USUAL_IGNORE_VALUES or top in stats.void or stats.pixels[top] == 0:
+        return None
+    below = [c for c in range(top) if stats.pixels[c] > 0]
+    return top if not below or below[-1] < top // 2 else None

@@ -32,7 +32,14 @@ from .options import (
     with_definitions,
     with_schemes,
 )
-from .runs import class_stats_for, find_sources, progress_bar, scan_masks, warn
+from .runs import (
+    class_stats_for,
+    find_sources,
+    progress_bar,
+    scan_masks,
+    warn,
+    warn_about_classes,
+)
 from .weighting import NORMALIZATIONS, SCHEMES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -196,8 +203,7 @@ def weights(
     )
     _, stats, source = class_stats_for(scan, spec, from_path)
     result = class_weights(stats, scheme, normalize=normalize, clip=clip, **options)
-    if stats.absent:
-        warn(f"classes never seen, given weight 0: {', '.join(map(str, stats.absent))}")
+    warn_about_classes(stats, "given weight 0")
     for message in result.warnings:
         warn(message)
     record = rounded(weights_record(stats, result, source, names=names), decimals)
@@ -391,6 +397,7 @@ def histogram(
     from .output import write_text
 
     counts, stats, source = class_stats_for(scan, spec, from_path)
+    warn_about_classes(stats, None)  # the table flags classes never seen itself
     record = histogram_record(counts, stats, source, names=names, sort=sort)
     if plot is not None:
         from .plot import plot_histogram

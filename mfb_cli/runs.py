@@ -22,6 +22,26 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
+def warn_about_classes(stats: ClassStats, absent_means: str | None) -> None:
+    """The class-layout surprises worth a line: a forgotten --ignore, absent classes.
+
+    ``absent_means`` says what absent classes get; None leaves them to the caller.
+    """
+    from .classes import id_ranges, likely_ignore_value
+
+    suspect = likely_ignore_value(stats)
+    if suspect is not None:
+        below = [c for c in range(suspect) if stats.pixels[c] > 0]
+        warn(
+            f"label {suspect} is counted as class {suspect} of {stats.num_classes}, far above "
+            f"the next label ({below[-1] if below else 'none'}); if it marks pixels without "
+            f"a class, pass --ignore {suspect} (or --num-classes to keep it)"
+        )
+    absent = [c for c in stats.absent if c != suspect]
+    if absent and absent_means is not None:
+        warn(f"classes never seen, {absent_means}: {id_ranges(absent)}")
+
+
 @dataclass(frozen=True)
 class Scanned:
     """The counts of a scan, the files counted and the bad files left out (--skip-bad)."""

@@ -416,3 +416,21 @@ def test_statistics_files_record_the_mapping_and_refuse_another(tmp_path):
     other = run("weights", "--from", stats, "--colormap", "camvid11")
     assert other.exit_code == 1
     assert "scanned with a different label mapping" in other.stderr
+
+
+def test_a_forgotten_ignore_255_is_pointed_out(mask_dir):
+    folder = mask_dir([[[0, 255], [3, 1]]])
+    result = run("weights", folder, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: label 255 is counted as class 255 of 256, far above the next label (3); "
+        "if it marks pixels without a class, pass --ignore 255 (or --num-classes to keep it)",
+        "warning: classes never seen, given weight 0: 2, 4-254",
+    ]
+    assert (
+        run("weights", folder, "-q", "--ignore", 255).stderr
+        == "warning: classes never seen, given weight 0: 2\n"
+    )
+    histogram = run("histogram", folder, "-f", "json")
+    assert "pass --ignore 255" in histogram.stderr
+    assert "never seen" not in histogram.stderr  # the table and the data flag them

@@ -196,3 +196,29 @@ def test_the_median_class_weighs_one_when_the_count_is_odd(images):
     result = median_frequency(_stats(images, LabelSpec.of(7)))
     if len(result.counted) % 2 == 1:
         assert 1.0 in result.weights
+
+
+def test_id_ranges_shorten_runs():
+    from mfb_cli.classes import id_ranges
+
+    assert id_ranges([9, 1, 3, 4, 5, 6, 7]) == "1, 3-7, 9"
+    assert id_ranges([]) == ""
+    assert id_ranges([2]) == "2"
+
+
+@pytest.mark.parametrize(
+    ("images", "spec", "expected"),
+    [
+        ([[[0, 255], [20, 1]]], {}, 255),  # VOC without --ignore 255
+        ([[[0, 255], [200, 1]]], {}, None),  # 200 is close enough to be a real class range
+        ([[[0, 255], [20, 1]]], {"ignore": [255]}, None),
+        ([[[0, 255], [20, 1]]], {"void": [255]}, None),
+        ([[[0, 255], [20, 1]]], {"num_classes": 256}, None),  # the user says it is a class
+        ([[[0, 254], [20, 1]]], {}, None),
+    ],
+)
+def test_a_forgotten_ignore_value_is_suspected(mask_dir, images, spec, expected):
+    from mfb_cli.classes import likely_ignore_value
+
+    counts = count_masks(find_label_files([mask_dir(images)]), jobs=1)
+    assert likely_ignore_value(class_stats(counts, LabelSpec.of(**spec))) == expected
