@@ -8,11 +8,9 @@ built from a dataset's published table by name.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import numpy.typing as npt
 
 from . import tables
 from .errors import MfbError
+from .lookup import LookupTable, table_from_pairs
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -40,30 +39,11 @@ def colour_name(code: int) -> str:
     return "transparent" if code == TRANSPARENT else f"#{code:06x}"
 
 
-@dataclass(frozen=True, eq=False)
-class ColorMap:
-    """Sorted packed colours and the class id of each."""
-
-    name: str
-    colours: Int64Array
-    ids: Int64Array
-    builtin: bool = False
-
-    def lookup(self, codes: npt.NDArray[np.integer]) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
-        """The id of each code, and which codes are in the map at all."""
-        codes = np.asarray(codes, dtype=np.int64)
-        where = np.minimum(np.searchsorted(self.colours, codes), len(self.colours) - 1)
-        known = self.colours[where] == codes
-        return self.ids[where], known
+class ColorMap(LookupTable):
+    """Sorted packed colours (``keys``) and the class id of each (``values``)."""
 
     def describe(self) -> dict[str, Any]:
-        """What statistics files record: a built-in's name or 'file', and a table digest."""
-        digest = hashlib.sha256(self.colours.tobytes() + self.ids.tobytes()).hexdigest()
-        return {
-            "name": self.name if self.builtin else "file",
-            "colours": len(self.colours),
-            "sha256": digest,
-        }
+        return {**super().describe(), "colours": len(self.keys)}
 
 
 def _cityscapes() -> Iterator[tuple[int, int]]:
@@ -126,17 +106,14 @@ def load_colormap(spec: str) -> ColorMap:
 
 
 def _build(name: str, entries: Iterable[tuple[int, int]], where: str, builtin: bool) -> ColorMap:
-    table: dict[int, int] = {}
-    for code, class_id in entries:
-        if table.setdefault(code, class_id) != class_id:
-            raise MfbError(
-                f"{where}: colour {colour_name(code)} is given two ids, "
-                f"{table[code]} and {class_id}"
-            )
-    if not table:
-        raise MfbError(f"{where}: the colour table is empty")
-    colours = np.fromiter(sorted(table), dtype=np.int64, count=len(table))
-    ids = np.fromiter((table[c] for c in colours.tolist()), dtype=np.int64, count=len(table))
+    colours, ids = table_from_pairs(
+        entries,
+        where,
+        lambda code, first, second: (
+            f"colour {colour_name(code)} is given two ids, {first} and {second}"
+        ),
+        "colour table",
+    )
     return ColorMap(name, colours, ids, builtin)
 
 

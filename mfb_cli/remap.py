@@ -7,10 +7,8 @@ of values, which gives exactly the counts of the remapped image.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +17,13 @@ import numpy.typing as npt
 
 from . import tables
 from .errors import MfbError
+from .lookup import LookupTable, table_from_pairs
 
 Int64Array = npt.NDArray[np.int64]
 
 
-@dataclass(frozen=True, eq=False)
-class Remap:
-    """Sorted old ids and the new id of each."""
-
-    name: str
-    old: Int64Array
-    new: Int64Array
-    builtin: bool = False
-
-    def lookup(self, values: npt.NDArray[np.integer]) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
-        """The new id of each value, and which values the table maps at all."""
-        values = np.asarray(values, dtype=np.int64)
-        where = np.minimum(np.searchsorted(self.old, values), len(self.old) - 1)
-        return self.new[where], self.old[where] == values
-
-    def describe(self) -> dict[str, Any]:
-        """What statistics files record: a built-in's name or 'file', and a table digest."""
-        digest = hashlib.sha256(self.old.tobytes() + self.new.tobytes()).hexdigest()
-        return {"name": self.name if self.builtin else "file", "sha256": digest}
+class Remap(LookupTable):
+    """Sorted old ids (``keys``) and the new id of each (``values``)."""
 
 
 def _cityscapes_train_ids() -> Iterator[tuple[int, int]]:
@@ -97,15 +79,13 @@ def load_remap(spec: str) -> Remap:
 
 
 def _build(name: str, pairs: Iterable[tuple[int, int]], where: str, builtin: bool) -> Remap:
-    table: dict[int, int] = {}
-    for old, new in pairs:
-        if table.setdefault(old, new) != new:
-            raise MfbError(f"{where}: id {old} is mapped twice, to {table[old]} and {new}")
-    if not table:
-        raise MfbError(f"{where}: the remap table is empty")
-    old_ids = np.fromiter(sorted(table), dtype=np.int64, count=len(table))
-    new_ids = np.fromiter((table[o] for o in old_ids.tolist()), dtype=np.int64, count=len(table))
-    return Remap(name, old_ids, new_ids, builtin)
+    old, new = table_from_pairs(
+        pairs,
+        where,
+        lambda key, first, second: f"id {key} is mapped twice, to {first} and {second}",
+        "remap table",
+    )
+    return Remap(name, old, new, builtin)
 
 
 def _as_int(value: object) -> int:

@@ -68,7 +68,7 @@ def test_conflicting_and_broken_tables(tmp_path):
 
 def test_cityscapes_trainid_follows_labels_py(tmp_path):
     remap = load_remap("cityscapes-trainid")
-    table = dict(zip(remap.old.tolist(), remap.new.tolist(), strict=True))
+    table = dict(zip(remap.keys.tolist(), remap.values.tolist(), strict=True))
     assert table[7] == 0 and table[33] == 18 and table[26] == 13  # road, bicycle, car
     assert table[-1] == 255 and table[18] == 255 and table[0] == 255  # plate, polegroup
     assert sorted(v for v in table.values() if v != 255) == list(range(19))
