@@ -11,16 +11,18 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from . import __version__
-from .counting import _ordered_map, histogram_of_image
-from .decode import ReadOptions, mask_array, open_mask
+from .archives import ArchiveReader, LabelSource
+from .counting import _ordered_map, histogram_of_raw, with_archive_bytes
+from .decode import ReadOptions, map_histogram, mask_array, read_raw
 from .errors import BadMaskError, MfbError
 
 #: A mask is suspected of interpolation or lossy-compression artefacts when at least this
@@ -50,7 +52,7 @@ DEFINITIONS = {
 class FileFindings:
     """What one file turned out to be; ``problem`` is set when it could not be decoded."""
 
-    path: Path
+    path: LabelSource
     bytes: int
     sha256: str | None
     problem: str | None = None
@@ -148,38 +150,49 @@ def blend_pixels(labels: npt.NDArray[np.integer]) -> tuple[int, int]:
     return int(blends.sum()), int(edge.sum())
 
 
-def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
+def _file_bytes(path: LabelSource) -> bytes | None:
+    """A file's bytes, read once for its digest and its decoding; None if unreadable."""
+    if not isinstance(path, Path):
+        return None
     try:
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
+        return path.read_bytes()
     except OSError:
-        return None  # open_mask names the reason
-    return digest.hexdigest()
+        return None  # read_raw names the reason
 
 
-def inspect_file(path: Path, read: ReadOptions = ReadOptions()) -> FileFindings:
-    """Decode one file and note what a check needs; a bad file becomes a finding."""
+def inspect_file(
+    path: LabelSource, read: ReadOptions = ReadOptions(), data: bytes | None = None
+) -> FileFindings:
+    """Read one file as the other commands do and note what a check needs.
+
+    The same decoding, colour map and remap as counting, so a file the check passes is
+    one ``mfb weights`` reads, and the ids checked are the ids it would count. A bad file
+    becomes a finding. Interpolation artefacts are looked for in the stored label values
+    (not in colour codes or palette indices, whose order means nothing).
+    """
+    content = data if data is not None else _file_bytes(path)
+    size_bytes = len(content) if content is not None else -1
+    sha = hashlib.sha256(content).hexdigest() if content is not None else None
     try:
-        size_bytes = path.stat().st_size
-    except OSError:
-        size_bytes = -1
-    sha = _sha256(path)
-    try:
-        image = open_mask(path, read.max_pixels)
+        raw = read_raw(path, read, content)
+        ids, _ = map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
     except BadMaskError as error:
         return FileFindings(path, size_bytes, sha, problem=error.problem)
     except MfbError as error:
         return FileFindings(path, size_bytes, sha, problem=str(error))
-    ids, _ = histogram_of_image(image)
-    blends, boundary = blend_pixels(mask_array(image))
+    if isinstance(raw.values, Image.Image):
+        mode, size = raw.values.mode, raw.values.size
+        values = mask_array(raw.values)
+    else:
+        values = raw.values
+        mode, size = raw.mode or f"array {values.dtype}", (values.shape[1], values.shape[0])
+    blends, boundary = blend_pixels(values) if raw.kind == "ids" else (0, 0)
     return FileFindings(
         path,
         size_bytes,
         sha,
-        mode=image.mode,
-        size=image.size,
+        mode=mode,
+        size=size,
         ids=tuple(ids.tolist()),
         blend_pixels=blends,
         boundary_pixels=boundary,
@@ -187,20 +200,26 @@ def inspect_file(path: Path, read: ReadOptions = ReadOptions()) -> FileFindings:
 
 
 def check_masks(
-    paths: Sequence[Path],
+    paths: Sequence[LabelSource],
     *,
     num_classes: int | None = None,
     ignore: frozenset[int] = frozenset(),
     read: ReadOptions = ReadOptions(),
     jobs: int | None = None,
     skip_bad: bool = False,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[LabelSource], None] | None = None,
 ) -> CheckReport:
     """Inspect every file in ``paths`` (in parallel, in order) and gather the findings."""
 
-    def inspect(path: Path) -> FileFindings:
+    # Reported modes are Pillow's, whatever --decoder says; counts are the same anyway.
+    read = replace(read, decoder="pillow")
+
+    def inspect(item: tuple[LabelSource, bytes | BadMaskError | None]) -> FileFindings:
+        path, data = item
+        if isinstance(data, BadMaskError):
+            return FileFindings(path, -1, None, problem=data.problem)
         try:
-            return inspect_file(path, read)
+            return inspect_file(path, read, data)
         except Exception as error:  # a decoder bug on one file must not hide the others
             return FileFindings(
                 path, -1, None, problem=f"unexpected {type(error).__name__}: {error}"
@@ -214,7 +233,8 @@ def check_masks(
     suspects: list[tuple[str, float]] = []
     single: list[tuple[str, int]] = []
     by_hash: defaultdict[str, list[str]] = defaultdict(list)
-    for findings in _ordered_map(inspect, paths, jobs):
+
+    def tally(findings: FileFindings) -> None:
         name = str(findings.path)
         if on_file is not None:
             on_file(findings.path)
@@ -225,7 +245,7 @@ def check_masks(
                 empty.append(name)
             else:
                 bad.append((name, findings.problem))
-            continue
+            return
         assert findings.mode is not None and findings.size is not None
         modes[findings.mode] += 1
         sizes["{}x{}".format(*findings.size)] += 1
@@ -237,6 +257,10 @@ def check_masks(
             suspects.append((name, findings.blend_pixels / findings.boundary_pixels))
         if len(findings.ids) == 1:
             single.append((name, findings.ids[0]))
+
+    with ArchiveReader() as reader:
+        for findings in _ordered_map(inspect, with_archive_bytes(paths, reader, True), jobs):
+            tally(findings)
     return CheckReport(
         files=len(paths),
         bad_files=bad,
@@ -248,6 +272,7 @@ def check_masks(
         duplicates=sorted(group for group in by_hash.values() if len(group) > 1),
         single_class=single,
         settings={
+            "label_mapping": read.label_mapping(),
             "num_classes": num_classes,
             "ignore": sorted(ignore),
             "skip_bad": skip_bad,

@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 
@@ -239,14 +239,10 @@ def check(
     from .check import check_masks
     from .output import write_text
 
-    if scan.read.label_mapping():
-        raise click.UsageError("mfb check reads ids as stored: --colormap and --map not yet")
     files = find_sources(scan)
-    if not all(isinstance(f, Path) for f in files):
-        raise MfbError("mfb check reads files on disk only, not archive members (yet)")
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
-            cast(list[Path], files),
+            files,
             num_classes=spec.num_classes,
             ignore=frozenset(spec.ignore),
             read=scan.read,

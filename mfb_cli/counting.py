@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -24,6 +24,7 @@ from PIL import Image
 from .archives import ArchiveMember, ArchiveReader, LabelSource
 from .decode import (
     AUTO_FAST_MIN_FILES,
+    RawLabels,
     ReadOptions,
     map_histogram,
     mask_array,
@@ -293,13 +294,38 @@ def count_file(
     Decoding, then the colour map, then the remap: ids are those after every mapping.
     """
     raw = read_raw(path, read, data)
+    return map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
+
+
+def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
+    """Present raw values (ids, colour codes or palette indices) and their pixel counts."""
     if isinstance(raw.values, Image.Image):
-        ids, counts = histogram_of_image(raw.values)
-    elif read.use_fast:
-        ids, counts = histogram_fast(raw.values)
-    else:
-        ids, counts = histogram_of_array(raw.values)
-    return map_histogram(str(path), raw, ids, counts, read)
+        return histogram_of_image(raw.values)
+    if read.use_fast:
+        return histogram_fast(raw.values)
+    return histogram_of_array(raw.values)
+
+
+def with_archive_bytes(
+    paths: Iterable[LabelSource], reader: ArchiveReader, keep_errors: bool
+) -> Iterator[tuple[LabelSource, bytes | BadMaskError | None]]:
+    """Each source with its bytes if it is an archive member (None for files on disk).
+
+    Archive members are read here, in the one thread that feeds the workers (archive
+    handles are not thread-safe), and decoded by the workers; files on disk are opened by
+    the workers themselves. With ``keep_errors`` an unreadable member comes out as its
+    BadMaskError instead of stopping the iteration.
+    """
+    for path in paths:
+        if not isinstance(path, ArchiveMember):
+            yield path, None
+            continue
+        try:
+            yield path, reader.read(path)
+        except BadMaskError as error:
+            if not keep_errors:
+                raise
+            yield path, error
 
 
 @dataclass(frozen=True)
@@ -371,22 +397,9 @@ def count_masks(
                 "please report it with the output of --debug"
             ) from error
 
-    def load(path: LabelSource) -> bytes | BadMaskError | None:
-        # Archive members are read here, in the one thread that feeds the workers (archive
-        # handles are not thread-safe), and decoded by the workers; files on disk are
-        # opened by the workers themselves.
-        if not isinstance(path, ArchiveMember):
-            return None
-        try:
-            return reader.read(path)
-        except BadMaskError as error:
-            if skip_bad:
-                return error
-            raise
-
     with (
         ArchiveReader() as reader,
-        closing(_ordered_map(count, ((path, load(path)) for path in paths), jobs)) as results,
+        closing(_ordered_map(count, with_archive_bytes(paths, reader, skip_bad), jobs)) as results,
     ):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):

@@ -352,6 +352,8 @@ class RawLabels:
     kind: Literal["ids", "colours", "palette"] = "ids"
     #: For 'palette': the packed colour of each index (-1 where the palette has none).
     palette: Int64Array | None = None
+    #: The image mode the values were decoded from ('RGB' for colour codes), if an image.
+    mode: str | None = None
 
 
 def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> RawLabels:
@@ -365,7 +367,8 @@ def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> Ra
             return RawLabels(labels)
     image = open_mask(name, read.max_pixels, data=data, colour=read.colormap is not None)
     if image.mode in _COLOUR_MAPPED_MODES:
-        return RawLabels(_colour_codes(name, image, read.transparent is not None), "colours")
+        codes = _colour_codes(name, image, read.transparent is not None)
+        return RawLabels(codes, "colours", mode=image.mode)
     if image.mode == "P" and read.by_color:
         return RawLabels(image, "palette", _palette_codes(image))
     return RawLabels(_label_values(name, image))

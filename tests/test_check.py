@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ from PIL import Image
 
 from mfb_cli.check import blend_pixels, check_masks, inspect_file
 from mfb_cli.cli import cli
+from mfb_cli.colormaps import load_colormap
+from mfb_cli.decode import ReadOptions
+from mfb_cli.remap import load_remap
 from mfb_cli.sources import find_label_files
 
 from .conftest import save_mask
@@ -141,3 +145,48 @@ def test_artefact_heuristic_on_real_looking_masks(tmp_path, source):
         Image.open(buffer).save(tmp_path / "was_jpeg.png")
     assert not inspect_file(tmp_path / "nearest.png").suspect  # resizing the right way
     assert inspect_file(tmp_path / "was_jpeg.png").suspect
+
+
+def test_check_reads_what_the_other_commands_read(tmp_path):
+    """Colour maps, remaps, .npy files and archive members: the ids weights would count."""
+    d = tmp_path / "d"
+    rgb = np.zeros((4, 4, 3), dtype=np.uint8)
+    rgb[:2] = (128, 0, 0)  # VOC class 1; the rest black, VOC class 0
+    save_mask(d / "colour.png", rgb, "RGB")
+    stray = rgb.copy()
+    stray[3, 3] = (1, 2, 3)  # a colour in no table
+    save_mask(d / "stray.png", stray, "RGB")
+    report = check_masks(find_label_files([d]), read=ReadOptions(colormap=load_colormap("voc")))
+    assert report.bad_files == [
+        (
+            str(d / "stray.png"),
+            "1 colour(s) not in the colour map: #010203 (1 pixels); a mask saved as JPEG or "
+            "resized with interpolation has such colours; fix the table or pass "
+            "--unknown-color ID",
+        )
+    ]
+    assert report.modes == {"RGB": 1}
+    assert report.suspected_artefacts == []  # colour codes are not looked at as values
+
+    # After a remap the range check sees the new ids: reduce-zero-label makes 0 -> 255.
+    npy = tmp_path / "n"
+    npy.mkdir()
+    np.save(npy / "a.npy", np.array([[0, 1], [2, 2]], dtype=np.int16))
+    files = find_label_files([npy], glob="*.npy")
+    assert check_masks(files, num_classes=2).out_of_range == {2: [str(npy / "a.npy")]}
+    remapped = check_masks(
+        files, num_classes=2, read=ReadOptions(remap=load_remap("reduce-zero-label"))
+    )
+    assert remapped.out_of_range == {255: [str(npy / "a.npy")]}
+    assert remapped.modes == {"array int16": 1}
+
+    # Archive members are read in place; their duplicates are found by content.
+    archive = tmp_path / "masks.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(FIRST, "x/a.png")
+        z.write(FIRST, "x/b.png")
+    result = run("check", archive, "-f", "json")
+    assert result.exit_code == 1, result.stderr
+    record = json.loads(result.stdout)
+    assert record["problems"] == ["duplicates"]
+    assert record["duplicates"] == [[f"{archive}:x/a.png", f"{archive}:x/b.png"]]

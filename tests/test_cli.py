@@ -396,12 +396,6 @@ def test_skip_bad_leaves_out_a_damaged_archive_member(tmp_path):
     assert record["source"]["skipped_files"] == [f"{tmp_path / 'set.zip'}:b.png"]
 
 
-def test_check_refuses_mappings_it_does_not_apply(tmp_path):
-    result = run("check", SAMPLES, "--map", "reduce-zero-label")
-    assert result.exit_code == 2
-    assert "mfb check reads ids as stored" in result.stderr
-
-
 def test_statistics_files_record_the_mapping_and_refuse_another(tmp_path):
     rgb = np.zeros((2, 2, 3), dtype=np.uint8)
     rgb[0] = (128, 0, 0)  # VOC class 1
