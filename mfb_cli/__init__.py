@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .check import CheckReport, check_masks
 from .classes import ClassStats, LabelSpec, class_stats
 from .colormaps import load_colormap
 from .counting import ClassCounts, LabelCheck, count_masks
@@ -20,6 +21,7 @@ from .decode import ReadOptions
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, OptionError
 from .remap import load_remap
 from .sources import find_label_files, find_label_sources
+from .stats import StatsFile, load_stats, merge_stats, stats_record
 from .weighting import (
     NORMALIZATIONS,
     SCHEMES,
@@ -34,6 +36,7 @@ __all__ = [
     "NORMALIZATIONS",
     "SCHEMES",
     "BadMaskError",
+    "CheckReport",
     "ClassCounts",
     "ClassStats",
     "ClassWeights",
@@ -44,7 +47,9 @@ __all__ = [
     "NoMasksFoundError",
     "OptionError",
     "ReadOptions",
+    "StatsFile",
     "__version__",
+    "check_masks",
     "class_stats",
     "class_weights",
     "clip_weights",
@@ -53,6 +58,9 @@ __all__ = [
     "find_label_sources",
     "load_colormap",
     "load_remap",
+    "load_stats",
     "median_frequency",
+    "merge_stats",
     "normalize_weights",
+    "stats_record",
 ]
