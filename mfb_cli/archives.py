@@ -88,14 +88,16 @@ class ArchiveReader:
         self._open: dict[Path, zipfile.ZipFile | tarfile.TarFile] = {}
         self._tar_members: dict[Path, dict[str, tarfile.TarInfo]] = {}
 
-    def read(self, member: ArchiveMember) -> bytes:
+    def read(self, member: ArchiveMember, max_bytes: int | None = None) -> bytes:
+        """The member's bytes; one larger than ``max_bytes`` is refused before reading."""
         try:
             handle = self._handle(member.archive)
             if isinstance(handle, zipfile.ZipFile):
+                _check_member_size(member, handle.getinfo(member.member).file_size, max_bytes)
                 return handle.read(member.member)
-            stream: IO[bytes] | None = handle.extractfile(
-                self._tar_members[member.archive][member.member]
-            )
+            info = self._tar_members[member.archive][member.member]
+            _check_member_size(member, info.size, max_bytes)
+            stream: IO[bytes] | None = handle.extractfile(info)
             if stream is None:
                 raise BadMaskError(str(member), "not a regular file in the archive")
             with stream:
@@ -129,3 +131,13 @@ class ArchiveReader:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _check_member_size(member: ArchiveMember, size: int, max_bytes: int | None) -> None:
+    # Members are read into memory whole: a huge one must not get that far.
+    if max_bytes is not None and size > max_bytes:
+        raise BadMaskError(
+            str(member),
+            f"is {size} bytes uncompressed, more than any mask within --max-pixels takes "
+            f"({max_bytes}); raise --max-pixels if the file is genuine",
+        )

@@ -259,7 +259,7 @@ def check_masks(
             single.append((name, findings.ids[0]))
 
     with ArchiveReader() as reader:
-        for findings in _ordered_map(inspect, with_archive_bytes(paths, reader, True), jobs):
+        for findings in _ordered_map(inspect, with_archive_bytes(paths, reader, True, read), jobs):
             tally(findings)
     return CheckReport(
         files=len(paths),

@@ -307,21 +307,24 @@ def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int
 
 
 def with_archive_bytes(
-    paths: Iterable[LabelSource], reader: ArchiveReader, keep_errors: bool
+    paths: Iterable[LabelSource], reader: ArchiveReader, keep_errors: bool, read: ReadOptions
 ) -> Iterator[tuple[LabelSource, bytes | BadMaskError | None]]:
     """Each source with its bytes if it is an archive member (None for files on disk).
 
     Archive members are read here, in the one thread that feeds the workers (archive
     handles are not thread-safe), and decoded by the workers; files on disk are opened by
     the workers themselves. With ``keep_errors`` an unreadable member comes out as its
-    BadMaskError instead of stopping the iteration.
+    BadMaskError instead of stopping the iteration. A member is read whole, so one larger
+    than the largest mask ``read.max_pixels`` allows (8 bytes a pixel, as an int64 .npy,
+    plus 1 MiB of headers) is refused unread.
     """
+    max_bytes = None if read.max_pixels is None else 8 * read.max_pixels + (1 << 20)
     for path in paths:
         if not isinstance(path, ArchiveMember):
             yield path, None
             continue
         try:
-            yield path, reader.read(path)
+            yield path, reader.read(path, max_bytes)
         except BadMaskError as error:
             if not keep_errors:
                 raise
@@ -399,7 +402,9 @@ def count_masks(
 
     with (
         ArchiveReader() as reader,
-        closing(_ordered_map(count, with_archive_bytes(paths, reader, skip_bad), jobs)) as results,
+        closing(
+            _ordered_map(count, with_archive_bytes(paths, reader, skip_bad, read), jobs)
+        ) as results,
     ):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):

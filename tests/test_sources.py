@@ -185,3 +185,30 @@ def test_damaged_archive_is_named(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"PK not really")
     with pytest.raises(MfbError, match=r"bad\.zip: cannot read archive"):
         find_label_sources([tmp_path / "bad.zip"])
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_oversized_archive_members_are_refused_unread(tmp_path, kind):
+    from mfb_cli.decode import ReadOptions
+    from mfb_cli.errors import BadMaskError
+
+    png = save_mask(tmp_path / "m.png", np.zeros((4, 4))).read_bytes()
+    huge = b"\0" * (2 << 20)  # 2 MiB uncompressed, a few KiB in the archive
+    archive = tmp_path / f"masks.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr("a.png", png)
+            z.writestr("b.png", huge)
+    else:
+        with tarfile.open(archive, "w:gz") as t:
+            for name, data in (("a.png", png), ("b.png", huge)):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+    members = find_label_sources([archive])
+    # --max-pixels 16 allows members of 8 x 16 bytes + 1 MiB: the PNG passes, b.png is refused
+    # before it is read into memory.
+    read = ReadOptions(max_pixels=16)
+    with pytest.raises(BadMaskError, match=rf"masks\.{kind}:b\.png: is 2097152 bytes"):
+        count_masks(members, jobs=1, read=read)
+    assert count_masks(members[:1], jobs=1, read=read).pixels.tolist() == [16]
