@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -258,8 +259,13 @@ def check_masks(
         if len(findings.ids) == 1:
             single.append((name, findings.ids[0]))
 
-    with ArchiveReader() as reader:
-        for findings in _ordered_map(inspect, with_archive_bytes(paths, reader, True, read), jobs):
+    # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
+    # the generator is collected.
+    with (
+        ArchiveReader() as reader,
+        closing(_ordered_map(inspect, with_archive_bytes(paths, reader, read), jobs)) as found,
+    ):
+        for findings in found:
             tally(findings)
     return CheckReport(
         files=len(paths),

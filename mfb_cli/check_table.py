@@ -14,6 +14,7 @@ def render_check(report: CheckReport, stream: IO[str]) -> None:
     """Write the report as tables to ``stream`` (colour only when it is a terminal)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     # Piped or saved tables are for grep and less: wide enough that paths stay on one line.
     width = None if stream.isatty() else 200
@@ -26,7 +27,8 @@ def render_check(report: CheckReport, stream: IO[str]) -> None:
         for column in columns:
             shown.add_column(column, overflow="fold")
         for row in rows[:_MAX_ROWS]:
-            shown.add_row(*row)
+            # File names are data, not markup: '[bold]a.png' must print as it is.
+            shown.add_row(*(Text(cell) for cell in row))
         if len(rows) > _MAX_ROWS:
             shown.add_row(
                 f"... {len(rows) - _MAX_ROWS} more (see -f json)", *[""] * (len(columns) - 1)

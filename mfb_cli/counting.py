@@ -307,16 +307,17 @@ def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int
 
 
 def with_archive_bytes(
-    paths: Iterable[LabelSource], reader: ArchiveReader, keep_errors: bool, read: ReadOptions
+    paths: Iterable[LabelSource], reader: ArchiveReader, read: ReadOptions
 ) -> Iterator[tuple[LabelSource, bytes | BadMaskError | None]]:
     """Each source with its bytes if it is an archive member (None for files on disk).
 
     Archive members are read here, in the one thread that feeds the workers (archive
     handles are not thread-safe), and decoded by the workers; files on disk are opened by
-    the workers themselves. With ``keep_errors`` an unreadable member comes out as its
-    BadMaskError instead of stopping the iteration. A member is read whole, so one larger
-    than the largest mask ``read.max_pixels`` allows (8 bytes a pixel, as an int64 .npy,
-    plus 1 MiB of headers) is refused unread.
+    the workers themselves. An unreadable member comes out as its BadMaskError, for the
+    worker to raise in file order (raising here, files ahead of the results, could hide an
+    earlier file's error and make the one reported depend on -j). A member is read whole,
+    so one larger than the largest mask ``read.max_pixels`` allows (8 bytes a pixel, as an
+    int64 .npy, plus 1 MiB of headers) is refused unread.
     """
     max_bytes = None if read.max_pixels is None else 8 * read.max_pixels + (1 << 20)
     for path in paths:
@@ -324,11 +325,10 @@ def with_archive_bytes(
             yield path, None
             continue
         try:
-            yield path, reader.read(path, max_bytes)
+            data: bytes | BadMaskError = reader.read(path, max_bytes)
         except BadMaskError as error:
-            if not keep_errors:
-                raise
-            yield path, error
+            data = error
+        yield path, data
 
 
 @dataclass(frozen=True)
@@ -382,9 +382,9 @@ def count_masks(
         item: tuple[LabelSource, bytes | BadMaskError | None],
     ) -> tuple[Int64Array, Int64Array] | BadMaskError:
         path, data = item
-        if isinstance(data, BadMaskError):
-            return data
         try:
+            if isinstance(data, BadMaskError):  # raised here, so in file order
+                raise data
             return count_file(path, read, data)
         except BadMaskError as error:
             if skip_bad:
@@ -402,9 +402,7 @@ def count_masks(
 
     with (
         ArchiveReader() as reader,
-        closing(
-            _ordered_map(count, with_archive_bytes(paths, reader, skip_bad, read), jobs)
-        ) as results,
+        closing(_ordered_map(count, with_archive_bytes(paths, reader, read), jobs)) as results,
     ):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from .colormaps import TRANSPARENT, ColorMap, colour_name, pack_rgb
-from .errors import BadMaskError, MfbError, OptionError
+from .errors import BadMaskError, LabelRangeError, MfbError, OptionError
 from .remap import Remap
 
 Int64Array = npt.NDArray[np.int64]
@@ -523,9 +523,11 @@ def _apply_remap(
         return new
     pairs = zip(ids[~known][:5].tolist(), counts[~known][:5].tolist(), strict=True)
     shown = ", ".join(f"{value} ({count} pixels)" for value, count in pairs)
-    raise BadMaskError(
-        name,
-        f"value(s) {shown} not in --map {remap.name}; add them to the table or pass --unmapped ID",
+    # The table does not fit the data, the file is fine: a LabelRangeError, which
+    # --skip-bad never skips (leaving such images out would change the weights silently).
+    raise LabelRangeError(
+        f"{name}: value(s) {shown} not in --map {remap.name}; add them to the table or pass "
+        "--unmapped ID"
     )
 
 

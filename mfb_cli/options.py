@@ -174,8 +174,9 @@ def mask_options(function: F) -> F:
                 "--skip-bad",
                 is_flag=True,
                 help="Leave out files that cannot be read as masks (damaged, empty, not an "
-                "image, colour, JPEG, too large): one line each on stderr, listed in the "
-                "output as skipped_files. Labels out of range still stop the run.",
+                "image, colour, JPEG, too large, colours missing from --colormap as JPEG or "
+                "resizing leaves them): one line each on stderr, listed in the output as "
+                "skipped_files. Labels out of range and values --map lacks still stop the run.",
             ),
             click.option(
                 "--list",

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .counting import ClassCounts
+from .counting import MAX_DISTINCT_IDS, ClassCounts
 from .errors import MfbError
 
 #: Version of the layout written by this mfb; files from newer versions are refused.
@@ -151,6 +151,8 @@ def stats_from_record(data: Any) -> StatsFile:
             raise _Invalid(f"'{key}' must be an object")
 
     ids = _int_list(data, "ids")
+    if len(ids) > MAX_DISTINCT_IDS:  # a scan never writes more; the dense table would not fit
+        raise _Invalid(f"{len(ids)} label ids, more than a scan keeps ({MAX_DISTINCT_IDS})")
     pixels = _int_list(data, "pixels")
     images = _int_list(data, "images")
     if any(b <= a for a, b in itertools.pairwise(ids)):

@@ -190,3 +190,13 @@ def test_check_reads_what_the_other_commands_read(tmp_path):
     record = json.loads(result.stdout)
     assert record["problems"] == ["duplicates"]
     assert record["duplicates"] == [[f"{archive}:x/a.png", f"{archive}:x/b.png"]]
+
+
+def test_file_names_are_shown_as_they_are_not_as_markup(tmp_path):
+    d = tmp_path / "[/x]"
+    (d / "[bold]a.png").parent.mkdir(parents=True)
+    (d / "[bold]a.png").write_text("not a mask")
+    result = run("check", d)
+    assert result.exit_code == 1, result.stderr
+    assert "[bold]a.png" in result.stdout
+    assert "Traceback" not in result.stderr

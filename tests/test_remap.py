@@ -6,10 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from mfb_cli.cli import cli
 from mfb_cli.counting import count_file
 from mfb_cli.decode import ReadOptions
-from mfb_cli.errors import BadMaskError, MfbError, OptionError
+from mfb_cli.errors import LabelRangeError, MfbError, OptionError
 from mfb_cli.remap import load_remap
 from mfb_cli.tables import CITYSCAPES
 
@@ -45,7 +47,7 @@ def test_unmapped_values_error_naming_file_and_value_or_take_an_id(tmp_path):
     remap = load_remap(str(tmp_path / "m.json"))
     path = save_mask(tmp_path / "m.png", LABELS)
     with pytest.raises(
-        BadMaskError,
+        LabelRangeError,
         match=r"m\.png: value\(s\) 2 \(3 pixels\), 5 \(1 pixels\) "
         r"not in --map .*m\.json",
     ):
@@ -78,7 +80,7 @@ def test_cityscapes_trainid_follows_labels_py(tmp_path):
     np.save(tmp_path / "a.npy", labels)
     assert counts(tmp_path / "a.npy", remap=remap) == {0: 2, 11: 1, 13: 1, 255: 2}
     np.save(tmp_path / "b.npy", np.array([[7, 34]], dtype=np.int16))
-    with pytest.raises(BadMaskError, match=r"value\(s\) 34 \(1 pixels\) not in --map"):
+    with pytest.raises(LabelRangeError, match=r"value\(s\) 34 \(1 pixels\) not in --map"):
         counts(tmp_path / "b.npy", remap=remap)
 
 
@@ -94,3 +96,16 @@ def test_colour_map_comes_before_the_remap(tmp_path):
     path = save_mask(tmp_path / "c.png", colours, "RGB")
     read = {"colormap": load_colormap("voc"), "remap": load_remap("reduce-zero-label")}
     assert counts(path, **read) == {0: 2, 255: 1}
+
+
+def test_skip_bad_never_skips_values_the_map_lacks(tmp_path):
+    # A table that does not fit the data is an option problem, not a damaged file:
+    # leaving those images out would change the weights silently.
+    (tmp_path / "m.json").write_text(json.dumps({"0": 0, "1": 1}))
+    save_mask(tmp_path / "d" / "a.png", [[0, 1]])
+    save_mask(tmp_path / "d" / "b.png", [[0, 2]])
+    result = CliRunner().invoke(
+        cli, ["weights", str(tmp_path / "d"), "--map", str(tmp_path / "m.json"), "--skip-bad"]
+    )
+    assert result.exit_code == 1
+    assert "b.png: value(s) 2 (1 pixels) not in --map" in result.stderr

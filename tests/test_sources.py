@@ -212,3 +212,23 @@ def test_oversized_archive_members_are_refused_unread(tmp_path, kind):
     with pytest.raises(BadMaskError, match=rf"masks\.{kind}:b\.png: is 2097152 bytes"):
         count_masks(members, jobs=1, read=read)
     assert count_masks(members[:1], jobs=1, read=read).pixels.tolist() == [16]
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 4])
+def test_the_first_bad_member_is_reported_whatever_the_jobs(tmp_path, jobs):
+    from mfb_cli.errors import BadMaskError
+
+    archive = tmp_path / "masks.zip"
+    good = save_mask(tmp_path / "m.png", np.zeros((4, 4))).read_bytes()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("a.png", b"not a png")  # fails when decoded, in a worker
+        z.writestr("b.png", good)  # made unreadable below: fails when read from the zip
+    data = bytearray(archive.read_bytes())
+    at = data.index(good) + len(good) // 2
+    data[at] ^= 0xFF  # the stored bytes no longer match the member's CRC
+    archive.write_bytes(bytes(data))
+    members = find_label_sources([archive])
+    with pytest.raises(BadMaskError, match=r"masks\.zip:a\.png: not an image"):
+        count_masks(members, jobs=jobs)
+    with pytest.raises(BadMaskError, match=r"masks\.zip:b\.png: cannot read from the archive"):
+        count_masks(members[1:], jobs=jobs)

@@ -147,6 +147,10 @@ BAD_RECORDS = [
     (_edit(files=KeyError), "'files' must be an integer, not None"),
     (_edit(pixels=[3, 2, 3, 1]), "'pixels' has 4 entries for 3 ids"),
     (_edit(ids=[0, 2, 1]), "'ids' must be sorted and distinct"),
+    (
+        _edit(ids=list(range(5000)), pixels=[1] * 5000, images=[1] * 5000),
+        "5000 label ids, more than a scan keeps (4096)",
+    ),
     (_edit(ids=[0, 1, 1]), "'ids' must be sorted and distinct"),
     (_edit(ids=[0, 1, 2.0]), "'ids' must be a list of integers"),
     (_edit(images=[1, 3, 1]), "id 1: 3 images for 2 pixels and 2 images is impossible"),
