@@ -292,7 +292,7 @@ def scan(scan: ScanRequest, output: Path | None) -> None:
     stats = StatsFile(
         counts=scanned.counts,
         files=len(scanned.files),
-        files_digest=files_digest(f if isinstance(f, Path) else str(f) for f in scanned.files),
+        files_digest=files_digest(scanned.files),
         source=scanned.source(scan),
         label_mapping=scan.read.label_mapping(),
     )

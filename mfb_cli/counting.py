@@ -130,7 +130,11 @@ class _Group:
 
 
 class CountsAccumulator:
-    """Adds per-image histograms in place; growing arrays keep each addition O(present^2)."""
+    """Adds per-image histograms in place: O(present) per image, co-occurrence at flush time.
+
+    Images with the same set of present ids are summed into one group; each group adds
+    its summed counts to the rows of its ids (O(present^2)) only when groups are flushed.
+    """
 
     def __init__(self) -> None:
         self._index: dict[int, int] = {}
@@ -139,8 +143,6 @@ class CountsAccumulator:
         self._images = np.zeros(16, dtype=np.int64)
         self._cooc = np.zeros((16, 16), dtype=np.int64)
         self.num_images = 0
-        # Images with the same set of present ids are summed per set and added to the
-        # tables only at the end: exact (integer sums), and O(present) per image.
         self._groups: dict[bytes, _Group] = {}
 
     def add(self, ids: Int64Array, counts: Int64Array) -> None:

@@ -30,7 +30,7 @@ Definitions:
   --ignore ID  a value that is not a class (PyTorch's ignore_index, e.g. 255): no entry
                in the vector, its pixels never count.
   labelled     pixels that are neither void nor ignored.
-  absent       classes with no pixel keep their place with weight 0 (warned on stderr).
+  absent       classes never seen keep their id (weights: weight 0, with a warning).
 """
 
 
@@ -383,7 +383,8 @@ def from_option(function: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         help="Read the counts from a statistics file written by 'mfb scan' instead of "
-        "scanning PATH... (the same output, no image read; reading options are ignored).",
+        "scanning PATH... (the same output, no image read). Reading options are not used, "
+        "but a --colormap or --map other than the scan's is an error.",
     )(function)
 
 

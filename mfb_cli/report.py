@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from .classes import id_ranges
 from .formats import Record
 
 #: Width of the table when it is not shown on a terminal: files and pipes get the same text.
@@ -98,7 +99,7 @@ def _footer(record: Record) -> str:
             f"smallest present {_called(record, record['smallest'])}"
         )
     if record["absent"]:
-        lines.append(f"never seen: {', '.join(map(str, record['absent']))}")
+        lines.append(f"never seen: {id_ranges(record['absent'])}")
     lines.append("% labelled: share of the pixels that are neither void nor ignored")
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .archives import LabelSource
 from .counting import MAX_DISTINCT_IDS, ClassCounts
 from .errors import MfbError
 
@@ -48,8 +49,11 @@ DEFINITIONS = {
 }
 
 
-def files_digest(paths: Iterable[Path | str]) -> str:
-    """Order-independent digest of a list of file paths; additive over disjoint lists."""
+def files_digest(paths: Iterable[LabelSource | str]) -> str:
+    """Order-independent digest of a list of file paths; additive over disjoint lists.
+
+    Archive members count as 'archive:member', as the output names them.
+    """
     total = 0
     for path in paths:
         text = path.as_posix() if isinstance(path, Path) else str(path)

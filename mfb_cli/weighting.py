@@ -6,7 +6,8 @@ Arithmetic is exact (rational) until the final rounding to float wherever the fo
 allows (median-frequency, inverse-frequency, uniform, and the --normalize / --clip
 post-steps), so a weight is the correctly rounded value of its formula, whatever the order
 of the files. Schemes whose formula needs a logarithm, a power or a square root
-(inverse-sqrt, enet, effective-number) take one float step there and say so.
+(inverse-sqrt, enet, effective-number) round the exact ratio to a float for that function
+and round its result again: a few units in the last place, never more; each says so.
 
 Notation: n_c labelled pixels of class c, N = sum of n_c over the counted classes (present
 and not void), K = number of counted classes.
@@ -169,7 +170,8 @@ def inverse_sqrt(stats: ClassStats) -> ClassWeights:
     """Inverse square root of the frequency, sqrt(N / n_c).
 
     ``w_c = sqrt(N / n_c)``: a milder re-balancing than inverse frequency, usually followed by
-    ``--normalize``. N / n_c is exact; the square root is one correctly rounded float step.
+    ``--normalize``. N / n_c is exact, rounded to a float for ``math.sqrt``, whose result is
+    rounded again (two roundings).
     Void and absent classes get 0.
     """
     return _pixel_scheme(
@@ -184,9 +186,10 @@ def enet(stats: ClassStats, *, enet_c: float = 1.02) -> ClassWeights:
     """ENet weighting 1 / ln(c + n_c / N), c = --enet-c (Paszke et al. 2016).
 
     ``w_c = 1 / ln(c + n_c / N)``, so weights lie between 1 / ln(c + 1) and 1 / ln(c)
-    (1.42 and 50.5 for c = 1.02). c + n_c / N - 1 is exact; the logarithm (``log1p``) is a
-    float step. Requires c > 1. Void and absent classes get 0: counting void as a class
-    is what collapses every weight to the same value in copied scripts.
+    (1.42 and 50.5 for c = 1.02). c + n_c / N - 1 is exact, rounded to a float for
+    ``log1p``, whose result is rounded again (two roundings). Requires c > 1. Void and
+    absent classes get 0: counting void as a class is what collapses every weight to the
+    same value in copied scripts.
     """
     if not enet_c > 1:
         raise OptionError(f"--enet-c {enet_c}: must be > 1 (weights are 1 / ln(c + n_c / N))")
