@@ -48,6 +48,22 @@ def _median(values: list[Fraction]) -> Fraction:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
+_VOID_ABSENT_DEFINITIONS = {
+    "void": "void classes keep their place in the vector with weight 0",
+    "ignore": "ignored values are not classes: no entry in the vector",
+    "absent": "classes with no pixel get weight 0 and frequency null",
+}
+
+
+def _counted(stats: ClassStats) -> tuple[list[int], int]:
+    """The counted classes (present, not void) and N, their total pixels."""
+    void = set(stats.void)
+    counted = [c for c in range(stats.num_classes) if stats.pixels[c] > 0 and c not in void]
+    if not counted:
+        raise MfbError("no labelled pixels: every class is void, ignored or absent")
+    return counted, sum(int(stats.pixels[c]) for c in counted)
+
+
 def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> ClassWeights:
     """Median frequency balancing (Eigen & Fergus, ICCV 2015; SegNet, ENet).
 
@@ -57,14 +73,13 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
     ``void_in_median`` (the SegNet / PyTorch-ENet convention). Void and absent classes get 0.
     """
     void = set(stats.void)
+    counted, _ = _counted(stats)  # raises when nothing is labelled
     presence = stats.presence_with_void if void_in_median else stats.presence
     in_median = [
         c
         for c in range(stats.num_classes)
         if stats.pixels[c] > 0 and (void_in_median or c not in void)
     ]
-    if not any(c not in void for c in in_median):
-        raise MfbError("no labelled pixels: every class is void, ignored or absent")
     frequency = {c: Fraction(int(stats.pixels[c]), int(presence[c])) for c in in_median}
     median = _median(list(frequency.values()))
     exact = tuple(
@@ -77,7 +92,7 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
         frequencies=tuple(
             float(frequency[c]) if c in frequency else None for c in range(stats.num_classes)
         ),
-        counted=tuple(c for c in in_median if c not in void),
+        counted=tuple(counted),
         parameters={"void_in_median": void_in_median, "median_frequency": float(median)},
         definitions={
             "frequency": (
@@ -94,28 +109,10 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
                 if not void_in_median
                 else "taken over present classes including void (--void-in-median)"
             ),
-            "void": "void classes keep their place in the vector with weight 0",
-            "ignore": "ignored values are not classes: no entry in the vector",
-            "absent": "classes with no pixel get weight 0 and frequency null",
+            **_VOID_ABSENT_DEFINITIONS,
         },
         exact=exact,
     )
-
-
-_VOID_ABSENT_DEFINITIONS = {
-    "void": "void classes keep their place in the vector with weight 0",
-    "ignore": "ignored values are not classes: no entry in the vector",
-    "absent": "classes with no pixel get weight 0 and frequency null",
-}
-
-
-def _counted(stats: ClassStats) -> tuple[list[int], int]:
-    """The counted classes (present, not void) and N, their total pixels."""
-    void = set(stats.void)
-    counted = [c for c in range(stats.num_classes) if stats.pixels[c] > 0 and c not in void]
-    if not counted:
-        raise MfbError("no labelled pixels: every class is void, ignored or absent")
-    return counted, sum(int(stats.pixels[c]) for c in counted)
 
 
 def _pixel_scheme(
