@@ -22,7 +22,7 @@ from PIL import Image
 
 from . import __version__
 from .archives import ArchiveReader, LabelSource
-from .counting import _ordered_map, histogram_of_raw, with_archive_bytes
+from .counting import LabelCheck, _ordered_map, histogram_of_raw, with_archive_bytes
 from .decode import ReadOptions, map_histogram, mask_array, read_raw
 from .errors import BadMaskError, MfbError
 
@@ -214,6 +214,7 @@ def check_masks(
 
     # Reported modes are Pillow's, whatever --decoder says; counts are the same anyway.
     read = replace(read, decoder="pillow")
+    labels = LabelCheck(num_classes, ignore)
 
     def inspect(item: tuple[LabelSource, bytes | BadMaskError | None]) -> FileFindings:
         path, data = item
@@ -250,10 +251,8 @@ def check_masks(
         assert findings.mode is not None and findings.size is not None
         modes[findings.mode] += 1
         sizes["{}x{}".format(*findings.size)] += 1
-        for value in findings.ids:
-            too_big = num_classes is not None and value >= num_classes
-            if value not in ignore and (value < 0 or too_big):
-                out_of_range[value].append(name)
+        for value in labels.outside(findings.ids):
+            out_of_range[value].append(name)
         if findings.suspect:
             suspects.append((name, findings.blend_pixels / findings.boundary_pixels))
         if len(findings.ids) == 1:
