@@ -206,6 +206,7 @@ def weights(
     warn_about_classes(stats, "given weight 0")
     for message in result.warnings:
         warn(message)
+    names = names or scan.read.class_names()  # --names wins over the colour table's
     record = rounded(weights_record(stats, result, source, names=names), decimals)
     write_text(FORMATS[output_format](record), output)
 
@@ -394,6 +395,7 @@ def histogram(
 
     counts, stats, source = class_stats_for(scan, spec, from_path)
     warn_about_classes(stats, None)  # the table flags classes never seen itself
+    names = names or scan.read.class_names()  # --names wins over the colour table's
     record = histogram_record(counts, stats, source, names=names, sort=sort)
     if plot is not None:
         from .plot import plot_histogram

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,45 +40,60 @@ def colour_name(code: int) -> str:
     return "transparent" if code == TRANSPARENT else f"#{code:06x}"
 
 
+#: One row of a colour table: packed colour, class id, and the class name if the table has one.
+Entry = tuple[int, int, str | None]
+
+
+@dataclass(frozen=True, eq=False)
 class ColorMap(LookupTable):
-    """Sorted packed colours (``keys``) and the class id of each (``values``)."""
+    """Sorted packed colours (``keys``) and the class id of each (``values``).
+
+    ``names`` holds the class names the table gives (class_dict.csv, label_colors.txt, the
+    built-in tables), so outputs can name classes without a separate --names file.
+    """
+
+    names: Mapping[int, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "colours": len(self.keys)}
 
 
-def _cityscapes() -> Iterator[tuple[int, int]]:
+def _cityscapes() -> Iterator[Entry]:
     # Several labels share a colour (car and licence plate, pole and polegroup, the black
     # void labels): a colour rendering cannot tell them apart, so a colour belongs to the
     # trained class when one has it, else to the ignore value.
-    train = {c: train_id for _, _, train_id, c in tables.CITYSCAPES if 0 <= train_id < 255}
+    trained = [(n, t, c) for n, _, t, c in tables.CITYSCAPES if 0 <= t < 255]
+    train = {colour: train_id for _, train_id, colour in trained}
+    names = {train_id: name for name, train_id, _ in trained}
     for _, _, _, colour in tables.CITYSCAPES:
-        yield _pack(colour), train.get(colour, tables.CITYSCAPES_IGNORE)
+        train_id = train.get(colour, tables.CITYSCAPES_IGNORE)
+        yield _pack(colour), train_id, names.get(train_id)
 
 
-BUILTIN_COLORMAPS: dict[str, tuple[str, Callable[[], Iterable[tuple[int, int]]]]] = {
+def _voc() -> Iterator[Entry]:
+    for index, code in enumerate(pack_rgb(tables.voc_palette()).tolist()):
+        name = tables.VOC_NAMES[index] if index < len(tables.VOC_NAMES) else None
+        yield int(code), index, name
+
+
+BUILTIN_COLORMAPS: dict[str, tuple[str, Callable[[], Iterable[Entry]]]] = {
     "cityscapes": (
         "Cityscapes *_color.png -> trainIds 0-18, other colours 255 (labels.py)",
         _cityscapes,
     ),
     "camvid32": (
         "CamVid's 32 classes in label_colors.txt order (Void = 30)",
-        lambda: ((_pack(c), i) for i, (_, c) in enumerate(tables.CAMVID32)),
+        lambda: ((_pack(c), i, n) for i, (n, c) in enumerate(tables.CAMVID32)),
     ),
     "camvid11": (
         "SegNet's CamVid 11 classes + Unlabelled = 11",
-        lambda: ((_pack(c), i) for i, (_, c) in enumerate(tables.CAMVID11)),
+        lambda: ((_pack(c), i, n) for i, (n, c) in enumerate(tables.CAMVID11)),
     ),
     "voc": (
         "Pascal VOC palette: colour of index i -> i (0-255, 255 = boundary)",
-        lambda: enumerate_codes(pack_rgb(tables.voc_palette()).tolist()),
+        _voc,
     ),
 }
-
-
-def enumerate_codes(codes: Iterable[int]) -> Iterator[tuple[int, int]]:
-    """(code, position) pairs: the class id of a colour is its place in the table."""
-    return ((int(code), index) for index, code in enumerate(codes))
 
 
 def load_colormap(spec: str) -> ColorMap:
@@ -105,16 +121,21 @@ def load_colormap(spec: str) -> ColorMap:
     return _build(str(path), entries, str(path), builtin=False)
 
 
-def _build(name: str, entries: Iterable[tuple[int, int]], where: str, builtin: bool) -> ColorMap:
+def _build(name: str, entries: Iterable[Entry], where: str, builtin: bool) -> ColorMap:
+    rows = list(entries)
+    names: dict[int, str] = {}
+    for _, class_id, class_name in rows:
+        if class_name:
+            names.setdefault(class_id, class_name)  # the first row naming an id names it
     colours, ids = table_from_pairs(
-        entries,
+        ((code, class_id) for code, class_id, _ in rows),
         where,
         lambda code, first, second: (
             f"colour {colour_name(code)} is given two ids, {first} and {second}"
         ),
         "colour table",
     )
-    return ColorMap(name, colours, ids, builtin)
+    return ColorMap(name, colours, ids, builtin, names)
 
 
 def _pack(colour: Iterable[int]) -> int:
@@ -153,26 +174,27 @@ def _load_structured(text: str, suffix: str) -> Any:
     return yaml.safe_load(text)
 
 
-def _structured_entries(data: Any) -> list[tuple[int, int]]:
+def _structured_entries(data: Any) -> list[Entry]:
     # {"#804080": 0}, {"0": "#804080"}, [{"id": 0, "name": ..., "color": ...}], [[r, g, b]]
+    entries: list[Entry] = []
     if isinstance(data, dict):
-        entries = []
         for key, value in data.items():
             if isinstance(value, int) and not isinstance(value, bool):
-                entries.append((parse_colour(key), value))
+                entries.append((parse_colour(key), value, None))
             else:
-                entries.append((parse_colour(value), int(key)))
+                entries.append((parse_colour(value), int(key), None))
         return entries
     if isinstance(data, list):
-        entries = []
         for index, item in enumerate(data):
             if isinstance(item, dict):
                 colour = next((item[k] for k in ("color", "colour", "rgb") if k in item), None)
                 if colour is None:
                     raise KeyError(f"entry {index} has no 'color'")
-                entries.append((parse_colour(colour), int(item.get("id", index))))
+                name = item.get("name")
+                class_id = int(item.get("id", index))
+                entries.append((parse_colour(colour), class_id, str(name) if name else None))
             else:
-                entries.append((parse_colour(item), index))
+                entries.append((parse_colour(item), index, None))
         return entries
     raise TypeError("expected an object or a list")
 
@@ -180,7 +202,7 @@ def _structured_entries(data: Any) -> list[tuple[int, int]]:
 _RED, _GREEN, _BLUE = ("r", "red"), ("g", "green"), ("b", "blue")
 
 
-def _csv_entries(text: str) -> list[tuple[int, int]]:
+def _csv_entries(text: str) -> list[Entry]:
     rows = [row for row in csv.reader(text.splitlines()) if row and any(c.strip() for c in row)]
     if not rows:
         return []
@@ -192,34 +214,38 @@ def _csv_entries(text: str) -> list[tuple[int, int]]:
 
         red, green, blue = column(_RED), column(_GREEN), column(_BLUE)
         id_column = next((header.index(n) for n in ("id", "class_id", "label") if n in header), -1)
+        name_column = next(
+            (header.index(n) for n in ("name", "class", "class_name") if n in header), -1
+        )
         return [
             (
                 _pack((int(row[red]), int(row[green]), int(row[blue]))),
                 int(row[id_column]) if id_column >= 0 else index,
+                row[name_column].strip() or None if name_column >= 0 else None,
             )
             for index, row in enumerate(rows[1:])
         ]
     # No header: id,r,g,b when the first cell is a number, name,r,g,b otherwise; r,g,b alone.
-    entries = []
+    entries: list[Entry] = []
     for index, row in enumerate(rows):
         cells = [cell.strip() for cell in row]
         if len(cells) == 3:
-            entries.append((_pack(int(c) for c in cells), index))
+            entries.append((_pack(int(c) for c in cells), index, None))
         elif len(cells) >= 4 and cells[0].lstrip("-").isdigit():
-            entries.append((_pack(int(c) for c in cells[1:4]), int(cells[0])))
+            entries.append((_pack(int(c) for c in cells[1:4]), int(cells[0]), None))
         elif len(cells) >= 4:
-            entries.append((_pack(int(c) for c in cells[1:4]), index))
+            entries.append((_pack(int(c) for c in cells[1:4]), index, cells[0] or None))
         else:
             raise ValueError(f"row {index + 1} has {len(cells)} column(s)")
     return entries
 
 
-def _text_entries(text: str) -> list[tuple[int, int]]:
+def _text_entries(text: str) -> list[Entry]:
     # CamVid's label_colors.txt: "R G B Name" per line; the id is the line number from 0.
-    entries = []
+    entries: list[Entry] = []
     lines = [line.split() for line in text.splitlines()]
     for index, fields in enumerate(f for f in lines if f and not f[0].startswith("#")):
         if len(fields) < 3:
             raise ValueError(f"entry {index + 1} is not 'R G B name'")
-        entries.append((_pack(int(v) for v in fields[:3]), index))
+        entries.append((_pack(int(v) for v in fields[:3]), index, " ".join(fields[3:]) or None))
     return entries

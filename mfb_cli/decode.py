@@ -114,6 +114,12 @@ class ReadOptions:
             mapping["unmapped"] = self.unmapped
         return mapping
 
+    def class_names(self) -> dict[int, str]:
+        """Names the colour table gives its class ids; none once --map renumbers them."""
+        if self.colormap is None or self.remap is not None:
+            return {}
+        return dict(self.colormap.names)
+
 
 def open_mask(
     path: Path | str | object,

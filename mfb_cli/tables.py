@@ -111,6 +111,14 @@ CAMVID11: tuple[tuple[str, RGB], ...] = (
 )
 
 
+# Pascal VOC 2012's 21 classes in index order (VOCdevkit devkit_doc.pdf; 255 = boundary).
+VOC_NAMES: tuple[str, ...] = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
+    "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
+    "sheep", "sofa", "train", "tvmonitor",
+)  # fmt: skip
+
+
 def voc_palette(size: int = 256) -> npt.NDArray[np.uint8]:
     """Pascal VOC's colour map (VOCdevkit's labelcolormap.m): the bits of each index are
     dealt out in turn to R, G and B, from the most significant bit down.

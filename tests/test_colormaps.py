@@ -226,3 +226,52 @@ def test_label_mapping_names_builtins_and_hashes_tables(tmp_path):
     assert voc["unknown_color"] == 255
     assert voc != ReadOptions(colormap=load_colormap("voc")).label_mapping()
     json.dumps(voc)
+
+
+@pytest.mark.parametrize(
+    ("filename", "text"),
+    [
+        ("class_dict.csv", "name,r,g,b\nSky,128,128,128\nRoad,128,64,128\n"),
+        ("label_colors.txt", "128 128 128\tSky\n128 64 128\tRoad\n"),
+        (
+            "table.json",
+            '[{"name": "Sky", "color": "#808080"}, {"name": "Road", "color": [128, 64, 128]}]',
+        ),
+        ("plain.csv", "Sky,128,128,128\nRoad,128,64,128\n"),
+    ],
+)
+def test_colour_tables_name_their_classes(tmp_path, filename, text):
+    (tmp_path / filename).write_text(text)
+    assert load_colormap(str(tmp_path / filename)).names == {0: "Sky", 1: "Road"}
+
+
+def test_built_in_maps_name_their_classes():
+    assert load_colormap("camvid11").names[11] == "Unlabelled"
+    assert load_colormap("voc").names[15] == "person"
+    assert 255 not in load_colormap("voc").names
+    cityscapes = load_colormap("cityscapes").names
+    assert (cityscapes[0], cityscapes[18], len(cityscapes)) == ("road", "bicycle", 19)
+
+
+def test_outputs_take_names_from_the_colour_table_unless_told_otherwise(tmp_path):
+    from click.testing import CliRunner
+
+    from mfb_cli.cli import cli
+
+    (tmp_path / "class_dict.csv").write_text("name,r,g,b\nSky,128,128,128\nRoad,128,64,128\n")
+    rgb = np.zeros((2, 2, 3), dtype=np.uint8)
+    rgb[0], rgb[1] = (128, 128, 128), (128, 64, 128)
+    save_mask(tmp_path / "m" / "a.png", rgb, "RGB")
+    table = str(tmp_path / "class_dict.csv")
+
+    def names(*extra: str) -> list[str] | None:
+        args = ["weights", str(tmp_path / "m"), "--colormap", table, "-q", *extra]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout).get("names")
+
+    assert names() == ["Sky", "Road"]
+    (tmp_path / "names.txt").write_text("sky\nroad\n")
+    assert names("--names", str(tmp_path / "names.txt")) == ["sky", "road"]
+    (tmp_path / "swap.json").write_text('{"0": 1, "1": 0}')
+    assert names("--map", str(tmp_path / "swap.json")) is None  # ids renumbered: no names
