@@ -8,11 +8,9 @@ built from a dataset's published table by name.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +18,7 @@ import numpy.typing as npt
 
 from . import tables
 from .errors import MfbError
-from .lookup import LookupTable, table_from_pairs
+from .lookup import LookupTable, parse_structured, read_table_file, table_from_pairs
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -100,18 +98,11 @@ def load_colormap(spec: str) -> ColorMap:
     """A built-in map by name, or a colour table file (.json/.yaml, .csv, or R G B name)."""
     if spec in BUILTIN_COLORMAPS:
         return _build(spec, BUILTIN_COLORMAPS[spec][1](), spec, builtin=True)
-    path = Path(spec)
-    if not path.is_file():
-        known = ", ".join(BUILTIN_COLORMAPS)
-        raise MfbError(f"{spec}: neither a colour table file nor a built-in map ({known})")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MfbError(f"{path}: cannot read colour table ({error})") from error
+    path, text = read_table_file(spec, "colour table", "map", BUILTIN_COLORMAPS)
     suffix = path.suffix.lower()
     try:
         if suffix in (".json", ".yaml", ".yml"):
-            entries = _structured_entries(_load_structured(text, suffix))
+            entries = _structured_entries(parse_structured(text, suffix))
         elif suffix == ".csv":
             entries = _csv_entries(text)
         else:
@@ -164,14 +155,6 @@ def parse_colour(value: object) -> int:
         if len(parts) == 3:
             return _pack(int(p) for p in parts)
     raise ValueError(f"cannot read {value!r} as a colour (#rrggbb, 'r,g,b' or [r, g, b])")
-
-
-def _load_structured(text: str, suffix: str) -> Any:
-    if suffix == ".json":
-        return json.loads(text)
-    import yaml
-
-    return yaml.safe_load(text)
 
 
 def _structured_entries(data: Any) -> list[Entry]:

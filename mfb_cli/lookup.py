@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,3 +61,28 @@ def table_from_pairs(
     keys = np.fromiter(sorted(table), dtype=np.int64, count=len(table))
     values = np.fromiter((table[k] for k in keys.tolist()), dtype=np.int64, count=len(table))
     return keys, values
+
+
+def read_table_file(spec: str, what: str, builtin: str, known: Iterable[str]) -> tuple[Path, str]:
+    """The path and text of a table file given on the command line, or a one-line error."""
+    path = Path(spec)
+    if not path.is_file():
+        raise MfbError(
+            f"{spec}: neither a {what} file nor a built-in {builtin} ({', '.join(known)})"
+        )
+    try:
+        return path, path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise MfbError(f"{path}: cannot read the {what} file ({error})") from error
+
+
+def parse_structured(text: str, suffix: str) -> Any:
+    """JSON, or YAML for .yaml/.yml; a syntax error of either is a ValueError."""
+    if suffix == ".json":
+        return json.loads(text)  # JSONDecodeError is a ValueError
+    import yaml  # only YAML tables pay for the import
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"not valid YAML: {error}") from None

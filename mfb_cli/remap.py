@@ -7,9 +7,7 @@ of values, which gives exactly the counts of the remapped image.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +15,7 @@ import numpy.typing as npt
 
 from . import tables
 from .errors import MfbError
-from .lookup import LookupTable, table_from_pairs
+from .lookup import LookupTable, parse_structured, read_table_file, table_from_pairs
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -55,22 +53,11 @@ def load_remap(spec: str) -> Remap:
     """A built-in remap by name, or an old -> new table file (.json, .yaml, .csv)."""
     if spec in BUILTIN_REMAPS:
         return _build(spec, BUILTIN_REMAPS[spec][1](), spec, builtin=True)
-    path = Path(spec)
-    if not path.is_file():
-        known = ", ".join(BUILTIN_REMAPS)
-        raise MfbError(f"{spec}: neither a remap file nor a built-in remap ({known})")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MfbError(f"{path}: cannot read remap table ({error})") from error
+    path, text = read_table_file(spec, "remap", "remap", BUILTIN_REMAPS)
     try:
         suffix = path.suffix.lower()
-        if suffix == ".json":
-            pairs = _structured_pairs(json.loads(text))
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            pairs = _structured_pairs(yaml.safe_load(text))
+        if suffix in (".json", ".yaml", ".yml"):
+            pairs = _structured_pairs(parse_structured(text, suffix))
         else:
             pairs = _csv_pairs(text)
     except (ValueError, TypeError) as error:

@@ -109,3 +109,16 @@ def test_skip_bad_never_skips_values_the_map_lacks(tmp_path):
     )
     assert result.exit_code == 1
     assert "b.png: value(s) 2 (1 pixels) not in --map" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--map", "--colormap"])
+def test_broken_yaml_tables_are_one_line_errors(tmp_path, option):
+    (tmp_path / "t.yaml").write_text("a: [1, 2\n")
+    save_mask(tmp_path / "m" / "a.png", [[0, 1]])
+    result = CliRunner().invoke(
+        cli, ["weights", str(tmp_path / "m"), option, str(tmp_path / "t.yaml")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "t.yaml: not a" in result.stderr
+    assert "not valid YAML" in result.stderr
+    assert "Traceback" not in result.stderr
