@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 from .errors import MfbError
 from .formats import Record
+from .histogram import rows as histogram_rows
 from .output import write_bytes
 
 #: Plot file types by suffix; the single source of ``--plot`` choices.
@@ -32,7 +32,7 @@ def plot_histogram(record: Record, output: Path, *, log: bool = False) -> None:
     except ImportError:
         raise MfbError(f"--plot needs matplotlib: {INSTALL_HINT}") from None
 
-    rows: list[dict[str, Any]] = [*record["classes"], *record["void"], *record["ignored"]]
+    rows = histogram_rows(record)
     labels = [
         (row["name"] or str(row["id"]))
         + {"class": "", "void": " (void)", "ignored": " (ignored)"}[row["kind"]]

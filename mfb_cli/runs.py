@@ -141,8 +141,8 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
         )
     if skipped:
         warn(f"{len(skipped)} of {len(files)} files skipped as bad (--skip-bad)")
-    kept = set(skipped)
-    return Scanned(counts, [f for f in files if f not in kept], skipped)
+    left_out = set(skipped)
+    return Scanned(counts, [f for f in files if f not in left_out], skipped)
 
 
 def counts_for(
