@@ -121,8 +121,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     type=click.Choice(list(NORMALIZATIONS)),
     default="none",
     show_default=True,
-    help="Divide the non-zero weights by their mean, sum or median (none: the scheme's "
-    "natural scale). Applied before --clip. Use mean for mmseg and Keras.",
+    help="Divide the non-zero weights by their mean, sum or median, or (pixels) by their "
+    "pixel-weighted mean sum_c share_c w_c (none: the scheme's natural scale). Applied before "
+    "--clip. pixels keeps the unweighted loss scale where a loss divides by the pixel count "
+    "(mmseg 0.30-1.1, Keras's default); where it divides by the weights' sum (PyTorch, mmseg "
+    "1.2) the scale cancels and none is fine.",
 )
 @click.option(
     "--clip",
@@ -364,7 +367,12 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     default=None,
     help="Also draw a bar chart to FILE.png or FILE.svg (needs: pip install 'mfb-cli[plot]').",
 )
-@click.option("--log", is_flag=True, help="Log scale for --plot.")
+@click.option(
+    "--log/--linear",
+    default=None,
+    help="Scale of --plot's pixel axis.  [default: log when the imbalance ratio is over "
+    "100, else linear]",
+)
 def histogram(
     scan: ScanRequest,
     from_path: Path | None,
@@ -374,7 +382,7 @@ def histogram(
     output_format: str,
     output: Path | None,
     plot: Path | None,
-    log: bool,
+    log: bool | None,
 ) -> None:
     """The class distribution of the label masks in PATH...: pixels and images per class.
 

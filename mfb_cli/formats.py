@@ -95,11 +95,12 @@ def rounded(record: Record, decimals: int | None) -> Record:
 
 
 def to_csv(record: Record) -> str:
-    """One row per class id: id, name, pixels, frequency (empty when null), weight."""
+    """One row per class id: id, name, pixels, frequency, weight (empty name / frequency: null)."""
     stream = io.StringIO()
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["id", "name", "pixels", "frequency", "weight"])
-    for c, name in enumerate(_names(record)):
+    names = _names(record) if record.get("names") else [""] * record["num_classes"]
+    for c, name in enumerate(names):
         frequency = record["frequencies"][c]
         writer.writerow(
             [
@@ -169,25 +170,39 @@ def _one_ignore(record: Record, framework: str, module: str = "np") -> tuple[int
     ]
 
 
-def _scale_note(record: Record) -> list[str]:
+def _mmseg_average(record: Record) -> list[str]:
+    """How each mmseg version divides the weighted sum (losses/cross_entropy_loss.py)."""
+    scale = (
+        [
+            "#   pixels, so the scale of the weights scales the loss. --normalize pixels made",
+            "#   sum over classes of (pixel share x weight) 1: the unweighted loss scale.",
+        ]
+        if record.get("normalize") == "pixels"
+        else [
+            "#   pixels, so the scale of the weights scales the loss (and the learning rate):",
+            "#   by sum over classes of (pixel share x weight), not by the mean weight.",
+            "#   --normalize pixels makes that 1, keeping the unweighted loss scale.",
+        ]
+    )
     void = (
         [
-            "# Void pixels (weight 0) still count in that average; map them to the ignore",
-            "# value too to leave them out of it.",
+            "#   Void pixels (weight 0) still count in that average; map them to the ignore",
+            "#   value too to leave them out of it.",
         ]
         if record["void"]
         else []
     )
-    if record.get("normalize") == "mean":
-        return [
-            "# This loss averages over pixels; mean weight 1 (--normalize mean, less if",
-            "# --clip capped some) keeps about the unweighted loss scale.",
-            *void,
-        ]
     return [
-        "# This loss averages over pixels, so the scale of the weights scales the loss and",
-        "# the learning rate with it: --normalize mean is the safe choice here.",
+        "# mmseg's average depends on its version (mmseg/models/losses/cross_entropy_loss.py):",
+        "# - 0.30 to 1.1.x: sum(w[y] * loss) / number of non-ignored (avg_non_ignore=True)",
+        *scale,
         *void,
+        "# - 1.2.x: sum(w[y] * loss) / sum(w[y]) over the non-ignored pixels, like PyTorch:",
+        "#   the scale cancels. But the stock loss crashes with class_weight: 1.2.0 and",
+        "#   1.2.1 on every (N, H, W) label (upstream issue #3412), 1.2.2 with 'index 255 is",
+        "#   out of bounds' as soon as a label is the ignore value, seg_pad_val padding",
+        "#   included (#3492, #3734). On 1.2.x use the loss at the end of this snippet.",
+        "#   Your version: python -c 'import mmseg; print(mmseg.__version__)'",
     ]
 
 
@@ -234,7 +249,7 @@ def to_mmseg(record: Record) -> str:
     return "\n".join(
         [
             *_header(record),
-            *_scale_note(record),
+            *_mmseg_average(record),
             *notes,
             "# Merge into your config (an auxiliary_head has its own loss_decode).",
             "model = dict(",
@@ -252,9 +267,34 @@ def to_mmseg(record: Record) -> str:
             "        ),",
             "    ),",
             ")",
+            *_MMSEG_12_LOSS,
             "",
         ]
     )
+
+
+# mmseg 1.2.x: passing avg_factor skips the branch that indexes class_weight by every label.
+_MMSEG_12_LOSS = [
+    "# mmseg 1.2.x: save the lines below, without their '# ', as ignore_safe_ce.py beside",
+    "# the config, add custom_imports = dict(imports=['ignore_safe_ce']) to it and set",
+    '# type="IgnoreSafeCrossEntropyLoss" above. It passes the sum of the weights of the',
+    "# non-ignored pixels as avg_factor, so 1.2's crashing branch is skipped (same loss).",
+    "# import torch",
+    "# from mmseg.models.losses import CrossEntropyLoss",
+    "# from mmseg.registry import MODELS",
+    "#",
+    "#",
+    "# @MODELS.register_module()",
+    "# class IgnoreSafeCrossEntropyLoss(CrossEntropyLoss):",
+    "#     def forward(self, cls_score, label, weight=None, avg_factor=None, **kwargs):",
+    "#         ignore_index = kwargs.get('ignore_index', -100)",
+    "#         mean = (kwargs.get('reduction_override') or self.reduction) == 'mean'",
+    "#         if avg_factor is None and self.class_weight is not None and mean:",
+    "#             keep = label != ignore_index",
+    "#             class_weight = cls_score.new_tensor(self.class_weight)",
+    "#             avg_factor = (class_weight[torch.where(keep, label, 0)] * keep).sum()",
+    "#         return super().forward(cls_score, label, weight, avg_factor, **kwargs)",
+]
 
 
 def to_keras(record: Record) -> str:
@@ -280,8 +320,11 @@ def to_keras(record: Record) -> str:
     return "\n".join(
         [
             *_header(record),
-            *_scale_note(record),
             "# Keras refuses class_weight for per-pixel targets: pass sample_weight instead.",
+            "# reduction='mean_with_sample_weight' (Keras >= 3.7) divides by the sum of the",
+            "# pixels' sample_weight, like PyTorch: ignored and void pixels (weight 0) leave the",
+            "# average and the scale of the weights cancels. Keras's default reduction,",
+            "# 'sum_over_batch_size', divides by all pixels, weight-0 ones included, instead.",
             "import tensorflow as tf",
             "",
             "CLASS_WEIGHTS = tf.constant(",
@@ -300,7 +343,10 @@ def to_keras(record: Record) -> str:
             "",
             "",
             "# train = train.map(add_sample_weights)",
-            "# model.compile(loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))",
+            "loss = tf.keras.losses.SparseCategoricalCrossentropy(",
+            '    from_logits=True, reduction="mean_with_sample_weight"',
+            ")",
+            "# model.compile(loss=loss, ...); model.fit(train, ...)",
             "",
         ]
     )

@@ -13,14 +13,25 @@ from .output import write_bytes
 #: Plot file types by suffix; the single source of ``--plot`` choices.
 PLOT_SUFFIXES = (".png", ".svg")
 INSTALL_HINT = "pip install 'mfb-cli[plot]'"
+#: Above this imbalance ratio a linear axis flattens most bars: log scale unless asked.
+AUTO_LOG_RATIO = 100
 
 
-def plot_histogram(record: Record, output: Path, *, log: bool = False) -> None:
+def use_log_scale(record: Record, log: bool | None = None) -> bool:
+    """``log`` when given, else whether the imbalance ratio exceeds :data:`AUTO_LOG_RATIO`."""
+    if log is not None:
+        return log
+    ratio = record.get("imbalance_ratio")
+    return ratio is not None and ratio > AUTO_LOG_RATIO
+
+
+def plot_histogram(record: Record, output: Path, *, log: bool | None = None) -> None:
     """Write the pixel count of every class as a bar chart to ``output`` (.png or .svg).
 
     Void and ignored values are grey and hatched, never-seen classes are marked on the
-    axis. The figure is drawn without pyplot (no global state, no display needed) and
-    written atomically.
+    axis. ``log=None`` picks a log axis when the imbalance ratio is over 100 (the title
+    says so). The figure is drawn without pyplot (no global state, no display needed)
+    and written atomically.
     """
     suffix = output.suffix.lower()
     if suffix not in PLOT_SUFFIXES:
@@ -32,6 +43,8 @@ def plot_histogram(record: Record, output: Path, *, log: bool = False) -> None:
     except ImportError:
         raise MfbError(f"--plot needs matplotlib: {INSTALL_HINT}") from None
 
+    automatic = log is None
+    log = use_log_scale(record, log)
     rows = histogram_rows(record)
     labels = [
         (row["name"] or str(row["id"]))
@@ -54,8 +67,14 @@ def plot_histogram(record: Record, output: Path, *, log: bool = False) -> None:
     axes.set_ylabel("pixels" + (" (log scale)" if log else ""))
     if log:
         axes.set_yscale("log")
+    ratio = record.get("imbalance_ratio")
     axes.set_title(
         f"Class distribution: {record['images']:,} images, {record['total_pixels']:,} pixels"
+        + (
+            f"\nlog scale: imbalance {ratio:.3g}:1 > {AUTO_LOG_RATIO}:1 (--linear for linear)"
+            if automatic and log
+            else ""
+        )
     )
     axes.grid(axis="y", alpha=0.3)
     axes.set_axisbelow(True)

@@ -38,6 +38,8 @@ class ClassWeights:
     warnings: tuple[str, ...] = ()
     #: The weights before rounding to float, so the post-steps stay exact.
     exact: tuple[Fraction, ...] = field(default=(), compare=False, repr=False)
+    #: Labelled pixels of each counted class, in ``counted`` order (for --normalize pixels).
+    counted_pixels: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
 
 def _median(values: list[Fraction]) -> Fraction:
@@ -93,6 +95,7 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
             float(frequency[c]) if c in frequency else None for c in range(stats.num_classes)
         ),
         counted=tuple(counted),
+        counted_pixels=tuple(int(stats.pixels[c]) for c in counted),
         parameters={"void_in_median": void_in_median, "median_frequency": float(median)},
         definitions={
             "frequency": (
@@ -138,6 +141,7 @@ def _pixel_scheme(
             for c in range(stats.num_classes)
         ),
         counted=tuple(counted),
+        counted_pixels=tuple(counts),
         parameters={**(parameters or {}), "counted_classes": len(counted), "counted_pixels": total},
         definitions={
             "frequency": "freq(c) = n_c / N, n_c pixels of c, N pixels of the counted classes",
@@ -280,12 +284,25 @@ SCHEMES: dict[str, Scheme] = {
 }
 
 
+#: A --normalize statistic: from the counted classes' weights and pixel shares n_c / N (in
+#: class order), the value the weights are divided by.
+Normalization = Callable[[Sequence[Fraction], Sequence[Fraction]], Fraction]
+
+
+def _pixel_weighted_mean(values: Sequence[Fraction], shares: Sequence[Fraction]) -> Fraction:
+    # The scale a pixel-averaged loss gives the weights: sum over pixels of w[y] / pixels.
+    return sum((w * share for w, share in zip(values, shares, strict=True)), Fraction(0))
+
+
 #: --normalize choices: the statistic of the counted weights that becomes 1 (none: keep).
-NORMALIZATIONS: dict[str, Callable[[Sequence[Fraction]], Fraction] | None] = {
+#: mean / sum / median look at the weights alone; pixels weighs each by its class's pixel
+#: share, so a loss averaged over the counted pixels keeps its unweighted scale.
+NORMALIZATIONS: dict[str, Normalization | None] = {
     "none": None,
-    "mean": lambda values: sum(values, Fraction(0)) / len(values),
-    "sum": lambda values: sum(values, Fraction(0)),
-    "median": lambda values: _median(list(values)),
+    "mean": lambda values, shares: sum(values, Fraction(0)) / len(values),
+    "sum": lambda values, shares: sum(values, Fraction(0)),
+    "median": lambda values, shares: _median(list(values)),
+    "pixels": _pixel_weighted_mean,
 }
 
 
@@ -305,8 +322,9 @@ def _with_weights(
 
 
 def normalize_weights(result: ClassWeights, how: str = "none") -> ClassWeights:
-    """Divide the counted classes' weights by their mean, sum or median (exactly).
+    """Divide the counted classes' weights by their mean, sum, median or pixel-weighted mean.
 
+    Exact. ``pixels`` divides by sum_c (n_c / N) w_c, so the pixel-weighted mean weight is 1.
     Void and absent classes stay 0. ``none`` keeps the scheme's natural scale.
     """
     try:
@@ -316,7 +334,11 @@ def normalize_weights(result: ClassWeights, how: str = "none") -> ClassWeights:
         raise OptionError(f"unknown normalization {how!r} (choose from {choices})") from None
     exact = _exact(result)
     if statistic is not None:
-        divisor = statistic([exact[c] for c in result.counted])
+        if how == "pixels" and len(result.counted_pixels) != len(result.counted):
+            raise MfbError("--normalize pixels needs the counted classes' pixels (counted_pixels)")
+        total = sum(result.counted_pixels)
+        shares = [Fraction(n, total) for n in result.counted_pixels]
+        divisor = statistic([exact[c] for c in result.counted], shares)
         exact = tuple(w / divisor for w in exact)
     return _with_weights(result, exact, normalize=how)
 

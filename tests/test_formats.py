@@ -79,6 +79,9 @@ def fake_frameworks(monkeypatch):
     tf.cast = lambda x, dtype: np.asarray(x).astype(dtype)
     tf.equal, tf.logical_or, tf.where = np.equal, np.logical_or, np.where
     tf.gather = lambda params, indices: np.take(params, indices)
+    tf.keras = types.SimpleNamespace(
+        losses=types.SimpleNamespace(SparseCategoricalCrossentropy=FakeLoss)
+    )
     for name, module in {"torch": torch, "torch.nn": nn, "tensorflow": tf}.items():
         monkeypatch.setitem(sys.modules, name, module)
 
@@ -139,6 +142,14 @@ def test_csv_rows():
     assert rows[4] == ["3", "3", "2", "", "0.0"]
 
 
+def test_csv_name_is_empty_when_no_names_are_known():
+    record = make_record()
+    assert "names" not in json.loads(to_json(record))  # JSON: no names at all
+    rows = list(csv.DictReader(io.StringIO(FORMATS["csv"](record))))
+    assert [row["name"] for row in rows] == ["", "", "", ""]
+    assert [row["id"] for row in rows] == ["0", "1", "2", "3"]
+
+
 @pytest.mark.parametrize(("ignore", "argument"), [((), None), ((255,), 255), ((254, 255), 255)])
 def test_torch_ignore_index(fake_frameworks, ignore, argument):
     text = FORMATS["torch"](make_record(ignore))
@@ -172,6 +183,12 @@ def test_keras_sample_weights_follow_the_ground_truth(fake_frameworks, ignore):
     assert weight.tolist() == np.where(valid, weights[np.where(valid, label, 0)], 0).tolist()
     assert new_label.tolist() == np.where(valid, label, 0).tolist()
     assert int(new_label.max()) < 4
+
+
+def test_keras_loss_averages_over_the_sample_weights(fake_frameworks):
+    # Keras's default 'sum_over_batch_size' would count weight-0 pixels in the average.
+    loss = run_snippet(FORMATS["keras"](make_record((255,))))["loss"]
+    assert loss.kwargs == {"from_logits": True, "reduction": "mean_with_sample_weight"}
 
 
 def test_caffe_has_one_line_per_channel_and_the_ignore_label():

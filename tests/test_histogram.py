@@ -319,3 +319,23 @@ def test_readme_shows_the_real_table():
     shown = section.split("```text\n", 1)[1].split("```", 1)[0]
     result = run("histogram", SAMPLES, "--names", SAMPLES / "classes.txt", "--void", 11, "-q")
     assert shown == result.stdout
+
+
+@pytest.mark.parametrize(
+    ("common", "flags", "log", "note"),
+    [
+        (101, [], True, True),  # imbalance 101:1 > 100:1: log scale, and the title says why
+        (100, [], False, False),  # exactly 100:1 stays linear
+        (101, ["--linear"], False, False),
+        (2, ["--log"], True, False),  # asked for: no "imbalance" note in the title
+    ],
+)
+def test_plot_log_scale_above_100_to_1_unless_given(mask_dir, tmp_path, common, flags, log, note):
+    # One image: `common` pixels of class 0, one pixel of class 1.
+    folder = mask_dir([[[0] * common + [1]]])
+    svg = tmp_path / "h.svg"
+    result = run("histogram", folder, "-q", "--plot", svg, *flags)
+    assert result.exit_code == 0, result.stderr
+    text = svg.read_text()
+    assert ("pixels (log scale)" in text) is log
+    assert (f"log scale: imbalance {common}:1 &gt; 100:1 (--linear for linear)" in text) is note

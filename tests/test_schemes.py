@@ -7,6 +7,7 @@ The mask holds n = [6, 3, 1] pixels of classes 0, 1, 2, two pixels of void class
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -116,6 +117,9 @@ def test_every_scheme_gives_void_and_absent_zero(stats):
         ("sum", (Fraction(1, 9), Fraction(2, 9), Fraction(6, 9))),
         ("median", (Fraction(1, 2), Fraction(1), Fraction(3))),
         ("none", (Fraction(5, 9), Fraction(10, 9), Fraction(10, 3))),
+        # pixel shares [6, 3, 1] / 10: (6 * 5/9 + 3 * 10/9 + 1 * 10/3) / 10 = 1 already, as
+        # for every inverse-frequency vector (n_c / N * N / (K n_c) summed over K classes).
+        ("pixels", (Fraction(5, 9), Fraction(10, 9), Fraction(10, 3))),
     ],
 )
 def test_normalize_is_exact(stats, how, expected):
@@ -152,6 +156,14 @@ def test_clip_without_normalize_caps_the_natural_scale(stats):
 def test_bad_options(stats, call, message):
     with pytest.raises(OptionError, match=message):
         call(stats)
+
+
+def test_normalize_pixels_needs_the_pixels(stats):
+    # A ClassWeights built by hand without counted_pixels: an error, not a silent guess.
+    bare = replace(class_weights(stats), counted_pixels=())
+    with pytest.raises(MfbError, match="--normalize pixels needs the counted classes' pixels"):
+        normalize_weights(bare, "pixels")
+    assert normalize_weights(bare, "mean").parameters["normalize"] == "mean"
 
 
 def stats_of(pixels, void=(), scale=1):
@@ -254,5 +266,9 @@ def test_weights_are_finite_and_normalize_is_exact(pixels, void, name):
     assert sum(mean.exact[c] for c in mean.counted) == len(mean.counted)
     total = class_weights(stats, name, normalize="sum")
     assert sum(total.exact) == 1
+    # pixels: the pixel-weighted mean weight, sum_c n_c w_c / N, is exactly 1.
+    pixel = class_weights(stats, name, normalize="pixels")
+    counted = [c for c, n in enumerate(pixels) if n and c not in void]
+    assert sum(pixels[c] * pixel.exact[c] for c in counted) == sum(pixels[c] for c in counted)
     capped = class_weights(stats, name, normalize="mean", clip=1.25)
     assert max(capped.weights) <= 1.25
