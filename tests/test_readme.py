@@ -27,7 +27,7 @@ def pytorch_mean(weights):
 
 
 def pixel_mean(weights):
-    """mmseg (avg_non_ignore=True) and Keras sample_weight: divide by the pixel count."""
+    """mmseg 0.30-1.1.x (avg_non_ignore=True): divide by the non-ignored pixel count."""
     keep = TARGET != IGNORE
     w = np.asarray(weights, dtype=float)[TARGET[keep]]
     return float((w * LOSS[keep]).sum() / keep.sum())
@@ -62,9 +62,8 @@ def test_the_losses_of_the_example():
         "| unweighted | | 2.2 | 4 pixels | 0.55 |",
         "| PyTorch, `reduction='mean'` | [0.5, 1, 3] | 3.9 | sum(w[y]) = 5 | 0.78 |",
         "| PyTorch, weights doubled | [1, 2, 6] | 7.8 | 10 | 0.78 |",
-        "| mmseg / Keras | [0.5, 1, 3] | 3.9 | 4 pixels | 0.975 |",
-        "| mmseg / Keras, weights doubled | [1, 2, 6] | 7.8 | 4 pixels | 1.95 |",
-        "| mmseg / Keras, `--normalize mean` | [1/3, 2/3, 2] | 2.6 | 4 pixels | 0.65 |",
+        "| mmseg 0.30-1.1.x, `avg_non_ignore=True` | [0.5, 1, 3] | 3.9 | 4 pixels | 0.975 |",
+        "| mmseg 0.30-1.1.x, weights doubled | [1, 2, 6] | 7.8 | 4 pixels | 1.95 |",
     ],
 )
 def test_the_readme_shows_these_numbers(row):
