@@ -183,6 +183,18 @@ def test_scheme_normalize_and_clip_are_recorded(mask_dir):
     assert record["frequencies"] == [0.6, 0.3, 0.1]
 
 
+def test_normalize_pixels_on_the_command_line(mask_dir):
+    # median-frequency [0.5, 1, 3], pixel shares [0.6, 0.3, 0.1]: sum 0.9 -> [5/9, 10/9, 10/3].
+    result = run("weights", mask_dir([C]), "--normalize", "pixels", "-q")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["weights"] == [5 / 9, 10 / 9, 10 / 3]
+    assert record["normalize"] == "pixels"
+    mmseg = run("weights", mask_dir([C]), "--normalize", "pixels", "-q", "-f", "mmseg").stdout
+    assert "(normalize pixels, clip none)" in mmseg
+    assert "--normalize pixels made" in mmseg
+
+
 def test_median_frequency_stays_the_default_with_natural_scale(mask_dir):
     record = json.loads(run("weights", mask_dir([C]), "-q").stdout)
     assert record["weights"] == [0.5, 1.0, 3.0]

@@ -12,11 +12,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mfb_cli.classes import LabelSpec, class_stats
 from mfb_cli.counting import CountsAccumulator, histogram_of_array
 from mfb_cli.formats import FORMATS, weights_record
-from mfb_cli.weighting import class_weights
+from mfb_cli.weighting import SCHEMES, class_weights
 
 from .test_readme import README
 
@@ -181,6 +183,28 @@ def test_the_scale_of_a_pixel_average_is_the_pixel_weighted_mean_weight(normaliz
     assert mmseg_0x_1_1_uniform(weights, target, 0.7) == pytest.approx(float(scale) * 0.7)
     assert keras(np.asarray(weights)[target], loss) == pytest.approx(float(scale) * 0.7)
     assert f"{float(scale)} l" in README
+
+
+@given(
+    st.lists(st.integers(0, 40), min_size=1, max_size=6),
+    st.sampled_from(sorted(SCHEMES)),
+    st.floats(0.01, 10),
+)
+@settings(max_examples=60, deadline=None)
+def test_after_normalize_pixels_a_pixel_average_of_a_uniform_loss_is_unchanged(
+    pixels, scheme, value
+):
+    """Every counted pixel of the data, each with cross-entropy ``value``: the weighted
+    pixel average (mmseg 0.30-1.1, Keras's default) equals the unweighted one."""
+    if not any(pixels):
+        return
+    accumulator = CountsAccumulator()
+    accumulator.add(*histogram_of_array(np.repeat(np.arange(len(pixels)), pixels)[None]))
+    weights = class_weights(class_stats(accumulator.result()), scheme, normalize="pixels")
+    target = np.repeat(np.arange(len(pixels)), pixels)
+    assert mmseg_0x_1_1_uniform(weights.weights, target, value) == pytest.approx(value)
+    loss = np.full(target.shape, value)
+    assert keras(np.asarray(weights.weights)[target], loss) == pytest.approx(value)
 
 
 def mmseg_0x_1_1_uniform(weights, target, value):

@@ -20,7 +20,10 @@ from mfb_cli.formats import FORMATS
 
 from .test_frameworks import DOUBLED, LOSS, TARGET, W, record_of_the_example
 
-pytestmark = pytest.mark.frameworks
+pytestmark = [
+    pytest.mark.frameworks,
+    pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning"),  # from mmengine/torch
+]
 
 
 def snippet(output_format: str, weights: list[float]) -> dict[str, object]:
