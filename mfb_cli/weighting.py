@@ -305,6 +305,17 @@ NORMALIZATIONS: dict[str, Normalization | None] = {
     "pixels": _pixel_weighted_mean,
 }
 
+#: What each --normalize choice divided by, for the output's definitions.
+_NORMALIZE_DEFINITIONS = {
+    "mean": "counted weights divided by their mean (mean weight 1)",
+    "sum": "counted weights divided by their sum (sum 1)",
+    "median": "counted weights divided by their median (median weight 1)",
+    "pixels": (
+        "counted weights divided by sum_c (n_c / N) w_c, their pixel-weighted mean, so a loss "
+        "averaged over the counted pixels keeps its unweighted scale"
+    ),
+}
+
 
 def _exact(result: ClassWeights) -> tuple[Fraction, ...]:
     return result.exact or tuple(Fraction(w) for w in result.weights)
@@ -340,6 +351,9 @@ def normalize_weights(result: ClassWeights, how: str = "none") -> ClassWeights:
         shares = [Fraction(n, total) for n in result.counted_pixels]
         divisor = statistic([exact[c] for c in result.counted], shares)
         exact = tuple(w / divisor for w in exact)
+        result = replace(
+            result, definitions={**result.definitions, "normalize": _NORMALIZE_DEFINITIONS[how]}
+        )
     return _with_weights(result, exact, normalize=how)
 
 

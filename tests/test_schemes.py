@@ -127,6 +127,7 @@ def test_normalize_is_exact(stats, how, expected):
     assert result.weights == by_hand(*expected)
     assert result.exact[:3] == expected
     assert result.parameters["normalize"] == how
+    assert ("normalize" in result.definitions) == (how != "none")
 
 
 def test_clip_comes_after_normalize(stats):
