@@ -32,17 +32,17 @@ DOUBLED = [1.0, 2.0, 6.0]
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 
-def per_pixel(weights, target=TARGET, ignore=IGNORE):
+def per_pixel(weights, target=TARGET, ignore=IGNORE, loss=LOSS):
     """F.cross_entropy(weight=w, ignore_index=i, reduction='none'): w[y] * l, 0 if ignored."""
     keep = target != ignore
     w = np.asarray(weights, dtype=float)
-    return np.where(keep, w[np.where(keep, target, 0)] * LOSS, 0.0), keep
+    return np.where(keep, w[np.where(keep, target, 0)] * loss, 0.0), keep
 
 
-def torch_mean(weights, target=TARGET, ignore=IGNORE):
+def torch_mean(weights, target=TARGET, ignore=IGNORE, loss=LOSS):
     """PyTorch 2.13.0 torch/nn/modules/loss.py, CrossEntropyLoss docstring, reduction='mean':
     sum_n l_n / sum_n w[y_n] * 1{y_n != ignore_index} (aten LossNLL's total_weight)."""
-    values, keep = per_pixel(weights, target, ignore)
+    values, keep = per_pixel(weights, target, ignore, loss)
     w = np.asarray(weights, dtype=float)
     return float(values.sum() / w[target[keep]].sum())
 

@@ -18,7 +18,7 @@ import pytest
 
 from mfb_cli.formats import FORMATS
 
-from .test_frameworks import DOUBLED, LOSS, TARGET, W, record_of_the_example
+from .test_frameworks import DOUBLED, LOSS, TARGET, W, keras, record_of_the_example, torch_mean
 
 pytestmark = [
     pytest.mark.frameworks,
@@ -53,6 +53,39 @@ def test_torch_snippet_divides_by_the_weight_sum():
         criterion = snippet("torch", weights)["criterion"]
         assert criterion.ignore_index == 255
         assert float(criterion(logits, target)) == pytest.approx(0.78, rel=1e-6)
+
+
+def _random_case(seed):
+    """Scores (N, H, W, C), labels with some 255, weights, and numpy's cross-entropy."""
+    generator = np.random.default_rng(seed)
+    scores = generator.normal(size=(2, 3, 4, 5)).astype(np.float32)
+    target = generator.integers(0, 5, size=(2, 3, 4))
+    target[generator.random(target.shape) < 0.2] = 255
+    weights = generator.uniform(0, 4, size=5).round(3).tolist()
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    loss = -np.take_along_axis(log_softmax, np.where(target == 255, 0, target)[..., None], -1)
+    return scores, target, weights, loss[..., 0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_numpy_reductions_are_the_real_ones(seed):
+    """test_frameworks.py's torch_mean and keras re-implementations, on random data."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    scores, target, weights, loss = _random_case(seed)
+    criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights), ignore_index=255)
+    real = float(criterion(torch.from_numpy(scores).permute(0, 3, 1, 2), torch.from_numpy(target)))
+    assert real == pytest.approx(torch_mean(weights, target, 255, loss), rel=1e-5)
+    tf = pytest.importorskip("tensorflow", reason="TensorFlow (Keras 3) is not installed")
+    sample_weight = np.where(target == 255, 0.0, np.asarray([*weights, 0])[np.minimum(target, 5)])
+    labels = np.where(target == 255, 0, target)
+    for reduction in ("sum_over_batch_size", "mean_with_sample_weight"):
+        function = tf.keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction=reduction
+        )
+        real = float(function(labels, scores, sample_weight=sample_weight))
+        expected = keras(sample_weight, loss, reduction=reduction)
+        assert real == pytest.approx(expected, rel=1e-5)
 
 
 def test_keras_snippet_leaves_weight_0_pixels_out_of_the_average():
