@@ -81,7 +81,10 @@ def test_broken_tables_are_named(tmp_path):
     with pytest.raises(MfbError, match=r"two\.json: colour #804080 is given two ids, 1 and 2"):
         load_colormap(str(tmp_path / "two.json"))
     (tmp_path / "bad.csv").write_text("name,r,g,b\nroad,300,0,0\n")
-    with pytest.raises(MfbError, match=r"bad\.csv: not a colour table \(colour channel 300"):
+    with pytest.raises(
+        MfbError,
+        match=r"bad\.csv: not a colour table \(row 2: colour channel 300 is outside 0\.\.255\)",
+    ):
         load_colormap(str(tmp_path / "bad.csv"))
     with pytest.raises(MfbError, match="neither a colour table file nor a built-in map"):
         load_colormap("nope")
