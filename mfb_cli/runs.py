@@ -104,7 +104,12 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
     return find_label_sources(
-        scan.paths, scan.glob, lists=scan.lists, column=scan.column, root=scan.root
+        scan.paths,
+        scan.glob,
+        lists=scan.lists,
+        column=scan.column,
+        root=scan.root,
+        suffix=scan.suffix,
     )
 
 

@@ -17,8 +17,8 @@ from .errors import MfbError
 MIB = 1 << 20
 #: Colour tables, remaps, class names and --list files.
 MAX_TABLE_BYTES = 64 * MIB
-#: Statistics files (--from, merge): up to 4096 ids, whose co-occurrence rows can be many.
-MAX_STATS_BYTES = 1024 * MIB
+#: Statistics files (--from, merge): ~4 million co-occurrence rows (2000 ids all meeting).
+MAX_STATS_BYTES = 256 * MIB
 #: Deepest nesting of lists and objects in a JSON or YAML file.
 MAX_DEPTH = 64
 #: Most YAML nodes, with each alias counted as the nodes of what it refers to.
@@ -41,6 +41,10 @@ def read_text(path: Path, what: str, limit: int = MAX_TABLE_BYTES) -> str:
         raise MfbError(f"{path}: a folder, not a {what} file") from None
     except OSError as error:
         raise MfbError(f"{path}: cannot read the {what} file ({error.strerror})") from None
+    return _decode(data, path, what, limit)
+
+
+def _decode(data: bytes, path: Path, what: str, limit: int) -> str:
     if len(data) > limit:
         raise MfbError(
             f"{path}: larger than the {limit // MIB} MiB a {what} file may be; "
@@ -50,6 +54,14 @@ def read_text(path: Path, what: str, limit: int = MAX_TABLE_BYTES) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise MfbError(f"{path}: the {what} file is not UTF-8 text (byte {error.start})") from None
+
+
+def read_stdin(what: str, limit: int = MAX_TABLE_BYTES) -> str:
+    """Standard input as UTF-8 text, within ``limit`` bytes (a --list of '-')."""
+    import sys
+
+    data = sys.stdin.buffer.read(limit + 1)
+    return _decode(data, Path("(standard input)"), what, limit)
 
 
 def parse_structured(text: str, suffix: str) -> Any:
