@@ -189,6 +189,7 @@ def _structured_entries(data: Any) -> list[Entry]:
     data = _unwrap(data)
     entries: list[Entry] = []
     if isinstance(data, dict):
+        id_keys = any(isinstance(k, int) or _is_id_text(k) for k in data)
         for index, (key, value) in enumerate(data.items()):
             where = f"entry {short(key)}"
             try:
@@ -198,6 +199,8 @@ def _structured_entries(data: Any) -> list[Entry]:
                     entries.append(_entry({"name": str(key), **value}, index))
                 elif isinstance(key, int) or _is_id_text(key):
                     entries.append((parse_colour(value), as_int(key, "id"), None))
+                elif id_keys:  # {"0": ..., "2.5": ...}: not ids, yet not all names either
+                    raise ValueError(f"id {short(key)} is not an integer")
                 else:  # {"road": "#804080"}: a name per colour, the id in file order
                     entries.append((parse_colour(value), index, str(key)))
             except ValueError as error:

@@ -27,11 +27,13 @@ MAX_YAML_NODES = 5_000_000
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def read_text(path: Path, what: str, limit: int = MAX_TABLE_BYTES) -> str:
+def read_text(path: Path, what: str, limit: int | None = None) -> str:
     """The UTF-8 text of ``path`` (a BOM is dropped), or a one-line MfbError.
 
-    At most ``limit`` bytes are read, whatever the file is (regular file, FIFO, device).
+    At most ``limit`` bytes (default MAX_TABLE_BYTES) are read, whatever the file is
+    (regular file, FIFO, device).
     """
+    limit = MAX_TABLE_BYTES if limit is None else limit
     try:
         with path.open("rb") as stream:
             data = stream.read(limit + 1)
@@ -47,8 +49,7 @@ def read_text(path: Path, what: str, limit: int = MAX_TABLE_BYTES) -> str:
 def _decode(data: bytes, path: Path, what: str, limit: int) -> str:
     if len(data) > limit:
         raise MfbError(
-            f"{path}: larger than the {limit // MIB} MiB a {what} file may be; "
-            "is it the right file?"
+            f"{path}: larger than the {_size(limit)} a {what} file may be; is it the right file?"
         )
     try:
         return data.decode("utf-8-sig")
@@ -56,12 +57,17 @@ def _decode(data: bytes, path: Path, what: str, limit: int) -> str:
         raise MfbError(f"{path}: the {what} file is not UTF-8 text (byte {error.start})") from None
 
 
-def read_stdin(what: str, limit: int = MAX_TABLE_BYTES) -> str:
-    """Standard input as UTF-8 text, within ``limit`` bytes (a --list of '-')."""
+def read_stdin(what: str) -> str:
+    """Standard input as UTF-8 text, within MAX_TABLE_BYTES (a --list of '-')."""
     import sys
 
+    limit = MAX_TABLE_BYTES
     data = sys.stdin.buffer.read(limit + 1)
     return _decode(data, Path("(standard input)"), what, limit)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit:,} bytes"
 
 
 def parse_structured(text: str, suffix: str) -> Any:
@@ -159,16 +165,16 @@ def _load_yaml(text: str) -> Any:
 def as_int(value: Any, what: str, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
     """An integer from a table entry (int, integral float, or decimal text) within a range.
 
-    Booleans, fractions (1.7 is not read as 1), NaN and values outside ``low..high`` are a
-    ValueError naming ``what``.
+    Booleans, fractions (1.7 is not read as 1), floats past 2**53 (no longer exact), NaN and
+    values outside ``low..high`` are a ValueError naming ``what``.
     """
     number: int
     if isinstance(value, bool):
         raise ValueError(f"{what} {value!r} is not an integer")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
+    elif isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        number = int(value)  # 2.0 written by a tool that has only floats; exact up to 2**53
     elif isinstance(value, str) and _is_decimal(value.strip()):
         number = int(value.strip())
     else:
