@@ -146,7 +146,10 @@ def _load_yaml(text: str) -> Any:
                     f"more than {MAX_YAML_NODES:,} YAML nodes once aliases are expanded"
                 )
 
-    loader = BoundedLoader(text)
+    try:
+        loader = BoundedLoader(text)  # the reader refuses control characters right here
+    except yaml.YAMLError as error:
+        raise ValueError(f"not valid YAML ({one_line(str(error))})") from None
     loader.sizes, loader.open_anchors = {}, set()
     try:
         return loader.get_single_data()
