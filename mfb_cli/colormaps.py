@@ -178,7 +178,10 @@ def _unwrap(data: Any) -> Any:
         return nested[0]
     if len(data) == 1:
         (only,) = data.values()
-        if isinstance(only, (list, dict)) and only:
+        # {"0": [128, 64, 128]}, {"road": [r, g, b]} and {"road": {"color": ...}} are
+        # one-entry tables, not wrappers.
+        entry = isinstance(only, dict) and any(k in only for k in _COLOUR_KEYS)
+        if isinstance(only, (list, dict)) and only and not entry and not _is_colour(only):
             return only
     return data
 
@@ -217,6 +220,14 @@ def _structured_entries(data: Any) -> list[Entry]:
         "expected an object of colours, a list of entries with a colour, or those nested "
         f"under a key such as 'classes'; found {short(data)}"
     )
+
+
+def _is_colour(value: object) -> bool:
+    try:
+        parse_colour(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_id_text(key: object) -> bool:
