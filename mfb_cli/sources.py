@@ -146,8 +146,11 @@ def read_list_file(
         entry = fields[-1 if column is None else column - 1] + suffix
         path = base / entry  # an absolute entry stays as it is
         if not path.is_file():
-            folder = "" if Path(entry).is_absolute() else f" in {base.as_posix() or '.'}"
-            hint = "" if root is not None else " (set the folder with --root)"
-            raise MfbError(f"{list_file}:{number}: {entry}: no such file{folder}{hint}")
+            if Path(entry).is_absolute():
+                where = " (an absolute path in a list is used as it is)"
+            else:
+                where = f" in {base.as_posix()}"
+                where += "" if root is not None else " (set the folder with --root)"
+            raise MfbError(f"{list_file}:{number}: {entry}: no such file{where}")
         files.append(path)
     return files

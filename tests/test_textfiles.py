@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -389,6 +391,15 @@ def test_a_missing_list_entry_names_the_folder_it_was_looked_for_in(tmp_path):
     assert message == f"Error: {tmp_path / 'l.txt'}:1: a.png.x: no such file in {tmp_path}"
 
 
+def test_an_absolute_list_entry_is_named_as_used(tmp_path):
+    (tmp_path / "l.txt").write_text("/SegNet/CamVid/trainannot/a.png\n")
+    message = one_line_error(run("weights", "--list", tmp_path / "l.txt"))
+    assert message == (
+        f"Error: {tmp_path / 'l.txt'}:1: /SegNet/CamVid/trainannot/a.png: no such file "
+        "(an absolute path in a list is used as it is)"
+    )
+
+
 def test_mmseg_split_files_with_root_and_suffix(tmp_path):
     save_mask(tmp_path / "ann" / "city" / "x_000_gtFine_labelTrainIds.png", [[0, 1], [1, 1]])
     save_mask(tmp_path / "ann" / "city" / "y_000_gtFine_labelTrainIds.png", [[1, 1], [1, 2]])
@@ -433,3 +444,48 @@ def test_a_list_that_is_not_text_is_one_line(tmp_path):
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("POSIX devices and FIFOs", allow_module_level=True)
+
+
+def _readme_command(start: str) -> str:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith(start))
+    return row.rsplit("| `", 1)[1].rstrip("` |")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the README row is a bash command")
+def test_the_readme_segnet_list_command_works_as_written(tmp_path):
+    annot = tmp_path / "CamVid" / "trainannot"
+    save_mask(annot / "0001TP_006690.png", [[0, 1], [11, 1]])
+    save_mask(annot / "0001TP_006720.png", [[2, 2], [2, 11]])
+    (tmp_path / "CamVid" / "train.txt").write_text(
+        "".join(
+            f"/SegNet/CamVid/train/{n}.png /SegNet/CamVid/trainannot/{n}.png\n"
+            for n in ("0001TP_006690", "0001TP_006720")
+        )
+    )
+    command = _readme_command("| CamVid, SegNet's `train.txt`")
+    assert (
+        command == "mfb weights --list <(sed 's#/SegNet/##g' CamVid/train.txt) --root . --void 11"
+    )
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-c", command + " -f json"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["images"] == 2
+    assert record["pixel_counts"] == [1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 2]  # by hand
+
+
+def test_the_readme_voc_split_command_works_as_written(tmp_path, monkeypatch):
+    command = _readme_command("| Pascal VOC 2012, the `train` split")
+    save_mask(tmp_path / "VOC2012" / "SegmentationClass" / "2007_000032.png", [[0, 1], [255, 1]])
+    split = tmp_path / "VOC2012" / "ImageSets" / "Segmentation"
+    split.mkdir(parents=True)
+    (split / "train.txt").write_text("2007_000032\n")
+    monkeypatch.chdir(tmp_path)
+    args = command.split()[1:]
+    assert args[0] == "weights"
+    result = run(*args, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["pixel_counts"] == [1, 2]
