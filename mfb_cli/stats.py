@@ -258,6 +258,9 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
                 "different classes; merge only statistics scanned with the same colour map "
                 "and remap"
             )
+    files = sum(part.files for _, part in parts)
+    if files > INT64_MAX:  # each part's is checked on loading; so is their sum
+        raise MfbError(f"the files add up to {files}, more than mfb counts exactly (2**63 - 1)")
     counts = ClassCounts.empty()
     digest = 0
     for _, part in parts:
@@ -265,7 +268,7 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
         digest += int(part.files_digest[len(_DIGEST_PREFIX) :], 16)
     return StatsFile(
         counts=counts,
-        files=sum(part.files for _, part in parts),
+        files=files,
         files_digest=_format_digest(digest % _MODULUS),
         source=_merge_sources([part.source for _, part in parts]),
         label_mapping=dict(first.label_mapping),

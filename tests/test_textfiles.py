@@ -356,6 +356,25 @@ def test_merge_of_huge_counts_is_exact_or_refused(tmp_path):
     assert merge_stats(parts).counts.total_pixels == 2**63 - 1
 
 
+def test_merge_refuses_a_file_count_past_int64(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(stats_record(files=2**62)))
+    b.write_text(json.dumps(stats_record(files=2**62, files_digest="sha256-sum:" + "1" * 64)))
+    message = one_line_error(run("merge", a, b))
+    assert message == (
+        "Error: the files add up to 9223372036854775808, more than mfb counts exactly (2**63 - 1)"
+    )
+
+
+def test_numbers_longer_than_python_parses_are_one_line(tmp_path):
+    (tmp_path / "n.json").write_text('{"' + "1" * 5000 + '": "road"}')
+    with pytest.raises(MfbError, match=r"n\.json: class id '1{36}\.\.\. is not an integer$"):
+        load_class_names(tmp_path / "n.json")
+    (tmp_path / "s.json").write_text('{"num_images": ' + "9" * 5000 + "}")
+    with pytest.raises(MfbError, match=r"s\.json: not valid JSON \(Exceeds the limit"):
+        load_stats(tmp_path / "s.json")
+
+
 def test_weights_of_huge_counts_stay_exact(tmp_path):
     # Two classes of 2**62 pixels each, never in one image: median frequency 1 and 1.
     path = tmp_path / "s.json"
