@@ -218,6 +218,7 @@ def mask_options(function: F) -> F:
                 metavar="FILE|NAME",
                 callback=_load_table("colormap"),
                 help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
+                "also nested under a key such as 'classes' or as mmseg's classes + palette; "
                 "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
                 "the id is the row number unless given) or a built-in: "
                 + ", ".join(_builtin_names("colormap")),

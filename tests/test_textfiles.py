@@ -436,8 +436,11 @@ def test_mmseg_split_files_with_root_and_suffix(tmp_path):
         "json",
     )
     assert result.exit_code == 0, result.stderr
-    rows = json.loads(result.stdout)["classes"]
-    assert [row["pixels"] for row in rows] == [1, 6, 1]
+    record = json.loads(result.stdout)
+    assert [row["pixels"] for row in record["classes"]] == [1, 6, 1]
+    assert record["source"]["root"] == str(tmp_path / "ann")
+    assert record["source"]["suffix"] == "_gtFine_labelTrainIds.png"
+    assert "column" not in record["source"]
 
 
 def test_a_list_on_standard_input_resolves_against_the_current_folder(tmp_path, monkeypatch):
