@@ -511,3 +511,24 @@ def test_the_readme_voc_split_command_works_as_written(tmp_path, monkeypatch):
     result = run(*args, "-f", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["pixel_counts"] == [1, 2]
+
+
+def test_co_occurrence_sums_reach_the_limit_exactly(tmp_path):
+    # One image holding both ids: each id's presence is the whole 2**63 - 1 pixels.
+    path = tmp_path / "s.json"
+    a, b = 2**62, 2**62 - 1
+    record = stats_record(
+        num_images=1,
+        total_pixels=a + b,
+        ids=[0, 1],
+        pixels=[a, b],
+        images=[1, 1],
+        cooc=[[0, 0, a], [0, 1, b], [1, 0, a], [1, 1, b]],
+    )
+    path.write_text(json.dumps(record))
+    result = run("weights", "--from", path)
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["presence_pixels"] == [2**63 - 1, 2**63 - 1]
+    assert out["total_pixels"] == out["labelled_pixels"] == 2**63 - 1
+    assert out["pixel_counts"] == [a, b]
