@@ -75,7 +75,6 @@ def read_table_file(spec: str, what: str, builtin: str, known: Iterable[str]) ->
     path = Path(spec)
     if not path.exists() or path.is_dir():
         raise MfbError(
-            f"{short(spec, 80)}: neither a {what} file nor a built-in {builtin} "
-            f"({', '.join(known)})"
+            f"{spec}: neither a {what} file nor a built-in {builtin} ({', '.join(known)})"
         )
     return path, read_text(path, what)

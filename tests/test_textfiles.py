@@ -532,3 +532,12 @@ def test_co_occurrence_sums_reach_the_limit_exactly(tmp_path):
     assert out["presence_pixels"] == [2**63 - 1, 2**63 - 1]
     assert out["total_pixels"] == out["labelled_pixels"] == 2**63 - 1
     assert out["pixel_counts"] == [a, b]
+
+
+def test_an_unknown_table_name_is_a_usage_error_naming_it_as_typed(masks):
+    result = run("weights", masks, "--map", "nope")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--map': nope: neither a remap file nor a built-in remap "
+        "(cityscapes-trainid, reduce-zero-label)"
+    )
