@@ -81,9 +81,20 @@ class ClassCounts:
 
     @property
     def total_pixels(self) -> int:
-        return int(self.pixels.sum())
+        return sum(self.pixels.tolist())  # exact: a numpy sum would wrap past 2**63
 
     def __add__(self, other: ClassCounts) -> ClassCounts:
+        # Every count is at most the total pixels (or images): checking the two totals
+        # keeps every sum below exact in int64, so a merge never wraps to a negative count.
+        for mine, theirs, what in (
+            (self.total_pixels, other.total_pixels, "pixels"),
+            (self.num_images, other.num_images, "images"),
+        ):
+            if mine + theirs > _MAX_COUNT:
+                raise MfbError(
+                    f"the counts add up to {mine + theirs} {what}, more than mfb counts "
+                    f"exactly (2**63 - 1)"
+                )
         ids = np.union1d(self.ids, other.ids).astype(np.int64)
         size = len(ids)
         pixels = np.zeros(size, dtype=np.int64)
@@ -115,6 +126,9 @@ class ClassCounts:
             f"images={self.images.tolist()}, num_images={self.num_images})"
         )
 
+
+# Totals past this would wrap in the int64 arrays ClassCounts keeps.
+_MAX_COUNT = (1 << 63) - 1
 
 # Distinct sets of present ids summed separately before CountsAccumulator flushes them.
 _MAX_GROUPS = 1024

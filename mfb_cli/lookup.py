@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import MfbError
+from .textfiles import INT64_MAX, INT64_MIN, read_text, short
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -54,6 +54,9 @@ def table_from_pairs(
     """
     table: dict[int, int] = {}
     for key, value in pairs:
+        for number in (key, value):
+            if not INT64_MIN <= number <= INT64_MAX:
+                raise MfbError(f"{where}: id {short(number)} does not fit a 64-bit label")
         if table.setdefault(key, value) != value:
             raise MfbError(f"{where}: {conflict(key, table[key], value)}")
     if not table:
@@ -64,25 +67,14 @@ def table_from_pairs(
 
 
 def read_table_file(spec: str, what: str, builtin: str, known: Iterable[str]) -> tuple[Path, str]:
-    """The path and text of a table file given on the command line, or a one-line error."""
+    """The path and text of a table file given on the command line, or a one-line error.
+
+    Anything that exists and is not a folder is read (a FIFO or ``<(...)`` too), within
+    textfiles.MAX_TABLE_BYTES.
+    """
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise MfbError(
             f"{spec}: neither a {what} file nor a built-in {builtin} ({', '.join(known)})"
         )
-    try:
-        return path, path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MfbError(f"{path}: cannot read the {what} file ({error})") from error
-
-
-def parse_structured(text: str, suffix: str) -> Any:
-    """JSON, or YAML for .yaml/.yml; a syntax error of either is a ValueError."""
-    if suffix == ".json":
-        return json.loads(text)  # JSONDecodeError is a ValueError
-    import yaml  # only YAML tables pay for the import
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ValueError(f"not valid YAML: {error}") from None
+    return path, read_text(path, what)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .errors import MfbError
+from .textfiles import INT64_MAX, as_int, parse_structured, read_text, short
 
 
 def load_class_names(path: Path | str) -> dict[int, str]:
@@ -17,42 +17,39 @@ def load_class_names(path: Path | str) -> dict[int, str]:
     or a mapping of id -> name.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise MfbError(f"{path}: cannot read class names ({error.strerror})") from error
+    text = read_text(path, "class names")
     suffix = path.suffix.lower()
-    if suffix == ".json":
+    if suffix in (".json", ".yaml", ".yml"):
         try:
-            data: Any = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise MfbError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
-        return _from_data(path, data)
-    if suffix in (".yaml", ".yml"):
-        import yaml  # only YAML names pay for the import
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise MfbError(f"{path}: not valid YAML ({error})") from None
-        return _from_data(path, data)
+            return _from_data(parse_structured(text, suffix))
+        except ValueError as error:
+            raise MfbError(f"{path}: {error}") from None
     return {i: line.strip() for i, line in enumerate(text.splitlines()) if line.strip()}
 
 
-def _from_data(path: Path, data: Any) -> dict[int, str]:
-    if isinstance(data, dict) and "names" in data and len(data) == 1:
-        data = data["names"]  # {"names": [...]}, as in some dataset configs
+def _from_data(data: Any) -> dict[int, str]:
+    if isinstance(data, dict) and len(data) == 1:
+        (key,) = data
+        if key in ("names", "classes", "labels") and isinstance(data[key], (list, dict)):
+            data = data[key]  # {"names": [...]}, as in some dataset configs
     if isinstance(data, list):
-        return {i: str(name) for i, name in enumerate(data) if name is not None}
+        return {i: _name(name, i) for i, name in enumerate(data) if name is not None}
     if isinstance(data, dict):
         names: dict[int, str] = {}
         for key, name in data.items():
-            try:
-                names[int(key)] = str(name)
-            except (TypeError, ValueError):
-                raise MfbError(f"{path}: class id {key!r} is not an integer") from None
+            class_id = as_int(key, "class id", 0, INT64_MAX)
+            if class_id in names:
+                raise ValueError(f"class id {class_id} is named twice")
+            names[class_id] = _name(name, class_id)
         return names
-    raise MfbError(f"{path}: expected a list of names or a mapping of id -> name")
+    raise ValueError(f"expected a list of names or a mapping of id -> name, not {short(data)}")
+
+
+def _name(value: Any, class_id: int) -> str:
+    # A name is text or a plain number; a list or mapping here is a misread layout.
+    if isinstance(value, (list, dict)):
+        raise ValueError(f"class {class_id}: {short(value)} is not a name")
+    return str(value)
 
 
 def names_for(names: dict[int, str], num_classes: int) -> list[str]:

@@ -53,6 +53,7 @@ class ScanRequest:
     lists: tuple[Path, ...] = ()
     column: int | None = None
     root: Path | None = None
+    suffix: str = ""
 
 
 def _id_or_error(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -75,6 +76,8 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         try:
             return loader(value)
         except MfbError as error:
+            if Path(value).exists():  # a table file that cannot be used: a data problem
+                raise
             raise click.BadParameter(str(error), ctx, param) from error
 
     return load
@@ -109,6 +112,7 @@ def mask_options(function: F) -> F:
         list_files: tuple[Path, ...],
         column: int | None,
         root: Path | None,
+        suffix: str,
         colormap: Any,
         by_color: bool,
         unknown_color: int | None,
@@ -131,7 +135,9 @@ def mask_options(function: F) -> F:
             )
         except MfbError as error:
             raise click.UsageError(str(error)) from error
-        scan = ScanRequest(paths, glob, jobs, quiet, read, skip_bad, list_files, column, root)
+        scan = ScanRequest(
+            paths, glob, jobs, quiet, read, skip_bad, list_files, column, root, suffix
+        )
         return function(*args, scan=scan, **kwargs)
 
     return _apply(
@@ -182,9 +188,11 @@ def mask_options(function: F) -> F:
                 "--list",
                 "list_files",
                 multiple=True,
-                type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
                 help="A list file: one label path per line, or 'image label' pairs "
-                "(repeatable). Relative paths are resolved against the list's folder.",
+                "(repeatable; '-' reads standard input). Relative paths are resolved "
+                "against the list's folder (the current folder for '-'). --glob does not "
+                "filter list entries.",
             ),
             click.option(
                 "--column",
@@ -200,10 +208,17 @@ def mask_options(function: F) -> F:
                 help="Resolve relative --list paths against this folder instead.",
             ),
             click.option(
+                "--suffix",
+                default="",
+                help="Append this to every --list entry: mmseg-style split files of bare "
+                "names, e.g. --root VOC2012/SegmentationClass --suffix .png.",
+            ),
+            click.option(
                 "--colormap",
                 metavar="FILE|NAME",
                 callback=_load_table("colormap"),
                 help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
+                "also nested under a key such as 'classes' or as mmseg's classes + palette; "
                 "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
                 "the id is the row number unless given) or a built-in: "
                 + ", ".join(_builtin_names("colormap")),

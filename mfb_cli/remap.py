@@ -15,7 +15,8 @@ import numpy.typing as npt
 
 from . import tables
 from .errors import MfbError
-from .lookup import LookupTable, parse_structured, read_table_file, table_from_pairs
+from .lookup import LookupTable, read_table_file, table_from_pairs
+from .textfiles import as_int, parse_structured, short
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -60,8 +61,8 @@ def load_remap(spec: str) -> Remap:
             pairs = _structured_pairs(parse_structured(text, suffix))
         else:
             pairs = _csv_pairs(text)
-    except (ValueError, TypeError) as error:
-        raise MfbError(f"{path}: not an old -> new id table ({error})") from error
+    except (ValueError, TypeError, csv.Error) as error:
+        raise MfbError(f"{path}: not an old -> new id table ({error})") from None
     return _build(str(path), pairs, str(path), builtin=False)
 
 
@@ -75,24 +76,24 @@ def _build(name: str, pairs: Iterable[tuple[int, int]], where: str, builtin: boo
     return Remap(name, old, new, builtin)
 
 
-def _as_int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"{value!r} is not an integer id")
-    return int(value)
+def _pair(old: object, new: object, where: str) -> tuple[int, int]:
+    return as_int(old, f"{where}: old id"), as_int(new, f"{where}: new id")
 
 
 def _structured_pairs(data: Any) -> list[tuple[int, int]]:
     # {"old": new} or [[old, new], ...]
     if isinstance(data, dict):
-        return [(_as_int(k), _as_int(v)) for k, v in data.items()]
+        return [_pair(k, v, f"entry {short(k)}") for k, v in data.items()]
     if isinstance(data, list):
         pairs = []
-        for item in data:
+        for number, item in enumerate(data, 1):
             if not isinstance(item, (list, tuple)) or len(item) != 2:
-                raise ValueError(f"{item!r} is not an [old, new] pair")
-            pairs.append((_as_int(item[0]), _as_int(item[1])))
+                raise ValueError(f"entry {number}: {short(item)} is not an [old, new] pair")
+            pairs.append(_pair(item[0], item[1], f"entry {number}"))
         return pairs
-    raise TypeError("expected an object {old: new} or a list of [old, new] pairs")
+    raise TypeError(
+        f"expected an object {{old: new}} or a list of [old, new] pairs, not {short(data)}"
+    )
 
 
 def _csv_pairs(text: str) -> list[tuple[int, int]]:
@@ -103,5 +104,5 @@ def _csv_pairs(text: str) -> list[tuple[int, int]]:
     for number, row in enumerate(rows, 1):
         if len(row) < 2:
             raise ValueError(f"row {number} is not 'old,new'")
-        pairs.append((int(row[0]), int(row[1])))
+        pairs.append(_pair(row[0], row[1], f"row {number}"))
     return pairs

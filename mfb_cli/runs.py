@@ -55,6 +55,12 @@ class Scanned:
         record: dict[str, Any] = {"paths": [str(p) for p in scan.paths], "glob": scan.glob}
         if scan.lists:
             record["lists"] = [str(p) for p in scan.lists]
+            # How entries became paths, when not the default (the list's folder, as written).
+            for key, value in (("column", scan.column), ("root", scan.root)):
+                if value is not None:
+                    record[key] = value if key == "column" else str(value)
+            if scan.suffix:
+                record["suffix"] = scan.suffix
         record.update(
             files=len(self.files),
             skip_bad=scan.skip_bad,
@@ -104,7 +110,12 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
     return find_label_sources(
-        scan.paths, scan.glob, lists=scan.lists, column=scan.column, root=scan.root
+        scan.paths,
+        scan.glob,
+        lists=scan.lists,
+        column=scan.column,
+        root=scan.root,
+        suffix=scan.suffix,
     )
 
 

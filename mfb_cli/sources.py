@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .archives import LabelSource, is_archive, list_members
 from .errors import MfbError, NoMasksFoundError
+from .textfiles import read_stdin, read_text
 
 DEFAULT_GLOB = "*.png"
 
@@ -79,11 +80,13 @@ def find_label_sources(
     lists: Iterable[Path | str] = (),
     column: int | None = None,
     root: Path | str | None = None,
+    suffix: str = "",
 ) -> list[LabelSource]:
     """Like find_label_files, and also archives given as PATH and list files (``lists``).
 
     Archives (.zip, .tar, .tar.gz/.bz2/.xz) are searched with ``glob`` like folders; list
-    files name label files one per line (see read_list_file). Files on disk come sorted by
+    files name label files one per line (see read_list_file, which takes ``column``,
+    ``root`` and ``suffix``). Files on disk come sorted by
     path and each once; archive members follow the order described in list_members.
     """
     given = [Path(p) for p in paths]
@@ -94,7 +97,7 @@ def find_label_sources(
         for path in find_label_files(plain, glob, allow_empty=True):
             found.setdefault(path.resolve(), path)
     for list_file in lists:
-        for path in read_list_file(Path(list_file), column=column, root=root):
+        for path in read_list_file(Path(list_file), column=column, root=root, suffix=suffix):
             found.setdefault(path.resolve(), path)
     files = sorted(found.values(), key=lambda p: p.as_posix())
     members: list[LabelSource] = []
@@ -107,20 +110,30 @@ def find_label_sources(
 
 
 def read_list_file(
-    list_file: Path, *, column: int | None = None, root: Path | str | None = None
+    list_file: Path,
+    *,
+    column: int | None = None,
+    root: Path | str | None = None,
+    suffix: str = "",
 ) -> list[Path]:
     """The label files named in a list: one path per line, or 'image label' pairs.
 
     Each line is split on whitespace and the label is taken from ``column`` (1-based;
     default the last, so 'image label' pairs give the label). Blank lines and lines
-    starting with '#' are skipped; relative paths are resolved against ``root``, by default
-    the list's own folder.
+    starting with '#' are skipped. ``suffix`` is appended to every entry, so mmseg-style
+    split files of bare names ('aachen_000000_000019') name files
+    ('aachen_000000_000019_gtFine_labelTrainIds.png'). Relative paths are resolved against
+    ``root``, by default the list's own folder (the current folder for '-', standard input).
+    The list is read within textfiles.MAX_TABLE_BYTES.
     """
-    try:
-        text = list_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MfbError(f"{list_file}: cannot read list file ({error})") from error
-    base = Path(root) if root is not None else list_file.parent
+    if str(list_file) == "-":
+        text = read_stdin("list")
+        default_base = Path()
+        list_file = Path("(standard input)")
+    else:
+        text = read_text(list_file, "list")
+        default_base = list_file.parent
+    base = Path(root) if root is not None else default_base
     files = []
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
@@ -130,9 +143,14 @@ def read_list_file(
             raise MfbError(
                 f"{list_file}:{number}: {len(fields)} column(s), but --column {column} was asked"
             )
-        entry = fields[-1 if column is None else column - 1]
+        entry = fields[-1 if column is None else column - 1] + suffix
         path = base / entry  # an absolute entry stays as it is
         if not path.is_file():
-            raise MfbError(f"{list_file}:{number}: {path}: no such file")
+            if Path(entry).is_absolute():
+                where = " (an absolute path in a list is used as it is)"
+            else:
+                where = f" in {base.as_posix()}"
+                where += "" if root is not None else " (set the folder with --root)"
+            raise MfbError(f"{list_file}:{number}: {entry}: no such file{where}")
         files.append(path)
     return files

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from . import __version__
 from .archives import LabelSource
 from .counting import MAX_DISTINCT_IDS, ClassCounts
 from .errors import MfbError
+from .textfiles import INT64_MAX, INT64_MIN, MAX_STATS_BYTES, parse_structured, read_text, short
 
 #: Version of the layout written by this mfb; files from newer versions are refused.
 FORMAT_VERSION = 1
@@ -106,17 +106,11 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
 def load_stats(path: Path | str) -> StatsFile:
     """Read and validate a statistics file, or raise MfbError naming it and the problem."""
     path = Path(path)
+    text = read_text(path, "statistics", MAX_STATS_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MfbError(f"{path}: no such statistics file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise MfbError(f"{path}: cannot read statistics file ({reason})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise MfbError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+        data = parse_structured(text, ".json")
+    except ValueError as error:
+        raise MfbError(f"{path}: {error}") from None
     try:
         return stats_from_record(data)
     except _Invalid as error:
@@ -166,13 +160,19 @@ def stats_from_record(data: Any) -> StatsFile:
             raise _Invalid(f"'{key}' has {len(values)} entries for {len(ids)} ids")
         if any(v < 0 for v in values):
             raise _Invalid(f"negative count in '{key}'")
+        if any(v > INT64_MAX for v in values):
+            raise _Invalid(f"a count in '{key}' is more than mfb counts (2**63 - 1)")
+    if any(not INT64_MIN <= i <= INT64_MAX for i in ids):
+        raise _Invalid("an id in 'ids' does not fit a 64-bit label")
     for label, n, k in zip(ids, pixels, images, strict=True):
         if not 1 <= k <= min(n, num_images):
             raise _Invalid(
                 f"id {label}: {k} images for {n} pixels and {num_images} images is impossible"
             )
     if sum(pixels) != total_pixels:
-        raise _Invalid(f"'total_pixels' {total_pixels} is not the sum of 'pixels' {sum(pixels)}")
+        raise _Invalid(
+            f"'total_pixels' {short(total_pixels)} is not the sum of 'pixels' {short(sum(pixels))}"
+        )
 
     cooc = _cooc_table(data.get("cooc"), ids, pixels)
     counts = ClassCounts(
@@ -193,17 +193,17 @@ def _cooc_table(rows: Any, ids: list[int], pixels: list[int]) -> np.ndarray[Any,
     seen: set[tuple[int, int]] = set()
     for row in rows:
         if not (isinstance(row, list) and len(row) == 3 and all(_is_int(v) for v in row)):
-            raise _Invalid(f"'cooc' row {row!r} is not [c, d, n] integers")
+            raise _Invalid(f"'cooc' row {short(row)} is not [c, d, n] integers")
         c, d, n = row
         if c not in where or d not in where:
-            raise _Invalid(f"'cooc' row {row!r} names an id not in 'ids'")
+            raise _Invalid(f"'cooc' row {short(row)} names an id not in 'ids'")
         if n < 0:
-            raise _Invalid(f"negative count in 'cooc' row {row!r}")
+            raise _Invalid(f"negative count in 'cooc' row {short(row)}")
         if (c, d) in seen:
             raise _Invalid(f"'cooc' has two rows for ({c}, {d})")
         seen.add((c, d))
         if n > pixels[where[d]]:
-            raise _Invalid(f"'cooc' row {row!r} exceeds the {pixels[where[d]]} pixels of {d}")
+            raise _Invalid(f"'cooc' row {short(row)} exceeds the {pixels[where[d]]} pixels of {d}")
         table[where[c], where[d]] = n
     diagonal = np.diagonal(table)
     wrong = np.flatnonzero(diagonal != np.asarray(pixels, dtype=np.int64))
@@ -228,6 +228,8 @@ def _count(data: Mapping[str, Any], key: str) -> int:
         raise _Invalid(f"'{key}' must be an integer, not {value!r}")
     if value < 0:
         raise _Invalid(f"negative count in '{key}'")
+    if value > INT64_MAX:
+        raise _Invalid(f"'{key}' {short(value)} is more than mfb counts (2**63 - 1)")
     return value
 
 
@@ -256,6 +258,9 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
                 "different classes; merge only statistics scanned with the same colour map "
                 "and remap"
             )
+    files = sum(part.files for _, part in parts)
+    if files > INT64_MAX:  # each part's is checked on loading; so is their sum
+        raise MfbError(f"the files add up to {files}, more than mfb counts exactly (2**63 - 1)")
     counts = ClassCounts.empty()
     digest = 0
     for _, part in parts:
@@ -263,7 +268,7 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
         digest += int(part.files_digest[len(_DIGEST_PREFIX) :], 16)
     return StatsFile(
         counts=counts,
-        files=sum(part.files for _, part in parts),
+        files=files,
         files_digest=_format_digest(digest % _MODULUS),
         source=_merge_sources([part.source for _, part in parts]),
         label_mapping=dict(first.label_mapping),

@@ -81,7 +81,10 @@ def test_broken_tables_are_named(tmp_path):
     with pytest.raises(MfbError, match=r"two\.json: colour #804080 is given two ids, 1 and 2"):
         load_colormap(str(tmp_path / "two.json"))
     (tmp_path / "bad.csv").write_text("name,r,g,b\nroad,300,0,0\n")
-    with pytest.raises(MfbError, match=r"bad\.csv: not a colour table \(colour channel 300"):
+    with pytest.raises(
+        MfbError,
+        match=r"bad\.csv: not a colour table \(row 2: colour channel 300 is outside 0\.\.255\)",
+    ):
         load_colormap(str(tmp_path / "bad.csv"))
     with pytest.raises(MfbError, match="neither a colour table file nor a built-in map"):
         load_colormap("nope")
@@ -275,3 +278,90 @@ def test_outputs_take_names_from_the_colour_table_unless_told_otherwise(tmp_path
     assert names("--names", str(tmp_path / "names.txt")) == ["sky", "road"]
     (tmp_path / "swap.json").write_text('{"0": 1, "1": 0}')
     assert names("--map", str(tmp_path / "swap.json")) is None  # ids renumbered: no names
+
+
+# Issue 10: the forms colour tables come in, each read as road=0 (128,64,128), sky=1 (0,0,255).
+NESTED_FORMS = [
+    (
+        "classes.json",
+        '{"classes": [{"name": "road", "color": "#804080"}, {"name": "sky", "color": "#0000ff"}]}',
+    ),
+    (
+        "title.json",
+        '{"dataset": "x", "labels": [{"title": "road", "color": [128, 64, 128]}, '
+        '{"title": "sky", "color": [0, 0, 255]}]}',
+    ),
+    (
+        "label.yaml",
+        "categories:\n  - {label: road, rgb: '128,64,128'}\n  - {label: sky, rgb: '0, 0, 255'}\n",
+    ),
+    (
+        "ids.yaml",
+        "colormap:\n  - {id: 0, class_name: road, colour: '#804080'}\n"
+        "  - {id: 1, class_name: sky, colour: '#0000FF'}\n",
+    ),
+    ("metainfo.json", '{"classes": ["road", "sky"], "palette": [[128, 64, 128], [0, 0, 255]]}'),
+    ("byname.json", '{"road": "#804080", "sky": "0,0,255"}'),
+    (
+        "rgbkeys.json",
+        '[{"name": "road", "r": 128, "g": 64, "b": 128}, '
+        '{"name": "sky", "r": 0, "g": 0, "b": 255}]',
+    ),
+    (
+        "nested.json",
+        '{"road": {"id": 0, "color": "#804080"}, "sky": {"id": 1, "color": [0,0,255]}}',
+    ),
+    (
+        "single.yaml",
+        "my_table:\n  - {name: road, color: '#804080'}\n  - {name: sky, color: '#0000ff'}\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("filename", "text"), NESTED_FORMS)
+def test_nested_and_named_table_forms(tmp_path, filename, text):
+    (tmp_path / filename).write_text(text)
+    table = load_colormap(str(tmp_path / filename))
+    assert table.keys.tolist() == [0x0000FF, 0x804080]
+    assert table.values.tolist() == [1, 0]
+    assert dict(table.names) == {0: "road", 1: "sky"}
+
+
+def test_mmseg_metainfo_lengths_must_agree(tmp_path):
+    (tmp_path / "m.json").write_text('{"classes": ["road"], "palette": [[1, 2, 3], [4, 5, 6]]}')
+    with pytest.raises(
+        MfbError, match=r"m\.json: not a colour table \(1 class names for 2 palette"
+    ):
+        load_colormap(str(tmp_path / "m.json"))
+
+
+def test_an_unrecognised_table_is_quoted_briefly(tmp_path):
+    entries = [{"name": f"class{i}", "hue": i} for i in range(500)]
+    (tmp_path / "u.json").write_text(json.dumps({"classes": entries}))
+    with pytest.raises(MfbError) as error:
+        load_colormap(str(tmp_path / "u.json"))
+    message = str(error.value)
+    assert message == (
+        f"{tmp_path / 'u.json'}: not a colour table (entry 1: {{'name': 'class0', 'hue': 0}} "
+        "has no colour ('color', 'rgb' or r, g, b))"
+    )
+    (tmp_path / "s.json").write_text(json.dumps("x" * 10_000))
+    with pytest.raises(MfbError) as error:
+        load_colormap(str(tmp_path / "s.json"))
+    assert len(str(error.value)) < len(str(tmp_path)) + 200
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "entries"),
+    [
+        ('{"3": [128, 64, 128]}', ([0x804080], [3], {})),
+        ('{"road": [128, 64, 128]}', ([0x804080], [0], {0: "road"})),
+        ('{"colors": [[128, 64, 128]]}', ([0x804080], [0], {})),
+        ('{"road": {"id": 2, "rgb": "#804080"}}', ([0x804080], [2], {2: "road"})),
+    ],
+)
+def test_one_entry_tables_are_not_mistaken_for_wrappers(tmp_path, text, entries):
+    (tmp_path / "one.json").write_text(text)
+    table = load_colormap(str(tmp_path / "one.json"))
+    assert (table.keys.tolist(), table.values.tolist(), dict(table.names)) == entries

@@ -201,7 +201,7 @@ def test_invalid_stats_file_is_refused_in_one_line(tmp_path, make, message):
         ("{", "not valid JSON (Expecting property name enclosed in double quotes, line 1)"),
         ("", "not valid JSON"),
         ("[1, 2]", "not an mfb statistics file (write one with: mfb scan PATH... -o FILE)"),
-        (b"\xff\xfe", "cannot read statistics file"),
+        (b"\xff\xfe", "the statistics file is not UTF-8 text (byte 0)"),
     ],
 )
 def test_unreadable_stats_files(tmp_path, text, message):

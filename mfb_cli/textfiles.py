@@ -1,0 +1,202 @@
+"""Read the text files mfb is given (tables, names, lists, statistics) within fixed limits.
+
+Every text input goes through ``read_text``: its size is capped, so an endless stream
+(``/dev/zero``, a FIFO) or a huge file ends in one line instead of filling memory.
+``parse_structured`` parses JSON or YAML within a nesting depth and, for YAML, a node count
+that counts every alias as the nodes it stands for ("billion laughs" stays small).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import MfbError
+
+MIB = 1 << 20
+#: Colour tables, remaps, class names and --list files.
+MAX_TABLE_BYTES = 64 * MIB
+#: Statistics files (--from, merge): ~4 million co-occurrence rows (2000 ids all meeting).
+MAX_STATS_BYTES = 256 * MIB
+#: Deepest nesting of lists and objects in a JSON or YAML file.
+MAX_DEPTH = 64
+#: Most YAML nodes, with each alias counted as the nodes of what it refers to.
+MAX_YAML_NODES = 5_000_000
+#: The range every id and count is computed in (numpy int64).
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def read_text(path: Path, what: str, limit: int | None = None) -> str:
+    """The UTF-8 text of ``path`` (a BOM is dropped), or a one-line MfbError.
+
+    At most ``limit`` bytes (default MAX_TABLE_BYTES) are read, whatever the file is
+    (regular file, FIFO, device).
+    """
+    limit = MAX_TABLE_BYTES if limit is None else limit
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
+    except FileNotFoundError:
+        raise MfbError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise MfbError(f"{path}: a folder, not a {what} file") from None
+    except OSError as error:
+        raise MfbError(f"{path}: cannot read the {what} file ({error.strerror})") from None
+    return _decode(data, path, what, limit)
+
+
+def _decode(data: bytes, path: Path, what: str, limit: int) -> str:
+    if len(data) > limit:
+        raise MfbError(
+            f"{path}: larger than the {_size(limit)} a {what} file may be; is it the right file?"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise MfbError(f"{path}: the {what} file is not UTF-8 text (byte {error.start})") from None
+
+
+def read_stdin(what: str) -> str:
+    """Standard input as UTF-8 text, within MAX_TABLE_BYTES (a --list of '-')."""
+    import sys
+
+    limit = MAX_TABLE_BYTES
+    data = sys.stdin.buffer.read(limit + 1)
+    return _decode(data, Path("(standard input)"), what, limit)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit:,} bytes"
+
+
+def parse_structured(text: str, suffix: str) -> Any:
+    """JSON, or YAML for .yaml/.yml, within the depth and node limits.
+
+    A syntax error or an exceeded limit is a ValueError with a one-line message.
+    """
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"not valid JSON ({error.msg}, line {error.lineno})") from None
+        except RecursionError:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+        except ValueError as error:  # e.g. an integer of more than 4300 digits
+            raise ValueError(f"not valid JSON ({one_line(str(error))})") from None
+        check_depth(data)
+        return data
+    return _load_yaml(text)
+
+
+def check_depth(data: Any) -> None:
+    """Refuse data nested deeper than MAX_DEPTH (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+def one_line(text: str) -> str:
+    """Collapse a multi-line message (YAML's, say) into one line."""
+    return " ".join(text.split())
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml  # only YAML files pay for the import
+
+    class BoundedLoader(yaml.SafeLoader):
+        """SafeLoader that counts nodes (aliases as what they expand to) and depth."""
+
+        nodes = 0
+        depth = 0
+        sizes: dict[str, int]
+        open_anchors: set[str]
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor in self.open_anchors:
+                    raise ValueError(f"alias *{event.anchor} refers to itself")
+                self._count(self.sizes.get(str(event.anchor), 1))
+                return super().compose_node(parent, index)
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+            before = self.nodes
+            self._count(1)
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                self.open_anchors.add(anchor)
+            node = super().compose_node(parent, index)
+            if anchor is not None:
+                self.open_anchors.discard(anchor)
+                self.sizes[anchor] = self.nodes - before
+            self.depth -= 1
+            return node
+
+        def _count(self, nodes: int) -> None:
+            self.nodes += nodes
+            if self.nodes > MAX_YAML_NODES:
+                raise ValueError(
+                    f"more than {MAX_YAML_NODES:,} YAML nodes once aliases are expanded"
+                )
+
+    try:
+        loader = BoundedLoader(text)  # the reader refuses control characters right here
+    except yaml.YAMLError as error:
+        raise ValueError(f"not valid YAML ({one_line(str(error))})") from None
+    loader.sizes, loader.open_anchors = {}, set()
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"not valid YAML ({one_line(str(error.problem))}{where})") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"not valid YAML ({one_line(str(error))})") from None
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
+
+
+def as_int(value: Any, what: str, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
+    """An integer from a table entry (int, integral float, or decimal text) within a range.
+
+    Booleans, fractions (1.7 is not read as 1), floats past 2**53 (no longer exact), NaN and
+    values outside ``low..high`` are a ValueError naming ``what``.
+    """
+    number: int
+    if isinstance(value, bool):
+        raise ValueError(f"{what} {value!r} is not an integer")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        number = int(value)  # 2.0 written by a tool that has only floats; exact up to 2**53
+    elif isinstance(value, str) and _is_decimal(value.strip()):
+        number = int(value.strip())
+    else:
+        raise ValueError(f"{what} {short(value)} is not an integer")
+    if not low <= number <= high:
+        raise ValueError(f"{what} {short(number)} is outside {low}..{high}")
+    return number
+
+
+def _is_decimal(text: str) -> bool:
+    digits = text[1:] if text[:1] in "+-" else text
+    return 0 < len(digits) <= 40 and digits.isascii() and digits.isdigit()
+
+
+def short(value: Any, limit: int = 40) -> str:
+    """A repr cut to ``limit`` characters, to quote a value from a file in one line."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > 128:  # str() of a huge int is slow, or refused
+            return f"(a {value.bit_length()}-bit number)"
+        return str(value)
+    text = one_line(repr(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
