@@ -253,9 +253,11 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
     """
     if not parts:
         raise MfbError("nothing to merge")
+    from .classsets import same_mapping
+
     first_name, first = parts[0]
     for name, part in parts[1:]:
-        if part.label_mapping != first.label_mapping:
+        if not same_mapping(part.label_mapping, first.label_mapping):
             raise MfbError(
                 f"{name}: its label mapping differs from {first_name}'s, so the same id means "
                 "different classes; merge only statistics scanned with the same colour map "

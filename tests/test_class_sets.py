@@ -130,6 +130,23 @@ def test_statistics_files_keep_the_class_set(tmp_path, cityscapes_colour):
     assert again["num_classes"] == 19
 
 
+def test_files_with_and_without_a_recorded_class_set_merge(tmp_path, cityscapes_colour):
+    new, old = tmp_path / "new.json", tmp_path / "old.json"
+    assert run("scan", cityscapes_colour, "--colormap", "cityscapes", "-o", new).exit_code == 0
+    record = json.loads(new.read_text())
+    del record["label_mapping"]["class_set"]
+    # Files written before --palette-index recorded its opposite, by_color.
+    del record["label_mapping"]["palette_index"]
+    record["label_mapping"]["by_color"] = True
+    old.write_text(json.dumps(record))
+    merged = run("merge", new, old)
+    assert merged.exit_code == 0, merged.stderr
+    assert json.loads(merged.stdout)["pixels"] == [2] * 15
+    record["label_mapping"]["by_color"] = False  # palette files were read by index then
+    old.write_text(json.dumps(record))
+    assert run("merge", new, old).exit_code == 1
+
+
 # SegNet's layout, by hand. A = [[0 0 0 1] [1 3 3 3]], B = [[1 1 2 2] [2 2 3 3]]; 3 is void.
 SEGNET_IMAGES = [[[0, 0, 0, 1], [1, 3, 3, 3]], [[1, 1, 2, 2], [2, 2, 3, 3]]]
 # Void pixels labelled: freq 0 = 3/8, 1 = 4/16, 2 = 4/8, void 3 = 5/16; the median of the

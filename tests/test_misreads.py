@@ -90,8 +90,7 @@ def test_grey_masks_stored_as_rgb_are_read_as_ids_with_a_warning(tmp_path):
     record = json.loads(result.stdout)
     assert record["pixel_counts"] == [1, 2, 3]
     message = (
-        "1 of 2 files are RGB with r = g = b in every pixel and were read as grey label ids "
-        "(1 RGB)"
+        "1 of 2 files are RGB with r = g = b in every pixel and were read as grey label ids (1 RGB)"
     )
     assert result.stderr == f"warning: {message}\n" and record["warnings"] == [message]
 
