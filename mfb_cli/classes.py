@@ -105,6 +105,18 @@ class ClassStats:
         return self.total_pixels - self.void_pixels - sum(self.ignored_pixels.values())
 
     @property
+    def length_rule(self) -> str:
+        """Where ``num_classes`` comes from, for the output's definitions."""
+        if self.spec.num_classes is not None:
+            return f"--num-classes {self.spec.num_classes}"
+        if self.spec.class_set is not None:
+            return (
+                f"the class set of {self.spec.class_set.source}: 1 + its largest id that "
+                "is not ignored"
+            )
+        return "1 + the largest label (or void id) that is not ignored"
+
+    @property
     def absent(self) -> tuple[int, ...]:
         """Non-void classes with no pixel at all."""
         return tuple(

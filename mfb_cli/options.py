@@ -31,6 +31,9 @@ Definitions:
                in the vector, its pixels never count.
   labelled     pixels that are neither void nor ignored.
   absent       classes never seen keep their id (weights: weight 0, with a warning).
+  length       --num-classes; else the class set of --colormap / --map (a table that
+               lists the classes: cityscapes 19 with --ignore 255, camvid32 32, a file's
+               ids; not reduce-zero-label); else 1 + the largest label not ignored.
 """
 
 
@@ -313,7 +316,8 @@ def class_options(function: F) -> F:
                 type=click.IntRange(min=1),
                 default=None,
                 help="Length of the class vector; larger labels are an error.  "
-                "[default: 1 + the largest label that is not ignored]",
+                "[default: the class set of --colormap / --map, else 1 + the largest label "
+                "that is not ignored]",
             ),
         ],
     )
@@ -476,6 +480,8 @@ _READING = ("glob", "jobs", "decoder", "skip_bad", "max_pixels", "list_files", "
 
 def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path | None) -> None:
     """The reading options that cannot apply to this run are usage errors."""
+    from .archives import is_archive
+
     no_image = "with --from: no image is read"
     refuse_unused(
         ctx,
@@ -483,9 +489,9 @@ def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path
             *((name, from_path is None, no_image) for name in _READING),
             (
                 "glob",
-                bool(scan.paths),
-                "without PATH...: --glob chooses files in folders, "
-                "and listed files are never filtered",
+                any(not p.is_file() or is_archive(p) for p in scan.paths),
+                "without a folder or archive in PATH...: it chooses the files in folders "
+                "and archives; files named directly or listed are never filtered",
             ),
             ("column", bool(scan.lists), "without --list"),
             ("root", bool(scan.lists), "without --list"),

@@ -129,6 +129,7 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
                 "(--void-in-median)"
             ),
             **_VOID_ABSENT_DEFINITIONS,
+            "length": stats.length_rule,
         },
         exact=exact,
     )
@@ -164,6 +165,7 @@ def _pixel_scheme(
             "counted": "classes with at least one pixel that are not void (K of them)",
             "weight": formula,
             **_VOID_ABSENT_DEFINITIONS,
+            "length": stats.length_rule,
         },
         exact=exact,
     )

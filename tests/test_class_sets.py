@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -215,7 +216,14 @@ def test_glob_with_only_a_list_is_a_usage_error(tmp_path):
     listed = tmp_path / "list.txt"
     listed.write_text(f"{SAMPLES / 'street_000.png'}\n")
     result = run("weights", "--list", listed, "--glob", "*.tif")
-    assert result.exit_code == 2 and "--glob has no effect without PATH" in result.stderr
+    message = "--glob has no effect without a folder or archive in PATH..."
+    assert result.exit_code == 2 and message in result.stderr
+    named = run("weights", SAMPLES / "street_000.png", "--glob", "*.tif")
+    assert named.exit_code == 2 and message in named.stderr
+    archive = tmp_path / "masks.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(SAMPLES / "street_000.png", "a/street_000.png")
+    assert run("weights", archive, "--glob", "a/*.png", "-q").exit_code == 0
 
 
 def test_the_same_options_at_their_defaults_are_fine(stats_file):
