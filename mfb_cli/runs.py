@@ -178,6 +178,8 @@ def class_stats_for(
     try:
         return counts, class_stats(counts, spec), source
     except LabelRangeError as error:
+        # How the files were read (a colour map that did not apply...) often explains it.
+        warn_all(counts.warnings)
         # A scan names the offending mask; a statistics file can only name itself.
         if from_path is None:
             raise

@@ -10,8 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mfb_cli import compute_class_weights
+from mfb_cli import ClassCounts, LabelSpec, class_stats, class_weights, compute_class_weights
+from mfb_cli.classes import ClassSet
 from mfb_cli.cli import cli
 from mfb_cli.tables import CAMVID32, CITYSCAPES
 
@@ -61,11 +64,39 @@ def test_cityscapes_colours_give_19_weights_on_a_subset(cityscapes_colour):
     assert record["weights"][14:] == [0.0] * 5 and record["absent"] == [14, 15, 16, 17, 18]
     assert "warning: classes never seen, given weight 0: 14-18\n" in result.stderr
     assert record["warnings"] == ["classes never seen, given weight 0: 14-18"]
+    assert record["definitions"]["length"] == (
+        "the class set of --colormap cityscapes: 1 + its largest id that is not ignored"
+    )
     snippet = run(
         "weights", cityscapes_colour, "--colormap", "cityscapes", "--ignore", 255, "-f", "torch"
     ).stdout
     assert snippet.count(",  # ") == 19 and "# 18 bicycle" in snippet
     assert "# warning: classes never seen, given weight 0: 14-18" in snippet
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from([*range(19), 255]), min_size=1, max_size=30))
+def test_a_class_set_fixes_the_length_whatever_subset_occurs(labels):
+    counts = ClassCounts.from_histogram(*np.unique(labels, return_counts=True))
+    class_set = ClassSet(tuple(range(19)), "--colormap cityscapes", (255,))
+    stats = class_stats(counts, LabelSpec.of(ignore=[255], class_set=class_set))
+    assert stats.num_classes == 19
+    assert set(stats.absent) == set(range(19)) - set(labels)
+    if set(labels) != {255}:
+        weights = class_weights(stats).weights
+        assert len(weights) == 19 and all(weights[c] == 0 for c in stats.absent)
+
+
+def test_a_file_read_as_ids_is_explained_when_its_labels_do_not_fit(tmp_path):
+    save_mask(tmp_path / "m" / "grey.png", [[7, 143]])
+    result = run("weights", tmp_path / "m", "--colormap", "cityscapes", "--ignore", 255, "-q")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "warning: 1 of 1 files are single-channel (1 L) and were read as label ids: "
+        "--colormap applies only to RGB/RGBA and palette images",
+        "Error: label 143 is outside the 19 classes (ids 0..18) of --colormap cityscapes; "
+        "pass --ignore 143 (or --num-classes to make it a class)",
+    ]
 
 
 def test_cityscapes_label_ids_remapped_give_19_weights(cityscapes_label_ids):
