@@ -194,6 +194,7 @@ def weights(
     \b
     Examples:
       mfb weights ./labels --void 11 -o weights.json
+      mfb weights CamVid/trainannot --ignore 11 --void-in-median -f caffe  # SegNet's 11
       mfb weights gtFine/train --glob '*_labelTrainIds.png' --ignore 255 | jq .weights
       mfb weights --from stats.json --void 11
       mfb weights ./labels --ignore 255 --scheme enet --normalize mean -f mmseg

@@ -215,9 +215,10 @@ def mask_options(function: F) -> F:
                 "--colormap",
                 metavar="FILE|NAME",
                 callback=_load_table("colormap"),
-                help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
-                "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
-                "the id is the row number unless given) or a built-in: "
+                help="Read RGB/RGBA and palette masks by colour (without it, RGB masks "
+                "with r = g = b are read as grey ids, with a warning): a colour table "
+                "(.json/.yaml, class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt "
+                "'R G B name'; the id is the row number unless given) or a built-in: "
                 + ", ".join(_builtin_names("colormap")),
             ),
             click.option(
@@ -404,8 +405,9 @@ def from_option(function: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         help="Read the counts from a statistics file written by 'mfb scan' instead of "
-        "scanning PATH... (the same output, no image read). Reading options are not used, "
-        "but a --colormap or --map other than the scan's is an error.",
+        "scanning PATH... (the same output, no image read). Reading options (--glob, -j, "
+        "--decoder, --skip-bad, --max-pixels, --list...) are usage errors with it, and a "
+        "--colormap or --map other than the scan's is an error.",
     )(function)
 
 
