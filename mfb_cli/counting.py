@@ -313,8 +313,19 @@ def count_file_noted(
     ids, counts = map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
     if raw.note is None:
         return ids, counts, None
-    stored = raw.mode or f"array {getattr(raw.values, 'dtype', '')}"
-    return ids, counts, (raw.note, stored)
+    return ids, counts, (raw.note, raw.mode or _stored_as(str(path), raw.values))
+
+
+#: The Pillow mode of a greyscale PNG the fast decoder read, by its array's type.
+_PNG_MODES = {"uint8": "L", "uint16": "I;16"}
+
+
+def _stored_as(name: str, values: object) -> str:
+    """How a file decoded to an array was stored, named as Pillow would (for warnings)."""
+    dtype = str(getattr(values, "dtype", ""))
+    if name.lower().endswith(".npy"):
+        return f".npy {dtype}"
+    return _PNG_MODES.get(dtype, dtype)
 
 
 def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array]:

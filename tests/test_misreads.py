@@ -81,6 +81,25 @@ def test_single_channel_files_with_a_colour_map_are_named_in_a_warning(tmp_path)
     assert message in json.loads(result.stdout)["warnings"]
 
 
+@pytest.mark.parametrize("decoder", ["pillow", "fast"])
+def test_the_warning_names_how_files_were_stored_with_every_decoder(tmp_path, decoder):
+    if decoder == "fast":
+        pytest.importorskip("imagecodecs")
+    folder = tmp_path / "m"
+    for index in range(8):  # enough files for the fast decoder to be worth it
+        save_mask(folder / f"{index}.png", [[0, 1]])
+    save_mask(folder / "wide.png", [[1, 2]], "I;16")
+    np.save(folder / "a.npy", np.array([[2, 3]], dtype=np.int16))
+    (tmp_path / "t.csv").write_text(TABLE)
+    args = ("--glob", "*.*", "--colormap", tmp_path / "t.csv", "--decoder", decoder, "-q")
+    result = run("weights", folder, *args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        "warning: 10 of 10 files are single-channel (1 .npy int16, 1 I;16, 8 L) and were read "
+        "as label ids: --colormap applies only to RGB/RGBA and palette images\n"
+    )
+
+
 def test_grey_masks_stored_as_rgb_are_read_as_ids_with_a_warning(tmp_path):
     folder = tmp_path / "m"
     save_mask(folder / "a.png", np.repeat(np.array([[[0], [2], [2]]], dtype=np.uint8), 3, 2), "RGB")
