@@ -483,7 +483,7 @@ def scan_warnings(
         names = ", ".join(str(path) for path in skipped[:2])
         more = f" and {len(skipped) - 2} more" if len(skipped) > 2 else ""
         messages.append(
-            f"{len(skipped)} of {total} files skipped as bad (--skip-bad): {names}{more}"[:240]
+            f"{len(skipped)} of {total} files skipped as bad (--skip-bad): {names}{more}"[:200]
         )
     return tuple(messages)
 

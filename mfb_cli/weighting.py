@@ -271,11 +271,10 @@ def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights
         result,
         warnings=(
             *result.warnings,
-            f"effective-number: with --beta {beta}, beta^n_c < {_SATURATED:g} for {which}, "
-            "so those weights are within 0.1% of each other although their counts differ "
-            f"up to {saturated[-1] / saturated[0]:.3g}x; a beta with 1 - beta ~ 1 / (typical "
-            f"count) would not be, e.g. --beta {1 - 1 / typical:.{len(str(typical)) + 2}f} "
-            f"(1 - 1 / {typical}, the median count)",
+            f"effective-number: --beta {beta} gives beta^n_c < {_SATURATED:g} for {which}: "
+            "their weights are within 0.1% though their counts differ up to "
+            f"{saturated[-1] / saturated[0]:.3g}x; try --beta "
+            f"{1 - 1 / typical:.{len(str(typical)) + 2}f} (1 - 1 / {typical}, the median count)",
         ),
     )
 
