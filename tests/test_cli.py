@@ -246,7 +246,7 @@ def test_effective_number_saturation_is_warned_on_stderr(mask_dir):
     assert quiet.stderr == ""
     loud = run("weights", folder, "--scheme", "effective-number", "--beta", 0.0001, "-q")
     assert loud.exit_code == 0, loud.stderr
-    assert "warning: effective-number: with --beta 0.0001" in loud.stderr
+    assert "warning: effective-number: --beta 0.0001 gives" in loud.stderr
     record = json.loads(loud.stdout)
     assert record["warnings"] == [loud.stderr.strip().removeprefix("warning: ")]
 
