@@ -385,9 +385,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     help="Also draw a bar chart to FILE.png or FILE.svg (needs: pip install 'mfb-cli[plot]').",
 )
 @click.option("--log", is_flag=True, help="Log scale for --plot.")
-@click.pass_context
 def histogram(
-    ctx: click.Context,
     scan: ScanRequest,
     from_path: Path | None,
     spec: LabelSpec,
@@ -415,6 +413,7 @@ def histogram(
     from .histogram import histogram_record
     from .output import write_text
 
+    ctx = click.get_current_context()
     refuse_unused_reading(ctx, scan, from_path)
     refuse_unused(ctx, [("log", plot is not None, "without --plot")])
     counts, stats, source = class_stats_for(scan, spec, from_path)
