@@ -71,6 +71,12 @@ def test_cityscapes_colours_give_19_weights_on_a_subset(cityscapes_colour):
         "weights", cityscapes_colour, "--colormap", "cityscapes", "--ignore", 255, "-f", "torch"
     ).stdout
     assert snippet.count(",  # ") == 19 and "# 18 bicycle" in snippet
+    histogram = run(
+        "histogram", cityscapes_colour, "--colormap", "cityscapes", "--ignore", 255, "-f", "json"
+    )
+    shown = json.loads(histogram.stdout)
+    assert shown["num_classes"] == 19 and shown["absent"] == [14, 15, 16, 17, 18]
+    assert shown["warnings"] == record["warnings"]
     assert "# warning: classes never seen, given weight 0: 14-18" in snippet
 
 
