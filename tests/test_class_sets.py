@@ -13,12 +13,19 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfb_cli import ClassCounts, LabelSpec, class_stats, class_weights, compute_class_weights
+from mfb_cli import (
+    ClassCounts,
+    LabelSpec,
+    class_stats,
+    class_weights,
+    compute_class_weights,
+    median_frequency,
+)
 from mfb_cli.classes import ClassSet
 from mfb_cli.cli import cli
 from mfb_cli.tables import CAMVID32, CITYSCAPES
 
-from .conftest import save_mask
+from .conftest import naive_median_frequency, save_mask
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
 # trainId -> colour of the first labels.py row trained as that id.
@@ -267,3 +274,25 @@ def test_the_same_options_at_their_defaults_are_fine(stats_file):
     assert run("weights", "--from", stats_file, "--void", 11, "--void-in-median").exit_code == 0
     assert run("weights", "--from", stats_file, "--glob", "*.png").exit_code == 2
     assert run("weights", "--from", stats_file).exit_code == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0, 1, 2, 3, 4, 255]), min_size=1, max_size=12),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sets(st.integers(0, 4), max_size=1),
+)
+def test_void_in_median_with_ignored_values_matches_the_naive_definition(images, void):
+    arrays = [np.asarray([row]) for row in images]
+    counts = ClassCounts.empty()
+    for array in arrays:
+        counts = counts + ClassCounts.from_histogram(*np.unique(array, return_counts=True))
+    stats = class_stats(counts, LabelSpec.of(5, void, [255]))
+    if not any(v not in (255, *void) for row in images for v in row):
+        return  # nothing labelled: an error, tested elsewhere
+    result = median_frequency(stats, void_in_median=True)
+    expected = naive_median_frequency(arrays, 5, void, [255], void_in_median=True)
+    assert result.exact == tuple(expected)
