@@ -10,13 +10,17 @@ Two kinds of non-class values, as the frameworks define them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .counting import ClassCounts, Int64Array
+from .counting import ClassCounts, Int64Array, LabelCheck
 from .errors import LabelRangeError, OptionError
+
+if TYPE_CHECKING:
+    from .archives import LabelSource
 
 
 @dataclass(frozen=True)
@@ -146,15 +150,7 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
         too_big = [i for i in classes if i >= num_classes]
         if too_big:
             assert spec.class_set is not None
-            what = (
-                "marks pixels without a class in"
-                if too_big[0] in spec.class_set.not_classes
-                else f"is outside the {num_classes} classes (ids 0..{num_classes - 1}) of"
-            )
-            raise LabelRangeError(
-                f"label {too_big[0]} {what} {spec.class_set.source}; pass --ignore "
-                f"{too_big[0]} (or --num-classes to make it a class)"
-            )
+            raise LabelRangeError(outside_class_set(too_big[0], num_classes, spec.class_set))
     elif num_classes is None:
         num_classes = 1 + max([*classes, *void], default=-1)
     elif num_classes < 1:
@@ -221,6 +217,41 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
         ignored_presence=ignored_presence,
     )
     return replace(stats, warnings=(*counts.warnings, *layout_warnings(stats)))
+
+
+def outside_class_set(label: int, length: int, class_set: ClassSet) -> str:
+    """The message for a label the class set has no place for."""
+    what = (
+        "marks pixels without a class in"
+        if label in class_set.not_classes
+        else f"is outside the {length} classes (ids 0..{length - 1}) of"
+    )
+    return (
+        f"label {label} {what} {class_set.source}; pass --ignore {label} "
+        "(or --num-classes to make it a class)"
+    )
+
+
+def label_check(spec: LabelSpec) -> Callable[[LabelSource, Int64Array], None]:
+    """A scan's check of each file's labels: --num-classes, or else the class set's length.
+
+    The scan names the first file with a label that has no place, as soon as it is read.
+    """
+    base = LabelCheck(spec.num_classes, frozenset(spec.ignore))
+    class_set = spec.class_set
+    length = None if class_set is None else class_set.length(spec.ignore)
+    if spec.num_classes is not None or class_set is None or length is None:
+        return base
+    length = max(length, 1 + max(spec.void, default=-1))
+    ignore = set(spec.ignore)
+
+    def check(path: LabelSource, ids: Int64Array) -> None:
+        base(path, ids)
+        outside = [v for v in ids.tolist() if v >= length and v not in ignore]
+        if outside:
+            raise LabelRangeError(f"{path}: {outside_class_set(outside[0], length, class_set)}")
+
+    return check
 
 
 def layout_warnings(stats: ClassStats) -> tuple[str, ...]:

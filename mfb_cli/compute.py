@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .classes import LabelSpec, class_stats
+from .classes import LabelSpec, class_stats, label_check
 from .classsets import class_set_of
 from .colormaps import ColorMap, load_colormap
-from .counting import LabelCheck, count_masks
+from .counting import count_masks
 from .decode import DEFAULT_MAX_PIXELS, ReadOptions
 from .remap import Remap, load_remap
 from .sources import DEFAULT_GLOB, find_label_sources
@@ -66,7 +66,7 @@ def compute_class_weights(
         files,
         jobs=jobs,
         read=read,
-        check=LabelCheck(num_classes, frozenset(spec.ignore)),
+        check=label_check(spec),
         skip_bad=skip_bad,
     )
     return class_weights(

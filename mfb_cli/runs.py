@@ -99,7 +99,8 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
 
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
-    from .counting import LabelCheck, count_masks
+    from .classes import label_check
+    from .counting import count_masks
 
     files = find_sources(scan)
     skipped: list[LabelSource] = []
@@ -123,7 +124,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
             files,
             jobs=scan.jobs,
             read=scan.read,
-            check=LabelCheck(spec.num_classes, frozenset(spec.ignore)),
+            check=label_check(spec),
             on_file=on_file,
             skip_bad=scan.skip_bad,
             on_skip=on_skip,
@@ -170,8 +171,8 @@ def class_stats_for(
     from .classes import class_stats
     from .classsets import class_set_in, class_set_of
 
-    counts, source = counts_for(scan, spec, from_path)
     found = class_set_of(scan.read)
+    counts, source = counts_for(scan, replace(spec, class_set=found), from_path)
     if found is None and from_path is not None:
         found = class_set_in(source.get("label_mapping", {}))
     spec = replace(spec, class_set=found)

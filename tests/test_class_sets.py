@@ -100,15 +100,25 @@ def test_a_class_set_fixes_the_length_whatever_subset_occurs(labels):
         assert len(weights) == 19 and all(weights[c] == 0 for c in stats.absent)
 
 
-def test_a_file_read_as_ids_is_explained_when_its_labels_do_not_fit(tmp_path):
-    save_mask(tmp_path / "m" / "grey.png", [[7, 143]])
-    result = run("weights", tmp_path / "m", "--colormap", "cityscapes", "--ignore", 255, "-q")
+def test_a_label_outside_the_class_set_names_the_file_or_says_how_files_were_read(tmp_path):
+    grey = save_mask(tmp_path / "m" / "grey.png", [[7, 143]])
+    args = ("--colormap", "cityscapes", "--ignore", 255, "-q")
+    result = run("weights", tmp_path / "m", *args)
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
+    message = (
+        "label 143 is outside the 19 classes (ids 0..18) of --colormap cityscapes; "
+        "pass --ignore 143 (or --num-classes to make it a class)"
+    )
+    assert result.stderr == f"Error: {grey}: {message}\n"
+    # From a statistics file no mask is read: the scan's warning says why instead.
+    stats = tmp_path / "stats.json"
+    assert run("scan", tmp_path / "m", "--colormap", "cityscapes", "-o", stats).exit_code == 0
+    again = run("weights", "--from", stats, "--ignore", 255)
+    assert again.exit_code == 1
+    assert again.stderr.splitlines() == [
         "warning: 1 of 1 files are single-channel (1 L) and were read as label ids: "
         "--colormap applies only to RGB/RGBA and palette images",
-        "Error: label 143 is outside the 19 classes (ids 0..18) of --colormap cityscapes; "
-        "pass --ignore 143 (or --num-classes to make it a class)",
+        f"Error: {stats}: {message}",
     ]
 
 
@@ -121,8 +131,8 @@ def test_the_ignore_value_of_a_builtin_set_is_named_when_forgotten(cityscapes_co
     result = run("weights", cityscapes_colour, "--colormap", "cityscapes", "-q")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: label 255 marks pixels without a class in --colormap cityscapes; "
-        "pass --ignore 255 (or --num-classes to make it a class)\n"
+        f"Error: {cityscapes_colour / 'a_color.png'}: label 255 marks pixels without a class "
+        "in --colormap cityscapes; pass --ignore 255 (or --num-classes to make it a class)\n"
     )
 
 
