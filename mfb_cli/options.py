@@ -86,7 +86,9 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
 MAPPING_ORDER = """\b
 Reading order: decode -> --colormap (RGB/RGBA and palette images by colour;
 'P' by index with --palette-index) -> --map -> counts. --void, --ignore,
---num-classes and --names refer to the ids after both mappings.
+--num-classes and --names refer to the ids after both mappings. Without
+--colormap, RGB masks with r = g = b in every pixel are read as grey ids (with a
+warning); other colour masks are refused.
 """
 
 
@@ -215,10 +217,9 @@ def mask_options(function: F) -> F:
                 "--colormap",
                 metavar="FILE|NAME",
                 callback=_load_table("colormap"),
-                help="Read RGB/RGBA and palette masks by colour (without it, RGB masks "
-                "with r = g = b are read as grey ids, with a warning): a colour table "
-                "(.json/.yaml, class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt "
-                "'R G B name'; the id is the row number unless given) or a built-in: "
+                help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
+                "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
+                "the id is the row number unless given) or a built-in: "
                 + ", ".join(_builtin_names("colormap")),
             ),
             click.option(
