@@ -478,7 +478,18 @@ def refuse_unused(ctx: click.Context, rules: Iterable[tuple[str, bool, str]]) ->
 
 
 #: Options that only say how images are read: nothing to do when counts come from --from.
-_READING = ("glob", "jobs", "decoder", "skip_bad", "max_pixels", "list_files", "column", "root")
+#: (--suffix, where a --list option adds it, is one too; options a command lacks are skipped.)
+_READING = (
+    "glob",
+    "jobs",
+    "decoder",
+    "skip_bad",
+    "max_pixels",
+    "list_files",
+    "column",
+    "root",
+    "suffix",
+)
 
 
 def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path | None) -> None:
@@ -498,5 +509,6 @@ def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path
             ),
             ("column", bool(scan.lists), "without --list"),
             ("root", bool(scan.lists), "without --list"),
+            ("suffix", bool(scan.lists), "without --list"),
         ],
     )
