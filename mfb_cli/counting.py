@@ -321,7 +321,9 @@ _PNG_MODES = {"uint8": "L", "uint16": "I;16"}
 
 
 def _stored_as(name: str, values: object) -> str:
-    """How a file decoded to an array was stored, named as Pillow would (for warnings)."""
+    """How a file was stored, named as Pillow would (for warnings)."""
+    if isinstance(values, Image.Image):
+        return values.mode
     dtype = str(getattr(values, "dtype", ""))
     if name.lower().endswith(".npy"):
         return f".npy {dtype}"

@@ -399,7 +399,7 @@ def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> Ra
         if not read.palette_index:
             return RawLabels(image, "palette", _palette_codes(image), mode="P")
         ids_note = None
-    return RawLabels(_label_values(name, image), note=ids_note, mode=image.mode)
+    return RawLabels(_label_values(name, image), note=ids_note)
 
 
 def _uncoded_colour(name: str, image: Image.Image) -> RawLabels:
