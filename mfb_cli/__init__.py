@@ -1,12 +1,11 @@
 """mfb: class balance statistics and loss weights for semantic-segmentation label masks.
 
-A training script can use the library directly::
+A training script needs one call::
 
-    from mfb_cli import LabelSpec, class_stats, class_weights, count_masks, find_label_files
+    from mfb_cli import compute_class_weights
 
-    counts = count_masks(find_label_files(["labels/"]))
-    stats = class_stats(counts, LabelSpec.of(void=[11]))
-    weights = class_weights(stats).weights
+    result = compute_class_weights("labels/", void=[11])
+    weights = np.asarray(result)  # result.warnings: what ``mfb weights`` would print
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ __version__ = "0.1.0"
 from .check import CheckReport, check_masks
 from .classes import ClassStats, LabelSpec, class_stats
 from .colormaps import load_colormap
+from .compute import compute_class_weights
 from .counting import ClassCounts, LabelCheck, count_masks
 from .decode import ReadOptions
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, OptionError
@@ -53,6 +53,7 @@ __all__ = [
     "class_stats",
     "class_weights",
     "clip_weights",
+    "compute_class_weights",
     "count_masks",
     "find_label_files",
     "find_label_sources",

@@ -10,13 +10,39 @@ Two kinds of non-class values, as the frameworks define them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .counting import ClassCounts, Int64Array
+from .counting import ClassCounts, Int64Array, LabelCheck
 from .errors import LabelRangeError, OptionError
+
+if TYPE_CHECKING:
+    from .archives import LabelSource
+
+
+@dataclass(frozen=True)
+class ClassSet:
+    """The class ids a colour table or a remap defines, whether or not the data holds them.
+
+    A table that names its classes (Cityscapes' 19 trainIds, CamVid's 32 colours) fixes the
+    model's output channels: a class missing from a subset must keep its place, so the
+    default vector length is 1 + the largest id of the set that is not ``--ignore``'d.
+    """
+
+    ids: tuple[int, ...]
+    #: Where the set comes from, for messages: "--colormap cityscapes".
+    source: str
+    #: Values the table gives pixels without a class (Cityscapes' and VOC's 255).
+    not_classes: tuple[int, ...] = ()
+
+    def length(self, ignore: Iterable[int] = ()) -> int | None:
+        """1 + the largest id of the set that is not ignored (None when every id is)."""
+        ignored = set(ignore)
+        kept = [i for i in self.ids if i not in ignored and i >= 0]
+        return 1 + max(kept) if kept else None
 
 
 @dataclass(frozen=True)
@@ -26,13 +52,19 @@ class LabelSpec:
     num_classes: int | None = None
     void: tuple[int, ...] = ()
     ignore: tuple[int, ...] = ()
+    #: The class set of the label mapping in force, which sets the default vector length.
+    class_set: ClassSet | None = None
 
     @classmethod
     def of(
-        cls, num_classes: int | None = None, void: Iterable[int] = (), ignore: Iterable[int] = ()
+        cls,
+        num_classes: int | None = None,
+        void: Iterable[int] = (),
+        ignore: Iterable[int] = (),
+        class_set: ClassSet | None = None,
     ) -> LabelSpec:
         """A spec with void and ignore ids sorted and de-duplicated."""
-        return cls(num_classes, tuple(sorted(set(void))), tuple(sorted(set(ignore))))
+        return cls(num_classes, tuple(sorted(set(void))), tuple(sorted(set(ignore))), class_set)
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,8 +72,10 @@ class ClassStats:
     """Per-class counts of a dataset, indexed by class id 0..num_classes-1.
 
     ``presence[c]`` is the number of labelled pixels (neither void nor ignored) in the images
-    containing c; ``presence_with_void[c]`` counts void pixels as labelled too (the SegNet
-    convention). Both are exact sums taken from the co-occurrence counts.
+    containing c; ``presence_with_void[c]`` counts void and ignored pixels as labelled too
+    (the SegNet convention, every pixel of those images). Both are exact sums taken from the
+    co-occurrence counts. ``warnings`` are the surprises worth telling a person (a likely
+    forgotten --ignore, classes never seen, and the scan's own warnings).
     """
 
     spec: LabelSpec
@@ -53,6 +87,9 @@ class ClassStats:
     num_images: int
     total_pixels: int
     ignored_pixels: dict[int, int]
+    #: Every pixel of the images containing each ignored value (for --void-in-median).
+    ignored_presence: dict[int, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def void(self) -> tuple[int, ...]:
@@ -70,6 +107,18 @@ class ClassStats:
     def labelled_pixels(self) -> int:
         """Pixels that are neither void nor ignored."""
         return self.total_pixels - self.void_pixels - sum(self.ignored_pixels.values())
+
+    @property
+    def length_rule(self) -> str:
+        """Where ``num_classes`` comes from, for the output's definitions."""
+        if self.spec.num_classes is not None:
+            return f"--num-classes {self.spec.num_classes}"
+        if self.spec.class_set is not None:
+            return (
+                f"the class set of {self.spec.class_set.source}: 1 + its largest id that "
+                "is not ignored"
+            )
+        return "1 + the largest label (or void id) that is not ignored"
 
     @property
     def absent(self) -> tuple[int, ...]:
@@ -95,7 +144,14 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
             "if it marks pixels without a class"
         )
     num_classes = spec.num_classes
-    if num_classes is None:
+    set_length = None if spec.class_set is None else spec.class_set.length(ignore)
+    if num_classes is None and set_length is not None:
+        num_classes = max(set_length, 1 + max(void, default=-1))
+        too_big = [i for i in classes if i >= num_classes]
+        if too_big:
+            assert spec.class_set is not None
+            raise LabelRangeError(outside_class_set(too_big[0], num_classes, spec.class_set))
+    elif num_classes is None:
         num_classes = 1 + max([*classes, *void], default=-1)
     elif num_classes < 1:
         raise OptionError(f"--num-classes {num_classes}: must be at least 1")
@@ -126,7 +182,7 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     is_class = np.isin(index, list(ignore), invert=True)
     not_void = is_class & np.isin(index, list(void), invert=True)
     presence_by_id = counts.cooc[:, not_void].sum(axis=1)
-    presence_with_void_by_id = counts.cooc[:, is_class].sum(axis=1)
+    presence_with_void_by_id = counts.cooc.sum(axis=1)
 
     pixels = np.zeros(num_classes, dtype=np.int64)
     images = np.zeros(num_classes, dtype=np.int64)
@@ -141,8 +197,15 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     ignored.update(
         (int(i), int(n)) for i, n in zip(index[~is_class], counts.pixels[~is_class], strict=True)
     )
-    return ClassStats(
-        spec=LabelSpec(spec.num_classes, tuple(sorted(void)), tuple(sorted(ignore))),
+    ignored_presence = dict.fromkeys(sorted(ignore), 0)
+    ignored_presence.update(
+        (int(i), int(n))
+        for i, n in zip(index[~is_class], presence_with_void_by_id[~is_class], strict=True)
+    )
+    stats = ClassStats(
+        spec=LabelSpec(
+            spec.num_classes, tuple(sorted(void)), tuple(sorted(ignore)), spec.class_set
+        ),
         num_classes=num_classes,
         pixels=pixels,
         images=images,
@@ -151,21 +214,84 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
         num_images=counts.num_images,
         total_pixels=counts.total_pixels,
         ignored_pixels=ignored,
+        ignored_presence=ignored_presence,
+    )
+    return replace(stats, warnings=(*counts.warnings, *layout_warnings(stats)))
+
+
+def outside_class_set(label: int, length: int, class_set: ClassSet) -> str:
+    """The message for a label the class set has no place for."""
+    what = (
+        "marks pixels without a class in"
+        if label in class_set.not_classes
+        else f"is outside the {length} classes (ids 0..{length - 1}) of"
+    )
+    return (
+        f"label {label} {what} {class_set.source}; pass --ignore {label} "
+        "(or --num-classes to make it a class)"
     )
 
 
-def id_ranges(ids: Iterable[int]) -> str:
-    """'1, 3-7, 9': sorted ids with runs shortened, for messages about many classes."""
+def label_check(spec: LabelSpec) -> Callable[[LabelSource, Int64Array], None]:
+    """A scan's check of each file's labels: --num-classes, or else the class set's length.
+
+    The scan names the first file with a label that has no place, as soon as it is read.
+    """
+    base = LabelCheck(spec.num_classes, frozenset(spec.ignore))
+    class_set = spec.class_set
+    length = None if class_set is None else class_set.length(spec.ignore)
+    if spec.num_classes is not None or class_set is None or length is None:
+        return base
+    length = max(length, 1 + max(spec.void, default=-1))
+    ignore = set(spec.ignore)
+
+    def check(path: LabelSource, ids: Int64Array) -> None:
+        base(path, ids)
+        outside = [v for v in ids.tolist() if v >= length and v not in ignore]
+        if outside:
+            raise LabelRangeError(f"{path}: {outside_class_set(outside[0], length, class_set)}")
+
+    return check
+
+
+def layout_warnings(stats: ClassStats) -> tuple[str, ...]:
+    """The class-layout surprises worth a line: a forgotten --ignore, classes never seen."""
+    messages: list[str] = []
+    suspect = likely_ignore_value(stats)
+    if suspect is not None:
+        below = [c for c in range(suspect) if stats.pixels[c] > 0]
+        messages.append(
+            f"label {suspect} is counted as class {suspect} of {stats.num_classes}, far above "
+            f"the next label ({below[-1] if below else 'none'}); if it marks pixels without "
+            f"a class, pass --ignore {suspect} (or --num-classes to keep it)"
+        )
+    absent = [c for c in stats.absent if c != suspect]
+    if absent:
+        messages.append(f"classes never seen, given weight 0: {id_ranges(absent)}")
+    return tuple(messages)
+
+
+#: Longest id list a message shows before it is cut (warnings stay about 200 characters).
+_MAX_RANGES_TEXT = 120
+
+
+def id_ranges(ids: Iterable[int], limit: int = _MAX_RANGES_TEXT) -> str:
+    """'1, 3-7, 9': sorted ids with runs shortened, cut after ``limit`` characters."""
     parts: list[str] = []
     run: list[int] = []
-    for value in sorted(ids):
+    values = sorted(ids)
+    for value in values:
         if run and value != run[-1] + 1:
             parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
             run = []
         run.append(value)
     if run:
         parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(", ", 1)[0]
+    return f"{cut}, ... ({len(values)} ids)"
 
 
 # Values datasets use to mark "no class" (VOC's and Cityscapes' 255, 16-bit rasters' 65535).

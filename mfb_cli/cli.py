@@ -27,6 +27,8 @@ from .options import (
     names_option,
     output_option,
     output_options,
+    refuse_unused,
+    refuse_unused_reading,
     scheme_option_default,
     scheme_options,
     with_definitions,
@@ -38,7 +40,7 @@ from .runs import (
     progress_bar,
     scan_masks,
     warn,
-    warn_about_classes,
+    warn_all,
 )
 from .weighting import NORMALIZATIONS, SCHEMES
 
@@ -137,8 +139,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--void-in-median",
     is_flag=True,
-    help="median-frequency only. SegNet / PyTorch-ENet convention: void pixels count as "
-    "labelled and void classes join the median (their weight is still 0).",
+    help="median-frequency only. SegNet / PyTorch-ENet convention: void and ignored pixels "
+    "count as labelled and their frequencies join the median. With --void 11 the void "
+    "channel stays (weight 0; PyTorch-ENet's 12 entries); with --ignore 11 it has no entry "
+    "(SegNet's 11 entries, ignore_label: 11). Needs --void or --ignore.",
 )
 @click.option(
     "--enet-c",
@@ -193,6 +197,7 @@ def weights(
     \b
     Examples:
       mfb weights ./labels --void 11 -o weights.json
+      mfb weights CamVid/trainannot --ignore 11 --void-in-median -f caffe  # SegNet's 11
       mfb weights gtFine/train --glob '*_labelTrainIds.png' --ignore 255 | jq .weights
       mfb weights --from stats.json --void 11
       mfb weights ./labels --ignore 255 --scheme enet --normalize mean -f mmseg
@@ -204,11 +209,21 @@ def weights(
     options = scheme_options(
         ctx, scheme, {"void_in_median": void_in_median, "enet_c": enet_c, "beta": beta}
     )
+    refuse_unused_reading(ctx, scan, from_path)
+    refuse_unused(
+        ctx,
+        [
+            (
+                "void_in_median",
+                bool(spec.void or spec.ignore),
+                "without --void or --ignore: nothing void or ignored to put in the median",
+            ),
+            ("names", output_format != "list", "with -f list: a bare list has no names"),
+        ],
+    )
     _, stats, source = class_stats_for(scan, spec, from_path)
     result = class_weights(stats, scheme, normalize=normalize, clip=clip, **options)
-    warn_about_classes(stats, "given weight 0")
-    for message in result.warnings:
-        warn(message)
+    warn_all(result.warnings)  # the scan's, the class layout's and the scheme's
     names = names or scan.read.class_names()  # --names wins over the colour table's
     record = rounded(weights_record(stats, result, source, names=names), decimals)
     write_text(FORMATS[output_format](record), output)
@@ -243,6 +258,7 @@ def check(
     from .check import check_masks
     from .output import write_text
 
+    refuse_unused_reading(ctx, scan, None)
     files = find_sources(scan)
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
@@ -275,7 +291,8 @@ _stats_output = output_option("Write the statistics to this file (atomically) in
 @cli.command()
 @mask_options
 @_stats_output
-def scan(scan: ScanRequest, output: Path | None) -> None:
+@click.pass_context
+def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
     """Count the label masks in PATH... once and write the raw statistics as JSON.
 
     The file holds exact per-id pixel and image counts and the co-occurrence totals, so
@@ -288,17 +305,20 @@ def scan(scan: ScanRequest, output: Path | None) -> None:
       mfb scan ./labels -o stats.json
       mfb weights --from stats.json --void 11
     """
+    from .classsets import recorded_mapping
     from .formats import to_json
     from .output import write_text
     from .stats import StatsFile, files_digest, stats_record
 
+    refuse_unused_reading(ctx, scan, None)
     scanned = scan_masks(scan, LabelSpec())
+    warn_all(scanned.counts.warnings)
     stats = StatsFile(
         counts=scanned.counts,
         files=len(scanned.files),
         files_digest=files_digest(scanned.files),
         source=scanned.source(scan),
-        label_mapping=scan.read.label_mapping(),
+        label_mapping=recorded_mapping(scan.read),
     )
     write_text(to_json(stats_record(stats)), output)
 
@@ -401,8 +421,11 @@ def histogram(
     from .histogram import histogram_record
     from .output import write_text
 
+    ctx = click.get_current_context()
+    refuse_unused_reading(ctx, scan, from_path)
+    refuse_unused(ctx, [("log", plot is not None, "without --plot")])
     counts, stats, source = class_stats_for(scan, spec, from_path)
-    warn_about_classes(stats, None)  # the table flags classes never seen itself
+    warn_all(stats.warnings)
     names = names or scan.read.class_names()  # --names wins over the colour table's
     record = histogram_record(counts, stats, source, names=names, sort=sort)
     if plot is not None:

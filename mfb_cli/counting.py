@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,6 +24,7 @@ from PIL import Image
 from .archives import ArchiveMember, ArchiveReader, LabelSource
 from .decode import (
     AUTO_FAST_MIN_FILES,
+    READ_NOTES,
     RawLabels,
     ReadOptions,
     map_histogram,
@@ -53,7 +54,9 @@ class ClassCounts:
     """Pixel, image and co-occurrence counts of a set of label images, keyed by label id.
 
     ``ids`` are the sorted distinct label values seen; the other arrays are aligned with them.
-    Adding two ClassCounts gives the counts of the union of their images.
+    Adding two ClassCounts gives the counts of the union of their images. ``warnings`` are
+    what the scan found worth telling (files skipped, colour maps that could not apply);
+    they travel with the counts into every result, and do not take part in equality.
     """
 
     ids: Int64Array
@@ -61,6 +64,7 @@ class ClassCounts:
     images: Int64Array
     cooc: Int64Array
     num_images: int
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def empty(cls) -> ClassCounts:
@@ -105,7 +109,8 @@ class ClassCounts:
             pixels[where] += part.pixels
             images[where] += part.images
             cooc[np.ix_(where, where)] += part.cooc
-        return ClassCounts(ids, pixels, images, cooc, self.num_images + other.num_images)
+        warnings = tuple(dict.fromkeys((*self.warnings, *other.warnings)))
+        return ClassCounts(ids, pixels, images, cooc, self.num_images + other.num_images, warnings)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClassCounts):
@@ -309,8 +314,34 @@ def count_file(
 
     Decoding, then the colour map, then the remap: ids are those after every mapping.
     """
+    ids, counts, _ = count_file_noted(path, read, data)
+    return ids, counts
+
+
+def count_file_noted(
+    path: LabelSource, read: ReadOptions = ReadOptions(), data: bytes | None = None
+) -> tuple[Int64Array, Int64Array, tuple[str, str] | None]:
+    """``count_file``, and (note, how it was stored) when the file was read in a way worth a
+    warning (READ_NOTES), else None."""
     raw = read_raw(path, read, data)
-    return map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
+    ids, counts = map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
+    if raw.note is None:
+        return ids, counts, None
+    return ids, counts, (raw.note, raw.mode or _stored_as(str(path), raw.values))
+
+
+#: The Pillow mode of a greyscale PNG the fast decoder read, by its array's type.
+_PNG_MODES = {"uint8": "L", "uint16": "I;16"}
+
+
+def _stored_as(name: str, values: object) -> str:
+    """How a file was stored, named as Pillow would (for warnings)."""
+    if isinstance(values, Image.Image):
+        return values.mode
+    dtype = str(getattr(values, "dtype", ""))
+    if name.lower().endswith(".npy"):
+        return f".npy {dtype}"
+    return _PNG_MODES.get(dtype, dtype)
 
 
 def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
@@ -400,16 +431,17 @@ def count_masks(
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
     accumulator = CountsAccumulator()
-    skipped = 0
+    skipped: list[LabelSource] = []
+    notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
     def count(
         item: tuple[LabelSource, bytes | BadMaskError | None],
-    ) -> tuple[Int64Array, Int64Array] | BadMaskError:
+    ) -> tuple[Int64Array, Int64Array, tuple[str, str] | None] | BadMaskError:
         path, data = item
         try:
             if isinstance(data, BadMaskError):  # raised here, so in file order
                 raise data
-            return count_file(path, read, data)
+            return count_file_noted(path, read, data)
         except BadMaskError as error:
             if skip_bad:
                 return error
@@ -430,11 +462,14 @@ def count_masks(
     ):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):
-                skipped += 1
+                skipped.append(path)
                 if on_skip is not None:
                     on_skip(path, result)
                 continue
-            ids, counts = result
+            ids, counts, note = result
+            if note is not None:
+                stored = notes.setdefault(note[0], {})
+                stored[note[1]] = stored.get(note[1], 0) + 1
             if check is not None:
                 check(path, ids)
             try:
@@ -443,9 +478,30 @@ def count_masks(
                 raise MfbError(f"{path}: {error}") from error
             if on_file is not None:
                 on_file(path, int(counts.sum()))
-    if skipped and skipped == len(paths):
-        raise NoMasksFoundError(f"all {skipped} label files were bad and skipped")
-    return accumulator.result()
+    if skipped and len(skipped) == len(paths):
+        raise NoMasksFoundError(f"all {len(skipped)} label files were bad and skipped")
+    return replace(accumulator.result(), warnings=scan_warnings(len(paths), skipped, notes))
+
+
+def scan_warnings(
+    total: int, skipped: Sequence[LabelSource], notes: dict[str, dict[str, int]]
+) -> tuple[str, ...]:
+    """The scan's warnings: files read in a way worth knowing (READ_NOTES), files skipped."""
+    messages = [
+        READ_NOTES[note].format(
+            files=sum(stored.values()),
+            total=total,
+            modes=", ".join(f"{n} {mode}" for mode, n in sorted(stored.items())),
+        )
+        for note, stored in sorted(notes.items())
+    ]
+    if skipped:
+        names = ", ".join(str(path) for path in skipped[:2])
+        more = f" and {len(skipped) - 2} more" if len(skipped) > 2 else ""
+        messages.append(
+            f"{len(skipped)} of {total} files skipped as bad (--skip-bad): {names}{more}"[:200]
+        )
+    return tuple(messages)
 
 
 def default_jobs() -> int:

@@ -60,10 +60,10 @@ class ReadOptions:
     """How label files become label ids; one object shared by every scanning command."""
 
     max_pixels: int | None = DEFAULT_MAX_PIXELS
-    #: Colour -> id for RGB(A) masks (and palette masks when ``by_color``).
+    #: Colour -> id for RGB(A) and palette masks (palette indices only with ``palette_index``).
     colormap: ColorMap | None = None
-    #: Map a palette image's colours, not its indices.
-    by_color: bool = False
+    #: With a colour map, read palette ('P') images by index instead of by colour.
+    palette_index: bool = False
     #: Id given to colours missing from the colour map; None: such a file is an error.
     unknown_color: int | None = None
     #: Id given to fully transparent RGBA pixels; None: any transparency is an error.
@@ -84,7 +84,7 @@ class ReadOptions:
             raise OptionError(f"--decoder fast needs the 'fast' extra: {FAST_EXTRA_HINT}")
         if self.colormap is None:
             for name, value in (
-                ("--by-color", self.by_color or None),
+                ("--palette-index", self.palette_index or None),
                 ("--unknown-color", self.unknown_color),
                 ("--transparent", self.transparent),
             ):
@@ -106,7 +106,7 @@ class ReadOptions:
         mapping: dict[str, Any] = {}
         if self.colormap is not None:
             mapping["colormap"] = self.colormap.describe()
-            mapping["by_color"] = self.by_color
+            mapping["palette_index"] = self.palette_index
             mapping["unknown_color"] = self.unknown_color
             mapping["transparent"] = self.transparent
         if self.remap is not None:
@@ -360,24 +360,67 @@ class RawLabels:
     palette: Int64Array | None = None
     #: The image mode the values were decoded from ('RGB' for colour codes), if an image.
     mode: str | None = None
+    #: How the file was read when that deserves a warning (see READ_NOTES), else None.
+    note: str | None = None
+
+
+#: Ways of reading a file worth a warning, counted over a scan (the key is RawLabels.note).
+READ_NOTES = {
+    "ids-despite-colormap": "{files} of {total} files are single-channel ({modes}) and were "
+    "read as label ids: --colormap applies only to RGB/RGBA and palette images",
+    "grey-rgb": "{files} of {total} files are RGB with r = g = b in every pixel and were read as "
+    "grey label ids ({modes})",
+}
+
+#: An RGB image with more distinct colours than this is a photograph, not a label mask.
+PHOTO_COLOURS = 1024
 
 
 def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> RawLabels:
     """Decode one label file (a path or archive member, its bytes in ``data`` if given)."""
     name = str(source)
+    # With a colour map, a file read as ids is worth a warning: the map does not apply to it.
+    ids_note = None if read.colormap is None else "ids-despite-colormap"
     if name.lower().endswith(".npy"):
-        return RawLabels(load_npy(name, read.max_pixels, data))
+        array = load_npy(name, read.max_pixels, data)
+        return RawLabels(array, note=ids_note)
     if read.use_fast and name.lower().endswith(".png"):
         labels = read_png_fast(name, read.max_pixels, data)
         if labels is not None:
-            return RawLabels(labels)
-    image = open_mask(name, read.max_pixels, data=data, colour=read.colormap is not None)
+            return RawLabels(labels, note=ids_note)
+    image = open_mask(name, read.max_pixels, data=data, colour=True)
     if image.mode in _COLOUR_MAPPED_MODES:
+        if read.colormap is None:
+            return _uncoded_colour(name, image)
         codes = _colour_codes(name, image, read.transparent is not None)
         return RawLabels(codes, "colours", mode=image.mode)
-    if image.mode == "P" and read.by_color:
-        return RawLabels(image, "palette", _palette_codes(image))
-    return RawLabels(_label_values(name, image))
+    if image.mode == "P" and read.colormap is not None:
+        # Each palette file may order its colours differently: by colour unless asked.
+        if not read.palette_index:
+            return RawLabels(image, "palette", _palette_codes(image), mode="P")
+        ids_note = None
+    return RawLabels(_label_values(name, image), note=ids_note)
+
+
+def _uncoded_colour(name: str, image: Image.Image) -> RawLabels:
+    """An RGB(A) file without a colour map: grey ids stored as RGB, or refused with the reason."""
+    array = np.asarray(image)
+    rgb = array[..., :3]
+    opaque = image.mode != "RGBA" or int(array[..., 3].min()) == 255
+    if opaque and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        return RawLabels(np.ascontiguousarray(rgb[..., 0]), note="grey-rgb", mode=image.mode)
+    colours = len(np.unique(pack_rgb(rgb)))
+    if colours > PHOTO_COLOURS:
+        raise BadMaskError(
+            name,
+            f"is an {image.mode} image with {colours} distinct colours: it looks like a "
+            "photograph, not a label mask (is an image folder given instead of the labels?)",
+        )
+    raise BadMaskError(
+        name,
+        f"is a colour image (mode {image.mode}): it looks colour-coded; pass --colormap "
+        "(a colour table or a built-in map) to turn its colours into class ids",
+    )
 
 
 def load_npy(name: str, max_pixels: int | None, data: bytes | None = None) -> npt.NDArray[Any]:
@@ -506,6 +549,12 @@ def _apply_colormap(
         f"{_describe_code(int(missing_codes[i]))} ({int(missing_counts[i])} pixels)" for i in order
     )
     more = f" and {len(missing_codes) - len(order)} more" if len(missing_codes) > len(order) else ""
+    if len(missing_codes) > PHOTO_COLOURS:
+        raise BadMaskError(
+            name,
+            f"{len(missing_codes)} colours not in the colour map (e.g. {shown}): it looks like "
+            "a photograph, not a label mask (is an image folder given instead of the labels?)",
+        )
     raise BadMaskError(
         name,
         f"{len(missing_codes)} colour(s) not in the colour map: {shown}{more}; a mask saved "

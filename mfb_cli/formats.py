@@ -149,7 +149,13 @@ def _header(record: Record) -> list[str]:
         ),
         "# The weight of a pixel is the weight of its GROUND-TRUTH class and multiplies that",
         "# pixel's cross-entropy; never multiply the logits or the predictions by it.",
+        # The run's warnings travel with the pasted snippet (one line each, never code).
+        *(f"# warning: {_one_line(w)}" for w in record.get("warnings", [])),
     ]
+
+
+def _one_line(text: str) -> str:
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _one_ignore(record: Record, framework: str, module: str = "np") -> tuple[int | None, list[str]]:
@@ -366,11 +372,13 @@ def to_caffe(record: Record) -> str:
             "# For the SoftmaxWithLoss layer of SegNet's Caffe fork (weight_by_label_freqs is",
             f"# not in upstream Caffe); the model needs {record['num_classes']} output channels.",
             *(
-                [
-                    f"# SegNet's own layout has no channel for void: --ignore {v} instead of "
-                    f"--void {v} gives it."
-                    for v in record["void"][:1]
-                ]
+                line
+                for v in record["void"][:1]
+                for line in (
+                    f"# SegNet's own layout has no channel for void: --ignore {v} "
+                    "--void-in-median gives it",
+                    f"# (ignore_label: {v}; its frequency joins the median), not --void {v}.",
+                )
             ),
             *notes,
             "layer {",

@@ -104,6 +104,7 @@ def histogram_record(
         "imbalance_ratio": (
             largest["pixels"] / smallest["pixels"] if largest and smallest else None
         ),
+        "warnings": list(stats.warnings),
         "definitions": dict(DEFINITIONS),
         "mfb_version": __version__,
     }

@@ -31,6 +31,9 @@ Definitions:
                in the vector, its pixels never count.
   labelled     pixels that are neither void nor ignored.
   absent       classes never seen keep their id (weights: weight 0, with a warning).
+  length       --num-classes; else the class set of --colormap / --map (a table that
+               lists the classes: cityscapes 19 with --ignore 255, camvid32 32, a file's
+               ids; not reduce-zero-label); else 1 + the largest label not ignored.
 """
 
 
@@ -84,9 +87,11 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
 
 
 MAPPING_ORDER = """\b
-Reading order: decode -> --colormap (colour images; 'P' only with --by-color)
--> --map -> counts. --void, --ignore, --num-classes and --names refer to the
-ids after both mappings.
+Reading order: decode -> --colormap (RGB/RGBA and palette images by colour;
+'P' by index with --palette-index) -> --map -> counts. --void, --ignore,
+--num-classes and --names refer to the ids after both mappings. Without
+--colormap, RGB masks with r = g = b in every pixel are read as grey ids (with a
+warning); other colour masks are refused.
 """
 
 
@@ -95,6 +100,15 @@ def _check_decoder(ctx: click.Context, param: click.Parameter, value: str) -> st
     if value == "fast" and fast_modules() is None:
         raise click.ClickException(f"--decoder fast needs the 'fast' extra: {FAST_EXTRA_HINT}")
     return value
+
+
+def _removed_by_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        raise click.UsageError(
+            "--by-color was removed: with --colormap, palette images are now read by colour "
+            "(pass --palette-index to read their indices)",
+            ctx,
+        )
 
 
 def mask_options(function: F) -> F:
@@ -114,7 +128,7 @@ def mask_options(function: F) -> F:
         root: Path | None,
         suffix: str,
         colormap: Any,
-        by_color: bool,
+        palette_index: bool,
         unknown_color: int | None,
         transparent: int | None,
         label_map: Any,
@@ -127,7 +141,7 @@ def mask_options(function: F) -> F:
                 max_pixels=max_pixels,
                 decoder=decoder,
                 colormap=colormap,
-                by_color=by_color,
+                palette_index=palette_index,
                 unknown_color=unknown_color,
                 transparent=transparent,
                 remap=label_map,
@@ -224,10 +238,18 @@ def mask_options(function: F) -> F:
                 + ", ".join(_builtin_names("colormap")),
             ),
             click.option(
+                "--palette-index",
+                is_flag=True,
+                help="With --colormap, read palette ('P') images by index instead of by "
+                "colour (each file may order its palette differently, so colour is the "
+                "default).",
+            ),
+            click.option(
                 "--by-color",
                 is_flag=True,
-                help="Map the palette colours of 'P' images with --colormap instead of "
-                "reading their indices.",
+                hidden=True,
+                expose_value=False,
+                callback=_removed_by_color,
             ),
             click.option(
                 "--unknown-color",
@@ -311,7 +333,8 @@ def class_options(function: F) -> F:
                 type=click.IntRange(min=1),
                 default=None,
                 help="Length of the class vector; larger labels are an error.  "
-                "[default: 1 + the largest label that is not ignored]",
+                "[default: the class set of --colormap / --map, else 1 + the largest label "
+                "that is not ignored]",
             ),
         ],
     )
@@ -398,8 +421,9 @@ def from_option(function: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         help="Read the counts from a statistics file written by 'mfb scan' instead of "
-        "scanning PATH... (the same output, no image read). Reading options are not used, "
-        "but a --colormap or --map other than the scan's is an error.",
+        "scanning PATH... (the same output, no image read). Reading options (--glob, -j, "
+        "--decoder, --skip-bad, --max-pixels, --list...) are usage errors with it, and a "
+        "--colormap or --map other than the scan's is an error.",
     )(function)
 
 
@@ -447,3 +471,59 @@ def scheme_options(ctx: click.Context, scheme: str, given: dict[str, Any]) -> di
                 ctx,
             )
     return {name: value for name, value in given.items() if name in accepted}
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user typed the option (its value did not come from the default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source is not click.core.ParameterSource.DEFAULT
+
+
+def refuse_unused(ctx: click.Context, rules: Iterable[tuple[str, bool, str]]) -> None:
+    """A usage error (exit 2) for an option given where it would have no effect.
+
+    ``rules`` are (parameter name, whether it applies here, why it does not); an option the
+    command lacks is skipped. A silently ignored option is a run the user did not ask for.
+    """
+    for name, applies, why in rules:
+        if not applies and _given(ctx, name):
+            param = next(p for p in ctx.command.params if p.name == name)
+            flag = max(param.opts, key=len)
+            raise click.UsageError(f"{flag} has no effect {why}", ctx)
+
+
+#: Options that only say how images are read: nothing to do when counts come from --from.
+#: (--suffix, where a --list option adds it, is one too; options a command lacks are skipped.)
+_READING = (
+    "glob",
+    "jobs",
+    "decoder",
+    "skip_bad",
+    "max_pixels",
+    "list_files",
+    "column",
+    "root",
+    "suffix",
+)
+
+
+def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path | None) -> None:
+    """The reading options that cannot apply to this run are usage errors."""
+    from .archives import is_archive
+
+    no_image = "with --from: no image is read"
+    refuse_unused(
+        ctx,
+        [
+            *((name, from_path is None, no_image) for name in _READING),
+            (
+                "glob",
+                any(not p.is_file() or is_archive(p) for p in scan.paths),
+                "without a folder or archive in PATH...: it chooses the files in folders "
+                "and archives; files named directly or listed are never filtered",
+            ),
+            ("column", bool(scan.lists), "without --list"),
+            ("root", bool(scan.lists), "without --list"),
+            ("suffix", bool(scan.lists), "without --list"),
+        ],
+    )

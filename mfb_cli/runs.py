@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +23,10 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-def warn_about_classes(stats: ClassStats, absent_means: str | None) -> None:
-    """The class-layout surprises worth a line: a forgotten --ignore, absent classes.
-
-    ``absent_means`` says what absent classes get; None leaves them to the caller.
-    """
-    from .classes import id_ranges, likely_ignore_value
-
-    suspect = likely_ignore_value(stats)
-    if suspect is not None:
-        below = [c for c in range(suspect) if stats.pixels[c] > 0]
-        warn(
-            f"label {suspect} is counted as class {suspect} of {stats.num_classes}, far above "
-            f"the next label ({below[-1] if below else 'none'}); if it marks pixels without "
-            f"a class, pass --ignore {suspect} (or --num-classes to keep it)"
-        )
-    absent = [c for c in stats.absent if c != suspect]
-    if absent and absent_means is not None:
-        warn(f"classes never seen, {absent_means}: {id_ranges(absent)}")
+def warn_all(messages: Iterable[str]) -> None:
+    """The library's warnings of a result, each once, on stderr (the output carries them too)."""
+    for message in dict.fromkeys(messages):
+        warn(message)
 
 
 @dataclass(frozen=True)
@@ -66,7 +53,9 @@ class Scanned:
             skip_bad=scan.skip_bad,
             skipped_files=[str(p) for p in self.skipped],
         )
-        mapping = scan.read.label_mapping()
+        from .classsets import recorded_mapping
+
+        mapping = recorded_mapping(scan.read)
         if mapping:
             record["label_mapping"] = mapping  # what the ids mean: --colormap, --map
         return record
@@ -121,7 +110,8 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
 
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
-    from .counting import LabelCheck, count_masks
+    from .classes import label_check
+    from .counting import count_masks
 
     files = find_sources(scan)
     skipped: list[LabelSource] = []
@@ -145,13 +135,11 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
             files,
             jobs=scan.jobs,
             read=scan.read,
-            check=LabelCheck(spec.num_classes, frozenset(spec.ignore)),
+            check=label_check(spec),
             on_file=on_file,
             skip_bad=scan.skip_bad,
             on_skip=on_skip,
         )
-    if skipped:
-        warn(f"{len(skipped)} of {len(files)} files skipped as bad (--skip-bad)")
     left_out = set(skipped)
     return Scanned(counts, [f for f in files if f not in left_out], skipped)
 
@@ -168,11 +156,12 @@ def counts_for(
     if from_path is None and not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... to scan, or --from STATS.json (or --list FILE)")
     if from_path is not None:
+        from .classsets import same_mapping
         from .stats import load_stats
 
         loaded = load_stats(from_path)
         wanted = scan.read.label_mapping()
-        if wanted and wanted != loaded.label_mapping:
+        if wanted and not same_mapping(wanted, loaded.label_mapping):
             raise MfbError(
                 f"{from_path}: scanned with a different label mapping than the options given; "
                 "rescan, or drop the colour map / remap options"
@@ -185,13 +174,24 @@ def counts_for(
 def class_stats_for(
     scan: ScanRequest, spec: LabelSpec, from_path: Path | None
 ) -> tuple[ClassCounts, ClassStats, dict[str, Any]]:
-    """``counts_for`` resolved under the user's void/ignore choices."""
-    from .classes import class_stats
+    """``counts_for`` resolved under the user's void/ignore choices.
 
-    counts, source = counts_for(scan, spec, from_path)
+    The class set of the colour map / remap (given, or recorded in the statistics file)
+    sets the default vector length.
+    """
+    from .classes import class_stats
+    from .classsets import class_set_in, class_set_of
+
+    found = class_set_of(scan.read)
+    counts, source = counts_for(scan, replace(spec, class_set=found), from_path)
+    if found is None and from_path is not None:
+        found = class_set_in(source.get("label_mapping", {}))
+    spec = replace(spec, class_set=found)
     try:
         return counts, class_stats(counts, spec), source
     except LabelRangeError as error:
+        # How the files were read (a colour map that did not apply...) often explains it.
+        warn_all(counts.warnings)
         # A scan names the offending mask; a statistics file can only name itself.
         if from_path is None:
             raise

@@ -99,6 +99,7 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
         "images": counts.images.tolist(),
         "cooc": cooc,
         "source": dict(stats.source),
+        "warnings": list(counts.warnings),
         "definitions": dict(DEFINITIONS),
     }
 
@@ -175,12 +176,16 @@ def stats_from_record(data: Any) -> StatsFile:
         )
 
     cooc = _cooc_table(data.get("cooc"), ids, pixels)
+    warnings = data.get("warnings", [])  # absent from files written before mfb kept them
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise _Invalid("'warnings' must be a list of strings")
     counts = ClassCounts(
         ids=np.asarray(ids, dtype=np.int64).reshape(-1),
         pixels=np.asarray(pixels, dtype=np.int64).reshape(-1),
         images=np.asarray(images, dtype=np.int64).reshape(-1),
         cooc=cooc,
         num_images=num_images,
+        warnings=tuple(warnings),
     )
     return StatsFile(counts, files, digest, dict(data["source"]), dict(data["label_mapping"]))
 
@@ -250,9 +255,11 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
     """
     if not parts:
         raise MfbError("nothing to merge")
+    from .classsets import same_mapping
+
     first_name, first = parts[0]
     for name, part in parts[1:]:
-        if part.label_mapping != first.label_mapping:
+        if not same_mapping(part.label_mapping, first.label_mapping):
             raise MfbError(
                 f"{name}: its label mapping differs from {first_name}'s, so the same id means "
                 "different classes; merge only statistics scanned with the same colour map "

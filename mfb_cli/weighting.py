@@ -19,6 +19,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from .classes import ClassStats
 from .errors import MfbError, OptionError
@@ -40,6 +44,10 @@ class ClassWeights:
     exact: tuple[Fraction, ...] = field(default=(), compare=False, repr=False)
     #: Labelled pixels of each counted class, in ``counted`` order (for --normalize pixels).
     counted_pixels: tuple[int, ...] = field(default=(), compare=False, repr=False)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        """``np.asarray(result)``: the weights as a 1-D float64 array, one per class id."""
+        return np.asarray(self.weights, dtype=np.float64 if dtype is None else dtype)
 
 
 def _median(values: list[Fraction]) -> Fraction:
@@ -71,8 +79,11 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
 
     ``freq(c) = pixels(c) / labelled pixels of the images containing c`` and
     ``weight(c) = median(freq) / freq(c)``, the median taken over the classes present.
-    Void pixels are not labelled and void classes are not in the median, unless
-    ``void_in_median`` (the SegNet / PyTorch-ENet convention). Void and absent classes get 0.
+    Void and ignored pixels are not labelled and void classes are not in the median, unless
+    ``void_in_median`` (the SegNet / PyTorch-ENet convention): then void and ignored pixels
+    count as labelled, and the frequencies of the void ids and ignored values present join
+    the median (``--void 11``: PyTorch-ENet's 12 entries; ``--ignore 11``: SegNet's 11
+    entries with ``ignore_label: 11``). Void and absent classes get 0.
     """
     void = set(stats.void)
     counted, _ = _counted(stats)  # raises when nothing is labelled
@@ -83,7 +94,13 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
         if stats.pixels[c] > 0 and (void_in_median or c not in void)
     ]
     frequency = {c: Fraction(int(stats.pixels[c]), int(presence[c])) for c in in_median}
-    median = _median(list(frequency.values()))
+    # Ignored values have no entry in the vector, but with void_in_median they are in the median.
+    beside = [
+        Fraction(n, stats.ignored_presence[i])
+        for i, n in stats.ignored_pixels.items()
+        if void_in_median and n > 0
+    ]
+    median = _median([*frequency.values(), *beside])
     exact = tuple(
         median / frequency[c] if c in frequency and c not in void else Fraction(0)
         for c in range(stats.num_classes)
@@ -97,6 +114,7 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
         counted=tuple(counted),
         counted_pixels=tuple(int(stats.pixels[c]) for c in counted),
         parameters={"void_in_median": void_in_median, "median_frequency": float(median)},
+        warnings=stats.warnings,
         definitions={
             "frequency": (
                 "freq(c) = pixels of c / labelled pixels of the images in which c is present"
@@ -105,14 +123,16 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
             "labelled": (
                 "void and ignored pixels are not labelled"
                 if not void_in_median
-                else "ignored pixels are not labelled; void pixels are (--void-in-median)"
+                else "void and ignored pixels are labelled too (--void-in-median)"
             ),
             "median": (
                 "taken over present non-void classes"
                 if not void_in_median
-                else "taken over present classes including void (--void-in-median)"
+                else "taken over the present classes, void ids and ignored values "
+                "(--void-in-median)"
             ),
             **_VOID_ABSENT_DEFINITIONS,
+            "length": stats.length_rule,
         },
         exact=exact,
     )
@@ -143,11 +163,13 @@ def _pixel_scheme(
         counted=tuple(counted),
         counted_pixels=tuple(counts),
         parameters={**(parameters or {}), "counted_classes": len(counted), "counted_pixels": total},
+        warnings=stats.warnings,
         definitions={
             "frequency": "freq(c) = n_c / N, n_c pixels of c, N pixels of the counted classes",
             "counted": "classes with at least one pixel that are not void (K of them)",
             "weight": formula,
             **_VOID_ABSENT_DEFINITIONS,
+            "length": stats.length_rule,
         },
         exact=exact,
     )
@@ -252,11 +274,11 @@ def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights
     return replace(
         result,
         warnings=(
-            f"effective-number: with --beta {beta}, beta^n_c < {_SATURATED:g} for {which}, "
-            "so those weights are within 0.1% of each other although their counts differ "
-            f"up to {saturated[-1] / saturated[0]:.3g}x; a beta with 1 - beta ~ 1 / (typical "
-            f"count) would not be, e.g. --beta {1 - 1 / typical:.{len(str(typical)) + 2}f} "
-            f"(1 - 1 / {typical}, the median count)",
+            *result.warnings,
+            f"effective-number: --beta {beta} gives beta^n_c < {_SATURATED:g} for {which}: "
+            "their weights are within 0.1% though their counts differ up to "
+            f"{saturated[-1] / saturated[0]:.3g}x; try --beta "
+            f"{1 - 1 / typical:.{len(str(typical)) + 2}f} (1 - 1 / {typical}, the median count)",
         ),
     )
 

@@ -57,23 +57,29 @@ def naive_median_frequency(
 ) -> list[Fraction]:
     """The definition, spelled out with one comparison per class and image.
 
-    Independent of mfb: no bincount, no co-occurrence table, exact fractions.
+    Independent of mfb: no bincount, no co-occurrence table, exact fractions. With
+    ``void_in_median`` void and ignored pixels are labelled and the frequencies of the void
+    ids and ignored values present join the median (ignored values still get no entry).
     """
     void, ignore = set(void), set(ignore)
-    pixels = [0] * num_classes
-    presence = [0] * num_classes
+    images = list(images)
+    values = sorted({*range(num_classes), *ignore})
+    pixels = dict.fromkeys(values, 0)
+    presence = dict.fromkeys(values, 0)
     for image in images:
         labelled = sum(
             int((image == value).sum())
             for value in np.unique(image).tolist()
-            if value not in ignore and (void_in_median or value not in void)
+            if void_in_median or (value not in ignore and value not in void)
         )
-        for c in range(num_classes):
+        for c in values:
             n = int((image == c).sum())
             if n:
                 pixels[c] += n
                 presence[c] += labelled
-    in_median = [c for c in range(num_classes) if pixels[c] and (void_in_median or c not in void)]
+    in_median = [
+        c for c in values if pixels[c] and (void_in_median or (c not in void and c not in ignore))
+    ]
     freq = {c: Fraction(pixels[c], presence[c]) for c in in_median}
     ordered = sorted(freq.values())
     half = len(ordered) // 2

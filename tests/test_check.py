@@ -44,7 +44,7 @@ def troubled(tmp_path) -> Path:
     save_mask(d / "single.png", [[3, 3], [3, 3]])
     save_mask(d / "range.png", [[0, 40], [255, 2]])
     save_mask(d / "wide.png", [[0, 400], [1, 2]], "I;16")
-    save_mask(d / "colour.png", np.zeros((2, 2, 3)), "RGB")
+    save_mask(d / "colour.png", [[[255, 0, 0], [0, 0, 0]], [[0, 0, 0], [0, 0, 0]]], "RGB")
     return d
 
 

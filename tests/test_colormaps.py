@@ -198,20 +198,20 @@ def test_rgba_opaque_alpha_is_ignored_and_transparency_needs_an_id(tmp_path):
         counts(partial, colormap=table, unknown_color=99, transparent=255)
 
 
-def test_palette_images_are_read_by_index_unless_by_color(tmp_path):
+def test_palette_images_are_read_by_colour_unless_palette_index(tmp_path):
     labels = np.array([[0, 1, 1], [2, 2, 2]])
     image = Image.fromarray(labels.astype(np.uint8), "P")
     image.putpalette([128, 64, 128, 0, 128, 0, 10, 20, 30] + [0] * (768 - 9))
     image.save(tmp_path / "p.png")
     (tmp_path / "t.json").write_text(TABLES["dict.json"])
     table = load_colormap(str(tmp_path / "t.json"))
-    assert counts(tmp_path / "p.png", colormap=table) == {0: 1, 1: 2, 2: 3}
-    assert counts(tmp_path / "p.png", colormap=table, by_color=True) == {7: 1, 1: 2, 2: 3}
+    assert counts(tmp_path / "p.png", colormap=table) == {7: 1, 1: 2, 2: 3}
+    assert counts(tmp_path / "p.png", colormap=table, palette_index=True) == {0: 1, 1: 2, 2: 3}
 
 
 def test_colour_options_need_a_colour_map():
-    with pytest.raises(OptionError, match="--by-color needs --colormap"):
-        ReadOptions(by_color=True)
+    with pytest.raises(OptionError, match="--palette-index needs --colormap"):
+        ReadOptions(palette_index=True)
     with pytest.raises(OptionError, match="--unknown-color needs --colormap"):
         ReadOptions(unknown_color=3)
 

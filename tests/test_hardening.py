@@ -201,14 +201,14 @@ def test_unexpected_worker_error_names_the_file(tmp_path, monkeypatch):
     folder = tmp_path / "d"
     for index in range(8):
         save_mask(folder / f"{index}.png", GOOD)
-    real_count = counting.count_file
+    real_count = counting.count_file_noted
 
     def buggy(path, read, data=None):
         if path.name == "5.png":
             raise RuntimeError("decoder bug")
         return real_count(path, read, data)
 
-    monkeypatch.setattr(counting, "count_file", buggy)
+    monkeypatch.setattr(counting, "count_file_noted", buggy)
     result = run("weights", folder, "-j", 3, "--skip-bad")
     assert result.exit_code == 1
     assert result.stderr == (

@@ -1,0 +1,74 @@
+"""One call from label files to class weights, for training scripts.
+
+In the spirit of scikit-learn's ``compute_class_weight``: paths and the command line's
+options in, a ``ClassWeights`` out (``np.asarray(result)`` is the vector), with the same
+warnings ``mfb weights`` prints, the same class sets and the same errors (``MfbError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .classes import LabelSpec, class_stats, label_check
+from .classsets import class_set_of
+from .colormaps import ColorMap, load_colormap
+from .counting import count_masks
+from .decode import DEFAULT_MAX_PIXELS, ReadOptions
+from .remap import Remap, load_remap
+from .sources import DEFAULT_GLOB, find_label_sources
+from .weighting import ClassWeights, class_weights
+
+
+def compute_class_weights(
+    paths: str | Path | Iterable[str | Path] = (),
+    *,
+    scheme: str = "median-frequency",
+    num_classes: int | None = None,
+    void: Iterable[int] = (),
+    ignore: Iterable[int] = (),
+    colormap: str | ColorMap | None = None,
+    remap: str | Remap | None = None,
+    glob: str = DEFAULT_GLOB,
+    lists: Iterable[str | Path] = (),
+    normalize: str = "none",
+    clip: float | None = None,
+    palette_index: bool = False,
+    unknown_color: int | None = None,
+    transparent: int | None = None,
+    unmapped: int | None = None,
+    skip_bad: bool = False,
+    jobs: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    **scheme_options: object,
+) -> ClassWeights:
+    """Weights of the label files in ``paths`` (and ``lists``), as ``mfb weights`` gives them.
+
+    ``colormap`` / ``remap`` take a built-in name, a table file or a loaded table; the
+    class set they define sets the vector length unless ``num_classes`` is given.
+    ``scheme_options`` are the scheme's own (``void_in_median``, ``enet_c``, ``beta``).
+    The result's ``warnings`` hold what the command would print on stderr.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    read = ReadOptions(
+        max_pixels=max_pixels,
+        colormap=load_colormap(colormap) if isinstance(colormap, str) else colormap,
+        palette_index=palette_index,
+        unknown_color=unknown_color,
+        transparent=transparent,
+        remap=load_remap(remap) if isinstance(remap, str) else remap,
+        unmapped=unmapped,
+    )
+    spec = LabelSpec.of(num_classes, void, ignore, class_set_of(read))
+    files = find_label_sources([Path(p) for p in paths], glob, lists=[Path(p) for p in lists])
+    counts = count_masks(
+        files,
+        jobs=jobs,
+        read=read,
+        check=label_check(spec),
+        skip_bad=skip_bad,
+    )
+    return class_weights(
+        class_stats(counts, spec), scheme, normalize=normalize, clip=clip, **scheme_options
+    )
