@@ -163,8 +163,8 @@ def _hidden(name: str) -> bool:
 class ByteBudget:
     """The member bytes a run may hold at once; the reading thread waits while it is spent."""
 
-    def __init__(self, limit: int = BYTES_IN_FLIGHT) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = BYTES_IN_FLIGHT if limit is None else limit
         self.used = 0
         self._changed = threading.Condition()
 
