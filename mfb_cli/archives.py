@@ -147,7 +147,9 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, RecursionError):
         return "a link that leads back to itself"
     text = str(error) or type(error).__name__
-    return text.replace("\n", " ")
+    if text.startswith("file could not be opened successfully"):  # tarfile tried every method
+        return "not a tar archive (plain, gzip, bzip2 or xz), or a damaged one"
+    return " ".join(text.split())
 
 
 def _clean(name: str) -> str:

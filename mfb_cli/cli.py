@@ -225,9 +225,11 @@ def check(
     Reports files that cannot be read (and why), empty files, label values outside
     --num-classes that are not --ignore'd, masks that look interpolated or JPEG-compressed
     (>= 5% of the pixels on region boundaries lie strictly between two opposite
-    neighbours), duplicate files (same sha256), single-valued masks, and the modes and
-    sizes found. Exit status 0 when clean, 1 when a problem was found (single-valued
-    masks, modes and sizes are information only). With --skip-bad, unreadable and empty
+    neighbours), duplicate files (same sha256), palette indices that mean different
+    colours in different palette files (whatever the options), single-valued masks, and
+    the modes and sizes found. Exit status 0 when clean, 1 when a problem was found
+    (single-valued masks, modes and sizes are information only). Off a terminal the
+    tables are plain text within 100 columns. With --skip-bad, unreadable and empty
     files are listed but do not fail the check, as the other commands would skip them.
 
     \b
