@@ -8,6 +8,8 @@ however many members an archive holds and whatever its headers claim.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import lzma
 import stat
@@ -111,7 +113,7 @@ def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveM
             with zipfile.ZipFile(archive) as opened:
                 names = sorted(i.filename for i in opened.infolist() if not i.is_dir())
         else:
-            with tarfile.open(archive, "r:*") as opened:
+            with open_tar(archive) as opened:
                 names = [m.name for m in opened.getmembers() if not m.isdir()]
                 _check_tar_end(opened)
     except _ARCHIVE_ERRORS as error:
@@ -126,6 +128,86 @@ def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveM
             "refused: rebuild it with unique names"
         )
     return [ArchiveMember(archive, name, index) for index, name in enumerate(kept)]
+
+
+#: The largest single read tarfile may make: its own headers are read whole, and a pax or
+#: long-name header of a compressed tar could otherwise inflate to gigabytes in one read.
+_MAX_TAR_READ = 16 << 20
+
+
+def open_tar(archive: Path) -> tarfile.TarFile:
+    """A tar archive (plain, gzip, bzip2 or xz), read with every single read bounded.
+
+    The caller closes it; closing also closes the file and the decompressor.
+    """
+    raw = archive.open("rb")
+    try:
+        magic = raw.read(6)
+        raw.seek(0)
+        stream: IO[bytes] | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile
+        # Closed by _BoundedReads.close, with the file under them.
+        if magic.startswith(b"\x1f\x8b"):
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        elif magic.startswith(b"BZh"):
+            stream = bz2.BZ2File(raw)
+        elif magic.startswith(b"\xfd7zXZ\x00"):
+            stream = lzma.LZMAFile(raw)  # noqa: SIM115
+        else:
+            stream = raw
+        return _ClosingTar.open(fileobj=_BoundedReads(stream, raw), mode="r:")
+    except BaseException:
+        raw.close()
+        raise
+
+
+class _ClosingTar(tarfile.TarFile):
+    """A TarFile that closes the file object it was given (tarfile leaves it open)."""
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.fileobj is not None:
+                self.fileobj.close()
+
+
+class _BoundedReads(io.RawIOBase):
+    """A file whose reads are refused past _MAX_TAR_READ bytes at once (a header bomb)."""
+
+    def __init__(
+        self, stream: IO[bytes] | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile, raw: IO[bytes]
+    ) -> None:
+        super().__init__()
+        self._stream = stream
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > _MAX_TAR_READ:
+            raise tarfile.ReadError(
+                f"a header or record of {size} bytes; tar headers are far smaller, so the "
+                "archive is damaged or crafted"
+            )
+        return self._stream.read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def close(self) -> None:
+        try:
+            if self._stream is not self._raw:
+                self._stream.close()
+        finally:
+            self._raw.close()
+            super().close()
 
 
 def _check_tar_end(opened: tarfile.TarFile) -> None:
@@ -327,7 +409,7 @@ class ArchiveReader:
             if archive.name.lower().endswith(".zip"):
                 self._open[archive] = zipfile.ZipFile(archive)
             else:
-                opened = tarfile.open(archive, "r:*")  # noqa: SIM115 (closed in close())
+                opened = open_tar(archive)
                 self._open[archive] = opened
                 self._tar_members[archive] = {
                     m.name: m for m in opened.getmembers() if not m.isdir()

@@ -296,3 +296,24 @@ def test_a_member_larger_than_the_budget_is_read_alone(tmp_path, monkeypatch):
         1: 8,
     }
     assert len(large) in held  # the large member was the only one held when it was read
+
+
+def test_a_header_bomb_in_a_compressed_tar_is_refused_without_inflating_it(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
+        data = png(GOOD)
+        info = tarfile.TarInfo("a.png")
+        info.size = len(data)
+        info.pax_headers = {"comment": "x" * (64 << 20)}  # 64 MiB, a few dozen kB compressed
+        archive.addfile(info, io.BytesIO(data))
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        result = run("weights", path, "-q")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert_one_line_error(result, f"{path}: cannot read archive (a header or record of ")
+    assert peak < 32 << 20
