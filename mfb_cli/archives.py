@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TypeVar
 
 from .errors import BadMaskError, MfbError
 
@@ -288,11 +288,10 @@ class MemberBytes:
 
 @contextmanager
 def member_bytes(lent: MemberBytes | BadMaskError | None) -> Iterator[bytes | None]:
-    """What a worker decodes: the member's bytes (None for a file on disk).
+    """The member's bytes (None for a file on disk), given back to the budget on leaving.
 
-    Raises the member's read error (in the worker, so in file order). On leaving, the bytes
-    go back to the budget, and an error's traceback lets go of them: frames that ended
-    keep their local variables (the bytes) for as long as the error is kept.
+    Raises the member's read error (in the worker, so in file order). Prefer decode_member,
+    which also keeps an error from holding on to the bytes.
     """
     if isinstance(lent, BadMaskError):
         raise lent
@@ -301,11 +300,34 @@ def member_bytes(lent: MemberBytes | BadMaskError | None) -> Iterator[bytes | No
         return
     try:
         yield lent.take()
+    finally:
+        lent.release()
+
+
+_Result = TypeVar("_Result")
+
+
+def decode_member(
+    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
+) -> _Result:
+    """``decode(bytes)`` for a member (``decode(None)`` for a file on disk), in a worker.
+
+    A frame that ended keeps its local variables for as long as an error's traceback is
+    kept (in a Future, or a skipped file's error): those of the frames that held the bytes
+    are dropped here, so a failed member holds no memory however long its error lives.
+    """
+    try:
+        return _decode(lent, decode)
     except BaseException as error:
         _forget_locals(error)
         raise
-    finally:
-        lent.release()
+
+
+def _decode(
+    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
+) -> _Result:
+    with member_bytes(lent) as data:
+        return decode(data)
 
 
 def _forget_locals(error: BaseException) -> None:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from . import __version__
-from .archives import ArchiveReader, LabelSource, MemberBytes, member_bytes
+from .archives import ArchiveReader, LabelSource, MemberBytes, decode_member
 from .colormaps import colour_name, pack_rgb
 from .counting import LabelCheck, _ordered_map, histogram_of_raw, with_archive_bytes
 from .decode import RawLabels, ReadOptions, map_histogram, mask_array, read_raw
@@ -270,8 +270,7 @@ def check_masks(
     def inspect(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> FileFindings:
         path, lent = item
         try:
-            with member_bytes(lent) as data:
-                return inspect_file(path, read, data)
+            return decode_member(lent, lambda data: inspect_file(path, read, data))
         except BadMaskError as error:  # the member could not be read from its archive
             return FileFindings(path, -1, None, problem=error.problem)
         except Exception as error:  # a decoder bug on one file must not hide the others

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .archives import ArchiveReader, LabelSource, MemberBytes, member_bytes
+from .archives import ArchiveReader, LabelSource, MemberBytes, decode_member
 from .decode import (
     AUTO_FAST_MIN_FILES,
     RawLabels,
@@ -387,11 +387,11 @@ def count_masks(
     ) -> tuple[Int64Array, Int64Array] | BadMaskError:
         path, lent = item
         try:
-            with member_bytes(lent) as data:  # a member's read error is raised here, in order
-                return count_file(path, read, data)
+            # A member's read error is raised here, so in file order.
+            return decode_member(lent, lambda data: count_file(path, read, data))
         except BadMaskError as error:
             if skip_bad:
-                return BadMaskError(error.path, error.problem)  # holds no frames, no bytes
+                return error
             raise
         except MfbError:
             raise

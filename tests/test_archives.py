@@ -317,3 +317,35 @@ def test_a_header_bomb_in_a_compressed_tar_is_refused_without_inflating_it(tmp_p
         tracemalloc.stop()
     assert_one_line_error(result, f"{path}: cannot read archive (a header or record of ")
     assert peak < 32 << 20
+
+
+def _bytes_held(error: BaseException) -> list[int]:
+    """Sizes of the bytes objects the frames of an error's tracebacks (and causes) hold."""
+    sizes, pending, seen = [], [error], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            sizes += [len(v) for v in tb.tb_frame.f_locals.values() if isinstance(v, bytes)]
+            tb = tb.tb_next
+        pending += [current.__cause__, current.__context__]
+    return sizes
+
+
+@pytest.mark.parametrize("skip_bad", [True, False])
+def test_the_error_of_a_bad_member_does_not_hold_its_bytes(tmp_path, skip_bad):
+    # b.png is not an image: decoding fails after its bytes were read.
+    path = write_zip(tmp_path / "set.zip", {"a.png": png(GOOD), "b.png": bytes(200_000)})
+    errors: list[BaseException] = []
+    sources = find_label_sources([path])
+    if skip_bad:
+        count_masks(sources, jobs=2, skip_bad=True, on_skip=lambda p, e: errors.append(e))
+    else:
+        with pytest.raises(Exception) as raised:
+            count_masks(sources, jobs=2)
+        errors.append(raised.value)
+    assert "not an image file" in str(errors[0])
+    assert max(_bytes_held(errors[0]), default=0) < 200_000
