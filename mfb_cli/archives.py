@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import inspect
 import io
 import lzma
 import stat
 import struct
 import tarfile
 import threading
-import traceback
 import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -338,8 +338,18 @@ def _forget_locals(error: BaseException) -> None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        traceback.clear_frames(current.__traceback__)
+        tb = current.__traceback__
+        while tb is not None:
+            # Clearing a suspended generator's frame would close the generator (the one
+            # feeding the workers, say): generator frames are left alone.
+            if not tb.tb_frame.f_code.co_flags & _GENERATOR_FLAGS:
+                with suppress(RuntimeError):  # a frame still running keeps its locals
+                    tb.tb_frame.clear()
+            tb = tb.tb_next
         pending += [current.__cause__, current.__context__]
+
+
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 class ArchiveReader:
