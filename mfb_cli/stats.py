@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +64,8 @@ def files_digest(paths: Iterable[LabelSource | str]) -> str:
 
 
 def _path_bytes(text: str) -> bytes:
+    import os
+
     try:
         return os.fsencode(text)
     except UnicodeEncodeError:  # a lone surrogate that no file system name decodes to
