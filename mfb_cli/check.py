@@ -260,8 +260,12 @@ def check_masks(
     jobs: int | None = None,
     skip_bad: bool = False,
     on_file: Callable[[LabelSource], None] | None = None,
+    unreadable: Sequence[tuple[Path, str]] = (),
 ) -> CheckReport:
-    """Inspect every file in ``paths`` (in parallel, in order) and gather the findings."""
+    """Inspect every file in ``paths`` (in parallel, in order) and gather the findings.
+
+    ``unreadable``: archives whose members could not be listed, and why; bad files too.
+    """
 
     # Reported modes are Pillow's, whatever --decoder says; counts are the same anyway.
     read = replace(read, decoder="pillow")
@@ -320,8 +324,9 @@ def check_masks(
     ):
         for findings in found:
             tally(findings)
+    bad += [(str(archive), problem) for archive, problem in unreadable]
     return CheckReport(
-        files=len(paths),
+        files=len(paths) + len(unreadable),
         bad_files=bad,
         empty_files=empty,
         modes=dict(sorted(modes.items())),

@@ -242,10 +242,12 @@ def check(
     from .check import check_masks
     from .output import write_text
 
-    files = find_sources(scan)
+    unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
+    files = find_sources(scan, unreadable)
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
             files,
+            unreadable=unreadable,
             num_classes=spec.num_classes,
             ignore=frozenset(spec.ignore),
             read=scan.read,

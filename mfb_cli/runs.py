@@ -97,14 +97,24 @@ def progress_bar(scan: ScanRequest, total: int) -> Any:
     return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
-def find_sources(scan: ScanRequest) -> list[LabelSource]:
-    """The label files of a scan: PATH... (folders, files, archives) and --list files."""
+def find_sources(
+    scan: ScanRequest, unreadable: list[tuple[Path, str]] | None = None
+) -> list[LabelSource]:
+    """The label files of a scan: PATH... (folders, files, archives) and --list files.
+
+    ``unreadable`` collects archives that cannot be listed instead of stopping (for check).
+    """
     from .sources import find_label_sources
 
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
     return find_label_sources(
-        scan.paths, scan.glob, lists=scan.lists, column=scan.column, root=scan.root
+        scan.paths,
+        scan.glob,
+        lists=scan.lists,
+        column=scan.column,
+        root=scan.root,
+        unreadable=unreadable,
     )
 
 

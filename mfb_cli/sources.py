@@ -97,12 +97,15 @@ def find_label_sources(
     lists: Iterable[Path | str] = (),
     column: int | None = None,
     root: Path | str | None = None,
+    unreadable: list[tuple[Path, str]] | None = None,
 ) -> list[LabelSource]:
     """Like find_label_files, and also archives given as PATH and list files (``lists``).
 
     Archives (.zip, .tar, .tar.gz/.bz2/.xz) are searched with ``glob`` like folders; list
     files name label files one per line (see read_list_file). Files on disk come sorted by
-    path and each once; archive members follow the order described in list_members.
+    path and each once; archive members follow the order described in list_members. An
+    archive that cannot be listed is an error, or, given ``unreadable``, is added to it
+    as (archive, problem) and left out (mfb check reports it with the other bad files).
     """
     given = [Path(p) for p in paths]
     archives = [p for p in given if p.is_file() and is_archive(p)]
@@ -117,8 +120,13 @@ def find_label_sources(
     files = sorted(found.values(), key=lambda p: p.as_posix())
     members: list[LabelSource] = []
     for archive in sorted(set(archives), key=lambda p: p.as_posix()):
-        members.extend(list_members(archive, lambda name: _matches(name, glob)))
-    if not files and not members:
+        try:
+            members.extend(list_members(archive, lambda name: _matches(name, glob)))
+        except MfbError as error:
+            if unreadable is None:
+                raise
+            unreadable.append((archive, str(error).removeprefix(f"{archive}: ")))
+    if not files and not members and not unreadable:
         where = ", ".join(str(p) for p in [*given, *map(Path, lists)]) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
     return [*files, *members]

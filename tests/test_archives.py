@@ -70,6 +70,16 @@ def assert_one_line_error(result, message: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+def assert_check_lists_the_archive(path: Path, problem: str) -> None:
+    """mfb check reports an archive it cannot list as a bad file, and goes on."""
+    result = run("check", path, "-f", "json")
+    assert result.exit_code == 1, result.stderr
+    record = json.loads(result.stdout)
+    assert record["problems"] == ["bad_files"]
+    assert [b["path"] for b in record["bad_files"]] == [str(path)]
+    assert record["bad_files"][0]["problem"].startswith(problem), record["bad_files"]
+
+
 # Duplicate names -----------------------------------------------------------------------
 
 
@@ -90,9 +100,10 @@ def test_an_archive_with_two_members_of_one_name_is_refused(tmp_path, kind):
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
                 archive.addfile(info, io.BytesIO(data))
-    for command in (["weights"], ["weights", "--skip-bad"], ["check"]):
+    for command in (["weights"], ["weights", "--skip-bad"]):
         result = run(*command, path)
         assert_one_line_error(result, f"{path}: holds several members named 'x/a.png'")
+    assert_check_lists_the_archive(path, "holds several members named 'x/a.png'")
     # A duplicated name the glob leaves out changes nothing.
     result = run("weights", path, "--glob", "b.png", "-q")
     assert weights_pixels(result) == [1, 0, 3]
@@ -167,11 +178,10 @@ def test_a_name_flagged_utf8_that_is_not_refuses_the_archive(tmp_path):
     offset = central_header(path.read_bytes(), b"cafX.png")
     patch(path, offset + 8, b"\x00\x08")  # flag bit 11: the name is UTF-8
     patch(path, offset + 46 + 3, b"\xe9")  # ...but it holds a Latin-1 byte
-    for command in (["weights"], ["weights", "--skip-bad"], ["check"]):
-        assert_one_line_error(
-            run(*command, path),
-            f"{path}: cannot read archive (a member name marked as UTF-8 is not valid UTF-8)",
-        )
+    problem = "cannot read archive (a member name marked as UTF-8 is not valid UTF-8)"
+    for command in (["weights"], ["weights", "--skip-bad"]):
+        assert_one_line_error(run(*command, path), f"{path}: {problem}")
+    assert_check_lists_the_archive(path, problem)
 
 
 @pytest.mark.parametrize(
@@ -228,9 +238,10 @@ def test_a_tar_cut_inside_a_later_header_is_refused_not_shortened(tmp_path):
 def test_a_tar_cut_inside_member_data_is_refused(tmp_path):
     path, starts = three_member_tar(tmp_path / "set.tar")
     path.write_bytes(path.read_bytes()[: starts[2] + 512 + 20])
-    for command in (["weights"], ["weights", "--skip-bad"], ["check"]):
+    for command in (["weights"], ["weights", "--skip-bad"]):
         result = run(*command, path)
         assert_one_line_error(result, f"{path}: cannot read archive (unexpected end of data)")
+    assert_check_lists_the_archive(path, "cannot read archive (unexpected end of data)")
 
 
 @pytest.mark.parametrize("suffix", ["tar.gz", "tar.bz2", "tar.xz", "zip"])
@@ -245,6 +256,7 @@ def test_a_cut_compressed_archive_is_a_one_line_error(tmp_path, suffix):
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"Error: {path}")
+    assert_check_lists_the_archive(path, "cannot read archive (")
 
 
 # Bytes in flight -----------------------------------------------------------------------
@@ -349,3 +361,19 @@ def test_the_error_of_a_bad_member_does_not_hold_its_bytes(tmp_path, skip_bad):
         errors.append(raised.value)
     assert "not an image file" in str(errors[0])
     assert max(_bytes_held(errors[0]), default=0) < 200_000
+
+
+def test_check_goes_on_past_an_archive_it_cannot_list(tmp_path):
+    good = write_zip(tmp_path / "good.zip", {"a.png": png(GOOD)})
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    result = run("check", good, broken, "-f", "json")
+    assert result.exit_code == 1, result.stderr
+    record = json.loads(result.stdout)
+    assert record["files"] == 2
+    assert record["modes"] == {"L": 1}
+    assert record["bad_files"] == [
+        {"path": str(broken), "problem": "cannot read archive (File is not a zip file)"}
+    ]
+    # With --skip-bad it is listed and does not fail the check, like any bad file.
+    assert run("check", good, broken, "--skip-bad").exit_code == 0
