@@ -94,18 +94,16 @@ def find_label_sources(
     paths: Iterable[Path | str],
     glob: str = DEFAULT_GLOB,
     *,
+    unreadable: list[tuple[Path, str]] | None = None,
     lists: Iterable[Path | str] = (),
     column: int | None = None,
     root: Path | str | None = None,
-    unreadable: list[tuple[Path, str]] | None = None,
 ) -> list[LabelSource]:
     """Like find_label_files, and also archives given as PATH and list files (``lists``).
 
     Archives (.zip, .tar, .tar.gz/.bz2/.xz) are searched with ``glob`` like folders; list
     files name label files one per line (see read_list_file). Files on disk come sorted by
-    path and each once; archive members follow the order described in list_members. An
-    archive that cannot be listed is an error, or, given ``unreadable``, is added to it
-    as (archive, problem) and left out (mfb check reports it with the other bad files).
+    path and each once; archive members follow the order described in list_members.
     """
     given = [Path(p) for p in paths]
     archives = [p for p in given if p.is_file() and is_archive(p)]
@@ -123,6 +121,8 @@ def find_label_sources(
         try:
             members.extend(list_members(archive, lambda name: _matches(name, glob)))
         except MfbError as error:
+            # An archive that cannot be listed is an error, or, given ``unreadable``, is
+            # added to it as (archive, problem) and left out (check lists it as a bad file).
             if unreadable is None:
                 raise
             unreadable.append((archive, str(error).removeprefix(f"{archive}: ")))
