@@ -1,14 +1,31 @@
-"""Label files inside zip and tar archives, read in place without extracting to disk."""
+"""Label files inside zip and tar archives, read in place without extracting to disk.
+
+Every member is read as itself: an archive holding two members of one name is refused
+(which one is meant is ambiguous), and so is a member that is not a regular file. The
+bytes of members held in memory at once are bounded for the whole run (BYTES_IN_FLIGHT),
+however many members an archive holds and whatever its headers claim.
+"""
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import inspect
+import io
+import lzma
+import stat
+import struct
 import tarfile
+import threading
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TypeVar
 
 from .errors import BadMaskError, MfbError
 
@@ -23,6 +40,42 @@ ARCHIVE_SUFFIXES = (
     ".tar.xz",
     ".txz",
 )
+
+
+#: Member bytes held in memory at once over a whole run (read and waiting for, or being,
+#: decoded). A member larger than this is read alone, once all others are done; none can be
+#: larger than a mask within --max-pixels could be (see with_archive_bytes).
+BYTES_IN_FLIGHT = 256 << 20
+
+#: Members are read this much at a time, so no read holds more than the member's own size.
+_CHUNK = 1 << 20
+
+#: What zipfile, tarfile and their decompressors raise on damaged or crafted input.
+_ARCHIVE_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,  # also UnicodeDecodeError: a member name flagged UTF-8 that is not
+    KeyError,
+    IndexError,
+    OverflowError,
+    RuntimeError,  # also RecursionError: a link that points to itself
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    tarfile.TarError,
+)
+
+#: Zip compression methods Python can read (others: deflate64, PPMd, implode...).
+_ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
+
+_OTHER_ZIP_METHODS = {1: "shrink", 6: "implode", 9: "deflate64", 93: "zstd", 98: "PPMd", 99: "AES"}
 
 
 def is_archive(path: Path) -> bool:
@@ -47,23 +100,138 @@ LabelSource = Path | ArchiveMember
 
 
 def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveMember]:
-    """Regular-file members whose path matches, in reading order.
+    """Members (other than folders) whose path matches, in reading order.
 
     Zip members are sorted by name (zip reads any member directly); tar members keep their
     order in the archive, because a compressed tar can only be read cheaply front to back.
-    ``matches`` is called with each member path and says whether to keep it.
+    ``matches`` is called with each member path and says whether to keep it. Two kept
+    members of one path (after removing './') make the archive ambiguous: it is refused,
+    naming the path. Links and devices are kept, to be refused by name when read.
     """
     try:
         if archive.name.lower().endswith(".zip"):
             with zipfile.ZipFile(archive) as opened:
                 names = sorted(i.filename for i in opened.infolist() if not i.is_dir())
         else:
-            with tarfile.open(archive, "r:*") as opened:
-                names = [m.name for m in opened.getmembers() if m.isfile()]
-    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
-        raise MfbError(f"{archive}: cannot read archive ({error})") from error
+            with open_tar(archive) as opened:
+                names = [m.name for m in opened.getmembers() if not m.isdir()]
+                _check_tar_end(opened)
+    except _ARCHIVE_ERRORS as error:
+        raise MfbError(f"{archive}: cannot read archive ({_reason(error)})") from error
     kept = [n for n in names if not _hidden(n) and matches(_clean(n))]
+    repeated = sorted(name for name, n in Counter(map(_clean, kept)).items() if n > 1)
+    if repeated:
+        more = f" (and {len(repeated) - 1} more names)" if len(repeated) > 1 else ""
+        raise MfbError(
+            f"{archive}: holds several members named '{repeated[0]}'{more}; which one is meant "
+            "is ambiguous (extracting a tar keeps the last, a zip tool asks), so the archive is "
+            "refused: rebuild it with unique names"
+        )
     return [ArchiveMember(archive, name, index) for index, name in enumerate(kept)]
+
+
+#: The largest single read tarfile may make: its own headers are read whole, and a pax or
+#: long-name header of a compressed tar could otherwise inflate to gigabytes in one read.
+_MAX_TAR_READ = 16 << 20
+
+
+def open_tar(archive: Path) -> tarfile.TarFile:
+    """A tar archive (plain, gzip, bzip2 or xz), read with every single read bounded.
+
+    The caller closes it; closing also closes the file and the decompressor.
+    """
+    raw = archive.open("rb")
+    try:
+        magic = raw.read(6)
+        raw.seek(0)
+        stream: IO[bytes] | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile
+        # Closed by _BoundedReads.close, with the file under them.
+        if magic.startswith(b"\x1f\x8b"):
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        elif magic.startswith(b"BZh"):
+            stream = bz2.BZ2File(raw)
+        elif magic.startswith(b"\xfd7zXZ\x00"):
+            stream = lzma.LZMAFile(raw)  # noqa: SIM115
+        else:
+            stream = raw
+        return _ClosingTar.open(fileobj=_BoundedReads(stream, raw), mode="r:")
+    except BaseException:
+        raw.close()
+        raise
+
+
+class _ClosingTar(tarfile.TarFile):
+    """A TarFile that closes the file object it was given (tarfile leaves it open)."""
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.fileobj is not None:
+                self.fileobj.close()
+
+
+class _BoundedReads(io.RawIOBase):
+    """A file whose reads are refused past _MAX_TAR_READ bytes at once (a header bomb)."""
+
+    def __init__(
+        self, stream: IO[bytes] | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile, raw: IO[bytes]
+    ) -> None:
+        super().__init__()
+        self._stream = stream
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > _MAX_TAR_READ:
+            raise tarfile.ReadError(
+                f"a header or record of {size} bytes; tar headers are far smaller, so the "
+                "archive is damaged or crafted"
+            )
+        return self._stream.read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def close(self) -> None:
+        try:
+            if self._stream is not self._raw:
+                self._stream.close()
+        finally:
+            self._raw.close()
+            super().close()
+
+
+def _check_tar_end(opened: tarfile.TarFile) -> None:
+    # tarfile stops quietly at the first header it cannot parse past the first member, so
+    # a cut or damaged archive would lose its later members silently. It must stop at the
+    # end-of-archive block (all zeros) or at the very end of the data.
+    assert opened.fileobj is not None
+    opened.fileobj.seek(opened.offset)
+    block = opened.fileobj.read(tarfile.BLOCKSIZE)
+    if block and block != bytes(tarfile.BLOCKSIZE):
+        raise tarfile.ReadError(
+            f"damaged or truncated: no valid member header at byte {opened.offset}"
+        )
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "a member name marked as UTF-8 is not valid UTF-8"
+    if isinstance(error, RecursionError):
+        return "a link that leads back to itself"
+    text = str(error) or type(error).__name__
+    if text.startswith("file could not be opened successfully"):  # tarfile tried every method
+        return "not a tar archive (plain, gzip, bzip2 or xz), or a damaged one"
+    return " ".join(text.split())
 
 
 def _clean(name: str) -> str:
@@ -76,43 +244,208 @@ def _hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in _clean(name).split("/"))
 
 
+class ByteBudget:
+    """The member bytes a run may hold at once; the reading thread waits while it is spent."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = BYTES_IN_FLIGHT if limit is None else limit
+        self.used = 0
+        self._changed = threading.Condition()
+
+    def take(self, size: int) -> None:
+        """Wait until ``size`` bytes fit (or nothing else is held), then count them."""
+        with self._changed:
+            while self.used and self.used + size > self.limit:
+                self._changed.wait(0.5)  # a timeout, so Ctrl-C is seen while waiting
+            self.used += size
+
+    def give(self, size: int) -> None:
+        with self._changed:
+            self.used -= size
+            self._changed.notify_all()
+
+
+class MemberBytes:
+    """A member's bytes, counted against the run's ByteBudget until the decoder is done."""
+
+    def __init__(self, data: bytes, budget: ByteBudget, size: int) -> None:
+        self._data: bytes | None = data
+        self._budget = budget
+        self._size = size
+
+    def take(self) -> bytes:
+        """The bytes, handed over once: this object no longer holds them."""
+        data, self._data = self._data, None
+        if data is None:
+            raise RuntimeError("member bytes taken twice")
+        return data
+
+    def release(self) -> None:
+        """Give the bytes back to the budget (once)."""
+        size, self._size = self._size, 0
+        self._budget.give(size)
+
+
+@contextmanager
+def member_bytes(lent: MemberBytes | BadMaskError | None) -> Iterator[bytes | None]:
+    """The member's bytes (None for a file on disk), given back to the budget on leaving.
+
+    Raises the member's read error (in the worker, so in file order). Prefer decode_member,
+    which also keeps an error from holding on to the bytes.
+    """
+    if isinstance(lent, BadMaskError):
+        raise lent
+    if lent is None:
+        yield None
+        return
+    try:
+        yield lent.take()
+    finally:
+        lent.release()
+
+
+_Result = TypeVar("_Result")
+
+
+def decode_member(
+    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
+) -> _Result:
+    """``decode(bytes)`` for a member (``decode(None)`` for a file on disk), in a worker.
+
+    A frame that ended keeps its local variables for as long as an error's traceback is
+    kept (in a Future, or a skipped file's error): those of the frames that held the bytes
+    are dropped here, so a failed member holds no memory however long its error lives.
+    """
+    try:
+        return _decode(lent, decode)
+    except BaseException as error:
+        _forget_locals(error)
+        raise
+
+
+def _decode(
+    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
+) -> _Result:
+    with member_bytes(lent) as data:
+        return decode(data)
+
+
+def _forget_locals(error: BaseException) -> None:
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            # Clearing a suspended generator's frame would close the generator (the one
+            # feeding the workers, say): generator frames are left alone.
+            if not tb.tb_frame.f_code.co_flags & _GENERATOR_FLAGS:
+                with suppress(RuntimeError):  # a frame still running keeps its locals
+                    tb.tb_frame.clear()
+            tb = tb.tb_next
+        pending += [current.__cause__, current.__context__]
+
+
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
 class ArchiveReader:
     """Reads member bytes with one open handle per archive; use from one thread only.
 
     zipfile and tarfile objects are not safe to share between threads, so the counting
     pipeline reads bytes here, in the thread that feeds the workers, and decodes them in
-    parallel.
+    parallel. ``budget`` bounds the bytes held at once over the run (see lend).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, budget: ByteBudget | None = None) -> None:
+        self.budget = budget if budget is not None else ByteBudget()
         self._open: dict[Path, zipfile.ZipFile | tarfile.TarFile] = {}
         self._tar_members: dict[Path, dict[str, tarfile.TarInfo]] = {}
 
+    def lend(
+        self, paths: Iterable[LabelSource], max_bytes: int | None
+    ) -> Iterator[tuple[LabelSource, MemberBytes | BadMaskError | None]]:
+        """Each source with its bytes if it is an archive member (None for files on disk).
+
+        A member's bytes are taken from the budget before they are read (waiting while it
+        is spent) and given back by member_bytes once decoded; an unreadable member comes
+        out as its BadMaskError.
+        """
+        for path in paths:
+            if not isinstance(path, ArchiveMember):
+                yield path, None
+                continue
+            try:
+                lent: MemberBytes | BadMaskError = self.read_lent(path, max_bytes)
+            except BadMaskError as error:
+                lent = error
+            yield path, lent
+
     def read(self, member: ArchiveMember, max_bytes: int | None = None) -> bytes:
         """The member's bytes; one larger than ``max_bytes`` is refused before reading."""
+        lent = self.read_lent(member, max_bytes)
+        data = lent.take()
+        lent.release()
+        return data
+
+    def read_lent(self, member: ArchiveMember, max_bytes: int | None) -> MemberBytes:
+        """The member's bytes, counted against the budget (waiting while it is spent)."""
         try:
-            handle = self._handle(member.archive)
-            if isinstance(handle, zipfile.ZipFile):
-                _check_member_size(member, handle.getinfo(member.member).file_size, max_bytes)
-                return handle.read(member.member)
-            info = self._tar_members[member.archive][member.member]
-            _check_member_size(member, info.size, max_bytes)
-            stream: IO[bytes] | None = handle.extractfile(info)
-            if stream is None:
-                raise BadMaskError(str(member), "not a regular file in the archive")
-            with stream:
-                return stream.read()
-        except (OSError, KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
-            raise BadMaskError(str(member), f"cannot read from the archive ({error})") from error
+            stream, size = self._open_member(member)
+        except BadMaskError:
+            raise
+        except _ARCHIVE_ERRORS as error:
+            raise BadMaskError(
+                str(member), f"cannot read from the archive ({_reason(error)})"
+            ) from error
+        with stream:
+            _check_member_size(member, size, max_bytes)
+            self.budget.take(size)
+            try:
+                return MemberBytes(_read_exactly(member, stream, size), self.budget, size)
+            except BaseException:
+                self.budget.give(size)
+                raise
+
+    def _open_member(self, member: ArchiveMember) -> tuple[IO[bytes], int]:
+        """A stream of the member's bytes and its size, after the checks that need no data."""
+        handle = self._handle(member.archive)
+        if isinstance(handle, zipfile.ZipFile):
+            info = handle.getinfo(member.member)
+            if info.flag_bits & 0x1:
+                raise BadMaskError(
+                    str(member), "is encrypted (password-protected); mfb reads unencrypted members"
+                )
+            if info.compress_type not in _ZIP_METHODS:
+                method = _OTHER_ZIP_METHODS.get(info.compress_type, "unknown")
+                raise BadMaskError(
+                    str(member),
+                    f"uses zip compression method {info.compress_type} ({method}), which "
+                    f"cannot be read here; recompress with {', '.join(_ZIP_METHODS.values())}",
+                )
+            if info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16):
+                raise BadMaskError(str(member), _NOT_REGULAR.format("a symbolic link"))
+            return handle.open(info), info.file_size
+        info_tar = self._tar_members[member.archive][member.member]
+        if not info_tar.isreg():
+            raise BadMaskError(str(member), _NOT_REGULAR.format(_tar_kind(info_tar)))
+        stream = handle.extractfile(info_tar)
+        assert stream is not None  # a regular member always has a stream
+        return stream, info_tar.size
 
     def _handle(self, archive: Path) -> zipfile.ZipFile | tarfile.TarFile:
         if archive not in self._open:
             if archive.name.lower().endswith(".zip"):
                 self._open[archive] = zipfile.ZipFile(archive)
             else:
-                opened = tarfile.open(archive, "r:*")  # noqa: SIM115 (closed in close())
+                opened = open_tar(archive)
                 self._open[archive] = opened
-                self._tar_members[archive] = {m.name: m for m in opened.getmembers()}
+                self._tar_members[archive] = {
+                    m.name: m for m in opened.getmembers() if not m.isdir()
+                }
         return self._open[archive]
 
     def close(self) -> None:
@@ -131,6 +464,43 @@ class ArchiveReader:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_NOT_REGULAR = "is {} inside the archive; mfb reads regular files only (extract the archive)"
+
+
+def _tar_kind(info: tarfile.TarInfo) -> str:
+    if info.issym():
+        return f"a symbolic link (to '{info.linkname}')"
+    if info.islnk():
+        return f"a hard link (to '{info.linkname}')"
+    if info.isfifo():
+        return "a FIFO"
+    if info.ischr() or info.isblk():
+        return "a device"
+    return f"a member of tar type {info.type!r}"
+
+
+def _read_exactly(member: ArchiveMember, stream: IO[bytes], size: int) -> bytes:
+    """``size`` bytes, read a chunk at a time: never more, whatever the data holds."""
+    buffer = io.BytesIO()
+    try:
+        while buffer.tell() < size:
+            chunk = stream.read(min(_CHUNK, size - buffer.tell()))
+            if not chunk:
+                break
+            buffer.write(chunk)
+        if buffer.tell() != size or stream.read(1):  # the last read also checks a zip CRC
+            raise BadMaskError(
+                str(member),
+                f"holds {buffer.tell()} bytes where the archive says {size}; "
+                "the archive is damaged or truncated",
+            )
+    except _ARCHIVE_ERRORS as error:
+        raise BadMaskError(
+            str(member), f"cannot read from the archive ({_reason(error)})"
+        ) from error
+    return buffer.getvalue()
 
 
 def _check_member_size(member: ArchiveMember, size: int, max_bytes: int | None) -> None:

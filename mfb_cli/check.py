@@ -3,7 +3,10 @@
 ``mfb check`` answers "can I trust the numbers the other commands would give?": which files
 cannot be read (and why), which modes and sizes occur, which label values have no class,
 which masks look interpolated or JPEG-compressed, which are empty, single-valued or
-duplicated. The library returns a CheckReport; the CLI renders it.
+duplicated, and whether palette files agree on what each index means. The library returns
+a CheckReport; the CLI renders it. Memory stays bounded whatever the file sizes: a file's
+header is checked before it is decoded (as the scan does), and digests are computed by
+streaming, never by reading a whole file.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import numpy.typing as npt
 from PIL import Image
 
 from . import __version__
-from .archives import ArchiveReader, LabelSource
+from .archives import ArchiveReader, LabelSource, MemberBytes, decode_member
+from .colormaps import colour_name, pack_rgb
 from .counting import LabelCheck, _ordered_map, histogram_of_raw, with_archive_bytes
-from .decode import ReadOptions, map_histogram, mask_array, read_raw
+from .decode import RawLabels, ReadOptions, map_histogram, mask_array, read_raw
 from .errors import BadMaskError, MfbError
 
 #: A mask is suspected of interpolation or lossy-compression artefacts when at least this
@@ -44,6 +48,10 @@ DEFINITIONS = {
     "neighbours: the signature of bilinear resizing, JPEG compression or colours read as "
     "grey values",
     "duplicates": "files with identical content (sha256)",
+    "palette_conflicts": "palette indices that mean different colours in different palette "
+    "('P') files, whatever the options: read by index, such files mix classes; each colour "
+    "is listed with the files whose palette gives it to the index (indices a file does not "
+    "use are not compared)",
     "single_class": "masks holding one value only (reported, not a problem: tiles of pure "
     "background are common)",
 }
@@ -62,6 +70,8 @@ class FileFindings:
     ids: tuple[int, ...] = ()
     blend_pixels: int = 0
     boundary_pixels: int = 0
+    #: For palette ('P') files: (index, packed colour) of each index present (-1: no colour).
+    palette: tuple[tuple[int, int], ...] = ()
 
     @property
     def suspect(self) -> bool:
@@ -86,6 +96,8 @@ class CheckReport:
     duplicates: list[list[str]]
     single_class: list[tuple[str, int]]
     settings: dict[str, Any] = field(default_factory=dict)
+    #: index -> colour -> files, for the indices whose colour differs between files.
+    palette_conflicts: dict[int, dict[int, list[str]]] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[str]:
@@ -96,6 +108,7 @@ class CheckReport:
             "out_of_range": bool(self.out_of_range),
             "suspected_artefacts": bool(self.suspected_artefacts),
             "duplicates": bool(self.duplicates),
+            "palette_conflicts": bool(self.palette_conflicts),
         }
         return [kind for kind, present in found.items() if present]
 
@@ -120,6 +133,15 @@ class CheckReport:
                 {"path": p, "blend_share": share} for p, share in self.suspected_artefacts
             ],
             "duplicates": self.duplicates,
+            "palette_conflicts": [
+                {
+                    "index": index,
+                    "colours": [
+                        {"colour": _colour(code), "files": files} for code, files in colours.items()
+                    ],
+                }
+                for index, colours in self.palette_conflicts.items()
+            ],
             "single_class": [{"path": p, "label": v} for p, v in self.single_class],
             "settings": self.settings,
             "definitions": DEFINITIONS,
@@ -151,14 +173,33 @@ def blend_pixels(labels: npt.NDArray[np.integer]) -> tuple[int, int]:
     return int(blends.sum()), int(edge.sum())
 
 
-def _file_bytes(path: LabelSource) -> bytes | None:
-    """A file's bytes, read once for its digest and its decoding; None if unreadable."""
-    if not isinstance(path, Path):
-        return None
+def _colour(code: int) -> str:
+    return "none (index beyond the palette)" if code < 0 else colour_name(code)
+
+
+def file_digest(path: Path) -> tuple[int, str] | None:
+    """Size and sha256 of a file, read in chunks (memory stays flat); None if unreadable."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256")
+            return stream.tell(), digest.hexdigest()
     except OSError:
         return None  # read_raw names the reason
+
+
+def _palette_of(raw: RawLabels, indices: npt.NDArray[np.int64]) -> tuple[tuple[int, int], ...]:
+    """(index, packed colour) of the indices present in a palette file, else ()."""
+    if raw.kind == "palette" and raw.palette is not None:
+        codes = raw.palette
+    elif isinstance(raw.values, Image.Image) and raw.values.mode == "P":
+        colours = raw.values.getpalette() or []
+        table = np.asarray(colours[: 3 * 256], dtype=np.int64)
+        table = table[: len(table) - len(table) % 3].reshape(-1, 3)
+        codes = np.full(256, -1, dtype=np.int64)
+        codes[: len(table)] = pack_rgb(table)
+    else:
+        return ()
+    return tuple((int(i), int(codes[i]) if 0 <= i < len(codes) else -1) for i in indices.tolist())
 
 
 def inspect_file(
@@ -169,18 +210,27 @@ def inspect_file(
     The same decoding, colour map and remap as counting, so a file the check passes is
     one ``mfb weights`` reads, and the ids checked are the ids it would count. A bad file
     becomes a finding. Interpolation artefacts are looked for in the stored label values
-    (not in colour codes or palette indices, whose order means nothing).
+    (not in colour codes or palette indices, whose order means nothing). A file on disk is
+    decoded from its path (header first, as the scan does) and hashed by streaming; ``data``
+    holds an archive member's bytes.
     """
-    content = data if data is not None else _file_bytes(path)
-    size_bytes = len(content) if content is not None else -1
-    sha = hashlib.sha256(content).hexdigest() if content is not None else None
+    problem: str | None = None
     try:
-        raw = read_raw(path, read, content)
-        ids, _ = map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
+        raw = read_raw(path, read, data)
+        raw_ids, raw_counts = histogram_of_raw(raw, read)
+        ids, _ = map_histogram(str(path), raw, raw_ids, raw_counts, read)
     except BadMaskError as error:
-        return FileFindings(path, size_bytes, sha, problem=error.problem)
+        problem = error.problem
     except MfbError as error:
-        return FileFindings(path, size_bytes, sha, problem=str(error))
+        problem = str(error)
+    sha: str | None
+    if data is not None:
+        size_bytes, sha = len(data), hashlib.sha256(data).hexdigest()
+    else:
+        digest = file_digest(path) if isinstance(path, Path) else None
+        size_bytes, sha = digest if digest is not None else (-1, None)
+    if problem is not None:
+        return FileFindings(path, size_bytes, sha, problem=problem)
     if isinstance(raw.values, Image.Image):
         mode, size = raw.values.mode, raw.values.size
         values = mask_array(raw.values)
@@ -197,6 +247,7 @@ def inspect_file(
         ids=tuple(ids.tolist()),
         blend_pixels=blends,
         boundary_pixels=boundary,
+        palette=_palette_of(raw, raw_ids),
     )
 
 
@@ -209,19 +260,23 @@ def check_masks(
     jobs: int | None = None,
     skip_bad: bool = False,
     on_file: Callable[[LabelSource], None] | None = None,
+    unreadable: Sequence[tuple[Path, str]] = (),
 ) -> CheckReport:
-    """Inspect every file in ``paths`` (in parallel, in order) and gather the findings."""
+    """Inspect every file in ``paths`` (in parallel, in order) and gather the findings.
+
+    ``unreadable``: archives whose members could not be listed, and why; bad files too.
+    """
 
     # Reported modes are Pillow's, whatever --decoder says; counts are the same anyway.
     read = replace(read, decoder="pillow")
     labels = LabelCheck(num_classes, ignore)
 
-    def inspect(item: tuple[LabelSource, bytes | BadMaskError | None]) -> FileFindings:
-        path, data = item
-        if isinstance(data, BadMaskError):
-            return FileFindings(path, -1, None, problem=data.problem)
+    def inspect(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> FileFindings:
+        path, lent = item
         try:
-            return inspect_file(path, read, data)
+            return decode_member(lent, lambda data: inspect_file(path, read, data))
+        except BadMaskError as error:  # the member could not be read from its archive
+            return FileFindings(path, -1, None, problem=error.problem)
         except Exception as error:  # a decoder bug on one file must not hide the others
             return FileFindings(
                 path, -1, None, problem=f"unexpected {type(error).__name__}: {error}"
@@ -235,6 +290,7 @@ def check_masks(
     suspects: list[tuple[str, float]] = []
     single: list[tuple[str, int]] = []
     by_hash: defaultdict[str, list[str]] = defaultdict(list)
+    palettes: defaultdict[int, defaultdict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
 
     def tally(findings: FileFindings) -> None:
         name = str(findings.path)
@@ -257,6 +313,8 @@ def check_masks(
             suspects.append((name, findings.blend_pixels / findings.boundary_pixels))
         if len(findings.ids) == 1:
             single.append((name, findings.ids[0]))
+        for index, colour in findings.palette:
+            palettes[index][colour].append(name)
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
@@ -266,8 +324,9 @@ def check_masks(
     ):
         for findings in found:
             tally(findings)
+    bad += [(str(archive), problem) for archive, problem in unreadable]
     return CheckReport(
-        files=len(paths),
+        files=len(paths) + len(unreadable),
         bad_files=bad,
         empty_files=empty,
         modes=dict(sorted(modes.items())),
@@ -276,6 +335,11 @@ def check_masks(
         suspected_artefacts=suspects,
         duplicates=sorted(group for group in by_hash.values() if len(group) > 1),
         single_class=single,
+        palette_conflicts={
+            index: dict(sorted(colours.items(), key=lambda item: (-len(item[1]), item[0])))
+            for index, colours in sorted(palettes.items())
+            if len(colours) > 1
+        },
         settings={
             "label_mapping": read.label_mapping(),
             "num_classes": num_classes,

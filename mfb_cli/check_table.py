@@ -1,34 +1,77 @@
-"""Render a CheckReport for people: one rich table per finding, problems first."""
+"""Render a CheckReport for people: one rich table per finding, problems first.
+
+Off a terminal the tables are plain text within 100 columns (long paths folded), as
+mfb histogram's; names that are not UTF-8 or hold control characters are escaped.
+"""
 
 from __future__ import annotations
 
+import io
+import os
 from typing import IO
 
 from .check import CheckReport
+from .colormaps import colour_name
 
 # Long lists are cut in the table (JSON keeps everything).
 _MAX_ROWS = 20
 
+#: Width of the tables when not shown on a terminal (files and pipes), as mfb histogram.
+DEFAULT_WIDTH = 100
+
+
+def shown_name(name: str) -> str:
+    """A path as one printable line: bytes that are not UTF-8 as \\xNN, controls escaped."""
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogatepass")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
 
 def render_check(report: CheckReport, stream: IO[str]) -> None:
-    """Write the report as tables to ``stream`` (colour only when it is a terminal)."""
+    """Write the report to ``stream``: coloured on a terminal, else plain and 100 wide."""
+    terminal = stream.isatty()
+    stream.write(check_text(report, width=None if terminal else DEFAULT_WIDTH, color=terminal))
+
+
+def check_text(
+    report: CheckReport, *, width: int | None = DEFAULT_WIDTH, color: bool = False
+) -> str:
+    """The report as tables, problems first; long paths are folded within ``width``.
+
+    Without ``color`` the text has no escape codes and depends only on the report and
+    ``width``, so it is the same in a file, a pipe or a test.
+    """
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    # Piped or saved tables are for grep and less: wide enough that paths stay on one line.
-    width = None if stream.isatty() else 200
-    console = Console(file=stream, highlight=False, width=width)
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        color_system="auto" if color else None,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
 
     def table(title: str, columns: list[str], rows: list[list[str]], problem: bool) -> None:
         if not rows:
             return
-        shown = Table(title=title, title_style="bold red" if problem else "bold")
+        shown = Table(
+            title=title, title_style="bold red" if problem else "bold", box=box.SIMPLE_HEAD
+        )
         for column in columns:
             shown.add_column(column, overflow="fold")
         for row in rows[:_MAX_ROWS]:
             # File names are data, not markup: '[bold]a.png' must print as it is.
-            shown.add_row(*(Text(cell) for cell in row))
+            shown.add_row(*(Text(shown_name(cell)) for cell in row))
         if len(rows) > _MAX_ROWS:
             shown.add_row(
                 f"... {len(rows) - _MAX_ROWS} more (see -f json)", *[""] * (len(columns) - 1)
@@ -67,6 +110,16 @@ def render_check(report: CheckReport, stream: IO[str]) -> None:
         True,
     )
     table(
+        "Palette indices that mean different colours in different files",
+        ["index", "colour", "files", "first file"],
+        [
+            [str(index), _colour(code), str(len(files)), files[0]]
+            for index, colours in report.palette_conflicts.items()
+            for code, files in colours.items()
+        ],
+        True,
+    )
+    table(
         "Single-valued masks",
         ["file", "value"],
         [[p, str(v)] for p, v in report.single_class],
@@ -77,8 +130,18 @@ def render_check(report: CheckReport, stream: IO[str]) -> None:
         "Sizes", ["width x height", "files"], [[s, str(n)] for s, n in report.sizes.items()], False
     )
     if report.clean:
-        console.print(f"[green]{report.files} files checked: no problems found.[/green]")
+        console.print(Text(f"{report.files} files checked: no problems found.", style="green"))
     else:
         console.print(
-            f"[red]{report.files} files checked; problems: {', '.join(report.problems)}.[/red]"
+            Text(
+                f"{report.files} files checked; problems: {', '.join(report.problems)}.",
+                style="red",
+            )
         )
+    text = buffer.getvalue()
+    # Rich pads every line to the table's width; plain text needs no trailing blanks.
+    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def _colour(code: int) -> str:
+    return "none (beyond the palette)" if code < 0 else colour_name(code)

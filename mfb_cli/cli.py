@@ -243,9 +243,11 @@ def check(
     Reports files that cannot be read (and why), empty files, label values outside
     --num-classes that are not --ignore'd, masks that look interpolated or JPEG-compressed
     (>= 5% of the pixels on region boundaries lie strictly between two opposite
-    neighbours), duplicate files (same sha256), single-valued masks, and the modes and
-    sizes found. Exit status 0 when clean, 1 when a problem was found (single-valued
-    masks, modes and sizes are information only). With --skip-bad, unreadable and empty
+    neighbours), duplicate files (same sha256), palette indices that mean different
+    colours in different palette files (whatever the options), single-valued masks, and
+    the modes and sizes found. Exit status 0 when clean, 1 when a problem was found
+    (single-valued masks, modes and sizes are information only). Off a terminal the
+    tables are plain text within 100 columns. With --skip-bad, unreadable and empty
     files are listed but do not fail the check, as the other commands would skip them.
 
     \b
@@ -259,10 +261,12 @@ def check(
     from .output import write_text
 
     refuse_unused_reading(ctx, scan, None)
-    files = find_sources(scan)
+    unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
+    files = find_sources(scan, unreadable)
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
             files,
+            unreadable=unreadable,
             num_classes=spec.num_classes,
             ignore=frozenset(spec.ignore),
             read=scan.read,

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .archives import ArchiveMember, ArchiveReader, LabelSource
+from .archives import ArchiveReader, LabelSource, MemberBytes, decode_member
 from .decode import (
     AUTO_FAST_MIN_FILES,
     READ_NOTES,
@@ -355,27 +355,21 @@ def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int
 
 def with_archive_bytes(
     paths: Iterable[LabelSource], reader: ArchiveReader, read: ReadOptions
-) -> Iterator[tuple[LabelSource, bytes | BadMaskError | None]]:
+) -> Iterator[tuple[LabelSource, MemberBytes | BadMaskError | None]]:
     """Each source with its bytes if it is an archive member (None for files on disk).
 
     Archive members are read here, in the one thread that feeds the workers (archive
-    handles are not thread-safe), and decoded by the workers; files on disk are opened by
-    the workers themselves. An unreadable member comes out as its BadMaskError, for the
-    worker to raise in file order (raising here, files ahead of the results, could hide an
-    earlier file's error and make the one reported depend on -j). A member is read whole,
-    so one larger than the largest mask ``read.max_pixels`` allows (8 bytes a pixel, as an
-    int64 .npy, plus 1 MiB of headers) is refused unread.
+    handles are not thread-safe), and decoded by the workers, which take the bytes with
+    archives.member_bytes; files on disk are opened by the workers themselves. The bytes
+    held at once are bounded for the whole run by the reader's budget. An unreadable
+    member comes out as its BadMaskError, for the worker to raise in file order (raising
+    here, files ahead of the results, could hide an earlier file's error and make the one
+    reported depend on -j). A member is read whole, so one larger than the largest mask
+    ``read.max_pixels`` allows (8 bytes a pixel, as an int64 .npy, plus 1 MiB of headers)
+    is refused unread.
     """
     max_bytes = None if read.max_pixels is None else 8 * read.max_pixels + (1 << 20)
-    for path in paths:
-        if not isinstance(path, ArchiveMember):
-            yield path, None
-            continue
-        try:
-            data: bytes | BadMaskError = reader.read(path, max_bytes)
-        except BadMaskError as error:
-            data = error
-        yield path, data
+    return reader.lend(paths, max_bytes)
 
 
 @dataclass(frozen=True)
@@ -435,13 +429,12 @@ def count_masks(
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
     def count(
-        item: tuple[LabelSource, bytes | BadMaskError | None],
+        item: tuple[LabelSource, MemberBytes | BadMaskError | None],
     ) -> tuple[Int64Array, Int64Array, tuple[str, str] | None] | BadMaskError:
-        path, data = item
+        path, lent = item
         try:
-            if isinstance(data, BadMaskError):  # raised here, so in file order
-                raise data
-            return count_file_noted(path, read, data)
+            # A member's read error is raised here, so in file order.
+            return decode_member(lent, lambda data: count_file_noted(path, read, data))
         except BadMaskError as error:
             if skip_bad:
                 return error

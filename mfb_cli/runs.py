@@ -92,8 +92,13 @@ def progress_bar(scan: ScanRequest, total: int) -> Any:
     return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
-def find_sources(scan: ScanRequest) -> list[LabelSource]:
-    """The label files of a scan: PATH... (folders, files, archives) and --list files."""
+def find_sources(
+    scan: ScanRequest, unreadable: list[tuple[Path, str]] | None = None
+) -> list[LabelSource]:
+    """The label files of a scan: PATH... (folders, files, archives) and --list files.
+
+    ``unreadable`` collects archives that cannot be listed instead of stopping (for check).
+    """
     from .sources import find_label_sources
 
     if not scan.paths and not scan.lists:
@@ -105,6 +110,7 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
         column=scan.column,
         root=scan.root,
         suffix=scan.suffix,
+        unreadable=unreadable,
     )
 
 

@@ -22,27 +22,45 @@ def _matches(relative: str, pattern: str) -> bool:
 
 
 def _walk(root: Path, pattern: str) -> Iterator[Path]:
-    """Yield matching files below root, following symlinks but never looping."""
+    """Yield matching files below root, following symlinks but never looping.
+
+    An explicit stack, not recursion (os.walk recurses in Python 3.11), so a folder tree
+    of any depth is walked. Folders are entered in sorted order, each (device, inode) once:
+    a symlink loop or a second link to a folder already walked adds nothing.
+    """
     seen_dirs: set[tuple[int, int]] = set()
-
-    def on_error(error: OSError) -> None:
-        raise MfbError(f"{error.filename}: cannot read folder ({error.strerror})")
-
-    for folder, dirs, files in os.walk(root, followlinks=True, onerror=on_error):
-        stat = Path(folder).stat()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            stat = folder.stat()
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            raise MfbError(f"{folder}: cannot read folder ({error.strerror or error})") from error
         key = (stat.st_dev, stat.st_ino)
-        if key in seen_dirs:  # a symlink loop or a second link to a folder already walked
-            dirs[:] = []
+        if key in seen_dirs:
             continue
         seen_dirs.add(key)
-        # Hidden entries are editor, notebook or macOS debris (.ipynb_checkpoints, ._x.png).
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.startswith("."):
+        subfolders = []
+        for entry in entries:
+            # Hidden entries are editor, notebook or macOS debris (.ipynb_checkpoints, ._x.png).
+            if entry.name.startswith("."):
                 continue
-            path = Path(folder, name)
-            if _matches(path.relative_to(root).as_posix(), pattern) and path.is_file():
+            path = Path(folder, entry.name)
+            if _is_dir(entry):
+                subfolders.append(path)
+            elif _matches(path.relative_to(root).as_posix(), pattern) and path.is_file():
                 yield path
+        stack.extend(reversed(subfolders))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    # As os.walk: a symlink to a folder is a folder; an entry that cannot be stat'ed is not.
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def find_label_files(
@@ -77,6 +95,7 @@ def find_label_sources(
     paths: Iterable[Path | str],
     glob: str = DEFAULT_GLOB,
     *,
+    unreadable: list[tuple[Path, str]] | None = None,
     lists: Iterable[Path | str] = (),
     column: int | None = None,
     root: Path | str | None = None,
@@ -102,8 +121,15 @@ def find_label_sources(
     files = sorted(found.values(), key=lambda p: p.as_posix())
     members: list[LabelSource] = []
     for archive in sorted(set(archives), key=lambda p: p.as_posix()):
-        members.extend(list_members(archive, lambda name: _matches(name, glob)))
-    if not files and not members:
+        try:
+            members.extend(list_members(archive, lambda name: _matches(name, glob)))
+        except MfbError as error:
+            # An archive that cannot be listed is an error, or, given ``unreadable``, is
+            # added to it as (archive, problem) and left out (check lists it as a bad file).
+            if unreadable is None:
+                raise
+            unreadable.append((archive, str(error).removeprefix(f"{archive}: ")))
+    if not files and not members and not unreadable:
         where = ", ".join(str(p) for p in [*given, *map(Path, lists)]) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
     return [*files, *members]

@@ -52,13 +52,24 @@ DEFINITIONS = {
 def files_digest(paths: Iterable[LabelSource | str]) -> str:
     """Order-independent digest of a list of file paths; additive over disjoint lists.
 
-    Archive members count as 'archive:member', as the output names them.
+    Archive members count as 'archive:member', as the output names them. Paths are hashed
+    as the file system's bytes (os.fsencode: UTF-8 for every valid name, and the original
+    bytes of a name that is not UTF-8), so any name on disk has a digest.
     """
     total = 0
     for path in paths:
         text = path.as_posix() if isinstance(path, Path) else str(path)
-        total += int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big")
+        total += int.from_bytes(hashlib.sha256(_path_bytes(text)).digest(), "big")
     return _format_digest(total % _MODULUS)
+
+
+def _path_bytes(text: str) -> bytes:
+    import os
+
+    try:
+        return os.fsencode(text)
+    except UnicodeEncodeError:  # a lone surrogate that no file system name decodes to
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _format_digest(value: int) -> str:

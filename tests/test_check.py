@@ -200,3 +200,94 @@ def test_file_names_are_shown_as_they_are_not_as_markup(tmp_path):
     assert result.exit_code == 1, result.stderr
     assert "[bold]a.png" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+# Palettes, streaming digests, table width ----------------------------------------------
+
+
+def save_palette_mask(path: Path, labels, colours: dict[int, tuple[int, int, int]]) -> Path:
+    """A 'P' image whose palette gives index i the colour colours[i] (grey i elsewhere)."""
+    image = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="L").convert("P")
+    palette = [value for i in range(256) for value in colours.get(i, (i, i, i))]
+    image.putpalette(palette)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def test_palettes_that_disagree_on_an_index_are_a_problem_whatever_the_options(tmp_path):
+    d = tmp_path / "d"
+    red, green, black = (255, 0, 0), (0, 255, 0), (0, 0, 0)
+    a = save_palette_mask(d / "a.png", [[0, 1], [1, 1]], {0: black, 1: red})
+    b = save_palette_mask(d / "b.png", [[1, 0], [0, 0]], {0: black, 1: green, 5: red})
+    c = save_palette_mask(d / "c.png", [[0, 0], [1, 1]], {0: black, 1: red, 5: green})
+    # Index 5 differs between b and c, but neither uses it: not compared.
+    expected = [
+        {
+            "index": 1,
+            "colours": [
+                {"colour": "#ff0000", "files": [str(a), str(c)]},
+                {"colour": "#00ff00", "files": [str(b)]},
+            ],
+        }
+    ]
+    table = tmp_path / "colours.csv"
+    table.write_text("name,r,g,b\nbackground,0,0,0\ncar,255,0,0\ntree,0,255,0\n")
+    for options in ([], ["--num-classes", "2"], ["--colormap", table]):
+        result = run("check", d, "-f", "json", *options)
+        assert result.exit_code == 1, result.stderr
+        record = json.loads(result.stdout)
+        assert record["problems"] == ["palette_conflicts"], options
+        assert record["palette_conflicts"] == expected
+    text = run("check", d).stdout
+    assert "Palette indices that mean different colours in different files" in text
+    # Files that agree are clean.
+    shutil.rmtree(d)
+    save_palette_mask(d / "a.png", [[0, 1]], {0: black, 1: red})
+    save_palette_mask(d / "b.png", [[1, 1]], {0: green, 1: red})  # index 0 unused here
+    assert run("check", d).exit_code == 0
+
+
+def test_check_reads_a_header_before_the_file_and_hashes_by_streaming(tmp_path):
+    import tracemalloc
+
+    d = tmp_path / "d"
+    d.mkdir()
+    size = 256 << 20
+    with (d / "sparse.png").open("wb") as stream:  # no disk space used: a sparse file
+        stream.truncate(size)
+    shutil.copy(FIRST, d / "a.png")
+    tracemalloc.start()
+    try:
+        report = check_masks(find_label_files([d]), jobs=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.bad_files == [
+        (
+            str(d / "sparse.png"),
+            "not an image file Pillow can read (wrong extension, or damaged header)",
+        )
+    ]
+    assert peak < 32 << 20  # the whole file would be 256 MiB
+    import hashlib
+
+    zeros = hashlib.sha256()
+    block = bytes(1 << 20)
+    for _ in range(size >> 20):
+        zeros.update(block)
+    findings = inspect_file(d / "sparse.png")
+    assert (findings.bytes, findings.sha256) == (size, zeros.hexdigest())
+
+
+def test_check_tables_in_a_pipe_are_plain_and_100_columns_wide(tmp_path):
+    d = tmp_path / ("long_folder_name_" * 8)
+    save_mask(d / ("a_long_file_name_" * 5 + ".png"), [[3, 3], [3, 3]])
+    (d / ("a_broken_file_" * 6 + ".png")).write_text("not a mask")
+    result = run("check", d)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "\x1b" not in result.stdout
+    assert all(line == line.rstrip() for line in lines)
+    assert lines[-1] == "2 files checked; problems: bad_files."
