@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,24 @@ class ScanRequest:
     root: Path | None = None
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A float option's type: 'inf' and 'nan' are usage errors, whatever the range.
+
+    Python's float() accepts both, and a range check lets nan through (every comparison
+    with nan is false); no mfb option has a meaning for either.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+#: More threads than this only cost memory: decoding is bound by cores and disks.
+MAX_JOBS = 1024
+
+
 def _id_or_error(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
     """'error' (the default: fail loudly) as None, or an integer label id."""
     if value is None or value.lower() == "error":
@@ -72,6 +92,7 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         from . import colormaps, remap
 
         loader = getattr(colormaps if loader_name == "colormap" else remap, f"load_{loader_name}")
+        refuse_output_as_input(value)  # a built-in's name is no file, and passes
         try:
             return loader(value)
         except MfbError as error:
@@ -148,11 +169,13 @@ def mask_options(function: F) -> F:
             click.option(
                 "-j",
                 "--jobs",
-                type=click.IntRange(min=1),
+                type=click.IntRange(min=1, max=MAX_JOBS),
                 default=None,
                 help="Files read in parallel.  [default: all cores]",
             ),
-            click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+            click.option(
+                "-q", "--quiet", is_flag=True, help="No progress bar, no 'wrote FILE' line."
+            ),
             click.option(
                 "--max-pixels",
                 type=click.IntRange(min=1),
@@ -307,7 +330,10 @@ def names_option(function: F) -> F:
     from .names import load_class_names
 
     def load(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
-        return {} if value is None else load_class_names(value)
+        if value is None:
+            return {}
+        refuse_output_as_input(value)
+        return load_class_names(value)
 
     return click.option(
         "--names",
@@ -321,27 +347,69 @@ def names_option(function: F) -> F:
 def check_output_path(
     ctx: click.Context, param: click.Parameter, value: Path | None
 ) -> Path | None:
-    """Fail before a long scan, not after it, when the output cannot be written."""
+    """Fail before a long scan, not after it, when the output cannot be written.
+
+    Eager, so it runs before the callbacks that read tables: the output's identity is
+    recorded for ``refuse_output_as_input``, which every input is checked against.
+    """
     if value is None or str(value) == "-":
         return None
-    if value.is_dir():
+    from .output import output_target
+
+    try:
+        target, direct = output_target(value)
+    except OSError as error:
+        raise click.BadParameter(f"'{value}': {error.strerror}", ctx, param) from None
+    if target.is_dir():
         raise click.BadParameter(f"'{value}' is a folder", ctx, param)
-    if not value.parent.is_dir():
-        raise click.BadParameter(f"folder '{value.parent}' does not exist", ctx, param)
+    if not direct and not target.parent.is_dir():
+        raise click.BadParameter(f"folder '{target.parent}' does not exist", ctx, param)
+    outputs: dict[tuple[int, int], str] = ctx.meta.setdefault("mfb.outputs", {})
+    try:
+        found = value.stat()
+    except OSError:
+        return value  # not there yet, so it cannot be one of the inputs
+    flag = f"--{param.name}" if param.name != "output" else "-o"
+    key = (found.st_dev, found.st_ino)
+    if key in outputs:
+        raise click.BadParameter(f"'{value}' is also {outputs[key]}", ctx, param)
+    if stat.S_ISREG(found.st_mode):  # /dev/null or a FIFO may well be given twice
+        outputs[key] = f"{flag} '{value}'"
     return value
+
+
+def refuse_output_as_input(path: Path | str) -> None:
+    """A usage error when ``path`` is the file -o (or --plot) would write: checked
+    before the input is read, so the run never reads its own output or overwrites its input.
+    """
+    context = click.get_current_context(silent=True)
+    outputs = {} if context is None else context.meta.get("mfb.outputs", {})
+    if not outputs:
+        return
+    try:
+        found = Path(path).stat()
+    except OSError:
+        return  # the reader reports a missing file in its own words
+    where = outputs.get((found.st_dev, found.st_ino))
+    if where is not None:
+        raise click.UsageError(
+            f"{where} is one of the inputs ({path}); write the output to another file"
+        )
 
 
 def output_option(
     help: str = "Write to this file (atomically) instead of stdout.",
 ) -> Callable[[F], F]:
-    """-o/--output FILE, checked before any work is done."""
+    """-o/--output FILE, checked before any work is done (and before any input is read)."""
     return click.option(
         "-o",
         "--output",
         type=click.Path(path_type=Path, dir_okay=False),
         callback=check_output_path,
+        is_eager=True,
         default=None,
-        help=help,
+        help=help + " A link is followed to its target; a device or FIFO is written "
+        "directly; an input of the run is refused.",
     )
 
 

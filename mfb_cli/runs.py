@@ -10,16 +10,17 @@ from typing import Any
 
 import click
 
-from .archives import LabelSource
+from .archives import ArchiveMember, LabelSource
 from .classes import ClassStats, LabelSpec
 from .counting import ClassCounts
 from .errors import BadMaskError, LabelRangeError, MfbError
-from .options import ScanRequest
+from .options import ScanRequest, refuse_output_as_input
+from .output import one_line
 
 
 def warn(message: str) -> None:
-    """A warning for people: stderr, never mixed into the data on stdout."""
-    click.echo(f"warning: {message}", err=True)
+    """A warning for people: stderr, never mixed into the data on stdout; one line."""
+    click.echo(f"warning: {one_line(message)}", err=True)
 
 
 def warn_about_classes(stats: ClassStats, absent_means: str | None) -> None:
@@ -103,9 +104,15 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
 
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
-    return find_label_sources(
+    for given in (*scan.paths, *scan.lists):
+        refuse_output_as_input(given)
+    found = find_label_sources(
         scan.paths, scan.glob, lists=scan.lists, column=scan.column, root=scan.root
     )
+    # Also the files a folder or list leads to, before any of them is read.
+    for source in {s.archive if isinstance(s, ArchiveMember) else s for s in found}:
+        refuse_output_as_input(source)
+    return found
 
 
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
@@ -127,7 +134,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
 
         def on_skip(path: LabelSource, error: BadMaskError) -> None:
             skipped.append(path)
-            bar.write(f"skipped: {error}", file=sys.stderr)
+            bar.write(f"skipped: {one_line(str(error))}", file=sys.stderr)
             bar.update()
 
         counts = count_masks(
@@ -159,6 +166,7 @@ def counts_for(
     if from_path is not None:
         from .stats import load_stats
 
+        refuse_output_as_input(from_path)
         loaded = load_stats(from_path)
         wanted = scan.read.label_mapping()
         if wanted and wanted != loaded.label_mapping:
