@@ -94,8 +94,9 @@ def _pipe_closed() -> int:
 
 def _write_error(error: OSError) -> click.ClickException:
     """A one-line error for an OSError: the file it names, what went wrong."""
-    where = f"{one_line(str(error.filename))}: " if error.filename else ""
-    return click.ClickException(f"{where}{error.strerror or error}")
+    if not error.filename:  # an error without a file: writing to stdout (or --help)
+        return click.ClickException(stdout_error_text(error))
+    return click.ClickException(f"{one_line(str(error.filename))}: {error.strerror or error}")
 
 
 def _wrote(output: Path | None, summary: str, quiet: bool) -> None:
