@@ -123,6 +123,16 @@ class MfbGroup(click.Group):
             if ctx.meta.get("mfb.debug"):
                 raise
             raise _write_error(error) from error
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            # A bug, ours or a library's: still one line (and the way to the traceback).
+            if ctx.meta.get("mfb.debug"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(error).__name__}: {error} "
+                "(run with --debug for the traceback, and please report it)"
+            ) from error
 
     def make_context(
         self,

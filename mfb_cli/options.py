@@ -71,6 +71,10 @@ class FiniteFloatRange(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+#: Label ids and counts are computed in signed 64-bit integers: larger ones are no labels.
+INT64_MAX = 2**63 - 1
+LABEL_ID = click.IntRange(min=-INT64_MAX - 1, max=INT64_MAX)
+
 #: More threads than this only cost memory: decoding is bound by cores and disks.
 MAX_JOBS = 1024
 
@@ -80,9 +84,10 @@ def _id_or_error(ctx: click.Context, param: click.Parameter, value: str | None) 
     if value is None or value.lower() == "error":
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is neither 'error' nor an integer id") from None
+    return LABEL_ID.convert(number, param, ctx)
 
 
 def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -302,21 +307,21 @@ def class_options(function: F) -> F:
         [
             click.option(
                 "--void",
-                type=int,
+                type=LABEL_ID,
                 multiple=True,
                 metavar="ID",
                 help="Class id kept in the vector with weight 0 (repeatable).",
             ),
             click.option(
                 "--ignore",
-                type=int,
+                type=LABEL_ID,
                 multiple=True,
                 metavar="ID",
                 help="Value that is not a class, e.g. 255 (repeatable).",
             ),
             click.option(
                 "--num-classes",
-                type=click.IntRange(min=1),
+                type=click.IntRange(min=1, max=INT64_MAX),
                 default=None,
                 help="Length of the class vector; larger labels are an error.  "
                 "[default: 1 + the largest label that is not ignored]",

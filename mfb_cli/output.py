@@ -83,10 +83,16 @@ def stdout_error_text(error: OSError) -> str:
 def write_bytes(data: bytes, output: Path) -> None:
     """Write ``data`` to ``output``: atomically for files and links, directly otherwise."""
     target, direct = output_target(output)
-    if direct:
-        _write_through(data, target)
-    else:
-        _replace_atomically(data, target)
+    try:
+        if direct:
+            _write_through(data, target)
+        else:
+            _replace_atomically(data, target)
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        # A full disk or device: name the output (a message without a file means stdout).
+        raise OSError(error.errno, error.strerror, str(output)) from error
 
 
 def output_target(output: Path) -> tuple[Path, bool]:
@@ -136,7 +142,10 @@ def _write_through(data: bytes, target: Path) -> None:
 def _replace_atomically(data: bytes, output: Path) -> None:
     """Replace ``output`` with ``data`` atomically: a reader sees the old or the new file."""
     folder = output.parent
-    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as error:  # name the output, not the temporary file
+        raise OSError(error.errno, error.strerror, str(output)) from error
     temporary = Path(name)
     try:
         with os.fdopen(handle, "wb") as stream:
