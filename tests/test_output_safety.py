@@ -329,6 +329,15 @@ def test_version_module_and_completion():
         timeout=60,
     )
     assert script.returncode == 0 and "_mfb_completion()" in script.stdout
+    for shell, marker in [("zsh", "#compdef mfb"), ("fish", "function _mfb_completion")]:
+        other = subprocess.run(
+            MFB,
+            env={**os.environ, "_MFB_COMPLETE": f"{shell}_source"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert marker in other.stdout
     words = subprocess.run(
         MFB,
         env={
