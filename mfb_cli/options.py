@@ -357,9 +357,12 @@ def check_output_path(
     Eager, so it runs before the callbacks that read tables: the output's identity is
     recorded for ``refuse_output_as_input``, which every input is checked against.
     """
+    from .output import output_target, stdout_is_closed
+
     if value is None or str(value) == "-":
+        if stdout_is_closed() and param.name == "output":
+            raise click.ClickException("cannot write to stdout: it is closed; give -o FILE")
         return None
-    from .output import output_target
 
     try:
         target, direct = output_target(value)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from mfb_cli.cli import cli
 from mfb_cli.output import one_line, output_target
@@ -351,3 +352,13 @@ def test_version_module_and_completion():
         timeout=60,
     )
     assert words.stdout.splitlines() == ["plain,weights"]
+
+
+def test_o_as_a_hard_link_to_an_input_is_refused(masks, tmp_path):
+    twin = tmp_path / "twin.png"
+    twin.hardlink_to(masks / "a.png")
+    result = run("scan", masks, "-o", twin)
+    assert result.exit_code == 2
+    assert f"-o '{twin}' is one of the inputs ({masks / 'a.png'})" in result.stderr
+    assert twin.read_bytes() == (masks / "a.png").read_bytes()
+    assert Image.open(twin).size == (2, 2)
