@@ -39,7 +39,7 @@ from .options import (
 from .output import one_line, stdout_error_text
 from .runs import (
     class_stats_for,
-    find_sources,
+    find_inputs,
     progress_bar,
     scan_masks,
     warn,
@@ -339,7 +339,7 @@ def check(
     from .check import check_masks
     from .output import write_text
 
-    files = find_sources(scan)
+    files = find_inputs(scan)
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
             files,

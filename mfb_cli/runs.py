@@ -104,12 +104,19 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
 
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
-    for given in (*scan.paths, *scan.lists):
-        refuse_output_as_input(given)
-    found = find_label_sources(
+    return find_label_sources(
         scan.paths, scan.glob, lists=scan.lists, column=scan.column, root=scan.root
     )
-    # Also the files a folder or list leads to, before any of them is read.
+
+
+def find_inputs(scan: ScanRequest) -> list[LabelSource]:
+    """``find_sources``, refusing a -o that names a PATH, a list or a file they lead to.
+
+    Checked before any list or mask is read (walking a folder reads no file).
+    """
+    for given in (*scan.paths, *scan.lists):
+        refuse_output_as_input(given)
+    found = find_sources(scan)
     for source in {s.archive if isinstance(s, ArchiveMember) else s for s in found}:
         refuse_output_as_input(source)
     return found
@@ -119,7 +126,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
     from .counting import LabelCheck, count_masks
 
-    files = find_sources(scan)
+    files = find_inputs(scan)
     skipped: list[LabelSource] = []
     started = time.perf_counter()
     megapixels = 0.0
