@@ -362,3 +362,15 @@ def test_o_as_a_hard_link_to_an_input_is_refused(masks, tmp_path):
     assert f"-o '{twin}' is one of the inputs ({masks / 'a.png'})" in result.stderr
     assert twin.read_bytes() == (masks / "a.png").read_bytes()
     assert Image.open(twin).size == (2, 2)
+
+
+def test_warnings_naming_a_file_with_a_newline_are_one_line(masks, tmp_path):
+    first, second = tmp_path / "s\n1.json", tmp_path / "s\n2.json"
+    assert run("scan", masks, "-o", first, "-q").exit_code == 0
+    second.write_bytes(first.read_bytes())
+    result = run("merge", first, second, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        f"warning: {tmp_path}/s\\n1.json and {tmp_path}/s\\n2.json list the same files "
+        "(same digest): one shard given twice?\n"
+    )
