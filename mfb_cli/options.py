@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -373,11 +374,16 @@ def check_output_path(
     if not direct and not target.parent.is_dir():
         raise click.BadParameter(f"folder '{target.parent}' does not exist", ctx, param)
     outputs: dict[tuple[int, int], str] = ctx.meta.setdefault("mfb.outputs", {})
+    flag = f"--{param.name}" if param.name != "output" else "-o"
     try:
         found = value.stat()
-    except OSError:
-        return value  # not there yet, so it cannot be one of the inputs
-    flag = f"--{param.name}" if param.name != "output" else "-o"
+    except OSError:  # not there yet, so not an input; but -o and --plot may both name it
+        planned: dict[str, str] = ctx.meta.setdefault("mfb.new_outputs", {})
+        where = os.path.realpath(target)
+        if where in planned:
+            raise click.BadParameter(f"'{value}' is also {planned[where]}", ctx, param) from None
+        planned[where] = f"{flag} '{value}'"
+        return value
     key = (found.st_dev, found.st_ino)
     if key in outputs:
         raise click.BadParameter(f"'{value}' is also {outputs[key]}", ctx, param)

@@ -374,3 +374,13 @@ def test_warnings_naming_a_file_with_a_newline_are_one_line(masks, tmp_path):
         f"warning: {tmp_path}/s\\n1.json and {tmp_path}/s\\n2.json list the same files "
         "(same digest): one shard given twice?\n"
     )
+
+
+def test_o_and_plot_naming_one_file_are_refused(masks, tmp_path):
+    for name in ("new.png", "old.png"):
+        if name == "old.png":
+            (tmp_path / name).write_text("old")
+        result = run("histogram", masks, "-o", tmp_path / name, "--plot", tmp_path / name)
+        assert result.exit_code == 2
+        assert f"'{tmp_path / name}' is also -o '{tmp_path / name}'" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["masks", "old.png"]
