@@ -30,7 +30,6 @@ from .options import (
     names_option,
     output_option,
     output_options,
-    refuse_output_as_input,
     scheme_option_default,
     scheme_options,
     with_definitions,
@@ -39,7 +38,7 @@ from .options import (
 from .output import one_line, stdout_error_text
 from .runs import (
     class_stats_for,
-    find_inputs,
+    find_sources,
     progress_bar,
     scan_masks,
     warn,
@@ -338,8 +337,10 @@ def check(
 
     from .check import check_masks
     from .output import write_text
+    from .runs import refuse_output_among
 
-    files = find_inputs(scan)
+    files = find_sources(scan)
+    refuse_output_among(files)
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
             files,
@@ -429,6 +430,7 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
       mfb merge train.json val.json -o all.json
     """
     from .formats import to_json
+    from .options import refuse_output_as_input
     from .output import write_text
     from .stats import load_stats, merge_stats, repeated_shards, stats_record
 

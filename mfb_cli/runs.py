@@ -102,6 +102,8 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
     """The label files of a scan: PATH... (folders, files, archives) and --list files."""
     from .sources import find_label_sources
 
+    for given in (*scan.paths, *scan.lists):  # before a list is read: -o must not be one
+        refuse_output_as_input(given)
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
     return find_label_sources(
@@ -109,24 +111,18 @@ def find_sources(scan: ScanRequest) -> list[LabelSource]:
     )
 
 
-def find_inputs(scan: ScanRequest) -> list[LabelSource]:
-    """``find_sources``, refusing a -o that names a PATH, a list or a file they lead to.
-
-    Checked before any list or mask is read (walking a folder reads no file).
-    """
-    for given in (*scan.paths, *scan.lists):
-        refuse_output_as_input(given)
-    found = find_sources(scan)
+def refuse_output_among(found: list[LabelSource]) -> None:
+    """A usage error when -o names a file a folder or list led to, before any is read."""
     for source in {s.archive if isinstance(s, ArchiveMember) else s for s in found}:
         refuse_output_as_input(source)
-    return found
 
 
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
     from .counting import LabelCheck, count_masks
 
-    files = find_inputs(scan)
+    files = find_sources(scan)
+    refuse_output_among(files)
     skipped: list[LabelSource] = []
     started = time.perf_counter()
     megapixels = 0.0
