@@ -384,3 +384,17 @@ def test_o_and_plot_naming_one_file_are_refused(masks, tmp_path):
         assert result.exit_code == 2
         assert f"'{tmp_path / name}' is also -o '{tmp_path / name}'" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["masks", "old.png"]
+
+
+@pytest.mark.parametrize("option", ["--names", "--map", "--colormap"])
+def test_a_parsers_multi_line_report_stays_one_line(masks, tmp_path, option):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\nb: {\n")
+    result = run("weights", masks, option, bad)
+    assert result.exit_code in (1, 2), result.stderr
+    lines = result.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("Error:")]
+    assert len(errors) == 1 and "bad.yaml" in errors[0], lines
+    # Besides the error, only Click's usage block (for a usage error) may be there.
+    others = [line for line in lines if line not in errors]
+    assert all(line == "" or line.startswith(("Usage: ", "Try ")) for line in others), lines
