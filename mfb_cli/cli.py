@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from .formats import FORMATS, RECORD_FORMATS
 from .histogram import FORMATS as HISTOGRAM_FORMATS
 from .histogram import SORTS
 from .options import (
+    FiniteFloatRange,
     ScanRequest,
     check_output_path,
     class_options,
@@ -34,6 +37,7 @@ from .options import (
     with_definitions,
     with_schemes,
 )
+from .output import one_line, stdout_error_text
 from .runs import (
     class_stats_for,
     find_sources,
@@ -55,6 +59,53 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
+#: Set by main(): this is the mfb process itself, not a test calling the group.
+_IN_PROCESS = False
+
+
+def _exit_at_once(signum: int, frame: object) -> None:
+    # A second signal while the first one's cleanup runs: no traceback, no waiting.
+    os._exit(128 + signum)
+
+
+def _interrupted(error: BaseException) -> int:
+    """Report Ctrl-C / SIGTERM in one line; the exit status a shell gives for the signal."""
+    if _IN_PROCESS:
+        signal.signal(signal.SIGINT, _exit_at_once)
+        signal.signal(signal.SIGTERM, _exit_at_once)
+    terminated = isinstance(error, Terminated)
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(
+            f"\n{'Terminated' if terminated else 'Interrupted'}; no output was written.", err=True
+        )
+    # 128 + signal number, as a shell reports a process the signal ended.
+    return 143 if terminated else 130
+
+
+def _pipe_closed() -> int:
+    """The reader went away (`mfb ... | head`): stop quietly with 141, as tools killed by
+    SIGPIPE do, and point stdout at nothing so the final flush at exit cannot fail again.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    return 141
+
+
+def _write_error(error: OSError) -> click.ClickException:
+    """A one-line error for an OSError: the file it names, what went wrong."""
+    if not error.filename:  # an error without a file: writing to stdout (or --help)
+        return click.ClickException(stdout_error_text(error))
+    return click.ClickException(f"{one_line(str(error.filename))}: {error.strerror or error}")
+
+
+def _wrote(output: Path | None, summary: str, quiet: bool) -> None:
+    """One line on stderr saying what -o (or --plot) wrote; nothing for stdout or -q."""
+    if output is not None and not quiet:
+        click.echo(f"wrote {one_line(str(output))} ({summary})", err=True)
+
+
 class MfbGroup(click.Group):
     """Turns library errors into one-line messages, Ctrl-C into 130 and SIGTERM into 143."""
 
@@ -66,21 +117,67 @@ class MfbGroup(click.Group):
                 raise
             raise click.ClickException(str(error)) from error
         except KeyboardInterrupt as error:
-            # 128 + signal number, as a shell reports a process the signal ended.
-            terminated = isinstance(error, Terminated)
-            what = "Terminated" if terminated else "Interrupted"
-            click.echo(f"\n{what}; no output was written.", err=True)
-            raise click.exceptions.Exit(143 if terminated else 130) from None
+            raise click.exceptions.Exit(_interrupted(error)) from None
         except BrokenPipeError:
-            # The reader went away (`mfb ... | head`): stop quietly, as other Unix tools do,
-            # and point stdout at nothing so the final flush at exit cannot fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise click.exceptions.Exit(141) from None
+            raise click.exceptions.Exit(_pipe_closed()) from None
         except OSError as error:  # disk full, output folder removed mid-run...
             if ctx.meta.get("mfb.debug"):
                 raise
-            where = f"{error.filename}: " if error.filename else ""
-            raise click.ClickException(f"{where}{error.strerror or error}") from error
+            raise _write_error(error) from error
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            # A bug, ours or a library's: still one line (and the way to the traceback).
+            if ctx.meta.get("mfb.debug"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(error).__name__}: {error} "
+                "(run with --debug for the traceback, and please report it)"
+            ) from error
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # --help and --version print while the context is made, outside invoke().
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            raise click.exceptions.Exit(_pipe_closed()) from None
+
+    def main(self, args: Any = None, prog_name: str | None = None, *more: Any, **extra: Any) -> Any:
+        """Click's main, with every message on one line and no traceback on output errors.
+
+        The message of every error Click shows (ours, usage errors, bad parameters) has
+        its control characters escaped: a file name holding a newline stays on its line.
+        """
+        if extra.get("standalone_mode", True) is False or more:
+            return super().main(args, prog_name, *more, **extra)
+        extra["standalone_mode"] = False
+        try:
+            try:
+                code = super().main(args, prog_name, **extra)
+            except click.ClickException as error:
+                error.message = one_line(error.message)  # type: ignore[misc]
+                error.show()
+                code = error.exit_code
+            except click.Abort as error:
+                if isinstance(error.__context__, KeyboardInterrupt):
+                    code = _interrupted(error.__context__)
+                else:
+                    click.echo("Aborted!", err=True)
+                    code = 1
+        except BrokenPipeError:
+            code = _pipe_closed()
+        except OSError as error:  # --help to a full device or a closed stdout
+            message = click.ClickException(stdout_error_text(error))
+            with contextlib.suppress(OSError, ValueError):
+                message.show()
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=MfbGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,7 +228,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 )
 @click.option(
     "--clip",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     metavar="MAX",
     help="Cap every weight at MAX, after --normalize, so no weight you get exceeds MAX.",
@@ -146,14 +243,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 )
 @click.option(
     "--enet-c",
-    type=click.FloatRange(min=1, min_open=True),
+    type=FiniteFloatRange(min=1, min_open=True),
     default=scheme_option_default("enet", "enet_c"),
     show_default=True,
     help="enet only: c in 1 / ln(c + n_c / N).",
 )
 @click.option(
     "--beta",
-    type=click.FloatRange(min=0, max=1, max_open=True),
+    type=FiniteFloatRange(min=0, max=1, max_open=True),
     default=scheme_option_default("effective-number", "beta"),
     show_default=True,
     help="effective-number only: beta in (1 - beta) / (1 - beta^n_c).",
@@ -227,6 +324,7 @@ def weights(
     names = names or scan.read.class_names()  # --names wins over the colour table's
     record = rounded(weights_record(stats, result, source, names=names), decimals)
     write_text(FORMATS[output_format](record), output)
+    _wrote(output, f"{len(result.weights)} weights, {output_format}", scan.quiet)
 
 
 @cli.command()
@@ -259,10 +357,12 @@ def check(
 
     from .check import check_masks
     from .output import write_text
+    from .runs import refuse_output_among
 
     refuse_unused_reading(ctx, scan, None)
     unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
     files = find_sources(scan, unreadable)
+    refuse_output_among(files)
     with progress_bar(scan, len(files)) as bar:
         report = check_masks(
             files,
@@ -285,6 +385,9 @@ def check(
             write_text(text.getvalue(), output)
     else:
         write_text(RECORD_FORMATS[output_format](report.record()), output)
+    found = report.problems
+    summary = f"{report.files} files, {len(found)} kinds of problem" if found else "no problems"
+    _wrote(output, f"{summary}, {output_format}", scan.quiet)
     if not report.clean:
         ctx.exit(1)
 
@@ -325,6 +428,7 @@ def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
         label_mapping=recorded_mapping(scan.read),
     )
     write_text(to_json(stats_record(stats)), output)
+    _wrote(output, f"statistics of {len(scanned.files)} files", scan.quiet)
 
 
 @cli.command()
@@ -336,7 +440,8 @@ def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
 )
 @_stats_output
-def merge(stats_files: tuple[Path, ...], output: Path | None) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No 'wrote FILE' line on stderr.")
+def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> None:
     """Add up the statistics of disjoint shards (written by 'mfb scan') into one file.
 
     Counts, images and files add up; the sources' paths (and skipped files) are listed
@@ -352,13 +457,17 @@ def merge(stats_files: tuple[Path, ...], output: Path | None) -> None:
       mfb merge train.json val.json -o all.json
     """
     from .formats import to_json
+    from .options import refuse_output_as_input
     from .output import write_text
     from .stats import load_stats, merge_stats, repeated_shards, stats_record
 
+    for path in stats_files:
+        refuse_output_as_input(path)
     parts = [(str(path), load_stats(path)) for path in stats_files]
     for first, second in repeated_shards(parts):
         warn(f"{first} and {second} list the same files (same digest): one shard given twice?")
     write_text(to_json(stats_record(merge_stats(parts))), output)
+    _wrote(output, f"statistics of {len(parts)} shards", quiet)
 
 
 def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -388,6 +497,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     "--plot",
     type=click.Path(path_type=Path, dir_okay=False),
     callback=_check_plot,
+    is_eager=True,
     default=None,
     help="Also draw a bar chart to FILE.png or FILE.svg (needs: pip install 'mfb-cli[plot]').",
 )
@@ -436,6 +546,7 @@ def histogram(
         from .plot import plot_histogram
 
         plot_histogram(record, plot, log=log)
+        _wrote(plot, "bar chart", scan.quiet)
     if output_format == "table" and output is None and sys.stdout.isatty():
         from .report import render_histogram
 
@@ -443,9 +554,65 @@ def histogram(
     else:
         text = HISTOGRAM_FORMATS[output_format](record)
     write_text(text, output)
+    _wrote(output, f"{len(record['classes'])} classes, {output_format}", scan.quiet)
 
 
 def main() -> None:
-    """Console-script entry point: SIGTERM stops a run as cleanly as Ctrl-C does."""
+    """Console-script entry point: signals, closed or broken stdout, a prompt exit.
+
+    SIGTERM stops a run as cleanly as Ctrl-C does. The process then ends at once even if
+    a worker thread is still blocked (a FIFO swapped in for a mask, a hung network file):
+    the pool's threads are joined at exit, which would otherwise keep it alive.
+    """
+    global _IN_PROCESS
+    _IN_PROCESS = True
     signal.signal(signal.SIGTERM, _raise_terminated)
-    cli(prog_name="mfb")
+    _guard_standard_streams()
+    try:
+        cli.main(prog_name="mfb")
+        code: Any = 0
+    except SystemExit as done:
+        code = done.code
+    signal.signal(signal.SIGINT, _exit_at_once)
+    signal.signal(signal.SIGTERM, _exit_at_once)
+    if not isinstance(code, int):
+        code = 0 if code is None else 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _pipe_closed()
+    except (OSError, ValueError):
+        code = code or 1
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    # A run that failed or was stopped may leave a worker blocked; after a success every
+    # worker has finished its files and the pool's threads end by themselves.
+    if code != 0 and any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.current_thread()
+    ):
+        os._exit(code)
+    sys.exit(code)
+
+
+def _guard_standard_streams() -> None:
+    """Give descriptors 0-2 a file when the process started with one closed (``>&-``).
+
+    Otherwise the next file opened (a mask, the -o temporary file) would become stdout and
+    receive the data; data meant for a closed stdout is an error instead (ClosedStdout).
+    """
+    from .output import ClosedStdout
+
+    for number in (0, 1, 2):
+        try:
+            os.fstat(number)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != number:
+                os.dup2(null, number)
+                os.close(null)
+            if number == 1:
+                sys.stdout = ClosedStdout()
+            elif number == 2:
+                sys.stderr = open(number, "w", closefd=False)  # noqa: SIM115

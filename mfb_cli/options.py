@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,14 +62,37 @@ class ScanRequest:
     suffix: str = ""
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A float option's type: 'inf' and 'nan' are usage errors, whatever the range.
+
+    Python's float() accepts both, and a range check lets nan through (every comparison
+    with nan is false); no mfb option has a meaning for either.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+#: Label ids and counts are computed in signed 64-bit integers: larger ones are no labels.
+INT64_MAX = 2**63 - 1
+LABEL_ID = click.IntRange(min=-INT64_MAX - 1, max=INT64_MAX)
+
+#: More threads than this only cost memory: decoding is bound by cores and disks.
+MAX_JOBS = 1024
+
+
 def _id_or_error(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
     """'error' (the default: fail loudly) as None, or an integer label id."""
     if value is None or value.lower() == "error":
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is neither 'error' nor an integer id") from None
+    return LABEL_ID.convert(number, param, ctx)
 
 
 def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -76,6 +102,7 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         from . import colormaps, remap
 
         loader = getattr(colormaps if loader_name == "colormap" else remap, f"load_{loader_name}")
+        refuse_output_as_input(value)  # a built-in's name is no file, and passes
         try:
             return loader(value)
         except MfbError as error:
@@ -168,11 +195,13 @@ def mask_options(function: F) -> F:
             click.option(
                 "-j",
                 "--jobs",
-                type=click.IntRange(min=1),
+                type=click.IntRange(min=1, max=MAX_JOBS),
                 default=None,
                 help="Files read in parallel.  [default: all cores]",
             ),
-            click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+            click.option(
+                "-q", "--quiet", is_flag=True, help="No progress bar, no 'wrote FILE' line."
+            ),
             click.option(
                 "--max-pixels",
                 type=click.IntRange(min=1),
@@ -316,21 +345,21 @@ def class_options(function: F) -> F:
         [
             click.option(
                 "--void",
-                type=int,
+                type=LABEL_ID,
                 multiple=True,
                 metavar="ID",
                 help="Class id kept in the vector with weight 0 (repeatable).",
             ),
             click.option(
                 "--ignore",
-                type=int,
+                type=LABEL_ID,
                 multiple=True,
                 metavar="ID",
                 help="Value that is not a class, e.g. 255 (repeatable).",
             ),
             click.option(
                 "--num-classes",
-                type=click.IntRange(min=1),
+                type=click.IntRange(min=1, max=INT64_MAX),
                 default=None,
                 help="Length of the class vector; larger labels are an error.  "
                 "[default: the class set of --colormap / --map, else 1 + the largest label "
@@ -345,7 +374,10 @@ def names_option(function: F) -> F:
     from .names import load_class_names
 
     def load(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
-        return {} if value is None else load_class_names(value)
+        if value is None:
+            return {}
+        refuse_output_as_input(value)
+        return load_class_names(value)
 
     return click.option(
         "--names",
@@ -359,27 +391,77 @@ def names_option(function: F) -> F:
 def check_output_path(
     ctx: click.Context, param: click.Parameter, value: Path | None
 ) -> Path | None:
-    """Fail before a long scan, not after it, when the output cannot be written."""
+    """Fail before a long scan, not after it, when the output cannot be written.
+
+    Eager, so it runs before the callbacks that read tables: the output's identity is
+    recorded for ``refuse_output_as_input``, which every input is checked against.
+    """
+    from .output import output_target, stdout_is_closed
+
     if value is None or str(value) == "-":
+        if stdout_is_closed() and param.name == "output":
+            raise click.ClickException("cannot write to stdout: it is closed; give -o FILE")
         return None
-    if value.is_dir():
+
+    try:
+        target, direct = output_target(value)
+    except OSError as error:
+        raise click.BadParameter(f"'{value}': {error.strerror}", ctx, param) from None
+    if target.is_dir():
         raise click.BadParameter(f"'{value}' is a folder", ctx, param)
-    if not value.parent.is_dir():
-        raise click.BadParameter(f"folder '{value.parent}' does not exist", ctx, param)
+    if not direct and not target.parent.is_dir():
+        raise click.BadParameter(f"folder '{target.parent}' does not exist", ctx, param)
+    outputs: dict[tuple[int, int], str] = ctx.meta.setdefault("mfb.outputs", {})
+    flag = f"--{param.name}" if param.name != "output" else "-o"
+    try:
+        found = value.stat()
+    except OSError:  # not there yet, so not an input; but -o and --plot may both name it
+        planned: dict[str, str] = ctx.meta.setdefault("mfb.new_outputs", {})
+        where = os.path.realpath(target)
+        if where in planned:
+            raise click.BadParameter(f"'{value}' is also {planned[where]}", ctx, param) from None
+        planned[where] = f"{flag} '{value}'"
+        return value
+    key = (found.st_dev, found.st_ino)
+    if key in outputs:
+        raise click.BadParameter(f"'{value}' is also {outputs[key]}", ctx, param)
+    if stat.S_ISREG(found.st_mode):  # /dev/null or a FIFO may well be given twice
+        outputs[key] = f"{flag} '{value}'"
     return value
+
+
+def refuse_output_as_input(path: Path | str) -> None:
+    """A usage error when ``path`` is the file -o (or --plot) would write: checked
+    before the input is read, so the run never reads its own output or overwrites its input.
+    """
+    context = click.get_current_context(silent=True)
+    outputs = {} if context is None else context.meta.get("mfb.outputs", {})
+    if not outputs:
+        return
+    try:
+        found = Path(path).stat()
+    except OSError:
+        return  # the reader reports a missing file in its own words
+    where = outputs.get((found.st_dev, found.st_ino))
+    if where is not None:
+        raise click.UsageError(
+            f"{where} is one of the inputs ({path}); write the output to another file"
+        )
 
 
 def output_option(
     help: str = "Write to this file (atomically) instead of stdout.",
 ) -> Callable[[F], F]:
-    """-o/--output FILE, checked before any work is done."""
+    """-o/--output FILE, checked before any work is done (and before any input is read)."""
     return click.option(
         "-o",
         "--output",
         type=click.Path(path_type=Path, dir_okay=False),
         callback=check_output_path,
+        is_eager=True,
         default=None,
-        help=help,
+        help=help + " A link is followed to its target; a device or FIFO is written "
+        "directly; an input of the run is refused.",
     )
 
 

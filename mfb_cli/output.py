@@ -1,44 +1,175 @@
-"""Write command output to stdout, or to a file replaced atomically (never half a file)."""
+"""Write command output to stdout, or to a file replaced atomically (never half a file).
+
+What ``-o PATH`` does depends on what PATH is: a regular file (or a new name) is
+replaced atomically; a symbolic link is followed to its final target, which is replaced
+atomically while the link stays; a device, FIFO, socket or ``/dev/fd/N`` (``/dev/stdout``)
+is written through directly, since replacing it would swap the device for a plain file.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import os
+import re
+import stat
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
+
+#: Symbolic links followed before giving up, as the kernel's own limit (ELOOP).
+MAX_LINKS = 40
+
+
+class ClosedStdout(io.TextIOBase):
+    """Stands in for stdout when the process started with it closed (``>&-``).
+
+    Any data written is an error (``stdout is closed``), rather than vanishing, or landing
+    in whatever file the next open() would have received as descriptor 1.
+    """
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if isinstance(text, bytes):
+            raise TypeError("text stream")  # so Click treats it as the text stream it is
+        if text:
+            raise OSError(errno.EBADF, "cannot write to stdout: it is closed; give -o FILE")
+        return 0
+
+
+def stdout_is_closed() -> bool:
+    """Whether data on stdout could not be written at all (started with ``>&-``)."""
+    return isinstance(sys.stdout, ClosedStdout)
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``), so a message
+    stays one line even when a file name or a parser's report holds a newline.
+    """
+    return "".join(
+        char.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
+        else char
+        for char in text
+    )
 
 
 def write_text(text: str, output: Path | None) -> None:
-    """Write ``text`` to stdout, or atomically to ``output`` (same bytes either way)."""
+    """Write ``text`` to stdout, or to ``output`` (same bytes either way)."""
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader went away: the CLI ends quietly with 141
+        except OSError as error:  # a full device, a closed stdout
+            raise OSError(error.errno, stdout_error_text(error)) from error
         return
     write_bytes(text.encode("utf-8"), output)
 
 
+def stdout_error_text(error: OSError) -> str:
+    """The message for a failed write to stdout, saying it was stdout."""
+    text = error.strerror or str(error)
+    return text if text.startswith("cannot write to stdout") else f"cannot write to stdout: {text}"
+
+
 def write_bytes(data: bytes, output: Path) -> None:
+    """Write ``data`` to ``output``: atomically for files and links, directly otherwise."""
+    target, direct = output_target(output)
+    try:
+        if direct:
+            _write_through(data, target)
+        else:
+            _replace_atomically(data, target)
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        # A full disk or device: name the output (a message without a file means stdout).
+        raise OSError(error.errno, error.strerror, str(output)) from error
+
+
+def output_target(output: Path) -> tuple[Path, bool]:
+    """The file ``output`` names after following links, and whether to write it directly.
+
+    Direct (no temporary file, no rename) for anything that exists and is not a regular
+    file, and for ``/dev/fd/N``-style names, which name an open descriptor, not a file.
+    """
+    chain = link_chain(output)
+    if any(_is_descriptor_folder(hop.parent) for hop in chain):
+        return output, True
+    target = chain[-1]
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target, False
+    return target, not stat.S_ISREG(mode)
+
+
+def link_chain(path: Path) -> list[Path]:
+    """``path`` and every link it leads through, ending at the final (non-link) name."""
+    chain = [path]
+    while chain[-1].is_symlink():
+        if len(chain) > MAX_LINKS:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+        hop = chain[-1]
+        chain.append(hop.parent / hop.readlink())  # an absolute link replaces the parent
+    return chain
+
+
+def _is_descriptor_folder(folder: Path) -> bool:
+    # /dev/fd, /proc/self/fd and /proc/<pid>/fd hold links to open descriptors.
+    return re.fullmatch(r"/proc/[^/]+/fd", os.path.realpath(folder)) is not None
+
+
+def _write_through(data: bytes, target: Path) -> None:
+    # Never O_CREAT: the thing existed a moment ago; if it vanished, say so.
+    flags = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(target.stat().st_mode):
+            flags |= os.O_TRUNC  # /dev/fd/N onto a file: what `> /dev/fd/N` does
+    handle = os.open(target, flags)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+
+
+def _replace_atomically(data: bytes, output: Path) -> None:
     """Replace ``output`` with ``data`` atomically: a reader sees the old or the new file."""
     folder = output.parent
-    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as error:  # name the output, not the temporary file
+        raise OSError(error.errno, error.strerror, str(output)) from error
     temporary = Path(name)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        temporary.chmod(_mode_for(output))
+        _keep_mode_and_owner(temporary, output)
         temporary.replace(output)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
 
 
-def _mode_for(output: Path) -> int:
+def _keep_mode_and_owner(temporary: Path, output: Path) -> None:
     # mkstemp creates files as 0600; keep an existing file's mode, else honour the umask.
     try:
-        return output.stat().st_mode & 0o777
+        old = output.stat()
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
-        return 0o666 & ~umask
+        temporary.chmod(0o666 & ~umask)
+        return
+    new = temporary.stat()
+    if (new.st_uid, new.st_gid) != (old.st_uid, old.st_gid):
+        with contextlib.suppress(OSError):  # only root (or a group member) may
+            os.chown(temporary, old.st_uid, old.st_gid)
+    temporary.chmod(old.st_mode & 0o7777)  # after chown, which clears set-id bits

@@ -11,16 +11,17 @@ from typing import Any
 
 import click
 
-from .archives import LabelSource
+from .archives import ArchiveMember, LabelSource
 from .classes import ClassStats, LabelSpec
 from .counting import ClassCounts
 from .errors import BadMaskError, LabelRangeError, MfbError
-from .options import ScanRequest
+from .options import ScanRequest, refuse_output_as_input
+from .output import one_line
 
 
 def warn(message: str) -> None:
-    """A warning for people: stderr, never mixed into the data on stdout."""
-    click.echo(f"warning: {message}", err=True)
+    """A warning for people: stderr, never mixed into the data on stdout; one line."""
+    click.echo(f"warning: {one_line(message)}", err=True)
 
 
 def warn_all(messages: Iterable[str]) -> None:
@@ -101,6 +102,8 @@ def find_sources(
     """
     from .sources import find_label_sources
 
+    for given in (*scan.paths, *scan.lists):  # before a list is read: -o must not be one
+        refuse_output_as_input(given)
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
     return find_label_sources(
@@ -114,12 +117,19 @@ def find_sources(
     )
 
 
+def refuse_output_among(found: list[LabelSource]) -> None:
+    """A usage error when -o names a file a folder or list led to, before any is read."""
+    for source in {s.archive if isinstance(s, ArchiveMember) else s for s in found}:
+        refuse_output_as_input(source)
+
+
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
     from .classes import label_check
     from .counting import count_masks
 
     files = find_sources(scan)
+    refuse_output_among(files)
     skipped: list[LabelSource] = []
     started = time.perf_counter()
     megapixels = 0.0
@@ -134,7 +144,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
 
         def on_skip(path: LabelSource, error: BadMaskError) -> None:
             skipped.append(path)
-            bar.write(f"skipped: {error}", file=sys.stderr)
+            bar.write(f"skipped: {one_line(str(error))}", file=sys.stderr)
             bar.update()
 
         counts = count_masks(
@@ -165,6 +175,7 @@ def counts_for(
         from .classsets import same_mapping
         from .stats import load_stats
 
+        refuse_output_as_input(from_path)
         loaded = load_stats(from_path)
         wanted = scan.read.label_mapping()
         if wanted and not same_mapping(wanted, loaded.label_mapping):

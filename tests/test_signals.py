@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -73,3 +74,69 @@ def test_signal_leaves_no_output(big_dataset, tmp_path, signum, code, message, e
     assert sorted(p.name for p in tmp_path.iterdir()) == (["weights.json"] if existing else [])
     if existing:
         assert out.read_text() == "precious"
+
+
+@pytest.fixture
+def stuck_dataset(tmp_path) -> Path:
+    """50 masks of 4 Mpixel (hard links), then 'zzzz.png', swapped for a FIFO mid-run."""
+    folder = tmp_path / "stuck"
+    folder.mkdir()
+    labels = np.random.default_rng(1).integers(0, 12, (2048, 2048), dtype=np.uint8)
+    first = folder / "0000.png"
+    Image.fromarray(labels).save(first, compress_level=1)
+    for index in range(1, 50):
+        (folder / f"{index:04d}.png").hardlink_to(first)
+    Image.fromarray(labels[:2, :2]).save(folder / "zzzz.png")
+    return folder
+
+
+def _open_files(pid: int) -> set[Path]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # a descriptor closed while we looked
+            found.add(fd.readlink())
+    return found
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")],
+)
+def test_signal_ends_the_run_while_a_worker_is_blocked(
+    stuck_dataset, tmp_path, signum, code, message
+):
+    """A worker stuck reading a FIFO must not keep the process alive after the signal."""
+    out = tmp_path / "weights.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mfb_cli", "weights", str(stuck_dataset), "-j", "2", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    fifo = stuck_dataset / "zzzz.png"
+    writer = None
+    try:
+        deadline = time.monotonic() + 60
+        # Once a mask is open the folder has been listed: swap the last file for a FIFO.
+        while not any(p.parent == stuck_dataset for p in _open_files(process.pid)):
+            assert process.poll() is None and time.monotonic() < deadline, "never started"
+            time.sleep(0.005)
+        fifo.unlink()
+        os.mkfifo(fifo)
+        # Held open read-write (never written): the worker's open() succeeds, its read blocks.
+        writer = os.open(fifo, os.O_RDWR)
+        while fifo not in _open_files(process.pid):
+            assert process.poll() is None and time.monotonic() < deadline, "never blocked"
+            time.sleep(0.005)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        if writer is not None:
+            os.close(writer)
+    assert process.returncode == code, stderr
+    assert stderr.strip() == f"{message}; no output was written."
+    assert stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stuck"]

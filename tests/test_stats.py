@@ -241,7 +241,7 @@ def test_merge_of_train_and_val_equals_one_scan(tmp_path):
         "merge", tmp_path / "train.json", tmp_path / "val.json", "-o", tmp_path / "all.json"
     )
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr == f"wrote {tmp_path / 'all.json'} (statistics of 2 shards)\n"
     merged = json.loads((tmp_path / "all.json").read_text())
     assert merged["ids"] == [0, 1, 2, 255]
     assert merged["pixels"] == [3, 2, 5, 1]
