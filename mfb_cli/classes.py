@@ -18,6 +18,10 @@ import numpy as np
 from .counting import ClassCounts, Int64Array
 from .errors import LabelRangeError, OptionError
 
+#: The longest class vector mfb builds (ids 0..65,535, all of 16 bits). Every per-class
+#: array is this long at most; a longer one is refused before anything is allocated.
+MAX_CLASSES = 65_536
+
 
 @dataclass(frozen=True)
 class LabelSpec:
@@ -33,6 +37,13 @@ class LabelSpec:
     ) -> LabelSpec:
         """A spec with void and ignore ids sorted and de-duplicated."""
         return cls(num_classes, tuple(sorted(set(void))), tuple(sorted(set(ignore))))
+
+    def __post_init__(self) -> None:
+        # Refused here, before any file is read, as well as in class_stats.
+        if self.num_classes is not None and self.num_classes > MAX_CLASSES:
+            _check_vector_length(self.num_classes, True, -1)
+        if self.void and max(self.void) >= MAX_CLASSES:
+            _check_vector_length(max(self.void) + 1, False, -1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +119,7 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
             )
     if num_classes == 0:
         raise LabelRangeError("no class labels: every pixel is ignored")
+    _check_vector_length(num_classes, spec.num_classes is not None, max(classes, default=-1))
     for value in sorted(void):
         if value >= num_classes:
             raise OptionError(
@@ -152,6 +164,22 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
         total_pixels=counts.total_pixels,
         ignored_pixels=ignored,
     )
+
+
+def _check_vector_length(num_classes: int, given: bool, top_label: int) -> None:
+    """Refuse a class vector longer than MAX_CLASSES before any per-class array exists."""
+    if num_classes <= MAX_CLASSES:
+        return
+    limit = f"mfb builds class vectors of at most {MAX_CLASSES:,} entries"
+    if given:
+        raise OptionError(f"--num-classes {num_classes}: {limit}")
+    if top_label + 1 == num_classes:
+        raise LabelRangeError(
+            f"label {top_label} would need a class vector of {num_classes:,} entries; {limit} "
+            f"(instance ids or a depth map?); pass --ignore {top_label} if it marks pixels "
+            "without a class"
+        )
+    raise OptionError(f"--void {num_classes - 1}: {limit}")
 
 
 def id_ranges(ids: Iterable[int]) -> str:

@@ -60,6 +60,11 @@ _TIFF_LOSSLESS_NAMES = frozenset(TIFF_LOSSLESS_COMPRESSION.values())
 _SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT = 277, 258, 339
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
 
+#: More distinct values than this in one mask and it is not a class map: semantic datasets
+#: have at most a few hundred classes in any one image (ADE20K's 150, COCO-Stuff's 182),
+#: while instance-id images and 16-bit depth maps have thousands.
+MAX_IDS_PER_FILE = 1000
+
 #: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
 #: imagecodecs costs about what it saves.
 AUTO_FAST_MIN_FILES = 8
@@ -791,7 +796,16 @@ def map_histogram(
         ids = _apply_colormap(name, codes, counts, read)
     if read.remap is not None:
         ids = _apply_remap(name, ids, counts, read.remap, read.unmapped)
-    return _merge(ids, counts) if mapped else (ids, counts)
+    ids, counts = _merge(ids, counts) if mapped else (ids, counts)
+    if len(ids) > MAX_IDS_PER_FILE:
+        # Options cannot fix this and the file is not broken: a LabelRangeError, which
+        # --skip-bad never skips (dropping such files silently would change the weights).
+        raise LabelRangeError(
+            f"{name}: {len(ids)} distinct values ({ids[0]}..{ids[-1]}) in one mask, more than "
+            f"the {MAX_IDS_PER_FILE} a semantic label map holds: this looks like instance ids "
+            "or a depth map, not class ids"
+        )
+    return ids, counts
 
 
 def _apply_colormap(

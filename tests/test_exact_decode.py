@@ -295,3 +295,77 @@ def test_device_named_as_a_mask_is_refused(tmp_path):
     for name in ("/dev/zero", "/dev/null"):
         with pytest.raises(BadMaskError, match=f"{name}: is a device, not a regular file"):
             counts(Path(name))
+
+
+# 5. Bounded memory for huge label values --------------------------------------------------
+
+
+def test_one_huge_label_is_refused_before_a_vector_is_built(tmp_path):
+    tifffile.imwrite(tmp_path / "h.tif", np.array([[0, 200_000_000], [1, 1]], dtype=np.int32))
+    result = run("weights", tmp_path, "--glob", "*.tif")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: label 200000000 would need a class vector of 200,000,001 entries; mfb builds "
+        "class vectors of at most 65,536 entries (instance ids or a depth map?); pass --ignore "
+        "200000000 if it marks pixels without a class\n"
+    )
+    result = run("histogram", tmp_path, "--glob", "*.tif", "--ignore", "200000000", "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert [row["pixels"] for row in json.loads(result.stdout)["classes"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (
+            ["--num-classes", "1000000000"],
+            "--num-classes 1000000000: mfb builds class vectors of at most 65,536",
+        ),
+        (
+            ["--void", "1000000000"],
+            "--void 1000000000: mfb builds class vectors of at most 65,536",
+        ),
+        (
+            ["--num-classes", "65537"],
+            "--num-classes 65537: mfb builds class vectors of at most 65,536",
+        ),
+    ],
+)
+def test_huge_vector_options_are_refused(tmp_path, option, message):
+    (tmp_path / "m.png").write_bytes(grey_png([[0, 1]]))
+    result = run("weights", tmp_path, *option)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {message} entries\n"
+
+
+def test_the_largest_vector_is_accepted(tmp_path):
+    from mfb_cli.classes import MAX_CLASSES, LabelSpec, class_stats
+    from mfb_cli.counting import ClassCounts
+
+    counts = ClassCounts.from_histogram(np.array([0, MAX_CLASSES - 1]), np.array([3, 1]))
+    stats = class_stats(counts, LabelSpec())
+    assert stats.num_classes == MAX_CLASSES
+    assert int(stats.pixels[MAX_CLASSES - 1]) == 1
+    counts = ClassCounts.from_histogram(np.array([0, MAX_CLASSES]), np.array([3, 1]))
+    with pytest.raises(LabelRangeError, match="label 65536 would need a class vector of 65,537"):
+        class_stats(counts, LabelSpec())
+
+
+# 7. Instance ids and depth maps (issue 10) ------------------------------------------------
+
+
+@pytest.mark.parametrize("distinct, refused", [(1000, False), (1001, True)])
+def test_file_with_more_than_1000_values_looks_like_instances_or_depth(tmp_path, distinct, refused):
+    values = np.arange(distinct, dtype=np.uint16).reshape(1, distinct) * 7
+    tifffile.imwrite(tmp_path / "depth.tif", values)
+    if not refused:
+        assert len(counts(tmp_path / "depth.tif")) == distinct
+        return
+    for extra in ([], ["--skip-bad"]):  # a LabelRangeError: never skipped
+        result = run("weights", tmp_path, "--glob", "*.tif", *extra)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: {tmp_path / 'depth.tif'}: 1001 distinct values (0..7000) in one mask, more "
+            "than the 1000 a semantic label map holds: this looks like instance ids or a depth "
+            "map, not class ids\n"
+        )
