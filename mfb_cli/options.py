@@ -295,7 +295,8 @@ def class_options(function: F) -> F:
                 "--num-classes",
                 type=click.IntRange(min=1),
                 default=None,
-                help="Length of the class vector; larger labels are an error.  "
+                help="Length of the class vector (at most 65,536); larger labels are an "
+                "error.  "
                 "[default: 1 + the largest label that is not ignored]",
             ),
         ],
