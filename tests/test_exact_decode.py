@@ -224,9 +224,9 @@ def test_jpeg2000_and_unproven_formats_are_refused(tmp_path):
     Image.fromarray(LABELS).save(tmp_path / "j.jp2", irreversible=False)
     with pytest.raises(BadMaskError, match=r"j\.jp2: is a JPEG2000 file, whose codec can be lossy"):
         counts(tmp_path / "j.jp2")
-    Image.fromarray(LABELS).save(tmp_path / "x.im", format="IM")
-    with pytest.raises(BadMaskError, match=r"x\.im: is a IM file, which mfb cannot prove"):
-        counts(tmp_path / "x.im")
+    Image.fromarray(LABELS).convert("F").save(tmp_path / "x.spi", format="SPIDER")
+    with pytest.raises(BadMaskError, match=r"x\.spi: is a SPIDER file, which mfb cannot prove"):
+        counts(tmp_path / "x.spi")
 
 
 def test_pgm_with_small_maxval_is_refused_not_rescaled(tmp_path):
@@ -369,3 +369,61 @@ def test_file_with_more_than_1000_values_looks_like_instances_or_depth(tmp_path,
             "than the 1000 a semantic label map holds: this looks like instance ids or a depth "
             "map, not class ids\n"
         )
+
+
+def adam7_png(values: np.ndarray, keep: int | None = None) -> bytes:
+    """An interlaced 8-bit greyscale PNG (filter 0 in every pass row)."""
+    import struct
+    import zlib
+
+    from .pngbytes import SIGNATURE, chunk
+
+    height, width = values.shape
+    rows = b""
+    for x0, y0, dx, dy in (
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ):
+        part = values[y0::dy, x0::dx]
+        if part.size:
+            rows += b"".join(b"\0" + bytes(row.tolist()) for row in part)
+    if keep is not None:
+        rows = rows[:keep]
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 1)
+    return (
+        SIGNATURE
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_interlaced_png_with_short_data_is_refused(tmp_path):
+    values = (np.arange(35).reshape(5, 7) % 3 + 1).astype(np.uint8)
+    path = tmp_path / "i.png"
+    path.write_bytes(adam7_png(values))
+    assert counts(path) == {1: 12, 2: 12, 3: 11}
+    path.write_bytes(adam7_png(values, keep=30))  # the last passes are missing
+    with pytest.raises(BadMaskError, match=r"i\.png: image data ends early \(30 of"):
+        counts(path)
+
+
+def test_compressed_tiff_strip_holding_too_few_rows_is_refused(tmp_path):
+    import zlib
+
+    values = (np.arange(256).reshape(16, 16) % 5 + 1).astype(np.uint8)
+    path = tmp_path / "s.tif"
+    tifffile.imwrite(path, values, compression="zlib", rowsperstrip=16)
+    with tifffile.TiffFile(path) as tif:
+        offset, length = tif.pages[0].dataoffsets[0], tif.pages[0].databytecounts[0]
+    short = zlib.compress(values[:8].tobytes(), 9)  # a complete stream of 8 rows of 16
+    data = bytearray(path.read_bytes())
+    data[offset : offset + length] = short + bytes(length - len(short))
+    path.write_bytes(bytes(data))
+    with pytest.raises(BadMaskError, match=r"s\.tif: cannot decode"):
+        counts(path)
