@@ -39,7 +39,7 @@ _COLOUR_MAPPED_MODES = frozenset({"RGB", "RGBA"})
 _LOSSY_FORMATS = frozenset({"JPEG", "MPO"})
 #: Containers whose every codec keeps each sample exactly. TIFF and WebP are checked codec
 #: by codec (_check_codec); any other format is refused, since it cannot be proved lossless.
-_LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "DIB", "GIF", "PPM", "TGA", "PCX", "SGI", "QOI"})
+_LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "DIB", "GIF", "PPM", "TGA", "PCX", "QOI"})
 #: TIFF Compression tag values that are lossless: none, CCITT RLE/fax 3/fax 4, LZW,
 #: deflate (two codes), PackBits, LZMA, zstd.
 TIFF_LOSSLESS_COMPRESSION: dict[int, str] = {
@@ -167,6 +167,7 @@ def open_mask(
         ):
             _check_header(name, image, max_pixels, colour)
             rawmode = _tile_rawmode(image)
+            _check_not_narrowed(name, image.mode, rawmode)
             image.load()
             if image.format == "PNG":
                 _check_png_complete(name, source, image)
@@ -467,6 +468,25 @@ def _tile_rawmode(image: Image.Image) -> str | None:
     if isinstance(args, tuple) and args and isinstance(args[0], str):
         return args[0]
     return None
+
+
+def _check_not_narrowed(name: str, mode: str, rawmode: str | None) -> None:
+    """Refuse a file Pillow would narrow: 16-bit samples read into 8 bits (SGI), floats
+    into integers, or float64 into float32; each merges or rounds distinct labels."""
+    if rawmode is None:
+        return
+    wide = any(f";{bits}" in rawmode for bits in (16, 32, 64))
+    narrowed = (
+        (mode in ("L", "P", "1", "LA", "PA") and wide)
+        or (mode.startswith("I") and "F" in rawmode.split(";", 1)[-1])
+        or (mode == "F" and ";64" in rawmode)
+    )
+    if narrowed:
+        raise BadMaskError(
+            name,
+            f"stores samples Pillow would narrow to mode {mode} (raw mode {rawmode}), "
+            "merging or rounding values; save it as a 16-bit PNG or an integer TIFF",
+        )
 
 
 #: Pillow raw modes that do not hand over the stored sample: low bit depths scaled to

@@ -427,3 +427,22 @@ def test_compressed_tiff_strip_holding_too_few_rows_is_refused(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(BadMaskError, match=r"s\.tif: cannot decode"):
         counts(path)
+
+
+def test_formats_pillow_would_narrow_are_refused(tmp_path):
+    import struct
+
+    from mfb_cli.decode import _check_not_narrowed
+
+    # A 16-bit SGI file: Pillow reads 0, 300, 65535 as 0, 1, 255 (mode L).
+    header = struct.pack(">hBBHHHH", 474, 0, 2, 2, 3, 1, 1) + struct.pack(">ii", 0, 65535)
+    samples = np.array([[0, 300, 65535]], dtype=">u2").tobytes()
+    (tmp_path / "x.sgi").write_bytes(header.ljust(512, b"\0") + samples)
+    with pytest.raises(BadMaskError, match=r"x\.sgi: is a SGI file, which mfb cannot prove"):
+        counts(tmp_path / "x.sgi")
+    # the guard behind the whitelist: any raw mode wider than the image mode
+    for mode, rawmode in (("L", "L;16B"), ("P", "P;16"), ("I", "I;32F"), ("F", "F;64F")):
+        with pytest.raises(BadMaskError, match=f"narrow to mode {mode} \\(raw mode {rawmode}\\)"):
+            _check_not_narrowed("n.img", mode, rawmode)
+    for mode, rawmode in (("I;16", "I;16B"), ("I", "I;16"), ("L", "L;2"), ("F", "F;32F")):
+        _check_not_narrowed("n.img", mode, rawmode)
