@@ -18,10 +18,6 @@ import numpy as np
 from .counting import ClassCounts, Int64Array
 from .errors import LabelRangeError, OptionError
 
-#: The longest class vector mfb builds (ids 0..65,535, all of 16 bits). Every per-class
-#: array is this long at most; a longer one is refused before anything is allocated.
-MAX_CLASSES = 65_536
-
 
 @dataclass(frozen=True)
 class LabelSpec:
@@ -166,22 +162,6 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     )
 
 
-def _check_vector_length(num_classes: int, given: bool, top_label: int) -> None:
-    """Refuse a class vector longer than MAX_CLASSES before any per-class array exists."""
-    if num_classes <= MAX_CLASSES:
-        return
-    limit = f"mfb builds class vectors of at most {MAX_CLASSES:,} entries"
-    if given:
-        raise OptionError(f"--num-classes {num_classes}: {limit}")
-    if top_label + 1 == num_classes:
-        raise LabelRangeError(
-            f"label {top_label} would need a class vector of {num_classes:,} entries; {limit} "
-            f"(instance ids or a depth map?); pass --ignore {top_label} if it marks pixels "
-            "without a class"
-        )
-    raise OptionError(f"--void {num_classes - 1}: {limit}")
-
-
 def id_ranges(ids: Iterable[int]) -> str:
     """'1, 3-7, 9': sorted ids with runs shortened, for messages about many classes."""
     parts: list[str] = []
@@ -214,3 +194,24 @@ def likely_ignore_value(stats: ClassStats) -> int | None:
         return None
     below = [c for c in range(top) if stats.pixels[c] > 0]
     return top if not below or below[-1] < top // 2 else None
+
+
+#: The longest class vector mfb builds (ids 0..65,535, all of 16 bits). Every per-class
+#: array is this long at most; a longer one is refused before anything is allocated.
+MAX_CLASSES = 65_536
+
+
+def _check_vector_length(num_classes: int, given: bool, top_label: int) -> None:
+    """Refuse a class vector longer than MAX_CLASSES before any per-class array exists."""
+    if num_classes <= MAX_CLASSES:
+        return
+    limit = f"mfb builds class vectors of at most {MAX_CLASSES:,} entries"
+    if given:
+        raise OptionError(f"--num-classes {num_classes}: {limit}")
+    if top_label + 1 == num_classes:
+        raise LabelRangeError(
+            f"label {top_label} would need a class vector of {num_classes:,} entries; {limit} "
+            f"(instance ids or a depth map?); pass --ignore {top_label} if it marks pixels "
+            "without a class"
+        )
+    raise OptionError(f"--void {num_classes - 1}: {limit}")
