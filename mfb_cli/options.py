@@ -293,10 +293,9 @@ def class_options(function: F) -> F:
             ),
             click.option(
                 "--num-classes",
-                type=click.IntRange(min=1),
+                type=click.IntRange(min=1, max=65_536),  # classes.MAX_CLASSES
                 default=None,
-                help="Length of the class vector (at most 65,536); larger labels are an "
-                "error.  "
+                help="Length of the class vector; larger labels are an error.  "
                 "[default: 1 + the largest label that is not ignored]",
             ),
         ],
