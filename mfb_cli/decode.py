@@ -168,9 +168,10 @@ def open_mask(
             _check_header(name, image, max_pixels, colour)
             rawmode = _tile_rawmode(image)
             _check_not_narrowed(name, image.mode, rawmode)
+            prefilled = _prefill(image)
             image.load()
             if image.format == "PNG":
-                _check_png_complete(name, source, image)
+                _check_png_complete(name, source, image, prefilled)
             return _stored_samples(image, rawmode)
     except BadMaskError:
         raise
@@ -545,13 +546,30 @@ def png_data_size(width: int, height: int, bits: int, colour_type: int, interlac
     return total
 
 
-def _check_png_complete(name: str, file: IO[bytes], image: Image.Image) -> None:
+#: Filled into a PNG's image memory before Pillow decodes into it: a last row that no
+#: longer holds only this value was written by the decoder (values labels rarely take).
+_SENTINELS = {"L": 0xA7, "P": 0xA7, "I;16": 0xA7C3}
+
+
+def _prefill(image: Image.Image) -> Any | None:
+    """Give a PNG's decoder image memory filled with a sentinel, so unwritten rows show."""
+    if image.format != "PNG" or image.mode not in _SENTINELS:
+        return None
+    memory = Image.core.fill(image.mode, image.size, _SENTINELS[image.mode])  # type: ignore[attr-defined]
+    image.im = memory
+    return memory
+
+
+def _check_png_complete(
+    name: str, file: IO[bytes], image: Image.Image, prefilled: Any | None = None
+) -> None:
     """Refuse a PNG whose image data ends before its last row.
 
-    Pillow zero-fills the rows a short (but well-terminated) zlib stream never reached,
-    adding phantom pixels of id 0. A last row with any non-zero value proves the data
-    reached it; otherwise the scanlines are inflated again and measured, without keeping
-    them.
+    Pillow stops without an error when a short (but well-terminated) zlib stream ends,
+    leaving the rows it never reached as they were: zeros, phantom pixels of id 0. A last
+    row that differs from what was there before decoding (the sentinel of _prefill, else
+    0) proves the data reached it; otherwise the scanlines are inflated again and
+    measured, without keeping them.
     """
     width, height = image.size
     file.seek(0)
@@ -559,8 +577,13 @@ def _check_png_complete(name: str, file: IO[bytes], image: Image.Image) -> None:
     if len(head) < 33 or head[12:16] != b"IHDR":
         return
     bits, colour_type, interlaced = head[24], head[25], bool(head[28])
-    if not interlaced and image.crop((0, height - 1, width, height)).getextrema()[1]:
-        return
+    if not interlaced:
+        last = image.crop((0, height - 1, width, height))
+        extrema = last.getextrema()
+        bands = extrema if len(last.getbands()) > 1 else (extrema,)
+        before = _SENTINELS[image.mode] if prefilled is not None and image.im is prefilled else 0
+        if any(band != (before, before) for band in bands):
+            return
     expected = png_data_size(width, height, bits, colour_type, interlaced)
     got = _inflated_idat_size(file, expected)
     if got < expected:
@@ -569,7 +592,7 @@ def _check_png_complete(name: str, file: IO[bytes], image: Image.Image) -> None:
         raise BadMaskError(
             name,
             f"image data ends {where} ({got} of {expected} bytes): the file is truncated "
-            "(Pillow would fill the rest with 0)",
+            "(Pillow would fill the rest in)",
         )
 
 

@@ -133,7 +133,7 @@ def test_short_palette_png_is_refused_and_check_reports_it(tmp_path):
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {folder / 'p.png'}: image data ends after 1 of 2 rows (3 of 6 bytes): the "
-        "file is truncated (Pillow would fill the rest with 0)\n"
+        "file is truncated (Pillow would fill the rest in)\n"
     )
     result = run("check", folder, "-f", "json")
     assert result.exit_code == 1
@@ -440,3 +440,26 @@ def test_formats_pillow_would_narrow_are_refused(tmp_path):
             _check_not_narrowed("n.img", mode, rawmode)
     for mode, rawmode in (("I;16", "I;16B"), ("I", "I;16"), ("L", "L;2"), ("F", "F;32F")):
         _check_not_narrowed("n.img", mode, rawmode)
+
+
+@pytest.mark.parametrize("bits, sentinel", [(8, 0xA7), (16, 0xA7C3)])
+def test_last_row_equal_to_the_sentinel_is_measured_not_trusted(tmp_path, bits, sentinel):
+    values = [[1, 2, 3], [sentinel] * 3]
+    path = tmp_path / "s.png"
+    path.write_bytes(grey_png(values, bits))
+    assert counts(path) == {1: 1, 2: 1, 3: 1, sentinel: 3}
+    path.write_bytes(grey_png(values, bits, keep=1 + 3 * bits // 8))
+    with pytest.raises(BadMaskError, match=r"s\.png: image data ends after 1 of 2 rows"):
+        counts(path)
+
+
+def test_a_last_row_of_zeros_is_not_inflated_twice(tmp_path, monkeypatch):
+    import mfb_cli.decode as decode
+
+    def refuse(*args):
+        raise AssertionError("measured although the decoder wrote the last row")
+
+    path = tmp_path / "z.png"
+    path.write_bytes(grey_png([[1, 2], [0, 0]], 8, color_type=3, plte=bytes(9)))
+    monkeypatch.setattr(decode, "_inflated_idat_size", refuse)
+    assert counts(path) == {0: 2, 1: 1, 2: 1}
