@@ -27,7 +27,7 @@ from . import __version__
 from .archives import ArchiveReader, LabelSource, MemberBytes, decode_member
 from .colormaps import colour_name, pack_rgb
 from .counting import LabelCheck, _ordered_map, histogram_of_raw, with_archive_bytes
-from .decode import RawLabels, ReadOptions, map_histogram, mask_array, read_raw
+from .decode import RawLabels, ReadOptions, map_histogram, mask_array, open_regular, read_raw
 from .errors import BadMaskError, MfbError
 
 #: A mask is suspected of interpolation or lossy-compression artefacts when at least this
@@ -180,10 +180,11 @@ def _colour(code: int) -> str:
 def file_digest(path: Path) -> tuple[int, str] | None:
     """Size and sha256 of a file, read in chunks (memory stays flat); None if unreadable."""
     try:
-        with path.open("rb") as stream:
+        # open_regular: a FIFO or device swapped in for a mask must not be read forever.
+        with open_regular(str(path)) as stream:
             digest = hashlib.file_digest(stream, "sha256")
             return stream.tell(), digest.hexdigest()
-    except OSError:
+    except (OSError, BadMaskError):
         return None  # read_raw names the reason
 
 

@@ -66,6 +66,13 @@ class LabelSpec:
         """A spec with void and ignore ids sorted and de-duplicated."""
         return cls(num_classes, tuple(sorted(set(void))), tuple(sorted(set(ignore))), class_set)
 
+    def __post_init__(self) -> None:
+        # Refused here, before any file is read, as well as in class_stats.
+        if self.num_classes is not None and self.num_classes > MAX_CLASSES:
+            _check_vector_length(self.num_classes, True, -1)
+        if self.void and max(self.void) >= MAX_CLASSES:
+            _check_vector_length(max(self.void) + 1, False, -1)
+
 
 @dataclass(frozen=True, eq=False)
 class ClassStats:
@@ -164,6 +171,7 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
             )
     if num_classes == 0:
         raise LabelRangeError("no class labels: every pixel is ignored")
+    _check_vector_length(num_classes, spec.num_classes is not None, max(classes, default=-1))
     for value in sorted(void):
         if value >= num_classes:
             raise OptionError(
@@ -312,3 +320,24 @@ def likely_ignore_value(stats: ClassStats) -> int | None:
         return None
     below = [c for c in range(top) if stats.pixels[c] > 0]
     return top if not below or below[-1] < top // 2 else None
+
+
+#: The longest class vector mfb builds (ids 0..65,535, all of 16 bits). Every per-class
+#: array is this long at most; a longer one is refused before anything is allocated.
+MAX_CLASSES = 65_536
+
+
+def _check_vector_length(num_classes: int, given: bool, top_label: int) -> None:
+    """Refuse a class vector longer than MAX_CLASSES before any per-class array exists."""
+    if num_classes <= MAX_CLASSES:
+        return
+    limit = f"mfb builds class vectors of at most {MAX_CLASSES:,} entries"
+    if given:
+        raise OptionError(f"--num-classes {num_classes}: {limit}")
+    if top_label + 1 == num_classes:
+        raise LabelRangeError(
+            f"label {top_label} would need a class vector of {num_classes:,} entries; {limit} "
+            f"(instance ids or a depth map?); pass --ignore {top_label} if it marks pixels "
+            "without a class"
+        )
+    raise OptionError(f"--void {num_classes - 1}: {limit}")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import os
+import stat
 import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -35,9 +37,33 @@ LABEL_MODES = frozenset(
 _COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV"})
 _COLOUR_MAPPED_MODES = frozenset({"RGB", "RGBA"})
 _LOSSY_FORMATS = frozenset({"JPEG", "MPO"})
+#: Containers whose every codec keeps each sample exactly. TIFF and WebP are checked codec
+#: by codec (_check_codec); any other format is refused, since it cannot be proved lossless.
+_LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "DIB", "GIF", "PPM", "TGA", "PCX", "QOI"})
+#: TIFF Compression tag values that are lossless: none, CCITT RLE/fax 3/fax 4, LZW,
+#: deflate (two codes), PackBits, LZMA, zstd.
+TIFF_LOSSLESS_COMPRESSION: dict[int, str] = {
+    1: "none",
+    2: "CCITT RLE",
+    3: "CCITT fax 3",
+    4: "CCITT fax 4",
+    5: "LZW",
+    8: "deflate",
+    32946: "deflate",
+    32773: "PackBits",
+    34925: "LZMA",
+    50000: "zstd",
+}
+_TIFF_COMPRESSION = 259
+_TIFF_LOSSLESS_NAMES = frozenset(TIFF_LOSSLESS_COMPRESSION.values())
 # TIFF tags: Pillow reads 8-bit signed and 32-bit unsigned rasters with the wrong sign.
 _SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT = 277, 258, 339
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
+
+#: More distinct values than this in one mask and it is not a class map: semantic datasets
+#: have at most a few hundred classes in any one image (ADE20K's 150, COCO-Stuff's 182),
+#: while instance-id images and 16-bit depth maps have thousands.
+MAX_IDS_PER_FILE = 1000
 
 #: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
 #: imagecodecs costs about what it saves.
@@ -135,11 +161,18 @@ def open_mask(
     """
     name = str(path)
     try:
-        source = io.BytesIO(data) if data is not None else Path(name)
-        with Image.open(source) as image:
+        with (
+            io.BytesIO(data) if data is not None else open_regular(name) as source,
+            Image.open(source) as image,
+        ):
             _check_header(name, image, max_pixels, colour)
+            rawmode = _tile_rawmode(image)
+            _check_not_narrowed(name, image.mode, rawmode)
+            prefilled = _prefill(image)
             image.load()
-            return image
+            if image.format == "PNG":
+                _check_png_complete(name, source, image, prefilled)
+            return _stored_samples(image, rawmode)
     except BadMaskError:
         raise
     except Image.DecompressionBombError as error:
@@ -168,6 +201,36 @@ def open_mask(
         raise BadMaskError(
             name, f"cannot decode ({error}); the file is damaged or truncated"
         ) from error
+
+
+def open_regular(name: str) -> IO[bytes]:
+    """Open a file for reading, or raise BadMaskError if it is not a regular file.
+
+    O_NONBLOCK keeps a FIFO swapped in for a mask from blocking the open; fstat on the open
+    descriptor (not the name) decides, so a file replaced between listing and reading is
+    judged as what is actually read. A device or FIFO could be read forever.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(name, flags)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = (
+                "a folder"
+                if stat.S_ISDIR(mode)
+                else "a FIFO (named pipe)"
+                if stat.S_ISFIFO(mode)
+                else "a device"
+                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "not a regular file"
+            )
+            raise BadMaskError(name, f"is {kind}, not a regular file; mfb reads label files only")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def mask_array(image: Image.Image) -> npt.NDArray[np.integer]:
@@ -234,7 +297,7 @@ def read_png_fast(
     if codecs is None:
         return None
     try:
-        with io.BytesIO(data) if data is not None else Path(path).open("rb") as file:
+        with io.BytesIO(data) if data is not None else open_regular(str(path)) as file:
             # IHDR is always the first chunk: size, bit depth and colour type at fixed offsets.
             head = file.read(33)
             if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
@@ -247,8 +310,8 @@ def read_png_fast(
             if max_pixels is not None and width * height > max_pixels:
                 return None
             data = head + file.read()
-    except OSError:
-        return None
+    except (OSError, BadMaskError):
+        return None  # Pillow's route names the problem
     if not _chunks_well_formed(data):
         return None
     thread = threading.get_ident()
@@ -294,6 +357,7 @@ def _check_header(name: str, image: Image.Image, max_pixels: int | None, colour:
             f"is a {image.format} file: lossy compression changes label values at every edge; "
             "export the masks as PNG",
         )
+    _check_codec(name, image)
     _check_size(name, image.size, max_pixels)
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
@@ -318,6 +382,252 @@ def _check_header(name: str, image: Image.Image, max_pixels: int | None, colour:
         f"has image mode {image.mode}, which does not hold integer labels "
         f"(supported: {', '.join(sorted(LABEL_MODES))})",
     )
+
+
+def _check_codec(name: str, image: Image.Image) -> None:
+    """Refuse a container whose codec may be lossy, judged from its header, never pixels."""
+    kind = image.format or "unknown"
+    if kind == "TIFF":
+        code = _tiff_tag(image, _TIFF_COMPRESSION, 1)
+        if code not in TIFF_LOSSLESS_COMPRESSION:
+            label = {6: "old-style JPEG", 7: "JPEG", 34712: "JPEG 2000", 34892: "lossy JPEG"}
+            what = label.get(code, f"code {code}, not known to be lossless")
+            raise BadMaskError(
+                name,
+                f"is a TIFF with {what} compression, which may change label values; save it "
+                f"with a lossless one ({', '.join(sorted(set(_TIFF_LOSSLESS_NAMES)))})",
+            )
+        return
+    if kind == "WEBP":
+        codec = _webp_codec(getattr(image, "fp", None))
+        if codec != "VP8L":
+            raise BadMaskError(
+                name,
+                f"is a lossy WebP ({codec or 'no VP8L'} bitstream): lossy compression changes "
+                "label values at every edge; save it as lossless WebP or PNG",
+            )
+        return
+    if kind in ("JPEG2000", "AVIF", "HEIF", "JXL"):
+        raise BadMaskError(
+            name,
+            f"is a {kind} file, whose codec can be lossy (even a reversible JPEG 2000 "
+            "wavelet loses values when its layers are truncated); export the masks as PNG",
+        )
+    if kind not in _LOSSLESS_FORMATS:
+        raise BadMaskError(
+            name,
+            f"is a {kind} file, which mfb cannot prove keeps every label value; read: "
+            f"{', '.join(sorted(_LOSSLESS_FORMATS | {'TIFF', 'WEBP'}))} and .npy",
+        )
+    if kind == "PPM":
+        top = _ppm_maxval(image)
+        if top not in (None, 255, 65535):
+            raise BadMaskError(
+                name,
+                f"is a PGM/PPM with maxval {top}: Pillow rescales such samples to 0-255; "
+                "save it as PNG",
+            )
+
+
+def _webp_codec(file: Any) -> str | None:
+    """The image bitstream of a WebP file: 'VP8L' (lossless) or 'VP8 ' (lossy)."""
+    if file is None:
+        return None
+    position = file.tell()
+    try:
+        file.seek(12)
+        found: str | None = None
+        while True:
+            header = file.read(8)
+            if len(header) < 8:
+                return found
+            kind = header[:4].decode("latin-1")
+            if kind == "VP8 " or (kind == "VP8L" and found is None):
+                found = kind
+            size = int.from_bytes(header[4:], "little")
+            file.seek(size + (size & 1), io.SEEK_CUR)
+    finally:
+        file.seek(position)
+
+
+def _ppm_maxval(image: Image.Image) -> int | None:
+    for tile in getattr(image, "tile", ()):
+        args = tile.args
+        if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], int):
+            return args[1]
+    return None
+
+
+def _tile_rawmode(image: Image.Image) -> str | None:
+    """How Pillow will unpack the stored samples (e.g. 'L;2' scales 2-bit values by 85)."""
+    tiles = getattr(image, "tile", None)
+    if not tiles:
+        return None
+    args = tiles[0].args
+    if isinstance(args, str):
+        return args
+    if isinstance(args, tuple) and args and isinstance(args[0], str):
+        return args[0]
+    return None
+
+
+def _check_not_narrowed(name: str, mode: str, rawmode: str | None) -> None:
+    """Refuse a file Pillow would narrow: 16-bit samples read into 8 bits (SGI), floats
+    into integers, or float64 into float32; each merges or rounds distinct labels."""
+    if rawmode is None:
+        return
+    wide = any(f";{bits}" in rawmode for bits in (16, 32, 64))
+    narrowed = (
+        (mode in ("L", "P", "1", "LA", "PA") and wide)
+        or (mode.startswith("I") and "F" in rawmode.split(";", 1)[-1])
+        or (mode == "F" and ";64" in rawmode)
+    )
+    if narrowed:
+        raise BadMaskError(
+            name,
+            f"stores samples Pillow would narrow to mode {mode} (raw mode {rawmode}), "
+            "merging or rounding values; save it as a 16-bit PNG or an integer TIFF",
+        )
+
+
+#: Pillow raw modes that do not hand over the stored sample: low bit depths scaled to
+#: 0-255, and 'min-is-white' TIFFs inverted. Each maps back exactly: the decoded value is
+#: divided by the scale, then (if inverted) subtracted from the largest stored value.
+_SCALED_RAWMODES: dict[str, tuple[int, int | None]] = {
+    "L;2": (85, None),
+    "L;2R": (85, None),
+    "L;4": (17, None),
+    "L;4R": (17, None),
+    "L;2I": (85, 3),
+    "L;4I": (17, 15),
+    "L;I": (1, 255),
+    "1;I": (1, 1),  # mode '1' arrays are 0/1
+    "1;IR": (1, 1),
+}
+
+
+def _stored_samples(image: Image.Image, rawmode: str | None) -> Image.Image:
+    """The image with the values stored in the file, undoing Pillow's scaling or inversion.
+
+    A 2-bit greyscale PNG's ids 0-3 come out of Pillow as 0/85/170/255; the stored samples
+    are the labels, as they are for 1-bit and palette files.
+    """
+    if image.mode not in ("L", "1") or rawmode not in _SCALED_RAWMODES:
+        return image
+    scale, top = _SCALED_RAWMODES[rawmode]
+    values = np.asarray(image, dtype=np.uint8) // np.uint8(scale)
+    if top is not None:
+        values = np.uint8(top) - values
+    return Image.fromarray(values)
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def png_data_size(width: int, height: int, bits: int, colour_type: int, interlaced: bool) -> int:
+    """Bytes of filtered scanlines a PNG's header promises (filter byte + packed samples)."""
+    per_pixel = bits * _PNG_CHANNELS.get(colour_type, 1)
+    passes = _ADAM7 if interlaced else ((0, 0, 1, 1),)
+    total = 0
+    for x0, y0, dx, dy in passes:
+        columns = (width - x0 + dx - 1) // dx
+        rows = (height - y0 + dy - 1) // dy
+        if columns > 0 and rows > 0:
+            total += rows * (1 + (columns * per_pixel + 7) // 8)
+    return total
+
+
+#: Filled into a PNG's image memory before Pillow decodes into it: a last row that no
+#: longer holds only this value was written by the decoder (values labels rarely take).
+_SENTINELS = {"L": 0xA7, "P": 0xA7, "I;16": 0xA7C3}
+
+
+def _prefill(image: Image.Image) -> Any | None:
+    """Give a PNG's decoder image memory filled with a sentinel, so unwritten rows show."""
+    if image.format != "PNG" or image.mode not in _SENTINELS:
+        return None
+    memory = Image.core.fill(image.mode, image.size, _SENTINELS[image.mode])  # type: ignore[attr-defined]
+    image.im = memory
+    return memory
+
+
+def _check_png_complete(
+    name: str, file: IO[bytes], image: Image.Image, prefilled: Any | None = None
+) -> None:
+    """Refuse a PNG whose image data ends before its last row.
+
+    Pillow stops without an error when a short (but well-terminated) zlib stream ends,
+    leaving the rows it never reached as they were: zeros, phantom pixels of id 0. A last
+    row that differs from what was there before decoding (the sentinel of _prefill, else
+    0) proves the data reached it; otherwise the scanlines are inflated again and
+    measured, without keeping them.
+    """
+    width, height = image.size
+    file.seek(0)
+    head = file.read(33)
+    if len(head) < 33 or head[12:16] != b"IHDR":
+        return
+    bits, colour_type, interlaced = head[24], head[25], bool(head[28])
+    if not interlaced:
+        last = image.crop((0, height - 1, width, height))
+        extrema = last.getextrema()
+        bands = extrema if len(last.getbands()) > 1 else (extrema,)
+        before = _SENTINELS[image.mode] if prefilled is not None and image.im is prefilled else 0
+        if any(band != (before, before) for band in bands):
+            return
+    expected = png_data_size(width, height, bits, colour_type, interlaced)
+    got = _inflated_idat_size(file, expected)
+    if got < expected:
+        row = 1 + (width * bits * _PNG_CHANNELS.get(colour_type, 1) + 7) // 8
+        where = f"after {got // row} of {height} rows" if not interlaced else "early"
+        raise BadMaskError(
+            name,
+            f"image data ends {where} ({got} of {expected} bytes): the file is truncated "
+            "(Pillow would fill the rest in)",
+        )
+
+
+def _inflated_idat_size(file: IO[bytes], enough: int) -> int:
+    """How many bytes the IDAT chunks inflate to, stopping once ``enough`` is reached."""
+    inflater = zlib.decompressobj()
+    total = 0
+    file.seek(8)
+    while total < enough:
+        header = file.read(8)
+        if len(header) < 8:
+            break
+        length = int.from_bytes(header[:4], "big")
+        kind = header[4:]
+        if kind == b"IEND":
+            break
+        if kind != b"IDAT":
+            file.seek(length + 4, io.SEEK_CUR)
+            continue
+        left = length
+        while left > 0 and total < enough:
+            piece = file.read(min(left, 1 << 20))
+            if not piece:
+                return total
+            left -= len(piece)
+            try:
+                total += len(inflater.decompress(piece, 1 << 20))
+                while inflater.unconsumed_tail and total < enough:
+                    total += len(inflater.decompress(inflater.unconsumed_tail, 1 << 20))
+            except zlib.error:
+                return total
+            if inflater.eof:
+                return total
+        file.seek(left + 4, io.SEEK_CUR)
+    return total
 
 
 def _check_size(name: str, size: tuple[int, int], max_pixels: int | None) -> None:
@@ -429,7 +739,12 @@ def load_npy(name: str, max_pixels: int | None, data: bytes | None = None) -> np
         if data is not None:
             array = np.load(io.BytesIO(data), allow_pickle=False)
         else:
-            array = np.load(name, mmap_mode="r", allow_pickle=False)
+            with open_regular(name) as file:
+                array = _map_npy(file)
+    except FileNotFoundError as error:
+        raise BadMaskError(name, "file disappeared while scanning") from error
+    except PermissionError as error:
+        raise BadMaskError(name, "permission denied") from error
     except (OSError, ValueError, EOFError) as error:
         raise BadMaskError(name, f"cannot read as a .npy array ({error})") from error
     if not isinstance(array, np.ndarray):
@@ -443,7 +758,37 @@ def load_npy(name: str, max_pixels: int | None, data: bytes | None = None) -> np
     if array.dtype.kind not in "iu":
         raise BadMaskError(name, f"holds {array.dtype} values; label arrays hold integers")
     _check_size(name, (array.shape[1], array.shape[0]), max_pixels)
+    if array.dtype.kind == "u" and array.dtype.itemsize == 8 and array.size:
+        top = int(array.max())
+        if top > _INT64_MAX:
+            # Label ids are int64 everywhere after decoding: this one would turn negative.
+            raise LabelRangeError(
+                f"{name}: value {top} does not fit a signed 64-bit label id (largest "
+                f"{_INT64_MAX}); it is not a class id"
+            )
     return array
+
+
+_INT64_MAX = (1 << 63) - 1
+
+
+def _map_npy(file: IO[bytes]) -> npt.NDArray[Any]:
+    """A .npy file's array memory-mapped through the open (regular) file, not its name."""
+    version = np.lib.format.read_magic(file)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
+    else:
+        file.seek(0)
+        return np.load(file, allow_pickle=False)  # type: ignore[no-any-return]
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects")
+    if int(np.prod(shape)) == 0:
+        return np.empty(shape, dtype=dtype)
+    return np.memmap(
+        file, dtype=dtype, mode="r", offset=file.tell(), shape=shape, order="F" if fortran else "C"
+    )
 
 
 def _label_values(name: str, image: Image.Image) -> Image.Image | npt.NDArray[np.integer]:
@@ -458,6 +803,9 @@ def _label_values(name: str, image: Image.Image) -> Image.Image | npt.NDArray[np
     return image
 
 
+_FLOAT32_EXACT = float(1 << 24)
+
+
 def _integral(name: str, array: npt.NDArray[np.floating]) -> npt.NDArray[np.int64]:
     # GIS tools often write class rasters as float32 (QGIS' rasterize default); exact
     # integers up to 2**24 survive that, anything else is not a class id.
@@ -467,6 +815,14 @@ def _integral(name: str, array: npt.NDArray[np.floating]) -> npt.NDArray[np.int6
             name,
             f"has {int(array.size - np.count_nonzero(finite))} NaN or infinite pixels; write "
             "no-data as an integer (e.g. -1) and pass --ignore for it",
+        )
+    beyond = np.abs(array) > _FLOAT32_EXACT
+    if beyond.any():
+        example = float(array[beyond][0])
+        raise BadMaskError(
+            name,
+            f"holds {example}, beyond 2**24, where float32 no longer keeps every integer "
+            "(the value may have been rounded); write class ids as integers",
         )
     fractional = array != np.floor(array)
     if fractional.any():
@@ -526,7 +882,16 @@ def map_histogram(
         ids = _apply_colormap(name, codes, counts, read)
     if read.remap is not None:
         ids = _apply_remap(name, ids, counts, read.remap, read.unmapped)
-    return _merge(ids, counts) if mapped else (ids, counts)
+    ids, counts = _merge(ids, counts) if mapped else (ids, counts)
+    if len(ids) > MAX_IDS_PER_FILE:
+        # Options cannot fix this and the file is not broken: a LabelRangeError, which
+        # --skip-bad never skips (dropping such files silently would change the weights).
+        raise LabelRangeError(
+            f"{name}: {len(ids)} distinct values ({ids[0]}..{ids[-1]}) in one mask, more than "
+            f"the {MAX_IDS_PER_FILE} a semantic label map holds: this looks like instance ids "
+            "or a depth map, not class ids"
+        )
+    return ids, counts
 
 
 def _apply_colormap(

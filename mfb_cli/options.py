@@ -359,7 +359,7 @@ def class_options(function: F) -> F:
             ),
             click.option(
                 "--num-classes",
-                type=click.IntRange(min=1, max=INT64_MAX),
+                type=click.IntRange(min=1, max=65_536),  # classes.MAX_CLASSES
                 default=None,
                 help="Length of the class vector; larger labels are an error.  "
                 "[default: the class set of --colormap / --map, else 1 + the largest label "

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -153,6 +151,12 @@ def test_counts_add_up_over_any_split(images, data):
 
 
 def test_too_many_distinct_values_is_a_clear_error(tmp_path):
-    path = save_mask(tmp_path / "ids.png", np.arange(5000).reshape(50, 100), "I;16")
-    with pytest.raises(Exception, match=r"ids\.png: more than 4096 distinct label values"):
-        count_masks([Path(path)], jobs=1)
+    # five files of 1000 distinct values each (the most one file may hold): 5000 in all
+    paths = [
+        save_mask(
+            tmp_path / f"ids{k}.png", np.arange(1000 * k, 1000 * k + 1000).reshape(10, 100), "I;16"
+        )
+        for k in range(5)
+    ]
+    with pytest.raises(Exception, match=r"ids4\.png: more than 4096 distinct label values"):
+        count_masks(paths, jobs=1)

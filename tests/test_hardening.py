@@ -156,16 +156,16 @@ def test_symlink_loop_is_counted_once_and_ends(tmp_path):
 
 
 def test_permission_denied_file(tmp_path, monkeypatch):
-    # CI runs as root, which reads any file: simulate the refusal at the open() Pillow makes.
+    # CI runs as root, which reads any file: simulate the refusal at the open() mfb makes.
     path = save_mask(tmp_path / "d" / "secret.png", GOOD)
-    real_open = Image.open
+    real_open = os.open
 
     def refuse(fp, *args, **kwargs):
         if str(fp) == str(path):
             raise PermissionError(13, "Permission denied", str(fp))
         return real_open(fp, *args, **kwargs)
 
-    monkeypatch.setattr(Image, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     result = run("weights", tmp_path / "d")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {path}: permission denied\n"
