@@ -203,7 +203,7 @@ def open_mask(
         ) from error
 
 
-def open_regular(name: str) -> IO[bytes]:
+def open_regular(name: str) -> io.BufferedReader:
     """Open a file for reading, or raise BadMaskError if it is not a regular file.
 
     O_NONBLOCK keeps a FIFO swapped in for a mask from blocking the open; fstat on the open
