@@ -334,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     git("add", f"{PACKAGE}/_version.py")
 
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        if doc.exists():  # 'mfb_cli.stats.load_stats' in prose
+            doc.write_text(rewrite_strings(doc.read_text(encoding="utf-8")), encoding="utf-8")
     pyproject = ROOT / "pyproject.toml"
     text = rewrite_strings(pyproject.read_text(encoding="utf-8"))
     text = text.replace(

@@ -25,7 +25,7 @@ fi
 "$BIN/ruff" format --quiet mfb_cli tests scripts benchmarks
 # setuptools must see the new subpackages before the tests import them.
 "$PY" -m pip install -q -e . --no-deps
-git add -A mfb_cli tests scripts benchmarks pyproject.toml
+git add -A mfb_cli tests scripts benchmarks pyproject.toml README.md docs
 git status --short | head -60
 
 if [ "${1:-}" != "--no-gates" ]; then
