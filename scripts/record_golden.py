@@ -179,6 +179,10 @@ def _cases() -> list[Case]:
     add("weights-list-root", "weights", "--list", "odd/names.txt", "--root", "odd/ids", "-q")
     add("weights-colour-camvid11", "weights", "odd/colour", "-q", "--colormap", "camvid11",
         "--unknown-color", "11", "--void", "11")  # fmt: skip
+    add("weights-colour-camvid32", "weights", "odd/colour", "-q", "--colormap", "camvid32",
+        "--unknown-color", "30", "--void", "30")  # fmt: skip
+    add("weights-colour-cityscapes", "weights", "odd/cityscapes_colour", "-q", "--colormap",
+        "cityscapes", "--ignore", "255", "--num-classes", "19")  # fmt: skip
     add("histogram-colour-camvid11", "histogram", "odd/colour", "-q", "--colormap", "camvid11",
         "--unknown-color", "11")  # fmt: skip
     add("weights-colour-table", "weights", "odd/colour", "-q", "--colormap", "odd/colours.csv",
@@ -319,6 +323,9 @@ def build_inputs(folder: Path) -> None:
     for index, values in enumerate(([0, 1, 3], [2, 1, 4, 0])):
         rgb = palette[_grid(4, 6, values)]
         _save(odd / "colour" / f"c{index}.png", Image.fromarray(rgb, mode="RGB"))
+    city = np.asarray([(128, 64, 128), (244, 35, 232), (0, 0, 0)], dtype=np.uint8)
+    rgb = city[_grid(4, 6, [0, 1, 2, 0])]  # road, sidewalk, unlabelled (-> 255)
+    _save(odd / "cityscapes_colour" / "x_color.png", Image.fromarray(rgb, mode="RGB"))
     (odd / "colours.csv").write_text(
         "name,r,g,b\nsky,128,128,128\nbuilding,128,0,0\npole,192,192,128\nvoid,0,0,0\n",
         encoding="utf-8",
