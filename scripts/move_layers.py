@@ -41,6 +41,8 @@ MOVES: dict[str, str] = {
     "colormaps": "read.colormaps",
     "remap": "read.remap",
     "tables": "read.tables",
+    "textfiles": "read.textfiles",
+    "classsets": "read.class_sets",
     "decode": "read.decode",
     "counting": "count.counting",
     "stats": "count.stats",
