@@ -10,27 +10,61 @@ A training script needs one call::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .check import CheckReport, check_masks
-from .classes import ClassStats, LabelSpec, class_stats
-from .colormaps import load_colormap
-from .compute import compute_class_weights
-from .counting import ClassCounts, LabelCheck, count_masks
-from .decode import ReadOptions
+from ._version import __version__
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, OptionError
-from .remap import load_remap
-from .sources import find_label_files, find_label_sources
-from .stats import StatsFile, load_stats, merge_stats, stats_record
-from .weighting import (
-    NORMALIZATIONS,
-    SCHEMES,
-    ClassWeights,
-    class_weights,
-    clip_weights,
-    median_frequency,
-    normalize_weights,
-)
+
+if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
+    from .compute import compute_class_weights
+    from .count.check import CheckReport, check_masks
+    from .count.counting import ClassCounts, LabelCheck, count_masks
+    from .count.stats import StatsFile, load_stats, merge_stats, stats_record
+    from .read.colormaps import load_colormap
+    from .read.decode import ReadOptions
+    from .read.remap import load_remap
+    from .read.sources import find_label_files, find_label_sources
+    from .weigh.classes import ClassStats, LabelSpec, class_stats
+    from .weigh.schemes import (
+        NORMALIZATIONS,
+        SCHEMES,
+        ClassWeights,
+        class_weights,
+        clip_weights,
+        median_frequency,
+        normalize_weights,
+    )
+
+#: Public name -> the module that defines it, imported on first use (PEP 562), so
+#: ``import mfb_cli`` (and ``mfb --help``) loads neither NumPy nor Pillow.
+_EXPORTS: dict[str, str] = {
+    "CheckReport": "mfb_cli.count.check",
+    "ClassCounts": "mfb_cli.count.counting",
+    "ClassStats": "mfb_cli.weigh.classes",
+    "ClassWeights": "mfb_cli.weigh.schemes",
+    "LabelCheck": "mfb_cli.count.counting",
+    "LabelSpec": "mfb_cli.weigh.classes",
+    "NORMALIZATIONS": "mfb_cli.weigh.schemes",
+    "ReadOptions": "mfb_cli.read.decode",
+    "SCHEMES": "mfb_cli.weigh.schemes",
+    "StatsFile": "mfb_cli.count.stats",
+    "check_masks": "mfb_cli.count.check",
+    "class_stats": "mfb_cli.weigh.classes",
+    "class_weights": "mfb_cli.weigh.schemes",
+    "clip_weights": "mfb_cli.weigh.schemes",
+    "compute_class_weights": "mfb_cli.compute",
+    "count_masks": "mfb_cli.count.counting",
+    "find_label_files": "mfb_cli.read.sources",
+    "find_label_sources": "mfb_cli.read.sources",
+    "load_colormap": "mfb_cli.read.colormaps",
+    "load_remap": "mfb_cli.read.remap",
+    "load_stats": "mfb_cli.count.stats",
+    "median_frequency": "mfb_cli.weigh.schemes",
+    "merge_stats": "mfb_cli.count.stats",
+    "normalize_weights": "mfb_cli.weigh.schemes",
+    "stats_record": "mfb_cli.count.stats",
+}
 
 __all__ = [
     "NORMALIZATIONS",
@@ -65,3 +99,17 @@ __all__ = [
     "normalize_weights",
     "stats_record",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        home = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

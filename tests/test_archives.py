@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli import archives
-from mfb_cli.archives import ByteBudget
 from mfb_cli.cli import cli
-from mfb_cli.counting import count_masks
-from mfb_cli.sources import find_label_sources
+from mfb_cli.count.counting import count_masks
+from mfb_cli.read import archives
+from mfb_cli.read.archives import ByteBudget
+from mfb_cli.read.sources import find_label_sources
 
 GOOD = [[0, 1], [1, 1]]  # a.png: one 0, three 1s
 OTHER = [[2, 2], [2, 0]]  # b.png: three 2s, one 0

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli.check import blend_pixels, check_masks, inspect_file
 from mfb_cli.cli import cli
-from mfb_cli.colormaps import load_colormap
-from mfb_cli.decode import ReadOptions
-from mfb_cli.remap import load_remap
-from mfb_cli.sources import find_label_files
+from mfb_cli.count.check import blend_pixels, check_masks, inspect_file
+from mfb_cli.read.colormaps import load_colormap
+from mfb_cli.read.decode import ReadOptions
+from mfb_cli.read.remap import load_remap
+from mfb_cli.read.sources import find_label_files
 
 from .conftest import save_mask
 

@@ -286,7 +286,7 @@ def test_formats_on_the_command_line_match_json(mask_dir, output_format):
 
 
 def test_help_lists_every_scheme_from_its_docstring():
-    from mfb_cli.weighting import SCHEMES
+    from mfb_cli.weigh.schemes import SCHEMES
 
     text = run("weights", "--help").stdout
     for name, function in SCHEMES.items():

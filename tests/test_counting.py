@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mfb_cli.counting import (
+from mfb_cli.count.counting import (
     ClassCounts,
     CountsAccumulator,
     LabelCheck,
@@ -14,7 +14,7 @@ from mfb_cli.counting import (
     histogram_of_array,
 )
 from mfb_cli.errors import LabelRangeError
-from mfb_cli.sources import find_label_files
+from mfb_cli.read.sources import find_label_files
 
 from .conftest import save_mask
 

@@ -5,9 +5,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from mfb_cli.counting import count_file
-from mfb_cli.decode import ReadOptions, open_mask
+from mfb_cli.count.counting import count_file
 from mfb_cli.errors import BadMaskError
+from mfb_cli.read.decode import ReadOptions, open_mask
 
 from .conftest import save_mask
 

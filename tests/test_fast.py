@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from mfb_cli import counting, decode
 from mfb_cli.cli import cli
-from mfb_cli.counting import (
+from mfb_cli.count import counting
+from mfb_cli.count.counting import (
     ClassCounts,
     CountsAccumulator,
     _bincount_uint8_pairs,
@@ -27,8 +27,9 @@ from mfb_cli.counting import (
     histogram_fast,
     histogram_of_array,
 )
-from mfb_cli.decode import DECODERS, ReadOptions, read_png_fast
 from mfb_cli.errors import BadMaskError, OptionError
+from mfb_cli.read import decode
+from mfb_cli.read.decode import DECODERS, ReadOptions, read_png_fast
 
 from .conftest import save_mask
 
@@ -294,7 +295,7 @@ def test_files_libpng_would_tolerate_but_pillow_refuses_go_to_pillow(tmp_path):
 def test_archive_members_decode_the_same_with_every_decoder(tmp_path):
     import zipfile
 
-    from mfb_cli.sources import find_label_sources
+    from mfb_cli.read.sources import find_label_sources
 
     arrays = [BIG, (BIG // 60).astype(np.uint16) * 1000]
     with zipfile.ZipFile(tmp_path / "set.zip", "w") as archive:

@@ -13,10 +13,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mfb_cli.classes import LabelSpec, class_stats
-from mfb_cli.counting import CountsAccumulator, histogram_of_array
-from mfb_cli.formats import FORMATS, rounded, to_json, weights_record
-from mfb_cli.weighting import class_weights
+from mfb_cli.count.counting import CountsAccumulator, histogram_of_array
+from mfb_cli.show.formats import FORMATS, rounded, to_json, weights_record
+from mfb_cli.weigh.classes import LabelSpec, class_stats
+from mfb_cli.weigh.schemes import class_weights
 
 scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.none(), st.booleans()

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfb_cli.classes import LabelSpec, class_stats
-from mfb_cli.counting import CountsAccumulator, histogram_of_array
-from mfb_cli.formats import FORMATS, weights_record
-from mfb_cli.weighting import SCHEMES, class_weights
+from mfb_cli.count.counting import CountsAccumulator, histogram_of_array
+from mfb_cli.show.formats import FORMATS, weights_record
+from mfb_cli.weigh.classes import LabelSpec, class_stats
+from mfb_cli.weigh.schemes import SCHEMES, class_weights
 
 from .test_readme import README
 
@@ -216,8 +216,8 @@ def test_sample_masks_mean_normalisation_scale_is_0_083():
     # The number: after --normalize mean, sum_c share_c w_c on sample_masks is 0.083.
     from pathlib import Path
 
-    from mfb_cli.counting import count_masks
-    from mfb_cli.sources import find_label_files
+    from mfb_cli.count.counting import count_masks
+    from mfb_cli.read.sources import find_label_files
 
     samples = Path(__file__).resolve().parent.parent / "sample_masks"
     stats = class_stats(count_masks(find_label_files([samples])), LabelSpec.of(void=[11]))

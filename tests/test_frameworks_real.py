@@ -16,7 +16,7 @@ import types
 import numpy as np
 import pytest
 
-from mfb_cli.formats import FORMATS
+from mfb_cli.show.formats import FORMATS
 
 from .test_frameworks import DOUBLED, LOSS, TARGET, W, keras, record_of_the_example, torch_mean
 

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli import counting
 from mfb_cli.cli import cli
-from mfb_cli.counting import count_masks
-from mfb_cli.decode import open_mask
+from mfb_cli.count import counting
+from mfb_cli.count.counting import count_masks
 from mfb_cli.errors import BadMaskError, MfbError
-from mfb_cli.sources import find_label_files
+from mfb_cli.read.decode import open_mask
+from mfb_cli.read.sources import find_label_files
 
 from .conftest import save_mask
 from .pngbytes import png

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mfb_cli.errors import MfbError
-from mfb_cli.names import load_class_names, names_for
+from mfb_cli.read.names import load_class_names, names_for
 
 
 @pytest.mark.parametrize(

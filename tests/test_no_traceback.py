@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import mfb_cli.runs
+import mfb_cli.cli.scanning
 from mfb_cli.cli import cli
 
 from .conftest import save_mask
@@ -99,13 +99,13 @@ def test_hostile_invocations_end_in_one_clear_error(places, args, code):
 def test_output_folder_removed_during_the_run(places, tmp_path, monkeypatch):
     folder = tmp_path / "out"
     folder.mkdir()
-    scan = mfb_cli.runs.scan_masks
+    scan = mfb_cli.cli.scanning.scan_masks
 
     def scan_then_remove(*args, **kwargs):  # the folder goes away while masks are read
         shutil.rmtree(folder)
         return scan(*args, **kwargs)
 
-    monkeypatch.setattr(mfb_cli.runs, "scan_masks", scan_then_remove)
+    monkeypatch.setattr(mfb_cli.cli.scanning, "scan_masks", scan_then_remove)
     result = CliRunner().invoke(cli, ["weights", places["m"], "-o", str(folder / "w.json")])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {folder / 'w.json'}: No such file or directory\n"
@@ -115,7 +115,7 @@ def test_an_unexpected_exception_is_one_line_without_debug(places, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("boom\nsecond line")
 
-    monkeypatch.setattr(mfb_cli.runs, "scan_masks", broken)
+    monkeypatch.setattr(mfb_cli.cli.scanning, "scan_masks", broken)
     result = CliRunner().invoke(cli, ["weights", places["m"]])
     assert result.exit_code == 1
     assert result.stderr == (

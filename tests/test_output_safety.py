@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mfb_cli.cli import cli
-from mfb_cli.output import one_line, output_target
+from mfb_cli.show.output import one_line, output_target
 
 from .conftest import save_mask
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfb_cli.classes import ClassStats, LabelSpec, class_stats
-from mfb_cli.counting import count_masks
+from mfb_cli.count.counting import count_masks
 from mfb_cli.errors import MfbError, OptionError
-from mfb_cli.sources import find_label_files
-from mfb_cli.weighting import (
+from mfb_cli.read.sources import find_label_files
+from mfb_cli.weigh.classes import ClassStats, LabelSpec, class_stats
+from mfb_cli.weigh.schemes import (
     SCHEMES,
     class_weights,
     clip_weights,

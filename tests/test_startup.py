@@ -7,7 +7,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from mfb_cli.runs import _NoProgress, progress_bar
+from mfb_cli.cli.scanning import _NoProgress, progress_bar
 
 from .conftest import save_mask
 

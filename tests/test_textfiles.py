@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mfb_cli import stats, textfiles
 from mfb_cli.cli import cli
-from mfb_cli.colormaps import load_colormap
-from mfb_cli.counting import ClassCounts
+from mfb_cli.count import stats
+from mfb_cli.count.counting import ClassCounts
+from mfb_cli.count.stats import load_stats, merge_stats
 from mfb_cli.errors import MfbError
-from mfb_cli.names import load_class_names
-from mfb_cli.remap import load_remap
-from mfb_cli.stats import load_stats, merge_stats
+from mfb_cli.read import textfiles
+from mfb_cli.read.colormaps import load_colormap
+from mfb_cli.read.names import load_class_names
+from mfb_cli.read.remap import load_remap
 
 from .conftest import save_mask
 

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from mfb_cli.cli import cli
+from mfb_cli.count.stats import files_digest
 from mfb_cli.errors import MfbError
-from mfb_cli.sources import find_label_files
-from mfb_cli.stats import files_digest
+from mfb_cli.read.sources import find_label_files
 
 from .conftest import save_mask
 

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mfb_cli.classes import LabelSpec, class_stats
-from mfb_cli.counting import CountsAccumulator, count_masks, histogram_of_array
+from mfb_cli.count.counting import CountsAccumulator, count_masks, histogram_of_array
 from mfb_cli.errors import LabelRangeError, MfbError, OptionError
-from mfb_cli.sources import find_label_files
-from mfb_cli.weighting import class_weights, median_frequency
+from mfb_cli.read.sources import find_label_files
+from mfb_cli.weigh.classes import LabelSpec, class_stats
+from mfb_cli.weigh.schemes import class_weights, median_frequency
 
 from .conftest import naive_median_frequency, save_mask
 
@@ -199,7 +199,7 @@ def test_the_median_class_weighs_one_when_the_count_is_odd(images):
 
 
 def test_id_ranges_shorten_runs():
-    from mfb_cli.classes import id_ranges
+    from mfb_cli.weigh.classes import id_ranges
 
     assert id_ranges([9, 1, 3, 4, 5, 6, 7]) == "1, 3-7, 9"
     assert id_ranges([]) == ""
@@ -218,7 +218,7 @@ def test_id_ranges_shorten_runs():
     ],
 )
 def test_a_forgotten_ignore_value_is_suspected(mask_dir, images, spec, expected):
-    from mfb_cli.classes import likely_ignore_value
+    from mfb_cli.weigh.classes import likely_ignore_value
 
     counts = count_masks(find_label_files([mask_dir(images)]), jobs=1)
     assert likely_ignore_value(class_stats(counts, LabelSpec.of(**spec))) == expected

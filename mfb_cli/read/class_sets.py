@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .classes import ClassSet
+from ..weigh.classes import ClassSet
 from .decode import ReadOptions
 from .lookup import LookupTable
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from .errors import MfbError
+from ..errors import MfbError
+from .distribution import rows as histogram_rows
 from .formats import Record
-from .histogram import rows as histogram_rows
 from .output import write_bytes
 
 #: Plot file types by suffix; the single source of ``--plot`` choices.

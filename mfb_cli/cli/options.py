@@ -18,11 +18,11 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from .classes import LabelSpec
-from .decode import DECODERS, DEFAULT_MAX_PIXELS, FAST_EXTRA_HINT, ReadOptions, fast_modules
-from .errors import MfbError
-from .sources import DEFAULT_GLOB
-from .weighting import SCHEMES
+from ..errors import MfbError
+from ..read.decode import DECODERS, DEFAULT_MAX_PIXELS, FAST_EXTRA_HINT, ReadOptions, fast_modules
+from ..read.sources import DEFAULT_GLOB
+from ..weigh.classes import LabelSpec
+from ..weigh.schemes import SCHEMES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,7 +99,7 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
     def load(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
             return None
-        from . import colormaps, remap
+        from ..read import colormaps, remap
 
         loader = getattr(colormaps if loader_name == "colormap" else remap, f"load_{loader_name}")
         refuse_output_as_input(value)  # a built-in's name is no file, and passes
@@ -320,8 +320,8 @@ def mask_options(function: F) -> F:
 
 
 def _builtin_names(kind: str) -> list[str]:
-    from .colormaps import BUILTIN_COLORMAPS
-    from .remap import BUILTIN_REMAPS
+    from ..read.colormaps import BUILTIN_COLORMAPS
+    from ..read.remap import BUILTIN_REMAPS
 
     table = BUILTIN_COLORMAPS if kind == "colormap" else BUILTIN_REMAPS
     return [f"{name} ({description})" for name, (description, _) in table.items()]
@@ -371,7 +371,7 @@ def class_options(function: F) -> F:
 
 def names_option(function: F) -> F:
     """--names FILE, passed to the command as ``names: dict[int, str]``."""
-    from .names import load_class_names
+    from ..read.names import load_class_names
 
     def load(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
         if value is None:
@@ -396,7 +396,7 @@ def check_output_path(
     Eager, so it runs before the callbacks that read tables: the output's identity is
     recorded for ``refuse_output_as_input``, which every input is checked against.
     """
-    from .output import output_target, stdout_is_closed
+    from ..show.output import output_target, stdout_is_closed
 
     if value is None or str(value) == "-":
         if stdout_is_closed() and param.name == "output":
@@ -482,7 +482,7 @@ def format_option(
 
 def output_options(function: F) -> F:
     """-f/--format (the weights formats registry) and -o/--output."""
-    from .formats import FORMATS
+    from ..show.formats import FORMATS
 
     return _apply(function, [format_option(FORMATS, "json"), output_option()])
 
@@ -591,7 +591,7 @@ _READING = (
 
 def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path | None) -> None:
     """The reading options that cannot apply to this run are usage errors."""
-    from .archives import is_archive
+    from ..read.archives import is_archive
 
     no_image = "with --from: no image is read"
     refuse_unused(

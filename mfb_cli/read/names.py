@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import MfbError
+from ..errors import MfbError
 from .textfiles import INT64_MAX, as_int, parse_structured, read_text, short
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import BadMaskError, LabelRangeError, MfbError, OptionError
 from .colormaps import TRANSPARENT, ColorMap, colour_name, pack_rgb
-from .errors import BadMaskError, LabelRangeError, MfbError, OptionError
 from .remap import Remap
 
 Int64Array = npt.NDArray[np.int64]

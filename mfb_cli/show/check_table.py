@@ -10,8 +10,8 @@ import io
 import os
 from typing import IO
 
-from .check import CheckReport
-from .colormaps import colour_name
+from ..count.check import CheckReport
+from ..read.colormaps import colour_name
 
 # Long lists are cut in the table (JSON keeps everything).
 _MAX_ROWS = 20

@@ -26,11 +26,18 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .archives import LabelSource
+from .._version import __version__
+from ..errors import MfbError
+from ..read.archives import LabelSource
+from ..read.textfiles import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_STATS_BYTES,
+    parse_structured,
+    read_text,
+    short,
+)
 from .counting import MAX_DISTINCT_IDS, ClassCounts
-from .errors import MfbError
-from .textfiles import INT64_MAX, INT64_MIN, MAX_STATS_BYTES, parse_structured, read_text, short
 
 #: Version of the layout written by this mfb; files from newer versions are refused.
 FORMAT_VERSION = 1
@@ -266,7 +273,7 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
     """
     if not parts:
         raise MfbError("nothing to merge")
-    from .classsets import same_mapping
+    from ..read.class_sets import same_mapping
 
     first_name, first = parts[0]
     for name, part in parts[1:]:

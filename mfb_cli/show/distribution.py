@@ -11,9 +11,9 @@ import io
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import __version__
-from .classes import ClassStats
-from .counting import ClassCounts
+from .._version import __version__
+from ..count.counting import ClassCounts
+from ..weigh.classes import ClassStats
 from .formats import Record, to_json, to_yaml
 
 #: Row orders by their command-line name (``--sort``).
@@ -138,7 +138,7 @@ def _cell(value: Any) -> Any:
 
 def to_table(record: Record) -> str:
     """The rich table, plain text (no colour), at a fixed width: for files and pipes."""
-    from .report import render_histogram  # rich is imported by report only
+    from .distribution_table import render_histogram  # rich is imported by report only
 
     return render_histogram(record)
 

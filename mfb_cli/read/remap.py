@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import MfbError
 from . import tables
-from .errors import MfbError
 from .lookup import LookupTable, read_table_file, table_from_pairs
 from .textfiles import as_int, parse_structured, short
 

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import MfbError, OptionError
 from .classes import ClassStats
-from .errors import MfbError, OptionError
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import MfbError
+from ..errors import MfbError
 from .textfiles import INT64_MAX, INT64_MIN, read_text, short
 
 Int64Array = npt.NDArray[np.int64]

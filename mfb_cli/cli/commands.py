@@ -13,12 +13,14 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
-from .classes import LabelSpec
-from .errors import MfbError
-from .formats import FORMATS, RECORD_FORMATS
-from .histogram import FORMATS as HISTOGRAM_FORMATS
-from .histogram import SORTS
+from .._version import __version__
+from ..errors import MfbError
+from ..show.distribution import FORMATS as HISTOGRAM_FORMATS
+from ..show.distribution import SORTS
+from ..show.formats import FORMATS, RECORD_FORMATS
+from ..show.output import one_line, stdout_error_text
+from ..weigh.classes import LabelSpec
+from ..weigh.schemes import NORMALIZATIONS, SCHEMES
 from .options import (
     FiniteFloatRange,
     ScanRequest,
@@ -37,16 +39,7 @@ from .options import (
     with_definitions,
     with_schemes,
 )
-from .output import one_line, stdout_error_text
-from .runs import (
-    class_stats_for,
-    find_sources,
-    progress_bar,
-    scan_masks,
-    warn,
-    warn_all,
-)
-from .weighting import NORMALIZATIONS, SCHEMES
+from .scanning import class_stats_for, find_sources, progress_bar, scan_masks, warn, warn_all
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -299,9 +292,9 @@ def weights(
       mfb weights --from stats.json --void 11
       mfb weights ./labels --ignore 255 --scheme enet --normalize mean -f mmseg
     """
-    from .formats import rounded, weights_record
-    from .output import write_text
-    from .weighting import class_weights
+    from ..show.formats import rounded, weights_record
+    from ..show.output import write_text
+    from ..weigh.schemes import class_weights
 
     options = scheme_options(
         ctx, scheme, {"void_in_median": void_in_median, "enet_c": enet_c, "beta": beta}
@@ -355,9 +348,9 @@ def check(
     """
     import io
 
-    from .check import check_masks
-    from .output import write_text
-    from .runs import refuse_output_among
+    from ..count.check import check_masks
+    from ..show.output import write_text
+    from .scanning import refuse_output_among
 
     refuse_unused_reading(ctx, scan, None)
     unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
@@ -375,7 +368,7 @@ def check(
             on_file=lambda path: bar.update(),
         )
     if output_format == "table":
-        from .check_table import render_check
+        from ..show.check_table import render_check
 
         if output is None:
             render_check(report, sys.stdout)
@@ -412,10 +405,10 @@ def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
       mfb scan ./labels -o stats.json
       mfb weights --from stats.json --void 11
     """
-    from .classsets import recorded_mapping
-    from .formats import to_json
-    from .output import write_text
-    from .stats import StatsFile, files_digest, stats_record
+    from ..count.stats import StatsFile, files_digest, stats_record
+    from ..read.class_sets import recorded_mapping
+    from ..show.formats import to_json
+    from ..show.output import write_text
 
     refuse_unused_reading(ctx, scan, None)
     scanned = scan_masks(scan, LabelSpec())
@@ -456,10 +449,10 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
       mfb scan train/ -o train.json && mfb scan val/ -o val.json
       mfb merge train.json val.json -o all.json
     """
-    from .formats import to_json
+    from ..count.stats import load_stats, merge_stats, repeated_shards, stats_record
+    from ..show.formats import to_json
+    from ..show.output import write_text
     from .options import refuse_output_as_input
-    from .output import write_text
-    from .stats import load_stats, merge_stats, repeated_shards, stats_record
 
     for path in stats_files:
         refuse_output_as_input(path)
@@ -471,7 +464,7 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
 
 
 def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    from .plot import PLOT_SUFFIXES
+    from ..show.plot import PLOT_SUFFIXES
 
     if value is not None and value.suffix.lower() not in PLOT_SUFFIXES:
         raise click.BadParameter(f"'{value}' must end in {' or '.join(PLOT_SUFFIXES)}", ctx, param)
@@ -532,8 +525,8 @@ def histogram(
       mfb histogram --from stats.json --ignore 255 --sort pixels -f csv
       mfb histogram ./labels --plot classes.png --log
     """
-    from .histogram import histogram_record
-    from .output import write_text
+    from ..show.distribution import histogram_record
+    from ..show.output import write_text
 
     ctx = click.get_current_context()
     refuse_unused_reading(ctx, scan, from_path)
@@ -543,12 +536,12 @@ def histogram(
     names = names or scan.read.class_names()  # --names wins over the colour table's
     record = histogram_record(counts, stats, source, names=names, sort=sort)
     if plot is not None:
-        from .plot import plot_histogram
+        from ..show.plot import plot_histogram
 
         plot_histogram(record, plot, log=log)
         _wrote(plot, "bar chart", scan.quiet)
     if output_format == "table" and output is None and sys.stdout.isatty():
-        from .report import render_histogram
+        from ..show.distribution_table import render_histogram
 
         text = render_histogram(record, width=None, color=True)
     else:
@@ -602,7 +595,7 @@ def _guard_standard_streams() -> None:
     Otherwise the next file opened (a mask, the -o temporary file) would become stdout and
     receive the data; data meant for a closed stdout is an error instead (ClosedStdout).
     """
-    from .output import ClosedStdout
+    from ..show.output import ClosedStdout
 
     for number in (0, 1, 2):
         try:

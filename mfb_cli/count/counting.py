@@ -21,8 +21,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .archives import ArchiveReader, LabelSource, MemberBytes, decode_member
-from .decode import (
+from ..errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError
+from ..read.archives import ArchiveReader, LabelSource, MemberBytes, decode_member
+from ..read.decode import (
     AUTO_FAST_MIN_FILES,
     READ_NOTES,
     RawLabels,
@@ -31,7 +32,6 @@ from .decode import (
     mask_array,
     read_raw,
 )
-from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError
 
 Int64Array = npt.NDArray[np.int64]
 

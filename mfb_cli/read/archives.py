@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TypeVar
 
-from .errors import BadMaskError, MfbError
+from ..errors import BadMaskError, MfbError
 
 ARCHIVE_SUFFIXES = (
     ".zip",

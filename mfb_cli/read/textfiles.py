@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import MfbError
+from ..errors import MfbError
 
 MIB = 1 << 20
 #: Colour tables, remaps, class names and --list files.

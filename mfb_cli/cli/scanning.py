@@ -11,12 +11,12 @@ from typing import Any
 
 import click
 
-from .archives import ArchiveMember, LabelSource
-from .classes import ClassStats, LabelSpec
-from .counting import ClassCounts
-from .errors import BadMaskError, LabelRangeError, MfbError
+from ..count.counting import ClassCounts
+from ..errors import BadMaskError, LabelRangeError, MfbError
+from ..read.archives import ArchiveMember, LabelSource
+from ..show.output import one_line
+from ..weigh.classes import ClassStats, LabelSpec
 from .options import ScanRequest, refuse_output_as_input
-from .output import one_line
 
 
 def warn(message: str) -> None:
@@ -54,7 +54,7 @@ class Scanned:
             skip_bad=scan.skip_bad,
             skipped_files=[str(p) for p in self.skipped],
         )
-        from .classsets import recorded_mapping
+        from ..read.class_sets import recorded_mapping
 
         mapping = recorded_mapping(scan.read)
         if mapping:
@@ -100,7 +100,7 @@ def find_sources(
 
     ``unreadable`` collects archives that cannot be listed instead of stopping (for check).
     """
-    from .sources import find_label_sources
+    from ..read.sources import find_label_sources
 
     for given in (*scan.paths, *scan.lists):  # before a list is read: -o must not be one
         refuse_output_as_input(given)
@@ -125,8 +125,8 @@ def refuse_output_among(found: list[LabelSource]) -> None:
 
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
-    from .classes import label_check
-    from .counting import count_masks
+    from ..count.counting import count_masks
+    from ..weigh.classes import label_check
 
     files = find_sources(scan)
     refuse_output_among(files)
@@ -172,8 +172,8 @@ def counts_for(
     if from_path is None and not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... to scan, or --from STATS.json (or --list FILE)")
     if from_path is not None:
-        from .classsets import same_mapping
-        from .stats import load_stats
+        from ..count.stats import load_stats
+        from ..read.class_sets import same_mapping
 
         refuse_output_as_input(from_path)
         loaded = load_stats(from_path)
@@ -196,8 +196,8 @@ def class_stats_for(
     The class set of the colour map / remap (given, or recorded in the statistics file)
     sets the default vector length.
     """
-    from .classes import class_stats
-    from .classsets import class_set_in, class_set_of
+    from ..read.class_sets import class_set_in, class_set_of
+    from ..weigh.classes import class_stats
 
     found = class_set_of(scan.read)
     counts, source = counts_for(scan, replace(spec, class_set=found), from_path)

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .counting import ClassCounts, Int64Array, LabelCheck
-from .errors import LabelRangeError, OptionError
+from ..count.counting import ClassCounts, Int64Array, LabelCheck
+from ..errors import LabelRangeError, OptionError
 
 if TYPE_CHECKING:
-    from .archives import LabelSource
+    from ..read.archives import LabelSource
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import __version__
-from .classes import ClassStats
-from .names import names_for
-from .weighting import ClassWeights
+from .._version import __version__
+from ..read.names import names_for
+from ..weigh.classes import ClassStats
+from ..weigh.schemes import ClassWeights
 
 Record = dict[str, Any]
 

@@ -23,12 +23,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from . import __version__
-from .archives import ArchiveReader, LabelSource, MemberBytes, decode_member
-from .colormaps import colour_name, pack_rgb
+from .._version import __version__
+from ..errors import BadMaskError, MfbError
+from ..read.archives import ArchiveReader, LabelSource, MemberBytes, decode_member
+from ..read.colormaps import colour_name, pack_rgb
+from ..read.decode import RawLabels, ReadOptions, map_histogram, mask_array, open_regular, read_raw
 from .counting import LabelCheck, _ordered_map, histogram_of_raw, with_archive_bytes
-from .decode import RawLabels, ReadOptions, map_histogram, mask_array, open_regular, read_raw
-from .errors import BadMaskError, MfbError
 
 #: A mask is suspected of interpolation or lossy-compression artefacts when at least this
 #: share of its boundary pixels are "blends": strictly between their two horizontal or two

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from .classes import id_ranges
+from ..weigh.classes import id_ranges
 from .formats import Record
 
 #: Width of the table when it is not shown on a terminal: files and pipes get the same text.

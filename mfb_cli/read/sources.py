@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ..errors import MfbError, NoMasksFoundError
 from .archives import LabelSource, is_archive, list_members
-from .errors import MfbError, NoMasksFoundError
 from .textfiles import read_stdin, read_text
 
 DEFAULT_GLOB = "*.png"

@@ -1,0 +1,1 @@
+"""ClassCounts, the counting kernels, the scan pipeline, statistics files, checks."""

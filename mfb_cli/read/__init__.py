@@ -1,0 +1,1 @@
+"""Where label files come from and how one becomes label ids."""

@@ -1,0 +1,1 @@
+"""Records, formats and snippets, tables, plots and output writing."""

@@ -1,0 +1,1 @@
+"""The class view (void / ignore) and the weighting schemes, from counts alone."""
