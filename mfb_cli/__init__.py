@@ -19,42 +19,38 @@ from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, 
 if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
     from .compute import compute_class_weights
     from .count.check import CheckReport, check_masks
-    from .count.counting import ClassCounts, LabelCheck, count_masks
+    from .count.counts import ClassCounts
+    from .count.label_check import LabelCheck
+    from .count.scan import count_masks
     from .count.stats import StatsFile, load_stats, merge_stats, stats_record
     from .read.colormaps import load_colormap
-    from .read.decode import ReadOptions
+    from .read.options import ReadOptions
     from .read.remap import load_remap
     from .read.sources import find_label_files, find_label_sources
-    from .weigh.classes import ClassStats, LabelSpec, class_stats
-    from .weigh.schemes import (
-        NORMALIZATIONS,
-        SCHEMES,
-        ClassWeights,
-        class_weights,
-        clip_weights,
-        median_frequency,
-        normalize_weights,
-    )
+    from .weigh.classes import ClassStats, class_stats
+    from .weigh.schemes import SCHEMES, ClassWeights, median_frequency
+    from .weigh.spec import LabelSpec
+    from .weigh.weights import NORMALIZATIONS, class_weights, clip_weights, normalize_weights
 
 #: Public name -> the module that defines it, imported on first use (PEP 562), so
 #: ``import mfb_cli`` (and ``mfb --help``) loads neither NumPy nor Pillow.
 _EXPORTS: dict[str, str] = {
     "CheckReport": "mfb_cli.count.check",
-    "ClassCounts": "mfb_cli.count.counting",
+    "ClassCounts": "mfb_cli.count.counts",
     "ClassStats": "mfb_cli.weigh.classes",
     "ClassWeights": "mfb_cli.weigh.schemes",
-    "LabelCheck": "mfb_cli.count.counting",
-    "LabelSpec": "mfb_cli.weigh.classes",
-    "NORMALIZATIONS": "mfb_cli.weigh.schemes",
-    "ReadOptions": "mfb_cli.read.decode",
+    "LabelCheck": "mfb_cli.count.label_check",
+    "LabelSpec": "mfb_cli.weigh.spec",
+    "NORMALIZATIONS": "mfb_cli.weigh.weights",
+    "ReadOptions": "mfb_cli.read.options",
     "SCHEMES": "mfb_cli.weigh.schemes",
     "StatsFile": "mfb_cli.count.stats",
     "check_masks": "mfb_cli.count.check",
     "class_stats": "mfb_cli.weigh.classes",
-    "class_weights": "mfb_cli.weigh.schemes",
-    "clip_weights": "mfb_cli.weigh.schemes",
+    "class_weights": "mfb_cli.weigh.weights",
+    "clip_weights": "mfb_cli.weigh.weights",
     "compute_class_weights": "mfb_cli.compute",
-    "count_masks": "mfb_cli.count.counting",
+    "count_masks": "mfb_cli.count.scan",
     "find_label_files": "mfb_cli.read.sources",
     "find_label_sources": "mfb_cli.read.sources",
     "load_colormap": "mfb_cli.read.colormaps",
@@ -62,7 +58,7 @@ _EXPORTS: dict[str, str] = {
     "load_stats": "mfb_cli.count.stats",
     "median_frequency": "mfb_cli.weigh.schemes",
     "merge_stats": "mfb_cli.count.stats",
-    "normalize_weights": "mfb_cli.weigh.schemes",
+    "normalize_weights": "mfb_cli.weigh.weights",
     "stats_record": "mfb_cli.count.stats",
 }
 

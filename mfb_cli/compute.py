@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .count.counting import count_masks
+from .count.scan import count_masks
 from .read.class_sets import class_set_of
 from .read.colormaps import ColorMap, load_colormap
-from .read.decode import DEFAULT_MAX_PIXELS, ReadOptions
+from .read.options import DEFAULT_MAX_PIXELS, ReadOptions
 from .read.remap import Remap, load_remap
 from .read.sources import DEFAULT_GLOB, find_label_sources
-from .weigh.classes import LabelSpec, class_stats, label_check
-from .weigh.schemes import ClassWeights, class_weights
+from .weigh.classes import class_stats, label_check
+from .weigh.schemes import ClassWeights
+from .weigh.spec import LabelSpec
+from .weigh.weights import class_weights
 
 
 def compute_class_weights(

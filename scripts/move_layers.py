@@ -44,7 +44,7 @@ MOVES: dict[str, str] = {
     "textfiles": "read.textfiles",
     "classsets": "read.class_sets",
     "decode": "read.decode",
-    "counting": "count.counting",
+    "counting": "count.one_file",
     "stats": "count.stats",
     "check": "count.check",
     "classes": "weigh.classes",

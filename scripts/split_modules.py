@@ -98,7 +98,7 @@ SPLITS: dict[str, dict[str, str]] = {
     "read.remap": {"Int64Array": "_types"},
     "read.sources": _all("read.lists", "read_list_file"),
     "read.names": _all("show.records", "names_for"),
-    "count.counting": {
+    "count.one_file": {
         "Int64Array": "_types",
         **_all(
             "count.counts",
@@ -188,7 +188,7 @@ RENAMES: dict[str, dict[str, str]] = {
         "_SAMPLE_FORMAT": "SAMPLE_FORMAT",
     },
     "weigh.schemes": {"_median": "exact_median"},
-    "count.counting": {"_ordered_map": "ordered_map"},
+    "count.one_file": {"_ordered_map": "ordered_map"},
     "show.formats": {"_names": "display_names"},
 }
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mfb_cli.cli import cli
-from mfb_cli.count.counting import count_masks
+from mfb_cli.count.scan import count_masks
 from mfb_cli.read import archives
 from mfb_cli.read.archives import ByteBudget
 from mfb_cli.read.sources import find_label_sources

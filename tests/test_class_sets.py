@@ -21,9 +21,9 @@ from mfb_cli import (
     compute_class_weights,
     median_frequency,
 )
+from mfb_cli.class_set import ClassSet
 from mfb_cli.cli import cli
 from mfb_cli.read.tables import CAMVID32, CITYSCAPES
-from mfb_cli.weigh.classes import ClassSet
 
 from .conftest import naive_median_frequency, save_mask
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mfb_cli.count.counting import count_file
+from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError, MfbError, OptionError
 from mfb_cli.read.colormaps import BUILTIN_COLORMAPS, load_colormap, parse_colour
-from mfb_cli.read.decode import ReadOptions
+from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.remap import load_remap
 from mfb_cli.read.tables import CAMVID11, CAMVID32, CITYSCAPES, voc_palette
 

@@ -6,13 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mfb_cli.count.counting import (
-    ClassCounts,
-    CountsAccumulator,
-    LabelCheck,
-    count_masks,
-    histogram_of_array,
-)
+from mfb_cli.count.counts import ClassCounts, CountsAccumulator
+from mfb_cli.count.kernels import histogram_of_array
+from mfb_cli.count.label_check import LabelCheck
+from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import LabelRangeError
 from mfb_cli.read.sources import find_label_files
 

@@ -19,9 +19,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mfb_cli.cli import cli
-from mfb_cli.count.counting import count_file
+from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError, LabelRangeError
-from mfb_cli.read.decode import ReadOptions, fast_modules
+from mfb_cli.read.fast import fast_modules
+from mfb_cli.read.options import ReadOptions
 
 from .pngbytes import grey_png
 
@@ -149,7 +150,7 @@ def test_short_png_in_a_zip_is_refused(tmp_path):
 
 
 def test_interlaced_png_size_is_measured_by_pass(tmp_path):
-    from mfb_cli.read.decode import png_data_size
+    from mfb_cli.read.png_complete import png_data_size
 
     # 3x3 8-bit grey, Adam7: passes 1 (1x1), 4 (1x1: x=2,y=0), 5 (2x1: x=0,2 y=2),
     # 6 (1x2: x=1, y=0,2), 7 (3x1: y=1); each row has a filter byte.
@@ -326,15 +327,17 @@ def test_huge_vector_options_are_refused(tmp_path):
         "Error: --void 1000000000: mfb builds class vectors of at most 65,536 entries\n"
     )
     from mfb_cli.errors import OptionError
-    from mfb_cli.weigh.classes import LabelSpec
+    from mfb_cli.weigh.spec import LabelSpec
 
     with pytest.raises(OptionError, match="--num-classes 65537: mfb builds class vectors"):
         LabelSpec.of(num_classes=65537)  # the library refuses it too
 
 
 def test_the_largest_vector_is_accepted(tmp_path):
-    from mfb_cli.count.counting import ClassCounts
-    from mfb_cli.weigh.classes import MAX_CLASSES, LabelSpec, class_stats
+    from mfb_cli.class_set import MAX_CLASSES
+    from mfb_cli.count.counts import ClassCounts
+    from mfb_cli.weigh.classes import class_stats
+    from mfb_cli.weigh.spec import LabelSpec
 
     counts = ClassCounts.from_histogram(np.array([0, MAX_CLASSES - 1]), np.array([3, 1]))
     stats = class_stats(counts, LabelSpec())
@@ -426,7 +429,7 @@ def test_compressed_tiff_strip_holding_too_few_rows_is_refused(tmp_path):
 def test_formats_pillow_would_narrow_are_refused(tmp_path):
     import struct
 
-    from mfb_cli.read.decode import _check_not_narrowed
+    from mfb_cli.read.samples import check_not_narrowed
 
     # A 16-bit SGI file: Pillow reads 0, 300, 65535 as 0, 1, 255 (mode L).
     header = struct.pack(">hBBHHHH", 474, 0, 2, 2, 3, 1, 1) + struct.pack(">ii", 0, 65535)
@@ -437,9 +440,9 @@ def test_formats_pillow_would_narrow_are_refused(tmp_path):
     # the guard behind the whitelist: any raw mode wider than the image mode
     for mode, rawmode in (("L", "L;16B"), ("P", "P;16"), ("I", "I;32F"), ("F", "F;64F")):
         with pytest.raises(BadMaskError, match=f"narrow to mode {mode} \\(raw mode {rawmode}\\)"):
-            _check_not_narrowed("n.img", mode, rawmode)
+            check_not_narrowed("n.img", mode, rawmode)
     for mode, rawmode in (("I;16", "I;16B"), ("I", "I;16"), ("L", "L;2"), ("F", "F;32F")):
-        _check_not_narrowed("n.img", mode, rawmode)
+        check_not_narrowed("n.img", mode, rawmode)
 
 
 @pytest.mark.parametrize("bits, sentinel", [(8, 0xA7), (16, 0xA7C3)])
@@ -454,7 +457,7 @@ def test_last_row_equal_to_the_sentinel_is_measured_not_trusted(tmp_path, bits, 
 
 
 def test_a_last_row_of_zeros_is_not_inflated_twice(tmp_path, monkeypatch):
-    import mfb_cli.read.decode as decode
+    import mfb_cli.read.png_complete as decode
 
     def refuse(*args):
         raise AssertionError("measured although the decoder wrote the last row")

@@ -18,18 +18,14 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from mfb_cli.cli import cli
-from mfb_cli.count import counting
-from mfb_cli.count.counting import (
-    ClassCounts,
-    CountsAccumulator,
-    _bincount_uint8_pairs,
-    count_masks,
-    histogram_fast,
-    histogram_of_array,
-)
+from mfb_cli.count import counts, kernels, scan
+from mfb_cli.count.counts import ClassCounts, CountsAccumulator
+from mfb_cli.count.kernels import _bincount_uint8_pairs, histogram_fast, histogram_of_array
+from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import BadMaskError, OptionError
-from mfb_cli.read import decode
-from mfb_cli.read.decode import DECODERS, ReadOptions, read_png_fast
+from mfb_cli.read import fast, raw
+from mfb_cli.read.options import DECODERS, ReadOptions
+from mfb_cli.read.png_fast import read_png_fast
 
 from .conftest import save_mask
 
@@ -169,9 +165,9 @@ def test_size_limit_applies_to_the_fast_decoder(tmp_path):
 def without_fast_extra(monkeypatch):
     """Make importing imagecodecs fail, as when the 'fast' extra is not installed."""
     monkeypatch.setitem(sys.modules, "imagecodecs", None)
-    decode.fast_modules.cache_clear()
+    fast.fast_modules.cache_clear()
     yield
-    decode.fast_modules.cache_clear()
+    fast.fast_modules.cache_clear()
 
 
 def test_fast_decoder_without_the_extra_says_what_to_install(tmp_path, without_fast_extra):
@@ -223,8 +219,8 @@ def test_paired_bincount_equals_bincount(flat):
 )
 def test_fast_histogram_equals_numpy(labels):
     expected_ids, expected_counts = histogram_of_array(labels)
-    for opencv in (counting._opencv, lambda: None):  # without OpenCV, NumPy counts 16-bit
-        with patch.object(counting, "_opencv", opencv):
+    for opencv in (kernels._opencv, lambda: None):  # without OpenCV, NumPy counts 16-bit
+        with patch.object(kernels, "_opencv", opencv):
             ids, counts = histogram_fast(labels)
         assert ids.tolist() == expected_ids.tolist()
         assert counts.tolist() == expected_counts.tolist()
@@ -243,7 +239,7 @@ def test_histogram_of_large_uint8_array_uses_pairs_and_stays_exact():
 )
 def test_accumulator_groups_and_flushes_exactly(images, max_groups):
     # Few group slots force flushes mid-stream; the result must equal adding image by image.
-    with patch.object(counting, "_MAX_GROUPS", max_groups):
+    with patch.object(counts, "_MAX_GROUPS", max_groups):
         accumulator = CountsAccumulator()
         for image in images:
             accumulator.add(*histogram_of_array(image))
@@ -263,8 +259,8 @@ def test_auto_takes_the_fast_decoder_only_for_enough_files(tmp_path, monkeypatch
         calls.append(str(path))
         return read_png_fast(path, max_pixels, data)
 
-    monkeypatch.setattr(decode, "read_png_fast", spy)
-    monkeypatch.setattr(counting, "AUTO_FAST_MIN_FILES", 3)
+    monkeypatch.setattr(raw, "read_png_fast", spy)
+    monkeypatch.setattr(scan, "AUTO_FAST_MIN_FILES", 3)
     paths = [write_png(tmp_path / f"{i}.png", np.full((2, 2), i, np.uint8)) for i in range(3)]
     expected = {0: 4, 1: 4, 2: 4}
     assert as_dict(count_masks(paths[:2], jobs=1)) == {0: 4, 1: 4}
@@ -326,4 +322,4 @@ def test_files_libpng_only_warns_about_go_to_pillow_silently(tmp_path, capsys):
     assert read_png_fast(tmp_path / "sbit.png", None) is None
     assert np.array_equal(read_png_fast(tmp_path / "good.png", None), np.zeros((4, 4)))
     assert "PNG warning" not in capsys.readouterr().err
-    assert decode._LIBPNG_WARNINGS.warned == {}
+    assert fast.LIBPNG_WARNINGS.warned == {}

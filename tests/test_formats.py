@@ -13,10 +13,14 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mfb_cli.count.counting import CountsAccumulator, histogram_of_array
-from mfb_cli.show.formats import FORMATS, rounded, to_json, weights_record
-from mfb_cli.weigh.classes import LabelSpec, class_stats
-from mfb_cli.weigh.schemes import class_weights
+from mfb_cli.count.counts import CountsAccumulator
+from mfb_cli.count.kernels import histogram_of_array
+from mfb_cli.show.formats import FORMATS
+from mfb_cli.show.records import rounded, weights_record
+from mfb_cli.show.serialize import to_json
+from mfb_cli.weigh.classes import class_stats
+from mfb_cli.weigh.spec import LabelSpec
+from mfb_cli.weigh.weights import class_weights
 
 scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.none(), st.booleans()

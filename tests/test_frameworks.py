@@ -15,10 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfb_cli.count.counting import CountsAccumulator, histogram_of_array
-from mfb_cli.show.formats import FORMATS, weights_record
-from mfb_cli.weigh.classes import LabelSpec, class_stats
-from mfb_cli.weigh.schemes import SCHEMES, class_weights
+from mfb_cli.count.counts import CountsAccumulator
+from mfb_cli.count.kernels import histogram_of_array
+from mfb_cli.show.formats import FORMATS
+from mfb_cli.show.records import weights_record
+from mfb_cli.weigh.classes import class_stats
+from mfb_cli.weigh.schemes import SCHEMES
+from mfb_cli.weigh.spec import LabelSpec
+from mfb_cli.weigh.weights import class_weights
 
 from .test_readme import README
 
@@ -216,7 +220,7 @@ def test_sample_masks_mean_normalisation_scale_is_0_083():
     # The number: after --normalize mean, sum_c share_c w_c on sample_masks is 0.083.
     from pathlib import Path
 
-    from mfb_cli.count.counting import count_masks
+    from mfb_cli.count.scan import count_masks
     from mfb_cli.read.sources import find_label_files
 
     samples = Path(__file__).resolve().parent.parent / "sample_masks"

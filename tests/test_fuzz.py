@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from mfb_cli.count.counting import count_file
+from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import MfbError
 
 from .pngbytes import chunk

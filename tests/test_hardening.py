@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mfb_cli.cli import cli
-from mfb_cli.count import counting
-from mfb_cli.count.counting import count_masks
+from mfb_cli.count import scan
+from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import BadMaskError, MfbError
-from mfb_cli.read.decode import open_mask
+from mfb_cli.read.pillow import open_mask
 from mfb_cli.read.sources import find_label_files
 
 from .conftest import save_mask
@@ -201,14 +201,14 @@ def test_unexpected_worker_error_names_the_file(tmp_path, monkeypatch):
     folder = tmp_path / "d"
     for index in range(8):
         save_mask(folder / f"{index}.png", GOOD)
-    real_count = counting.count_file_noted
+    real_count = scan.count_file_noted
 
     def buggy(path, read, data=None):
         if path.name == "5.png":
             raise RuntimeError("decoder bug")
         return real_count(path, read, data)
 
-    monkeypatch.setattr(counting, "count_file_noted", buggy)
+    monkeypatch.setattr(scan, "count_file_noted", buggy)
     result = run("weights", folder, "-j", 3, "--skip-bad")
     assert result.exit_code == 1
     assert result.stderr == (

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mfb_cli.count.counting import CountsAccumulator, histogram_of_array
+from mfb_cli.count.counts import CountsAccumulator
+from mfb_cli.count.kernels import histogram_of_array
 from mfb_cli.weigh.classes import class_stats
-from mfb_cli.weigh.schemes import class_weights
+from mfb_cli.weigh.weights import class_weights
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

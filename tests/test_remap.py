@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from mfb_cli.cli import cli
-from mfb_cli.count.counting import count_file
+from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import LabelRangeError, MfbError, OptionError
-from mfb_cli.read.decode import ReadOptions
+from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.remap import load_remap
 from mfb_cli.read.tables import CITYSCAPES
 

@@ -15,18 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfb_cli.count.counting import count_masks
+from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import MfbError, OptionError
 from mfb_cli.read.sources import find_label_files
-from mfb_cli.weigh.classes import ClassStats, LabelSpec, class_stats
-from mfb_cli.weigh.schemes import (
-    SCHEMES,
-    class_weights,
-    clip_weights,
-    effective_number,
-    enet,
-    normalize_weights,
-)
+from mfb_cli.weigh.classes import ClassStats, class_stats
+from mfb_cli.weigh.schemes import SCHEMES, effective_number, enet
+from mfb_cli.weigh.spec import LabelSpec
+from mfb_cli.weigh.weights import class_weights, clip_weights, normalize_weights
 
 from .conftest import save_mask
 

@@ -7,10 +7,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from mfb_cli.count.counting import count_masks
+from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import MfbError, NoMasksFoundError
 from mfb_cli.read.archives import ArchiveMember
-from mfb_cli.read.sources import find_label_files, find_label_sources, read_list_file
+from mfb_cli.read.lists import read_list_file
+from mfb_cli.read.sources import find_label_files, find_label_sources
 
 from .conftest import save_mask
 
@@ -190,7 +191,7 @@ def test_damaged_archive_is_named(tmp_path):
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
 def test_oversized_archive_members_are_refused_unread(tmp_path, kind):
     from mfb_cli.errors import BadMaskError
-    from mfb_cli.read.decode import ReadOptions
+    from mfb_cli.read.options import ReadOptions
 
     png = save_mask(tmp_path / "m.png", np.zeros((4, 4))).read_bytes()
     huge = b"\0" * (2 << 20)  # 2 MiB uncompressed, a few KiB in the archive

@@ -17,9 +17,9 @@ from hypothesis.extra.numpy import arrays
 
 from mfb_cli import __version__
 from mfb_cli.cli import cli
-from mfb_cli.count.counting import count_masks
+from mfb_cli.count.scan import count_masks
 from mfb_cli.count.stats import files_digest, load_stats, stats_from_record
-from mfb_cli.read.decode import ReadOptions
+from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.sources import find_label_files
 
 from .conftest import save_mask

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from mfb_cli.cli import cli
 from mfb_cli.count import stats
-from mfb_cli.count.counting import ClassCounts
+from mfb_cli.count.counts import ClassCounts
 from mfb_cli.count.stats import load_stats, merge_stats
 from mfb_cli.errors import MfbError
 from mfb_cli.read import textfiles

@@ -9,11 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mfb_cli.count.counting import CountsAccumulator, count_masks, histogram_of_array
+from mfb_cli.count.counts import CountsAccumulator
+from mfb_cli.count.kernels import histogram_of_array
+from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import LabelRangeError, MfbError, OptionError
 from mfb_cli.read.sources import find_label_files
-from mfb_cli.weigh.classes import LabelSpec, class_stats
-from mfb_cli.weigh.schemes import class_weights, median_frequency
+from mfb_cli.weigh.classes import class_stats
+from mfb_cli.weigh.schemes import median_frequency
+from mfb_cli.weigh.spec import LabelSpec
+from mfb_cli.weigh.weights import class_weights
 
 from .conftest import naive_median_frequency, save_mask
 

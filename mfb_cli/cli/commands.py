@@ -17,10 +17,14 @@ from .._version import __version__
 from ..errors import MfbError
 from ..show.distribution import FORMATS as HISTOGRAM_FORMATS
 from ..show.distribution import SORTS
-from ..show.formats import FORMATS, RECORD_FORMATS
+from ..show.formats import FORMATS
 from ..show.output import one_line, stdout_error_text
-from ..weigh.classes import LabelSpec
-from ..weigh.schemes import NORMALIZATIONS, SCHEMES
+from ..show.serialize import RECORD_FORMATS
+from ..weigh.schemes import SCHEMES
+from ..weigh.spec import LabelSpec
+from ..weigh.weights import NORMALIZATIONS
+from .help import scheme_option_default, scheme_options, with_definitions, with_schemes
+from .messages import warn
 from .options import (
     FiniteFloatRange,
     ScanRequest,
@@ -34,12 +38,8 @@ from .options import (
     output_options,
     refuse_unused,
     refuse_unused_reading,
-    scheme_option_default,
-    scheme_options,
-    with_definitions,
-    with_schemes,
 )
-from .scanning import class_stats_for, find_sources, progress_bar, scan_masks, warn, warn_all
+from .scanning import class_stats_for, find_sources, progress_bar, scan_masks, warn_all
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -292,9 +292,9 @@ def weights(
       mfb weights --from stats.json --void 11
       mfb weights ./labels --ignore 255 --scheme enet --normalize mean -f mmseg
     """
-    from ..show.formats import rounded, weights_record
     from ..show.output import write_text
-    from ..weigh.schemes import class_weights
+    from ..show.records import rounded, weights_record
+    from ..weigh.weights import class_weights
 
     options = scheme_options(
         ctx, scheme, {"void_in_median": void_in_median, "enet_c": enet_c, "beta": beta}
@@ -407,8 +407,8 @@ def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
     """
     from ..count.stats import StatsFile, files_digest, stats_record
     from ..read.class_sets import recorded_mapping
-    from ..show.formats import to_json
     from ..show.output import write_text
+    from ..show.serialize import to_json
 
     refuse_unused_reading(ctx, scan, None)
     scanned = scan_masks(scan, LabelSpec())
@@ -450,8 +450,8 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
       mfb merge train.json val.json -o all.json
     """
     from ..count.stats import load_stats, merge_stats, repeated_shards, stats_record
-    from ..show.formats import to_json
     from ..show.output import write_text
+    from ..show.serialize import to_json
     from .options import refuse_output_as_input
 
     for path in stats_files:

@@ -11,17 +11,14 @@ from typing import Any
 
 import click
 
-from ..count.counting import ClassCounts
+from ..count.counts import ClassCounts
 from ..errors import BadMaskError, LabelRangeError, MfbError
 from ..read.archives import ArchiveMember, LabelSource
 from ..show.output import one_line
-from ..weigh.classes import ClassStats, LabelSpec
+from ..weigh.classes import ClassStats
+from ..weigh.spec import LabelSpec
+from .messages import warn
 from .options import ScanRequest, refuse_output_as_input
-
-
-def warn(message: str) -> None:
-    """A warning for people: stderr, never mixed into the data on stdout; one line."""
-    click.echo(f"warning: {one_line(message)}", err=True)
 
 
 def warn_all(messages: Iterable[str]) -> None:
@@ -125,7 +122,7 @@ def refuse_output_among(found: list[LabelSource]) -> None:
 
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr."""
-    from ..count.counting import count_masks
+    from ..count.scan import count_masks
     from ..weigh.classes import label_check
 
     files = find_sources(scan)

@@ -25,18 +25,23 @@ from PIL import Image
 
 from .._version import __version__
 from ..errors import BadMaskError, MfbError
-from ..read.archives import ArchiveReader, LabelSource, MemberBytes, decode_member
-from ..read.colormaps import colour_name, pack_rgb
-from ..read.decode import RawLabels, ReadOptions, map_histogram, mask_array, open_regular, read_raw
-from .counting import LabelCheck, _ordered_map, histogram_of_raw, with_archive_bytes
-
-#: A mask is suspected of interpolation or lossy-compression artefacts when at least this
-#: share of its boundary pixels are "blends": strictly between their two horizontal or two
-#: vertical neighbours. Clean label maps stay below 2% (a thin strip between two classes
-#: whose ids bracket its own); bilinear resizing and JPEG at quality 95 give 10% and more.
-BLEND_SHARE = 0.05
-#: ...and at least this many blend pixels, so a few thin strips never trigger it.
-MIN_BLEND_PIXELS = 16
+from ..read.archives import (
+    ArchiveReader,
+    LabelSource,
+    MemberBytes,
+    decode_member,
+    with_archive_bytes,
+)
+from ..read.colours import colour_name, pack_rgb
+from ..read.files import open_regular
+from ..read.mapping import map_histogram
+from ..read.options import ReadOptions
+from ..read.pillow import mask_array
+from ..read.raw import RawLabels, read_raw
+from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels
+from .kernels import histogram_of_raw
+from .label_check import LabelCheck
+from .pipeline import ordered_map
 
 DEFINITIONS = {
     "bad_files": "files that cannot be read as label masks (damaged, not an image, colour, "
@@ -147,30 +152,6 @@ class CheckReport:
             "definitions": DEFINITIONS,
             "mfb_version": __version__,
         }
-
-
-def blend_pixels(labels: npt.NDArray[np.integer]) -> tuple[int, int]:
-    """Pixels strictly between two opposite neighbours, and pixels on a region boundary."""
-    if labels.ndim != 2 or min(labels.shape) < 3:
-        return 0, 0
-    centre = labels[1:-1, 1:-1]
-
-    def between(a: npt.NDArray[np.integer], b: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
-        above: npt.NDArray[np.bool_] = centre > np.minimum(a, b)
-        below: npt.NDArray[np.bool_] = centre < np.maximum(a, b)
-        return above & below
-
-    blends = between(labels[1:-1, :-2], labels[1:-1, 2:]) | between(
-        labels[:-2, 1:-1], labels[2:, 1:-1]
-    )
-    edge = np.zeros(labels.shape, dtype=bool)
-    across = labels[:, :-1] != labels[:, 1:]
-    down = labels[:-1] != labels[1:]
-    edge[:, :-1] |= across
-    edge[:, 1:] |= across
-    edge[:-1] |= down
-    edge[1:] |= down
-    return int(blends.sum()), int(edge.sum())
 
 
 def _colour(code: int) -> str:
@@ -321,7 +302,7 @@ def check_masks(
     # the generator is collected.
     with (
         ArchiveReader() as reader,
-        closing(_ordered_map(inspect, with_archive_bytes(paths, reader, read), jobs)) as found,
+        closing(ordered_map(inspect, with_archive_bytes(paths, reader, read), jobs)) as found,
     ):
         for findings in found:
             tally(findings)

@@ -37,7 +37,7 @@ from ..read.textfiles import (
     read_text,
     short,
 )
-from .counting import MAX_DISTINCT_IDS, ClassCounts
+from .counts import MAX_DISTINCT_IDS, ClassCounts
 
 #: Version of the layout written by this mfb; files from newer versions are refused.
 FORMAT_VERSION = 1

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import IO, TypeVar
 
 from ..errors import BadMaskError, MfbError
+from .options import ReadOptions
 
 ARCHIVE_SUFFIXES = (
     ".zip",
@@ -511,3 +512,22 @@ def _check_member_size(member: ArchiveMember, size: int, max_bytes: int | None) 
             f"is {size} bytes uncompressed, more than any mask within --max-pixels takes "
             f"({max_bytes}); raise --max-pixels if the file is genuine",
         )
+
+
+def with_archive_bytes(
+    paths: Iterable[LabelSource], reader: ArchiveReader, read: ReadOptions
+) -> Iterator[tuple[LabelSource, MemberBytes | BadMaskError | None]]:
+    """Each source with its bytes if it is an archive member (None for files on disk).
+
+    Archive members are read here, in the one thread that feeds the workers (archive
+    handles are not thread-safe), and decoded by the workers, which take the bytes with
+    archives.member_bytes; files on disk are opened by the workers themselves. The bytes
+    held at once are bounded for the whole run by the reader's budget. An unreadable
+    member comes out as its BadMaskError, for the worker to raise in file order (raising
+    here, files ahead of the results, could hide an earlier file's error and make the one
+    reported depend on -j). A member is read whole, so one larger than the largest mask
+    ``read.max_pixels`` allows (8 bytes a pixel, as an int64 .npy, plus 1 MiB of headers)
+    is refused unread.
+    """
+    max_bytes = None if read.max_pixels is None else 8 * read.max_pixels + (1 << 20)
+    return reader.lend(paths, max_bytes)

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..weigh.classes import ClassSet
-from .decode import ReadOptions
+from ..class_set import ClassSet
 from .lookup import LookupTable
+from .options import ReadOptions
 
 #: Built-in colour maps whose table holds more colours than classes: the VOC palette maps
 #: all 256 colours to indices, but the dataset's classes are 0-20.

@@ -13,31 +13,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from ..errors import MfbError
 from . import tables
+from .colours import colour_name, pack_rgb
 from .lookup import LookupTable, read_table_file, table_from_pairs
 from .textfiles import as_int, parse_structured, short
-
-Int64Array = npt.NDArray[np.int64]
-
-#: Packed code of a fully transparent pixel: outside the 24-bit colour range on purpose.
-TRANSPARENT = 1 << 24
-
-
-def pack_rgb(rgb: npt.NDArray[np.integer]) -> npt.NDArray[np.uint32]:
-    """Pack an (..., 3) array of 8-bit channels into 0xRRGGBB codes."""
-    wide = rgb.astype(np.uint32, copy=False)
-    packed = (wide[..., 0] << 16) | (wide[..., 1] << 8) | wide[..., 2]
-    return packed.astype(np.uint32, copy=False)
-
-
-def colour_name(code: int) -> str:
-    """'#rrggbb' for a packed colour, 'transparent' for the transparent code."""
-    return "transparent" if code == TRANSPARENT else f"#{code:06x}"
-
 
 #: One row of a colour table: packed colour, class id, and the class name if the table has one.
 Entry = tuple[int, int, str | None]

@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._types import Int64Array
 from ..errors import MfbError
 from .textfiles import INT64_MAX, INT64_MIN, read_text, short
-
-Int64Array = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, eq=False)

@@ -50,8 +50,3 @@ def _name(value: Any, class_id: int) -> str:
     if isinstance(value, (list, dict)):
         raise ValueError(f"class {class_id}: {short(value)} is not a name")
     return str(value)
-
-
-def names_for(names: dict[int, str], num_classes: int) -> list[str]:
-    """One name per class id; ids without a name are called by their number."""
-    return [names.get(c, str(c)) for c in range(num_classes)]

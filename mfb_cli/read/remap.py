@@ -10,15 +10,10 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from ..errors import MfbError
 from . import tables
 from .lookup import LookupTable, read_table_file, table_from_pairs
 from .textfiles import as_int, parse_structured, short
-
-Int64Array = npt.NDArray[np.int64]
 
 
 class Remap(LookupTable):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import MfbError, NoMasksFoundError
 from .archives import LabelSource, is_archive, list_members
-from .textfiles import read_stdin, read_text
+from .lists import read_list_file
 
 DEFAULT_GLOB = "*.png"
 
@@ -133,50 +133,3 @@ def find_label_sources(
         where = ", ".join(str(p) for p in [*given, *map(Path, lists)]) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
     return [*files, *members]
-
-
-def read_list_file(
-    list_file: Path,
-    *,
-    column: int | None = None,
-    root: Path | str | None = None,
-    suffix: str = "",
-) -> list[Path]:
-    """The label files named in a list: one path per line, or 'image label' pairs.
-
-    Each line is split on whitespace and the label is taken from ``column`` (1-based;
-    default the last, so 'image label' pairs give the label). Blank lines and lines
-    starting with '#' are skipped. ``suffix`` is appended to every entry, so mmseg-style
-    split files of bare names ('aachen_000000_000019') name files
-    ('aachen_000000_000019_gtFine_labelTrainIds.png'). Relative paths are resolved against
-    ``root``, by default the list's own folder (the current folder for '-', standard input).
-    The list is read within textfiles.MAX_TABLE_BYTES.
-    """
-    if str(list_file) == "-":
-        text = read_stdin("list")
-        default_base = Path()
-        list_file = Path("(standard input)")
-    else:
-        text = read_text(list_file, "list")
-        default_base = list_file.parent
-    base = Path(root) if root is not None else default_base
-    files = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        if column is not None and column > len(fields):
-            raise MfbError(
-                f"{list_file}:{number}: {len(fields)} column(s), but --column {column} was asked"
-            )
-        entry = fields[-1 if column is None else column - 1] + suffix
-        path = base / entry  # an absolute entry stays as it is
-        if not path.is_file():
-            if Path(entry).is_absolute():
-                where = " (an absolute path in a list is used as it is)"
-            else:
-                where = f" in {base.as_posix()}"
-                where += "" if root is not None else " (set the folder with --root)"
-            raise MfbError(f"{list_file}:{number}: {entry}: no such file{where}")
-        files.append(path)
-    return files

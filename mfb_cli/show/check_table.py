@@ -11,7 +11,7 @@ import os
 from typing import IO
 
 from ..count.check import CheckReport
-from ..read.colormaps import colour_name
+from ..read.colours import colour_name
 
 # Long lists are cut in the table (JSON keeps everything).
 _MAX_ROWS = 20

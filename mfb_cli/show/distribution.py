@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._version import __version__
-from ..count.counting import ClassCounts
+from ..count.counts import ClassCounts
 from ..weigh.classes import ClassStats
-from .formats import Record, to_json, to_yaml
+from .records import Record
+from .serialize import to_json, to_yaml
 
 #: Row orders by their command-line name (``--sort``).
 SORTS = ("id", "pixels")

@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from ..weigh.classes import id_ranges
-from .formats import Record
+from .records import Record
 
 #: Width of the table when it is not shown on a terminal: files and pipes get the same text.
 DEFAULT_WIDTH = 100

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..errors import MfbError
 from .distribution import rows as histogram_rows
-from .formats import Record
 from .output import write_bytes
+from .records import Record
 
 #: Plot file types by suffix; the single source of ``--plot`` choices.
 PLOT_SUFFIXES = (".png", ".svg")

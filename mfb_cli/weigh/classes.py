@@ -16,62 +16,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..count.counting import ClassCounts, Int64Array, LabelCheck
+from .._types import Int64Array
+from ..count.counts import ClassCounts
+from ..count.label_check import LabelCheck
 from ..errors import LabelRangeError, OptionError
 
 if TYPE_CHECKING:
     from ..read.archives import LabelSource
-
-
-@dataclass(frozen=True)
-class ClassSet:
-    """The class ids a colour table or a remap defines, whether or not the data holds them.
-
-    A table that names its classes (Cityscapes' 19 trainIds, CamVid's 32 colours) fixes the
-    model's output channels: a class missing from a subset must keep its place, so the
-    default vector length is 1 + the largest id of the set that is not ``--ignore``'d.
-    """
-
-    ids: tuple[int, ...]
-    #: Where the set comes from, for messages: "--colormap cityscapes".
-    source: str
-    #: Values the table gives pixels without a class (Cityscapes' and VOC's 255).
-    not_classes: tuple[int, ...] = ()
-
-    def length(self, ignore: Iterable[int] = ()) -> int | None:
-        """1 + the largest id of the set that is not ignored (None when every id is)."""
-        ignored = set(ignore)
-        kept = [i for i in self.ids if i not in ignored and i >= 0]
-        return 1 + max(kept) if kept else None
-
-
-@dataclass(frozen=True)
-class LabelSpec:
-    """The user's choices about which ids are classes."""
-
-    num_classes: int | None = None
-    void: tuple[int, ...] = ()
-    ignore: tuple[int, ...] = ()
-    #: The class set of the label mapping in force, which sets the default vector length.
-    class_set: ClassSet | None = None
-
-    @classmethod
-    def of(
-        cls,
-        num_classes: int | None = None,
-        void: Iterable[int] = (),
-        ignore: Iterable[int] = (),
-        class_set: ClassSet | None = None,
-    ) -> LabelSpec:
-        """A spec with void and ignore ids sorted and de-duplicated."""
-        return cls(num_classes, tuple(sorted(set(void))), tuple(sorted(set(ignore))), class_set)
-
-    def __post_init__(self) -> None:
-        # Refused here, before any file is read, as well as in class_stats.
-        if self.num_classes is not None and self.num_classes > MAX_CLASSES:
-            _check_vector_length(self.num_classes, True, -1)
-        if self.void and max(self.void) >= MAX_CLASSES:
-            _check_vector_length(max(self.void) + 1, False, -1)
+from ..class_set import ClassSet, check_vector_length
+from .spec import LabelSpec
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +124,7 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
             )
     if num_classes == 0:
         raise LabelRangeError("no class labels: every pixel is ignored")
-    _check_vector_length(num_classes, spec.num_classes is not None, max(classes, default=-1))
+    check_vector_length(num_classes, spec.num_classes is not None, max(classes, default=-1))
     for value in sorted(void):
         if value >= num_classes:
             raise OptionError(
@@ -283,25 +236,6 @@ def layout_warnings(stats: ClassStats) -> tuple[str, ...]:
 _MAX_RANGES_TEXT = 120
 
 
-def id_ranges(ids: Iterable[int], limit: int = _MAX_RANGES_TEXT) -> str:
-    """'1, 3-7, 9': sorted ids with runs shortened, cut after ``limit`` characters."""
-    parts: list[str] = []
-    run: list[int] = []
-    values = sorted(ids)
-    for value in values:
-        if run and value != run[-1] + 1:
-            parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-            run = []
-        run.append(value)
-    if run:
-        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-    text = ", ".join(parts)
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(", ", 1)[0]
-    return f"{cut}, ... ({len(values)} ids)"
-
-
 # Values datasets use to mark "no class" (VOC's and Cityscapes' 255, 16-bit rasters' 65535).
 _USUAL_IGNORE_VALUES = (255, 65535)
 
@@ -322,22 +256,20 @@ def likely_ignore_value(stats: ClassStats) -> int | None:
     return top if not below or below[-1] < top // 2 else None
 
 
-#: The longest class vector mfb builds (ids 0..65,535, all of 16 bits). Every per-class
-#: array is this long at most; a longer one is refused before anything is allocated.
-MAX_CLASSES = 65_536
-
-
-def _check_vector_length(num_classes: int, given: bool, top_label: int) -> None:
-    """Refuse a class vector longer than MAX_CLASSES before any per-class array exists."""
-    if num_classes <= MAX_CLASSES:
-        return
-    limit = f"mfb builds class vectors of at most {MAX_CLASSES:,} entries"
-    if given:
-        raise OptionError(f"--num-classes {num_classes}: {limit}")
-    if top_label + 1 == num_classes:
-        raise LabelRangeError(
-            f"label {top_label} would need a class vector of {num_classes:,} entries; {limit} "
-            f"(instance ids or a depth map?); pass --ignore {top_label} if it marks pixels "
-            "without a class"
-        )
-    raise OptionError(f"--void {num_classes - 1}: {limit}")
+def id_ranges(ids: Iterable[int], limit: int = _MAX_RANGES_TEXT) -> str:
+    """'1, 3-7, 9': sorted ids with runs shortened, cut after ``limit`` characters."""
+    parts: list[str] = []
+    run: list[int] = []
+    values = sorted(ids)
+    for value in values:
+        if run and value != run[-1] + 1:
+            parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+            run = []
+        run.append(value)
+    if run:
+        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    text = ", ".join(parts)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(", ", 1)[0]
+    return f"{cut}, ... ({len(values)} ids)"

@@ -1,0 +1,113 @@
+"""Count the values of one image by the cheapest exact route."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from .._types import Int64Array
+from ..read.options import ReadOptions
+from ..read.pillow import mask_array
+from ..read.raw import RawLabels
+
+# Spans up to this size are counted with one bincount; wider ones with np.unique.
+_BINCOUNT_SPAN = 1 << 20
+# From this many pixels on, uint8 labels are counted in pairs (see _bincount_uint8_pairs).
+_PAIR_BINCOUNT_MIN = 1 << 16
+# OpenCV returns float32 bins: exact while every count is below 2**24.
+_CALCHIST_MAX_PIXELS = 1 << 24
+
+
+def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
+    """Present ids and their pixel counts in an integer array, with one vectorised pass."""
+    flat = labels.ravel()
+    if flat.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if flat.dtype == np.uint8 and flat.size >= _PAIR_BINCOUNT_MIN:
+        counts = _bincount_uint8_pairs(flat)
+        offset = 0
+    elif flat.dtype.kind == "u" and flat.dtype.itemsize <= 2:
+        counts = np.bincount(flat)
+        offset = 0
+    else:
+        low, high = int(flat.min()), int(flat.max())
+        if high - low >= _BINCOUNT_SPAN:
+            ids, counts = np.unique(flat, return_counts=True)
+            return ids.astype(np.int64), counts.astype(np.int64)
+        counts = np.bincount((flat.astype(np.int64) - low) if low else flat)
+        offset = low
+    present = np.flatnonzero(counts)
+    return (present + offset).astype(np.int64), counts[present].astype(np.int64)
+
+
+def _bincount_uint8_pairs(flat: npt.NDArray[np.integer]) -> Int64Array:
+    """np.bincount of a 1-D uint8 array, reading two pixels per element.
+
+    np.bincount first casts its input to intp (8 bytes a pixel); viewing the bytes as
+    uint16 halves that work, and the 256x256 table of pairs folds back into 256 bins.
+    """
+    even = flat.size - flat.size % 2
+    pairs = np.bincount(flat[:even].view(np.uint16), minlength=1 << 16).reshape(256, 256)
+    counts: Int64Array = (pairs.sum(axis=0) + pairs.sum(axis=1)).astype(np.int64)
+    if even < flat.size:
+        counts[flat[-1]] += 1
+    return counts
+
+
+@functools.cache
+def _opencv() -> Any | None:
+    """OpenCV, if installed: its calcHist counts 16-bit images without widening them."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    return cv2
+
+
+def histogram_fast(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
+    """Like histogram_of_array for the uint8/uint16 arrays of the fast decoder, counted in C.
+
+    8-bit: Pillow's histogram over the array's own memory (no copy, GIL released). 16-bit:
+    OpenCV's calcHist when installed, whose float32 bins are exact below 2**24 pixels.
+    Anything else (or a 16-bit image without OpenCV) is counted by NumPy.
+    """
+    if type(labels) is not np.ndarray or labels.ndim != 2 or not labels.flags.c_contiguous:
+        return histogram_of_array(labels)  # e.g. a memory-mapped .npy
+    if labels.dtype == np.uint8:
+        height, width = labels.shape
+        image = Image.frombuffer("L", (width, height), labels, "raw", "L", 0, 1)
+        counts = np.asarray(image.histogram(), dtype=np.int64)
+        present = np.flatnonzero(counts)
+        return present.astype(np.int64), counts[present]
+    cv2 = _opencv()
+    if cv2 is None or labels.dtype != np.uint16 or labels.size > _CALCHIST_MAX_PIXELS:
+        return histogram_of_array(labels)
+    floats: npt.NDArray[np.float32] = cv2.calcHist([labels], [0], None, [1 << 16], [0, 1 << 16])
+    present = np.flatnonzero(floats.ravel())
+    return present.astype(np.int64), floats.ravel()[present].astype(np.int64)
+
+
+def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
+    """Present ids and pixel counts of a decoded label image, by the cheapest exact route."""
+    if image.mode in ("L", "P", "1"):
+        # Pillow counts 8-bit images in C without building an array; for 'P' the bins are
+        # palette indices (the labels), and for '1' the set value is stored as 255.
+        counts = np.asarray(image.histogram(), dtype=np.int64)[:256]
+        present = np.flatnonzero(counts)
+        ids = present if image.mode != "1" else (present > 0).astype(np.int64)
+        return ids.astype(np.int64), counts[present]
+    # Pillow's histogram folds 16/32-bit values into 256 bins, so count the array instead.
+    return histogram_of_array(mask_array(image))
+
+
+def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
+    """Present raw values (ids, colour codes or palette indices) and their pixel counts."""
+    if isinstance(raw.values, Image.Image):
+        return histogram_of_image(raw.values)
+    if read.use_fast:
+        return histogram_fast(raw.values)
+    return histogram_of_array(raw.values)

@@ -1,0 +1,41 @@
+"""The out-of-range rule: which label values have no class, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .._types import Int64Array
+from ..errors import LabelRangeError
+from ..read.archives import LabelSource
+
+
+@dataclass(frozen=True)
+class LabelCheck:
+    """Which label values a scan accepts, so a bad file is named the moment it is read."""
+
+    num_classes: int | None = None
+    ignore: frozenset[int] = frozenset()
+
+    def outside(self, ids: Iterable[int]) -> list[int]:
+        """The values that have no class: not ignored, and negative or >= num_classes."""
+        top = self.num_classes
+        return [
+            v for v in ids if v not in self.ignore and (v < 0 or (top is not None and v >= top))
+        ]
+
+    def __call__(self, path: LabelSource, ids: Int64Array) -> None:
+        """Raise LabelRangeError naming the file and its first value without a class."""
+        bad = self.outside(ids.tolist())
+        if not bad:
+            return
+        value = bad[0]
+        if value < 0:
+            raise LabelRangeError(
+                f"{path}: label {value} is negative; pass --ignore {value} "
+                "if it marks pixels without a class"
+            )
+        raise LabelRangeError(
+            f"{path}: label {value} >= --num-classes {self.num_classes}; pass "
+            f"--ignore {value} or --void {value}, or raise --num-classes"
+        )

@@ -1,0 +1,54 @@
+"""The one thread pool over label files, in file order, archives included."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def ordered_map(
+    function: Callable[[_Item], _Result], items: Iterable[_Item], jobs: int | None
+) -> Generator[_Result, None, None]:
+    """Like map(), on a thread pool with a bounded number of items in flight.
+
+    Pillow and NumPy release the GIL while decoding and counting, so threads use every core
+    without pickling images between processes; at most a few items per thread are pending,
+    so memory stays flat however many files there are. Close the generator when stopping
+    early (an error, Ctrl-C): that cancels the queued items, and the threads end as soon
+    as their current file is done.
+    """
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs <= 1:
+        yield from map(function, items)
+        return
+    pending: deque[Future[_Result]] = deque()
+    iterator = iter(items)
+    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="mfb-count")
+    try:
+        for item in iterator:
+            pending.append(executor.submit(function, item))
+            if len(pending) >= 2 * jobs:
+                break
+        while pending:
+            result = pending.popleft().result()
+            for item in iterator:
+                pending.append(executor.submit(function, item))
+                break
+            yield result
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)

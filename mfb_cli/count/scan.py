@@ -1,0 +1,116 @@
+"""Count a set of label files into ClassCounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import replace
+
+from .._types import Int64Array
+from ..errors import BadMaskError, MfbError, NoMasksFoundError
+from ..read.archives import (
+    ArchiveReader,
+    LabelSource,
+    MemberBytes,
+    decode_member,
+    with_archive_bytes,
+)
+from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
+from ..read.raw import READ_NOTES
+from .counts import ClassCounts, CountsAccumulator
+from .one_file import count_file_noted
+from .pipeline import ordered_map
+
+
+def count_masks(
+    paths: Sequence[LabelSource],
+    *,
+    jobs: int | None = None,
+    read: ReadOptions = ReadOptions(),
+    check: Callable[[LabelSource, Int64Array], None] | None = None,
+    on_file: Callable[[LabelSource, int], None] | None = None,
+    skip_bad: bool = False,
+    on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
+) -> ClassCounts:
+    """Count every label file in ``paths``, reading ``jobs`` files at a time.
+
+    The result is identical for any ``jobs``: integer counts are added exactly and files
+    are taken in the given order, so the first bad file reported is the first in the list.
+    ``check`` can reject a file's labels; ``on_file(path, pixels)`` reports progress.
+    With ``skip_bad``, files that cannot be read as masks (BadMaskError) are left out and
+    passed to ``on_skip`` instead of stopping the run; label values ``check`` rejects are
+    never skipped, since they mean the options do not fit the data, not a broken file.
+    """
+    if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
+        read = replace(read, decoder="pillow")
+    accumulator = CountsAccumulator()
+    skipped: list[LabelSource] = []
+    notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
+
+    def count(
+        item: tuple[LabelSource, MemberBytes | BadMaskError | None],
+    ) -> tuple[Int64Array, Int64Array, tuple[str, str] | None] | BadMaskError:
+        path, lent = item
+        try:
+            # A member's read error is raised here, so in file order.
+            return decode_member(lent, lambda data: count_file_noted(path, read, data))
+        except BadMaskError as error:
+            if skip_bad:
+                return error
+            raise
+        except MfbError:
+            raise
+        except Exception as error:
+            # A bug (ours or a decoder's) must still name the file, and never leave the
+            # other threads running or print a bare traceback; --debug shows the cause.
+            raise MfbError(
+                f"{path}: unexpected {type(error).__name__} while reading ({error}); "
+                "please report it with the output of --debug"
+            ) from error
+
+    with (
+        ArchiveReader() as reader,
+        closing(ordered_map(count, with_archive_bytes(paths, reader, read), jobs)) as results,
+    ):
+        for path, result in zip(paths, results, strict=True):
+            if isinstance(result, BadMaskError):
+                skipped.append(path)
+                if on_skip is not None:
+                    on_skip(path, result)
+                continue
+            ids, counts, note = result
+            if note is not None:
+                stored = notes.setdefault(note[0], {})
+                stored[note[1]] = stored.get(note[1], 0) + 1
+            if check is not None:
+                check(path, ids)
+            try:
+                accumulator.add(ids, counts)
+            except MfbError as error:
+                raise MfbError(f"{path}: {error}") from error
+            if on_file is not None:
+                on_file(path, int(counts.sum()))
+    if skipped and len(skipped) == len(paths):
+        raise NoMasksFoundError(f"all {len(skipped)} label files were bad and skipped")
+    return replace(accumulator.result(), warnings=scan_warnings(len(paths), skipped, notes))
+
+
+def scan_warnings(
+    total: int, skipped: Sequence[LabelSource], notes: dict[str, dict[str, int]]
+) -> tuple[str, ...]:
+    """The scan's warnings: files read in a way worth knowing (READ_NOTES), files skipped."""
+    messages = [
+        READ_NOTES[note].format(
+            files=sum(stored.values()),
+            total=total,
+            modes=", ".join(f"{n} {mode}" for mode, n in sorted(stored.items())),
+        )
+        for note, stored in sorted(notes.items())
+    ]
+    if skipped:
+        names = ", ".join(str(path) for path in skipped[:2])
+        more = f" and {len(skipped) - 2} more" if len(skipped) > 2 else ""
+        messages.append(
+            f"{len(skipped)} of {total} files skipped as bad (--skip-bad): {names}{more}"[:200]
+        )
+    return tuple(messages)

@@ -1,0 +1,109 @@
+"""Turn a histogram of raw values into class ids: colour map, then remap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._types import Int64Array
+from ..errors import BadMaskError, LabelRangeError
+from .colours import TRANSPARENT, colour_name
+from .options import ReadOptions
+from .raw import PHOTO_COLOURS, RawLabels
+from .remap import Remap
+
+
+def map_histogram(
+    name: str, raw: RawLabels, ids: Int64Array, counts: Int64Array, read: ReadOptions
+) -> tuple[Int64Array, Int64Array]:
+    """Turn the histogram of a file's raw values into one of class ids.
+
+    Order: colour map (colour-coded files only), then the remap; a mapping is a function
+    of the value, so mapping the histogram gives exactly the counts of the mapped image.
+    """
+    mapped = raw.kind != "ids" or read.remap is not None
+    if raw.kind != "ids":
+        codes = ids if raw.kind == "colours" else raw.palette[ids]  # type: ignore[index]
+        ids = _apply_colormap(name, codes, counts, read)
+    if read.remap is not None:
+        ids = _apply_remap(name, ids, counts, read.remap, read.unmapped)
+    ids, counts = _merge(ids, counts) if mapped else (ids, counts)
+    if len(ids) > MAX_IDS_PER_FILE:
+        # Options cannot fix this and the file is not broken: a LabelRangeError, which
+        # --skip-bad never skips (dropping such files silently would change the weights).
+        raise LabelRangeError(
+            f"{name}: {len(ids)} distinct values ({ids[0]}..{ids[-1]}) in one mask, more than "
+            f"the {MAX_IDS_PER_FILE} a semantic label map holds: this looks like instance ids "
+            "or a depth map, not class ids"
+        )
+    return ids, counts
+
+
+def _apply_colormap(
+    name: str, codes: Int64Array, counts: Int64Array, read: ReadOptions
+) -> Int64Array:
+    assert read.colormap is not None  # ReadOptions ensures it for colour images
+    ids, known = read.colormap.lookup(codes)
+    if read.transparent is not None:
+        transparent = codes == TRANSPARENT
+        ids[transparent] = read.transparent
+        known |= transparent
+    if known.all():
+        return ids
+    if read.unknown_color is not None:
+        ids[~known] = read.unknown_color
+        return ids
+    missing_codes, missing_counts = codes[~known], counts[~known]
+    order = np.argsort(-missing_counts, kind="stable")[:5]
+    shown = ", ".join(
+        f"{_describe_code(int(missing_codes[i]))} ({int(missing_counts[i])} pixels)" for i in order
+    )
+    more = f" and {len(missing_codes) - len(order)} more" if len(missing_codes) > len(order) else ""
+    if len(missing_codes) > PHOTO_COLOURS:
+        raise BadMaskError(
+            name,
+            f"{len(missing_codes)} colours not in the colour map (e.g. {shown}): it looks like "
+            "a photograph, not a label mask (is an image folder given instead of the labels?)",
+        )
+    raise BadMaskError(
+        name,
+        f"{len(missing_codes)} colour(s) not in the colour map: {shown}{more}; a mask saved "
+        "as JPEG or resized with interpolation has such colours; fix the table or pass "
+        "--unknown-color ID",
+    )
+
+
+def _describe_code(code: int) -> str:
+    return "a palette index without colour" if code < 0 else colour_name(code)
+
+
+def _apply_remap(
+    name: str, ids: Int64Array, counts: Int64Array, remap: Remap, unmapped: int | None
+) -> Int64Array:
+    new, known = remap.lookup(ids)
+    if known.all():
+        return new
+    if unmapped is not None:
+        new[~known] = unmapped
+        return new
+    pairs = zip(ids[~known][:5].tolist(), counts[~known][:5].tolist(), strict=True)
+    shown = ", ".join(f"{value} ({count} pixels)" for value, count in pairs)
+    # The table does not fit the data, the file is fine: a LabelRangeError, which
+    # --skip-bad never skips (leaving such images out would change the weights silently).
+    raise LabelRangeError(
+        f"{name}: value(s) {shown} not in --map {remap.name}; add them to the table or pass "
+        "--unmapped ID"
+    )
+
+
+def _merge(ids: Int64Array, counts: Int64Array) -> tuple[Int64Array, Int64Array]:
+    # Several values can map to one id (all Cityscapes void labels -> 255): add them up.
+    merged, inverse = np.unique(ids, return_inverse=True)
+    totals = np.zeros(len(merged), dtype=np.int64)
+    np.add.at(totals, inverse.ravel(), counts)
+    return merged.astype(np.int64), totals
+
+
+#: More distinct values than this in one mask and it is not a class map: semantic datasets
+#: have at most a few hundred classes in any one image (ADE20K's 150, COCO-Stuff's 182),
+#: while instance-id images and 16-bit depth maps have thousands.
+MAX_IDS_PER_FILE = 1000

@@ -1,0 +1,95 @@
+"""How label files become label ids: the reading options and the decoders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from ..errors import OptionError
+from .colormaps import ColorMap
+from .fast import fast_modules
+from .remap import Remap
+
+#: Pillow's own guard against decompression bombs (about 89.5 million pixels).
+DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+#: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
+#: imagecodecs costs about what it saves.
+AUTO_FAST_MIN_FILES = 8
+#: How label files are decoded: the registry behind ``--decoder``.
+DECODERS: dict[str, str] = {
+    "auto": f"the fast decoder when installed and there are {AUTO_FAST_MIN_FILES} files or "
+    "more, else Pillow",
+    "pillow": "Pillow (and NumPy) only",
+    "fast": "imagecodecs (libpng) for 8/16-bit greyscale PNGs, Pillow for the rest "
+    "(palettes, 1-bit, interlaced, other formats); "
+    "needs the 'fast' extra",
+}
+FAST_EXTRA_HINT = "pip install 'mfb-cli[fast]' (imagecodecs, and OpenCV for 16-bit counts)"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How label files become label ids; one object shared by every scanning command."""
+
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    #: Colour -> id for RGB(A) and palette masks (palette indices only with ``palette_index``).
+    colormap: ColorMap | None = None
+    #: With a colour map, read palette ('P') images by index instead of by colour.
+    palette_index: bool = False
+    #: Id given to colours missing from the colour map; None: such a file is an error.
+    unknown_color: int | None = None
+    #: Id given to fully transparent RGBA pixels; None: any transparency is an error.
+    transparent: int | None = None
+    #: Old -> new ids, applied after the colour map.
+    remap: Remap | None = None
+    #: Id given to values the remap does not list; None: such a value is an error.
+    unmapped: int | None = None
+    #: Which decoder reads greyscale PNGs (DECODERS); the counts never depend on it.
+    decoder: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise OptionError(
+                f"unknown decoder {self.decoder!r} (choose from {', '.join(DECODERS)})"
+            )
+        if self.decoder == "fast" and fast_modules() is None:
+            raise OptionError(f"--decoder fast needs the 'fast' extra: {FAST_EXTRA_HINT}")
+        if self.colormap is None:
+            for name, value in (
+                ("--palette-index", self.palette_index or None),
+                ("--unknown-color", self.unknown_color),
+                ("--transparent", self.transparent),
+            ):
+                if value is not None:
+                    raise OptionError(f"{name} needs --colormap")
+        if self.remap is None and self.unmapped is not None:
+            raise OptionError("--unmapped needs --map")
+
+    @property
+    def use_fast(self) -> bool:
+        """Whether greyscale PNGs go through the fast decoder."""
+        return self.decoder != "pillow" and fast_modules() is not None
+
+    def label_mapping(self) -> dict[str, Any]:
+        """What the ids mean after reading (colour maps, remaps): empty when ids are as stored.
+
+        Statistics files record it, so counts whose ids mean different things never merge.
+        """
+        mapping: dict[str, Any] = {}
+        if self.colormap is not None:
+            mapping["colormap"] = self.colormap.describe()
+            mapping["palette_index"] = self.palette_index
+            mapping["unknown_color"] = self.unknown_color
+            mapping["transparent"] = self.transparent
+        if self.remap is not None:
+            mapping["remap"] = self.remap.describe()
+            mapping["unmapped"] = self.unmapped
+        return mapping
+
+    def class_names(self) -> dict[int, str]:
+        """Names the colour table gives its class ids; none once --map renumbers them."""
+        if self.colormap is None or self.remap is not None:
+            return {}
+        return dict(self.colormap.names)

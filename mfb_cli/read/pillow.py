@@ -1,0 +1,149 @@
+"""Open a label image with Pillow, refusing what does not hold exact labels."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import BadMaskError, MfbError
+from .codecs import check_codec
+from .files import open_regular
+from .options import DEFAULT_MAX_PIXELS
+from .png_complete import check_png_complete, prefill
+from .samples import check_not_narrowed, stored_samples, tile_rawmode
+from .tiff import SAMPLES_PER_PIXEL, tiff_tag
+
+#: Pillow modes that hold integer labels, one per pixel.
+LABEL_MODES = frozenset(
+    {"1", "L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I", "I;16S", "I;16BS", "I;16LS", "F"}
+)
+_COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV"})
+COLOUR_MAPPED_MODES = frozenset({"RGB", "RGBA"})
+_LOSSY_FORMATS = frozenset({"JPEG", "MPO"})
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
+
+
+def open_mask(
+    path: Path | str | object,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    *,
+    data: bytes | None = None,
+    colour: bool = False,
+) -> Image.Image:
+    """Open and fully decode a label image, or raise BadMaskError naming the file.
+
+    ``data`` holds the file's bytes when it does not live on disk (an archive member);
+    ``colour`` accepts RGB/RGBA images, for when a colour map will turn them into ids.
+    """
+    name = str(path)
+    try:
+        with (
+            io.BytesIO(data) if data is not None else open_regular(name) as source,
+            Image.open(source) as image,
+        ):
+            _check_header(name, image, max_pixels, colour)
+            rawmode = tile_rawmode(image)
+            check_not_narrowed(name, image.mode, rawmode)
+            prefilled = prefill(image)
+            image.load()
+            if image.format == "PNG":
+                check_png_complete(name, source, image, prefilled)
+            return stored_samples(image, rawmode)
+    except BadMaskError:
+        raise
+    except Image.DecompressionBombError as error:
+        # Pillow's own process-wide limit, below max_pixels: the mfb command lifts it (and
+        # checks max_pixels itself); a library caller has to raise it for the process.
+        raise BadMaskError(
+            name,
+            f"{error} (Pillow's limit PIL.Image.MAX_IMAGE_PIXELS; set it to None to rely on "
+            "max_pixels alone)",
+        ) from error
+    except FileNotFoundError as error:
+        raise BadMaskError(name, "file disappeared while scanning") from error
+    except PermissionError as error:
+        raise BadMaskError(name, "permission denied") from error
+    except IsADirectoryError as error:
+        raise BadMaskError(name, "is a folder, not a file") from error
+    except UnidentifiedImageError as error:
+        size = len(data) if data is not None else _file_size(Path(name))
+        raise BadMaskError(name, _unreadable_reason(size)) from error
+    except MemoryError as error:
+        # Not a bad file: the machine ran short, so --skip-bad must not drop it silently.
+        raise MfbError(
+            f"{name}: out of memory while decoding; lower --jobs or --max-pixels"
+        ) from error
+    except _DECODE_ERRORS as error:
+        raise BadMaskError(
+            name, f"cannot decode ({error}); the file is damaged or truncated"
+        ) from error
+
+
+def mask_array(image: Image.Image) -> npt.NDArray[np.integer]:
+    """The image's labels as a 2-D integer array (palette indices for 'P', 0/1 for '1')."""
+    array = np.asarray(image)
+    if array.dtype == np.bool_:
+        return array.view(np.uint8)
+    return array
+
+
+def _check_header(name: str, image: Image.Image, max_pixels: int | None, colour: bool) -> None:
+    if image.format in _LOSSY_FORMATS:
+        raise BadMaskError(
+            name,
+            f"is a {image.format} file: lossy compression changes label values at every edge; "
+            "export the masks as PNG",
+        )
+    check_codec(name, image)
+    check_size(name, image.size, max_pixels)
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise BadMaskError(name, f"holds {frames} images (pages or frames); mfb reads one")
+    samples = tiff_tag(image, SAMPLES_PER_PIXEL, 1)
+    if image.mode in LABEL_MODES and samples == 1:
+        return
+    if colour and image.mode in COLOUR_MAPPED_MODES:
+        return
+    if image.mode in _COLOUR_MODES:
+        raise BadMaskError(
+            name,
+            f"is a colour image (mode {image.mode}): it looks colour-coded; pass --colormap "
+            "(a colour table or a built-in map) to turn its colours into class ids",
+        )
+    if samples != 1:
+        raise BadMaskError(
+            name, f"has {samples} samples per pixel; mfb reads single-band label rasters"
+        )
+    raise BadMaskError(
+        name,
+        f"has image mode {image.mode}, which does not hold integer labels "
+        f"(supported: {', '.join(sorted(LABEL_MODES))})",
+    )
+
+
+def check_size(name: str, size: tuple[int, int], max_pixels: int | None) -> None:
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        raise BadMaskError(
+            name,
+            f"{width}x{height} = {width * height} pixels exceeds the limit of {max_pixels} "
+            "(a decompression bomb?); raise --max-pixels if the file is genuine",
+        )
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _unreadable_reason(size: int) -> str:
+    if size == 0:
+        return "empty file (0 bytes)"
+    return "not an image file Pillow can read (wrong extension, or damaged header)"

@@ -1,0 +1,88 @@
+"""8/16-bit greyscale PNGs decoded by libpng; anything unusual goes to Pillow."""
+
+from __future__ import annotations
+
+import io
+import threading
+import zlib
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import BadMaskError
+from .fast import LIBPNG_WARNINGS, fast_modules
+from .files import open_regular
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_GREY = 0
+_FAST_BIT_DEPTHS = {8: np.uint8, 16: np.uint16}
+
+
+def read_png_fast(
+    path: Path | str, max_pixels: int | None, data: bytes | None = None
+) -> npt.NDArray[np.integer] | None:
+    """Labels of an 8/16-bit greyscale PNG decoded by libpng (imagecodecs), else None.
+
+    None means "let Pillow read it": palette files (libpng would return colours, not
+    indices), 1/2/4-bit files (libpng scales them to 0-255), interlaced files (rare in
+    label sets; libpng warns about each), greyscale with a tRNS chunk (decoded with an
+    alpha channel), anything over ``max_pixels``, and any file libpng refuses or warns
+    about, so Pillow names the problem the same way for every decoder. ``data`` holds
+    the file's bytes when it does not live on disk (an archive member).
+    """
+    codecs = fast_modules()
+    if codecs is None:
+        return None
+    try:
+        with io.BytesIO(data) if data is not None else open_regular(str(path)) as file:
+            # IHDR is always the first chunk: size, bit depth and colour type at fixed offsets.
+            head = file.read(33)
+            if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+                return None
+            width = int.from_bytes(head[16:20], "big")
+            height = int.from_bytes(head[20:24], "big")
+            bit_depth, colour_type, interlace = head[24], head[25], head[28]
+            if colour_type != _PNG_GREY or bit_depth not in _FAST_BIT_DEPTHS or interlace:
+                return None
+            if max_pixels is not None and width * height > max_pixels:
+                return None
+            data = head + file.read()
+    except (OSError, BadMaskError):
+        return None  # Pillow's route names the problem
+    if not _chunks_well_formed(data):
+        return None
+    thread = threading.get_ident()
+    LIBPNG_WARNINGS.warned[thread] = False
+    try:
+        labels: npt.NDArray[np.integer] = codecs.png_decode(data)
+    except Exception:  # any libpng error: Pillow reads the file again and reports it
+        return None
+    finally:
+        warned = LIBPNG_WARNINGS.warned.pop(thread)
+    if warned:
+        return None
+    if labels.shape != (height, width) or labels.dtype != _FAST_BIT_DEPTHS[bit_depth]:
+        return None
+    return labels
+
+
+def _chunks_well_formed(data: bytes) -> bool:
+    """Whether every chunk up to IEND is complete and matches its CRC.
+
+    Pillow refuses a file with a bad CRC before the image data or a chunk cut short after
+    it, where libpng may only warn and decode; files that are not spotless go to Pillow,
+    so every decoder refuses the same files.
+    """
+    position = len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        end = position + 8 + length
+        if end + 4 > len(data):
+            return False
+        if zlib.crc32(data[position + 4 : end]) != int.from_bytes(data[end : end + 4], "big"):
+            return False
+        if data[position + 4 : position + 8] == b"IEND":
+            return True
+        position = end + 4
+    return False

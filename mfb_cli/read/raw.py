@@ -1,0 +1,93 @@
+"""One label file's values before any mapping: ids, colour codes or palette indices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from .._types import Int64Array
+from ..errors import BadMaskError
+from .colours import colour_codes, pack_rgb, palette_codes
+from .npy import load_npy
+from .options import ReadOptions
+from .pillow import COLOUR_MAPPED_MODES, open_mask
+from .png_fast import read_png_fast
+from .tiff import label_values
+
+
+@dataclass(frozen=True)
+class RawLabels:
+    """A file's values before any mapping: label ids, packed colours or palette indices."""
+
+    values: Image.Image | npt.NDArray[np.integer]
+    kind: Literal["ids", "colours", "palette"] = "ids"
+    #: For 'palette': the packed colour of each index (-1 where the palette has none).
+    palette: Int64Array | None = None
+    #: The image mode the values were decoded from ('RGB' for colour codes), if an image.
+    mode: str | None = None
+    #: How the file was read when that deserves a warning (see READ_NOTES), else None.
+    note: str | None = None
+
+
+def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> RawLabels:
+    """Decode one label file (a path or archive member, its bytes in ``data`` if given)."""
+    name = str(source)
+    # With a colour map, a file read as ids is worth a warning: the map does not apply to it.
+    ids_note = None if read.colormap is None else "ids-despite-colormap"
+    if name.lower().endswith(".npy"):
+        array = load_npy(name, read.max_pixels, data)
+        return RawLabels(array, note=ids_note)
+    if read.use_fast and name.lower().endswith(".png"):
+        labels = read_png_fast(name, read.max_pixels, data)
+        if labels is not None:
+            return RawLabels(labels, note=ids_note)
+    image = open_mask(name, read.max_pixels, data=data, colour=True)
+    if image.mode in COLOUR_MAPPED_MODES:
+        if read.colormap is None:
+            return uncoded_colour(name, image)
+        codes = colour_codes(name, image, read.transparent is not None)
+        return RawLabels(codes, "colours", mode=image.mode)
+    if image.mode == "P" and read.colormap is not None:
+        # Each palette file may order its colours differently: by colour unless asked.
+        if not read.palette_index:
+            return RawLabels(image, "palette", palette_codes(image), mode="P")
+        ids_note = None
+    return RawLabels(label_values(name, image), note=ids_note)
+
+
+#: Ways of reading a file worth a warning, counted over a scan (the key is RawLabels.note).
+READ_NOTES = {
+    "ids-despite-colormap": "{files} of {total} files are single-channel ({modes}) and were "
+    "read as label ids: --colormap applies only to RGB/RGBA and palette images",
+    "grey-rgb": "{files} of {total} files are RGB with r = g = b in every pixel and were read as "
+    "grey label ids ({modes})",
+}
+
+
+#: An RGB image with more distinct colours than this is a photograph, not a label mask.
+PHOTO_COLOURS = 1024
+
+
+def uncoded_colour(name: str, image: Image.Image) -> RawLabels:
+    """An RGB(A) file without a colour map: grey ids stored as RGB, or refused with the reason."""
+    array = np.asarray(image)
+    rgb = array[..., :3]
+    opaque = image.mode != "RGBA" or int(array[..., 3].min()) == 255
+    if opaque and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        return RawLabels(np.ascontiguousarray(rgb[..., 0]), note="grey-rgb", mode=image.mode)
+    colours = len(np.unique(pack_rgb(rgb)))
+    if colours > PHOTO_COLOURS:
+        raise BadMaskError(
+            name,
+            f"is an {image.mode} image with {colours} distinct colours: it looks like a "
+            "photograph, not a label mask (is an image folder given instead of the labels?)",
+        )
+    raise BadMaskError(
+        name,
+        f"is a colour image (mode {image.mode}): it looks colour-coded; pass --colormap "
+        "(a colour table or a built-in map) to turn its colours into class ids",
+    )

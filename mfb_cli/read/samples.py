@@ -1,0 +1,71 @@
+"""Stored sample values: undo Pillow's scaling of low bit depths and min-is-white inversion."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ..errors import BadMaskError
+
+
+def tile_rawmode(image: Image.Image) -> str | None:
+    """How Pillow will unpack the stored samples (e.g. 'L;2' scales 2-bit values by 85)."""
+    tiles = getattr(image, "tile", None)
+    if not tiles:
+        return None
+    args = tiles[0].args
+    if isinstance(args, str):
+        return args
+    if isinstance(args, tuple) and args and isinstance(args[0], str):
+        return args[0]
+    return None
+
+
+def check_not_narrowed(name: str, mode: str, rawmode: str | None) -> None:
+    """Refuse a file Pillow would narrow: 16-bit samples read into 8 bits (SGI), floats
+    into integers, or float64 into float32; each merges or rounds distinct labels."""
+    if rawmode is None:
+        return
+    wide = any(f";{bits}" in rawmode for bits in (16, 32, 64))
+    narrowed = (
+        (mode in ("L", "P", "1", "LA", "PA") and wide)
+        or (mode.startswith("I") and "F" in rawmode.split(";", 1)[-1])
+        or (mode == "F" and ";64" in rawmode)
+    )
+    if narrowed:
+        raise BadMaskError(
+            name,
+            f"stores samples Pillow would narrow to mode {mode} (raw mode {rawmode}), "
+            "merging or rounding values; save it as a 16-bit PNG or an integer TIFF",
+        )
+
+
+#: Pillow raw modes that do not hand over the stored sample: low bit depths scaled to
+#: 0-255, and 'min-is-white' TIFFs inverted. Each maps back exactly: the decoded value is
+#: divided by the scale, then (if inverted) subtracted from the largest stored value.
+_SCALED_RAWMODES: dict[str, tuple[int, int | None]] = {
+    "L;2": (85, None),
+    "L;2R": (85, None),
+    "L;4": (17, None),
+    "L;4R": (17, None),
+    "L;2I": (85, 3),
+    "L;4I": (17, 15),
+    "L;I": (1, 255),
+    "1;I": (1, 1),  # mode '1' arrays are 0/1
+    "1;IR": (1, 1),
+}
+
+
+def stored_samples(image: Image.Image, rawmode: str | None) -> Image.Image:
+    """The image with the values stored in the file, undoing Pillow's scaling or inversion.
+
+    A 2-bit greyscale PNG's ids 0-3 come out of Pillow as 0/85/170/255; the stored samples
+    are the labels, as they are for 1-bit and palette files.
+    """
+    if image.mode not in ("L", "1") or rawmode not in _SCALED_RAWMODES:
+        return image
+    scale, top = _SCALED_RAWMODES[rawmode]
+    values = np.asarray(image, dtype=np.uint8) // np.uint8(scale)
+    if top is not None:
+        values = np.uint8(top) - values
+    return Image.fromarray(values)

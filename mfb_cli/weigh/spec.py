@@ -1,0 +1,40 @@
+"""Which ids are classes: num_classes, void and ignore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from ..class_set import MAX_CLASSES, ClassSet, check_vector_length
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """The user's choices about which ids are classes."""
+
+    num_classes: int | None = None
+    void: tuple[int, ...] = ()
+    ignore: tuple[int, ...] = ()
+    #: The class set of the label mapping in force, which sets the default vector length.
+    class_set: ClassSet | None = None
+
+    @classmethod
+    def of(
+        cls,
+        num_classes: int | None = None,
+        void: Iterable[int] = (),
+        ignore: Iterable[int] = (),
+        class_set: ClassSet | None = None,
+    ) -> LabelSpec:
+        """A spec with void and ignore ids sorted and de-duplicated."""
+        return cls(num_classes, tuple(sorted(set(void))), tuple(sorted(set(ignore))), class_set)
+
+    def __post_init__(self) -> None:
+        # Refused here, before any file is read, as well as in class_stats.
+        if self.num_classes is not None and self.num_classes > MAX_CLASSES:
+            check_vector_length(self.num_classes, True, -1)
+        if self.void and max(self.void) >= MAX_CLASSES:
+            check_vector_length(max(self.void) + 1, False, -1)
