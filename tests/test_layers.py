@@ -30,9 +30,11 @@ RANKS = {
     "errors": 0,
     "_version": 0,
     "_types": 0,
+    "class_set": 0,  # the class-set value read/ builds and weigh/ uses
     "read": 1,
     "count": 2,
     "weigh": 3,
+    "compute": 4,  # the one-call library entry: read, count and weigh in one call
     "show": 4,
     "cli": 5,
 }
@@ -217,7 +219,12 @@ def test_imports_only_go_down_the_layers() -> None:
 
 @laid_out
 def test_the_foundations_import_nothing_of_the_package() -> None:
-    wrong = [str(i) for i, _ in internal() if RANKS.get(part(i.importer), 1) == 0]
+    # errors.py is the one foundation the others may use (a value type raises its errors).
+    wrong = [
+        str(i)
+        for i, target in internal()
+        if RANKS.get(part(i.importer), 1) == 0 and part(target) != "errors"
+    ]
     assert wrong == [], "\n".join(wrong)
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from .._types import Int64Array
 from ..errors import LabelRangeError
-from ..read.archives import LabelSource
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class LabelCheck:
             v for v in ids if v not in self.ignore and (v < 0 or (top is not None and v >= top))
         ]
 
-    def __call__(self, path: LabelSource, ids: Int64Array) -> None:
+    def __call__(self, path: object, ids: Int64Array) -> None:
         """Raise LabelRangeError naming the file and its first value without a class."""
         bad = self.outside(ids.tolist())
         if not bad:

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._types import Int64Array
+from ..class_set import ClassSet, check_vector_length
 from ..count.counts import ClassCounts
 from ..count.label_check import LabelCheck
 from ..errors import LabelRangeError, OptionError
-
-if TYPE_CHECKING:
-    from ..read.archives import LabelSource
-from ..class_set import ClassSet, check_vector_length
 from .spec import LabelSpec
 
 
@@ -193,7 +189,7 @@ def outside_class_set(label: int, length: int, class_set: ClassSet) -> str:
     )
 
 
-def label_check(spec: LabelSpec) -> Callable[[LabelSource, Int64Array], None]:
+def label_check(spec: LabelSpec) -> Callable[[object, Int64Array], None]:
     """A scan's check of each file's labels: --num-classes, or else the class set's length.
 
     The scan names the first file with a label that has no place, as soon as it is read.
@@ -206,7 +202,7 @@ def label_check(spec: LabelSpec) -> Callable[[LabelSource, Int64Array], None]:
     length = max(length, 1 + max(spec.void, default=-1))
     ignore = set(spec.ignore)
 
-    def check(path: LabelSource, ids: Int64Array) -> None:
+    def check(path: object, ids: Int64Array) -> None:  # path: a file or archive member
         base(path, ids)
         outside = [v for v in ids.tolist() if v >= length and v not in ignore]
         if outside:

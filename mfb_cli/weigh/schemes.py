@@ -309,20 +309,3 @@ SCHEMES: dict[str, Scheme] = {
 #: A --normalize statistic: from the counted classes' weights and pixel shares n_c / N (in
 #: class order), the value the weights are divided by.
 Normalization = Callable[[Sequence[Fraction], Sequence[Fraction]], Fraction]
-
-
-def _pixel_weighted_mean(values: Sequence[Fraction], shares: Sequence[Fraction]) -> Fraction:
-    # The scale a pixel-averaged loss gives the weights: sum over pixels of w[y] / pixels.
-    return sum((w * share for w, share in zip(values, shares, strict=True)), Fraction(0))
-
-
-#: What each --normalize choice divided by, for the output's definitions.
-_NORMALIZE_DEFINITIONS = {
-    "mean": "counted weights divided by their mean (mean weight 1)",
-    "sum": "counted weights divided by their sum (sum 1)",
-    "median": "counted weights divided by their median (median weight 1)",
-    "pixels": (
-        "counted weights divided by sum_c (n_c / N) w_c, their pixel-weighted mean, so a loss "
-        "averaged over the counted pixels keeps its unweighted scale"
-    ),
-}

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
 
 from ..errors import MfbError, OptionError
 from .classes import ClassStats
 from .schemes import (
-    _NORMALIZE_DEFINITIONS,
     SCHEMES,
     ClassWeights,
     Normalization,
-    _pixel_weighted_mean,
     exact_median,
 )
+
+
+def _pixel_weighted_mean(values: Sequence[Fraction], shares: Sequence[Fraction]) -> Fraction:
+    # The scale a pixel-averaged loss gives the weights: sum over pixels of w[y] / pixels.
+    return sum((w * share for w, share in zip(values, shares, strict=True)), Fraction(0))
+
+
+#: What each --normalize choice divided by, for the output's definitions.
+_NORMALIZE_DEFINITIONS = {
+    "mean": "counted weights divided by their mean (mean weight 1)",
+    "sum": "counted weights divided by their sum (sum 1)",
+    "median": "counted weights divided by their median (median weight 1)",
+    "pixels": (
+        "counted weights divided by sum_c (n_c / N) w_c, their pixel-weighted mean, so a loss "
+        "averaged over the counted pixels keeps its unweighted scale"
+    ),
+}
 
 #: --normalize choices: the statistic of the counted weights that becomes 1 (none: keep).
 #: mean / sum / median look at the weights alone; pixels weighs each by its class's pixel
