@@ -7,8 +7,8 @@ warnings ``mfb weights`` prints, the same class sets and the same errors (``MfbE
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .count.scan import count_masks
 from .read.class_sets import class_set_of
@@ -17,9 +17,13 @@ from .read.options import DEFAULT_MAX_PIXELS, ReadOptions
 from .read.remap import Remap, load_remap
 from .read.sources import DEFAULT_GLOB, find_label_sources
 from .weigh.classes import class_stats, label_check
-from .weigh.schemes import ClassWeights
 from .weigh.spec import LabelSpec
 from .weigh.weights import class_weights
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .weigh.schemes import ClassWeights
 
 
 def compute_class_weights(

@@ -185,14 +185,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     mfb weights ./labels --ignore 255 | jq .weights
     """
     ctx.meta["mfb.debug"] = debug
-    # mfb checks --max-pixels itself from the header, before decoding; Pillow's own limit
-    # would refuse (or warn about) sizes the user explicitly allowed. It is a process-wide
-    # setting, so the command lifts it for its own run only and restores it on exit.
-    from PIL import Image
-
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    ctx.call_on_close(lambda: setattr(Image, "MAX_IMAGE_PIXELS", previous))
 
 
 @with_schemes

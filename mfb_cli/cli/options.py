@@ -297,11 +297,10 @@ def mask_options(function: F) -> F:
 
 
 def _builtin_names(kind: str) -> list[str]:
-    from ..read.colormaps import BUILTIN_COLORMAPS
-    from ..read.remap import BUILTIN_REMAPS
+    from ..read import builtins
 
-    table = BUILTIN_COLORMAPS if kind == "colormap" else BUILTIN_REMAPS
-    return [f"{name} ({description})" for name, (description, _) in table.items()]
+    table = builtins.COLORMAPS if kind == "colormap" else builtins.REMAPS
+    return [f"{name} ({description})" for name, description in table.items()]
 
 
 def class_options(function: F) -> F:

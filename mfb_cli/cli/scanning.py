@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..count.counts import ClassCounts
 from ..errors import BadMaskError, LabelRangeError, MfbError
 from ..read.archives import ArchiveMember, LabelSource
 from ..show.output import one_line
-from ..weigh.classes import ClassStats
-from ..weigh.spec import LabelSpec
 from .messages import warn
 from .options import ScanRequest, refuse_output_as_input
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from ..count.counts import ClassCounts
+    from ..weigh.classes import ClassStats
+    from ..weigh.spec import LabelSpec
 
 
 def warn_all(messages: Iterable[str]) -> None:
@@ -90,6 +93,20 @@ def progress_bar(scan: ScanRequest, total: int) -> Any:
     return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
+def lift_pillow_limit() -> None:
+    """Lift Pillow's own pixel limit for this command's run; restored when it ends.
+
+    mfb checks --max-pixels itself from the header, before decoding; Pillow's limit would
+    refuse (or warn about) sizes the user explicitly allowed. Done here, by the commands
+    that read masks, so that --help and --version never import Pillow.
+    """
+    from PIL import Image
+
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    click.get_current_context().call_on_close(lambda: setattr(Image, "MAX_IMAGE_PIXELS", previous))
+
+
 def find_sources(
     scan: ScanRequest, unreadable: list[tuple[Path, str]] | None = None
 ) -> list[LabelSource]:
@@ -103,6 +120,7 @@ def find_sources(
         refuse_output_as_input(given)
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
+    lift_pillow_limit()
     return find_label_sources(
         scan.paths,
         scan.glob,

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +41,9 @@ from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels
 from .kernels import histogram_of_raw
 from .label_check import LabelCheck
 from .pipeline import ordered_map
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 DEFINITIONS = {
     "bad_files": "files that cannot be read as label masks (damaged, not an image, colour, "

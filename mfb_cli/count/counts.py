@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from .._types import Int64Array
 from ..errors import MfbError
+
+if TYPE_CHECKING:
+    from .._types import Int64Array
 
 #: Beyond this many distinct values a file is not a semantic label map (instance ids,
 #: a continuous raster) and the co-occurrence table would no longer fit in memory.

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .._types import Int64Array
-from ..read.options import ReadOptions
 from ..read.pillow import mask_array
-from ..read.raw import RawLabels
+
+if TYPE_CHECKING:
+    from .._types import Int64Array
+    from ..read.options import ReadOptions
+    from ..read.raw import RawLabels
 
 # Spans up to this size are counted with one bincount; wider ones with np.unique.
 _BINCOUNT_SPAN = 1 << 20

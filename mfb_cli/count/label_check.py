@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .._types import Int64Array
 from ..errors import LabelRangeError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .._types import Int64Array
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PIL import Image
 
-from .._types import Int64Array
-from ..read.archives import LabelSource
 from ..read.mapping import map_histogram
 from ..read.options import ReadOptions
 from ..read.raw import read_raw
 from .kernels import histogram_of_raw
+
+if TYPE_CHECKING:
+    from .._types import Int64Array
+    from ..read.archives import LabelSource
 
 
 def count_file_noted(

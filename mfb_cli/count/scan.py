@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from .._types import Int64Array
 from ..errors import BadMaskError, MfbError, NoMasksFoundError
 from ..read.archives import (
     ArchiveReader,
@@ -20,6 +19,11 @@ from ..read.raw import READ_NOTES
 from .counts import ClassCounts, CountsAccumulator
 from .one_file import count_file_noted
 from .pipeline import ordered_map
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from .._types import Int64Array
 
 
 def count_masks(

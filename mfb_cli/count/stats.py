@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._version import __version__
 from ..errors import MfbError
-from ..read.archives import LabelSource
 from ..read.textfiles import (
     INT64_MAX,
     INT64_MIN,
@@ -38,6 +36,11 @@ from ..read.textfiles import (
     short,
 )
 from .counts import MAX_DISTINCT_IDS, ClassCounts
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from ..read.archives import LabelSource
 
 #: Version of the layout written by this mfb; files from newer versions are refused.
 FORMAT_VERSION = 1

@@ -14,13 +14,15 @@ same vector as a new scan; files written before it existed simply have no set.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..class_set import ClassSet
-from .lookup import LookupTable
-from .options import ReadOptions
+
+if TYPE_CHECKING:
+    from .lookup import LookupTable
+    from .options import ReadOptions
 
 #: Built-in colour maps whose table holds more colours than classes: the VOC palette maps
 #: all 256 colours to indices, but the dataset's classes are 0-20.

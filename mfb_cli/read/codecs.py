@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-from typing import Any
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadMaskError
 from .tiff import tiff_tag
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Containers whose every codec keeps each sample exactly. TIFF and WebP are checked codec
 #: by codec (check_codec); any other format is refused, since it cannot be proved lossless.

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MfbError
-from . import tables
+from . import builtins, tables
 from .colours import colour_name, pack_rgb
 from .lookup import LookupTable, read_table_file, table_from_pairs
 from .textfiles import as_int, parse_structured, short
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 #: One row of a colour table: packed colour, class id, and the class name if the table has one.
 Entry = tuple[int, int, str | None]
@@ -57,19 +59,19 @@ def _voc() -> Iterator[Entry]:
 
 BUILTIN_COLORMAPS: dict[str, tuple[str, Callable[[], Iterable[Entry]]]] = {
     "cityscapes": (
-        "Cityscapes *_color.png -> trainIds 0-18, other colours 255 (labels.py)",
+        builtins.COLORMAPS["cityscapes"],
         _cityscapes,
     ),
     "camvid32": (
-        "CamVid's 32 classes in label_colors.txt order (Void = 30)",
+        builtins.COLORMAPS["camvid32"],
         lambda: ((_pack(c), i, n) for i, (n, c) in enumerate(tables.CAMVID32)),
     ),
     "camvid11": (
-        "SegNet's CamVid 11 classes + Unlabelled = 11",
+        builtins.COLORMAPS["camvid11"],
         lambda: ((_pack(c), i, n) for i, (n, c) in enumerate(tables.CAMVID11)),
     ),
     "voc": (
-        "Pascal VOC palette: colour of index i -> i (0-255, 255 = boundary)",
+        builtins.COLORMAPS["voc"],
         _voc,
     ),
 }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
-from .._types import Int64Array
 from ..errors import BadMaskError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .._types import Int64Array
 
 
 def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.NDArray[Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import os
 import stat
+from typing import TYPE_CHECKING
 
 from ..errors import BadMaskError
+
+if TYPE_CHECKING:
+    import io
 
 
 def open_regular(name: str) -> io.BufferedReader:

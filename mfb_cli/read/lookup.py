@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .._types import Int64Array
 from ..errors import MfbError
 from .textfiles import INT64_MAX, INT64_MIN, read_text, short
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from .._types import Int64Array
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .._types import Int64Array
 from ..errors import BadMaskError, LabelRangeError
 from .colours import TRANSPARENT, colour_name
-from .options import ReadOptions
 from .raw import PHOTO_COLOURS, RawLabels
-from .remap import Remap
+
+if TYPE_CHECKING:
+    from .._types import Int64Array
+    from .options import ReadOptions
+    from .remap import Remap
 
 
 def map_histogram(

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from ..errors import OptionError
-from .colormaps import ColorMap
 from .fast import fast_modules
-from .remap import Remap
+
+if TYPE_CHECKING:
+    from .colormaps import ColorMap
+    from .remap import Remap
 
 #: Pillow's own guard against decompression bombs (about 89.5 million pixels).
-DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+DEFAULT_MAX_PIXELS: int = 89_478_485  # PIL.Image.MAX_IMAGE_PIXELS; a test checks it
 #: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
 #: imagecodecs costs about what it saves.
 AUTO_FAST_MIN_FILES = 8

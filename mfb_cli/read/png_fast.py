@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import threading
 import zlib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +13,9 @@ import numpy.typing as npt
 from ..errors import BadMaskError
 from .fast import LIBPNG_WARNINGS, fast_modules
 from .files import open_regular
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY = 0

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
-from .._types import Int64Array
 from ..errors import BadMaskError
 from .colours import colour_codes, pack_rgb, palette_codes
 from .npy import load_npy
-from .options import ReadOptions
 from .pillow import COLOUR_MAPPED_MODES, open_mask
 from .png_fast import read_png_fast
 from .tiff import label_values
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .._types import Int64Array
+    from .options import ReadOptions
 
 
 @dataclass(frozen=True)

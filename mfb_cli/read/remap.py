@@ -7,13 +7,15 @@ of values, which gives exactly the counts of the remapped image.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MfbError
-from . import tables
+from . import builtins, tables
 from .lookup import LookupTable, read_table_file, table_from_pairs
 from .textfiles import as_int, parse_structured, short
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 
 class Remap(LookupTable):
@@ -35,11 +37,11 @@ def _reduce_zero_label() -> Iterator[tuple[int, int]]:
 
 BUILTIN_REMAPS: dict[str, tuple[str, Callable[[], Iterable[tuple[int, int]]]]] = {
     "cityscapes-trainid": (
-        "Cityscapes labelIds (-1..33) -> trainIds 0-18, 255 for labels not trained on",
+        builtins.REMAPS["cityscapes-trainid"],
         _cityscapes_train_ids,
     ),
     "reduce-zero-label": (
-        "ADE20K: 0 -> 255, k -> k-1 for 1..254, 255 -> 255",
+        builtins.REMAPS["reduce-zero-label"],
         _reduce_zero_label,
     ),
 }

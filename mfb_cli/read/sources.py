@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MfbError, NoMasksFoundError
 from .archives import LabelSource, is_archive, list_members
 from .lists import read_list_file
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 DEFAULT_GLOB = "*.png"
 

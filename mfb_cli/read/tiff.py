@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from ..errors import BadMaskError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # TIFF tags: Pillow reads 8-bit signed and 32-bit unsigned rasters with the wrong sign.
 SAMPLES_PER_PIXEL, BITS_PER_SAMPLE, SAMPLE_FORMAT = 277, 258, 339

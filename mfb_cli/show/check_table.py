@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import os
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from ..count.check import CheckReport
 from ..read.colours import colour_name
+
+if TYPE_CHECKING:
+    from ..count.check import CheckReport
 
 # Long lists are cut in the table (JSON keeps everything).
 _MAX_ROWS = 20

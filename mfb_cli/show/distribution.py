@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..count.counts import ClassCounts
-from ..weigh.classes import ClassStats
-from .records import Record
 from .serialize import to_json, to_yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from ..count.counts import ClassCounts
+    from ..weigh.classes import ClassStats
+    from .records import Record
 
 #: Row orders by their command-line name (``--sort``).
 SORTS = ("id", "pixels")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..weigh.classes import id_ranges
-from .records import Record
+
+if TYPE_CHECKING:
+    from .records import Record
 
 #: Width of the table when it is not shown on a terminal: files and pipes get the same text.
 DEFAULT_WIDTH = 100

@@ -12,11 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .records import Record, display_names
 from .serialize import RECORD_FORMATS
 from .snippets import to_caffe, to_keras, to_mmseg, to_torch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def to_csv(record: Record) -> str:

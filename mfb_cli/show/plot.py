@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MfbError
 from .distribution import rows as histogram_rows
 from .output import write_bytes
-from .records import Record
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .records import Record
 
 #: Plot file types by suffix; the single source of ``--plot`` choices.
 PLOT_SUFFIXES = (".png", ".svg")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..weigh.classes import ClassStats
-from ..weigh.schemes import ClassWeights
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..weigh.classes import ClassStats
+    from ..weigh.schemes import ClassWeights
 
 
 def names_for(names: dict[int, str], num_classes: int) -> list[str]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .records import Record
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .records import Record
 
 # An indented array holding only numbers, null or booleans (no strings, no nesting). The
 # newline after '[' cannot occur inside a JSON string, so string contents are never touched.

@@ -10,17 +10,21 @@ Two kinds of non-class values, as the frameworks define them:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._types import Int64Array
 from ..class_set import ClassSet, check_vector_length
-from ..count.counts import ClassCounts
 from ..count.label_check import LabelCheck
 from ..errors import LabelRangeError, OptionError
 from .spec import LabelSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from .._types import Int64Array
+    from ..count.counts import ClassCounts
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,13 +19,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MfbError, OptionError
-from .classes import ClassStats
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .classes import ClassStats
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class ClassWeights:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
         """``np.asarray(result)``: the weights as a 1-D float64 array, one per class id."""
+        import numpy as np  # only when asked: the CLI's --help must not import NumPy
+
         return np.asarray(self.weights, dtype=np.float64 if dtype is None else dtype)
 
 

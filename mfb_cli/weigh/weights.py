@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..errors import MfbError, OptionError
-from .classes import ClassStats
 from .schemes import (
     SCHEMES,
     ClassWeights,
     Normalization,
     exact_median,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .classes import ClassStats
 
 
 def _pixel_weighted_mean(values: Sequence[Fraction], shares: Sequence[Fraction]) -> Fraction:
