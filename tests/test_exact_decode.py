@@ -466,3 +466,41 @@ def test_a_last_row_of_zeros_is_not_inflated_twice(tmp_path, monkeypatch):
     path.write_bytes(grey_png([[1, 2], [0, 0]], 8, color_type=3, plte=bytes(9)))
     monkeypatch.setattr(decode, "_inflated_idat_size", refuse)
     assert counts(path) == {0: 2, 1: 1, 2: 1}
+
+
+@pytest.mark.parametrize("decoder", ["pillow", "fast"])
+def test_png_image_data_that_fails_its_crc_is_refused(tmp_path, decoder):
+    """A damaged IDAT byte that still inflates (valid zlib stream) must not be counted.
+
+    Pillow streams IDAT to zlib without checking the chunk's CRC: the file below holds a
+    valid zlib stream of a changed pixel (2 instead of 1) under the original chunk's CRC,
+    so only the CRC tells the damage, and Pillow alone would count a 2 that is not there.
+    """
+    import struct
+    import zlib
+
+    from .pngbytes import SIGNATURE, chunk, pack_rows
+
+    good_rows = pack_rows([[0, 1], [1, 0]], 8)
+    bad_rows = pack_rows([[0, 2], [1, 0]], 8)
+    good_idat = zlib.compress(good_rows, level=0)  # stored blocks: equal lengths
+    bad_idat = zlib.compress(bad_rows, level=0)
+    assert len(good_idat) == len(bad_idat)
+    original_crc = zlib.crc32(b"IDAT" + good_idat) & 0xFFFFFFFF
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
+    damaged = (
+        SIGNATURE
+        + chunk(b"IHDR", header)
+        + struct.pack(">I", len(bad_idat))
+        + b"IDAT"
+        + bad_idat
+        + struct.pack(">I", original_crc)
+        + chunk(b"IEND", b"")
+    )
+    path = tmp_path / "crc.png"
+    path.write_bytes(damaged)
+    with pytest.raises(BadMaskError, match=r"crc\.png: the PNG's IDAT chunk fails its CRC check"):
+        counts(path, decoder)
+    result = run("check", path)
+    assert result.exit_code == 1
+    assert "IDAT chunk fails its CRC check" in result.stdout

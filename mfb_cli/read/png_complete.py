@@ -62,6 +62,7 @@ def check_png_complete(
     0) proves the data reached it; otherwise the scanlines are inflated again and
     measured, without keeping them.
     """
+    check_png_chunks(name, file)
     width, height = image.size
     file.seek(0)
     head = file.read(33)
@@ -119,3 +120,45 @@ def _inflated_idat_size(file: IO[bytes], enough: int) -> int:
                 return total
         file.seek(left + 4, io.SEEK_CUR)
     return total
+
+
+def check_png_chunks(name: str, file: IO[bytes]) -> None:
+    """Refuse a PNG any of whose chunks fails its CRC or is cut short, up to IEND.
+
+    Pillow checks the CRCs of the chunks it parses, but streams IDAT data to zlib without
+    checking them: a damaged byte in the image data decodes to silently different labels
+    whenever zlib does not notice. CRC-32 catches every single-bit and short-burst error,
+    so the whole file is checked, in 1 MiB pieces (memory stays flat).
+    """
+    file.seek(8)
+    while True:
+        header = file.read(8)
+        if len(header) < 8:
+            raise BadMaskError(name, "the PNG ends before its IEND chunk: the file is truncated")
+        length = int.from_bytes(header[:4], "big")
+        kind = header[4:]
+        crc = zlib.crc32(kind)
+        left = length
+        while left > 0:
+            piece = file.read(min(left, 1 << 20))
+            if not piece:
+                raise BadMaskError(
+                    name, f"the PNG's {_chunk_name(kind)} chunk is cut short: the file is truncated"
+                )
+            crc = zlib.crc32(piece, crc)
+            left -= len(piece)
+        stored = file.read(4)
+        if len(stored) < 4:
+            raise BadMaskError(name, "the PNG ends inside a chunk: the file is truncated")
+        if int.from_bytes(stored, "big") != crc:
+            raise BadMaskError(
+                name,
+                f"the PNG's {_chunk_name(kind)} chunk fails its CRC check: the file is damaged",
+            )
+        if kind == b"IEND":
+            return
+
+
+def _chunk_name(kind: bytes) -> str:
+    # Chunk types are four ASCII letters in a valid file; a damaged one is shown escaped.
+    return kind.decode("ascii") if kind.isalpha() else repr(kind)[2:-1]
