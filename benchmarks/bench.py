@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -366,11 +367,44 @@ def contenders(folder: Path, dataset: Dataset, decoders: list[str]) -> list[Cont
     return result
 
 
+def busy_fraction(seconds: float = 0.5) -> float:
+    """Share of the machine's CPU time used (by anyone) over the next ``seconds``."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    try:
+        total, idle = sample()
+        time.sleep(seconds)
+        total2, idle2 = sample()
+    except OSError:  # not Linux: no gate
+        return 0.0
+    return 1 - (idle2 - idle) / max(1, total2 - total)
+
+
+#: Seconds waited, in total, for the machine to be quiet (reported with the results).
+WAITED = [0.0]
+
+
+def wait_for_quiet(limit: float = 60.0, busy: float = 0.25) -> None:
+    """Before a timed run, wait (up to ``limit`` s) until other processes leave the CPUs idle.
+
+    On a shared machine a parallel run measured while others compute says nothing about
+    the pool; this keeps most runs clean without ever blocking the benchmark for long.
+    """
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit and busy_fraction() > busy:
+        time.sleep(1.0)
+    WAITED[0] += time.perf_counter() - started
+
+
 def interleaved(entries: list[Contender], rounds: int) -> None:
     """Run every contender once per round, rotating the order so drift hits all alike."""
     for round_index in range(rounds):
         shift = round_index % len(entries)
         for entry in entries[shift:] + entries[:shift]:
+            wait_for_quiet()
             entry.runs.append(run_child(entry.command))
         print(f"  round {round_index + 1}/{rounds} done", file=sys.stderr)
     outputs = {e.runs[0].stdout for e in entries if e.key == "mfb"}
@@ -604,6 +638,7 @@ def run_small(args: argparse.Namespace, lines: list[str]) -> None:
     for round_index in range(rounds):  # interleaved like the scans, no output check
         shift = round_index % len(startup)
         for entry in startup[shift:] + startup[:shift]:
+            wait_for_quiet(limit=10.0)
             entry.runs.append(run_child(entry.command))
     lines += [*startup_table(startup), ""]
     counts = [int(n) for n in args.memory.split(",")]
@@ -661,7 +696,9 @@ def main() -> None:
         lines += [
             "",
             f"Load average (1 min) at the start and end: {load:.1f}, {os.getloadavg()[0]:.1f} "
-            f"on {_jobs()} cores. CPU is user + system time of the process and its workers.",
+            f"on {_jobs()} cores; {WAITED[0]:.0f} s spent waiting for other processes to "
+            "leave the CPUs idle before runs. CPU is user + system time of the process and "
+            "its workers.",
         ]
         text = "\n".join(lines) + "\n"
         write_section(args.output, "small files", text)
