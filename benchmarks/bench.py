@@ -387,7 +387,7 @@ def busy_fraction(seconds: float = 0.5) -> float:
 WAITED = [0.0]
 
 
-def wait_for_quiet(limit: float = 60.0, busy: float = 0.25) -> None:
+def wait_for_quiet(limit: float = 15.0, busy: float = 0.25) -> None:
     """Before a timed run, wait (up to ``limit`` s) until other processes leave the CPUs idle.
 
     On a shared machine a parallel run measured while others compute says nothing about
@@ -611,7 +611,8 @@ def write_section(path: Path, key: str, text: str) -> None:
     old = path.read_text() if path.exists() else ""
     if begin in old and end in old:
         head, rest = old.split(begin, 1)
-        new = head + block + rest.split(end, 1)[1].lstrip("\n")
+        after = rest.split(end, 1)[1].lstrip("\n")
+        new = head + block + ("\n" + after if after else "")
     else:
         new = old + ("\n" if old and not old.endswith("\n\n") else "") + block
     path.write_text(new)

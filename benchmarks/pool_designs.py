@@ -143,7 +143,7 @@ def measure(label: str, paths: list[Path], read: ReadOptions, jobs: int, rounds:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=2000, help="files of each small set")
-    parser.add_argument("--large", type=int, default=60, help="Cityscapes-size files")
+    parser.add_argument("--large", type=int, default=30, help="Cityscapes-size files")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=bench._jobs())
     args = parser.parse_args()
