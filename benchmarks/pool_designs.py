@@ -36,8 +36,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench
 
-from mfb_cli.counting import ClassCounts, CountsAccumulator, count_file, count_masks
-from mfb_cli.decode import ReadOptions
+from mfb_cli.count.counts import ClassCounts, CountsAccumulator
+from mfb_cli.count.one_file import count_file
+from mfb_cli.count.scan import count_masks
+from mfb_cli.read.options import ReadOptions
 
 
 def count_batch(paths: Sequence[Path], read: ReadOptions) -> ClassCounts:

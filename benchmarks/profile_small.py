@@ -34,16 +34,15 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench
 
-from mfb_cli import decode
-from mfb_cli.counting import (
-    CountsAccumulator,
-    LabelCheck,
-    count_file,
-    count_masks,
-    histogram_fast,
-    histogram_of_image,
-)
-from mfb_cli.decode import ReadOptions
+from mfb_cli.count.counts import CountsAccumulator
+from mfb_cli.count.kernels import histogram_fast, histogram_of_image
+from mfb_cli.count.label_check import LabelCheck
+from mfb_cli.count.one_file import count_file
+from mfb_cli.count.scan import count_masks
+from mfb_cli.read import fast as fast_extra
+from mfb_cli.read import pillow as pillow_reader
+from mfb_cli.read import png_fast
+from mfb_cli.read.options import DEFAULT_MAX_PIXELS, ReadOptions
 
 SETS = {"street": bench.STREET, "ade": bench.ADE}
 
@@ -69,8 +68,8 @@ def stages(paths: list[Path], rounds: int) -> list[tuple[str, float]]:
     """Each step of reading and counting one file, alone, in µs per file."""
     datas = [p.read_bytes() for p in paths]
     fast, pillow = ReadOptions(decoder="fast"), ReadOptions(decoder="pillow")
-    images = [decode.open_mask(p) for p in paths]
-    arrays = [decode.read_png_fast(p, decode.DEFAULT_MAX_PIXELS) for p in paths]
+    images = [pillow_reader.open_mask(p) for p in paths]
+    arrays = [png_fast.read_png_fast(p, DEFAULT_MAX_PIXELS) for p in paths]
     results = [count_file(p, fast) for p in paths]
     check = LabelCheck(num_classes=None)
 
@@ -90,18 +89,18 @@ def stages(paths: list[Path], rounds: int) -> list[tuple[str, float]]:
     def enet(path: Path) -> None:
         np.bincount(np.array(Image.open(path)).flatten(), minlength=256)
 
-    codecs = decode.fast_modules()
+    codecs = fast_extra.fast_modules()
     rows: list[tuple[str, Callable[[Any], object], list[Any]]] = [
         ("read the bytes (Path.read_bytes)", Path.read_bytes, paths),
         ("Pillow: open, parse the header only", pillow_header, datas),
         ("Pillow: open + decode (bytes in memory)", bare_pillow, datas),
-        ("mfb open_mask (open, checks, decode; from disk)", decode.open_mask, paths),
+        ("mfb open_mask (open, checks, decode; from disk)", pillow_reader.open_mask, paths),
         ("Pillow C histogram + NumPy (histogram_of_image)", histogram_of_image, images),
         ("libpng: imagecodecs.png_decode (bytes in memory)", codecs.png_decode, datas),
-        ("mfb _chunks_well_formed (CRC of every chunk)", decode._chunks_well_formed, datas),
+        ("mfb _chunks_well_formed (CRC of every chunk)", png_fast._chunks_well_formed, datas),
         (
             "mfb read_png_fast (open, header, CRCs, decode)",
-            lambda p: decode.read_png_fast(p, decode.DEFAULT_MAX_PIXELS),
+            lambda p: png_fast.read_png_fast(p, DEFAULT_MAX_PIXELS),
             paths,
         ),
         ("mfb histogram_fast (Pillow histogram of the array)", histogram_fast, arrays),
@@ -247,7 +246,7 @@ def module_level_imports() -> list[str]:
     heavy = {"numpy", "PIL", "click", "rich", "yaml", "tqdm", "imagecodecs", "cv2", "matplotlib"}
     lines = ["| mfb module | heavy libraries imported at module level | mfb modules it imports |"]
     lines.append("|---|---|---|")
-    for path in sorted(Path(mfb_cli.__file__).parent.glob("*.py")):
+    for path in sorted(Path(mfb_cli.__file__).parent.rglob("*.py")):
         found, local = set(), set()
         for node in ast.parse(path.read_text()).body:  # module level only, not in functions
             if isinstance(node, ast.Import):
