@@ -385,6 +385,7 @@ def _cooc(record: Record) -> str:
     cell = max(3.0, min(22.0, 640 / n))
     margin = 110 if labelled else 8
     side = margin + cell * n
+    pad = 60 if labelled else 4  # the last column's slanted label
     levels: list[list[str]] = [[] for _ in _HEAT]
     for i in range(n):
         for j in range(n):
@@ -396,8 +397,8 @@ def _cooc(record: Record) -> str:
                     f"h{cell:.2f}v{cell:.2f}h-{cell:.2f}z"
                 )
     parts = [
-        f'<svg id="cooc-chart" viewBox="0 0 {side + 4:.0f} {side + 4:.0f}" width="{side + 4:.0f}" '
-        f'height="{side + 4:.0f}" role="img" '
+        f'<svg id="cooc-chart" viewBox="0 0 {side + pad:.0f} {side + 4:.0f}" '
+        f'width="{side + pad:.0f}" height="{side + 4:.0f}" role="img" '
         f'aria-label="Co-occurrence heat map" xmlns="http://www.w3.org/2000/svg" '
         f'data-margin="{margin}" data-cell="{cell:.4f}" data-n="{n}">'
         f'<rect x="{margin}" y="{margin}" width="{cell * n:.2f}" height="{cell * n:.2f}" '
@@ -612,7 +613,7 @@ background:repeating-linear-gradient(135deg,#fff 0 6px,#f2f2f2 6px 12px)}
 tr.unseen td{color:#c0392b}
 tr.flag td{background:#fff4e5}
 .chart{margin:8px 0}.chart svg{width:100%;height:auto;max-height:420px}
-.heat svg{max-width:100%;height:auto;max-height:none}
+.heat svg{width:auto;max-width:100%;height:auto;max-height:none}
 .cooc-wrap{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
 svg .grid{stroke:#e3e7eb}svg .tick{font-size:10px;fill:#444}
 .splitcell{min-width:130px}.splitcell .bar{display:inline-block;height:10px;max-width:70px;
@@ -622,10 +623,12 @@ background:#fff;cursor:pointer}
 .empty{color:var(--muted)}
 @page{size:A4;margin:12mm}
 @media print{
- body{font-size:10px}header{background:none;padding:0 0 6px}nav,.controls,#cooc-hover{display:none}
- main{max-width:none;padding:0}th{position:static}table{font-size:9px;width:100%}
+ body{font-size:10px}.meta{font-size:9px}header{background:none;padding:0 0 6px}
+ nav,.controls,#cooc-hover{display:none}
+ main{max-width:none;padding:0}table{font-size:8.5px;width:100%}
+ th{position:static;white-space:normal}th,td{padding:2px 4px}
  tr,figure,.stat{break-inside:avoid}h2,h3{break-after:avoid}
- .chart svg{max-height:none;width:100%}.heat svg{max-width:100%}
+ .chart svg{max-height:none;width:100%}.heat svg{width:auto;max-width:100%}
  .barcell{min-width:0}.splitcell{min-width:0}
  section{break-inside:auto}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
