@@ -26,6 +26,8 @@ from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.schemes import SCHEMES
 from mfb_cli.weigh.spec import LabelSpec
 
+from .conftest import save_mask
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("summary", "distribution", "weights", "cooc", "splits", "problems")
 
@@ -286,3 +288,38 @@ def test_usage_errors(tmp_path, args, message):
     assert result.exit_code == 2, result.stdout
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_colour_table_gives_bar_colours_and_names(tmp_path):
+    (tmp_path / "class_dict.csv").write_text("name,r,g,b\nSky,128,128,128\nRoad,128,64,128\n")
+    rgb = np.zeros((2, 2, 3), dtype=np.uint8)
+    rgb[0], rgb[1] = (128, 128, 128), (128, 64, 128)
+    save_mask(tmp_path / "m" / "a.png", rgb, "RGB")
+    result = run("report", tmp_path / "m", "--colormap", tmp_path / "class_dict.csv", "-q")
+    assert result.exit_code == 0, result.stderr
+    bars = re.findall(
+        r'class="bar" data-lin="[^"]*" data-log="[^"]*" style="[^"]*background:(#\w+)',
+        result.stdout,
+    )
+    assert bars == ["#808080", "#804080"]
+    assert ">Sky <" in result.stdout and ">Road <" in result.stdout
+
+
+def test_names_cannot_inject_markup(tmp_path, mask_dir):
+    (tmp_path / "names.txt").write_text("<script>alert(1)</script>\nb&b\n")
+    result = run("report", mask_dir([[[0, 1]]]), "--names", tmp_path / "names.txt", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert "<script>alert" not in result.stdout
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in result.stdout and "b&amp;b" in result.stdout
+
+
+def test_splits_with_different_label_mappings_are_refused(tmp_path, mask_dir):
+    folder = mask_dir([[[0, 1]]])
+    plain = tmp_path / "plain.json"
+    mapped = tmp_path / "mapped.json"
+    (tmp_path / "swap.json").write_text('{"0": 1, "1": 0}')
+    assert run("scan", folder, "-o", plain, "-q").exit_code == 0
+    assert run("scan", folder, "--map", tmp_path / "swap.json", "-o", mapped, "-q").exit_code == 0
+    result = run("report", "--from", plain, "--from", mapped)
+    assert result.exit_code == 1
+    assert f"{mapped}: its label mapping differs from {plain}'s" in result.stderr

@@ -169,6 +169,19 @@ def test_sample_page_in_chromium(browser, tmp_path, monkeypatch):
     page.click("#scale-toggle")
     assert page.get_attribute("#distribution-table", "data-scale") == "log"
 
+    # The heat map names the cell under the pointer: row Road (most pixels), column Sky.
+    heat = page.locator("#cooc-chart")
+    heat.scroll_into_view_if_needed()
+    margin = float(heat.get_attribute("data-margin"))
+    cell = float(heat.get_attribute("data-cell"))
+    view = page.eval_on_selector("#cooc-chart", "s => s.viewBox.baseVal.width")
+    box = heat.bounding_box()
+    scale = box["width"] / view
+    page.mouse.move(
+        box["x"] + (margin + 1.5 * cell) * scale, box["y"] + (margin + 0.5 * cell) * scale
+    )
+    assert page.inner_text("#cooc-hover") == "100.00% of the pixels of Sky lie in images with Road"
+
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

@@ -140,6 +140,7 @@ def _inputs(scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]) ->
         name = ", ".join(str(p) for p in (*scan.paths, *scan.lists))
         return [ReportInput(name, counts, stats, source)]
     loaded = [class_stats_for(scan, spec, path) for path in from_paths]
+    _refuse_other_mappings(from_paths, [source for _, _, source in loaded])
     length = max(stats.num_classes for _, stats, _ in loaded)
     if any(stats.num_classes != length for _, stats, _ in loaded):
         # Splits are compared class by class: every split gets the longest vector.
@@ -150,6 +151,21 @@ def _inputs(scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]) ->
         ReportInput(label, counts, stats, source)
         for label, (counts, stats, source) in zip(labels, loaded, strict=True)
     ]
+
+
+def _refuse_other_mappings(paths: tuple[Path, ...], sources: list[dict[str, Any]]) -> None:
+    """Splits whose ids mean different things (another colour map or remap) are refused."""
+    from ..errors import MfbError
+    from ..read.class_sets import same_mapping
+
+    first = sources[0].get("label_mapping", {})
+    for path, source in zip(paths[1:], sources[1:], strict=True):
+        if not same_mapping(source.get("label_mapping", {}), first):
+            raise MfbError(
+                f"{path}: its label mapping differs from {paths[0]}'s, so the same id means "
+                "different classes; compare only splits scanned with the same colour map "
+                "and remap"
+            )
 
 
 def _split_names(paths: tuple[Path, ...]) -> list[str]:

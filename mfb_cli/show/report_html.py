@@ -313,8 +313,8 @@ def _weights_chart(record: Record) -> str:
     high = math.ceil(math.log10(max(values)))
     if high == low:
         high += 1
-    width, height, left, top, bottom = 900, 320, 56, 12, 40
-    plot_w, plot_h = width - left - 12, height - top - bottom
+    width, height, left, top, bottom = 900, 360, 56, 32, 64
+    plot_w, plot_h = width - left - 48, height - top - bottom
     step = plot_w / max(len(classes), 1)
 
     def x(i: int) -> float:
@@ -330,7 +330,7 @@ def _weights_chart(record: Record) -> str:
     for exponent in range(low, high + 1):
         yy = y(10.0**exponent)
         parts.append(
-            f'<line x1="{left}" x2="{width - 12}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
             f'<text x="{left - 6}" y="{yy + 4:.1f}" class="tick" text-anchor="end">'
             f"{_power(exponent)}</text>"
         )
@@ -359,8 +359,8 @@ def _weights_chart(record: Record) -> str:
             )
         parts.append("</g>")
         parts.append(
-            f'<rect x="{left + 8 + 140 * n}" y="{top}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{left + 22 + 140 * n}" y="{top + 9}" class="tick">'
+            f'<rect x="{left + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{left + 22 + 140 * n}" y="15" class="tick">'
             f"{escape(s['scheme'])}</text>"
         )
     parts.append("</svg>")
@@ -446,7 +446,7 @@ def _cooc(record: Record) -> str:
             "share": [[round(v, 4) for v in row] for row in share],
         },
         separators=(",", ":"),
-    ).replace("</", "<\\/")
+    ).replace("<", "\\u003c")  # no '</script>' or '<!--' can end or bend the block
     return (
         '<section id="cooc"><h2>Co-occurrence</h2>'
         "<p>Row <i>c</i>, column <i>d</i>: the share of the pixels of <i>d</i> that lie in "
