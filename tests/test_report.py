@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mfb_cli.cli import cli
 from mfb_cli.count.counts import ClassCounts, CountsAccumulator
@@ -323,3 +325,46 @@ def test_splits_with_different_label_mappings_are_refused(tmp_path, mask_dir):
     result = run("report", "--from", plain, "--from", mapped)
     assert result.exit_code == 1
     assert f"{mapped}: its label mapping differs from {plain}'s" in result.stderr
+
+
+def test_heat_map_keeps_the_classes_with_most_pixels(tmp_path):
+    # 250 classes, one image each, class c with c + 1 pixels: the 200 largest are 50..249.
+    accumulator = CountsAccumulator()
+    for c in range(250):
+        accumulator.add(np.array([c], dtype=np.int64), np.array([c + 1], dtype=np.int64))
+    record = report_of(("many", accumulator.result()))
+    assert record["cooc"]["left_out"] == 50
+    assert sorted(record["cooc"]["order"]) == list(range(50, 250))
+    # no two classes meet: every off-diagonal share is 0
+    share = record["cooc"]["share"]
+    assert all(share[i][j] == (1.0 if i == j else 0.0) for i in range(200) for j in range(200))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 5), min_size=1, max_size=6),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(
+        st.lists(st.integers(0, 5), min_size=1, max_size=6),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_report_properties(first, second):
+    one, two = counts_of(*[[row] for row in first]), counts_of(*[[row] for row in second])
+    record = report_of(("a", one), ("b", two), spec=LabelSpec.of(6))
+    in_first = {v for row in first for v in row}
+    in_second = {v for row in second for v in row}
+    assert sorted(record["cooc"]["order"]) == sorted(in_first)  # a permutation of them
+    assert all(row[i] == 1.0 for i, row in enumerate(record["cooc"]["share"]))
+    divergence = record["splits"]["js_divergence"]
+    assert divergence[0][0] == divergence[1][1] == 0.0
+    assert divergence[0][1] == divergence[1][0]
+    assert 0.0 <= divergence[0][1] <= 1.0 + 1e-12
+    shares = [[r["share_of_labelled"] for r in s["classes"]] for s in record["splits"]["splits"]]
+    assert (divergence[0][1] == 0.0) == (shares[0] == shares[1])
+    assert (divergence[0][1] >= 1.0 - 1e-12) == (not in_first & in_second)  # disjoint: 1
+    assert {m["id"] for m in record["splits"]["missing"]} == in_first ^ in_second

@@ -37,6 +37,10 @@ class ReportInput:
     source: dict[str, Any] = field(default_factory=dict)
 
 
+#: Classes drawn in the co-occurrence heat map at most (the ones with most pixels), so the
+#: page stays a few MB whatever the class count.
+MAX_COOC_CLASSES = 200
+
 DEFINITIONS = {
     "main": "summary, distribution, weights and co-occurrence describe the first input",
     "void_share": "void pixels / all pixels",
@@ -200,6 +204,10 @@ def cooc_record(item: ReportInput) -> Record:
     void = set(stats.void)
     index = {int(label): i for i, label in enumerate(counts.ids.tolist())}
     classes = [c for c in range(stats.num_classes) if stats.pixels[c] > 0 and c not in void]
+    left_out = max(0, len(classes) - MAX_COOC_CLASSES)
+    if left_out:  # the page stays a few MB: the classes with most pixels
+        kept = sorted(classes, key=lambda c: (-int(stats.pixels[c]), c))[:MAX_COOC_CLASSES]
+        classes = sorted(kept)
     table = counts.cooc
     share = {
         (c, d): int(table[index[c], index[d]]) / int(stats.pixels[d])
@@ -207,7 +215,11 @@ def cooc_record(item: ReportInput) -> Record:
         for d in classes
     }
     order = seriation(classes, share, [int(stats.pixels[c]) for c in classes])
-    return {"order": order, "share": [[share[c, d] for d in order] for c in order]}
+    return {
+        "order": order,
+        "share": [[share[c, d] for d in order] for c in order],
+        "left_out": left_out,
+    }
 
 
 def seriation(

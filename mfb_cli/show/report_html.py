@@ -452,7 +452,13 @@ def _cooc(record: Record) -> str:
         "<p>Row <i>c</i>, column <i>d</i>: the share of the pixels of <i>d</i> that lie in "
         "images containing <i>c</i> (from the counts mfb keeps; white: never together). "
         f"Order: {escape(record['definitions']['cooc_order'])}.</p>"
-        f'<div class="cooc-wrap"><figure class="chart heat">{parts[0]}{"".join(parts[1:])}'
+        + (
+            f'<p class="meta" id="cooc-left-out">{cooc["left_out"]} classes with the fewest '
+            f"pixels are left out: the map shows the {n} with the most.</p>"
+            if cooc["left_out"]
+            else ""
+        )
+        + f'<div class="cooc-wrap"><figure class="chart heat">{parts[0]}{"".join(parts[1:])}'
         f'<figcaption>{legend}</figcaption><p id="cooc-hover" class="meta">'
         "Point at a cell to read it.</p></figure>"
         '<table id="cooc-pairs"><caption>Classes most often together</caption><thead><tr>'
