@@ -1,0 +1,191 @@
+"""``mfb report``: one self-contained HTML page of a dataset's class balance."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..weigh.weights import NORMALIZATIONS
+from .commands import cli
+from .help import with_definitions
+from .options import (
+    ScanRequest,
+    class_options,
+    mask_options,
+    names_option,
+    output_option,
+    refuse_unused,
+    refuse_unused_reading,
+)
+from .scanning import class_stats_for, find_sources, warn_all
+
+if TYPE_CHECKING:
+    from ..show.report import ReportInput
+    from ..weigh.spec import LabelSpec
+
+
+class RecordsArguments(click.Command):
+    """Keeps the arguments as typed, so the page can show the exact command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["mfb.arguments"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def _command_line(ctx: click.Context) -> str:
+    return " ".join(["mfb", ctx.info_name or "report", shlex.join(ctx.meta["mfb.arguments"])])
+
+
+@with_definitions
+@cli.command(cls=RecordsArguments)
+@click.option(
+    "--from",
+    "from_paths",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="STATS.json",
+    help="Read the counts from statistics files written by 'mfb scan' instead of scanning "
+    "PATH... (repeatable: train, val, test, compared under Splits; the first one is the "
+    "dataset the summary, distribution, weights and co-occurrence describe).",
+)
+@mask_options
+@class_options
+@names_option
+@click.option(
+    "--normalize",
+    type=click.Choice(list(NORMALIZATIONS)),
+    default="mean",
+    show_default=True,
+    help="Normalisation of every scheme's weights, so the schemes share one scale "
+    "(as 'mfb weights --normalize').",
+)
+@click.option(
+    "--check",
+    "run_check",
+    is_flag=True,
+    help="Also read every file as 'mfb check' does and list its findings under Problems "
+    "(PATH... only: a statistics file holds no images).",
+)
+@output_option("Write the page to this file (atomically) instead of stdout.")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    from_paths: tuple[Path, ...],
+    scan: ScanRequest,
+    spec: LabelSpec,
+    names: dict[int, str],
+    normalize: str,
+    run_check: bool,
+    output: Path | None,
+) -> None:
+    """One self-contained HTML page showing the class balance of PATH... (or --from files).
+
+    Sections: Summary (images, pixels, classes present and absent, void and ignored
+    shares, imbalance ratio, mfb version, this command); Class distribution (pixels and
+    images per class, sortable, log/linear bars, void / ignored / never-seen marked);
+    Weights under every scheme side by side (table and chart, one normalisation);
+    Co-occurrence (heat map in seriation order); Splits (several --from files: shares side
+    by side, Jensen-Shannon divergence, classes missing from a split); Problems (every
+    warning; 'mfb check' findings with --check). Class colours come from --colormap. The
+    page fetches nothing (no CDN, no font, inline CSS/SVG/JS), opens offline and prints
+    on A4.
+
+    \b
+    Examples:
+      mfb report ./labels --names classes.txt --void 11 -o report.html
+      mfb report --from train.json --from val.json --ignore 255 -o splits.html
+      mfb report ./labels --colormap camvid32 --check -o report.html
+    """
+    from ..show.output import write_text
+    from ..show.report import class_colours, report_record
+    from ..show.report_html import render_report
+
+    refuse_unused_reading(ctx, scan, from_paths[0] if from_paths else None)
+    refuse_unused(ctx, [("run_check", not from_paths, "with --from: no image is read")])
+    inputs = _inputs(scan, spec, from_paths)
+    check = _check_record(scan, spec) if run_check else None
+    names = names or scan.read.class_names()  # --names wins over the colour table's
+    colormap = scan.read.colormap
+    colours = (
+        class_colours(colormap.keys.tolist(), colormap.values.tolist())
+        if colormap is not None and scan.read.remap is None
+        else {}
+    )
+    record = report_record(
+        inputs,
+        names=names,
+        colours=colours,
+        normalize=normalize,
+        command=_command_line(ctx),
+        check=check,
+    )
+    warn_all(record["problems"]["warnings"])
+    write_text(render_report(record), output)
+    if output is not None and not scan.quiet:
+        from ..show.output import one_line
+
+        click.echo(f"wrote {one_line(str(output))} (report of {len(inputs)} input(s))", err=True)
+
+
+def _inputs(scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]) -> list[ReportInput]:
+    """One ReportInput per --from file (or one for PATH...), all on one class vector."""
+    from ..show.report import ReportInput
+
+    if not from_paths:
+        counts, stats, source = class_stats_for(scan, spec, None)
+        name = ", ".join(str(p) for p in (*scan.paths, *scan.lists))
+        return [ReportInput(name, counts, stats, source)]
+    loaded = [class_stats_for(scan, spec, path) for path in from_paths]
+    _refuse_other_mappings(from_paths, [source for _, _, source in loaded])
+    length = max(stats.num_classes for _, stats, _ in loaded)
+    if any(stats.num_classes != length for _, stats, _ in loaded):
+        # Splits are compared class by class: every split gets the longest vector.
+        wide = replace(spec, num_classes=length)
+        loaded = [class_stats_for(scan, wide, path) for path in from_paths]
+    labels = _split_names(from_paths)
+    return [
+        ReportInput(label, counts, stats, source)
+        for label, (counts, stats, source) in zip(labels, loaded, strict=True)
+    ]
+
+
+def _refuse_other_mappings(paths: tuple[Path, ...], sources: list[dict[str, Any]]) -> None:
+    """Splits whose ids mean different things (another colour map or remap) are refused."""
+    from ..errors import MfbError
+    from ..read.class_sets import same_mapping
+
+    first = sources[0].get("label_mapping", {})
+    for path, source in zip(paths[1:], sources[1:], strict=True):
+        if not same_mapping(source.get("label_mapping", {}), first):
+            raise MfbError(
+                f"{path}: its label mapping differs from {paths[0]}'s, so the same id means "
+                "different classes; compare only splits scanned with the same colour map "
+                "and remap"
+            )
+
+
+def _split_names(paths: tuple[Path, ...]) -> list[str]:
+    """File stems (train, val), or the paths as given when two stems are the same."""
+    stems = [p.stem for p in paths]
+    return stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
+
+
+def _check_record(scan: ScanRequest, spec: LabelSpec) -> dict[str, Any]:
+    """What 'mfb check' finds in the same files, as its JSON record."""
+    from ..count.check import check_masks
+
+    unreadable: list[tuple[Path, str]] = []
+    files = find_sources(scan, unreadable)
+    return check_masks(
+        files,
+        unreadable=unreadable,
+        num_classes=spec.num_classes,
+        ignore=frozenset(spec.ignore),
+        read=scan.read,
+        jobs=scan.jobs,
+        skip_bad=scan.skip_bad,
+    ).record()

@@ -1,0 +1,702 @@
+"""The report record as one self-contained HTML page: inline CSS, SVG and a little JS.
+
+Nothing is fetched (no CDN, no web font, no image file): the page opens offline, from disk
+or as an attachment. Every number is drawn server-side from the record, so the page reads
+(and prints) without JavaScript; the script only sorts tables, switches the distribution
+bars between log and linear scale and names the co-occurrence cell under the pointer.
+Each number cell carries its exact value in ``data-value``, as the JSON outputs give it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from .plot import AUTO_LOG_RATIO
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .records import Record
+
+#: Colours of the weighting schemes in the chart (Okabe-Ito: told apart by most readers).
+SCHEME_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+#: Bars and swatches of classes without a colour table.
+DEFAULT_BAR = "#4a7fb5"
+#: Heat-map colour of share 0..1 by level (light to dark blue), 8 levels above zero.
+_HEAT = ("#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
+#: Above this many classes the heat map has no axis labels (the pointer names the cell).
+MAX_LABELLED_CLASSES = 60
+#: Pairs listed beside the heat map.
+TOP_PAIRS = 15
+#: Shown for a number that does not exist (a share of nothing).
+NONE = "\N{EN DASH}"
+
+
+def _attr(value: Any) -> str:
+    """A number's exact value for ``data-value``: ints as digits, floats by repr."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _int(value: int | None) -> str:
+    return NONE if value is None else f"{value:,}"
+
+
+def _share(value: float | None) -> str:
+    if value is None:
+        return NONE
+    percent = value * 100
+    if percent == 0 or percent >= 0.01:
+        return f"{percent:.2f}%"
+    return f"{percent:.2g}%"
+
+
+def _number(value: float | None) -> str:
+    return NONE if value is None else f"{value:.4g}"
+
+
+def _num_cell(value: Any, text: str, extra: str = "") -> str:
+    return f'<td class="num{extra}" data-value="{_attr(value)}">{escape(text)}</td>'
+
+
+def _name(record: Record, label: int) -> str:
+    names: list[str | None] = record["names"]
+    name = names[label] if 0 <= label < len(names) else None
+    return name if name is not None else str(label)
+
+
+def _colour(record: Record, label: int) -> str:
+    colours: list[str | None] = record["colours"]
+    colour = colours[label] if 0 <= label < len(colours) else None
+    return colour or DEFAULT_BAR
+
+
+def render_report(record: Record) -> str:
+    """The whole page, deterministic for a given record."""
+    summary = record["summary"]
+    title = f"mfb report: {summary['name']}"
+    sections = [
+        _summary(record),
+        _distribution(record),
+        _weights(record),
+        _cooc(record),
+        _splits(record),
+        _problems(record),
+    ]
+    nav = "".join(
+        f'<a href="#{key}">{label}</a>'
+        for key, label in (
+            ("summary", "Summary"),
+            ("distribution", "Classes"),
+            ("weights", "Weights"),
+            ("cooc", "Co-occurrence"),
+            ("splits", "Splits"),
+            ("problems", "Problems"),
+        )
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
+        f"<header><h1>Class balance: {escape(summary['name'])}</h1>"
+        f'<p class="meta">mfb {escape(record["mfb_version"])} · '
+        f"<code>{escape(record['command'])}</code></p><nav>{nav}</nav></header>\n<main>\n"
+        + "\n".join(sections)
+        + f"\n</main>\n<script>{JS}</script>\n</body></html>\n"
+    )
+
+
+def _summary(record: Record) -> str:
+    s = record["summary"]
+    absent = s["absent"]
+    absent_text = (
+        f"{len(absent)}: " + ", ".join(_name(record, c) for c in absent) if absent else "0"
+    )
+    ratio = s["imbalance_ratio"]
+    ratio_text = NONE if ratio is None else f"{ratio:,.1f}"
+    if ratio is not None:
+        ratio_text += f" ({_name(record, s['largest'])} / {_name(record, s['smallest'])})"
+    items = [
+        ("images", s["images"], _int(s["images"])),
+        ("total_pixels", s["total_pixels"], _int(s["total_pixels"])),
+        ("labelled_pixels", s["labelled_pixels"], _int(s["labelled_pixels"])),
+        ("num_classes", s["num_classes"], _int(s["num_classes"])),
+        ("present", s["present"], _int(s["present"])),
+        ("absent", len(absent), absent_text),
+        (
+            "void_share",
+            s["void_share"],
+            f"{_share(s['void_share'])} (ids {', '.join(map(str, s['void'])) or 'none'})",
+        ),
+        (
+            "ignored_share",
+            s["ignored_share"],
+            f"{_share(s['ignored_share'])} (values {', '.join(map(str, s['ignore'])) or 'none'})",
+        ),
+        ("imbalance_ratio", ratio, ratio_text),
+    ]
+    labels = {
+        "images": "Images",
+        "total_pixels": "Pixels",
+        "labelled_pixels": "Labelled pixels",
+        "num_classes": "Classes (vector length)",
+        "present": "Classes present",
+        "absent": "Classes absent",
+        "void_share": "Void share",
+        "ignored_share": "Ignored share",
+        "imbalance_ratio": "Imbalance ratio",
+    }
+    cells = "".join(
+        f'<div class="stat" data-key="{key}"><dt>{labels[key]}</dt>'
+        f'<dd data-value="{_attr(value)}">{escape(text)}</dd></div>'
+        for key, value, text in items
+    )
+    inputs = record["inputs"]
+    more = (
+        f"<p>Summary, classes, weights and co-occurrence describe <b>{escape(inputs[0])}</b>, "
+        f"the first of {len(inputs)} inputs; all of them are compared under Splits.</p>"
+        if len(inputs) > 1
+        else ""
+    )
+    return (
+        '<section id="summary"><h2>Summary</h2>'
+        f'<dl class="stats">{cells}</dl>{more}'
+        f'<p class="meta">mfb {escape(record["mfb_version"])}; command: '
+        f'<code id="command">{escape(record["command"])}</code></p>'
+        f'<p class="meta">Source: <code>{escape(json.dumps(s["source"], sort_keys=True))}'
+        "</code></p>"
+        '<p class="meta">Labelled pixels are neither void nor ignored. Imbalance ratio: '
+        "pixels of the largest / of the smallest present non-void class.</p></section>"
+    )
+
+
+def _bar_widths(rows: Sequence[Record]) -> tuple[list[float], list[float]]:
+    """Bar lengths in percent, linear and log (log: one decade below the smallest count)."""
+    values = [r["pixels"] for r in rows]
+    top = max(values, default=0)
+    low = min((v for v in values if v > 0), default=1) / 10
+    linear = [100 * v / top if top else 0.0 for v in values]
+    span = math.log10(top / low) if top else 0.0
+    log = [100 * math.log10(v / low) / span if v > 0 and span else 0.0 for v in values]
+    return linear, log
+
+
+def _distribution(record: Record) -> str:
+    histogram = record["histogram"]
+    rows = [*histogram["classes"], *histogram["void"], *histogram["ignored"]]
+    linear, log = _bar_widths(rows)
+    ratio = histogram["imbalance_ratio"]
+    use_log = ratio is not None and ratio > AUTO_LOG_RATIO
+    body = []
+    for row, lin, lg in zip(rows, linear, log, strict=True):
+        kind = row["kind"]
+        label = row["id"]
+        name = row["name"] if row["name"] is not None else str(label)
+        marks = []
+        if kind != "class":
+            marks.append(f'<span class="badge {kind}">{kind}</span>')
+        if not row["seen"]:
+            marks.append('<span class="badge unseen">never seen</span>')
+        colour = _colour(record, label) if kind != "ignored" else "#999999"
+        css = f"{kind}{'' if row['seen'] else ' unseen'}"
+        body.append(
+            f'<tr class="{css}" data-id="{label}" data-kind="{kind}">'
+            f'<td class="num" data-value="{label}">{label}</td>'
+            f'<td data-value="{escape(name)}"><span class="swatch" style="background:{colour}">'
+            f"</span>{escape(name)} {''.join(marks)}</td>"
+            + _num_cell(row["pixels"], _int(row["pixels"]), " pixels")
+            + _num_cell(row["share_of_labelled"], _share(row["share_of_labelled"]), " share")
+            + _num_cell(row["images"], _int(row["images"]), " images")
+            + _num_cell(row["share_of_images"], _share(row["share_of_images"]), " image-share")
+            + f'<td class="barcell" data-value="{_attr(row["pixels"])}">'
+            f'<div class="bar" data-lin="{lin:.3f}" data-log="{lg:.3f}" '
+            f'style="width:{lg if use_log else lin:.3f}%;background:{colour}"></div></td></tr>'
+        )
+    scale = "log" if use_log else "linear"
+    return (
+        '<section id="distribution"><h2>Class distribution</h2>'
+        '<p class="controls">Bar scale: <button type="button" id="scale-toggle" '
+        f'data-scale="{scale}">{scale}</button> (click to switch; default log when the '
+        f"imbalance ratio is over {AUTO_LOG_RATIO}). Click a column heading to sort.</p>"
+        f'<table id="distribution-table" class="sortable" data-scale="{scale}"><thead><tr>'
+        '<th data-type="num">Id</th><th data-type="text">Class</th>'
+        '<th data-type="num">Pixels</th><th data-type="num">Share of labelled</th>'
+        '<th data-type="num">Images</th><th data-type="num">Share of images</th>'
+        f'<th data-type="num" class="barhead">Pixels (<span class="scale-name">{scale}</span>)'
+        f"</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+        '<p class="meta">Share of labelled: pixels / labelled pixels (void and ignored rows: '
+        "none). Share of images: images containing the id / all images. Void ids keep their "
+        "channel with weight 0; ignored values are not classes; never-seen classes get weight "
+        "0.</p></section>"
+    )
+
+
+def _weights(record: Record) -> str:
+    weights = record["weights"]
+    schemes = weights["schemes"]
+    histogram = record["histogram"]
+    shares = {r["id"]: r["share_of_labelled"] for r in histogram["classes"]}
+    pixels = {r["id"]: r["pixels"] for r in histogram["classes"]}
+    void = set(record["summary"]["void"])
+    num_classes = record["summary"]["num_classes"]
+    head = "".join(
+        f'<th data-type="num" data-scheme="{escape(s["scheme"])}">'
+        f'<span class="key" style="background:{SCHEME_COLOURS[i % len(SCHEME_COLOURS)]}"></span>'
+        f"{escape(s['scheme'])}</th>"
+        for i, s in enumerate(schemes)
+    )
+    body = []
+    for c in range(num_classes):
+        note = " (void)" if c in void else "" if pixels.get(c, 0) else " (absent)"
+        body.append(
+            f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
+            f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c) + note)}</td>'
+            + _num_cell(shares.get(c), _share(shares.get(c)))
+            + "".join(
+                _num_cell(s["weights"][c], _number(s["weights"][c]), " weight") for s in schemes
+            )
+            + "</tr>"
+        )
+    descriptions = "".join(
+        f"<li><b>{escape(s['scheme'])}</b>: {escape(s['summary'])} "
+        f"<code>{escape(_parameters(s['parameters']))}</code></li>"
+        for s in schemes
+    )
+    normalize = weights["normalize"]
+    return (
+        '<section id="weights"><h2>Weights under every scheme</h2>'
+        f'<p>Normalisation in force: <b id="normalize">{escape(normalize)}</b> '
+        f"({escape(_NORMALIZE_TEXT.get(normalize, normalize))}), so the schemes share one "
+        "scale. Void and absent classes get weight 0 in every scheme. The same numbers: "
+        f"<code>mfb weights ... --scheme NAME --normalize {escape(normalize)}</code>.</p>"
+        f'<figure class="chart">{_weights_chart(record)}<figcaption>Weight of each present '
+        "class (log scale), classes from most to fewest pixels.</figcaption></figure>"
+        f'<table id="weights-table" class="sortable"><thead><tr><th data-type="num">Id</th>'
+        '<th data-type="text">Class</th><th data-type="num">Share of labelled</th>'
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f'<ul class="meta">{descriptions}</ul></section>'
+    )
+
+
+_NORMALIZE_TEXT = {
+    "none": "each scheme's natural scale",
+    "mean": "the counted weights divided by their mean: mean weight 1",
+    "sum": "the counted weights divided by their sum: sum 1",
+    "median": "the counted weights divided by their median: median weight 1",
+    "pixels": "divided by the pixel-weighted mean: a pixel-averaged loss keeps its scale",
+}
+
+
+def _parameters(parameters: Record) -> str:
+    return ", ".join(f"{k}={v}" for k, v in parameters.items() if v not in (None, False))
+
+
+def _weights_chart(record: Record) -> str:
+    schemes = record["weights"]["schemes"]
+    classes = sorted(
+        (r for r in record["histogram"]["classes"] if r["pixels"] > 0),
+        key=lambda r: (-r["pixels"], r["id"]),
+    )
+    classes = [r for r in classes if all(s["weights"][r["id"]] > 0 for s in schemes)]
+    if not classes:
+        return '<p class="empty">No counted class.</p>'
+    values = [s["weights"][r["id"]] for s in schemes for r in classes]
+    low = math.floor(math.log10(min(values)))
+    high = math.ceil(math.log10(max(values)))
+    if high == low:
+        high += 1
+    width, height, left, top, bottom = 900, 360, 56, 32, 64
+    plot_w, plot_h = width - left - 48, height - top - bottom
+    step = plot_w / max(len(classes), 1)
+
+    def x(i: int) -> float:
+        return left + step * (i + 0.5)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (math.log10(v) - low) / (high - low))
+
+    parts = [
+        f'<svg id="weights-chart" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="Weights of every scheme per class" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for exponent in range(low, high + 1):
+        yy = y(10.0**exponent)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
+            f'<text x="{left - 6}" y="{yy + 4:.1f}" class="tick" text-anchor="end">'
+            f"{_power(exponent)}</text>"
+        )
+    if len(classes) <= MAX_LABELLED_CLASSES:
+        for i, r in enumerate(classes):
+            parts.append(
+                f'<text class="tick" transform="translate({x(i):.1f},{height - bottom + 10}) '
+                f'rotate(40)">{escape(_name(record, r["id"])[:14])}</text>'
+            )
+    for n, s in enumerate(schemes):
+        colour = SCHEME_COLOURS[n % len(SCHEME_COLOURS)]
+        points = " ".join(
+            f"{x(i):.1f},{y(s['weights'][r['id']]):.1f}" for i, r in enumerate(classes)
+        )
+        parts.append(
+            f'<g class="series" data-scheme="{escape(s["scheme"])}"><polyline points="{points}" '
+            f'fill="none" stroke="{colour}" stroke-width="1.5"/>'
+        )
+        radius = 2.5 if len(classes) <= MAX_LABELLED_CLASSES else 1.2
+        for i, r in enumerate(classes):
+            weight = s["weights"][r["id"]]
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(weight):.1f}" r="{radius}" fill="{colour}">'
+                f"<title>{escape(_name(record, r['id']))}: {escape(s['scheme'])} "
+                f"{_number(weight)}</title></circle>"
+            )
+        parts.append("</g>")
+        parts.append(
+            f'<rect x="{left + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{left + 22 + 140 * n}" y="15" class="tick">'
+            f"{escape(s['scheme'])}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _power(exponent: int) -> str:
+    return f"{10.0**exponent:g}" if -3 <= exponent <= 4 else f"1e{exponent}"
+
+
+def _cooc(record: Record) -> str:
+    cooc = record["cooc"]
+    order: list[int] = cooc["order"]
+    share: list[list[float]] = cooc["share"]
+    n = len(order)
+    if n == 0:
+        return (
+            '<section id="cooc"><h2>Co-occurrence</h2><p class="empty">No counted class.'
+            "</p></section>"
+        )
+    labelled = n <= MAX_LABELLED_CLASSES
+    cell = max(3.0, min(22.0, 640 / n))
+    margin = 110 if labelled else 8
+    side = margin + cell * n
+    pad = 60 if labelled else 4  # the last column's slanted label
+    levels: list[list[str]] = [[] for _ in _HEAT]
+    for i in range(n):
+        for j in range(n):
+            value = share[i][j]
+            if value > 0:
+                level = min(len(_HEAT) - 1, int(value * len(_HEAT)))
+                levels[level].append(
+                    f"M{margin + j * cell:.2f} {margin + i * cell:.2f}"
+                    f"h{cell:.2f}v{cell:.2f}h-{cell:.2f}z"
+                )
+    parts = [
+        f'<svg id="cooc-chart" viewBox="0 0 {side + pad:.0f} {side + 4:.0f}" '
+        f'width="{side + pad:.0f}" height="{side + 4:.0f}" role="img" '
+        f'aria-label="Co-occurrence heat map" xmlns="http://www.w3.org/2000/svg" '
+        f'data-margin="{margin}" data-cell="{cell:.4f}" data-n="{n}">'
+        f'<rect x="{margin}" y="{margin}" width="{cell * n:.2f}" height="{cell * n:.2f}" '
+        'fill="#ffffff" stroke="#bbbbbb"/>'
+    ]
+    for colour, paths in zip(_HEAT, levels, strict=True):
+        if paths:
+            parts.append(f'<path fill="{colour}" d="{"".join(paths)}"/>')
+    if labelled:
+        font = min(11.0, cell * 0.8)
+        for i, c in enumerate(order):
+            name = escape(_name(record, c)[:16])
+            middle = margin + (i + 0.5) * cell
+            parts.append(
+                f'<text class="tick" x="{margin - 4}" y="{middle + font / 3:.1f}" '
+                f'text-anchor="end" font-size="{font:.1f}">{name}</text>'
+                f'<text class="tick" transform="translate({middle + font / 3:.1f},{margin - 4}) '
+                f'rotate(-60)" font-size="{font:.1f}">{name}</text>'
+            )
+    parts.append("</svg>")
+    legend = "".join(
+        f'<span class="legend-cell" style="background:{colour}"></span>'
+        f"{i / len(_HEAT):.3g}\N{EN DASH}{(i + 1) / len(_HEAT):.3g} "
+        for i, colour in enumerate(_HEAT)
+    )
+    pairs = sorted(
+        (
+            ((share[i][j] + share[j][i]) / 2, i, j)
+            for i in range(n)
+            for j in range(i + 1, n)
+            if share[i][j] > 0 or share[j][i] > 0
+        ),
+        key=lambda t: (-t[0], order[t[1]], order[t[2]]),
+    )[:TOP_PAIRS]
+    rows = "".join(
+        f"<tr><td>{escape(_name(record, order[i]))}</td><td>{escape(_name(record, order[j]))}</td>"
+        + _num_cell(share[i][j], _share(share[i][j]))
+        + _num_cell(share[j][i], _share(share[j][i]))
+        + "</tr>"
+        for _, i, j in pairs
+    )
+    data = json.dumps(
+        {
+            "names": [_name(record, c) for c in order],
+            "share": [[round(v, 4) for v in row] for row in share],
+        },
+        separators=(",", ":"),
+    ).replace("<", "\\u003c")  # no '</script>' or '<!--' can end or bend the block
+    return (
+        '<section id="cooc"><h2>Co-occurrence</h2>'
+        "<p>Row <i>c</i>, column <i>d</i>: the share of the pixels of <i>d</i> that lie in "
+        "images containing <i>c</i> (from the counts mfb keeps; white: never together). "
+        f"Order: {escape(record['definitions']['cooc_order'])}.</p>"
+        + (
+            f'<p class="meta" id="cooc-left-out">{cooc["left_out"]} classes with the fewest '
+            f"pixels are left out: the map shows the {n} with the most.</p>"
+            if cooc["left_out"]
+            else ""
+        )
+        + f'<div class="cooc-wrap"><figure class="chart heat">{parts[0]}{"".join(parts[1:])}'
+        f'<figcaption>{legend}</figcaption><p id="cooc-hover" class="meta">'
+        "Point at a cell to read it.</p></figure>"
+        '<table id="cooc-pairs"><caption>Classes most often together</caption><thead><tr>'
+        "<th>c</th><th>d</th><th>d's pixels with c</th><th>c's pixels with d</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+        f'<script type="application/json" id="cooc-data">{data}</script></section>'
+    )
+
+
+def _splits(record: Record) -> str:
+    splits = record["splits"]
+    parts = splits["splits"]
+    if len(parts) < 2:
+        return (
+            '<section id="splits"><h2>Splits</h2><p class="empty">One input. Compare splits '
+            "with several statistics files: <code>mfb scan train/ -o train.json</code>, the "
+            "same for val/ and test/, then <code>mfb report --from train.json --from val.json "
+            "--from test.json -o report.html</code>.</p></section>"
+        )
+    names = [p["name"] for p in parts]
+    missing = {m["id"]: m for m in splits["missing"]}
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    divergence_rows = "".join(
+        f"<tr><th>{escape(a)}</th>" + "".join(_num_cell(v, _number(v)) for v in row) + "</tr>"
+        for a, row in zip(names, splits["js_divergence"], strict=True)
+    )
+    flagged = "".join(
+        f'<li class="flag" data-id="{m["id"]}"><b>{escape(_name(record, m["id"]))}</b> '
+        f"(id {m['id']}): present in {escape(', '.join(m['present_in']))}, missing from "
+        f"{escape(', '.join(m['missing_from']))}</li>"
+        for m in splits["missing"]
+    )
+    body = []
+    for index, row in enumerate(parts[0]["classes"]):
+        label = row["id"]
+        flag = label in missing
+        cells = []
+        for p in parts:
+            value = p["classes"][index]["share_of_labelled"]
+            width = (
+                100
+                * value
+                / max(
+                    (q["classes"][i]["share_of_labelled"] or 0 for q in parts for i in [index]),
+                    default=1,
+                )
+                if value
+                else 0.0
+            )
+            cells.append(
+                f'<td class="num splitcell" data-value="{_attr(value)}">'
+                f'<div class="bar" style="width:{width:.2f}%;background:{_colour(record, label)}">'
+                f"</div><span>{_share(value)}</span></td>"
+            )
+        body.append(
+            f'<tr data-id="{label}"{" class=flag" if flag else ""}>'
+            f'<td class="num" data-value="{label}">{label}</td>'
+            f'<td data-value="{escape(_name(record, label))}">'
+            f"{'⚠ ' if flag else ''}{escape(_name(record, label))}</td>{''.join(cells)}</tr>"
+        )
+    images = "".join(_num_cell(p["images"], _int(p["images"])) for p in parts)
+    return (
+        '<section id="splits"><h2>Splits</h2>'
+        f"<h3>Jensen-Shannon divergence</h3><p>{escape(record['definitions']['js_divergence'])}"
+        f'.</p><table id="js-table"><thead><tr><th></th>{head}</tr></thead>'
+        f"<tbody>{divergence_rows}</tbody></table>"
+        "<h3>Classes present in one split and missing from another</h3>"
+        + (f'<ul id="missing-classes">{flagged}</ul>' if flagged else "<p>None.</p>")
+        + '<h3>Share of labelled pixels per split</h3><table id="splits-table" '
+        'class="sortable"><thead><tr><th data-type="num">Id</th><th data-type="text">Class</th>'
+        + "".join(f'<th data-type="num">{escape(n)}</th>' for n in names)
+        + f"</tr></thead><tbody>{''.join(body)}</tbody><tfoot><tr><td></td><td>Images</td>"
+        f"{images}</tr></tfoot></table></section>"
+    )
+
+
+def _problems(record: Record) -> str:
+    problems = record["problems"]
+    warnings = problems["warnings"]
+    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    text = f'<ul id="warnings">{items}</ul>' if items else '<p id="warnings">No warnings.</p>'
+    check = problems["check"]
+    return (
+        '<section id="problems"><h2>Problems</h2><h3>Warnings of this run</h3>'
+        f"{text}<h3>mfb check</h3>{_check(check)}</section>"
+    )
+
+
+def _check(check: Record | None) -> str:
+    if check is None:
+        return (
+            '<p id="check">Not run: pass <code>--check</code> to read every file for problems.</p>'
+        )
+    lines = []
+    for item in check["bad_files"]:
+        lines.append(f"unreadable: {item['path']}: {item['problem']}")
+    lines += [f"empty file: {p}" for p in check["empty_files"]]
+    for item in check["out_of_range"]:
+        lines.append(
+            f"label {item['label']} out of range in {len(item['files'])} file(s): "
+            + ", ".join(item["files"][:5])
+        )
+    lines += [
+        f"looks interpolated or JPEG-compressed: {item['path']} "
+        f"({item['blend_share']:.1%} of boundary pixels blended)"
+        for item in check["suspected_artefacts"]
+    ]
+    lines += ["identical files: " + ", ".join(group) for group in check["duplicates"]]
+    lines += [
+        f"palette index {item['index']} means different colours in different files"
+        for item in check["palette_conflicts"]
+    ]
+    status = "clean" if check["clean"] else "problems: " + ", ".join(check["problems"])
+    info = (
+        f"{_int(check['files'])} files; modes "
+        + ", ".join(f"{k} ({v})" for k, v in check["modes"].items())
+        + "; sizes "
+        + ", ".join(f"{k} ({v})" for k, v in check["sizes"].items())
+    )
+    found = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return (
+        f'<div id="check" data-clean="{_attr(check["clean"])}"><p><b>{escape(status)}</b>. '
+        f"{escape(info)}.</p>{f'<ul>{found}</ul>' if found else ''}</div>"
+    )
+
+
+CSS = """
+:root{--ink:#1d232b;--muted:#5b6672;--line:#d9dee4;--bg:#ffffff;--band:#f4f6f8}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+color:var(--ink);background:var(--bg)}
+header{padding:16px 24px 8px;border-bottom:1px solid var(--line);background:var(--band)}
+h1{font-size:22px;margin:0 0 4px}
+h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid var(--line)}
+h3{font-size:15px;margin:16px 0 6px}
+nav a{margin-right:14px;color:#1f5f99;text-decoration:none}
+main{max-width:1180px;margin:0 auto;padding:0 24px 40px}
+code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
+.meta{color:var(--muted);font-size:12.5px}
+.stats{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:8px;margin:8px 0}
+.stat{background:var(--band);border:1px solid var(--line);border-radius:6px;padding:8px 10px}
+.stat dt{color:var(--muted);font-size:12px}.stat dd{margin:2px 0 0;font-size:16px;font-weight:600}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}
+th,td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle}
+th{background:var(--band);position:sticky;top:0;white-space:nowrap}
+td.num,th[data-type=num]{text-align:right;font-variant-numeric:tabular-nums}
+table.sortable th{cursor:pointer}table.sortable th:hover{background:#e6ebf0}
+th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
+#distribution-table{width:100%}
+.barcell{width:34%;min-width:120px}.bar{height:12px;border-radius:2px;min-width:1px}
+.swatch,.key,.legend-cell{display:inline-block;width:11px;height:11px;border-radius:2px;
+margin-right:6px;vertical-align:-1px;border:1px solid rgba(0,0,0,.25)}
+.legend-cell{margin-left:8px}
+.badge{font-size:11px;padding:0 5px;border-radius:8px;margin-left:4px;color:#fff}
+.badge.void{background:#6c757d}.badge.ignored{background:#999}.badge.unseen{background:#c0392b}
+tr.void td,tr.ignored td{color:var(--muted);
+background:repeating-linear-gradient(135deg,#fff 0 6px,#f2f2f2 6px 12px)}
+tr.unseen td{color:#c0392b}
+tr.flag td{background:#fff4e5}
+.chart{margin:8px 0}.chart svg{width:100%;height:auto;max-height:420px}
+.heat svg{width:auto;max-width:100%;height:auto;max-height:none}
+.cooc-wrap{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
+svg .grid{stroke:#e3e7eb}svg .tick{font-size:10px;fill:#444}
+.splitcell{min-width:130px}.splitcell .bar{display:inline-block;height:10px;max-width:70px;
+margin-right:6px;vertical-align:middle}
+button{font:inherit;padding:2px 10px;border:1px solid #8a98a8;border-radius:4px;
+background:#fff;cursor:pointer}
+.empty{color:var(--muted)}
+@page{size:A4;margin:12mm}
+@media print{
+ body{font-size:10px}.meta{font-size:9px}header{background:none;padding:0 0 6px}
+ nav,.controls,#cooc-hover{display:none}
+ main{max-width:none;padding:0}table{font-size:8.5px;width:100%}
+ th{position:static;white-space:normal}th,td{padding:2px 4px}
+ tr,figure,.stat{break-inside:avoid}h2,h3{break-after:avoid}
+ .chart svg{max-height:none;width:100%}.heat svg{width:auto;max-width:100%}
+ .barcell{min-width:0}.splitcell{min-width:0}
+ section{break-inside:auto}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
+"""
+
+JS = r"""
+(function(){
+"use strict";
+function value(cell,type){
+  var v=cell.getAttribute("data-value");
+  if(type==="num"){return v===null||v===""?-Infinity:parseFloat(v);}
+  return (v===null?cell.textContent:v).toLowerCase();
+}
+document.querySelectorAll("table.sortable").forEach(function(table){
+  var heads=table.tHead.rows[0].cells;
+  Array.prototype.forEach.call(heads,function(th,column){
+    th.addEventListener("click",function(){
+      var type=th.getAttribute("data-type")||"text";
+      var now=th.getAttribute("aria-sort");
+      var down=now===null?type==="num":now==="ascending";
+      Array.prototype.forEach.call(heads,function(h){h.removeAttribute("aria-sort");});
+      th.setAttribute("aria-sort",down?"descending":"ascending");
+      var body=table.tBodies[0];
+      var rows=Array.prototype.slice.call(body.rows);
+      rows.sort(function(a,b){
+        var x=value(a.cells[column],type),y=value(b.cells[column],type);
+        var order=x<y?-1:x>y?1:0;
+        if(order===0){
+          return parseFloat(a.getAttribute("data-id"))-parseFloat(b.getAttribute("data-id"));
+        }
+        return down?-order:order;
+      });
+      rows.forEach(function(r){body.appendChild(r);});
+    });
+  });
+});
+var toggle=document.getElementById("scale-toggle");
+if(toggle){toggle.addEventListener("click",function(){
+  var table=document.getElementById("distribution-table");
+  var next=table.getAttribute("data-scale")==="log"?"linear":"log";
+  table.setAttribute("data-scale",next);
+  toggle.setAttribute("data-scale",next);toggle.textContent=next;
+  table.querySelectorAll(".scale-name").forEach(function(s){s.textContent=next;});
+  table.querySelectorAll(".bar").forEach(function(bar){
+    bar.style.width=bar.getAttribute(next==="log"?"data-log":"data-lin")+"%";
+  });
+});}
+var heat=document.getElementById("cooc-chart"),data=document.getElementById("cooc-data");
+if(heat&&data){
+  var cooc=JSON.parse(data.textContent),out=document.getElementById("cooc-hover");
+  heat.addEventListener("mousemove",function(e){
+    var box=heat.getBoundingClientRect(),view=heat.viewBox.baseVal,scale=view.width/box.width;
+    var m=parseFloat(heat.getAttribute("data-margin")),c=parseFloat(heat.getAttribute("data-cell"));
+    var i=Math.floor(((e.clientY-box.top)*scale-m)/c);
+    var j=Math.floor(((e.clientX-box.left)*scale-m)/c);
+    var n=cooc.names.length;
+    if(i>=0&&j>=0&&i<n&&j<n){
+      out.textContent=(cooc.share[i][j]*100).toFixed(2)+"% of the pixels of "+cooc.names[j]+
+        " lie in images with "+cooc.names[i];
+    }
+  });
+}
+})();
+"""
