@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gzip
 import io
 import os
 import re
@@ -257,7 +258,12 @@ def _zip(path: Path, members: dict[str, bytes]) -> None:
 
 
 def _tar(path: Path, members: dict[str, bytes]) -> None:
-    with path.open("wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
+    # gzip's header holds a time stamp: fixed at 0, so two builds are byte-identical.
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as packed,
+        tarfile.open(fileobj=packed, mode="w") as archive,
+    ):
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), 0, 0o644
