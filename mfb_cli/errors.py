@@ -1,15 +1,64 @@
-"""Errors a user can act on. The CLI turns each into one line on stderr and exit status 1."""
+"""Errors a user can act on. The CLI turns each into one line on stderr and exit status 1.
+
+An error that names one of the caller's parameters carries it as a ``Param`` (its
+library name, and the value when there is one), not as text: ``str(error)`` reads
+``num_classes=19`` to a library caller, and the CLI renders the same error with its own
+flags (``--num-classes 19``) in one place, ``cli/messages.cli_text``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 
+class _NoValue:
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+
+#: A ``Param`` named without a value ("raise num_classes").
+NO_VALUE = _NoValue()
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter an error message names, in library terms (``num_classes``, ``remap``)."""
+
+    name: str
+    value: object = NO_VALUE
+    #: The parameter holds several values (``void``, ``ignore``) and ``value`` is one of them.
+    item: bool = False
+
+    def __str__(self) -> str:
+        """How a library caller reads it: ``num_classes=19``, ``ignore=[255]``, ``colormap``."""
+        if self.value is NO_VALUE:
+            return self.name
+        return f"{self.name}={[self.value] if self.item else self.value!r}"
+
+
 class MfbError(Exception):
-    """Base class: a problem with the user's data or options, never a bug in mfb."""
+    """Base class: a problem with the user's data or options, never a bug in mfb.
+
+    The message is given in parts: text, and ``Param`` for each parameter it names.
+    """
+
+    def __init__(self, *parts: str | Param) -> None:
+        self.parts: tuple[str | Param, ...] = parts
+        super().__init__("".join(map(str, parts)))
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The library names of the parameters the message names, in order, each once."""
+        return tuple(dict.fromkeys(p.name for p in self.parts if isinstance(p, Param)))
+
+    def render(self, spell: Callable[[Param], str]) -> str:
+        """The message with each parameter spelled by ``spell`` (the CLI's flags)."""
+        return "".join(p if isinstance(p, str) else spell(p) for p in self.parts)
 
 
 class NoMasksFoundError(MfbError):
@@ -19,10 +68,10 @@ class NoMasksFoundError(MfbError):
 class BadMaskError(MfbError):
     """One label file cannot be read as a mask; the message names the file."""
 
-    def __init__(self, path: Path | str, problem: str) -> None:
+    def __init__(self, path: Path | str, *problem: str | Param) -> None:
         self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
+        self.problem = "".join(map(str, problem))
+        super().__init__(f"{path}: ", *problem)
 
 
 class LabelRangeError(MfbError):
@@ -31,3 +80,8 @@ class LabelRangeError(MfbError):
 
 class OptionError(MfbError):
     """Options that contradict each other or the data (void out of range, void and ignore)."""
+
+
+class MissingExtraError(MfbError):
+    """An option needs an optional dependency that is not installed (an environment problem,
+    not a usage error: the CLI exits 1)."""

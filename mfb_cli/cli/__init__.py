@@ -1,5 +1,5 @@
-"""The mfb command: Click commands and shared options over the library."""
+"""The mfb command: one module per command, the shared options, the group in ``main``."""
 
-from .commands import cli, main
+from .main import cli, main
 
 __all__ = ["cli", "main"]
