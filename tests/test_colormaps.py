@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from mfb_cli.cli import cli
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError, MfbError, OptionError
 from mfb_cli.read.colormaps import BUILTIN_COLORMAPS, load_colormap, parse_colour
@@ -210,10 +212,16 @@ def test_palette_images_are_read_by_colour_unless_palette_index(tmp_path):
 
 
 def test_colour_options_need_a_colour_map():
-    with pytest.raises(OptionError, match="--palette-index needs --colormap"):
+    # Library terms for a library caller; the CLI's flags for a command line.
+    with pytest.raises(OptionError, match=r"^palette_index needs colormap$") as raised:
         ReadOptions(palette_index=True)
-    with pytest.raises(OptionError, match="--unknown-color needs --colormap"):
+    assert raised.value.params == ("palette_index", "colormap")
+    with pytest.raises(OptionError, match=r"^unknown_color needs colormap$"):
         ReadOptions(unknown_color=3)
+    for flag in ("--palette-index", "--unknown-color 3", "--transparent 0"):
+        result = CliRunner().invoke(cli, ["weights", ".", *flag.split()])
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[-1] == f"Error: {flag.split()[0]} needs --colormap"
 
 
 def test_label_mapping_names_builtins_and_hashes_tables(tmp_path):

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from mfb_cli.count.counts import CountsAccumulator
 from mfb_cli.count.kernels import histogram_of_array
-from mfb_cli.show.weights_formats import WEIGHTS_FORMATS
 from mfb_cli.show.records import rounded, weights_record
 from mfb_cli.show.serialize import to_json
+from mfb_cli.show.weights_formats import WEIGHTS_FORMATS
 from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.spec import LabelSpec
 from mfb_cli.weigh.weights import class_weights

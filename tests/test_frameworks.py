@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from mfb_cli.count.counts import CountsAccumulator
 from mfb_cli.count.kernels import histogram_of_array
-from mfb_cli.show.weights_formats import WEIGHTS_FORMATS
 from mfb_cli.show.records import weights_record
+from mfb_cli.show.weights_formats import WEIGHTS_FORMATS
 from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.schemes import SCHEMES
 from mfb_cli.weigh.spec import LabelSpec

@@ -53,8 +53,13 @@ def test_unmapped_values_error_naming_file_and_value_or_take_an_id(tmp_path):
     ):
         counts(path, remap=remap)
     assert counts(path, remap=remap, unmapped=255) == {0: 3, 1: 2, 255: 4}
-    with pytest.raises(OptionError, match="--unmapped needs --map"):
+    with pytest.raises(OptionError, match=r"^unmapped needs remap$"):
         ReadOptions(unmapped=255)
+    result = CliRunner().invoke(cli, ["weights", str(path), "--unmapped", "255"])
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        2,
+        "Error: --unmapped needs --map",
+    )
 
 
 def test_conflicting_and_broken_tables(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError
+from ..errors import MfbError, MissingExtraError, Param
 from .distribution import rows as distribution_rows
 from .output import write_bytes
 
@@ -45,7 +45,7 @@ def plot_distribution(record: Record, output: Path, *, log: bool | None = None) 
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise MfbError(f"--plot needs matplotlib: {INSTALL_HINT}") from None
+        raise MissingExtraError(Param("plot"), f" needs matplotlib: {INSTALL_HINT}") from None
 
     automatic = log is None
     log = use_log_scale(record, log)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..class_set import ClassSet, check_vector_length
 from ..count.label_check import LabelCheck
-from ..errors import LabelRangeError, OptionError
+from ..errors import LabelRangeError, OptionError, Param
 from .spec import LabelSpec
 
 if TYPE_CHECKING:
@@ -92,9 +92,11 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     """Resolve ``counts`` into per-class statistics, checking every id has a place."""
     void, ignore = set(spec.void), set(spec.ignore)
     if void & ignore:
-        raise OptionError(f"id {min(void & ignore)} is given as both --void and --ignore")
+        raise OptionError(
+            f"id {min(void & ignore)} is given as both ", Param("void"), " and ", Param("ignore")
+        )
     if any(v < 0 for v in void):
-        raise OptionError(f"--void {min(void)}: class ids are >= 0")
+        raise OptionError(Param("void", min(void), item=True), ": class ids are >= 0")
     ids = counts.ids.tolist()
     classes = [i for i in ids if i not in ignore]
     negative = [i for i in classes if i < 0]
@@ -114,7 +116,7 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     elif num_classes is None:
         num_classes = 1 + max([*classes, *void], default=-1)
     elif num_classes < 1:
-        raise OptionError(f"--num-classes {num_classes}: must be at least 1")
+        raise OptionError(Param("num_classes", num_classes), ": must be at least 1")
     else:
         too_big = [i for i in classes if i >= num_classes]
         if too_big:
@@ -128,15 +130,19 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     for value in sorted(void):
         if value >= num_classes:
             raise OptionError(
-                f"--void {value} is outside the class range 0..{num_classes - 1} "
-                f"(--num-classes {num_classes})"
+                Param("void", value, item=True),
+                f" is outside the class range 0..{num_classes - 1} (",
+                Param("num_classes", num_classes),
+                ")",
             )
     for value in sorted(ignore):
         if 0 <= value < num_classes:
             raise OptionError(
-                f"--ignore {value} is inside the class range 0..{num_classes - 1}: an ignored "
-                f"value has no output channel; use --void {value} to keep its channel with "
-                "weight 0"
+                Param("ignore", value, item=True),
+                f" is inside the class range 0..{num_classes - 1}: an ignored value has no "
+                "output channel; use ",
+                Param("void", value, item=True),
+                " to keep its channel with weight 0",
             )
 
     index = np.asarray(ids, dtype=np.int64)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MfbError, OptionError
+from ..errors import MfbError, OptionError, Param
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -218,7 +218,9 @@ def enet(stats: ClassStats, *, enet_c: float = 1.02) -> ClassWeights:
     same value in copied scripts.
     """
     if not enet_c > 1:
-        raise OptionError(f"--enet-c {enet_c}: must be > 1 (weights are 1 / ln(c + n_c / N))")
+        raise OptionError(
+            Param("enet_c", enet_c), ": must be > 1 (weights are 1 / ln(c + n_c / N))"
+        )
     offset = Fraction(enet_c) - 1
     return _pixel_scheme(
         stats,
@@ -247,7 +249,7 @@ def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights
     Requires 0 <= beta < 1. Void and absent classes get 0.
     """
     if not 0 <= beta < 1:
-        raise OptionError(f"--beta {beta}: must be in [0, 1)")
+        raise OptionError(Param("beta", beta), ": must be in [0, 1)")
     log_beta = math.log(beta) if beta > 0 else -math.inf
 
     def weigh(counts: list[int], total: int) -> list[Fraction]:
