@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from click.testing import CliRunner
 from PIL import Image
 
 from mfb_cli import (
@@ -20,17 +19,12 @@ from mfb_cli import (
     find_label_files,
     median_frequency,
 )
-from mfb_cli.cli import cli
 
-from .conftest import save_mask
+from .conftest import run, save_mask
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 TABLE = "id,r,g,b\n0,255,0,0\n1,0,255,0\n2,0,0,255\n3,255,255,255\n"
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def save_palette(path: Path, indices: list[list[int]], colours: list[tuple[int, int, int]]):

@@ -62,10 +62,10 @@ class Scanned:
         return record
 
 
-class _NoProgress:
+class NoProgress:
     """Stands in for a tqdm bar when none is shown; messages still go to stderr."""
 
-    def __enter__(self) -> _NoProgress:
+    def __enter__(self) -> NoProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,7 +87,7 @@ def progress_bar(scan: ScanRequest, total: int) -> Any:
     When hidden, tqdm is not even imported: that is a tenth of a small scan's start-up.
     """
     if scan.quiet or not sys.stderr.isatty():
-        return _NoProgress()
+        return NoProgress()
     from tqdm import tqdm
 
     return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False)

@@ -1,0 +1,133 @@
+"""Library errors name parameters in library terms; the CLI spells them as its flags."""
+
+from __future__ import annotations
+
+import ast
+import pickle
+from pathlib import Path
+
+import click
+import pytest
+
+import mfb_cli
+from mfb_cli.cli import cli
+from mfb_cli.cli.messages import cli_text, flag_of
+from mfb_cli.errors import BadMaskError, LabelRangeError, MfbError, OptionError, Param
+from mfb_cli.weigh.spec import LabelSpec
+
+from .conftest import run, save_mask
+
+PACKAGE = Path(mfb_cli.__file__).parent
+
+
+def test_a_param_reads_as_the_library_caller_wrote_it():
+    error = OptionError(Param("void", 5, item=True), " is outside (", Param("num_classes", 3), ")")
+    assert str(error) == "void=[5] is outside (num_classes=3)"
+    assert error.params == ("void", "num_classes")
+    assert str(OptionError(Param("unmapped"), " needs ", Param("remap"))) == "unmapped needs remap"
+    assert str(OptionError(Param("decoder", "fast"), "!")) == "decoder='fast'!"
+    # Plain text stays what it was, braces and all: nothing is formatted twice.
+    assert str(MfbError("a {b} c")) == "a {b} c"
+    assert str(BadMaskError("x{0}.png", "bad ", Param("max_pixels"))) == "x{0}.png: bad max_pixels"
+
+
+def test_the_cli_spells_each_param_with_the_flag_whose_destination_it_is():
+    with click.Context(cli) as ctx, ctx.scope():
+        assert flag_of("remap") == "--map"  # the destination is the library's name
+        assert flag_of("lists") == "--list"
+        assert flag_of("num_classes") == "--num-classes"
+        assert flag_of("jobs") == "--jobs"
+        error = OptionError(Param("void", 5, item=True), " (", Param("num_classes", 3), ")")
+        assert cli_text(error) == "--void 5 (--num-classes 3)"
+        assert cli_text(OptionError(Param("unmapped"), " needs ", Param("remap"))) == (
+            "--unmapped needs --map"
+        )
+    assert flag_of("not_an_option") == "--not-an-option"  # no context: the plain spelling
+
+
+def test_an_error_survives_pickling_with_its_message():
+    error = OptionError(Param("num_classes", 0), ": must be at least 1")
+    assert str(pickle.loads(pickle.dumps(error))) == "num_classes=0: must be at least 1"
+
+
+@pytest.mark.parametrize(
+    ("spec", "args", "library", "command_line"),
+    [
+        (
+            {"num_classes": 3, "void": [5]},
+            "--num-classes 3 --void 5",
+            "void=[5] is outside the class range 0..2 (num_classes=3)",
+            "--void 5 is outside the class range 0..2 (--num-classes 3)",
+        ),
+        (
+            {"void": [1], "ignore": [1]},
+            "--void 1 --ignore 1",
+            "id 1 is given as both void and ignore",
+            "id 1 is given as both --void and --ignore",
+        ),
+        (
+            {"ignore": [0]},
+            "--ignore 0",
+            "ignore=[0] is inside the class range 0..1: an ignored value has no output "
+            "channel; use void=[0] to keep its channel with weight 0",
+            "--ignore 0 is inside the class range 0..1: an ignored value has no output "
+            "channel; use --void 0 to keep its channel with weight 0",
+        ),
+        (
+            {"void": [70000]},
+            "--void 70000",
+            "void=[70000]: mfb builds class vectors of at most 65,536 entries",
+            "--void 70000: mfb builds class vectors of at most 65,536 entries",
+        ),
+    ],
+)
+def test_one_error_two_spellings(tmp_path, spec, args, library, command_line):
+    from mfb_cli import class_stats, count_masks
+
+    path = save_mask(tmp_path / "m" / "a.png", [[0, 1]])
+    with pytest.raises(OptionError) as raised:
+        class_stats(count_masks([path], jobs=1), LabelSpec.of(**spec))
+    assert str(raised.value) == library
+    result = run("weights", path.parent, "-q", *args.split())
+    assert (result.exit_code, result.stderr) == (1, f"Error: {command_line}\n")
+
+
+def test_a_statistics_file_prefix_keeps_the_cli_spelling(tmp_path):
+    save_mask(tmp_path / "m" / "a.png", [[0, 1], [2, 3]])
+    stats = tmp_path / "s.json"
+    assert run("scan", tmp_path / "m", "-q", "-o", stats).exit_code == 0
+    result = run("weights", "--from", stats, "--void", 70000)
+    assert result.stderr == (
+        "Error: --void 70000: mfb builds class vectors of at most 65,536 entries\n"
+    )
+    error = LabelRangeError("s.json: ", Param("ignore", 3, item=True))
+    assert (str(error), error.params) == ("s.json: ignore=[3]", ("ignore",))
+
+
+def _flag_texts(tree: ast.AST, classes: set[str]) -> list[str]:
+    """String pieces spelling a --flag inside ``raise <one of classes>(...)``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            name = getattr(node.exc.func, "id", "")
+            if name in classes:
+                found += [
+                    part.value
+                    for part in ast.walk(node.exc)
+                    if isinstance(part, ast.Constant)
+                    and isinstance(part.value, str)
+                    and " --" in f" {part.value}"
+                ]
+    return found
+
+
+def test_no_option_error_in_the_library_spells_a_flag():
+    """The class of defect: an option error a library caller gets names a CLI flag."""
+    offenders = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts[:1]:
+            continue
+        texts = _flag_texts(ast.parse(path.read_text()), {"OptionError", "MissingExtraError"})
+        if texts:
+            offenders[str(path.relative_to(PACKAGE))] = texts
+    assert offenders == {}
