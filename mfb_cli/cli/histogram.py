@@ -34,24 +34,15 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return check_output_path(ctx, param, value)
 
 
-@with_definitions
-@click.command()
-@from_option
-@mask_options
-@class_options
-@names_option
-@click.option(
+# The options of histogram alone, each one object (the shared ones are in options.py).
+sort_opt = click.option(
     "--sort",
     type=click.Choice(SORTS),
     default="id",
     show_default=True,
     help="Order of the class rows: by id, or most pixels first.",
 )
-@format_option(
-    DISTRIBUTION_FORMATS, "table", "A table for people, or the same numbers for machines."
-)
-@output_option()
-@click.option(
+plot_opt = click.option(
     "--plot",
     type=click.Path(path_type=Path, dir_okay=False),
     callback=_check_plot,
@@ -59,12 +50,27 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     default=None,
     help="Also draw a bar chart to FILE.png or FILE.svg (needs: pip install 'mfb-cli[plot]').",
 )
-@click.option(
+log_opt = click.option(
     "--log/--linear",
     default=None,
     help="Scale of --plot's pixel axis.  [default: log when the imbalance ratio is over "
     "100, else linear]",
 )
+
+
+@with_definitions
+@click.command()
+@from_option
+@mask_options
+@class_options
+@names_option
+@sort_opt
+@format_option(
+    DISTRIBUTION_FORMATS, "table", "A table for people, or the same numbers for machines."
+)
+@output_option()
+@plot_opt
+@log_opt
 def histogram(
     request: ScanRequest,
     from_path: Path | None,

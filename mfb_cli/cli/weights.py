@@ -25,21 +25,15 @@ from .options import (
 )
 from .scanning import class_stats_for, warn_all
 
-
-@with_schemes
-@with_definitions
-@click.command()
-@from_option
-@mask_options
-@class_options
-@click.option(
+# The options of weights alone, each one object (the shared ones are in options.py).
+scheme_opt = click.option(
     "--scheme",
     type=click.Choice(list(SCHEMES)),
     default="median-frequency",
     show_default=True,
     help="Weighting scheme (listed below).",
 )
-@click.option(
+normalize_opt = click.option(
     "--normalize",
     type=click.Choice(list(NORMALIZATIONS)),
     default="none",
@@ -50,14 +44,14 @@ from .scanning import class_stats_for, warn_all
     "(mmseg 0.30-1.1, Keras's default); where it divides by the weights' sum (PyTorch, mmseg "
     "1.2) the scale cancels and none is fine.",
 )
-@click.option(
+clip_opt = click.option(
     "--clip",
     type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     metavar="MAX",
     help="Cap every weight at MAX, after --normalize, so no weight you get exceeds MAX.",
 )
-@click.option(
+void_in_median_opt = click.option(
     "--void-in-median",
     is_flag=True,
     help="median-frequency only. SegNet / PyTorch-ENet convention: void and ignored pixels "
@@ -65,27 +59,42 @@ from .scanning import class_stats_for, warn_all
     "channel stays (weight 0; PyTorch-ENet's 12 entries); with --ignore 11 it has no entry "
     "(SegNet's 11 entries, ignore_label: 11). Needs --void or --ignore.",
 )
-@click.option(
+enet_c_opt = click.option(
     "--enet-c",
     type=FiniteFloatRange(min=1, min_open=True),
     default=scheme_option_default("enet", "enet_c"),
     show_default=True,
     help="enet only: c in 1 / ln(c + n_c / N).",
 )
-@click.option(
+beta_opt = click.option(
     "--beta",
     type=FiniteFloatRange(min=0, max=1, max_open=True),
     default=scheme_option_default("effective-number", "beta"),
     show_default=True,
     help="effective-number only: beta in (1 - beta) / (1 - beta^n_c).",
 )
-@click.option(
+decimals_opt = click.option(
     "--decimals",
     type=click.IntRange(min=0),
     default=None,
     metavar="N",
     help="Round weights and frequencies to N decimals (every format).  [default: full precision]",
 )
+
+
+@with_schemes
+@with_definitions
+@click.command()
+@from_option
+@mask_options
+@class_options
+@scheme_opt
+@normalize_opt
+@clip_opt
+@void_in_median_opt
+@enet_c_opt
+@beta_opt
+@decimals_opt
 @names_option
 @output_options
 @click.pass_context
