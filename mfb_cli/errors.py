@@ -3,16 +3,19 @@
 An error that names one of the caller's parameters carries it as a ``Param`` (its
 library name, and the value when there is one), not as text: ``str(error)`` reads
 ``num_classes=19`` to a library caller, and the CLI renders the same error with its own
-flags (``--num-classes 19``) in one place, ``cli/messages.cli_text``.
+flags (``--num-classes 19``): ``cli/messages.spell`` is the one translation, installed
+with ``spelled_with`` for the length of a command (so that messages the library copies
+into its results, such as ``mfb check``'s report, read in the CLI's terms there too).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 
@@ -33,12 +36,33 @@ class Param:
     value: object = NO_VALUE
     #: The parameter holds several values (``void``, ``ignore``) and ``value`` is one of them.
     item: bool = False
+    #: A value to fill in, named: ``ID`` reads ``unknown_color=<ID>`` / ``--unknown-color ID``.
+    metavar: str = ""
 
     def __str__(self) -> str:
         """How a library caller reads it: ``num_classes=19``, ``ignore=[255]``, ``colormap``."""
+        if self.metavar:
+            value = f"<{self.metavar}>"
+            return f"{self.name}={f'[{value}]' if self.item else value}"
         if self.value is NO_VALUE:
             return self.name
         return f"{self.name}={[self.value] if self.item else self.value!r}"
+
+
+#: How ``str(error)`` spells parameters: library terms, unless a front end installs its
+#: own for a while (``spelled_with``). Process-wide, not a ContextVar, on purpose: the
+#: scan's worker threads render messages too (a bad file's problem in a check report).
+_spellings: list[Callable[[Param], str]] = [str]
+
+
+@contextmanager
+def spelled_with(spell: Callable[[Param], str]) -> Iterator[None]:
+    """Within the block, every error message spells its parameters with ``spell``."""
+    _spellings.append(spell)
+    try:
+        yield
+    finally:
+        _spellings.pop()
 
 
 class MfbError(Exception):
@@ -49,7 +73,10 @@ class MfbError(Exception):
 
     def __init__(self, *parts: str | Param) -> None:
         self.parts: tuple[str | Param, ...] = parts
-        super().__init__("".join(map(str, parts)))
+        super().__init__("".join(map(str, parts)))  # args: pickling keeps the text
+
+    def __str__(self) -> str:
+        return self.render(_spellings[-1])
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -70,8 +97,13 @@ class BadMaskError(MfbError):
 
     def __init__(self, path: Path | str, *problem: str | Param) -> None:
         self.path = str(path)
-        self.problem = "".join(map(str, problem))
+        self._problem = problem
         super().__init__(f"{path}: ", *problem)
+
+    @property
+    def problem(self) -> str:
+        """The message without the file's name, spelled as ``str(error)`` is."""
+        return "".join(p if isinstance(p, str) else _spellings[-1](p) for p in self._problem)
 
 
 class LabelRangeError(MfbError):

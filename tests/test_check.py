@@ -157,7 +157,7 @@ def test_check_reads_what_the_other_commands_read(tmp_path):
             str(d / "stray.png"),
             "1 colour(s) not in the colour map: #010203 (1 pixels); a mask saved as JPEG or "
             "resized with interpolation has such colours; fix the table or pass "
-            "--unknown-color ID",
+            "unknown_color=<ID>",  # library terms; mfb check says --unknown-color ID
         )
     ]
     assert report.modes == {"RGB": 1}

@@ -188,8 +188,8 @@ def test_rgba_opaque_alpha_is_ignored_and_transparency_needs_an_id(tmp_path):
     Image.fromarray(rgba, "RGBA").save(clear)
     with pytest.raises(
         BadMaskError,
-        match=r"clear\.png: has 3 fully transparent pixels; pass "
-        "--transparent ID",
+        match=r"clear\.png: has 3 fully transparent pixels; pass transparent=<ID> to give "
+        r"them an id \(and ignore=\[<ID>\] to leave them out\)$",
     ):
         counts(clear, colormap=table, unknown_color=99)
     assert counts(clear, colormap=table, unknown_color=99, transparent=255) == {3: 2, 99: 1, 255: 3}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ast
+import json
 import pickle
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 
 import mfb_cli
+import mfb_cli.errors
 from mfb_cli.cli import cli
 from mfb_cli.cli.messages import cli_text, flag_of
 from mfb_cli.errors import BadMaskError, LabelRangeError, MfbError, OptionError, Param
@@ -121,13 +124,50 @@ def _flag_texts(tree: ast.AST, classes: set[str]) -> list[str]:
     return found
 
 
-def test_no_option_error_in_the_library_spells_a_flag():
-    """The class of defect: an option error a library caller gets names a CLI flag."""
-    offenders = {}
+#: Messages still spelling flags, in count/ (being rewritten on another branch: the
+#: out-of-range rule moves to one place) and the out-of-range lines of weigh/classes.py.
+#: Each should become Param parts there; this list may only shrink.
+NOT_YET = {
+    "count/label_check.py": 5,
+    "count/scan.py": 1,  # "please report it with the output of --debug": an internal error
+    "weigh/classes.py": 5,
+}
+
+
+def test_no_error_the_library_raises_spells_a_flag():
+    """The class of defect: an error a library caller gets names a command-line flag."""
+    classes = {name for name in dir(mfb_cli.errors) if name.endswith("Error")}
+    found = {}
     for path in PACKAGE.rglob("*.py"):
-        if "cli" in path.relative_to(PACKAGE).parts[:1]:
-            continue
-        texts = _flag_texts(ast.parse(path.read_text()), {"OptionError", "MissingExtraError"})
-        if texts:
-            offenders[str(path.relative_to(PACKAGE))] = texts
-    assert offenders == {}
+        where = path.relative_to(PACKAGE).as_posix()
+        texts = _flag_texts(ast.parse(path.read_text()), classes)
+        if texts and not where.startswith("cli/"):
+            found[where] = len(texts)
+    assert found == NOT_YET
+
+
+def test_messages_copied_into_results_read_in_the_callers_terms(tmp_path):
+    """A bad file's problem in a check report: flags from mfb check, names from the library."""
+    from mfb_cli import ReadOptions, check_masks, load_colormap
+
+    stray = np.zeros((2, 2, 3), dtype=np.uint8)
+    stray[0, 0] = (1, 2, 3)  # in no colour table
+    path = save_mask(tmp_path / "d" / "stray.png", stray, "RGB")
+    result = run("check", path.parent, "--colormap", "voc", "-f", "json", "-q")
+    assert result.exit_code == 1
+    (problem,) = [entry["problem"] for entry in json.loads(result.stdout)["bad_files"]]
+    assert problem.endswith("fix the table or pass --unknown-color ID")
+    report = check_masks([path], read=ReadOptions(colormap=load_colormap("voc")))
+    assert report.bad_files[0][1].endswith("fix the table or pass unknown_color=<ID>")
+    # The CLI's spelling lasts as long as its command, not longer.
+    assert str(OptionError(Param("jobs"))) == "jobs"
+
+
+def test_skipped_files_name_the_flag_on_the_command_line(tmp_path):
+    save_mask(tmp_path / "d" / "big.png", np.zeros((4, 4)))
+    save_mask(tmp_path / "d" / "small.png", [[0, 1]])
+    result = run("weights", tmp_path / "d", "--max-pixels", 4, "--skip-bad", "-q")
+    assert result.exit_code == 0
+    assert "16 pixels exceeds the limit of 4 (a decompression bomb?); raise --max-pixels if" in (
+        result.stderr
+    )

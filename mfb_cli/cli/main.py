@@ -16,12 +16,12 @@ from typing import Any
 import click
 
 from .._version import __version__
-from ..errors import MfbError
+from ..errors import MfbError, spelled_with
 from ..show.output import one_line, stdout_error_text
 from .check import check
 from .histogram import histogram
 from .merge import merge
-from .messages import cli_text
+from .messages import cli_text, spell
 from .scan import scan
 from .weights import weights
 
@@ -80,7 +80,8 @@ class MfbGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with spelled_with(spell):  # messages the library builds read in flags here
+                return super().invoke(ctx)
         except MfbError as error:
             if ctx.meta.get("mfb.debug"):
                 raise

@@ -42,6 +42,8 @@ def cli_text(error: MfbError) -> str:
 def spell(param: Param) -> str:
     """A parameter as a user of the command line gives it: ``--num-classes 19``, ``--map``."""
     flag = flag_of(param.name)
+    if param.metavar:
+        return f"{flag} {param.metavar}"
     return flag if param.value is NO_VALUE else f"{flag} {param.value}"
 
 

@@ -99,7 +99,7 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         except MfbError as error:
             if Path(value).exists():  # a table file that cannot be used: a data problem
                 raise
-            raise click.BadParameter(str(error), ctx, param) from error
+            raise click.BadParameter(cli_text(error), ctx, param) from error
 
     return load
 
