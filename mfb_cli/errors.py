@@ -38,6 +38,8 @@ class Param:
     item: bool = False
     #: A value to fill in, named: ``ID`` reads ``unknown_color=<ID>`` / ``--unknown-color ID``.
     metavar: str = ""
+    #: ``value`` is text to show as it is (a number formatted to some digits), not repr'd.
+    literal: bool = False
 
     def __str__(self) -> str:
         """How a library caller reads it: ``num_classes=19``, ``ignore=[255]``, ``colormap``."""
@@ -46,13 +48,21 @@ class Param:
             return f"{self.name}={f'[{value}]' if self.item else value}"
         if self.value is NO_VALUE:
             return self.name
-        return f"{self.name}={[self.value] if self.item else self.value!r}"
+        shown = str(self.value) if self.literal else repr(self.value)
+        return f"{self.name}={f'[{shown}]' if self.item else shown}"
 
 
 #: How ``str(error)`` spells parameters: library terms, unless a front end installs its
 #: own for a while (``spelled_with``). Process-wide, not a ContextVar, on purpose: the
 #: scan's worker threads render messages too (a bad file's problem in a check report).
 _spellings: list[Callable[[Param], str]] = [str]
+
+
+def spelled(*parts: str | Param) -> str:
+    """A message for a result (a warning, a definition) spelled for whoever runs: library
+    names, or the CLI's flags while a command runs. Errors render when shown instead.
+    """
+    return "".join(p if isinstance(p, str) else _spellings[-1](p) for p in parts)
 
 
 @contextmanager

@@ -171,3 +171,16 @@ def test_skipped_files_name_the_flag_on_the_command_line(tmp_path):
     assert "16 pixels exceeds the limit of 4 (a decompression bomb?); raise --max-pixels if" in (
         result.stderr
     )
+
+
+def test_definitions_and_warnings_of_a_result_name_parameters_as_the_caller_does(tmp_path):
+    from mfb_cli import class_stats, count_masks, median_frequency
+
+    path = save_mask(tmp_path / "m" / "a.png", [[0, 1, 2]])
+    stats = class_stats(count_masks([path], jobs=1), LabelSpec.of(void=[2]))
+    labelled = median_frequency(stats, void_in_median=True).definitions["labelled"]
+    assert labelled == "void and ignored pixels are labelled too (void_in_median)"
+    result = run("weights", path.parent, "--void", 2, "--void-in-median", "-q")
+    assert json.loads(result.stdout)["definitions"]["labelled"] == (
+        "void and ignored pixels are labelled too (--void-in-median)"
+    )

@@ -197,7 +197,7 @@ def test_effective_number_warns_when_pixel_counts_saturate_beta():
     (warning,) = result.warnings
     assert "beta^n_c < 0.001 for every class" in warning
     assert "counts differ up to 20x" in warning
-    assert "--beta 0.99999800 (1 - 1 / 500000, the median count)" in warning
+    assert "try beta=0.99999800 (1 - 1 / 500000, the median count)" in warning
     better = effective_number(stats_of(counts), beta=0.999998)
     assert better.warnings == ()
     assert max(better.weights) / min(better.weights) > 2
@@ -209,7 +209,7 @@ def test_effective_number_warns_when_some_classes_saturate():
     result = effective_number(stats_of(counts), beta=0.9999)
     (warning,) = result.warnings
     assert "for 3 of 5 classes (counts >= 150116)" in warning
-    assert "--beta 0.99999334 (1 - 1 / 150116, the median count)" in warning
+    assert "try beta=0.99999334 (1 - 1 / 150116, the median count)" in warning
     big = [result.weights[c] for c in (0, 1, 2)]
     assert max(big) / min(big) < 1.001
     assert effective_number(stats_of(counts), beta=0.9).warnings != ()

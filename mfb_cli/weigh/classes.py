@@ -17,7 +17,7 @@ import numpy as np
 
 from ..class_set import ClassSet, check_vector_length
 from ..count.label_check import LabelCheck
-from ..errors import LabelRangeError, OptionError, Param
+from ..errors import LabelRangeError, OptionError, Param, spelled
 from .spec import LabelSpec
 
 if TYPE_CHECKING:
@@ -222,15 +222,21 @@ def label_check(spec: LabelSpec) -> Callable[[object, Int64Array], None]:
 
 
 def layout_warnings(stats: ClassStats) -> tuple[str, ...]:
-    """The class-layout surprises worth a line: a forgotten --ignore, classes never seen."""
+    """The class-layout surprises worth a line: a forgotten ignore value, classes never seen."""
     messages: list[str] = []
     suspect = likely_ignore_value(stats)
     if suspect is not None:
         below = [c for c in range(suspect) if stats.pixels[c] > 0]
         messages.append(
-            f"label {suspect} is counted as class {suspect} of {stats.num_classes}, far above "
-            f"the next label ({below[-1] if below else 'none'}); if it marks pixels without "
-            f"a class, pass --ignore {suspect} (or --num-classes to keep it)"
+            spelled(
+                f"label {suspect} is counted as class {suspect} of {stats.num_classes}, far "
+                f"above the next label ({below[-1] if below else 'none'}); if it marks pixels "
+                "without a class, pass ",
+                Param("ignore", suspect, item=True),
+                " (or ",
+                Param("num_classes"),
+                " to keep it)",
+            )
         )
     absent = [c for c in stats.absent if c != suspect]
     if absent:
