@@ -184,3 +184,21 @@ def test_definitions_and_warnings_of_a_result_name_parameters_as_the_caller_does
     assert json.loads(result.stdout)["definitions"]["labelled"] == (
         "void and ignored pixels are labelled too (--void-in-median)"
     )
+
+
+def test_class_set_sources_and_the_length_rule_in_library_terms(tmp_path):
+    from mfb_cli import ReadOptions, class_stats, count_masks, load_colormap, load_remap
+    from mfb_cli.read.class_sets import class_set_of
+
+    camvid = ReadOptions(colormap=load_colormap("camvid32"))
+    assert class_set_of(camvid).source == "colormap='camvid32'"
+    (tmp_path / "r.json").write_text('{"0": 1, "1": 0}')
+    both = ReadOptions(
+        colormap=load_colormap("camvid32"), remap=load_remap(str(tmp_path / "r.json"))
+    )
+    assert class_set_of(both).source == f"colormap='camvid32' remap='{tmp_path / 'r.json'}'"
+    path = save_mask(tmp_path / "m" / "a.png", [[0, 1]])
+    stats = class_stats(count_masks([path], jobs=1), LabelSpec.of(num_classes=3))
+    assert stats.length_rule == "num_classes=3"
+    result = run("weights", path.parent, "--num-classes", 3, "-q")
+    assert json.loads(result.stdout)["definitions"]["length"] == "--num-classes 3"

@@ -72,7 +72,7 @@ class ClassStats:
     def length_rule(self) -> str:
         """Where ``num_classes`` comes from, for the output's definitions."""
         if self.spec.num_classes is not None:
-            return f"--num-classes {self.spec.num_classes}"
+            return spelled(Param("num_classes", self.spec.num_classes))
         if self.spec.class_set is not None:
             return (
                 f"the class set of {self.spec.class_set.source}: 1 + its largest id that "
