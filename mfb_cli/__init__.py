@@ -14,7 +14,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, OptionError
+from .errors import (
+    BadMaskError,
+    LabelRangeError,
+    MfbError,
+    MissingExtraError,
+    NoMasksFoundError,
+    OptionError,
+    Param,
+)
 
 if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
     from .compute import compute_class_weights
@@ -74,8 +82,10 @@ __all__ = [
     "LabelRangeError",
     "LabelSpec",
     "MfbError",
+    "MissingExtraError",
     "NoMasksFoundError",
     "OptionError",
+    "Param",
     "ReadOptions",
     "StatsFile",
     "__version__",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import LabelRangeError, OptionError
+from .errors import LabelRangeError, OptionError, Param
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -49,11 +49,12 @@ def check_vector_length(num_classes: int, given: bool, top_label: int) -> None:
         return
     limit = f"mfb builds class vectors of at most {MAX_CLASSES:,} entries"
     if given:
-        raise OptionError(f"--num-classes {num_classes}: {limit}")
+        raise OptionError(Param("num_classes", num_classes), f": {limit}")
     if top_label + 1 == num_classes:
         raise LabelRangeError(
             f"label {top_label} would need a class vector of {num_classes:,} entries; {limit} "
-            f"(instance ids or a depth map?); pass --ignore {top_label} if it marks pixels "
-            "without a class"
+            "(instance ids or a depth map?); pass ",
+            Param("ignore", top_label, item=True),
+            " if it marks pixels without a class",
         )
-    raise OptionError(f"--void {num_classes - 1}: {limit}")
+    raise OptionError(Param("void", num_classes - 1, item=True), f": {limit}")

@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny masks written to tmp_path, and a naive reference for the weights."""
+"""Shared helpers: the mfb command run in-process, tiny masks written to tmp_path, and a
+naive reference for the weights."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner, Result
 from PIL import Image
+
+from mfb_cli.cli import cli
+
+
+def run(*args: object, stdin: str | None = None) -> Result:
+    """``mfb ARGS...`` in-process (each argument passed through str); stderr kept apart."""
+    return CliRunner().invoke(cli, [str(a) for a in args], input=stdin)
 
 
 def save_mask(path: Path, labels: Sequence[Sequence[int]] | np.ndarray, mode: str = "L") -> Path:

@@ -11,21 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli.cli import cli
 from mfb_cli.count.scan import count_masks
 from mfb_cli.read import archives
 from mfb_cli.read.archives import ByteBudget
 from mfb_cli.read.sources import find_label_sources
 
+from .conftest import run
+
 GOOD = [[0, 1], [1, 1]]  # a.png: one 0, three 1s
 OTHER = [[2, 2], [2, 0]]  # b.png: three 2s, one 0
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def png(labels) -> bytes:

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli.cli import cli
 from mfb_cli.count.artefacts import blend_pixels
 from mfb_cli.count.check import check_masks, inspect_file
 from mfb_cli.read.colormaps import load_colormap
@@ -21,14 +19,10 @@ from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.remap import load_remap
 from mfb_cli.read.sources import find_label_files
 
-from .conftest import save_mask
+from .conftest import run, save_mask
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
 FIRST, SECOND = sorted(SAMPLES.glob("*.png"))[:2]
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture
@@ -163,7 +157,7 @@ def test_check_reads_what_the_other_commands_read(tmp_path):
             str(d / "stray.png"),
             "1 colour(s) not in the colour map: #010203 (1 pixels); a mask saved as JPEG or "
             "resized with interpolation has such colours; fix the table or pass "
-            "--unknown-color ID",
+            "unknown_color=<ID>",  # library terms; mfb check says --unknown-color ID
         )
     ]
     assert report.modes == {"RGB": 1}

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,20 +21,15 @@ from mfb_cli import (
     median_frequency,
 )
 from mfb_cli.class_set import ClassSet
-from mfb_cli.cli import cli
 from mfb_cli.read.tables import CAMVID32, CITYSCAPES
 
-from .conftest import naive_median_frequency, save_mask
+from .conftest import naive_median_frequency, run, save_mask
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
 # trainId -> colour of the first labels.py row trained as that id.
 TRAIN_COLOUR = {t: c for _, _, t, c in reversed(CITYSCAPES) if 0 <= t < 255}
 LABEL_ID = {t: label for _, label, t, _ in reversed(CITYSCAPES) if 0 <= t < 255}
 VOID_COLOUR = (0, 0, 0)  # "unlabeled": trainId 255
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def weights_of(*args: object) -> dict:

@@ -12,21 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from click.testing import CliRunner
 from PIL import Image
 
 from mfb_cli import __version__
-from mfb_cli.cli import cli
 
-from .conftest import naive_median_frequency, save_mask
+from .conftest import naive_median_frequency, run, save_mask
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
 A = [[0, 0], [0, 1]]
 B = [[1, 2], [2, 2]]
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def test_weights_worked_example_json(mask_dir):

@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from mfb_cli.cli import cli
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError, MfbError, OptionError
 from mfb_cli.read.colormaps import BUILTIN_COLORMAPS, load_colormap, parse_colour
@@ -186,8 +188,8 @@ def test_rgba_opaque_alpha_is_ignored_and_transparency_needs_an_id(tmp_path):
     Image.fromarray(rgba, "RGBA").save(clear)
     with pytest.raises(
         BadMaskError,
-        match=r"clear\.png: has 3 fully transparent pixels; pass "
-        "--transparent ID",
+        match=r"clear\.png: has 3 fully transparent pixels; pass transparent=<ID> to give "
+        r"them an id \(and ignore=\[<ID>\] to leave them out\)$",
     ):
         counts(clear, colormap=table, unknown_color=99)
     assert counts(clear, colormap=table, unknown_color=99, transparent=255) == {3: 2, 99: 1, 255: 3}
@@ -210,10 +212,16 @@ def test_palette_images_are_read_by_colour_unless_palette_index(tmp_path):
 
 
 def test_colour_options_need_a_colour_map():
-    with pytest.raises(OptionError, match="--palette-index needs --colormap"):
+    # Library terms for a library caller; the CLI's flags for a command line.
+    with pytest.raises(OptionError, match=r"^palette_index needs colormap$") as raised:
         ReadOptions(palette_index=True)
-    with pytest.raises(OptionError, match="--unknown-color needs --colormap"):
+    assert raised.value.params == ("palette_index", "colormap")
+    with pytest.raises(OptionError, match=r"^unknown_color needs colormap$"):
         ReadOptions(unknown_color=3)
+    for flag in ("--palette-index", "--unknown-color 3", "--transparent 0"):
+        result = CliRunner().invoke(cli, ["weights", ".", *flag.split()])
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[-1] == f"Error: {flag.split()[0]} needs --colormap"
 
 
 def test_label_mapping_names_builtins_and_hashes_tables(tmp_path):

@@ -22,7 +22,7 @@ from mfb_cli.count import counts, kernels, scan
 from mfb_cli.count.counts import ClassCounts, CountsAccumulator
 from mfb_cli.count.kernels import _bincount_uint8_pairs, histogram_fast, histogram_of_array
 from mfb_cli.count.scan import count_masks
-from mfb_cli.errors import BadMaskError, OptionError
+from mfb_cli.errors import BadMaskError, MissingExtraError, OptionError
 from mfb_cli.read import fast, raw
 from mfb_cli.read.options import DECODERS, ReadOptions
 from mfb_cli.read.png_fast import read_png_fast
@@ -171,7 +171,7 @@ def without_fast_extra(monkeypatch):
 
 
 def test_fast_decoder_without_the_extra_says_what_to_install(tmp_path, without_fast_extra):
-    with pytest.raises(OptionError, match=r"pip install 'mfb-cli\[fast\]'"):
+    with pytest.raises(MissingExtraError, match=r"^decoder='fast' needs .*mfb-cli\[fast\]'"):
         ReadOptions(decoder="fast")
     path = save_mask(tmp_path / "m" / "a.png", [[0, 1]])
     result = CliRunner().invoke(cli, ["weights", str(path.parent), "-q", "--decoder", "fast"])

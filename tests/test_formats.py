@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from mfb_cli.count.counts import CountsAccumulator
 from mfb_cli.count.kernels import histogram_of_array
-from mfb_cli.show.formats import FORMATS
 from mfb_cli.show.records import rounded, weights_record
 from mfb_cli.show.serialize import to_json
+from mfb_cli.show.weights_formats import WEIGHTS_FORMATS
 from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.spec import LabelSpec
 from mfb_cli.weigh.weights import class_weights
@@ -119,13 +119,13 @@ def parse_weights(output_format, text, num_classes):
     raise AssertionError(f"no parser for format {output_format!r}: add one")
 
 
-@pytest.mark.parametrize("output_format", sorted(FORMATS))
+@pytest.mark.parametrize("output_format", sorted(WEIGHTS_FORMATS))
 @pytest.mark.parametrize("decimals", [None, 3])
 @pytest.mark.parametrize("ignore", [(), (255,), (254, 255)])
 def test_every_format_carries_the_json_numbers(fake_frameworks, output_format, decimals, ignore):
     record = make_record(ignore, decimals=decimals)
     expected = json.loads(to_json(record))["weights"]
-    found = parse_weights(output_format, FORMATS[output_format](record), len(expected))
+    found = parse_weights(output_format, WEIGHTS_FORMATS[output_format](record), len(expected))
     if output_format == "keras":  # Keras computes in float32
         expected = np.float32(expected).tolist()
     assert found == expected
@@ -140,7 +140,7 @@ def test_the_numbers_themselves():
 
 
 def test_csv_rows():
-    rows = list(csv.reader(io.StringIO(FORMATS["csv"](make_record(names={0: "sky"})))))
+    rows = list(csv.reader(io.StringIO(WEIGHTS_FORMATS["csv"](make_record(names={0: "sky"})))))
     assert rows[0] == ["id", "name", "pixels", "frequency", "weight"]
     assert rows[1] == ["0", "sky", "6", "0.6", repr(1 / 3)]
     assert rows[4] == ["3", "3", "2", "", "0.0"]
@@ -149,14 +149,14 @@ def test_csv_rows():
 def test_csv_name_is_empty_when_no_names_are_known():
     record = make_record()
     assert "names" not in json.loads(to_json(record))  # JSON: no names at all
-    rows = list(csv.DictReader(io.StringIO(FORMATS["csv"](record))))
+    rows = list(csv.DictReader(io.StringIO(WEIGHTS_FORMATS["csv"](record))))
     assert [row["name"] for row in rows] == ["", "", "", ""]
     assert [row["id"] for row in rows] == ["0", "1", "2", "3"]
 
 
 @pytest.mark.parametrize(("ignore", "argument"), [((), None), ((255,), 255), ((254, 255), 255)])
 def test_torch_ignore_index(fake_frameworks, ignore, argument):
-    text = FORMATS["torch"](make_record(ignore))
+    text = WEIGHTS_FORMATS["torch"](make_record(ignore))
     kwargs = run_snippet(text)["criterion"].kwargs
     assert kwargs.get("ignore_index") == argument
     assert ("remap 254 to 255" in text) == (len(ignore) == 2)
@@ -164,7 +164,7 @@ def test_torch_ignore_index(fake_frameworks, ignore, argument):
 
 @pytest.mark.parametrize(("ignore", "head"), [((), None), ((255,), 255), ((254, 255), 255)])
 def test_mmseg_ignore_index_is_on_the_decode_head(ignore, head):
-    model = run_snippet(FORMATS["mmseg"](make_record(ignore)))["model"]
+    model = run_snippet(WEIGHTS_FORMATS["mmseg"](make_record(ignore)))["model"]
     decode = model["decode_head"]
     assert decode.get("ignore_index") == head
     assert decode["num_classes"] == 4
@@ -176,7 +176,7 @@ def test_mmseg_ignore_index_is_on_the_decode_head(ignore, head):
 @pytest.mark.parametrize("ignore", [(), (255,), (254, 255)])
 def test_keras_sample_weights_follow_the_ground_truth(fake_frameworks, ignore):
     record = make_record(ignore)
-    add_sample_weights = run_snippet(FORMATS["keras"](record))["add_sample_weights"]
+    add_sample_weights = run_snippet(WEIGHTS_FORMATS["keras"](record))["add_sample_weights"]
     label = np.array([[0, 1, 2], [3, 0, 1]] if not ignore else [[0, 1, 2], [3, 255, 254]])
     if ignore == (255,):
         label[1, 2] = 1
@@ -191,22 +191,22 @@ def test_keras_sample_weights_follow_the_ground_truth(fake_frameworks, ignore):
 
 def test_keras_loss_averages_over_the_sample_weights(fake_frameworks):
     # Keras's default 'sum_over_batch_size' would count weight-0 pixels in the average.
-    loss = run_snippet(FORMATS["keras"](make_record((255,))))["loss"]
+    loss = run_snippet(WEIGHTS_FORMATS["keras"](make_record((255,))))["loss"]
     assert loss.kwargs == {"from_logits": True, "reduction": "mean_with_sample_weight"}
 
 
 def test_caffe_has_one_line_per_channel_and_the_ignore_label():
-    text = FORMATS["caffe"](make_record((255,)))
+    text = WEIGHTS_FORMATS["caffe"](make_record((255,)))
     assert len(re.findall(r"^\s*class_weighting:", text, re.M)) == 4
     assert re.findall(r"^\s*ignore_label: (\d+)$", text, re.M) == ["255"]
-    assert not re.search(r"^\s*ignore_label", FORMATS["caffe"](make_record(())), re.M)
+    assert not re.search(r"^\s*ignore_label", WEIGHTS_FORMATS["caffe"](make_record(())), re.M)
     assert text.count("{") == text.count("}")
 
 
 def test_names_stay_inside_comments(fake_frameworks):
     record = make_record(names={0: "sky\nimport os; raise SystemExit", 2: "pole\x00\r"})
     for output_format in ("torch", "mmseg", "keras"):
-        text = FORMATS[output_format](record)
+        text = WEIGHTS_FORMATS[output_format](record)
         run_snippet(text)
         assert "# 0 sky import os; raise SystemExit" in text
         assert "# 2 pole" in text
@@ -214,6 +214,6 @@ def test_names_stay_inside_comments(fake_frameworks):
 
 def test_mmseg_without_ignore_when_255_is_a_class():
     record = {**make_record(()), "num_classes": 300, "weights": [1.0] * 300}
-    decode = run_snippet(FORMATS["mmseg"](record))["model"]["decode_head"]
+    decode = run_snippet(WEIGHTS_FORMATS["mmseg"](record))["model"]["decode_head"]
     assert decode["ignore_index"] == -100
     assert len(decode["loss_decode"]["class_weight"]) == 300

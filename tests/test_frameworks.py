@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from mfb_cli.count.counts import CountsAccumulator
 from mfb_cli.count.kernels import histogram_of_array
-from mfb_cli.show.formats import FORMATS
 from mfb_cli.show.records import weights_record
+from mfb_cli.show.weights_formats import WEIGHTS_FORMATS
 from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.schemes import SCHEMES
 from mfb_cli.weigh.spec import LabelSpec
@@ -250,11 +250,11 @@ def record_of_the_example(normalize="none"):
 )
 def test_the_mmseg_snippet_states_what_the_reductions_compute(claim):
     # Each claim is one of the reductions above: torch_mean, mmseg_0x_1_1, mmseg_1_2.
-    assert claim in FORMATS["mmseg"](record_of_the_example())
+    assert claim in WEIGHTS_FORMATS["mmseg"](record_of_the_example())
 
 
 def test_the_keras_snippet_states_what_keras_computes():
-    text = FORMATS["keras"](record_of_the_example())
+    text = WEIGHTS_FORMATS["keras"](record_of_the_example())
     assert 'reduction="mean_with_sample_weight"' in text
     assert "divides by the sum of the\n# pixels' sample_weight, like PyTorch" in text
     # ... which is what keras() computes, and the default would not leave pixel 255 out:

@@ -16,7 +16,7 @@ import types
 import numpy as np
 import pytest
 
-from mfb_cli.show.formats import FORMATS
+from mfb_cli.show.weights_formats import WEIGHTS_FORMATS
 
 from .test_frameworks import DOUBLED, LOSS, TARGET, W, keras, record_of_the_example, torch_mean
 
@@ -30,7 +30,7 @@ def snippet(output_format: str, weights: list[float]) -> dict[str, object]:
     """Run the snippet for the worked example (ignore 255) with ``weights``."""
     record = {**record_of_the_example(), "weights": weights}
     namespace: dict[str, object] = {}
-    exec(compile(FORMATS[output_format](record), f"<{output_format}>", "exec"), namespace)
+    exec(compile(WEIGHTS_FORMATS[output_format](record), f"<{output_format}>", "exec"), namespace)
     return namespace
 
 
@@ -118,7 +118,7 @@ def test_mmseg_snippet_is_a_config_mmengine_reads():
     pytest.importorskip("mmengine", reason="mmengine is not installed")
     from mmengine.config import Config
 
-    text = FORMATS["mmseg"](record_of_the_example())
+    text = WEIGHTS_FORMATS["mmseg"](record_of_the_example())
     head = Config.fromstring(text, ".py").model.decode_head
     assert head.ignore_index == 255
     assert head.loss_decode.class_weight == [0.5, 1.0, 3.0]
@@ -127,7 +127,7 @@ def test_mmseg_snippet_is_a_config_mmengine_reads():
 
 def _ignore_safe_loss_source() -> str:
     """The 1.2.x loss class the mmseg snippet carries in comments, uncommented."""
-    text = FORMATS["mmseg"](record_of_the_example())
+    text = WEIGHTS_FORMATS["mmseg"](record_of_the_example())
     block = text[text.index("# import torch") :].splitlines()
     return "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in block)
 

@@ -8,24 +8,18 @@ import warnings
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli.cli import cli
 from mfb_cli.count import scan
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import BadMaskError, MfbError
 from mfb_cli.read.pillow import open_mask
 from mfb_cli.read.sources import find_label_files
 
-from .conftest import save_mask
+from .conftest import run, save_mask
 from .pngbytes import png
 
 GOOD = [[0, 0], [1, 2]]
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def truncated(path):

@@ -11,21 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli.cli import cli
-
-from .conftest import save_mask
+from .conftest import run, save_mask
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_masks"
 A = [[0, 0], [0, 1]]
 B = [[1, 2], [2, 2]]
 C = [[255, 0], [3, 3]]
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def histogram_json(*args: object) -> dict:

@@ -14,19 +14,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from mfb_cli.cli import cli
 from mfb_cli.show.output import one_line, output_target
 
-from .conftest import save_mask
+from .conftest import run, save_mask
 
 MFB = [sys.executable, "-m", "mfb_cli"]
-
-
-def run(*args: object) -> object:
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def mfb(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:

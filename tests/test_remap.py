@@ -49,12 +49,17 @@ def test_unmapped_values_error_naming_file_and_value_or_take_an_id(tmp_path):
     with pytest.raises(
         LabelRangeError,
         match=r"m\.png: value\(s\) 2 \(3 pixels\), 5 \(1 pixels\) "
-        r"not in --map .*m\.json",
+        r"not in remap='.*m\.json'; add them to the table or pass unmapped=<ID>$",
     ):
         counts(path, remap=remap)
     assert counts(path, remap=remap, unmapped=255) == {0: 3, 1: 2, 255: 4}
-    with pytest.raises(OptionError, match="--unmapped needs --map"):
+    with pytest.raises(OptionError, match=r"^unmapped needs remap$"):
         ReadOptions(unmapped=255)
+    result = CliRunner().invoke(cli, ["weights", str(path), "--unmapped", "255"])
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        2,
+        "Error: --unmapped needs --map",
+    )
 
 
 def test_conflicting_and_broken_tables(tmp_path):
@@ -80,7 +85,9 @@ def test_cityscapes_trainid_follows_labels_py(tmp_path):
     np.save(tmp_path / "a.npy", labels)
     assert counts(tmp_path / "a.npy", remap=remap) == {0: 2, 11: 1, 13: 1, 255: 2}
     np.save(tmp_path / "b.npy", np.array([[7, 34]], dtype=np.int16))
-    with pytest.raises(LabelRangeError, match=r"value\(s\) 34 \(1 pixels\) not in --map"):
+    with pytest.raises(
+        LabelRangeError, match=r"value\(s\) 34 \(1 pixels\) not in remap='cityscapes-trainid'"
+    ):
         counts(tmp_path / "b.npy", remap=remap)
 
 

@@ -143,11 +143,11 @@ def test_clip_without_normalize_caps_the_natural_scale(stats):
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda s: enet(s, enet_c=1.0), "--enet-c 1.0: must be > 1"),
-        (lambda s: effective_number(s, beta=1.0), r"--beta 1.0: must be in \[0, 1\)"),
-        (lambda s: effective_number(s, beta=-0.1), r"--beta -0.1"),
+        (lambda s: enet(s, enet_c=1.0), "^enet_c=1.0: must be > 1"),
+        (lambda s: effective_number(s, beta=1.0), r"^beta=1.0: must be in \[0, 1\)"),
+        (lambda s: effective_number(s, beta=-0.1), r"^beta=-0.1"),
         (lambda s: normalize_weights(class_weights(s), "max"), "unknown normalization 'max'"),
-        (lambda s: class_weights(s, clip=0.0), "--clip 0.0: must be > 0"),
+        (lambda s: class_weights(s, clip=0.0), "^clip=0.0: must be > 0"),
     ],
 )
 def test_bad_options(stats, call, message):
@@ -158,7 +158,7 @@ def test_bad_options(stats, call, message):
 def test_normalize_pixels_needs_the_pixels(stats):
     # A ClassWeights built by hand without counted_pixels: an error, not a silent guess.
     bare = replace(class_weights(stats), counted_pixels=())
-    with pytest.raises(MfbError, match="--normalize pixels needs the counted classes' pixels"):
+    with pytest.raises(MfbError, match=r"^normalize='pixels' needs the counted classes' pixels"):
         normalize_weights(bare, "pixels")
     assert normalize_weights(bare, "mean").parameters["normalize"] == "mean"
 
@@ -197,7 +197,7 @@ def test_effective_number_warns_when_pixel_counts_saturate_beta():
     (warning,) = result.warnings
     assert "beta^n_c < 0.001 for every class" in warning
     assert "counts differ up to 20x" in warning
-    assert "--beta 0.99999800 (1 - 1 / 500000, the median count)" in warning
+    assert "try beta=0.99999800 (1 - 1 / 500000, the median count)" in warning
     better = effective_number(stats_of(counts), beta=0.999998)
     assert better.warnings == ()
     assert max(better.weights) / min(better.weights) > 2
@@ -209,7 +209,7 @@ def test_effective_number_warns_when_some_classes_saturate():
     result = effective_number(stats_of(counts), beta=0.9999)
     (warning,) = result.warnings
     assert "for 3 of 5 classes (counts >= 150116)" in warning
-    assert "--beta 0.99999334 (1 - 1 / 150116, the median count)" in warning
+    assert "try beta=0.99999334 (1 - 1 / 150116, the median count)" in warning
     big = [result.weights[c] for c in (0, 1, 2)]
     assert max(big) / min(big) < 1.001
     assert effective_number(stats_of(counts), beta=0.9).warnings != ()

@@ -101,8 +101,11 @@ def test_list_root_and_errors_name_the_line(tmp_path):
     assert read_list_file(tmp_path / "lists" / "l.txt", root=tmp_path / "masks") == [
         tmp_path / "masks" / "x.png"
     ]
-    with pytest.raises(MfbError, match=r"l\.txt:1: 1 column\(s\), but --column 2 was asked"):
+    # Library terms here; the command line says --column 2 (test_textfiles).
+    with pytest.raises(MfbError, match=r"l\.txt:1: 1 column\(s\), but column=2 was asked$"):
         read_list_file(tmp_path / "lists" / "l.txt", column=2)
+    with pytest.raises(MfbError, match=r"no such file in .* \(set the folder with root\)$"):
+        read_list_file(tmp_path / "lists" / "l.txt")
 
 
 def _png(labels) -> bytes:

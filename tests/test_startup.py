@@ -7,7 +7,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from mfb_cli.cli.scanning import _NoProgress, progress_bar
+from mfb_cli.cli.scanning import NoProgress, progress_bar
 
 from .conftest import save_mask
 
@@ -51,13 +51,13 @@ def test_progress_bar_only_on_a_terminal_without_quiet(monkeypatch):
     pipe = io.StringIO()
     monkeypatch.setattr(sys, "stderr", pipe)
     with progress_bar(verbose, 3) as bar:
-        assert isinstance(bar, _NoProgress)
+        assert isinstance(bar, NoProgress)
         bar.update()
         bar.write("skipped: a.png: empty file")  # --skip-bad messages still reach stderr
     assert pipe.getvalue() == "skipped: a.png: empty file\n"
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    assert isinstance(progress_bar(quiet, 3), _NoProgress)
+    assert isinstance(progress_bar(quiet, 3), NoProgress)
     with progress_bar(verbose, 3) as bar:
         bar.update()
         bar.set_postfix_str("12 MPix/s", refresh=False)

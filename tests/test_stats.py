@@ -10,26 +10,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mfb_cli import __version__
-from mfb_cli.cli import cli
 from mfb_cli.count.scan import count_masks
 from mfb_cli.count.stats import files_digest, load_stats, stats_from_record
 from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.sources import find_label_files
 
-from .conftest import save_mask
+from .conftest import run, save_mask
 
 A = [[0, 0], [0, 1]]
 B = [[1, 2], [2, 2]]
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def scan_to(folder: Path, out: Path, *extra: object) -> dict:

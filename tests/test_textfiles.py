@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from mfb_cli.cli import cli
 from mfb_cli.count import stats
 from mfb_cli.count.counts import ClassCounts
 from mfb_cli.count.stats import load_stats, merge_stats
@@ -24,11 +22,7 @@ from mfb_cli.read.colormaps import load_colormap
 from mfb_cli.read.names import load_class_names
 from mfb_cli.read.remap import load_remap
 
-from .conftest import save_mask
-
-
-def run(*args: object, stdin: str | None = None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=stdin)
+from .conftest import run, save_mask
 
 
 def one_line_error(result, code: int = 1) -> str:

@@ -9,21 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from mfb_cli.cli import cli
 from mfb_cli.count.stats import files_digest
 from mfb_cli.errors import MfbError
 from mfb_cli.read.sources import find_label_files
 
-from .conftest import save_mask
+from .conftest import run, save_mask
 
 #: A file name whose bytes are not UTF-8: Python names it with a surrogate escape.
 LATIN1 = os.fsdecode(b"caf\xe9.png")
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked(tmp_path):

@@ -119,10 +119,13 @@ def test_negative_no_data_value_ignored(tmp_path):
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"num_classes": 3, "void": [3]}, r"--void 3 is outside the class range 0\.\.2"),
-        ({"num_classes": 3, "void": [5]}, r"--void 5 is outside the class range 0\.\.2"),
-        ({"ignore": [1]}, r"--ignore 1 is inside the class range 0\.\.2"),
-        ({"void": [1], "ignore": [1]}, "both --void and --ignore"),
+        (
+            {"num_classes": 3, "void": [3]},
+            r"^void=\[3\] is outside the class range 0\.\.2 \(num_classes=3\)$",
+        ),
+        ({"num_classes": 3, "void": [5]}, r"^void=\[5\] is outside the class range 0\.\.2"),
+        ({"ignore": [1]}, r"^ignore=\[1\] is inside the class range 0\.\.2: .* use void=\[1\] "),
+        ({"void": [1], "ignore": [1]}, "^id 1 is given as both void and ignore$"),
         ({"num_classes": 2}, "label 2 >= --num-classes 2"),
     ],
 )

@@ -1,6 +1,5 @@
-"""The mfb command: Click commands and shared options over the library."""
+"""The mfb command: one module per command, the shared options, the group in ``main``."""
 
-from . import report as _report  # noqa: F401  (registers 'mfb report' on the group)
-from .commands import cli, main
+from .main import cli, main
 
 __all__ = ["cli", "main"]

@@ -1,7 +1,10 @@
 """Command-line options shared by the mfb commands, each defined once.
 
-Each decorator hands the command one typed object (``ScanRequest``, ``LabelSpec``) instead
-of a dozen loose keyword arguments, so a new reading option is added in one place.
+Each option is one module-level object (``glob_opt``, ``void_opt``...); the lists
+``MASK_OPTIONS`` and ``CLASS_OPTIONS`` hold them in --help order, and the decorators
+``mask_options`` / ``class_options`` apply a list and hand the command one typed object
+(``request: ScanRequest``, ``spec: LabelSpec``) built from the options' names, so a new
+reading option is one ``click.option`` and one field.
 """
 
 from __future__ import annotations
@@ -11,17 +14,18 @@ import math
 import os
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
 
-from ..errors import MfbError
-from ..read.fast import fast_modules
-from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, FAST_EXTRA_HINT, ReadOptions
+from ..class_set import MAX_CLASSES
+from ..errors import MfbError, OptionError
+from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, ReadOptions
 from ..read.sources import DEFAULT_GLOB
 from ..weigh.spec import LabelSpec
+from .messages import cli_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,8 +46,9 @@ class ScanRequest:
     suffix: str = ""
 
 
-def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
-    for decorator in reversed(decorators):
+def apply_all(function: F, decorators: Iterable[Callable[[Any], Any]]) -> F:
+    """``function`` decorated by each of ``decorators``, the first one outermost (as listed)."""
+    for decorator in reversed(list(decorators)):
         function = decorator(function)
     return function
 
@@ -94,16 +99,16 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         except MfbError as error:
             if Path(value).exists():  # a table file that cannot be used: a data problem
                 raise
-            raise click.BadParameter(str(error), ctx, param) from error
+            raise click.BadParameter(cli_text(error), ctx, param) from error
 
     return load
 
 
-def _check_decoder(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    # Not a usage error: the command is right, the environment lacks the extra.
-    if value == "fast" and fast_modules() is None:
-        raise click.ClickException(f"--decoder fast needs the 'fast' extra: {FAST_EXTRA_HINT}")
-    return value
+def _builtin_names(kind: str) -> list[str]:
+    from ..read import builtins
+
+    table = builtins.COLORMAPS if kind == "colormap" else builtins.REMAPS
+    return [f"{name} ({description})" for name, description in table.items()]
 
 
 def _removed_by_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -115,253 +120,233 @@ def _removed_by_color(ctx: click.Context, param: click.Parameter, value: bool) -
         )
 
 
+# Each reading option, defined once (rasterio's ``rio`` style). Every destination name is
+# the library's name for the value: a ``ScanRequest`` field (paths, glob, jobs, quiet,
+# skip_bad, lists, column, root, suffix) or a ``ReadOptions`` field (the rest), so that
+# ``mask_options`` builds both objects from the names alone and the CLI spells a library
+# error's parameter with the option's own flag (``remap`` -> --map).
+paths_arg = click.argument("paths", nargs=-1, required=False, type=click.Path(path_type=Path))
+glob_opt = click.option(
+    "--glob",
+    default=DEFAULT_GLOB,
+    show_default=True,
+    help="File pattern searched for in folders (case-insensitive; with a '/', "
+    "matched against the path below the folder).",
+)
+jobs_opt = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1, max=MAX_JOBS),
+    default=None,
+    help="Files read in parallel.  [default: all cores]",
+)
+quiet_opt = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar, no 'wrote FILE' line."
+)
+max_pixels_opt = click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Refuse larger images (decompression bomb guard).",
+)
+decoder_opt = click.option(
+    "--decoder",
+    type=click.Choice(list(DECODERS)),
+    default="auto",
+    show_default=True,
+    help="How PNGs are decoded; counts are identical with every decoder.  "
+    + ";  ".join(f"{name}: {text}" for name, text in DECODERS.items())
+    + ".",
+)
+skip_bad_opt = click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Leave out files that cannot be read as masks (damaged, empty, not an "
+    "image, colour, JPEG, too large, colours missing from --colormap as JPEG or "
+    "resizing leaves them): one line each on stderr, listed in the output as "
+    "skipped_files. Labels out of range and values --map lacks still stop the run.",
+)
+list_opt = click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
+    help="A list file: one label path per line, or 'image label' pairs "
+    "(repeatable; '-' reads standard input). Relative paths are resolved "
+    "against the list's folder (the current folder for '-'). --glob does not "
+    "filter list entries.",
+)
+column_opt = click.option(
+    "--column",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Which whitespace-separated column of a --list line holds the label "
+    "path (1-based).  [default: the last]",
+)
+root_opt = click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Resolve relative --list paths against this folder instead.",
+)
+suffix_opt = click.option(
+    "--suffix",
+    default="",
+    help="Append this to every --list entry: mmseg-style split files of bare "
+    "names, e.g. --root VOC2012/SegmentationClass --suffix .png.",
+)
+colormap_opt = click.option(
+    "--colormap",
+    metavar="FILE|NAME",
+    callback=_load_table("colormap"),
+    help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
+    "also nested under a key such as 'classes' or as mmseg's classes + palette; "
+    "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
+    "the id is the row number unless given) or a built-in: "
+    + ", ".join(_builtin_names("colormap")),
+)
+palette_index_opt = click.option(
+    "--palette-index",
+    is_flag=True,
+    help="With --colormap, read palette ('P') images by index instead of by "
+    "colour (each file may order its palette differently, so colour is the "
+    "default).",
+)
+removed_by_color_opt = click.option(
+    "--by-color", is_flag=True, hidden=True, expose_value=False, callback=_removed_by_color
+)
+unknown_color_opt = click.option(
+    "--unknown-color",
+    metavar="error|ID",
+    callback=_id_or_error,
+    default=None,
+    help="Colours not in --colormap: 'error' (naming the file, colour and pixel "
+    "count), or the id to give them (then --ignore/--void that id).  "
+    "[default: error]",
+)
+transparent_opt = click.option(
+    "--transparent",
+    metavar="error|ID",
+    callback=_id_or_error,
+    default=None,
+    help="Fully transparent RGBA pixels: 'error', or the id to give them (e.g. "
+    "255 with --ignore 255). Partly transparent pixels are always an error; "
+    "alpha is ignored when every pixel is opaque.  [default: error]",
+)
+map_opt = click.option(
+    "--map",
+    "remap",
+    metavar="FILE|NAME",
+    callback=_load_table("remap"),
+    help="Remap ids old -> new after decoding and --colormap: a .json/.yaml "
+    "{old: new} or an old,new .csv, or a built-in: " + ", ".join(_builtin_names("remap")),
+)
+unmapped_opt = click.option(
+    "--unmapped",
+    metavar="error|ID",
+    callback=_id_or_error,
+    default=None,
+    help="Values --map does not list: 'error', or the id to give them (e.g. 255 "
+    "with --ignore 255).  [default: error]",
+)
+
+#: PATH... and every option saying how to read it, in --help order. A command that reads
+#: masks applies them all with ``mask_options``; this list is for one that needs them bare.
+MASK_OPTIONS: list[Callable[[Any], Any]] = [
+    paths_arg,
+    glob_opt,
+    jobs_opt,
+    quiet_opt,
+    max_pixels_opt,
+    decoder_opt,
+    skip_bad_opt,
+    list_opt,
+    column_opt,
+    root_opt,
+    suffix_opt,
+    colormap_opt,
+    palette_index_opt,
+    removed_by_color_opt,
+    unknown_color_opt,
+    transparent_opt,
+    map_opt,
+    unmapped_opt,
+]
+
+_REQUEST_FIELDS = tuple(f.name for f in fields(ScanRequest) if f.name != "read")
+_READ_FIELDS = tuple(f.name for f in fields(ReadOptions))
+
+
 def mask_options(function: F) -> F:
-    """PATH... and how to read them, passed to the command as ``scan: ScanRequest``."""
+    """PATH... and how to read them, passed to the command as ``request: ScanRequest``."""
 
     @functools.wraps(function)
-    def wrapper(
-        *args: Any,
-        paths: tuple[Path, ...],
-        glob: str,
-        jobs: int | None,
-        quiet: bool,
-        max_pixels: int,
-        skip_bad: bool,
-        list_files: tuple[Path, ...],
-        column: int | None,
-        root: Path | None,
-        suffix: str,
-        colormap: Any,
-        palette_index: bool,
-        unknown_color: int | None,
-        transparent: int | None,
-        label_map: Any,
-        unmapped: int | None,
-        decoder: str,
-        **kwargs: Any,
-    ) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            read = ReadOptions(
-                max_pixels=max_pixels,
-                decoder=decoder,
-                colormap=colormap,
-                palette_index=palette_index,
-                unknown_color=unknown_color,
-                transparent=transparent,
-                remap=label_map,
-                unmapped=unmapped,
-            )
-        except MfbError as error:
-            raise click.UsageError(str(error)) from error
-        scan = ScanRequest(
-            paths, glob, jobs, quiet, read, skip_bad, list_files, column, root, suffix
-        )
-        return function(*args, scan=scan, **kwargs)
+            read = ReadOptions(**{name: kwargs.pop(name) for name in _READ_FIELDS})
+        except OptionError as error:  # options that contradict each other: a usage error
+            raise click.UsageError(cli_text(error)) from error
+        given = {name: kwargs.pop(name) for name in _REQUEST_FIELDS}
+        return function(*args, request=ScanRequest(read=read, **given), **kwargs)
 
-    return _apply(
-        cast(F, wrapper),
-        [
-            click.argument("paths", nargs=-1, required=False, type=click.Path(path_type=Path)),
-            click.option(
-                "--glob",
-                default=DEFAULT_GLOB,
-                show_default=True,
-                help="File pattern searched for in folders (case-insensitive; with a '/', "
-                "matched against the path below the folder).",
-            ),
-            click.option(
-                "-j",
-                "--jobs",
-                type=click.IntRange(min=1, max=MAX_JOBS),
-                default=None,
-                help="Files read in parallel.  [default: all cores]",
-            ),
-            click.option(
-                "-q", "--quiet", is_flag=True, help="No progress bar, no 'wrote FILE' line."
-            ),
-            click.option(
-                "--max-pixels",
-                type=click.IntRange(min=1),
-                default=DEFAULT_MAX_PIXELS,
-                show_default=True,
-                help="Refuse larger images (decompression bomb guard).",
-            ),
-            click.option(
-                "--decoder",
-                type=click.Choice(list(DECODERS)),
-                default="auto",
-                show_default=True,
-                callback=_check_decoder,
-                help="How PNGs are decoded; counts are identical with every decoder.  "
-                + ";  ".join(f"{name}: {text}" for name, text in DECODERS.items())
-                + ".",
-            ),
-            click.option(
-                "--skip-bad",
-                is_flag=True,
-                help="Leave out files that cannot be read as masks (damaged, empty, not an "
-                "image, colour, JPEG, too large, colours missing from --colormap as JPEG or "
-                "resizing leaves them): one line each on stderr, listed in the output as "
-                "skipped_files. Labels out of range and values --map lacks still stop the run.",
-            ),
-            click.option(
-                "--list",
-                "list_files",
-                multiple=True,
-                type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
-                help="A list file: one label path per line, or 'image label' pairs "
-                "(repeatable; '-' reads standard input). Relative paths are resolved "
-                "against the list's folder (the current folder for '-'). --glob does not "
-                "filter list entries.",
-            ),
-            click.option(
-                "--column",
-                type=click.IntRange(min=1),
-                default=None,
-                help="Which whitespace-separated column of a --list line holds the label "
-                "path (1-based).  [default: the last]",
-            ),
-            click.option(
-                "--root",
-                type=click.Path(path_type=Path, file_okay=False, exists=True),
-                default=None,
-                help="Resolve relative --list paths against this folder instead.",
-            ),
-            click.option(
-                "--suffix",
-                default="",
-                help="Append this to every --list entry: mmseg-style split files of bare "
-                "names, e.g. --root VOC2012/SegmentationClass --suffix .png.",
-            ),
-            click.option(
-                "--colormap",
-                metavar="FILE|NAME",
-                callback=_load_table("colormap"),
-                help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
-                "also nested under a key such as 'classes' or as mmseg's classes + palette; "
-                "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
-                "the id is the row number unless given) or a built-in: "
-                + ", ".join(_builtin_names("colormap")),
-            ),
-            click.option(
-                "--palette-index",
-                is_flag=True,
-                help="With --colormap, read palette ('P') images by index instead of by "
-                "colour (each file may order its palette differently, so colour is the "
-                "default).",
-            ),
-            click.option(
-                "--by-color",
-                is_flag=True,
-                hidden=True,
-                expose_value=False,
-                callback=_removed_by_color,
-            ),
-            click.option(
-                "--unknown-color",
-                metavar="error|ID",
-                callback=_id_or_error,
-                default=None,
-                help="Colours not in --colormap: 'error' (naming the file, colour and pixel "
-                "count), or the id to give them (then --ignore/--void that id).  "
-                "[default: error]",
-            ),
-            click.option(
-                "--transparent",
-                metavar="error|ID",
-                callback=_id_or_error,
-                default=None,
-                help="Fully transparent RGBA pixels: 'error', or the id to give them (e.g. "
-                "255 with --ignore 255). Partly transparent pixels are always an error; "
-                "alpha is ignored when every pixel is opaque.  [default: error]",
-            ),
-            click.option(
-                "--map",
-                "label_map",
-                metavar="FILE|NAME",
-                callback=_load_table("remap"),
-                help="Remap ids old -> new after decoding and --colormap: a .json/.yaml "
-                "{old: new} or an old,new .csv, or a built-in: "
-                + ", ".join(_builtin_names("remap")),
-            ),
-            click.option(
-                "--unmapped",
-                metavar="error|ID",
-                callback=_id_or_error,
-                default=None,
-                help="Values --map does not list: 'error', or the id to give them (e.g. 255 "
-                "with --ignore 255).  [default: error]",
-            ),
-        ],
-    )
+    return apply_all(cast(F, wrapper), MASK_OPTIONS)
 
 
-def _builtin_names(kind: str) -> list[str]:
-    from ..read import builtins
-
-    table = builtins.COLORMAPS if kind == "colormap" else builtins.REMAPS
-    return [f"{name} ({description})" for name, description in table.items()]
+void_opt = click.option(
+    "--void",
+    type=LABEL_ID,
+    multiple=True,
+    metavar="ID",
+    help="Class id kept in the vector with weight 0 (repeatable).",
+)
+ignore_opt = click.option(
+    "--ignore",
+    type=LABEL_ID,
+    multiple=True,
+    metavar="ID",
+    help="Value that is not a class, e.g. 255 (repeatable).",
+)
+num_classes_opt = click.option(
+    "--num-classes",
+    type=click.IntRange(min=1, max=MAX_CLASSES),
+    default=None,
+    help="Length of the class vector; larger labels are an error.  "
+    "[default: the class set of --colormap / --map, else 1 + the largest label "
+    "that is not ignored]",
+)
+#: --void, --ignore, --num-classes in --help order (``class_options`` applies them).
+CLASS_OPTIONS: list[Callable[[Any], Any]] = [void_opt, ignore_opt, num_classes_opt]
 
 
 def class_options(function: F) -> F:
-    """--num-classes, --void, --ignore, passed to the command as ``spec: LabelSpec``."""
+    """--void, --ignore, --num-classes, passed to the command as ``spec: LabelSpec``."""
 
     @functools.wraps(function)
-    def wrapper(
-        *args: Any,
-        num_classes: int | None,
-        void: tuple[int, ...],
-        ignore: tuple[int, ...],
-        **kwargs: Any,
-    ) -> Any:
-        return function(*args, spec=LabelSpec.of(num_classes, void, ignore), **kwargs)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = [kwargs.pop(name) for name in ("num_classes", "void", "ignore")]
+        return function(*args, spec=LabelSpec.of(*given), **kwargs)
 
-    return _apply(
-        cast(F, wrapper),
-        [
-            click.option(
-                "--void",
-                type=LABEL_ID,
-                multiple=True,
-                metavar="ID",
-                help="Class id kept in the vector with weight 0 (repeatable).",
-            ),
-            click.option(
-                "--ignore",
-                type=LABEL_ID,
-                multiple=True,
-                metavar="ID",
-                help="Value that is not a class, e.g. 255 (repeatable).",
-            ),
-            click.option(
-                "--num-classes",
-                type=click.IntRange(min=1, max=65_536),  # classes.MAX_CLASSES
-                default=None,
-                help="Length of the class vector; larger labels are an error.  "
-                "[default: the class set of --colormap / --map, else 1 + the largest label "
-                "that is not ignored]",
-            ),
-        ],
-    )
+    return apply_all(cast(F, wrapper), CLASS_OPTIONS)
 
 
-def names_option(function: F) -> F:
-    """--names FILE, passed to the command as ``names: dict[int, str]``."""
+def _load_names(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
     from ..read.names import load_class_names
 
-    def load(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
-        if value is None:
-            return {}
-        refuse_output_as_input(value)
-        return load_class_names(value)
+    if value is None:
+        return {}
+    refuse_output_as_input(value)
+    return load_class_names(value)
 
-    return click.option(
-        "--names",
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
-        callback=load,
-        help="Class names: a text file (one per line, line number = id), or a JSON/YAML "
-        "list or id -> name mapping.",
-    )(function)
+
+#: --names FILE, passed to the command as ``names: dict[int, str]``.
+names_option = click.option(
+    "--names",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    callback=_load_names,
+    help="Class names: a text file (one per line, line number = id), or a JSON/YAML "
+    "list or id -> name mapping.",
+)
 
 
 def check_output_path(
@@ -458,31 +443,23 @@ def format_option(
 
 def output_options(function: F) -> F:
     """-f/--format (the weights formats registry) and -o/--output."""
-    from ..show.formats import FORMATS
+    from ..show.weights_formats import WEIGHTS_FORMATS
 
-    return _apply(function, [format_option(FORMATS, "json"), output_option()])
+    return apply_all(function, [format_option(WEIGHTS_FORMATS, "json"), output_option()])
 
 
-def from_option(function: F) -> F:
-    """--from STATS.json: take the counts from ``mfb scan``'s file instead of scanning PATH...
-
-    Apply above ``mask_options``: PATH... becomes optional for this command, and
-    ``class_stats_for`` requires exactly one of the two.
-    """
-    for param in getattr(function, "__click_params__", []):
-        if param.name == "paths":
-            # One definition of PATH... (in mask_options); only its 'required' differs here.
-            param.required = False
-    return click.option(
-        "--from",
-        "from_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="Read the counts from a statistics file written by 'mfb scan' instead of "
-        "scanning PATH... (the same output, no image read). Reading options (--glob, -j, "
-        "--decoder, --skip-bad, --max-pixels, --list...) are usage errors with it, and a "
-        "--colormap or --map other than the scan's is an error.",
-    )(function)
+#: --from STATS.json: the counts from 'mfb scan''s file instead of scanning PATH...
+#: (``class_stats_for`` requires exactly one of the two).
+from_option = click.option(
+    "--from",
+    "from_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Read the counts from a statistics file written by 'mfb scan' instead of "
+    "scanning PATH... (the same output, no image read). Reading options (--glob, -j, "
+    "--decoder, --skip-bad, --max-pixels, --list...) are usage errors with it, and a "
+    "--colormap or --map other than the scan's is an error.",
+)
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -512,14 +489,14 @@ _READING = (
     "decoder",
     "skip_bad",
     "max_pixels",
-    "list_files",
+    "lists",
     "column",
     "root",
     "suffix",
 )
 
 
-def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path | None) -> None:
+def refuse_unused_reading(ctx: click.Context, request: ScanRequest, from_path: Path | None) -> None:
     """The reading options that cannot apply to this run are usage errors."""
     from ..read.archives import is_archive
 
@@ -530,12 +507,12 @@ def refuse_unused_reading(ctx: click.Context, scan: ScanRequest, from_path: Path
             *((name, from_path is None, no_image) for name in _READING),
             (
                 "glob",
-                any(not p.is_file() or is_archive(p) for p in scan.paths),
+                any(not p.is_file() or is_archive(p) for p in request.paths),
                 "without a folder or archive in PATH...: it chooses the files in folders "
                 "and archives; files named directly or listed are never filtered",
             ),
-            ("column", bool(scan.lists), "without --list"),
-            ("root", bool(scan.lists), "without --list"),
-            ("suffix", bool(scan.lists), "without --list"),
+            ("column", bool(request.lists), "without --list"),
+            ("root", bool(request.lists), "without --list"),
+            ("suffix", bool(request.lists), "without --list"),
         ],
     )

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..weigh.weights import NORMALIZATIONS
-from .commands import cli
 from .help import with_definitions
 from .options import (
     ScanRequest,
@@ -41,7 +40,7 @@ def _command_line(ctx: click.Context) -> str:
 
 
 @with_definitions
-@cli.command(cls=RecordsArguments)
+@click.command(cls=RecordsArguments)
 @click.option(
     "--from",
     "from_paths",
@@ -75,7 +74,7 @@ def _command_line(ctx: click.Context) -> str:
 def report(
     ctx: click.Context,
     from_paths: tuple[Path, ...],
-    scan: ScanRequest,
+    request: ScanRequest,
     spec: LabelSpec,
     names: dict[int, str],
     normalize: str,
@@ -104,15 +103,15 @@ def report(
     from ..show.report import class_colours, report_record
     from ..show.report_html import render_report
 
-    refuse_unused_reading(ctx, scan, from_paths[0] if from_paths else None)
+    refuse_unused_reading(ctx, request, from_paths[0] if from_paths else None)
     refuse_unused(ctx, [("run_check", not from_paths, "with --from: no image is read")])
-    inputs = _inputs(scan, spec, from_paths)
-    check = _check_record(scan, spec) if run_check else None
-    names = names or scan.read.class_names()  # --names wins over the colour table's
-    colormap = scan.read.colormap
+    inputs = _inputs(request, spec, from_paths)
+    check = _check_record(request, spec) if run_check else None
+    names = names or request.read.class_names()  # --names wins over the colour table's
+    colormap = request.read.colormap
     colours = (
         class_colours(colormap.keys.tolist(), colormap.values.tolist())
-        if colormap is not None and scan.read.remap is None
+        if colormap is not None and request.read.remap is None
         else {}
     )
     record = report_record(
@@ -125,27 +124,29 @@ def report(
     )
     warn_all(record["problems"]["warnings"])
     write_text(render_report(record), output)
-    if output is not None and not scan.quiet:
+    if output is not None and not request.quiet:
         from ..show.output import one_line
 
         click.echo(f"wrote {one_line(str(output))} (report of {len(inputs)} input(s))", err=True)
 
 
-def _inputs(scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]) -> list[ReportInput]:
+def _inputs(
+    request: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]
+) -> list[ReportInput]:
     """One ReportInput per --from file (or one for PATH...), all on one class vector."""
     from ..show.report import ReportInput
 
     if not from_paths:
-        counts, stats, source = class_stats_for(scan, spec, None)
-        name = ", ".join(str(p) for p in (*scan.paths, *scan.lists))
+        counts, stats, source = class_stats_for(request, spec, None)
+        name = ", ".join(str(p) for p in (*request.paths, *request.lists))
         return [ReportInput(name, counts, stats, source)]
-    loaded = [class_stats_for(scan, spec, path) for path in from_paths]
+    loaded = [class_stats_for(request, spec, path) for path in from_paths]
     _refuse_other_mappings(from_paths, [source for _, _, source in loaded])
     length = max(stats.num_classes for _, stats, _ in loaded)
     if any(stats.num_classes != length for _, stats, _ in loaded):
         # Splits are compared class by class: every split gets the longest vector.
         wide = replace(spec, num_classes=length)
-        loaded = [class_stats_for(scan, wide, path) for path in from_paths]
+        loaded = [class_stats_for(request, wide, path) for path in from_paths]
     labels = _split_names(from_paths)
     return [
         ReportInput(label, counts, stats, source)
@@ -174,18 +175,18 @@ def _split_names(paths: tuple[Path, ...]) -> list[str]:
     return stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
 
 
-def _check_record(scan: ScanRequest, spec: LabelSpec) -> dict[str, Any]:
+def _check_record(request: ScanRequest, spec: LabelSpec) -> dict[str, Any]:
     """What 'mfb check' finds in the same files, as its JSON record."""
     from ..count.check import check_masks
 
     unreadable: list[tuple[Path, str]] = []
-    files = find_sources(scan, unreadable)
+    files = find_sources(request, unreadable)
     return check_masks(
         files,
         unreadable=unreadable,
         num_classes=spec.num_classes,
         ignore=frozenset(spec.ignore),
-        read=scan.read,
-        jobs=scan.jobs,
-        skip_bad=scan.skip_bad,
+        read=request.read,
+        jobs=request.jobs,
+        skip_bad=request.skip_bad,
     ).record()

@@ -12,7 +12,7 @@ import click
 from ..errors import BadMaskError, LabelRangeError, MfbError
 from ..read.archives import ArchiveMember, LabelSource
 from ..show.output import one_line
-from .messages import warn
+from .messages import cli_text, warn
 from .options import ScanRequest, refuse_output_as_input
 
 if TYPE_CHECKING:
@@ -62,10 +62,10 @@ class Scanned:
         return record
 
 
-class _NoProgress:
+class NoProgress:
     """Stands in for a tqdm bar when none is shown; messages still go to stderr."""
 
-    def __enter__(self) -> _NoProgress:
+    def __enter__(self) -> NoProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,7 +87,7 @@ def progress_bar(scan: ScanRequest, total: int) -> Any:
     When hidden, tqdm is not even imported: that is a tenth of a small scan's start-up.
     """
     if scan.quiet or not sys.stderr.isatty():
-        return _NoProgress()
+        return NoProgress()
     from tqdm import tqdm
 
     return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False)
@@ -159,7 +159,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
 
         def on_skip(path: LabelSource, error: BadMaskError) -> None:
             skipped.append(path)
-            bar.write(f"skipped: {one_line(str(error))}", file=sys.stderr)
+            bar.write(f"skipped: {one_line(cli_text(error))}", file=sys.stderr)
             bar.update()
 
         counts = count_masks(
@@ -227,4 +227,4 @@ def class_stats_for(
         # A scan names the offending mask; a statistics file can only name itself.
         if from_path is None:
             raise
-        raise LabelRangeError(f"{from_path}: {error}") from error
+        raise LabelRangeError(f"{from_path}: ", *error.parts) from error

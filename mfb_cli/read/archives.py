@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
-from ..errors import BadMaskError, MfbError
+from ..errors import BadMaskError, MfbError, Param
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -512,8 +512,11 @@ def _check_member_size(member: ArchiveMember, size: int, max_bytes: int | None) 
     if max_bytes is not None and size > max_bytes:
         raise BadMaskError(
             str(member),
-            f"is {size} bytes uncompressed, more than any mask within --max-pixels takes "
-            f"({max_bytes}); raise --max-pixels if the file is genuine",
+            f"is {size} bytes uncompressed, more than any mask within ",
+            Param("max_pixels"),
+            f" takes ({max_bytes}); raise ",
+            Param("max_pixels"),
+            " if the file is genuine",
         )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..class_set import ClassSet
+from ..errors import Param, spelled
 
 if TYPE_CHECKING:
     from .lookup import LookupTable
@@ -50,7 +51,7 @@ def class_set_of(read: ReadOptions) -> ClassSet | None:
     found: ClassSet | None = None
     colormap, remap = read.colormap, read.remap
     if colormap is not None:
-        found = _table_set(colormap, f"--colormap {colormap.name}")
+        found = _table_set(colormap, spelled(Param("colormap", colormap.name)))
         if colormap.builtin and colormap.name in _BUILTIN_COLORMAP_CLASSES:
             found = replace(found, ids=_BUILTIN_COLORMAP_CLASSES[colormap.name])
     if remap is None:
@@ -58,7 +59,7 @@ def class_set_of(read: ReadOptions) -> ClassSet | None:
     if found is None:
         if remap.builtin and remap.name in GENERIC_REMAPS:
             return None
-        return _table_set(remap, f"--map {remap.name}")
+        return _table_set(remap, spelled(Param("remap", remap.name)))
 
     def mapped(ids: tuple[int, ...]) -> tuple[int, ...]:
         new, known = remap.lookup(np.asarray(ids, dtype=np.int64))
@@ -68,7 +69,7 @@ def class_set_of(read: ReadOptions) -> ClassSet | None:
     if remap.builtin:
         not_classes = tuple(sorted({*not_classes, *_BUILTIN_NOT_CLASSES.get(remap.name, ())}))
     ids = tuple(i for i in mapped(found.ids) if i not in not_classes)
-    return ClassSet(ids, f"{found.source} --map {remap.name}", not_classes)
+    return ClassSet(ids, spelled(found.source, " ", Param("remap", remap.name)), not_classes)
 
 
 def _table_set(table: LookupTable, source: str) -> ClassSet:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import BadMaskError
+from ..errors import BadMaskError, Param
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -34,8 +34,11 @@ def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.
     if not allow_transparent:
         raise BadMaskError(
             name,
-            f"has {int(np.count_nonzero(clear))} fully transparent pixels; pass "
-            "--transparent ID to give them an id (and --ignore ID to leave them out)",
+            f"has {int(np.count_nonzero(clear))} fully transparent pixels; pass ",
+            Param("transparent", metavar="ID"),
+            " to give them an id (and ",
+            Param("ignore", metavar="ID", item=True),
+            " to leave them out)",
         )
     codes[clear] = TRANSPARENT
     return codes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import MfbError
+from ..errors import MfbError, Param
 from .textfiles import read_stdin, read_text
 
 
@@ -40,16 +40,20 @@ def read_list_file(
             continue
         if column is not None and column > len(fields):
             raise MfbError(
-                f"{list_file}:{number}: {len(fields)} column(s), but --column {column} was asked"
+                f"{list_file}:{number}: {len(fields)} column(s), but ",
+                Param("column", column),
+                " was asked",
             )
         entry = fields[-1 if column is None else column - 1] + suffix
         path = base / entry  # an absolute entry stays as it is
         if not path.is_file():
+            where: tuple[str | Param, ...]
             if Path(entry).is_absolute():
-                where = " (an absolute path in a list is used as it is)"
+                where = (" (an absolute path in a list is used as it is)",)
             else:
-                where = f" in {base.as_posix()}"
-                where += "" if root is not None else " (set the folder with --root)"
-            raise MfbError(f"{list_file}:{number}: {entry}: no such file{where}")
+                where = (f" in {base.as_posix()}",)
+                if root is None:
+                    where += (" (set the folder with ", Param("root"), ")")
+            raise MfbError(f"{list_file}:{number}: {entry}: no such file", *where)
         files.append(path)
     return files

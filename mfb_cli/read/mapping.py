@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import BadMaskError, LabelRangeError
+from ..errors import BadMaskError, LabelRangeError, Param
 from .colours import TRANSPARENT, colour_name
 from .raw import PHOTO_COLOURS, RawLabels
 
@@ -71,8 +71,8 @@ def _apply_colormap(
     raise BadMaskError(
         name,
         f"{len(missing_codes)} colour(s) not in the colour map: {shown}{more}; a mask saved "
-        "as JPEG or resized with interpolation has such colours; fix the table or pass "
-        "--unknown-color ID",
+        "as JPEG or resized with interpolation has such colours; fix the table or pass ",
+        Param("unknown_color", metavar="ID"),
     )
 
 
@@ -94,8 +94,10 @@ def _apply_remap(
     # The table does not fit the data, the file is fine: a LabelRangeError, which
     # --skip-bad never skips (leaving such images out would change the weights silently).
     raise LabelRangeError(
-        f"{name}: value(s) {shown} not in --map {remap.name}; add them to the table or pass "
-        "--unmapped ID"
+        f"{name}: value(s) {shown} not in ",
+        Param("remap", remap.name),
+        "; add them to the table or pass ",
+        Param("unmapped", metavar="ID"),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import OptionError
+from ..errors import MissingExtraError, OptionError, Param
 from .fast import fast_modules
 
 if TYPE_CHECKING:
@@ -55,17 +55,19 @@ class ReadOptions:
                 f"unknown decoder {self.decoder!r} (choose from {', '.join(DECODERS)})"
             )
         if self.decoder == "fast" and fast_modules() is None:
-            raise OptionError(f"--decoder fast needs the 'fast' extra: {FAST_EXTRA_HINT}")
+            raise MissingExtraError(
+                Param("decoder", "fast"), f" needs the 'fast' extra: {FAST_EXTRA_HINT}"
+            )
         if self.colormap is None:
             for name, value in (
-                ("--palette-index", self.palette_index or None),
-                ("--unknown-color", self.unknown_color),
-                ("--transparent", self.transparent),
+                ("palette_index", self.palette_index or None),
+                ("unknown_color", self.unknown_color),
+                ("transparent", self.transparent),
             ):
                 if value is not None:
-                    raise OptionError(f"{name} needs --colormap")
+                    raise OptionError(Param(name), " needs ", Param("colormap"))
         if self.remap is None and self.unmapped is not None:
-            raise OptionError("--unmapped needs --map")
+            raise OptionError(Param("unmapped"), " needs ", Param("remap"))
 
     @property
     def use_fast(self) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import BadMaskError, MfbError
+from ..errors import BadMaskError, MfbError, Param
 from .codecs import check_codec
 from .files import open_regular
 from .options import DEFAULT_MAX_PIXELS
@@ -76,7 +76,10 @@ def open_mask(
     except MemoryError as error:
         # Not a bad file: the machine ran short, so --skip-bad must not drop it silently.
         raise MfbError(
-            f"{name}: out of memory while decoding; lower --jobs or --max-pixels"
+            f"{name}: out of memory while decoding; lower ",
+            Param("jobs"),
+            " or ",
+            Param("max_pixels"),
         ) from error
     except _DECODE_ERRORS as error:
         raise BadMaskError(
@@ -112,8 +115,9 @@ def _check_header(name: str, image: Image.Image, max_pixels: int | None, colour:
     if image.mode in _COLOUR_MODES:
         raise BadMaskError(
             name,
-            f"is a colour image (mode {image.mode}): it looks colour-coded; pass --colormap "
-            "(a colour table or a built-in map) to turn its colours into class ids",
+            f"is a colour image (mode {image.mode}): it looks colour-coded; pass ",
+            Param("colormap"),
+            " (a colour table or a built-in map) to turn its colours into class ids",
         )
     if samples != 1:
         raise BadMaskError(
@@ -132,7 +136,9 @@ def check_size(name: str, size: tuple[int, int], max_pixels: int | None) -> None
         raise BadMaskError(
             name,
             f"{width}x{height} = {width * height} pixels exceeds the limit of {max_pixels} "
-            "(a decompression bomb?); raise --max-pixels if the file is genuine",
+            "(a decompression bomb?); raise ",
+            Param("max_pixels"),
+            " if the file is genuine",
         )
 
 

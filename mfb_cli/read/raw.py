@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import BadMaskError
+from ..errors import BadMaskError, Param
 from .colours import colour_codes, pack_rgb, palette_codes
 from .npy import load_npy
 from .pillow import COLOUR_MAPPED_MODES, open_mask
@@ -91,6 +91,7 @@ def uncoded_colour(name: str, image: Image.Image) -> RawLabels:
         )
     raise BadMaskError(
         name,
-        f"is a colour image (mode {image.mode}): it looks colour-coded; pass --colormap "
-        "(a colour table or a built-in map) to turn its colours into class ids",
+        f"is a colour image (mode {image.mode}): it looks colour-coded; pass ",
+        Param("colormap"),
+        " (a colour table or a built-in map) to turn its colours into class ids",
     )

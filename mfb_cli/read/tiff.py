@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import BadMaskError
+from ..errors import BadMaskError, Param
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -43,7 +43,9 @@ def _integral(name: str, array: npt.NDArray[np.floating]) -> npt.NDArray[np.int6
         raise BadMaskError(
             name,
             f"has {int(array.size - np.count_nonzero(finite))} NaN or infinite pixels; write "
-            "no-data as an integer (e.g. -1) and pass --ignore for it",
+            "no-data as an integer (e.g. -1) and pass ",
+            Param("ignore"),
+            " for it",
         )
     beyond = np.abs(array) > FLOAT32_EXACT
     if beyond.any():

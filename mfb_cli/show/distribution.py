@@ -49,7 +49,7 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def histogram_record(
+def distribution_record(
     counts: ClassCounts,
     stats: ClassStats,
     source: Mapping[str, Any] | None = None,
@@ -118,7 +118,7 @@ def histogram_record(
 
 
 def rows(record: Record) -> list[dict[str, Any]]:
-    """Every row of a histogram record: classes (in the record's order), void, ignored."""
+    """Every row of a distribution record: classes (in the record's order), void, ignored."""
     return [*record["classes"], *record["void"], *record["ignored"]]
 
 
@@ -142,13 +142,13 @@ def _cell(value: Any) -> Any:
 
 def to_table(record: Record) -> str:
     """The rich table, plain text (no colour), at a fixed width: for files and pipes."""
-    from .distribution_table import render_histogram  # rich is imported by report only
+    from .distribution_table import render_distribution  # rich is imported by report only
 
-    return render_histogram(record)
+    return render_distribution(record)
 
 
-#: Histogram output formats by their command-line name (``mfb histogram -f``).
-FORMATS: dict[str, Callable[[Record], str]] = {
+#: Class-distribution output formats by their command-line name (``mfb histogram -f``).
+DISTRIBUTION_FORMATS: dict[str, Callable[[Record], str]] = {
     "table": to_table,
     "json": to_json,
     "yaml": to_yaml,

@@ -1,4 +1,4 @@
-"""Tables for people, drawn with rich from a histogram record (only this module imports rich)."""
+"""Tables for people, drawn with rich from a class-distribution record (only this imports rich)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ def _percent(share: float | None) -> str:
     return "-" if share is None else f"{100 * share:.2f}%"
 
 
-def render_histogram(
+def render_distribution(
     record: Record, *, width: int | None = DEFAULT_WIDTH, color: bool = False
 ) -> str:
-    """The histogram as a table: classes, then void and ignored values apart, then totals.
+    """The class distribution as a table: classes, then void and ignored values apart, then totals.
 
     Without ``color`` the text has no escape codes and depends only on the record and
     ``width``, so it is the same in a file, a pipe or a test.

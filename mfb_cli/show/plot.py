@@ -1,12 +1,12 @@
-"""A bar chart of a histogram record, drawn with matplotlib (the optional ``plot`` extra)."""
+"""A bar chart of a class-distribution record, drawn with matplotlib (the ``plot`` extra)."""
 
 from __future__ import annotations
 
 import io
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError
-from .distribution import rows as histogram_rows
+from ..errors import MfbError, MissingExtraError, Param
+from .distribution import rows as distribution_rows
 from .output import write_bytes
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def use_log_scale(record: Record, log: bool | None = None) -> bool:
     return ratio is not None and ratio > AUTO_LOG_RATIO
 
 
-def plot_histogram(record: Record, output: Path, *, log: bool | None = None) -> None:
+def plot_distribution(record: Record, output: Path, *, log: bool | None = None) -> None:
     """Write the pixel count of every class as a bar chart to ``output`` (.png or .svg).
 
     Void and ignored values are grey and hatched, never-seen classes are marked on the
@@ -45,11 +45,11 @@ def plot_histogram(record: Record, output: Path, *, log: bool | None = None) -> 
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise MfbError(f"--plot needs matplotlib: {INSTALL_HINT}") from None
+        raise MissingExtraError(Param("plot"), f" needs matplotlib: {INSTALL_HINT}") from None
 
     automatic = log is None
     log = use_log_scale(record, log)
-    rows = histogram_rows(record)
+    rows = distribution_rows(record)
     labels = [
         (row["name"] or str(row["id"]))
         + {"class": "", "void": " (void)", "ignored": " (ignored)"}[row["kind"]]

@@ -1,5 +1,5 @@
 """The report of ``mfb report`` as one plain record, built from the records the other
-outputs use (``histogram_record``, ``weights_record``), so the page shows their numbers.
+outputs use (``distribution_record``, ``weights_record``), so the page shows their numbers.
 
 The first input is the main one: its summary, distribution, weights and co-occurrence are
 shown (weights come from the training split, given first). Every input takes part in the
@@ -16,7 +16,7 @@ from .._version import __version__
 from ..errors import MfbError
 from ..weigh.schemes import SCHEMES
 from ..weigh.weights import class_weights
-from .distribution import histogram_record
+from .distribution import distribution_record
 from .records import weights_record
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def report_record(
     names = dict(names or {})
     main = inputs[0]
     stats = main.stats
-    histogram = histogram_record(main.counts, stats, main.source, names=names)
+    histogram = distribution_record(main.counts, stats, main.source, names=names)
     schemes, warnings = _all_weights(main, names, normalize)
     splits = [_split(item, names) for item in inputs]
     run_warnings = [
@@ -146,7 +146,7 @@ def _all_weights(
 
 
 def _split(item: ReportInput, names: Mapping[int, str]) -> Record:
-    record = histogram_record(item.counts, item.stats, item.source, names=names)
+    record = distribution_record(item.counts, item.stats, item.source, names=names)
     return {
         "name": item.name,
         "images": record["images"],

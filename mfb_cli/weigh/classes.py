@@ -17,7 +17,7 @@ import numpy as np
 
 from ..class_set import ClassSet, check_vector_length
 from ..count.label_check import LabelCheck
-from ..errors import LabelRangeError, OptionError
+from ..errors import LabelRangeError, OptionError, Param, spelled
 from .spec import LabelSpec
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class ClassStats:
     def length_rule(self) -> str:
         """Where ``num_classes`` comes from, for the output's definitions."""
         if self.spec.num_classes is not None:
-            return f"--num-classes {self.spec.num_classes}"
+            return spelled(Param("num_classes", self.spec.num_classes))
         if self.spec.class_set is not None:
             return (
                 f"the class set of {self.spec.class_set.source}: 1 + its largest id that "
@@ -92,9 +92,11 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     """Resolve ``counts`` into per-class statistics, checking every id has a place."""
     void, ignore = set(spec.void), set(spec.ignore)
     if void & ignore:
-        raise OptionError(f"id {min(void & ignore)} is given as both --void and --ignore")
+        raise OptionError(
+            f"id {min(void & ignore)} is given as both ", Param("void"), " and ", Param("ignore")
+        )
     if any(v < 0 for v in void):
-        raise OptionError(f"--void {min(void)}: class ids are >= 0")
+        raise OptionError(Param("void", min(void), item=True), ": class ids are >= 0")
     ids = counts.ids.tolist()
     classes = [i for i in ids if i not in ignore]
     negative = [i for i in classes if i < 0]
@@ -114,7 +116,7 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     elif num_classes is None:
         num_classes = 1 + max([*classes, *void], default=-1)
     elif num_classes < 1:
-        raise OptionError(f"--num-classes {num_classes}: must be at least 1")
+        raise OptionError(Param("num_classes", num_classes), ": must be at least 1")
     else:
         too_big = [i for i in classes if i >= num_classes]
         if too_big:
@@ -128,15 +130,19 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     for value in sorted(void):
         if value >= num_classes:
             raise OptionError(
-                f"--void {value} is outside the class range 0..{num_classes - 1} "
-                f"(--num-classes {num_classes})"
+                Param("void", value, item=True),
+                f" is outside the class range 0..{num_classes - 1} (",
+                Param("num_classes", num_classes),
+                ")",
             )
     for value in sorted(ignore):
         if 0 <= value < num_classes:
             raise OptionError(
-                f"--ignore {value} is inside the class range 0..{num_classes - 1}: an ignored "
-                f"value has no output channel; use --void {value} to keep its channel with "
-                "weight 0"
+                Param("ignore", value, item=True),
+                f" is inside the class range 0..{num_classes - 1}: an ignored value has no "
+                "output channel; use ",
+                Param("void", value, item=True),
+                " to keep its channel with weight 0",
             )
 
     index = np.asarray(ids, dtype=np.int64)
@@ -216,15 +222,21 @@ def label_check(spec: LabelSpec) -> Callable[[object, Int64Array], None]:
 
 
 def layout_warnings(stats: ClassStats) -> tuple[str, ...]:
-    """The class-layout surprises worth a line: a forgotten --ignore, classes never seen."""
+    """The class-layout surprises worth a line: a forgotten ignore value, classes never seen."""
     messages: list[str] = []
     suspect = likely_ignore_value(stats)
     if suspect is not None:
         below = [c for c in range(suspect) if stats.pixels[c] > 0]
         messages.append(
-            f"label {suspect} is counted as class {suspect} of {stats.num_classes}, far above "
-            f"the next label ({below[-1] if below else 'none'}); if it marks pixels without "
-            f"a class, pass --ignore {suspect} (or --num-classes to keep it)"
+            spelled(
+                f"label {suspect} is counted as class {suspect} of {stats.num_classes}, far "
+                f"above the next label ({below[-1] if below else 'none'}); if it marks pixels "
+                "without a class, pass ",
+                Param("ignore", suspect, item=True),
+                " (or ",
+                Param("num_classes"),
+                " to keep it)",
+            )
         )
     absent = [c for c in stats.absent if c != suspect]
     if absent:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MfbError, OptionError
+from ..errors import MfbError, OptionError, Param, spelled
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -77,6 +77,10 @@ def _counted(stats: ClassStats) -> tuple[list[int], int]:
     return counted, sum(int(stats.pixels[c]) for c in counted)
 
 
+#: The convention's parameter as results name it (``--void-in-median`` on the command line).
+VOID_IN_MEDIAN = Param("void_in_median")
+
+
 def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> ClassWeights:
     """Median frequency balancing (Eigen & Fergus, ICCV 2015; SegNet, ENet).
 
@@ -126,13 +130,16 @@ def median_frequency(stats: ClassStats, *, void_in_median: bool = False) -> Clas
             "labelled": (
                 "void and ignored pixels are not labelled"
                 if not void_in_median
-                else "void and ignored pixels are labelled too (--void-in-median)"
+                else spelled("void and ignored pixels are labelled too (", VOID_IN_MEDIAN, ")")
             ),
             "median": (
                 "taken over present non-void classes"
                 if not void_in_median
-                else "taken over the present classes, void ids and ignored values "
-                "(--void-in-median)"
+                else spelled(
+                    "taken over the present classes, void ids and ignored values (",
+                    VOID_IN_MEDIAN,
+                    ")",
+                )
             ),
             **_VOID_ABSENT_DEFINITIONS,
             "length": stats.length_rule,
@@ -218,7 +225,9 @@ def enet(stats: ClassStats, *, enet_c: float = 1.02) -> ClassWeights:
     same value in copied scripts.
     """
     if not enet_c > 1:
-        raise OptionError(f"--enet-c {enet_c}: must be > 1 (weights are 1 / ln(c + n_c / N))")
+        raise OptionError(
+            Param("enet_c", enet_c), ": must be > 1 (weights are 1 / ln(c + n_c / N))"
+        )
     offset = Fraction(enet_c) - 1
     return _pixel_scheme(
         stats,
@@ -247,7 +256,7 @@ def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights
     Requires 0 <= beta < 1. Void and absent classes get 0.
     """
     if not 0 <= beta < 1:
-        raise OptionError(f"--beta {beta}: must be in [0, 1)")
+        raise OptionError(Param("beta", beta), ": must be in [0, 1)")
     log_beta = math.log(beta) if beta > 0 else -math.inf
 
     def weigh(counts: list[int], total: int) -> list[Fraction]:
@@ -278,10 +287,14 @@ def effective_number(stats: ClassStats, *, beta: float = 0.9999) -> ClassWeights
         result,
         warnings=(
             *result.warnings,
-            f"effective-number: --beta {beta} gives beta^n_c < {_SATURATED:g} for {which}: "
-            "their weights are within 0.1% though their counts differ up to "
-            f"{saturated[-1] / saturated[0]:.3g}x; try --beta "
-            f"{1 - 1 / typical:.{len(str(typical)) + 2}f} (1 - 1 / {typical}, the median count)",
+            spelled(
+                "effective-number: ",
+                Param("beta", beta),
+                f" gives beta^n_c < {_SATURATED:g} for {which}: their weights are within 0.1% "
+                f"though their counts differ up to {saturated[-1] / saturated[0]:.3g}x; try ",
+                Param("beta", f"{1 - 1 / typical:.{len(str(typical)) + 2}f}", literal=True),
+                f" (1 - 1 / {typical}, the median count)",
+            ),
         ),
     )
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError, OptionError
+from ..errors import MfbError, OptionError, Param
 from .schemes import (
     SCHEMES,
     ClassWeights,
@@ -77,7 +77,9 @@ def normalize_weights(result: ClassWeights, how: str = "none") -> ClassWeights:
     exact = _exact(result)
     if statistic is not None:
         if how == "pixels" and len(result.counted_pixels) != len(result.counted):
-            raise MfbError("--normalize pixels needs the counted classes' pixels (counted_pixels)")
+            raise MfbError(
+                Param("normalize", how), " needs the counted classes' pixels (counted_pixels)"
+            )
         total = sum(result.counted_pixels)
         shares = [Fraction(n, total) for n in result.counted_pixels]
         divisor = statistic([exact[c] for c in result.counted], shares)
@@ -94,7 +96,7 @@ def clip_weights(result: ClassWeights, maximum: float | None = None) -> ClassWei
     if maximum is None:
         return _with_weights(result, exact, clip=None, clipped=[])
     if not maximum > 0:
-        raise OptionError(f"--clip {maximum}: must be > 0")
+        raise OptionError(Param("clip", maximum), ": must be > 0")
     cap = Fraction(maximum)
     clipped = [c for c, w in enumerate(exact) if w > cap]
     return _with_weights(result, tuple(min(w, cap) for w in exact), clip=maximum, clipped=clipped)

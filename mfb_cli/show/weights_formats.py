@@ -49,7 +49,7 @@ def to_list(record: Record) -> str:
 
 #: Formats of a weights record by their command-line name; the single source of the
 #: ``weights -f`` choices. All but json / yaml need the keys ``weights_record`` writes.
-FORMATS: dict[str, Callable[[Record], str]] = {
+WEIGHTS_FORMATS: dict[str, Callable[[Record], str]] = {
     **RECORD_FORMATS,
     "csv": to_csv,
     "list": to_list,

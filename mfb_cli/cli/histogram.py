@@ -1,0 +1,121 @@
+"""``mfb histogram``: the class distribution of the label masks (pixels and images per class)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..show.distribution import DISTRIBUTION_FORMATS, SORTS
+from ..weigh.spec import LabelSpec
+from .help import with_definitions
+from .messages import wrote
+from .options import (
+    ScanRequest,
+    check_output_path,
+    class_options,
+    format_option,
+    from_option,
+    mask_options,
+    names_option,
+    output_option,
+    refuse_unused,
+    refuse_unused_reading,
+)
+from .scanning import class_stats_for, warn_all
+
+
+def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from ..show.plot import PLOT_SUFFIXES
+
+    if value is not None and value.suffix.lower() not in PLOT_SUFFIXES:
+        raise click.BadParameter(f"'{value}' must end in {' or '.join(PLOT_SUFFIXES)}", ctx, param)
+    return check_output_path(ctx, param, value)
+
+
+# The options of histogram alone, each one object (the shared ones are in options.py).
+sort_opt = click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="id",
+    show_default=True,
+    help="Order of the class rows: by id, or most pixels first.",
+)
+plot_opt = click.option(
+    "--plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_check_plot,
+    is_eager=True,
+    default=None,
+    help="Also draw a bar chart to FILE.png or FILE.svg (needs: pip install 'mfb-cli[plot]').",
+)
+log_opt = click.option(
+    "--log/--linear",
+    default=None,
+    help="Scale of --plot's pixel axis.  [default: log when the imbalance ratio is over "
+    "100, else linear]",
+)
+
+
+@with_definitions
+@click.command()
+@from_option
+@mask_options
+@class_options
+@names_option
+@sort_opt
+@format_option(
+    DISTRIBUTION_FORMATS, "table", "A table for people, or the same numbers for machines."
+)
+@output_option()
+@plot_opt
+@log_opt
+def histogram(
+    request: ScanRequest,
+    from_path: Path | None,
+    spec: LabelSpec,
+    names: dict[int, str],
+    sort: str,
+    output_format: str,
+    output: Path | None,
+    plot: Path | None,
+    log: bool | None,
+) -> None:
+    """The class distribution of the label masks in PATH...: pixels and images per class.
+
+    One row per class id: pixels, share of labelled pixels, images containing it, share
+    of images, and a bar; void and ignored values are listed apart, classes never seen
+    are flagged. The footer gives the totals and the imbalance ratio (pixels of the
+    largest / of the smallest present class). -f json|yaml|csv gives the same numbers
+    (counts exact, shares as floats).
+
+    \b
+    Examples:
+      mfb histogram ./labels --names classes.txt --void 11
+      mfb histogram --from stats.json --ignore 255 --sort pixels -f csv
+      mfb histogram ./labels --plot classes.png --log
+    """
+    from ..show.distribution import distribution_record
+    from ..show.output import write_text
+
+    ctx = click.get_current_context()
+    refuse_unused_reading(ctx, request, from_path)
+    refuse_unused(ctx, [("log", plot is not None, "without --plot")])
+    counts, stats, source = class_stats_for(request, spec, from_path)
+    warn_all(stats.warnings)
+    names = names or request.read.class_names()  # --names wins over the colour table's
+    record = distribution_record(counts, stats, source, names=names, sort=sort)
+    if plot is not None:
+        from ..show.plot import plot_distribution
+
+        plot_distribution(record, plot, log=log)
+        wrote(plot, "bar chart", request.quiet)
+    if output_format == "table" and output is None and sys.stdout.isatty():
+        from ..show.distribution_table import render_distribution
+
+        text = render_distribution(record, width=None, color=True)
+    else:
+        text = DISTRIBUTION_FORMATS[output_format](record)
+    write_text(text, output)
+    wrote(output, f"{len(record['classes'])} classes, {output_format}", request.quiet)

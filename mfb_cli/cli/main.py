@@ -1,0 +1,230 @@
+"""The ``mfb`` group and its entry point: every library error becomes one line here.
+
+Each command lives in a module of its own (``cli/weights.py``...) and is added to the
+group below; ``cli/messages.cli_text`` spells a library error's parameters as flags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from .._version import __version__
+from ..errors import MfbError, spelled_with
+from ..show.output import one_line, stdout_error_text
+from .check import check
+from .histogram import histogram
+from .merge import merge
+from .messages import cli_text, spell
+from .report import report
+from .scan import scan
+from .weights import weights
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every cleanup path (threads, temporary file) runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+#: Set by main(): this is the mfb process itself, not a test calling the group.
+_IN_PROCESS = False
+
+
+def _exit_at_once(signum: int, frame: object) -> None:
+    # A second signal while the first one's cleanup runs: no traceback, no waiting.
+    os._exit(128 + signum)
+
+
+def _interrupted(error: BaseException) -> int:
+    """Report Ctrl-C / SIGTERM in one line; the exit status a shell gives for the signal."""
+    if _IN_PROCESS:
+        signal.signal(signal.SIGINT, _exit_at_once)
+        signal.signal(signal.SIGTERM, _exit_at_once)
+    terminated = isinstance(error, Terminated)
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(
+            f"\n{'Terminated' if terminated else 'Interrupted'}; no output was written.", err=True
+        )
+    # 128 + signal number, as a shell reports a process the signal ended.
+    return 143 if terminated else 130
+
+
+def _pipe_closed() -> int:
+    """The reader went away (`mfb ... | head`): stop quietly with 141, as tools killed by
+    SIGPIPE do, and point stdout at nothing so the final flush at exit cannot fail again.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    return 141
+
+
+def _write_error(error: OSError) -> click.ClickException:
+    """A one-line error for an OSError: the file it names, what went wrong."""
+    if not error.filename:  # an error without a file: writing to stdout (or --help)
+        return click.ClickException(stdout_error_text(error))
+    return click.ClickException(f"{one_line(str(error.filename))}: {error.strerror or error}")
+
+
+class MfbGroup(click.Group):
+    """Turns library errors into one-line messages, Ctrl-C into 130 and SIGTERM into 143."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            with spelled_with(spell):  # messages the library builds read in flags here
+                return super().invoke(ctx)
+        except MfbError as error:
+            if ctx.meta.get("mfb.debug"):
+                raise
+            raise click.ClickException(cli_text(error)) from error
+        except KeyboardInterrupt as error:
+            raise click.exceptions.Exit(_interrupted(error)) from None
+        except BrokenPipeError:
+            raise click.exceptions.Exit(_pipe_closed()) from None
+        except OSError as error:  # disk full, output folder removed mid-run...
+            if ctx.meta.get("mfb.debug"):
+                raise
+            raise _write_error(error) from error
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            # A bug, ours or a library's: still one line (and the way to the traceback).
+            if ctx.meta.get("mfb.debug"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(error).__name__}: {error} "
+                "(run with --debug for the traceback, and please report it)"
+            ) from error
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # --help and --version print while the context is made, outside invoke().
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            raise click.exceptions.Exit(_pipe_closed()) from None
+
+    def main(self, args: Any = None, prog_name: str | None = None, *more: Any, **extra: Any) -> Any:
+        """Click's main, with every message on one line and no traceback on output errors.
+
+        The message of every error Click shows (ours, usage errors, bad parameters) has
+        its control characters escaped: a file name holding a newline stays on its line.
+        """
+        if extra.get("standalone_mode", True) is False or more:
+            return super().main(args, prog_name, *more, **extra)
+        extra["standalone_mode"] = False
+        try:
+            try:
+                code = super().main(args, prog_name, **extra)
+            except click.ClickException as error:
+                error.message = one_line(error.message)  # type: ignore[misc]
+                error.show()
+                code = error.exit_code
+            except click.Abort as error:
+                if isinstance(error.__context__, KeyboardInterrupt):
+                    code = _interrupted(error.__context__)
+                else:
+                    click.echo("Aborted!", err=True)
+                    code = 1
+        except BrokenPipeError:
+            code = _pipe_closed()
+        except OSError as error:  # --help to a full device or a closed stdout
+            message = click.ClickException(stdout_error_text(error))
+            with contextlib.suppress(OSError, ValueError):
+                message.show()
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=MfbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="mfb")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Class balance statistics and loss weights for segmentation label masks.
+
+    \b
+    mfb weights ./labels --void 11 -o weights.json
+    mfb weights ./labels --ignore 255 | jq .weights
+    """
+    ctx.meta["mfb.debug"] = debug
+
+
+for _command in (weights, check, scan, merge, histogram, report):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point: signals, closed or broken stdout, a prompt exit.
+
+    SIGTERM stops a run as cleanly as Ctrl-C does. The process then ends at once even if
+    a worker thread is still blocked (a FIFO swapped in for a mask, a hung network file):
+    the pool's threads are joined at exit, which would otherwise keep it alive.
+    """
+    global _IN_PROCESS
+    _IN_PROCESS = True
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    _guard_standard_streams()
+    try:
+        cli.main(prog_name="mfb")
+        code: Any = 0
+    except SystemExit as done:
+        code = done.code
+    signal.signal(signal.SIGINT, _exit_at_once)
+    signal.signal(signal.SIGTERM, _exit_at_once)
+    if not isinstance(code, int):
+        code = 0 if code is None else 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _pipe_closed()
+    except (OSError, ValueError):
+        code = code or 1
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    # A run that failed or was stopped may leave a worker blocked; after a success every
+    # worker has finished its files and the pool's threads end by themselves.
+    if code != 0 and any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.current_thread()
+    ):
+        os._exit(code)
+    sys.exit(code)
+
+
+def _guard_standard_streams() -> None:
+    """Give descriptors 0-2 a file when the process started with one closed (``>&-``).
+
+    Otherwise the next file opened (a mask, the -o temporary file) would become stdout and
+    receive the data; data meant for a closed stdout is an error instead (ClosedStdout).
+    """
+    from ..show.output import ClosedStdout
+
+    for number in (0, 1, 2):
+        try:
+            os.fstat(number)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != number:
+                os.dup2(null, number)
+                os.close(null)
+            if number == 1:
+                sys.stdout = ClosedStdout()
+            elif number == 2:
+                sys.stderr = open(number, "w", closefd=False)  # noqa: SIM115

@@ -1,0 +1,51 @@
+"""``mfb scan``: count the label masks once and write the raw statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..weigh.spec import LabelSpec
+from .messages import wrote
+from .options import ScanRequest, mask_options, output_option, refuse_unused_reading
+from .scanning import scan_masks, warn_all
+
+#: -o for a statistics file (``mfb scan``, ``mfb merge``).
+stats_output = output_option("Write the statistics to this file (atomically) instead of stdout.")
+
+
+@click.command()
+@mask_options
+@stats_output
+@click.pass_context
+def scan(ctx: click.Context, request: ScanRequest, output: Path | None) -> None:
+    """Count the label masks in PATH... once and write the raw statistics as JSON.
+
+    The file holds exact per-id pixel and image counts and the co-occurrence totals, so
+    'mfb weights --from' and 'mfb histogram --from' give the same output as a new scan,
+    for any --void / --ignore / --num-classes, without reading an image. Shards scanned
+    separately add up with 'mfb merge'.
+
+    \b
+    Examples:
+      mfb scan ./labels -o stats.json
+      mfb weights --from stats.json --void 11
+    """
+    from ..count.stats import StatsFile, files_digest, stats_record
+    from ..read.class_sets import recorded_mapping
+    from ..show.output import write_text
+    from ..show.serialize import to_json
+
+    refuse_unused_reading(ctx, request, None)
+    scanned = scan_masks(request, LabelSpec())
+    warn_all(scanned.counts.warnings)
+    stats = StatsFile(
+        counts=scanned.counts,
+        files=len(scanned.files),
+        files_digest=files_digest(scanned.files),
+        source=scanned.source(request),
+        label_mapping=recorded_mapping(request.read),
+    )
+    write_text(to_json(stats_record(stats)), output)
+    wrote(output, f"statistics of {len(scanned.files)} files", request.quiet)

@@ -1,0 +1,160 @@
+"""``mfb weights``: loss weights for the classes of the label masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..show.weights_formats import WEIGHTS_FORMATS
+from ..weigh.schemes import SCHEMES
+from ..weigh.spec import LabelSpec
+from ..weigh.weights import NORMALIZATIONS
+from .help import scheme_option_default, scheme_options, with_definitions, with_schemes
+from .messages import wrote
+from .options import (
+    FiniteFloatRange,
+    ScanRequest,
+    class_options,
+    from_option,
+    mask_options,
+    names_option,
+    output_options,
+    refuse_unused,
+    refuse_unused_reading,
+)
+from .scanning import class_stats_for, warn_all
+
+# The options of weights alone, each one object (the shared ones are in options.py).
+scheme_opt = click.option(
+    "--scheme",
+    type=click.Choice(list(SCHEMES)),
+    default="median-frequency",
+    show_default=True,
+    help="Weighting scheme (listed below).",
+)
+normalize_opt = click.option(
+    "--normalize",
+    type=click.Choice(list(NORMALIZATIONS)),
+    default="none",
+    show_default=True,
+    help="Divide the non-zero weights by their mean, sum or median, or (pixels) by their "
+    "pixel-weighted mean sum_c share_c w_c (none: the scheme's natural scale). Applied before "
+    "--clip. pixels keeps the unweighted loss scale where a loss divides by the pixel count "
+    "(mmseg 0.30-1.1, Keras's default); where it divides by the weights' sum (PyTorch, mmseg "
+    "1.2) the scale cancels and none is fine.",
+)
+clip_opt = click.option(
+    "--clip",
+    type=FiniteFloatRange(min=0, min_open=True),
+    default=None,
+    metavar="MAX",
+    help="Cap every weight at MAX, after --normalize, so no weight you get exceeds MAX.",
+)
+void_in_median_opt = click.option(
+    "--void-in-median",
+    is_flag=True,
+    help="median-frequency only. SegNet / PyTorch-ENet convention: void and ignored pixels "
+    "count as labelled and their frequencies join the median. With --void 11 the void "
+    "channel stays (weight 0; PyTorch-ENet's 12 entries); with --ignore 11 it has no entry "
+    "(SegNet's 11 entries, ignore_label: 11). Needs --void or --ignore.",
+)
+enet_c_opt = click.option(
+    "--enet-c",
+    type=FiniteFloatRange(min=1, min_open=True),
+    default=scheme_option_default("enet", "enet_c"),
+    show_default=True,
+    help="enet only: c in 1 / ln(c + n_c / N).",
+)
+beta_opt = click.option(
+    "--beta",
+    type=FiniteFloatRange(min=0, max=1, max_open=True),
+    default=scheme_option_default("effective-number", "beta"),
+    show_default=True,
+    help="effective-number only: beta in (1 - beta) / (1 - beta^n_c).",
+)
+decimals_opt = click.option(
+    "--decimals",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Round weights and frequencies to N decimals (every format).  [default: full precision]",
+)
+
+
+@with_schemes
+@with_definitions
+@click.command()
+@from_option
+@mask_options
+@class_options
+@scheme_opt
+@normalize_opt
+@clip_opt
+@void_in_median_opt
+@enet_c_opt
+@beta_opt
+@decimals_opt
+@names_option
+@output_options
+@click.pass_context
+def weights(
+    ctx: click.Context,
+    request: ScanRequest,
+    from_path: Path | None,
+    spec: LabelSpec,
+    scheme: str,
+    normalize: str,
+    clip: float | None,
+    void_in_median: bool,
+    enet_c: float,
+    beta: float,
+    decimals: int | None,
+    names: dict[int, str],
+    output_format: str,
+    output: Path | None,
+) -> None:
+    """Class weights for the label masks in PATH... (median frequency balancing by default).
+
+    freq(c) = pixels of c / labelled pixels of the images in which c is present;
+    weight(c) = median(freq) / freq(c), the median over the non-void classes present
+    (Eigen & Fergus 2015). The JSON has the weights (one per class id), the counts they
+    come from and these definitions. Other schemes use n_c (pixels of class c), N (pixels
+    of the counted, i.e. present non-void, classes) and K (their number). Order: scheme,
+    then --normalize, then --clip. -f torch / mmseg / keras / caffe print a snippet that
+    applies the weights to the ground-truth labels with the right ignore value.
+
+    \b
+    Examples:
+      mfb weights ./labels --void 11 -o weights.json
+      mfb weights CamVid/trainannot --ignore 11 --void-in-median -f caffe  # SegNet's 11
+      mfb weights gtFine/train --glob '*_labelTrainIds.png' --ignore 255 | jq .weights
+      mfb weights --from stats.json --void 11
+      mfb weights ./labels --ignore 255 --scheme enet --normalize mean -f mmseg
+    """
+    from ..show.output import write_text
+    from ..show.records import rounded, weights_record
+    from ..weigh.weights import class_weights
+
+    options = scheme_options(
+        ctx, scheme, {"void_in_median": void_in_median, "enet_c": enet_c, "beta": beta}
+    )
+    refuse_unused_reading(ctx, request, from_path)
+    refuse_unused(
+        ctx,
+        [
+            (
+                "void_in_median",
+                bool(spec.void or spec.ignore),
+                "without --void or --ignore: nothing void or ignored to put in the median",
+            ),
+            ("names", output_format != "list", "with -f list: a bare list has no names"),
+        ],
+    )
+    _, stats, source = class_stats_for(request, spec, from_path)
+    result = class_weights(stats, scheme, normalize=normalize, clip=clip, **options)
+    warn_all(result.warnings)  # the scan's, the class layout's and the scheme's
+    names = names or request.read.class_names()  # --names wins over the colour table's
+    record = rounded(weights_record(stats, result, source, names=names), decimals)
+    write_text(WEIGHTS_FORMATS[output_format](record), output)
+    wrote(output, f"{len(result.weights)} weights, {output_format}", request.quiet)
