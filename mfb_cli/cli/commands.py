@@ -383,8 +383,20 @@ _stats_output = output_option("Write the statistics to this file (atomically) in
 @cli.command()
 @mask_options
 @_stats_output
+@click.option(
+    "--per-image",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=check_output_path,
+    is_eager=True,
+    default=None,
+    metavar="FILE.jsonl",
+    help="Also stream per-image statistics to FILE.jsonl in the same pass (one JSON line per "
+    "image: its ids and their pixels), for 'mfb sampling --from'. Shards concatenate.",
+)
 @click.pass_context
-def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
+def scan(
+    ctx: click.Context, scan: ScanRequest, output: Path | None, per_image: Path | None = None
+) -> None:
     """Count the label masks in PATH... once and write the raw statistics as JSON.
 
     The file holds exact per-id pixel and image counts and the co-occurrence totals, so
@@ -396,6 +408,7 @@ def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
     Examples:
       mfb scan ./labels -o stats.json
       mfb weights --from stats.json --void 11
+      mfb scan ./labels -o stats.json --per-image images.jsonl
     """
     from ..count.stats import StatsFile, files_digest, stats_record
     from ..read.class_sets import recorded_mapping
@@ -403,7 +416,12 @@ def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
     from ..show.serialize import to_json
 
     refuse_unused_reading(ctx, scan, None)
-    scanned = scan_masks(scan, LabelSpec())
+    if per_image is not None:
+        from .sampling import scan_with_per_image
+
+        scanned = scan_with_per_image(scan, LabelSpec(), per_image)
+    else:
+        scanned = scan_masks(scan, LabelSpec())
     warn_all(scanned.counts.warnings)
     stats = StatsFile(
         counts=scanned.counts,
@@ -434,12 +452,14 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
     Files whose ids mean different things (different colour map or remap) are refused.
     Two files with the same file-list digest are probably one shard given twice: mfb
     warns on stderr but still adds them (shards on different machines may share the same
-    relative paths).
+    relative paths). Per-image files (every input *.jsonl, from 'mfb scan --per-image')
+    are concatenated instead, one header kept, every line checked.
 
     \b
     Example:
       mfb scan train/ -o train.json && mfb scan val/ -o val.json
       mfb merge train.json val.json -o all.json
+      mfb merge train.jsonl val.jsonl -o all.jsonl
     """
     from ..count.stats import load_stats, merge_stats, repeated_shards, stats_record
     from ..show.output import write_text
@@ -448,6 +468,11 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
 
     for path in stats_files:
         refuse_output_as_input(path)
+    if any(path.suffix == ".jsonl" for path in stats_files):
+        from .sampling import merge_per_image
+
+        merge_per_image(stats_files, output, quiet)
+        return
     parts = [(str(path), load_stats(path)) for path in stats_files]
     for first, second in repeated_shards(parts):
         warn(f"{first} and {second} list the same files (same digest): one shard given twice?")
