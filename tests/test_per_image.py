@@ -338,3 +338,13 @@ def load_counts(images):
     for one in images:
         total = total + ClassCounts.from_histogram(np.array(one.ids), np.array(one.pixels))
     return total
+
+
+def test_the_readme_effect_table_is_current_output(monkeypatch):
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    monkeypatch.chdir(root)
+    result = run("sampling", "sample_masks", "--void", 11, "--threshold", 0.3, "-f", "table")
+    assert result.exit_code == 0, result.stderr
+    section = readme[readme.index("## Sampling instead of (or with) weights") :]
+    assert "```\n" + result.stdout + "```" in section

@@ -101,6 +101,7 @@ def effect_table(record: Record) -> str:
     """The effect as a plain-text table: the dataset's shares beside a drawn sample's."""
     effect = record["effect"]
     lines = [
+        f"{record['scheme']}: share of labelled pixels and of images, dataset vs a drawn sample",
         f"{'class':>5}  {'pixels':>8} {'sampled':>8}  {'images':>8} {'sampled':>8}",
         *(
             f"{row['class']:>5}  {row['pixel_share']:>8.2%} {row['sampled_pixel_share']:>8.2%}"
