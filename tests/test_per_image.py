@@ -348,3 +348,30 @@ def test_the_readme_effect_table_is_current_output(monkeypatch):
     assert result.exit_code == 0, result.stderr
     section = readme[readme.index("## Sampling instead of (or with) weights") :]
     assert "```\n" + result.stdout + "```" in section
+
+
+def test_per_image_needs_a_file_and_repeated_images_are_warned(tmp_path):
+    folder = _three(tmp_path)
+    result = run("scan", folder, "--per-image", "-")
+    assert result.exit_code == 2 and "needs a file name" in result.stderr
+    images = tmp_path / "i.jsonl"
+    assert run("scan", folder, "--per-image", images).exit_code == 0
+    twice = run("sampling", "--from", images, "--from", images, "--ignore", 255)
+    assert twice.exit_code == 0, twice.stderr
+    message = f"3 images are listed more than once (first: {folder / 'a.png'})"
+    assert message in twice.stderr
+    assert any(w.startswith(message) for w in json.loads(twice.stdout)["warnings"])
+
+
+def test_plot_draws_the_effect_as_two_series(tmp_path):
+    pytest.importorskip("matplotlib")
+    folder = _three(tmp_path)
+    svg = tmp_path / "effect.svg"
+    result = run("sampling", folder, "--ignore", 255, "--scheme", "weighted", "--plot", svg)
+    assert result.exit_code == 0, result.stderr
+    text = svg.read_text()
+    assert "dataset" in text and "drawn by weighted" in text
+    # Every w = 3 (each image's rarest class is in 1 of 3): 3 (1 - (2/3)^3) = 2.11 distinct.
+    assert "2.1 of 3 images seen" in text
+    bad = run("sampling", folder, "--plot", tmp_path / "effect.jpg")
+    assert bad.exit_code == 2 and "must end in .png or .svg" in bad.stderr

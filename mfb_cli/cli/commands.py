@@ -377,6 +377,12 @@ def check(
         ctx.exit(1)
 
 
+def _a_file(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    if str(value) == "-":
+        raise click.BadParameter("needs a file name (stdout carries the statistics)", ctx, param)
+    return value
+
+
 _stats_output = output_option("Write the statistics to this file (atomically) instead of stdout.")
 
 
@@ -386,7 +392,9 @@ _stats_output = output_option("Write the statistics to this file (atomically) in
 @click.option(
     "--per-image",
     type=click.Path(path_type=Path, dir_okay=False),
-    callback=check_output_path,
+    callback=lambda ctx, param, value: check_output_path(
+        ctx, param, None if value is None else _a_file(ctx, param, value)
+    ),
     is_eager=True,
     default=None,
     metavar="FILE.jsonl",

@@ -11,6 +11,7 @@ from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .options import (
     FiniteFloatRange,
     ScanRequest,
+    check_output_path,
     class_options,
     format_option,
     from_option,
@@ -122,6 +123,14 @@ def _class_stats(counts: Any, spec: LabelSpec, scan: ScanRequest, source: dict[s
     return class_stats(counts, replace(spec, class_set=found))
 
 
+def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from ..show.plot import PLOT_SUFFIXES
+
+    if value is not None and value.suffix.lower() not in PLOT_SUFFIXES:
+        raise click.BadParameter(f"'{value}' must end in {' or '.join(PLOT_SUFFIXES)}", ctx, param)
+    return check_output_path(ctx, param, value)
+
+
 @click.command()
 @mask_options
 @class_options
@@ -179,6 +188,15 @@ def _class_stats(counts: Any, spec: LabelSpec, scan: ScanRequest, source: dict[s
     help="Also write DAFormer's sample_class_stats.json, sample_class_stats_dict.json and "
     "samples_with_class.json into DIR, byte for byte as its converter writes them.",
 )
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_check_plot,
+    is_eager=True,
+    default=None,
+    help="Also draw the effect to FILE.png or FILE.svg: each class's pixel share in the "
+    "dataset and in a drawn sample, log axis (needs: pip install 'mfb-cli[plot]').",
+)
 @format_option(
     _FORMATS,
     "json",
@@ -199,6 +217,7 @@ def sampling(
     temperature: float,
     min_pixels: int,
     daformer: Path | None,
+    plot: Path | None,
     output_format: str,
     output: Path | None,
 ) -> None:
@@ -247,6 +266,12 @@ def sampling(
     warn_all(result.warnings)
     record = sampling_record(result, stats, source)
     text = SAMPLING_FORMATS[output_format](record)
+    if plot is not None:
+        from ..show.sampling_plot import plot_sampling
+
+        plot_sampling(record, plot)
+        if not scan.quiet:
+            click.echo(f"wrote {plot} (effect chart)", err=True)
     if daformer is not None:
         from ..show.output import write_bytes
 

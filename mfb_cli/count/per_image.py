@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -196,6 +196,7 @@ class PerImageStats:
     images: tuple[ImageCounts, ...]
     counts: ClassCounts
     label_mapping: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 def load_per_image(paths: Sequence[Path]) -> PerImageStats:
@@ -219,4 +220,22 @@ def load_per_image(paths: Sequence[Path]) -> PerImageStats:
                 )
     if not images:
         raise PerImageError(f"{', '.join(str(p) for p in paths)}: no image lines")
-    return PerImageStats(tuple(images), accumulator.result(), mapping or {})
+    warnings = repeated_images(images)
+    counts = replace(accumulator.result(), warnings=warnings)  # travel into every result
+    return PerImageStats(tuple(images), counts, mapping or {}, warnings)
+
+
+def repeated_images(images: Sequence[ImageCounts]) -> tuple[str, ...]:
+    """A warning when an image is listed twice (one shard concatenated twice?)."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for one in images:
+        if one.image in seen:
+            repeated.append(one.image)
+        seen.add(one.image)
+    if not repeated:
+        return ()
+    return (
+        f"{len(repeated)} images are listed more than once (first: {repeated[0]}): one shard "
+        "given twice? They count (and are drawn) once per line",
+    )
