@@ -52,6 +52,7 @@ def test_scan_streams_one_line_per_image_in_file_order(tmp_path):
     from mfb_cli import load_stats
 
     assert load_per_image([images]).counts == load_stats(out).counts
+    assert load_stats(out).source["per_image"] == str(images)
 
 
 def test_on_image_is_called_in_file_order_whatever_the_jobs(tmp_path):

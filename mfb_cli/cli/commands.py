@@ -435,7 +435,10 @@ def scan(
         counts=scanned.counts,
         files=len(scanned.files),
         files_digest=files_digest(scanned.files),
-        source=scanned.source(scan),
+        source={
+            **scanned.source(scan),
+            **({"per_image": str(per_image)} if per_image is not None else {}),
+        },
         label_mapping=recorded_mapping(scan.read),
     )
     write_text(to_json(stats_record(stats)), output)
