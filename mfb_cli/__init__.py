@@ -17,7 +17,7 @@ from ._version import __version__
 from .errors import BadMaskError, LabelRangeError, MfbError, NoMasksFoundError, OptionError
 
 if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
-    from .compute import compute_class_weights
+    from .compute import compute_class_weights, compute_sampling
     from .count.check import CheckReport, check_masks
     from .count.counts import ClassCounts
     from .count.label_check import LabelCheck
@@ -62,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "class_weights": "mfb_cli.weigh.weights",
     "clip_weights": "mfb_cli.weigh.weights",
     "compute_class_weights": "mfb_cli.compute",
+    "compute_sampling": "mfb_cli.compute",
     "count_masks": "mfb_cli.count.scan",
     "daformer_files": "mfb_cli.show.sampling",
     "find_label_files": "mfb_cli.read.sources",
@@ -107,6 +108,7 @@ __all__ = [
     "class_weights",
     "clip_weights",
     "compute_class_weights",
+    "compute_sampling",
     "count_masks",
     "daformer_files",
     "find_label_files",

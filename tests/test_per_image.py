@@ -376,3 +376,14 @@ def test_plot_draws_the_effect_as_two_series(tmp_path):
     assert "2.1 of 3 images seen" in text
     bad = run("sampling", folder, "--plot", tmp_path / "effect.jpg")
     assert bad.exit_code == 2 and "must end in .png or .svg" in bad.stderr
+
+
+def test_compute_sampling_is_the_command_in_one_call(tmp_path):
+    from mfb_cli import compute_sampling
+
+    folder = _three(tmp_path)
+    result = compute_sampling(folder, ignore=[255], scheme="weighted", jobs=2)
+    record = json.loads(run("sampling", folder, "--ignore", 255, "--scheme", "weighted").stdout)
+    assert list(result.images) == [row["image"] for row in record["images"]]
+    assert list(result.weights) == [row["weight"] for row in record["images"]] == [3.0] * 3
+    assert result.effect.distinct_images == record["effect"]["distinct_images_per_epoch"]
