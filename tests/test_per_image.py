@@ -387,3 +387,22 @@ def test_compute_sampling_is_the_command_in_one_call(tmp_path):
     assert list(result.images) == [row["image"] for row in record["images"]]
     assert list(result.weights) == [row["weight"] for row in record["images"]] == [3.0] * 3
     assert result.effect.distinct_images == record["effect"]["distinct_images_per_epoch"]
+
+
+def test_mmengine_keys_by_file_name_and_refuses_two_with_one_name(tmp_path):
+    save_mask(tmp_path / "x" / "a:1.png", [[0, 1]])
+    save_mask(tmp_path / "y" / "a:1.png", [[1, 1]])
+    one = run("sampling", tmp_path / "x", "-f", "mmengine")
+    assert one.exit_code == 0, one.stderr
+    assert 'CAT_IDS = {"a:1.png": [0, 1]}' in one.stdout
+    both = run("sampling", tmp_path / "x", tmp_path / "y", "-f", "mmengine")
+    assert both.exit_code == 1 and "two images are named a:1.png" in both.stderr
+
+
+def test_priors_from_a_per_image_file_equal_priors_from_the_stats_file(tmp_path):
+    folder = _three(tmp_path)
+    stats, images = tmp_path / "s.json", tmp_path / "i.jsonl"
+    assert run("scan", folder, "-o", stats, "--per-image", images).exit_code == 0
+    from_stats = json.loads(run("priors", "--from", stats, "--ignore", 255).stdout)
+    from_images = json.loads(run("priors", "--from", images, "--ignore", 255).stdout)
+    assert from_images["prior"] == from_stats["prior"] == [4 / 15, 3 / 15, 6 / 15, 2 / 15]

@@ -307,6 +307,8 @@ def priors(
     pixel's share, and is named in the warnings. -f torch prints a snippet that adds
     tau * log(prior) to the logits in training only (tau = 1: Balanced Softmax).
 
+    --from takes a statistics file ('mfb scan') or a per-image file (*.jsonl).
+
     \b
     Examples:
       mfb priors ./labels --ignore 255
@@ -317,7 +319,11 @@ def priors(
     from ..weigh.priors import class_priors
 
     refuse_unused_reading(ctx, scan, from_path)
-    _, stats, source = class_stats_for(scan, spec, from_path)
+    if from_path is not None and from_path.suffix == ".jsonl":  # per-image statistics
+        _, counts, source = _images_for(scan, spec, (from_path,))
+        stats = _class_stats(counts, spec, scan, source)
+    else:
+        _, stats, source = class_stats_for(scan, spec, from_path)
     result = class_priors(stats)
     warn_all(result.warnings)
     write_text(PRIOR_FORMATS[output_format](priors_record(result, stats, source)), output)

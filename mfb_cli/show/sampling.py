@@ -141,7 +141,9 @@ def mmengine_snippet(record: Record) -> str:
     """Per-image class lists and the wrapper that gives an mmseg dataset ``get_cat_ids``."""
     by_name: dict[str, list[int]] = {}
     for row in record["images"]:
-        name = posixpath.basename(row["image"].replace("\\", "/").split(":")[-1])
+        # As mmseg's seg_map_path ends (and DAFormer's file.split('/')[-1]); a colon is a
+        # legal character in a file name, so it is not taken as an archive separator.
+        name = posixpath.basename(row["image"].replace("\\", "/"))
         if name in by_name:
             raise MfbError(
                 f"-f mmengine keys images by file name, and two images are named {name}; "
