@@ -25,17 +25,22 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
-    from .compute import compute_class_weights
+    from .compute import compute_class_weights, compute_sampling
     from .count.check import CheckReport, check_masks
     from .count.counts import ClassCounts
     from .count.label_check import LabelCheck
+    from .count.per_image import ImageCounts, PerImageStats, load_per_image
     from .count.scan import count_masks
     from .count.stats import StatsFile, load_stats, merge_stats, stats_record
     from .read.colormaps import load_colormap
     from .read.options import ReadOptions
     from .read.remap import load_remap
     from .read.sources import find_label_files, find_label_sources
+    from .show.sampling import daformer_files
     from .weigh.classes import ClassStats, class_stats
+    from .weigh.priors import ClassPriors, class_priors
+    from .weigh.sampling import Sampling, SamplingEffect, sample_images, sampling_effect
+    from .weigh.sampling_schemes import SAMPLING_SCHEMES
     from .weigh.schemes import SCHEMES, ClassWeights, median_frequency
     from .weigh.spec import LabelSpec
     from .weigh.weights import NORMALIZATIONS, class_weights, clip_weights, normalize_weights
@@ -45,39 +50,54 @@ if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
 _EXPORTS: dict[str, str] = {
     "CheckReport": "mfb_cli.count.check",
     "ClassCounts": "mfb_cli.count.counts",
+    "ClassPriors": "mfb_cli.weigh.priors",
     "ClassStats": "mfb_cli.weigh.classes",
     "ClassWeights": "mfb_cli.weigh.schemes",
+    "ImageCounts": "mfb_cli.count.per_image",
     "LabelCheck": "mfb_cli.count.label_check",
     "LabelSpec": "mfb_cli.weigh.spec",
     "NORMALIZATIONS": "mfb_cli.weigh.weights",
+    "PerImageStats": "mfb_cli.count.per_image",
     "ReadOptions": "mfb_cli.read.options",
+    "SAMPLING_SCHEMES": "mfb_cli.weigh.sampling_schemes",
     "SCHEMES": "mfb_cli.weigh.schemes",
+    "Sampling": "mfb_cli.weigh.sampling",
+    "SamplingEffect": "mfb_cli.weigh.sampling",
     "StatsFile": "mfb_cli.count.stats",
     "check_masks": "mfb_cli.count.check",
+    "class_priors": "mfb_cli.weigh.priors",
     "class_stats": "mfb_cli.weigh.classes",
     "class_weights": "mfb_cli.weigh.weights",
     "clip_weights": "mfb_cli.weigh.weights",
     "compute_class_weights": "mfb_cli.compute",
+    "compute_sampling": "mfb_cli.compute",
     "count_masks": "mfb_cli.count.scan",
+    "daformer_files": "mfb_cli.show.sampling",
     "find_label_files": "mfb_cli.read.sources",
     "find_label_sources": "mfb_cli.read.sources",
     "load_colormap": "mfb_cli.read.colormaps",
+    "load_per_image": "mfb_cli.count.per_image",
     "load_remap": "mfb_cli.read.remap",
     "load_stats": "mfb_cli.count.stats",
     "median_frequency": "mfb_cli.weigh.schemes",
     "merge_stats": "mfb_cli.count.stats",
     "normalize_weights": "mfb_cli.weigh.weights",
+    "sample_images": "mfb_cli.weigh.sampling",
+    "sampling_effect": "mfb_cli.weigh.sampling",
     "stats_record": "mfb_cli.count.stats",
 }
 
 __all__ = [
     "NORMALIZATIONS",
+    "SAMPLING_SCHEMES",
     "SCHEMES",
     "BadMaskError",
     "CheckReport",
     "ClassCounts",
+    "ClassPriors",
     "ClassStats",
     "ClassWeights",
+    "ImageCounts",
     "LabelCheck",
     "LabelRangeError",
     "LabelSpec",
@@ -86,23 +106,32 @@ __all__ = [
     "NoMasksFoundError",
     "OptionError",
     "Param",
+    "PerImageStats",
     "ReadOptions",
+    "Sampling",
+    "SamplingEffect",
     "StatsFile",
     "__version__",
     "check_masks",
+    "class_priors",
     "class_stats",
     "class_weights",
     "clip_weights",
     "compute_class_weights",
+    "compute_sampling",
     "count_masks",
+    "daformer_files",
     "find_label_files",
     "find_label_sources",
     "load_colormap",
+    "load_per_image",
     "load_remap",
     "load_stats",
     "median_frequency",
     "merge_stats",
     "normalize_weights",
+    "sample_images",
+    "sampling_effect",
     "stats_record",
 ]
 

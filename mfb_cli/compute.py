@@ -23,6 +23,7 @@ from .weigh.weights import class_weights
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from .weigh.sampling import Sampling
     from .weigh.schemes import ClassWeights
 
 
@@ -77,4 +78,61 @@ def compute_class_weights(
     )
     return class_weights(
         class_stats(counts, spec), scheme, normalize=normalize, clip=clip, **scheme_options
+    )
+
+
+def compute_sampling(
+    paths: str | Path | Iterable[str | Path] = (),
+    *,
+    scheme: str = "repeat-factor",
+    num_classes: int | None = None,
+    void: Iterable[int] = (),
+    ignore: Iterable[int] = (),
+    colormap: str | ColorMap | None = None,
+    remap: str | Remap | None = None,
+    glob: str = DEFAULT_GLOB,
+    lists: Iterable[str | Path] = (),
+    skip_bad: bool = False,
+    jobs: int | None = None,
+    threshold: float = 0.1,
+    rounding: str = "ceil",
+    temperature: float = 0.01,
+    min_pixels: int = 3000,
+) -> Sampling:
+    """Per-image sampling weights of the label files in ``paths``, as ``mfb sampling`` gives.
+
+    One scan; each image's counts are kept (sparse) for the scheme. The result has the
+    images in file order, their ``weights`` and ``probabilities``, the ``effect`` and the
+    ``warnings`` the command would print.
+    """
+    from .count.per_image import ImageCounts
+    from .weigh.sampling import sample_images
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    read = ReadOptions(
+        colormap=load_colormap(colormap) if isinstance(colormap, str) else colormap,
+        remap=load_remap(remap) if isinstance(remap, str) else remap,
+    )
+    spec = LabelSpec.of(num_classes, void, ignore, class_set_of(read))
+    files = find_label_sources([Path(p) for p in paths], glob, lists=[Path(p) for p in lists])
+    images: list[ImageCounts] = []
+    counts = count_masks(
+        files,
+        jobs=jobs,
+        read=read,
+        check=label_check(spec),
+        skip_bad=skip_bad,
+        on_image=lambda path, ids, pixels: images.append(
+            ImageCounts(str(path), tuple(ids.tolist()), tuple(pixels.tolist()))
+        ),
+    )
+    return sample_images(
+        images,
+        class_stats(counts, spec),
+        scheme,
+        threshold=threshold,
+        rounding=rounding,
+        temperature=temperature,
+        min_pixels=min_pixels,
     )

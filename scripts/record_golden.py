@@ -67,7 +67,7 @@ def _cases() -> list[Case]:
     # --- help and version: the option definitions, their order and their defaults.
     add("version", "--version")
     add("help", "--help")
-    for command in ("weights", "histogram", "scan", "merge", "check"):
+    for command in ("weights", "histogram", "scan", "merge", "check", "sampling", "priors"):
         add(f"help-{command}", command, "--help")
 
     # --- weights on sample_masks: every format, every scheme, the post-steps.
@@ -148,6 +148,28 @@ def _cases() -> list[Case]:
     add("weights-from-and-path", "weights", "samples", "--from", "out/all.json")
     add("weights-from-other-mapping", "weights", "--from", "out/all.json", "--map", "odd/map.csv")
     add("merge-not-stats", "merge", "odd/not-stats.json")
+
+    # --- per-image statistics, sampling and priors.
+    add("scan-per-image", "scan", "samples", "-q", "--glob", "street_00*.png",
+        "--per-image", "out/a.jsonl", files=("out/a.jsonl",))  # fmt: skip
+    add("scan-per-image-b", "scan", "samples", "-q", "--glob", "street_01*.png",
+        "--per-image", "out/b.jsonl", files=("out/b.jsonl",))  # fmt: skip
+    add("merge-per-image", "merge", "out/a.jsonl", "out/b.jsonl")
+    add("sampling-repeat-json", "sampling", *s, "--void", "11", "--threshold", "0.3")
+    add("sampling-repeat-stochastic-csv", "sampling", "--from", "out/a.jsonl", "--from",
+        "out/b.jsonl", "--void", "11", "--rounding", "stochastic", "-f", "csv")  # fmt: skip
+    add("sampling-rare-class-table", "sampling", *s, "--void", "11", "--scheme", "rare-class",
+        "--min-pixels", "50", "-f", "table")  # fmt: skip
+    add("sampling-rare-class-daformer", "sampling", *s, "--void", "11", "--scheme",
+        "rare-class", "--min-pixels", "50", "-f", "csv", "--daformer", "out/daformer",
+        files=("out/daformer/sample_class_stats.json", "out/daformer/samples_with_class.json",
+               "out/daformer/sample_class_stats_dict.json"))  # fmt: skip
+    add("sampling-weighted-torch", "sampling", *s, "--void", "11", "--scheme", "weighted",
+        "-f", "torch")  # fmt: skip
+    add("sampling-mmengine", "sampling", *s, "--void", "11", "-f", "mmengine")
+    add("sampling-unused-option", "sampling", *s, "--temperature", "0.1")
+    add("priors-json", "priors", *s, "--void", "11")
+    add("priors-torch", "priors", "--from", "out/all.json", "--void", "11", "-f", "torch")
 
     # --- check: tables and records, clean and troubled folders.
     add("check-samples-table", "check", *s, "--num-classes", "12")

@@ -23,6 +23,7 @@ from .histogram import histogram
 from .merge import merge
 from .messages import cli_text, spell
 from .report import report
+from .sampling import priors, sampling
 from .scan import scan
 from .weights import weights
 
@@ -165,7 +166,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.meta["mfb.debug"] = debug
 
 
-for _command in (weights, check, scan, merge, histogram, report):
+for _command in (weights, check, scan, merge, histogram, report, sampling, priors):
     cli.add_command(_command)
 
 

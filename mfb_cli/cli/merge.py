@@ -28,12 +28,14 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
     Files whose ids mean different things (different colour map or remap) are refused.
     Two files with the same file-list digest are probably one shard given twice: mfb
     warns on stderr but still adds them (shards on different machines may share the same
-    relative paths).
+    relative paths). Per-image files (every input *.jsonl, from 'mfb scan --per-image')
+    are concatenated instead, one header kept, every line checked.
 
     \b
     Example:
       mfb scan train/ -o train.json && mfb scan val/ -o val.json
       mfb merge train.json val.json -o all.json
+      mfb merge train.jsonl val.jsonl -o all.jsonl
     """
     from ..count.stats import load_stats, merge_stats, repeated_shards, stats_record
     from ..show.output import write_text
@@ -42,6 +44,11 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
 
     for path in stats_files:
         refuse_output_as_input(path)
+    if any(path.suffix == ".jsonl" for path in stats_files):
+        from .sampling import merge_per_image
+
+        merge_per_image(stats_files, output, quiet)
+        return
     parts = [(str(path), load_stats(path)) for path in stats_files]
     for first, second in repeated_shards(parts):
         warn(f"{first} and {second} list the same files (same digest): one shard given twice?")

@@ -8,8 +8,21 @@ import click
 
 from ..weigh.spec import LabelSpec
 from .messages import wrote
-from .options import ScanRequest, mask_options, output_option, refuse_unused_reading
+from .options import (
+    ScanRequest,
+    check_output_path,
+    mask_options,
+    output_option,
+    refuse_unused_reading,
+)
 from .scanning import scan_masks, warn_all
+
+
+def _a_file(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    if str(value) == "-":
+        raise click.BadParameter("needs a file name (stdout carries the statistics)", ctx, param)
+    return value
+
 
 #: -o for a statistics file (``mfb scan``, ``mfb merge``).
 stats_output = output_option("Write the statistics to this file (atomically) instead of stdout.")
@@ -18,8 +31,22 @@ stats_output = output_option("Write the statistics to this file (atomically) ins
 @click.command()
 @mask_options
 @stats_output
+@click.option(
+    "--per-image",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=lambda ctx, param, value: check_output_path(
+        ctx, param, None if value is None else _a_file(ctx, param, value)
+    ),
+    is_eager=True,
+    default=None,
+    metavar="FILE.jsonl",
+    help="Also stream per-image statistics to FILE.jsonl in the same pass (one JSON line per "
+    "image: its ids and their pixels), for 'mfb sampling --from'. Shards concatenate.",
+)
 @click.pass_context
-def scan(ctx: click.Context, request: ScanRequest, output: Path | None) -> None:
+def scan(
+    ctx: click.Context, request: ScanRequest, output: Path | None, per_image: Path | None = None
+) -> None:
     """Count the label masks in PATH... once and write the raw statistics as JSON.
 
     The file holds exact per-id pixel and image counts and the co-occurrence totals, so
@@ -31,6 +58,7 @@ def scan(ctx: click.Context, request: ScanRequest, output: Path | None) -> None:
     Examples:
       mfb scan ./labels -o stats.json
       mfb weights --from stats.json --void 11
+      mfb scan ./labels -o stats.json --per-image images.jsonl
     """
     from ..count.stats import StatsFile, files_digest, stats_record
     from ..read.class_sets import recorded_mapping
@@ -38,13 +66,21 @@ def scan(ctx: click.Context, request: ScanRequest, output: Path | None) -> None:
     from ..show.serialize import to_json
 
     refuse_unused_reading(ctx, request, None)
-    scanned = scan_masks(request, LabelSpec())
+    if per_image is not None:
+        from .sampling import scan_with_per_image
+
+        scanned = scan_with_per_image(request, LabelSpec(), per_image)
+    else:
+        scanned = scan_masks(request, LabelSpec())
     warn_all(scanned.counts.warnings)
     stats = StatsFile(
         counts=scanned.counts,
         files=len(scanned.files),
         files_digest=files_digest(scanned.files),
-        source=scanned.source(request),
+        source={
+            **scanned.source(request),
+            **({"per_image": str(per_image)} if per_image is not None else {}),
+        },
         label_mapping=recorded_mapping(request.read),
     )
     write_text(to_json(stats_record(stats)), output)

@@ -16,9 +16,10 @@ from .messages import cli_text, warn
 from .options import ScanRequest, refuse_output_as_input
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
+    from .._types import Int64Array
     from ..count.counts import ClassCounts
     from ..weigh.classes import ClassStats
     from ..weigh.spec import LabelSpec
@@ -138,8 +139,15 @@ def refuse_output_among(found: list[LabelSource]) -> None:
         refuse_output_as_input(source)
 
 
-def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
-    """Find and count the label files, with a progress bar and skipped files on stderr."""
+def scan_masks(
+    scan: ScanRequest,
+    spec: LabelSpec,
+    on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
+) -> Scanned:
+    """Find and count the label files, with a progress bar and skipped files on stderr.
+
+    ``on_image(path, ids, pixels)`` receives each counted file's histogram, in file order.
+    """
     from ..count.scan import count_masks
     from ..weigh.classes import label_check
 
@@ -170,6 +178,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
             on_file=on_file,
             skip_bad=scan.skip_bad,
             on_skip=on_skip,
+            on_image=on_image,
         )
     left_out = set(skipped)
     return Scanned(counts, [f for f in files if f not in left_out], skipped)

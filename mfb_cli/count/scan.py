@@ -35,6 +35,7 @@ def count_masks(
     on_file: Callable[[LabelSource, int], None] | None = None,
     skip_bad: bool = False,
     on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
+    on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -44,6 +45,8 @@ def count_masks(
     With ``skip_bad``, files that cannot be read as masks (BadMaskError) are left out and
     passed to ``on_skip`` instead of stopping the run; label values ``check`` rejects are
     never skipped, since they mean the options do not fit the data, not a broken file.
+    ``on_image(path, ids, pixels)`` gets each counted file's present ids and their pixels,
+    in file order (per-image statistics stream from it; nothing per image is kept here).
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
@@ -92,6 +95,8 @@ def count_masks(
                 accumulator.add(ids, counts)
             except MfbError as error:
                 raise MfbError(f"{path}: {error}") from error
+            if on_image is not None:
+                on_image(path, ids, counts)
             if on_file is not None:
                 on_file(path, int(counts.sum()))
     if skipped and len(skipped) == len(paths):

@@ -1,0 +1,331 @@
+"""``mfb sampling`` and ``mfb priors``: sampling schemes and class priors from the counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
+from .options import (
+    FiniteFloatRange,
+    ScanRequest,
+    check_output_path,
+    class_options,
+    format_option,
+    from_option,
+    mask_options,
+    output_option,
+    refuse_output_as_input,
+    refuse_unused,
+    refuse_unused_reading,
+)
+from .scanning import Scanned, class_stats_for, scan_masks, warn_all
+
+if TYPE_CHECKING:
+    from .._types import Int64Array
+    from ..count.per_image import ImageCounts
+    from ..read.archives import LabelSource
+    from ..weigh.spec import LabelSpec
+
+_FORMATS = ("json", "csv", "table", "torch", "mmengine")
+
+
+def scan_with_per_image(scan: ScanRequest, spec: LabelSpec, path: Path) -> Scanned:
+    """Scan, streaming one JSON line per counted image to ``path`` (renamed in on success)."""
+    from ..count.per_image import PerImageWriter
+    from ..read.class_sets import recorded_mapping
+
+    with PerImageWriter(path, recorded_mapping(scan.read)) as writer:
+
+        def on_image(source: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
+            writer.add(str(source), ids, pixels)
+
+        return scan_masks(scan, spec, on_image)
+
+
+def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -> None:
+    """Concatenate per-image shards to -o (atomically) or stdout, streaming line by line."""
+    import sys
+
+    from ..count.per_image import PerImageWriter, concatenated_lines
+
+    mixed = [str(path) for path in paths if path.suffix != ".jsonl"]
+    if mixed:
+        raise click.UsageError(
+            f"{mixed[0]} is not a per-image file (*.jsonl): merge statistics files and "
+            "per-image files separately"
+        )
+    lines = concatenated_lines(paths)
+    if output is None:
+        for line in lines:
+            sys.stdout.write(line)
+        return
+    with PerImageWriter(output, None) as writer:
+        for line in lines:
+            writer.write_line(line)
+    if not quiet:
+        click.echo(f"wrote {output} (per-image statistics of {len(paths)} shards)", err=True)
+
+
+def _images_for(
+    scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]
+) -> tuple[list[ImageCounts], Any, dict[str, Any]]:
+    """Per-image counts, their totals and source: from --from files or a scan of PATH..."""
+    import numpy as np
+
+    from ..count.per_image import ImageCounts, load_per_image
+
+    if from_paths and (scan.paths or scan.lists):
+        raise click.UsageError("give PATH... or --from IMAGES.jsonl, not both (nor --list)")
+    if not from_paths and not scan.paths and not scan.lists:
+        raise click.UsageError("give PATH... to scan, or --from IMAGES.jsonl (or --list FILE)")
+    if from_paths:
+        from ..read.class_sets import same_mapping
+
+        for path in from_paths:
+            refuse_output_as_input(path)
+        loaded = load_per_image(from_paths)
+        wanted = scan.read.label_mapping()
+        if wanted and not same_mapping(wanted, loaded.label_mapping):
+            raise click.ClickException(
+                f"{from_paths[0]}: scanned with a different label mapping than the options "
+                "given; rescan, or drop the colour map / remap options"
+            )
+        source = {"per_image": [str(p) for p in from_paths], "files": len(loaded.images)}
+        if loaded.label_mapping:
+            source["label_mapping"] = loaded.label_mapping
+        return list(loaded.images), loaded.counts, source
+    images: list[ImageCounts] = []
+
+    def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
+        keep = pixels > 0
+        images.append(
+            ImageCounts(
+                str(path),
+                tuple(ids[keep].tolist()),
+                tuple(np.asarray(pixels)[keep].tolist()),
+            )
+        )
+
+    scanned = scan_masks(scan, spec, on_image)
+    return images, scanned.counts, scanned.source(scan)
+
+
+def _class_stats(counts: Any, spec: LabelSpec, scan: ScanRequest, source: dict[str, Any]) -> Any:
+    from dataclasses import replace
+
+    from ..read.class_sets import class_set_in, class_set_of
+    from ..weigh.classes import class_stats
+
+    found = class_set_of(scan.read) or class_set_in(source.get("label_mapping", {}))
+    return class_stats(counts, replace(spec, class_set=found))
+
+
+def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from ..show.plot import PLOT_SUFFIXES
+
+    if value is not None and value.suffix.lower() not in PLOT_SUFFIXES:
+        raise click.BadParameter(f"'{value}' must end in {' or '.join(PLOT_SUFFIXES)}", ctx, param)
+    return check_output_path(ctx, param, value)
+
+
+@click.command()
+@mask_options
+@class_options
+@click.option(
+    "--from",
+    "from_paths",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    metavar="IMAGES.jsonl",
+    help="Read per-image statistics written by 'mfb scan --per-image' (repeatable: shards "
+    "in order) instead of scanning PATH...",
+)
+@click.option(
+    "--scheme",
+    type=click.Choice(list(SAMPLING_SCHEMES)),
+    default="repeat-factor",
+    show_default=True,
+    help="Sampling scheme (see the definitions in the JSON).",
+)
+@click.option(
+    "--threshold",
+    type=FiniteFloatRange(min=0, min_open=True),
+    default=0.1,
+    show_default=True,
+    help="repeat-factor only: t in r(c) = max(1, sqrt(t / f(c))) (mmengine oversample_thr, "
+    "detectron2 REPEAT_THRESHOLD). Classes in fewer than a share t of the images repeat.",
+)
+@click.option(
+    "--rounding",
+    type=click.Choice(ROUNDINGS),
+    default="ceil",
+    show_default=True,
+    help="repeat-factor only: ceil as mmengine's ClassBalancedDataset, stochastic as "
+    "detectron2's RepeatFactorTrainingSampler.",
+)
+@click.option(
+    "--temperature",
+    type=FiniteFloatRange(min=0, min_open=True),
+    default=0.01,
+    show_default=True,
+    help="rare-class only: T in softmax((1 - f_c) / T) (DAFormer's class_temp).",
+)
+@click.option(
+    "--min-pixels",
+    type=click.IntRange(min=0),
+    default=3000,
+    show_default=True,
+    help="rare-class only: an image is drawn for c only with more than this many pixels of c.",
+)
+@click.option(
+    "--daformer",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Also write DAFormer's sample_class_stats.json, sample_class_stats_dict.json and "
+    "samples_with_class.json into DIR, byte for byte as its converter writes them.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_check_plot,
+    is_eager=True,
+    default=None,
+    help="Also draw the effect to FILE.png or FILE.svg: each class's pixel share in the "
+    "dataset and in a drawn sample, log axis (needs: pip install 'mfb-cli[plot]').",
+)
+@format_option(
+    _FORMATS,
+    "json",
+    "JSON record, CSV of image,weight,probability, the effect "
+    "table, or a snippet (torch: WeightedRandomSampler; mmengine: class lists for "
+    "ClassBalancedDataset).",
+)
+@output_option()
+@click.pass_context
+def sampling(
+    ctx: click.Context,
+    request: ScanRequest,
+    spec: LabelSpec,
+    from_paths: tuple[Path, ...],
+    scheme: str,
+    threshold: float,
+    rounding: str,
+    temperature: float,
+    min_pixels: int,
+    daformer: Path | None,
+    plot: Path | None,
+    output_format: str,
+    output: Path | None,
+) -> None:
+    """Per-image sampling weights for the label masks in PATH..., and their effect.
+
+    repeat-factor (default): LVIS repeat factors, r(I) = max over the classes in I of
+    max(1, sqrt(t / f(c))), f(c) = share of images containing c. rare-class: DAFormer's
+    RCS, P(c) = softmax((1 - f_c) / T) over the classes present, then an image uniformly
+    among those with more than --min-pixels of c. weighted: w(I) = max over the classes in
+    I of N / images(c), for PyTorch's WeightedRandomSampler. Void and ignored ids never
+    drive sampling. The effect: per class, the dataset's pixel and image shares beside
+    those of one drawn sample, computed exactly from the per-image counts.
+
+    \b
+    Examples:
+      mfb sampling ./labels --ignore 255 -f table
+      mfb scan ./labels -o stats.json --per-image images.jsonl
+      mfb sampling --from images.jsonl --ignore 255 --scheme rare-class --daformer out/
+      mfb sampling --from images.jsonl --ignore 255 --scheme weighted -f torch
+    """
+    from ..show.output import write_text
+    from ..show.sampling import SAMPLING_FORMATS, daformer_files, sampling_record
+    from ..weigh.sampling import sample_images
+
+    refuse_unused_reading(ctx, request, from_paths[0] if from_paths else None)
+    refuse_unused(
+        ctx,
+        [
+            ("threshold", scheme == "repeat-factor", "without --scheme repeat-factor"),
+            ("rounding", scheme == "repeat-factor", "without --scheme repeat-factor"),
+            ("temperature", scheme == "rare-class", "without --scheme rare-class"),
+            ("min_pixels", scheme == "rare-class", "without --scheme rare-class"),
+        ],
+    )
+    images, counts, source = _images_for(request, spec, from_paths)
+    stats = _class_stats(counts, spec, request, source)
+    result = sample_images(
+        images,
+        stats,
+        scheme,
+        threshold=threshold,
+        rounding=rounding,
+        temperature=temperature,
+        min_pixels=min_pixels,
+    )
+    warn_all(result.warnings)
+    record = sampling_record(result, stats, source)
+    text = SAMPLING_FORMATS[output_format](record)
+    if plot is not None:
+        from ..show.sampling_plot import plot_sampling
+
+        plot_sampling(record, plot)
+        if not request.quiet:
+            click.echo(f"wrote {plot} (effect chart)", err=True)
+    if daformer is not None:
+        from ..show.output import write_bytes
+
+        daformer.mkdir(parents=True, exist_ok=True)
+        for name, content in daformer_files(images, stats).items():
+            write_bytes(content.encode(), daformer / name)
+        if not request.quiet:
+            click.echo(f"wrote DAFormer's three class-statistics files into {daformer}", err=True)
+    write_text(text, output)
+    if output is not None and not request.quiet:
+        click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)
+
+
+@click.command()
+@from_option
+@mask_options
+@class_options
+@format_option(["json", "torch"], "json", "JSON record, or a PyTorch logit-adjustment snippet.")
+@output_option()
+@click.pass_context
+def priors(
+    ctx: click.Context,
+    request: ScanRequest,
+    from_path: Path | None,
+    spec: LabelSpec,
+    output_format: str,
+    output: Path | None,
+) -> None:
+    """The class prior pi (pixel share over labelled pixels) and log pi, for logit adjustment.
+
+    prior[c] = pixels of c / labelled pixels (void and ignored left out; void classes 0).
+    log_prior is finite: a class without pixels takes log(0.5 / labelled pixels), half a
+    pixel's share, and is named in the warnings. -f torch prints a snippet that adds
+    tau * log(prior) to the logits in training only (tau = 1: Balanced Softmax).
+
+    --from takes a statistics file ('mfb scan') or a per-image file (*.jsonl).
+
+    \b
+    Examples:
+      mfb priors ./labels --ignore 255
+      mfb priors --from stats.json --ignore 255 -f torch
+    """
+    from ..show.output import write_text
+    from ..show.sampling import PRIOR_FORMATS, priors_record
+    from ..weigh.priors import class_priors
+
+    refuse_unused_reading(ctx, request, from_path)
+    if from_path is not None and from_path.suffix == ".jsonl":  # per-image statistics
+        _, counts, source = _images_for(request, spec, (from_path,))
+        stats = _class_stats(counts, spec, request, source)
+    else:
+        _, stats, source = class_stats_for(request, spec, from_path)
+    result = class_priors(stats)
+    warn_all(result.warnings)
+    write_text(PRIOR_FORMATS[output_format](priors_record(result, stats, source)), output)
+    if output is not None and not request.quiet:
+        click.echo(f"wrote {output} ({stats.num_classes} priors, {output_format})", err=True)

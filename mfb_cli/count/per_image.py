@@ -1,0 +1,241 @@
+"""Per-image statistics: one JSON line per image, streamed while scanning, read back lazily.
+
+The file is JSON Lines. A header line ``{"mfb_per_image": 1, "label_mapping": {...}}``
+records what the ids mean (colour map, remap); every other line is one image,
+``{"image": "masks/a.png", "ids": [0, 3], "pixels": [120, 8]}``: the raw label ids present
+(after mappings, before any void/ignore choice) and their pixel counts. Shards concatenate
+(``cat a.jsonl b.jsonl``): a header may repeat, and every header must agree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import MfbError
+from .counts import ClassCounts, CountsAccumulator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from types import TracebackType
+
+    from .._types import Int64Array
+
+#: The header key and the version of the per-image format.
+HEADER_KEY = "mfb_per_image"
+VERSION = 1
+
+
+class PerImageError(MfbError):
+    """A per-image statistics file that cannot be read; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class ImageCounts:
+    """The label ids present in one image and their pixels (sorted ids, counts > 0)."""
+
+    image: str
+    ids: tuple[int, ...]
+    pixels: tuple[int, ...]
+
+
+def image_line(image: str, ids: Iterable[int], pixels: Iterable[int]) -> str:
+    """One image as a JSON line (compact; ids sorted, zero counts left out)."""
+    pairs = sorted((int(i), int(n)) for i, n in zip(ids, pixels, strict=True) if int(n) > 0)
+    return (
+        json.dumps(
+            {"image": image, "ids": [i for i, _ in pairs], "pixels": [n for _, n in pairs]},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+
+
+def header_line(label_mapping: dict[str, Any]) -> str:
+    """The header: format version and the label mapping the ids were read with."""
+    record = {HEADER_KEY: VERSION, "label_mapping": label_mapping}
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+class PerImageWriter:
+    """Streams image lines to a temporary file beside ``path``; renamed into place on success.
+
+    Memory stays flat (one line at a time); a failed or interrupted scan leaves no file.
+    """
+
+    def __init__(self, path: Path, label_mapping: dict[str, Any] | None) -> None:
+        """Open the temporary file; write the header unless ``label_mapping`` is None."""
+        self.path = path
+        self.images = 0
+        self._temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._file: IO[str] = self._temporary.open("w", encoding="utf-8")
+        if label_mapping is not None:
+            self._file.write(header_line(label_mapping))
+
+    def write_line(self, line: str) -> None:
+        """Write a line made by ``header_line`` or ``image_line``."""
+        self._file.write(line)
+
+    def add(self, image: str, ids: Int64Array, pixels: Int64Array) -> None:
+        """Write one image's line."""
+        self._file.write(image_line(image, ids.tolist(), pixels.tolist()))
+        self.images += 1
+
+    def __enter__(self) -> PerImageWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._file.close()
+        if kind is None:
+            self._temporary.replace(self.path)
+        else:
+            self._temporary.unlink(missing_ok=True)
+
+
+def _ints(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    )
+
+
+def read_per_image(path: Path) -> Iterator[tuple[dict[str, Any], ImageCounts | None]]:
+    """Yield ``(label_mapping, image)`` per line; ``image`` is None on a header line."""
+    mapping: dict[str, Any] | None = None
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        raise PerImageError(f"{path}: cannot read ({error.strerror or error})") from error
+    with handle:
+        for number, line in enumerate(handle, 1):
+            where = f"{path}:{number}"
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                raise PerImageError(f"{where}: not JSON ({error})") from error
+            if not isinstance(record, dict):
+                raise PerImageError(f"{where}: expected a JSON object per line")
+            if HEADER_KEY in record:
+                if record[HEADER_KEY] != VERSION:
+                    raise PerImageError(f"{where}: unknown per-image format {record[HEADER_KEY]}")
+                found = record.get("label_mapping", {})
+                if not isinstance(found, dict):
+                    raise PerImageError(f"{where}: label_mapping must be an object")
+                if mapping is not None and not _same(mapping, found):
+                    raise PerImageError(
+                        f"{where}: a shard read with a different label mapping; "
+                        "concatenate only shards scanned with the same options"
+                    )
+                mapping = found
+                yield mapping, None
+                continue
+            if mapping is None:
+                raise PerImageError(
+                    f"{where}: no header line; is this a file 'mfb scan --per-image' wrote?"
+                )
+            yield mapping, _image(record, where)
+
+
+def concatenated_lines(paths: Sequence[Path]) -> Iterator[str]:
+    """The shards as one file: one header, then every image line, each line checked.
+
+    Shards read with different label mappings are refused; memory stays flat.
+    """
+    mapping: dict[str, Any] | None = None
+    for path in paths:
+        for found, image in read_per_image(path):
+            if mapping is not None and not _same(mapping, found):
+                raise PerImageError(
+                    f"{path}: read with a different label mapping than the files before it"
+                )
+            if image is None:
+                if mapping is None:
+                    yield header_line(found)
+                mapping = found
+            else:
+                yield image_line(image.image, image.ids, image.pixels)
+
+
+def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    from ..read.class_sets import same_mapping
+
+    return first == second or same_mapping(first, second)
+
+
+def _image(record: dict[str, Any], where: str) -> ImageCounts:
+    image, ids, pixels = record.get("image"), record.get("ids"), record.get("pixels")
+    if not isinstance(image, str):
+        raise PerImageError(f"{where}: 'image' must be a string")
+    if not _ints(ids) or not _ints(pixels):
+        raise PerImageError(f"{where}: 'ids' and 'pixels' must be lists of integers")
+    assert isinstance(ids, list) and isinstance(pixels, list)
+    if len(ids) != len(pixels):
+        raise PerImageError(f"{where}: 'ids' and 'pixels' differ in length")
+    if any(b <= a for a, b in itertools.pairwise(ids)):
+        raise PerImageError(f"{where}: 'ids' must be sorted and distinct")
+    if any(n <= 0 for n in pixels):
+        raise PerImageError(f"{where}: pixel counts must be positive")
+    return ImageCounts(image, tuple(ids), tuple(pixels))
+
+
+@dataclass(frozen=True)
+class PerImageStats:
+    """The images of one or more per-image files, their total counts and label mapping."""
+
+    images: tuple[ImageCounts, ...]
+    counts: ClassCounts
+    label_mapping: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+
+def load_per_image(paths: Sequence[Path]) -> PerImageStats:
+    """Read per-image files (shards in the order given) into images and their totals."""
+    import numpy as np
+
+    images: list[ImageCounts] = []
+    accumulator = CountsAccumulator()
+    mapping: dict[str, Any] | None = None
+    for path in paths:
+        for found, image in read_per_image(path):
+            if mapping is not None and not _same(mapping, found):
+                raise PerImageError(
+                    f"{path}: read with a different label mapping than the files before it"
+                )
+            mapping = found
+            if image is not None:
+                images.append(image)
+                accumulator.add(
+                    np.asarray(image.ids, dtype=np.int64), np.asarray(image.pixels, np.int64)
+                )
+    if not images:
+        raise PerImageError(f"{', '.join(str(p) for p in paths)}: no image lines")
+    warnings = repeated_images(images)
+    counts = replace(accumulator.result(), warnings=warnings)  # travel into every result
+    return PerImageStats(tuple(images), counts, mapping or {}, warnings)
+
+
+def repeated_images(images: Sequence[ImageCounts]) -> tuple[str, ...]:
+    """A warning when an image is listed twice (one shard concatenated twice?)."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for one in images:
+        if one.image in seen:
+            repeated.append(one.image)
+        seen.add(one.image)
+    if not repeated:
+        return ()
+    return (
+        f"{len(repeated)} images are listed more than once (first: {repeated[0]}): one shard "
+        "given twice? They count (and are drawn) once per line",
+    )

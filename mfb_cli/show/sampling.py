@@ -1,0 +1,277 @@
+"""Sampling and priors as records, CSV, an effect table, snippets and DAFormer's files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import posixpath
+from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from ..errors import MfbError
+from .serialize import to_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from ..count.per_image import ImageCounts
+    from ..weigh.classes import ClassStats
+    from ..weigh.priors import ClassPriors
+    from ..weigh.sampling import Sampling
+    from .records import Record
+
+
+def sampling_record(
+    sampling: Sampling, stats: ClassStats, source: Mapping[str, Any] | None = None
+) -> Record:
+    """Everything about a sampling run as plain data: per image, per class, the effect."""
+    from ..weigh.sampling_schemes import SAMPLING_SCHEMES
+
+    effect = sampling.effect
+    record: Record = {
+        "scheme": sampling.scheme,
+        **sampling.parameters,
+        "num_classes": stats.num_classes,
+        "void": list(stats.void),
+        "ignore": list(stats.ignore),
+        "num_images": len(sampling.images),
+        "images": [
+            {"image": image, "weight": weight, "probability": p, "classes": list(classes)}
+            for image, weight, p, classes in zip(
+                sampling.images,
+                sampling.weights,
+                sampling.probabilities,
+                sampling.classes,
+                strict=True,
+            )
+        ],
+    }
+    if sampling.class_probabilities:
+        record["class_probabilities"] = {str(c): p for c, p in sampling.class_probabilities.items()}
+    record["effect"] = {
+        "draws_per_epoch": effect.draws,
+        "distinct_images_per_epoch": effect.distinct_images,
+        "classes": [
+            {
+                "class": c,
+                "pixel_share": effect.pixel_share[c],
+                "sampled_pixel_share": effect.sampled_pixel_share[c],
+                "image_share": effect.image_share[c],
+                "sampled_image_share": effect.sampled_image_share[c],
+            }
+            for c in effect.classes
+            if c not in stats.void
+        ],
+    }
+    record["warnings"] = list(sampling.warnings)
+    record["definitions"] = {
+        "scheme": SAMPLING_SCHEMES[sampling.scheme],
+        "weight": {
+            "repeat-factor": "the repeat factor r(I) after rounding (ceil: an integer; "
+            "stochastic: its expectation)",
+            "rare-class": "the probability that one RCS draw is this image",
+            "weighted": "the WeightedRandomSampler weight w(I)",
+        }[sampling.scheme],
+        "probability": "the chance that one drawn sample is this image (sums to 1)",
+        "classes": "counted classes present in the image (void and ignored ids left out)",
+        "sampled_pixel_share": "E[pixels of c in a draw] / E[labelled pixels in a draw]",
+        "sampled_image_share": "P(a drawn image contains c)",
+        "draws_per_epoch": "repeat-factor: sum of the repeat factors; else the number of "
+        "images (one epoch of draws with replacement)",
+        "distinct_images_per_epoch": "expected number of different images in one epoch",
+    }
+    record["mfb_version"] = __version__
+    if source is not None:
+        record["source"] = dict(source)
+    return record
+
+
+def to_csv(record: Record) -> str:
+    """``image,weight,probability``: one row per image, in scan order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["image", "weight", "probability"])
+    for row in record["images"]:
+        writer.writerow([row["image"], repr(row["weight"]), repr(row["probability"])])
+    return out.getvalue()
+
+
+def effect_table(record: Record) -> str:
+    """The effect as a plain-text table: the dataset's shares beside a drawn sample's."""
+    effect = record["effect"]
+    lines = [
+        f"{record['scheme']}: share of labelled pixels and of images, dataset vs a drawn sample",
+        f"{'class':>5}  {'pixels':>8} {'sampled':>8}  {'images':>8} {'sampled':>8}",
+        *(
+            f"{row['class']:>5}  {row['pixel_share']:>8.2%} {row['sampled_pixel_share']:>8.2%}"
+            f"  {row['image_share']:>8.2%} {row['sampled_image_share']:>8.2%}"
+            for row in effect["classes"]
+        ),
+        f"draws per epoch {effect['draws_per_epoch']:g}, distinct images "
+        f"{effect['distinct_images_per_epoch']:.1f} of {record['num_images']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def torch_snippet(record: Record) -> str:
+    """A WeightedRandomSampler drawing each image with its per-draw probability."""
+    images = [row["image"] for row in record["images"]]
+    weights = [row["probability"] for row in record["images"]]
+    draws = max(1, round(record["effect"]["draws_per_epoch"]))
+    return "\n".join(
+        [
+            f"# mfb sampling --scheme {record['scheme']}: one weight per image, in this order;",
+            "# build your dataset in the same order (or reorder WEIGHTS by IMAGES).",
+            "import torch",
+            "from torch.utils.data import DataLoader, WeightedRandomSampler",
+            "",
+            f"IMAGES = {json.dumps(images)}",
+            f"WEIGHTS = {json.dumps(weights)}",
+            "sampler = WeightedRandomSampler(",
+            f"    torch.tensor(WEIGHTS, dtype=torch.double), num_samples={draws}, replacement=True",
+            ")",
+            "loader = DataLoader(dataset, batch_size=8, sampler=sampler)  # your dataset",
+            "",
+        ]
+    )
+
+
+def mmengine_snippet(record: Record) -> str:
+    """Per-image class lists and the wrapper that gives an mmseg dataset ``get_cat_ids``."""
+    by_name: dict[str, list[int]] = {}
+    for row in record["images"]:
+        # As mmseg's seg_map_path ends (and DAFormer's file.split('/')[-1]); a colon is a
+        # legal character in a file name, so it is not taken as an archive separator.
+        name = posixpath.basename(row["image"].replace("\\", "/"))
+        if name in by_name:
+            raise MfbError(
+                f"-f mmengine keys images by file name, and two images are named {name}; "
+                "use -f json and key the class lists by your own paths"
+            )
+        by_name[name] = row["classes"]
+    threshold = record.get("threshold", 0.1)
+    return "\n".join(
+        [
+            "# mmseg datasets lack get_cat_ids, so mmengine's ClassBalancedDataset cannot wrap",
+            "# them. Save this as cat_ids_dataset.py beside the config, add",
+            "# custom_imports = dict(imports=['cat_ids_dataset']) and wrap your dataset:",
+            "# train_dataloader = dict(dataset=dict(type='ClassBalancedDataset',",
+            f"#     oversample_thr={threshold!r}, dataset=dict(type='CatIdsDataset',",
+            "#         base_type='CityscapesDataset', ...your dataset's arguments...)))",
+            "# Classes: the counted classes of each mask (void and ignored ids left out).",
+            "import os.path as osp",
+            "",
+            "from mmseg.registry import DATASETS",
+            "",
+            f"CAT_IDS = {json.dumps(by_name)}",
+            "",
+            "",
+            "@DATASETS.register_module()",
+            "class CatIdsDataset:",
+            "    def __new__(cls, base_type, **kwargs):",
+            "        base = DATASETS.get(base_type)",
+            "",
+            "        class WithCatIds(base):",
+            "            def get_cat_ids(self, idx):",
+            "                path = self.get_data_info(idx)['seg_map_path']",
+            "                return CAT_IDS[osp.basename(path)]",
+            "",
+            "        return WithCatIds(**kwargs)",
+            "",
+        ]
+    )
+
+
+def daformer_files(images: Sequence[ImageCounts], stats: ClassStats) -> dict[str, str]:
+    """DAFormer's three class-statistics files, byte for byte as its converter writes them.
+
+    Its ``save_class_stats`` (tools/convert_datasets/cityscapes.py) dumps with
+    ``json.dump(..., indent=2)``: no final newline, classes in id order then ``file``,
+    ``samples_with_class`` keyed in order of first appearance. Only counted classes
+    (not void, not ignored) appear, as the converter counts only the 19 train ids.
+    """
+    void = set(stats.void)
+    per_image: list[dict[Any, Any]] = []
+    for one in images:
+        entry: dict[Any, Any] = {
+            int(c): int(n)
+            for c, n in zip(one.ids, one.pixels, strict=True)
+            if 0 <= c < stats.num_classes and c not in void
+        }
+        entry["file"] = one.image
+        per_image.append(entry)
+    files = {"sample_class_stats.json": json.dumps(per_image, indent=2)}
+    by_file: dict[str, dict[Any, Any]] = {}
+    for entry in per_image:
+        rest = dict(entry)
+        by_file[rest.pop("file")] = rest
+    files["sample_class_stats_dict.json"] = json.dumps(by_file, indent=2)
+    with_class: dict[int, list[tuple[str, int]]] = {}
+    for file, counts in by_file.items():
+        for c, n in counts.items():
+            with_class.setdefault(c, []).append((file, n))
+    files["samples_with_class.json"] = json.dumps(with_class, indent=2)
+    return files
+
+
+def priors_record(
+    priors: ClassPriors, stats: ClassStats, source: Mapping[str, Any] | None = None
+) -> Record:
+    """The prior vector, its log and how absent classes were handled, as plain data."""
+    from ..weigh.priors import PRIOR_DEFINITION
+
+    record: Record = {
+        "prior": list(priors.prior),
+        "log_prior": list(priors.log_prior),
+        "num_classes": stats.num_classes,
+        "void": list(stats.void),
+        "ignore": list(stats.ignore),
+        "floor": priors.floor,
+        "floored": list(priors.floored),
+        "labelled_pixels": stats.labelled_pixels,
+        "pixel_counts": stats.pixels.tolist(),
+        "warnings": list(priors.warnings),
+        "definitions": {"prior": PRIOR_DEFINITION},
+        "mfb_version": __version__,
+    }
+    if source is not None:
+        record["source"] = dict(source)
+    return record
+
+
+def priors_torch(record: Record) -> str:
+    """Logit adjustment: add tau * log(pi) to the logits in training only."""
+    return "\n".join(
+        [
+            "# Logit adjustment (Menon et al. 2021): train on logits + tau * log(prior); predict",
+            "# with the plain logits. tau = 1 is Balanced Softmax. Classes without pixels use",
+            f"# log({record['floor']!r}) (half a pixel's share), not -inf.",
+            "import torch",
+            "",
+            f"LOG_PRIOR = torch.tensor({json.dumps(record['log_prior'])})",
+            "",
+            "",
+            "def adjusted_logits(logits, tau=1.0, training=True):",
+            '    """logits: (N, C, ...) in class-id order; the adjustment applies in training."""',
+            "    if not training:",
+            "        return logits",
+            "    shape = (1, -1) + (1,) * (logits.dim() - 2)",
+            "    return logits + tau * LOG_PRIOR.to(logits).view(shape)",
+            "",
+            "# logits = adjusted_logits(model(x), training=model.training)",
+            "# loss = torch.nn.functional.cross_entropy(logits, y, ignore_index=255)",
+            "",
+        ]
+    )
+
+
+SAMPLING_FORMATS: dict[str, Callable[[Record], str]] = {
+    "json": to_json,
+    "csv": to_csv,
+    "table": effect_table,
+    "torch": torch_snippet,
+    "mmengine": mmengine_snippet,
+}
+
+PRIOR_FORMATS: dict[str, Callable[[Record], str]] = {"json": to_json, "torch": priors_torch}
