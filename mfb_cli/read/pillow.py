@@ -15,7 +15,7 @@ from .codecs import check_codec
 from .files import open_regular
 from .options import DEFAULT_MAX_PIXELS
 from .png_complete import check_png_complete, prefill
-from .samples import check_not_narrowed, stored_samples, tile_rawmode
+from .samples import check_not_narrowed, stored_samples, tile_codec, tile_rawmode, undo_double_swap
 from .tiff import SAMPLES_PER_PIXEL, tiff_tag
 
 #: Pillow modes that hold integer labels, one per pixel.
@@ -47,13 +47,13 @@ def open_mask(
             Image.open(source) as image,
         ):
             _check_header(name, image, max_pixels, colour)
-            rawmode = tile_rawmode(image)
+            rawmode, codec = tile_rawmode(image), tile_codec(image)
             check_not_narrowed(name, image.mode, rawmode)
             prefilled = prefill(image)
             image.load()
             if image.format == "PNG":
                 check_png_complete(name, source, image, prefilled)
-            return stored_samples(image, rawmode)
+            return stored_samples(undo_double_swap(image, codec, rawmode), rawmode)
     except BadMaskError:
         raise
     except Image.DecompressionBombError as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from PIL import Image
 
@@ -19,6 +21,33 @@ def tile_rawmode(image: Image.Image) -> str | None:
     if isinstance(args, tuple) and args and isinstance(args[0], str):
         return args[0]
     return None
+
+
+def tile_codec(image: Image.Image) -> str | None:
+    """Which Pillow decoder will read the image ('raw', 'libtiff', 'zip', ...)."""
+    tiles = getattr(image, "tile", None)
+    return str(tiles[0][0]) if tiles else None
+
+
+#: Big-endian raw modes that Pillow applies to what libtiff already turned into native
+#: (little-endian) order, swapping every sample a second time: compressed big-endian TIFFs
+#: of signed 16/32-bit and float32 samples came out as other values (2 read as 512).
+_LIBTIFF_SWAPPED: dict[str, tuple[str, str]] = {
+    "I;16BS": ("<u2", "<i2"),
+    "I;32BS": ("<u4", "<i4"),
+    "F;32BF": ("<u4", "<f4"),
+}
+
+
+def undo_double_swap(image: Image.Image, codec: str | None, rawmode: str | None) -> Image.Image:
+    """The stored samples of a compressed big-endian TIFF Pillow byte-swapped twice."""
+    if codec != "libtiff" or rawmode not in _LIBTIFF_SWAPPED or sys.byteorder != "little":
+        return image
+    unsigned, stored = _LIBTIFF_SWAPPED[rawmode]
+    decoded = np.asarray(image)
+    swapped = decoded.astype(np.int64).astype(unsigned) if decoded.dtype.kind == "i" else decoded
+    values = swapped.view(unsigned).byteswap().view(stored)
+    return Image.fromarray(values.astype(np.int32 if stored[1] == "i" else np.float32))
 
 
 def check_not_narrowed(name: str, mode: str, rawmode: str | None) -> None:
