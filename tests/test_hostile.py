@@ -84,3 +84,53 @@ def test_animated_pngs_are_refused_by_every_decoder(decoder: str) -> None:
         + chunk(b"IEND", b"")
     )
     assert _counts("still.png", decoder, still) == {0: 2, 1: 2, 2: 1, 3: 3}
+
+
+def _colour_options(tmp_path: Path, **options: int) -> ReadOptions:
+    from mfb_cli.read.colormaps import load_colormap
+
+    table = tmp_path / "colours.csv"
+    table.write_text("name,r,g,b\na,10,20,30\nb,40,50,60\nc,0,0,0\n")
+    return ReadOptions(decoder="pillow", colormap=load_colormap(str(table)), **options)
+
+
+def _png(width: int, bits: int, colour_type: int, rows: bytes, *extra: bytes) -> bytes:
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, 1, bits, colour_type, 0, 0, 0))
+    return (
+        SIGNATURE
+        + header
+        + b"".join(extra)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("colour_type", [2, 6])
+def test_16_bit_colour_masks_are_refused_not_narrowed(tmp_path: Path, colour_type: int) -> None:
+    # Pillow keeps the high byte of each 16-bit channel: (2560, 5120, 7680) and
+    # (2815, 5123, 7681) both became #0a141e, one class counted twice, silently.
+    pixels = [(2560, 5120, 7680), (2815, 5123, 7681)]
+    channels = [(*p, 65535) if colour_type == 6 else p for p in pixels]
+    rows = b"\0" + b"".join(v.to_bytes(2, "big") for p in channels for v in p)
+    data = _png(2, 16, colour_type, rows)
+    with pytest.raises(BadMaskError, match="16-bit colour samples"):
+        count_file("deep.png", _colour_options(tmp_path), data=data)
+
+
+def test_palette_transparency_follows_the_rgba_rules(tmp_path: Path) -> None:
+    # Saved as RGBA the transparent pixels need --transparent (and partly transparent
+    # ones are refused); saved as a palette with tRNS they were counted by hidden colour.
+    rows = pack_rows([[0, 1, 2, 2]], 8)
+    plte = chunk(b"PLTE", bytes([10, 20, 30, 40, 50, 60, 0, 0, 0]))
+    clear = _png(4, 8, 3, rows, plte, chunk(b"tRNS", b"\xff\xff\x00"))
+    with pytest.raises(BadMaskError, match="2 fully transparent pixels"):
+        count_file("clear.png", _colour_options(tmp_path), data=clear)
+    ids, counts = count_file("clear.png", _colour_options(tmp_path, transparent=9), data=clear)
+    assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {0: 1, 1: 1, 9: 2}
+    partial = _png(4, 8, 3, rows, plte, chunk(b"tRNS", b"\xff\x80\x00"))
+    with pytest.raises(BadMaskError, match="1 partly transparent pixels"):
+        count_file("partial.png", _colour_options(tmp_path, transparent=9), data=partial)
+    # Transparent entries no pixel uses change nothing.
+    unused = _png(4, 8, 3, pack_rows([[0, 0, 2, 2]], 8), plte, chunk(b"tRNS", b"\xff\x00"))
+    ids, counts = count_file("unused.png", _colour_options(tmp_path), data=unused)
+    assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {0: 2, 2: 2}

@@ -41,11 +41,47 @@ def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.
     return codes
 
 
-def palette_codes(image: Image.Image) -> Int64Array:
+def palette_codes(name: str, image: Image.Image, allow_transparent: bool) -> Int64Array:
+    """The packed colour of each palette index, with its transparency (tRNS) as for RGBA.
+
+    A palette file read by colour follows the RGBA rules: partly transparent pixels are
+    an error, fully transparent ones need ``--transparent`` (otherwise the same mask
+    saved as RGBA is refused and saved as a palette counted by its hidden colour).
+    """
     palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)[:256]
     codes = np.full(256, -1, dtype=np.int64)
     codes[: len(palette)] = pack_rgb(palette)
+    alpha = _palette_alpha(image.info.get("transparency"))
+    if alpha is None:
+        return codes
+    pixels = np.bincount(np.asarray(image).ravel(), minlength=256)[:256]
+    partial = int(pixels[(alpha > 0) & (alpha < 255)].sum())
+    clear = (alpha == 0) & (pixels > 0)
+    if partial:
+        raise BadMaskError(
+            name,
+            f"has {partial} partly transparent pixels (palette alpha between 0 and 255), "
+            "typical of anti-aliased or resized masks; such a pixel has no single class",
+        )
+    if clear.any() and not allow_transparent:
+        raise BadMaskError(
+            name,
+            f"has {int(pixels[clear].sum())} fully transparent pixels (palette alpha 0); pass "
+            "--transparent ID to give them an id (and --ignore ID to leave them out)",
+        )
+    codes[clear] = TRANSPARENT
     return codes
+
+
+def _palette_alpha(transparency: object) -> npt.NDArray[np.uint8] | None:
+    """Alpha of each palette index (tRNS bytes, or one transparent index), None if opaque."""
+    alpha = np.full(256, 255, dtype=np.uint8)
+    if isinstance(transparency, bytes):
+        given = np.frombuffer(transparency[:256], dtype=np.uint8)
+        alpha[: len(given)] = given
+    elif isinstance(transparency, int) and 0 <= transparency < 256:
+        alpha[transparency] = 0
+    return None if bool((alpha == 255).all()) else alpha
 
 
 #: Packed code of a fully transparent pixel: outside the 24-bit colour range on purpose.

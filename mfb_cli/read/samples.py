@@ -61,6 +61,14 @@ def check_not_narrowed(name: str, mode: str, rawmode: str | None) -> None:
         or (mode.startswith("I") and "F" in rawmode.split(";", 1)[-1])
         or (mode == "F" and ";64" in rawmode)
     )
+    if mode in ("RGB", "RGBA") and wide:
+        # A 16-bit colour mask keeps only the high byte of each channel in Pillow: two
+        # colours that differ in the low byte would be counted as one class.
+        raise BadMaskError(
+            name,
+            f"stores 16-bit colour samples (raw mode {rawmode}) that Pillow narrows to 8 bits, "
+            "which can merge distinct colours; save the colour masks with 8 bits per channel",
+        )
     if narrowed:
         raise BadMaskError(
             name,
