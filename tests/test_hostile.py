@@ -134,3 +134,25 @@ def test_palette_transparency_follows_the_rgba_rules(tmp_path: Path) -> None:
     unused = _png(4, 8, 3, pack_rows([[0, 0, 2, 2]], 8), plte, chunk(b"tRNS", b"\xff\x00"))
     ids, counts = count_file("unused.png", _colour_options(tmp_path), data=unused)
     assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {0: 2, 2: 2}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--void", "-3"], "--void -3: class ids are >= 0"),
+        (["--void", "3", "--ignore", "3"], "id 3 is given as both --void and --ignore"),
+    ],
+)
+def test_contradicting_class_options_are_usage_errors_before_any_read(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
+    # They were exit 1 and only after every mask was read (hours, on a real dataset).
+    from click.testing import CliRunner
+
+    from mfb_cli.cli import cli
+
+    (tmp_path / "broken.png").write_bytes(b"not a png")  # reading it would be a data error
+    for command in ("weights", "histogram"):
+        result = CliRunner().invoke(cli, [command, str(tmp_path), *options])
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.splitlines()[-1] == f"Error: {message}"

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from ..errors import MfbError
+from ..errors import MfbError, OptionError
 from ..read.fast import fast_modules
 from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, FAST_EXTRA_HINT, ReadOptions
 from ..read.sources import DEFAULT_GLOB
@@ -314,7 +314,11 @@ def class_options(function: F) -> F:
         ignore: tuple[int, ...],
         **kwargs: Any,
     ) -> Any:
-        return function(*args, spec=LabelSpec.of(num_classes, void, ignore), **kwargs)
+        try:
+            spec = LabelSpec.of(num_classes, void, ignore)
+        except OptionError as error:  # the options alone contradict each other: exit 2
+            raise click.UsageError(str(error)) from error
+        return function(*args, spec=spec, **kwargs)
 
     return _apply(
         cast(F, wrapper),
