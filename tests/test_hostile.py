@@ -156,3 +156,33 @@ def test_contradicting_class_options_are_usage_errors_before_any_read(
         result = CliRunner().invoke(cli, [command, str(tmp_path), *options])
         assert result.exit_code == 2, result.stderr
         assert result.stderr.splitlines()[-1] == f"Error: {message}"
+
+
+def test_zip_members_under_dot_dot_are_counted_not_dropped_as_hidden(tmp_path: Path) -> None:
+    # 'zip -r x.zip ../labels' stores '../labels/a.png': the '..' was taken for a hidden
+    # dot-folder and the member left out without a word (4 of 8 pixels counted).
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from mfb_cli.count.scan import count_masks
+    from mfb_cli.read.sources import find_label_sources
+
+    def png(values: list[list[int]]) -> bytes:
+        out = io.BytesIO()
+        Image.fromarray(np.asarray(values, dtype=np.uint8)).save(out, "PNG")
+        return out.getvalue()
+
+    archive = tmp_path / "labels.zip"
+    with zipfile.ZipFile(archive, "w") as opened:
+        opened.writestr("../labels/a.png", png([[0, 1], [1, 1]]))
+        opened.writestr("/abs/b.png", png([[2, 2], [2, 2]]))
+        opened.writestr("labels/.cache/c.png", png([[5]]))  # a real dot-folder: debris
+    counts = count_masks(find_label_sources([archive]), jobs=1)
+    assert counts.num_images == 2
+    assert dict(zip(counts.ids.tolist(), counts.pixels.tolist(), strict=True)) == {
+        0: 1,
+        1: 3,
+        2: 4,
+    }
