@@ -186,3 +186,59 @@ def test_zip_members_under_dot_dot_are_counted_not_dropped_as_hidden(tmp_path: P
         1: 3,
         2: 4,
     }
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "message"),
+    [
+        (".json", '{"1": 2, "1": 3}', "key '1' appears twice"),
+        (".yaml", "1: 2\n1: 3\n", "key 1 appears twice, line 2"),
+        (".yaml", "base: &b {1: 2}\nover:\n  <<: *b\n  1: 3\n", None),  # a merge may override
+    ],
+)
+def test_tables_with_a_key_given_twice_are_refused(
+    tmp_path: Path, suffix: str, text: str, message: str | None
+) -> None:
+    # json and PyYAML keep the last of two equal keys: the remap silently sent 1 to 3.
+    from mfb_cli.errors import MfbError
+    from mfb_cli.read.remap import load_remap
+    from mfb_cli.read.textfiles import parse_structured
+
+    if message is None:
+        assert parse_structured(text, suffix) == {"base": {1: 2}, "over": {1: 3}}
+        return
+    path = tmp_path / f"map{suffix}"
+    path.write_text(text)
+    with pytest.raises(MfbError, match=message):
+        load_remap(str(path))
+
+
+def test_a_statistics_file_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    # A hand-merged file with two "pixels" lists was read with the last one only.
+    import json
+
+    from mfb_cli.count.stats import load_stats
+    from mfb_cli.errors import MfbError
+
+    record = {
+        "format": "mfb-stats",
+        "format_version": 1,
+        "mfb_version": "0",
+        "label_mapping": {},
+        "num_images": 1,
+        "total_pixels": 4,
+        "files": 1,
+        "files_digest": "sha256-sum:" + "0" * 64,
+        "ids": [0],
+        "pixels": [4],
+        "images": [1],
+        "cooc": [[0, 0, 4]],
+        "source": {},
+    }
+    text = json.dumps(record)
+    path = tmp_path / "stats.json"
+    path.write_text(text)
+    assert load_stats(path).counts.pixels.tolist() == [4]
+    path.write_text(text[:-1] + ', "pixels": [4]}')
+    with pytest.raises(MfbError, match="key 'pixels' appears twice"):
+        load_stats(path)

@@ -77,7 +77,7 @@ def parse_structured(text: str, suffix: str) -> Any:
     """
     if suffix == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as error:
             raise ValueError(f"not valid JSON ({error.msg}, line {error.lineno})") from None
         except RecursionError:
@@ -87,6 +87,16 @@ def parse_structured(text: str, suffix: str) -> Any:
         check_depth(data)
         return data
     return _load_yaml(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last one, silently)."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"key {short(key)} appears twice in one object")
+        data[key] = value
+    return data
 
 
 def check_depth(data: Any) -> None:
@@ -138,6 +148,23 @@ def _load_yaml(text: str) -> Any:
                 self.sizes[anchor] = self.nodes - before
             self.depth -= 1
             return node
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            # PyYAML keeps the last of two equal keys, silently ('1: 2' then '1: 3' maps
+            # 1 to 3); keys a merge ('<<') brings in may be overridden, as YAML allows.
+            if isinstance(node, yaml.MappingNode):
+                seen: set[Any] = set()
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+                    if isinstance(key, (str, int, float, bool)) or key is None:
+                        if key in seen:
+                            raise yaml.constructor.ConstructorError(
+                                None, None, f"key {short(key)} appears twice", key_node.start_mark
+                            )
+                        seen.add(key)
+            return super().construct_mapping(node, deep)
 
         def _count(self, nodes: int) -> None:
             self.nodes += nodes
