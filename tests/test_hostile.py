@@ -242,3 +242,27 @@ def test_a_statistics_file_with_a_key_given_twice_is_refused(tmp_path: Path) -> 
     path.write_text(text[:-1] + ', "pixels": [4]}')
     with pytest.raises(MfbError, match="key 'pixels' appears twice"):
         load_stats(path)
+
+
+def test_a_tiff_pillow_cannot_decode_is_named_as_such_without_python_warnings(
+    tmp_path: Path,
+) -> None:
+    # A big-endian BigTIFF: Pillow printed "UserWarning: Corrupt EXIF data" (two lines of
+    # Python warning on stderr, in no output's warnings) and mfb blamed the extension.
+    import subprocess
+    import sys
+
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "m.tif", np.zeros((3, 4), ">u2"), byteorder=">", bigtiff=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mfb_cli", "histogram", str(tmp_path / "m.tif"), "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: {tmp_path / 'm.tif'}: a TIFF Pillow cannot decode (damaged, or a layout it "
+        "does not read: sample size, byte order, photometric); save it as a PNG or an "
+        "8/16/32-bit integer TIFF\n"
+    )
