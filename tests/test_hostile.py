@@ -266,3 +266,85 @@ def test_a_tiff_pillow_cannot_decode_is_named_as_such_without_python_warnings(
         "does not read: sample size, byte order, photometric); save it as a PNG or an "
         "8/16/32-bit integer TIFF\n"
     )
+
+
+def _stats_record(images: list[dict[int, int]]) -> dict[str, object]:
+    from mfb_cli.count.counts import ClassCounts
+    from mfb_cli.count.stats import StatsFile, stats_record
+
+    total = ClassCounts.empty()
+    for image in images:
+        ids = np.asarray(sorted(image), dtype=np.int64)
+        total = total + ClassCounts.from_histogram(
+            ids, np.asarray([image[i] for i in ids.tolist()], dtype=np.int64)
+        )
+    return stats_record(StatsFile(total, len(images), "sha256-sum:" + "0" * 64))
+
+
+def test_real_statistics_always_load_and_impossible_edits_do_not() -> None:
+    # Hand-edited files that pass every per-field check could still invent co-occurrence:
+    # an id in every image with a partial row, all of an id's pixels in fewer images than
+    # it is in, two ids that must share an image with no row, more images than files.
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mfb_cli.count.stats import _Invalid, stats_from_record
+
+    image = st.dictionaries(st.integers(0, 5), st.integers(1, 9), min_size=1, max_size=4)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(image, min_size=1, max_size=5))
+    def real(images: list[dict[int, int]]) -> None:
+        stats_from_record(_stats_record(images))
+
+    real()
+    # Image 1: ids 0 (3 px), 1 (1 px); image 2: ids 0 (2 px), 2 (4 px); image 3: id 1 (2 px).
+    base = _stats_record([{0: 3, 1: 1}, {0: 2, 2: 4}, {1: 2}])
+    assert base["cooc"] == [
+        [0, 0, 5],
+        [0, 1, 1],
+        [0, 2, 4],
+        [1, 0, 3],
+        [1, 1, 3],
+        [2, 0, 2],
+        [2, 2, 4],
+    ]
+    stats_from_record(base)
+
+    def edited(**changes: object) -> dict[str, object]:
+        return {**base, **changes}
+
+    cases = [
+        (edited(num_images=3, files=2), "'num_images' 3 is more than the 2 'files' scanned"),
+        # id 2 (1 image) claimed to share an image with all 3 pixels of id 1 (2 images)
+        (
+            edited(
+                cooc=[
+                    [0, 0, 5],
+                    [0, 1, 1],
+                    [0, 2, 4],
+                    [1, 0, 3],
+                    [1, 1, 3],
+                    [2, 0, 2],
+                    [2, 1, 3],
+                    [1, 2, 4],
+                    [2, 2, 4],
+                ]
+            ),
+            "'cooc' puts all 3 pixels of id 1 in the 1 images of id 2, but id 1 is in 2 images",
+        ),
+        # ids 0 and 1 are in 2 of 3 images each: they must share one
+        (
+            edited(cooc=[[0, 0, 5], [0, 2, 4], [1, 1, 3], [2, 0, 2], [2, 2, 4]]),
+            "'cooc' has no row for ids 0 and 1, which are in 2 and 2 of 3 images",
+        ),
+    ]
+    for record, message in cases:
+        with pytest.raises(_Invalid, match=message):
+            stats_from_record(record)
+    # An id in every image: its row must be the pixels of every id.
+    every = _stats_record([{0: 1, 1: 2}, {0: 3, 2: 1}])
+    assert every["cooc"][:3] == [[0, 0, 4], [0, 1, 2], [0, 2, 1]]
+    broken = [row for row in every["cooc"] if row != [0, 2, 1] and row != [2, 0, 3]]
+    with pytest.raises(_Invalid, match="'cooc' row of id 0 is not 'pixels'"):
+        stats_from_record({**every, "cooc": broken})
