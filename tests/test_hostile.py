@@ -348,3 +348,14 @@ def test_real_statistics_always_load_and_impossible_edits_do_not() -> None:
     broken = [row for row in every["cooc"] if row != [0, 2, 1] and row != [2, 0, 3]]
     with pytest.raises(_Invalid, match="'cooc' row of id 0 is not 'pixels'"):
         stats_from_record({**every, "cooc": broken})
+
+
+def test_16_bit_ppm_colours_are_refused_grey_pgm_is_exact(tmp_path: Path) -> None:
+    # Pillow scales 16-bit PPM colours to 8 bits: (2560, 5120, 7680) and (2560, 5120, 7936)
+    # both came out #000000, counted as one colour (two classes merged, or one invented).
+    pixels = np.array([[10, 20, 30, 10, 20, 31]], ">u2") * 256
+    with pytest.raises(BadMaskError, match="16-bit PPM"):
+        count_file("c.ppm", _colour_options(tmp_path), data=b"P6\n2 1\n65535\n" + pixels.tobytes())
+    grey = np.array([1, 300, 65535], ">u2").tobytes()
+    ids, counts = count_file("g.pgm", ReadOptions(decoder="pillow"), b"P5\n3 1\n65535\n" + grey)
+    assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {1: 1, 300: 1, 65535: 1}
