@@ -359,3 +359,43 @@ def test_16_bit_ppm_colours_are_refused_grey_pgm_is_exact(tmp_path: Path) -> Non
     grey = np.array([1, 300, 65535], ">u2").tobytes()
     ids, counts = count_file("g.pgm", ReadOptions(decoder="pillow"), b"P5\n3 1\n65535\n" + grey)
     assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {1: 1, 300: 1, 65535: 1}
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "message"),
+    [
+        ("n.yaml", '0: "road\\nX"\n', r"class 0: name 'road\\nX' holds the control character"),
+        ("n.json", '["\\u001b[31mred"]', r"class 0: name '\\x1b\[31mred' holds"),
+        ("n.txt", "sky\nro\x0cad\n", r"line 2: name 'ro\\x0cad' holds"),
+    ],
+)
+def test_class_names_with_control_characters_are_refused(
+    tmp_path: Path, file: str, text: str, message: str
+) -> None:
+    # A newline split the table row in two, an escape sequence reached the terminal raw,
+    # and a form feed in a text file started a new line (every later id named wrongly).
+    from mfb_cli.errors import MfbError
+    from mfb_cli.read.names import load_class_names
+
+    path = tmp_path / file
+    path.write_text(text)
+    with pytest.raises(MfbError, match=message):
+        load_class_names(path)
+
+
+def test_text_names_keep_their_line_numbers_with_any_line_ending(tmp_path: Path) -> None:
+    from mfb_cli.read.names import load_class_names
+
+    for ending in ("\n", "\r\n", "\r"):
+        (tmp_path / "n.txt").write_bytes(ending.join(["sky", "", "road", ""]).encode())
+        assert load_class_names(tmp_path / "n.txt") == {0: "sky", 2: "road"}
+
+
+def test_colour_table_names_with_control_characters_are_refused(tmp_path: Path) -> None:
+    from mfb_cli.errors import MfbError
+    from mfb_cli.read.colormaps import load_colormap
+
+    table = tmp_path / "c.json"
+    table.write_text('[{"name": "sky\\nX", "color": [0, 0, 0]}]')
+    with pytest.raises(MfbError, match=r"c\.json: class 0: name 'sky\\nX' holds"):
+        load_colormap(str(table))

@@ -9,6 +9,7 @@ that counts every alias as the nodes it stands for ("billion laughs" stays small
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,20 @@ def check_depth(data: Any) -> None:
                 raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
+
+
+def check_name(name: str, what: str) -> str:
+    """A class name as one line of printable text: tables, snippets and CSV print it as is.
+
+    A newline would split a table row in two; an escape sequence would drive the terminal.
+    """
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(
+            f"{what}: name {short(name)} holds the control character {bad!r}; "
+            "a class name is one line of printable text"
+        )
+    return name
 
 
 def one_line(text: str) -> str:
