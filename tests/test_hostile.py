@@ -399,3 +399,20 @@ def test_colour_table_names_with_control_characters_are_refused(tmp_path: Path) 
     table.write_text('[{"name": "sky\\nX", "color": [0, 0, 0]}]')
     with pytest.raises(MfbError, match=r"c\.json: class 0: name 'sky\\nX' holds"):
         load_colormap(str(table))
+
+
+def test_an_rgb_pngs_trns_colour_follows_the_rgba_rules(tmp_path: Path) -> None:
+    # A tRNS chunk on an RGB PNG marks one colour fully transparent; it was counted as that
+    # colour's class, where the same mask saved as RGBA is refused without --transparent.
+    rows = b"\0" + bytes([10, 20, 30, 40, 50, 60, 0, 0, 0, 0, 0, 0])
+    data = _png(4, 8, 2, rows, chunk(b"tRNS", struct.pack(">HHH", 0, 0, 0)))
+    with pytest.raises(
+        BadMaskError, match=r"2 fully transparent pixels \(its tRNS colour #000000\)"
+    ):
+        count_file("key.png", _colour_options(tmp_path), data=data)
+    ids, counts = count_file("key.png", _colour_options(tmp_path, transparent=9), data=data)
+    assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {0: 1, 1: 1, 9: 2}
+    # A key colour no pixel has changes nothing.
+    other = _png(4, 8, 2, rows, chunk(b"tRNS", struct.pack(">HHH", 7, 7, 7)))
+    ids, counts = count_file("other.png", _colour_options(tmp_path), data=other)
+    assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {0: 1, 1: 1, 2: 2}

@@ -19,7 +19,7 @@ def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.
     array = np.asarray(image)
     codes = pack_rgb(array[..., :3])
     if image.mode != "RGBA":
-        return codes
+        return _keyed_transparency(name, image, codes, allow_transparent)
     alpha = array[..., 3]
     if int(alpha.min()) == 255:
         return codes  # all opaque: the alpha channel says nothing
@@ -35,6 +35,27 @@ def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.
         raise BadMaskError(
             name,
             f"has {int(np.count_nonzero(clear))} fully transparent pixels; pass "
+            "--transparent ID to give them an id (and --ignore ID to leave them out)",
+        )
+    codes[clear] = TRANSPARENT
+    return codes
+
+
+def _keyed_transparency(
+    name: str, image: Image.Image, codes: npt.NDArray[Any], allow_transparent: bool
+) -> npt.NDArray[Any]:
+    """An RGB PNG's tRNS colour is fully transparent, as an RGBA pixel of alpha 0 would be."""
+    key = image.info.get("transparency")
+    if not (isinstance(key, tuple) and len(key) == 3 and all(isinstance(v, int) for v in key)):
+        return codes
+    clear = codes == pack_rgb(np.asarray(key, dtype=np.int64))
+    if not clear.any():
+        return codes
+    if not allow_transparent:
+        raise BadMaskError(
+            name,
+            f"has {int(np.count_nonzero(clear))} fully transparent pixels (its tRNS colour "
+            f"{colour_name(int(pack_rgb(np.asarray(key, dtype=np.int64))))}); pass "
             "--transparent ID to give them an id (and --ignore ID to leave them out)",
         )
     codes[clear] = TRANSPARENT
