@@ -305,14 +305,21 @@ def test_one_huge_label_is_refused_before_a_vector_is_built(tmp_path):
     tifffile.imwrite(tmp_path / "h.tif", np.array([[0, 200_000_000], [1, 1]], dtype=np.int32))
     result = run("weights", tmp_path, "--glob", "*.tif")
     assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: label 200000000 would need a class vector of 200,000,001 entries; mfb builds "
+    assert result.stderr == (  # named with its file, as soon as it is read
+        f"Error: {tmp_path / 'h.tif'}: label 200000000 would need a class vector of "
+        "200,000,001 entries; mfb builds "
         "class vectors of at most 65,536 entries (instance ids or a depth map?); pass --ignore "
         "200000000 if it marks pixels without a class\n"
     )
     result = run("histogram", tmp_path, "--glob", "*.tif", "--ignore", "200000000", "-f", "json")
     assert result.exit_code == 0, result.output
     assert [row["pixels"] for row in json.loads(result.stdout)["classes"]] == [1, 2]
+    # 'mfb check' lists it (it said "no problems found" while weights refused the file).
+    result = run("check", tmp_path, "--glob", "*.tif", "-f", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["out_of_range"] == [
+        {"label": 200_000_000, "files": [str(tmp_path / "h.tif")]}
+    ]
 
 
 def test_huge_vector_options_are_refused(tmp_path):
