@@ -416,3 +416,17 @@ def test_an_rgb_pngs_trns_colour_follows_the_rgba_rules(tmp_path: Path) -> None:
     other = _png(4, 8, 2, rows, chunk(b"tRNS", struct.pack(">HHH", 7, 7, 7)))
     ids, counts = count_file("other.png", _colour_options(tmp_path), data=other)
     assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {0: 1, 1: 1, 2: 2}
+
+
+def test_missing_colours_are_reported_once_each_with_their_pixels(tmp_path: Path) -> None:
+    # A palette of 2 entries and indices 0-3: each index without a colour was listed as a
+    # colour of its own ("4 colour(s) not in the colour map: a palette index without
+    # colour (1 pixels), a palette index without colour (1 pixels), ...").
+    rows = pack_rows([[2, 3, 3, 0, 5, 5]], 8)
+    data = _png(6, 8, 3, rows, chunk(b"PLTE", bytes([1, 2, 3, 10, 20, 30])))
+    with pytest.raises(BadMaskError) as error:
+        count_file("short.png", _colour_options(tmp_path), data=data)
+    assert "2 colour(s) not in the colour map: a palette index without colour (5 pixels), " in (
+        str(error.value)
+    )
+    assert "#010203 (1 pixels);" in str(error.value)
