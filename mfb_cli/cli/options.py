@@ -505,6 +505,8 @@ def refuse_unused(ctx: click.Context, rules: Iterable[tuple[str, bool, str]]) ->
         if not applies and _given(ctx, name):
             param = next(p for p in ctx.command.params if p.name == name)
             flag = max(param.opts, key=len)
+            if param.secondary_opts:  # a --x/--y switch: the user may have typed either
+                flag = "/".join([flag, *param.secondary_opts])
             raise click.UsageError(f"{flag} has no effect {why}", ctx)
 
 
