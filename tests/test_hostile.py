@@ -430,3 +430,37 @@ def test_missing_colours_are_reported_once_each_with_their_pixels(tmp_path: Path
         str(error.value)
     )
     assert "#010203 (1 pixels);" in str(error.value)
+
+
+def _npy(shape: tuple[int, ...], body: bytes) -> bytes:
+    header = repr({"descr": "<u1", "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + body
+
+
+@pytest.mark.parametrize("where", ["disk", "archive"])
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        (
+            (2**31, 2**31),
+            "the header promises 4611686018427387904 bytes of data, the file holds 16",
+        ),
+        ((10**30, 1), "the header promises 10000000000000000000000000000"),
+        ((3, -1), r"the header gives a negative size \(3, -1\)"),
+        ((2, 9), "the header promises 18 bytes of data, the file holds 16"),
+    ],
+)
+def test_npy_headers_are_checked_before_any_memory_is_taken(
+    tmp_path: Path, where: str, shape: tuple[int, int], message: str
+) -> None:
+    # A 100-byte .npy in a zip claiming 2^31 x 2^31 had NumPy allocate exabytes
+    # (MemoryError, a traceback); 10^30 rows was an OverflowError traceback.
+    data = _npy(shape, bytes(range(16)))
+    path = tmp_path / "h.npy"
+    path.write_bytes(data)
+    read = ReadOptions(max_pixels=None)
+    with pytest.raises(BadMaskError, match=message):
+        count_file(str(path), read, data=data if where == "archive" else None)
+    ids, counts = count_file(str(path), read, data=_npy((2, 8), bytes(range(16))))
+    assert ids.tolist() == list(range(16)) and counts.tolist() == [1] * 16
