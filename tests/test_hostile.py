@@ -464,3 +464,22 @@ def test_npy_headers_are_checked_before_any_memory_is_taken(
         count_file(str(path), read, data=data if where == "archive" else None)
     ids, counts = count_file(str(path), read, data=_npy((2, 8), bytes(range(16))))
     assert ids.tolist() == list(range(16)) and counts.tolist() == [1] * 16
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[background, on, road]", "class 1: True was read as a bool, not text"),
+        ("{0: sky, 1: 1.10}", "class 1: 1.1 was read as a float, not text"),
+    ],
+)
+def test_yaml_names_that_are_not_text_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    # YAML 1.1 reads 'on' as true and 1.10 as 1.1: the class was named 'True' or '1.1'.
+    from mfb_cli.errors import MfbError
+    from mfb_cli.read.names import load_class_names
+
+    (tmp_path / "n.yaml").write_text(text)
+    with pytest.raises(MfbError, match=message):
+        load_class_names(tmp_path / "n.yaml")
+    (tmp_path / "n.yaml").write_text("[background, 'on', 7]")  # quoted text and ints are names
+    assert load_class_names(tmp_path / "n.yaml") == {0: "background", 1: "on", 2: "7"}

@@ -58,4 +58,11 @@ def _name(value: Any, class_id: int) -> str:
     # A name is text or a plain number; a list or mapping here is a misread layout.
     if isinstance(value, (list, dict)):
         raise ValueError(f"class {class_id}: {short(value)} is not a name")
+    if isinstance(value, (bool, float)) or not isinstance(value, (str, int)):
+        # YAML reads on/off/yes/no as booleans and 1.10 as 1.1: the name would not be
+        # what the file says ('True', '1.1').
+        raise ValueError(
+            f"class {class_id}: {short(value)} was read as a {type(value).__name__}, not "
+            "text; quote the name in the file"
+        )
     return check_name(str(value), f"class {class_id}")
