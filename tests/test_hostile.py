@@ -483,3 +483,18 @@ def test_yaml_names_that_are_not_text_are_refused(tmp_path: Path, text: str, mes
         load_class_names(tmp_path / "n.yaml")
     (tmp_path / "n.yaml").write_text("[background, 'on', 7]")  # quoted text and ints are names
     assert load_class_names(tmp_path / "n.yaml") == {0: "background", 1: "on", 2: "7"}
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"), [("010: 3\n", "010"), ("1: 010\n", "010"), ("1:30: 2\n", "1:30")]
+)
+def test_yaml_octal_and_base_60_numbers_are_refused(tmp_path: Path, text: str, shown: str) -> None:
+    # PyYAML (YAML 1.1) read the remap '010: 3' as 8 -> 3 and '1:30' as 90, silently.
+    from mfb_cli.errors import MfbError
+    from mfb_cli.read.remap import load_remap
+    from mfb_cli.read.textfiles import parse_structured
+
+    (tmp_path / "m.yaml").write_text(text)
+    with pytest.raises(MfbError, match=f"{shown} is octal or base 60 in YAML 1.1"):
+        load_remap(str(tmp_path / "m.yaml"))
+    assert parse_structured("0: 1\n10: 0x10\n-3: 1_000\n", ".yaml") == {0: 1, 10: 16, -3: 1000}

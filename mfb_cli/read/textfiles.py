@@ -164,6 +164,20 @@ def _load_yaml(text: str) -> Any:
             self.depth -= 1
             return node
 
+        def construct_yaml_int(self, node: Any) -> Any:
+            # YAML 1.1 reads 010 as 8 (octal) and 1:30 as 90 (base 60), where a person,
+            # and YAML 1.2, read 10 and text: such an id or channel is refused, not guessed.
+            text = str(node.value).replace("_", "").lstrip("+-")
+            if ":" in text or (len(text) > 1 and text[0] == "0" and text[1].isdigit()):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{node.value} is octal or base 60 in YAML 1.1; write it in decimal "
+                    "(or quote it)",
+                    node.start_mark,
+                )
+            return super().construct_yaml_int(node)
+
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             # PyYAML keeps the last of two equal keys, silently ('1: 2' then '1: 3' maps
             # 1 to 3); keys a merge ('<<') brings in may be overridden, as YAML allows.
@@ -188,6 +202,7 @@ def _load_yaml(text: str) -> Any:
                     f"more than {MAX_YAML_NODES:,} YAML nodes once aliases are expanded"
                 )
 
+    BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
     try:
         loader = BoundedLoader(text)  # the reader refuses control characters right here
     except yaml.YAMLError as error:
