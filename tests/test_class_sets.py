@@ -245,7 +245,9 @@ def stats_file(tmp_path):
         (("histogram", "{stats}", "-j", 2), "--jobs has no effect with --from"),
         (("weights", SAMPLES, "--column", 2), "--column has no effect without --list"),
         (("weights", SAMPLES, "--root", SAMPLES), "--root has no effect without --list"),
-        (("histogram", SAMPLES, "--log"), "--log has no effect without --plot"),
+        (("histogram", SAMPLES, "--log"), "--log/--linear has no effect without --plot"),
+        # the switch is named whole: '--linear' alone was reported as '--log'
+        (("histogram", SAMPLES, "--linear"), "--log/--linear has no effect without --plot"),
         (("weights", SAMPLES, "-f", "list", "--names", SAMPLES / "classes.txt"), "--names"),
         (("scan", SAMPLES, "--column", 1), "--column has no effect without --list"),
         (("check", SAMPLES, "--root", SAMPLES), "--root has no effect without --list"),

@@ -88,8 +88,16 @@ def test_one_error_two_spellings(tmp_path, spec, args, library, command_line):
     from mfb_cli import class_stats, count_masks
 
     path = save_mask(tmp_path / "m" / "a.png", [[0, 1]])
+    try:
+        given = LabelSpec.of(**spec)
+    except OptionError as error:  # the options alone contradict: refused before any read
+        assert str(error) == library
+        result = run("weights", path.parent, "-q", *args.split())
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[-1] == f"Error: {command_line}"
+        return
     with pytest.raises(OptionError) as raised:
-        class_stats(count_masks([path], jobs=1), LabelSpec.of(**spec))
+        class_stats(count_masks([path], jobs=1), given)
     assert str(raised.value) == library
     result = run("weights", path.parent, "-q", *args.split())
     assert (result.exit_code, result.stderr) == (1, f"Error: {command_line}\n")
@@ -100,8 +108,9 @@ def test_a_statistics_file_prefix_keeps_the_cli_spelling(tmp_path):
     stats = tmp_path / "s.json"
     assert run("scan", tmp_path / "m", "-q", "-o", stats).exit_code == 0
     result = run("weights", "--from", stats, "--void", 70000)
-    assert result.stderr == (
-        "Error: --void 70000: mfb builds class vectors of at most 65,536 entries\n"
+    assert result.exit_code == 2  # refused from the options alone, before the file is read
+    assert result.stderr.splitlines()[-1] == (
+        "Error: --void 70000: mfb builds class vectors of at most 65,536 entries"
     )
     error = LabelRangeError("s.json: ", Param("ignore", 3, item=True))
     assert (str(error), error.params) == ("s.json: ignore=[3]", ("ignore",))

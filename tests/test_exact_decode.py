@@ -190,7 +190,7 @@ def test_unknown_tiff_compression_is_refused(tmp_path):
     data[offset : offset + 2] = (34887).to_bytes(2, "little")  # LERC, lossy at MaxZError > 0
     path.write_bytes(bytes(data))
     # Pillow cannot open it; either way it is refused, never counted
-    with pytest.raises(BadMaskError, match=r"t\.tif: (is a TIFF with code 34887|not an image)"):
+    with pytest.raises(BadMaskError, match=r"t\.tif: (is a TIFF with code 34887|a TIFF Pillow)"):
         counts(path)
 
 
@@ -300,14 +300,21 @@ def test_one_huge_label_is_refused_before_a_vector_is_built(tmp_path):
     tifffile.imwrite(tmp_path / "h.tif", np.array([[0, 200_000_000], [1, 1]], dtype=np.int32))
     result = run("weights", tmp_path, "--glob", "*.tif")
     assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: label 200000000 would need a class vector of 200,000,001 entries; mfb builds "
+    assert result.stderr == (  # named with its file, as soon as it is read
+        f"Error: {tmp_path / 'h.tif'}: label 200000000 would need a class vector of "
+        "200,000,001 entries; mfb builds "
         "class vectors of at most 65,536 entries (instance ids or a depth map?); pass --ignore "
         "200000000 if it marks pixels without a class\n"
     )
     result = run("histogram", tmp_path, "--glob", "*.tif", "--ignore", "200000000", "-f", "json")
     assert result.exit_code == 0, result.output
     assert [row["pixels"] for row in json.loads(result.stdout)["classes"]] == [1, 2]
+    # 'mfb check' lists it (it said "no problems found" while weights refused the file).
+    result = run("check", tmp_path, "--glob", "*.tif", "-f", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["out_of_range"] == [
+        {"label": 200_000_000, "files": [str(tmp_path / "h.tif")]}
+    ]
 
 
 def test_huge_vector_options_are_refused(tmp_path):
@@ -317,8 +324,8 @@ def test_huge_vector_options_are_refused(tmp_path):
         assert result.exit_code == 2
         assert f"{value} is not in the range 1<=x<=65536" in result.stderr
     result = run("weights", tmp_path, "--void", "1000000000")
-    assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.exit_code == 2  # the option alone is wrong, as for --num-classes
+    assert result.stderr.endswith(
         "Error: --void 1000000000: mfb builds class vectors of at most 65,536 entries\n"
     )
     from mfb_cli.errors import OptionError

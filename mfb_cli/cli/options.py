@@ -325,7 +325,11 @@ def class_options(function: F) -> F:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         given = [kwargs.pop(name) for name in ("num_classes", "void", "ignore")]
-        return function(*args, spec=LabelSpec.of(*given), **kwargs)
+        try:
+            spec = LabelSpec.of(*given)
+        except OptionError as error:  # the options alone contradict each other: exit 2
+            raise click.UsageError(cli_text(error)) from error
+        return function(*args, spec=spec, **kwargs)
 
     return apply_all(cast(F, wrapper), CLASS_OPTIONS)
 
@@ -478,6 +482,8 @@ def refuse_unused(ctx: click.Context, rules: Iterable[tuple[str, bool, str]]) ->
         if not applies and _given(ctx, name):
             param = next(p for p in ctx.command.params if p.name == name)
             flag = max(param.opts, key=len)
+            if param.secondary_opts:  # a --x/--y switch: the user may have typed either
+                flag = "/".join([flag, *param.secondary_opts])
             raise click.UsageError(f"{flag} has no effect {why}", ctx)
 
 

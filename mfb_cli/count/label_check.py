@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import LabelRangeError
+from ..class_set import MAX_CLASSES
+from ..errors import LabelRangeError, Param
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -21,8 +22,12 @@ class LabelCheck:
     ignore: frozenset[int] = frozenset()
 
     def outside(self, ids: Iterable[int]) -> list[int]:
-        """The values that have no class: not ignored, and negative or >= num_classes."""
-        top = self.num_classes
+        """The values that have no class: not ignored, and negative or >= num_classes.
+
+        Without num_classes, a value the longest class vector cannot reach (MAX_CLASSES)
+        has none either: 'mfb check' lists it, and a scan names its file at once.
+        """
+        top = MAX_CLASSES if self.num_classes is None else self.num_classes
         return [
             v for v in ids if v not in self.ignore and (v < 0 or (top is not None and v >= top))
         ]
@@ -37,6 +42,14 @@ class LabelCheck:
             raise LabelRangeError(
                 f"{path}: label {value} is negative; pass --ignore {value} "
                 "if it marks pixels without a class"
+            )
+        if self.num_classes is None:
+            raise LabelRangeError(
+                f"{path}: label {value} would need a class vector of {value + 1:,} entries; "
+                f"mfb builds class vectors of at most {MAX_CLASSES:,} entries (instance ids "
+                "or a depth map?); pass ",
+                Param("ignore", value, item=True),
+                " if it marks pixels without a class",
             )
         raise LabelRangeError(
             f"{path}: label {value} >= --num-classes {self.num_classes}; pass "

@@ -196,7 +196,10 @@ def stats_from_record(data: Any) -> StatsFile:
             f"'total_pixels' {short(total_pixels)} is not the sum of 'pixels' {short(sum(pixels))}"
         )
 
+    if num_images > files:
+        raise _Invalid(f"'num_images' {num_images} is more than the {files} 'files' scanned")
     cooc = _cooc_table(data.get("cooc"), ids, pixels)
+    _check_presence(cooc, ids, pixels, images, num_images)
     warnings = data.get("warnings", [])  # absent from files written before mfb kept them
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
         raise _Invalid("'warnings' must be a list of strings")
@@ -242,6 +245,39 @@ def _cooc_table(rows: Any, ids: list[int], pixels: list[int]) -> np.ndarray[Any,
     if not np.array_equal(table > 0, (table > 0).T):
         raise _Invalid("'cooc' is not symmetric in which ids occur together")
     return table
+
+
+def _check_presence(
+    table: np.ndarray[Any, Any], ids: list[int], pixels: list[int], images: list[int], n: int
+) -> None:
+    """Refuse co-occurrence counts that the image counts make impossible.
+
+    An id in every image shares an image with every pixel, so its row must be 'pixels'; an
+    id whose every pixel lies in images of another is in no more images than that one; two
+    ids in more images together than there are images share at least one. A hand-edited
+    file breaking either would give median-frequency weights from invented image sizes.
+    """
+    present = np.asarray(images, dtype=np.int64)
+    everywhere = np.flatnonzero(present == n)
+    expected = np.asarray(pixels, dtype=np.int64)
+    for row in everywhere[(table[everywhere] != expected).any(axis=1)][:1]:
+        raise _Invalid(
+            f"'cooc' row of id {ids[row]} is not 'pixels', though id {ids[row]} is in all {n} "
+            "images (every pixel shares an image with it)"
+        )
+    # All of d's pixels in images holding c puts every image of d among those of c.
+    inside = (table == expected[None, :]) & (present[None, :] > present[:, None])
+    for c, d in np.argwhere(inside)[:1]:
+        raise _Invalid(
+            f"'cooc' puts all {pixels[d]} pixels of id {ids[d]} in the {images[c]} images of "
+            f"id {ids[c]}, but id {ids[d]} is in {images[d]} images"
+        )
+    overlap = (present[:, None] + present[None, :] > n) & (table == 0)
+    for c, d in np.argwhere(overlap)[:1]:
+        raise _Invalid(
+            f"'cooc' has no row for ids {ids[c]} and {ids[d]}, which are in {images[c]} and "
+            f"{images[d]} of {n} images, so share at least one"
+        )
 
 
 def _is_int(value: Any) -> bool:

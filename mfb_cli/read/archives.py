@@ -244,8 +244,12 @@ def _clean(name: str) -> str:
 
 
 def _hidden(name: str) -> bool:
-    # __MACOSX/ resource forks, ._x.png and dot-folders are debris, as in folders.
-    return any(part.startswith(".") or part == "__MACOSX" for part in _clean(name).split("/"))
+    # __MACOSX/ resource forks, ._x.png and dot-folders are debris, as in folders; a '..'
+    # component is not a dot-folder (a zip made with 'zip -r x.zip ../labels' has them).
+    return any(
+        (part.startswith(".") and part != "..") or part == "__MACOSX"
+        for part in _clean(name).split("/")
+    )
 
 
 class ByteBudget:

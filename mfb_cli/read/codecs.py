@@ -75,6 +75,13 @@ def check_codec(name: str, image: Image.Image) -> None:
         )
     if kind == "PPM":
         top = _ppm_maxval(image)
+        if top == 65535 and image.mode not in ("I", "I;16", "I;16B"):
+            # 16-bit PPM colours are scaled to 8 bits: distinct colours can merge.
+            raise BadMaskError(
+                name,
+                f"is a 16-bit PPM (mode {image.mode}): Pillow scales its samples to 0-255, "
+                "which can merge distinct colours; save it as PNG",
+            )
         if top not in (None, 255, 65535):
             raise BadMaskError(
                 name,

@@ -16,7 +16,7 @@ from ..errors import MfbError
 from . import builtins, tables
 from .colours import colour_name, pack_rgb
 from .lookup import LookupTable, read_table_file, table_from_pairs
-from .textfiles import as_int, parse_structured, short
+from .textfiles import as_int, check_name, parse_structured, short
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -100,6 +100,10 @@ def _build(name: str, entries: Iterable[Entry], where: str, builtin: bool) -> Co
     names: dict[int, str] = {}
     for _, class_id, class_name in rows:
         if class_name:
+            try:
+                check_name(class_name, f"class {class_id}")
+            except ValueError as error:
+                raise MfbError(f"{where}: {error}") from None
             names.setdefault(class_id, class_name)  # the first row naming an id names it
     colours, ids = table_from_pairs(
         ((code, class_id) for code, class_id, _ in rows),

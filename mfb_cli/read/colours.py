@@ -19,7 +19,7 @@ def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.
     array = np.asarray(image)
     codes = pack_rgb(array[..., :3])
     if image.mode != "RGBA":
-        return codes
+        return _keyed_transparency(name, image, codes, allow_transparent)
     alpha = array[..., 3]
     if int(alpha.min()) == 255:
         return codes  # all opaque: the alpha channel says nothing
@@ -44,11 +44,74 @@ def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.
     return codes
 
 
-def palette_codes(image: Image.Image) -> Int64Array:
+def _keyed_transparency(
+    name: str, image: Image.Image, codes: npt.NDArray[Any], allow_transparent: bool
+) -> npt.NDArray[Any]:
+    """An RGB PNG's tRNS colour is fully transparent, as an RGBA pixel of alpha 0 would be."""
+    key = image.info.get("transparency")
+    if not (isinstance(key, tuple) and len(key) == 3 and all(isinstance(v, int) for v in key)):
+        return codes
+    clear = codes == pack_rgb(np.asarray(key, dtype=np.int64))
+    if not clear.any():
+        return codes
+    if not allow_transparent:
+        raise BadMaskError(
+            name,
+            f"has {int(np.count_nonzero(clear))} fully transparent pixels (its tRNS colour "
+            f"{colour_name(int(pack_rgb(np.asarray(key, dtype=np.int64))))}); pass ",
+            Param("transparent", metavar="ID"),
+            " to give them an id (and ",
+            Param("ignore", metavar="ID", item=True),
+            " to leave them out)",
+        )
+    codes[clear] = TRANSPARENT
+    return codes
+
+
+def palette_codes(name: str, image: Image.Image, allow_transparent: bool) -> Int64Array:
+    """The packed colour of each palette index, with its transparency (tRNS) as for RGBA.
+
+    A palette file read by colour follows the RGBA rules: partly transparent pixels are
+    an error, fully transparent ones need ``--transparent`` (otherwise the same mask
+    saved as RGBA is refused and saved as a palette counted by its hidden colour).
+    """
     palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)[:256]
     codes = np.full(256, -1, dtype=np.int64)
     codes[: len(palette)] = pack_rgb(palette)
+    alpha = _palette_alpha(image.info.get("transparency"))
+    if alpha is None:
+        return codes
+    pixels = np.bincount(np.asarray(image).ravel(), minlength=256)[:256]
+    partial = int(pixels[(alpha > 0) & (alpha < 255)].sum())
+    clear = (alpha == 0) & (pixels > 0)
+    if partial:
+        raise BadMaskError(
+            name,
+            f"has {partial} partly transparent pixels (palette alpha between 0 and 255), "
+            "typical of anti-aliased or resized masks; such a pixel has no single class",
+        )
+    if clear.any() and not allow_transparent:
+        raise BadMaskError(
+            name,
+            f"has {int(pixels[clear].sum())} fully transparent pixels (palette alpha 0); pass ",
+            Param("transparent", metavar="ID"),
+            " to give them an id (and ",
+            Param("ignore", metavar="ID", item=True),
+            " to leave them out)",
+        )
+    codes[clear] = TRANSPARENT
     return codes
+
+
+def _palette_alpha(transparency: object) -> npt.NDArray[np.uint8] | None:
+    """Alpha of each palette index (tRNS bytes, or one transparent index), None if opaque."""
+    alpha = np.full(256, 255, dtype=np.uint8)
+    if isinstance(transparency, bytes):
+        given = np.frombuffer(transparency[:256], dtype=np.uint8)
+        alpha[: len(given)] = given
+    elif isinstance(transparency, int) and 0 <= transparency < 256:
+        alpha[transparency] = 0
+    return None if bool((alpha == 255).all()) else alpha
 
 
 #: Packed code of a fully transparent pixel: outside the 24-bit colour range on purpose.

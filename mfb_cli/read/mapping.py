@@ -56,7 +56,10 @@ def _apply_colormap(
     if read.unknown_color is not None:
         ids[~known] = read.unknown_color
         return ids
-    missing_codes, missing_counts = codes[~known], counts[~known]
+    # Palette indices without a colour all have code -1: one entry, their pixels added up.
+    missing_codes, where = np.unique(codes[~known], return_inverse=True)
+    missing_counts = np.zeros(len(missing_codes), dtype=np.int64)
+    np.add.at(missing_counts, where.ravel(), counts[~known])
     order = np.argsort(-missing_counts, kind="stable")[:5]
     shown = ", ".join(
         f"{_describe_code(int(missing_codes[i]))} ({int(missing_counts[i])} pixels)" for i in order

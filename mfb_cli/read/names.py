@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MfbError
-from .textfiles import INT64_MAX, as_int, parse_structured, read_text, short
+from .textfiles import INT64_MAX, as_int, check_name, parse_structured, read_text, short
 
 
 def load_class_names(path: Path | str) -> dict[int, str]:
@@ -24,7 +24,16 @@ def load_class_names(path: Path | str) -> dict[int, str]:
             return _from_data(parse_structured(text, suffix))
         except ValueError as error:
             raise MfbError(f"{path}: {error}") from None
-    return {i: line.strip() for i, line in enumerate(text.splitlines()) if line.strip()}
+    try:
+        return {
+            i: check_name(line.strip(), f"line {i + 1}")
+            # Universal newlines only: splitlines() also breaks at form feeds and other
+            # separators, which would shift every later id by one, silently.
+            for i, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+            if line.strip()
+        }
+    except ValueError as error:
+        raise MfbError(f"{path}: {error}") from None
 
 
 def _from_data(data: Any) -> dict[int, str]:
@@ -49,4 +58,11 @@ def _name(value: Any, class_id: int) -> str:
     # A name is text or a plain number; a list or mapping here is a misread layout.
     if isinstance(value, (list, dict)):
         raise ValueError(f"class {class_id}: {short(value)} is not a name")
-    return str(value)
+    if isinstance(value, (bool, float)) or not isinstance(value, (str, int)):
+        # YAML reads on/off/yes/no as booleans and 1.10 as 1.1: the name would not be
+        # what the file says ('True', '1.1').
+        raise ValueError(
+            f"class {class_id}: {short(value)} was read as a {type(value).__name__}, not "
+            "text; quote the name in the file"
+        )
+    return check_name(str(value), f"class {class_id}")

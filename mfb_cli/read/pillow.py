@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 import zlib
 from pathlib import Path
 
@@ -15,8 +16,13 @@ from .codecs import check_codec
 from .files import open_regular
 from .options import DEFAULT_MAX_PIXELS
 from .png_complete import check_png_complete, prefill
-from .samples import check_not_narrowed, stored_samples, tile_rawmode
+from .samples import check_not_narrowed, stored_samples, tile_codec, tile_rawmode, undo_double_swap
 from .tiff import SAMPLES_PER_PIXEL, tiff_tag
+
+# Pillow's TIFF reader warns through Python's warnings about tags it cannot parse ("Corrupt
+# EXIF data"): two lines on stderr from a library that never prints, and about metadata
+# only; the file is then decoded, or refused with a reason, like any other.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
 
 #: Pillow modes that hold integer labels, one per pixel.
 LABEL_MODES = frozenset(
@@ -47,13 +53,13 @@ def open_mask(
             Image.open(source) as image,
         ):
             _check_header(name, image, max_pixels, colour)
-            rawmode = tile_rawmode(image)
+            rawmode, codec = tile_rawmode(image), tile_codec(image)
             check_not_narrowed(name, image.mode, rawmode)
             prefilled = prefill(image)
             image.load()
             if image.format == "PNG":
                 check_png_complete(name, source, image, prefilled)
-            return stored_samples(image, rawmode)
+            return stored_samples(undo_double_swap(image, codec, rawmode), rawmode)
     except BadMaskError:
         raise
     except Image.DecompressionBombError as error:
@@ -72,7 +78,8 @@ def open_mask(
         raise BadMaskError(name, "is a folder, not a file") from error
     except UnidentifiedImageError as error:
         size = len(data) if data is not None else _file_size(Path(name))
-        raise BadMaskError(name, _unreadable_reason(size)) from error
+        head = data[:4] if data is not None else _file_head(name)
+        raise BadMaskError(name, _unreadable_reason(size, head)) from error
     except MemoryError as error:
         # Not a bad file: the machine ran short, so --skip-bad must not drop it silently.
         raise MfbError(
@@ -149,7 +156,26 @@ def _file_size(path: Path) -> int:
         return -1
 
 
-def _unreadable_reason(size: int) -> str:
+def _file_head(name: str) -> bytes:
+    try:
+        with open_regular(name) as file:
+            return file.read(4)
+    except (OSError, BadMaskError):
+        return b""
+
+
+#: The first bytes of a TIFF (classic or BigTIFF, either byte order).
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+
+
+def _unreadable_reason(size: int, head: bytes = b"") -> str:
     if size == 0:
         return "empty file (0 bytes)"
+    if head in _TIFF_MAGIC:
+        # Valid TIFFs Pillow has no reader for: big-endian BigTIFF, 16/32-bit min-is-white,
+        # 6/10/12-bit samples, 64-bit integers, float16/float64...
+        return (
+            "a TIFF Pillow cannot decode (damaged, or a layout it does not read: sample "
+            "size, byte order, photometric); save it as a PNG or an 8/16/32-bit integer TIFF"
+        )
     return "not an image file Pillow can read (wrong extension, or damaged header)"

@@ -71,11 +71,12 @@ def read_png_fast(
 
 
 def _chunks_well_formed(data: bytes) -> bool:
-    """Whether every chunk up to IEND is complete and matches its CRC.
+    """Whether every chunk up to IEND is complete and matches its CRC, and none is acTL.
 
     Pillow refuses a file with a bad CRC before the image data or a chunk cut short after
     it, where libpng may only warn and decode; files that are not spotless go to Pillow,
-    so every decoder refuses the same files.
+    so every decoder refuses the same files. An animated PNG (acTL) goes to Pillow too:
+    libpng decodes only its default image, silently leaving out every other frame.
     """
     position = len(_PNG_SIGNATURE)
     while position + 8 <= len(data):
@@ -85,7 +86,10 @@ def _chunks_well_formed(data: bytes) -> bool:
             return False
         if zlib.crc32(data[position + 4 : end]) != int.from_bytes(data[end : end + 4], "big"):
             return False
-        if data[position + 4 : position + 8] == b"IEND":
+        kind = data[position + 4 : position + 8]
+        if kind == b"IEND":
             return True
+        if kind == b"acTL":
+            return False
         position = end + 4
     return False

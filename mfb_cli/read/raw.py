@@ -57,7 +57,8 @@ def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> Ra
     if image.mode == "P" and read.colormap is not None:
         # Each palette file may order its colours differently: by colour unless asked.
         if not read.palette_index:
-            return RawLabels(image, "palette", palette_codes(image), mode="P")
+            codes = palette_codes(name, image, read.transparent is not None)
+            return RawLabels(image, "palette", codes, mode="P")
         ids_note = None
     return RawLabels(label_values(name, image), note=ids_note)
 

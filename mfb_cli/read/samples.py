@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from PIL import Image
 
@@ -21,6 +23,33 @@ def tile_rawmode(image: Image.Image) -> str | None:
     return None
 
 
+def tile_codec(image: Image.Image) -> str | None:
+    """Which Pillow decoder will read the image ('raw', 'libtiff', 'zip', ...)."""
+    tiles = getattr(image, "tile", None)
+    return str(tiles[0][0]) if tiles else None
+
+
+#: Big-endian raw modes that Pillow applies to what libtiff already turned into native
+#: (little-endian) order, swapping every sample a second time: compressed big-endian TIFFs
+#: of signed 16/32-bit and float32 samples came out as other values (2 read as 512).
+_LIBTIFF_SWAPPED: dict[str, tuple[str, str]] = {
+    "I;16BS": ("<u2", "<i2"),
+    "I;32BS": ("<u4", "<i4"),
+    "F;32BF": ("<u4", "<f4"),
+}
+
+
+def undo_double_swap(image: Image.Image, codec: str | None, rawmode: str | None) -> Image.Image:
+    """The stored samples of a compressed big-endian TIFF Pillow byte-swapped twice."""
+    if codec != "libtiff" or rawmode not in _LIBTIFF_SWAPPED or sys.byteorder != "little":
+        return image
+    unsigned, stored = _LIBTIFF_SWAPPED[rawmode]
+    decoded = np.asarray(image)
+    swapped = decoded.astype(np.int64).astype(unsigned) if decoded.dtype.kind == "i" else decoded
+    values = swapped.view(unsigned).byteswap().view(stored)
+    return Image.fromarray(values.astype(np.int32 if stored[1] == "i" else np.float32))
+
+
 def check_not_narrowed(name: str, mode: str, rawmode: str | None) -> None:
     """Refuse a file Pillow would narrow: 16-bit samples read into 8 bits (SGI), floats
     into integers, or float64 into float32; each merges or rounds distinct labels."""
@@ -32,6 +61,14 @@ def check_not_narrowed(name: str, mode: str, rawmode: str | None) -> None:
         or (mode.startswith("I") and "F" in rawmode.split(";", 1)[-1])
         or (mode == "F" and ";64" in rawmode)
     )
+    if mode in ("RGB", "RGBA") and wide:
+        # A 16-bit colour mask keeps only the high byte of each channel in Pillow: two
+        # colours that differ in the low byte would be counted as one class.
+        raise BadMaskError(
+            name,
+            f"stores 16-bit colour samples (raw mode {rawmode}) that Pillow narrows to 8 bits, "
+            "which can merge distinct colours; save the colour masks with 8 bits per channel",
+        )
     if narrowed:
         raise BadMaskError(
             name,

@@ -9,6 +9,7 @@ that counts every alias as the nodes it stands for ("billion laughs" stays small
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def parse_structured(text: str, suffix: str) -> Any:
     """
     if suffix == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as error:
             raise ValueError(f"not valid JSON ({error.msg}, line {error.lineno})") from None
         except RecursionError:
@@ -87,6 +88,16 @@ def parse_structured(text: str, suffix: str) -> Any:
         check_depth(data)
         return data
     return _load_yaml(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last one, silently)."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"key {short(key)} appears twice in one object")
+        data[key] = value
+    return data
 
 
 def check_depth(data: Any) -> None:
@@ -99,6 +110,20 @@ def check_depth(data: Any) -> None:
                 raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
+
+
+def check_name(name: str, what: str) -> str:
+    """A class name as one line of printable text: tables, snippets and CSV print it as is.
+
+    A newline would split a table row in two; an escape sequence would drive the terminal.
+    """
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(
+            f"{what}: name {short(name)} holds the control character {bad!r}; "
+            "a class name is one line of printable text"
+        )
+    return name
 
 
 def one_line(text: str) -> str:
@@ -139,6 +164,37 @@ def _load_yaml(text: str) -> Any:
             self.depth -= 1
             return node
 
+        def construct_yaml_int(self, node: Any) -> Any:
+            # YAML 1.1 reads 010 as 8 (octal) and 1:30 as 90 (base 60), where a person,
+            # and YAML 1.2, read 10 and text: such an id or channel is refused, not guessed.
+            text = str(node.value).replace("_", "").lstrip("+-")
+            if ":" in text or (len(text) > 1 and text[0] == "0" and text[1].isdigit()):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{node.value} is octal or base 60 in YAML 1.1; write it in decimal "
+                    "(or quote it)",
+                    node.start_mark,
+                )
+            return super().construct_yaml_int(node)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            # PyYAML keeps the last of two equal keys, silently ('1: 2' then '1: 3' maps
+            # 1 to 3); keys a merge ('<<') brings in may be overridden, as YAML allows.
+            if isinstance(node, yaml.MappingNode):
+                seen: set[Any] = set()
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    if isinstance(key, (str, int, float, bool)) or key is None:
+                        if key in seen:
+                            raise yaml.constructor.ConstructorError(
+                                None, None, f"key {short(key)} appears twice", key_node.start_mark
+                            )
+                        seen.add(key)
+            return super().construct_mapping(node, deep)
+
         def _count(self, nodes: int) -> None:
             self.nodes += nodes
             if self.nodes > MAX_YAML_NODES:
@@ -146,6 +202,7 @@ def _load_yaml(text: str) -> Any:
                     f"more than {MAX_YAML_NODES:,} YAML nodes once aliases are expanded"
                 )
 
+    BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
     try:
         loader = BoundedLoader(text)  # the reader refuses control characters right here
     except yaml.YAMLError as error:

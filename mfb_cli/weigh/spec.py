@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     pass
 from ..class_set import MAX_CLASSES, ClassSet, check_vector_length
+from ..errors import OptionError, Param
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,11 @@ class LabelSpec:
             check_vector_length(self.num_classes, True, -1)
         if self.void and max(self.void) >= MAX_CLASSES:
             check_vector_length(max(self.void) + 1, False, -1)
+        # Contradictions of the options alone: refused before a scan, not after it.
+        both = set(self.void) & set(self.ignore)
+        if both:
+            raise OptionError(
+                f"id {min(both)} is given as both ", Param("void"), " and ", Param("ignore")
+            )
+        if self.void and min(self.void) < 0:
+            raise OptionError(Param("void", min(self.void), item=True), ": class ids are >= 0")
