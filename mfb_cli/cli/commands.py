@@ -23,6 +23,7 @@ from ..show.serialize import RECORD_FORMATS
 from ..weigh.schemes import SCHEMES
 from ..weigh.spec import LabelSpec
 from ..weigh.weights import NORMALIZATIONS
+from .dask_option import dask_option
 from .help import scheme_option_default, scheme_options, with_definitions, with_schemes
 from .messages import warn
 from .options import (
@@ -192,6 +193,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command()
 @from_option
 @mask_options
+@dask_option
 @class_options
 @click.option(
     "--scheme",
@@ -382,6 +384,7 @@ _stats_output = output_option("Write the statistics to this file (atomically) in
 
 @cli.command()
 @mask_options
+@dask_option
 @_stats_output
 @click.pass_context
 def scan(ctx: click.Context, scan: ScanRequest, output: Path | None) -> None:
@@ -467,6 +470,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 @cli.command()
 @from_option
 @mask_options
+@dask_option
 @class_options
 @names_option
 @click.option(

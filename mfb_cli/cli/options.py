@@ -40,6 +40,8 @@ class ScanRequest:
     column: int | None = None
     root: Path | None = None
     suffix: str = ""
+    #: --dask ADDRESS: scan on a Dask cluster instead of this process's threads.
+    dask: str | None = None
 
 
 def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
@@ -516,6 +518,7 @@ _READING = (
     "column",
     "root",
     "suffix",
+    "dask",
 )
 
 

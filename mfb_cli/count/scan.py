@@ -35,6 +35,7 @@ def count_masks(
     on_file: Callable[[LabelSource, int], None] | None = None,
     skip_bad: bool = False,
     on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
+    on_note: Callable[[LabelSource, str, str], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -44,6 +45,7 @@ def count_masks(
     With ``skip_bad``, files that cannot be read as masks (BadMaskError) are left out and
     passed to ``on_skip`` instead of stopping the run; label values ``check`` rejects are
     never skipped, since they mean the options do not fit the data, not a broken file.
+    ``on_note(path, note, stored)`` hears of each file read in a way worth a warning.
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
@@ -86,6 +88,8 @@ def count_masks(
             if note is not None:
                 stored = notes.setdefault(note[0], {})
                 stored[note[1]] = stored.get(note[1], 0) + 1
+                if on_note is not None:
+                    on_note(path, *note)
             if check is not None:
                 check(path, ids)
             try:

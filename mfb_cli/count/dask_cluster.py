@@ -1,0 +1,118 @@
+"""Which Dask cluster a scan runs on (--dask ADDRESS), and opening and closing it.
+
+Neither NumPy nor Dask is imported here until a client is asked for: --help reads the
+address rules from this module.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MfbError, OptionError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+DASK_EXTRA_HINT = "pip install 'mfb-cli[dask]' (dask[distributed])"
+
+#: How --dask names the cluster, for --help.
+ADDRESS_HELP = (
+    "'local' or 'local:N' starts a cluster of N worker processes on this machine for the "
+    "run [default N: all cores]; 'tcp://HOST:8786' (any scheduler address) uses a running "
+    "scheduler, whose workers must read the files under the same paths"
+)
+
+
+class DaskMissingError(OptionError):
+    """--dask without the 'dask' extra installed."""
+
+
+def parse_address(address: str) -> tuple[str | None, int | None]:
+    """(scheduler address, None) or (None, local workers; None for all cores)."""
+    text = address.strip()
+    if text == "local":
+        return None, None
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if count.isdigit() and 0 < int(count) <= 1024:
+            return None, int(count)
+        raise OptionError(f"--dask {address!r}: N in local:N must be a number of workers, 1-1024")
+    if "://" in text and text.split("://", 1)[1]:
+        return text, None
+    raise OptionError(
+        f"--dask {address!r}: give 'local', 'local:N' or a scheduler address 'tcp://HOST:PORT'"
+    )
+
+
+def distributed_module() -> Any:
+    try:
+        import distributed
+    except ImportError as error:
+        raise DaskMissingError(f"--dask needs the 'dask' extra: {DASK_EXTRA_HINT}") from error
+    return distributed
+
+
+@contextmanager
+def dask_client(address: str) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``address``; a local cluster it started is closed after.
+
+    Distributed's own log lines (workers starting, a worker lost and its tasks rerun) are
+    kept to errors: the run's messages are mfb's.
+    """
+    scheduler, workers = parse_address(address)
+    distributed = distributed_module()
+    import logging
+
+    import dask
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with dask.config.set({"logging.distributed": "error"}):
+        if scheduler is not None:
+            try:
+                client = distributed.Client(scheduler, timeout="20s")
+            except OSError as error:
+                raise MfbError(
+                    f"--dask {scheduler}: cannot reach the scheduler ({error})"
+                ) from error
+            with client:
+                yield client
+            return
+        cluster = distributed.LocalCluster(
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0" if _has_dashboard() else None,
+        )
+        try:
+            with distributed.Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+
+
+def default_workers() -> int:
+    """One worker process per core this process may run on."""
+    from .pipeline import default_jobs
+
+    return default_jobs()
+
+
+def _has_dashboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def dashboard_link(client: Any) -> str | None:
+    """The Dask dashboard's address, when the scheduler serves one.
+
+    The scheduler lists an HTTP service either way; the dashboard pages exist only where
+    bokeh is installed on the scheduler's machine, so that is asked.
+    """
+    try:
+        services = client.scheduler_info().get("services", {})
+        served = "dashboard" in services and client.run_on_scheduler(_has_dashboard)
+    except Exception:  # an informational line only
+        return None
+    return str(client.dashboard_link) if served else None
