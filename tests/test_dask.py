@@ -189,6 +189,39 @@ def test_a_label_out_of_range_names_the_first_such_file(client, tmp_path):
     assert "04.png" in local.stderr
 
 
+def test_check_reports_the_same_bytes(client, tmp_path):
+    folder = dataset(tmp_path / "d")
+    damaged(folder / "plain", ["005b.png", "017b.png"])
+    (folder / "plain" / "009b.png").write_bytes(b"")
+    (folder / "plain" / "020b.png").write_bytes((folder / "plain" / "001.png").read_bytes())
+    save_mask(folder / "plain" / "021b.png", [[4, 4], [4, 4]])
+    for extra in ([], ["--skip-bad"], ["--num-classes", "6"]):
+        command = ["check", folder, folder / "shard.zip", "-f", "json", *extra]
+        local = run(*command)
+        remote = run(*command, "--dask", client.scheduler.address)
+        assert (remote.exit_code, remote.stdout, remote.stderr) == (
+            local.exit_code,
+            local.stdout,
+            local.stderr,
+        )
+        assert "017b.png" in local.stdout and "020b.png" in local.stdout
+
+
+def test_more_distinct_ids_than_counted_names_the_same_file(client, tmp_path):
+    # 10 files of 500 new ids each: the 4097th distinct id (4096) is in the 9th file.
+    for index in range(10):
+        ids = index * 500 + np.arange(1024) % 500
+        save_mask(tmp_path / f"{index}.png", ids.reshape(32, 32), "I;16")
+    files = find_label_sources([tmp_path])
+    with pytest.raises(MfbError) as expected:
+        count_masks(files)
+    assert str(expected.value).startswith(f"{files[8]}: more than 4096 distinct")
+    for task_bytes in (1, 10**9):
+        with pytest.raises(MfbError) as error:
+            count_masks_dask(files, client, task_bytes=task_bytes)
+        assert str(error.value) == str(expected.value)
+
+
 def test_a_file_a_worker_cannot_see_is_named_as_such(client, tmp_path):
     save_mask(tmp_path / "here.png", [[1]])
     gone = tmp_path / "gone.png"  # listed by the client, then not there for the workers

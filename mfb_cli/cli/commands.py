@@ -316,6 +316,7 @@ def weights(
 
 @cli.command()
 @mask_options
+@dask_option
 @class_options
 @format_option(["table", *RECORD_FORMATS], "table", "Tables for people, or a record for machines.")
 @output_option()
@@ -344,13 +345,14 @@ def check(
 
     from ..count.check import check_masks
     from ..show.output import write_text
+    from .dask_run import check_inspector
     from .scanning import refuse_output_among
 
     refuse_unused_reading(ctx, scan, None)
     unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
     files = find_sources(scan, unreadable)
     refuse_output_among(files)
-    with progress_bar(scan, len(files)) as bar:
+    with progress_bar(scan, len(files)) as bar, check_inspector(scan) as inspector:
         report = check_masks(
             files,
             unreadable=unreadable,
@@ -360,6 +362,7 @@ def check(
             jobs=scan.jobs,
             skip_bad=scan.skip_bad,
             on_file=lambda path: bar.update(),
+            inspector=inspector,
         )
     if output_format == "table":
         from ..show.check_table import render_check

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from .._types import Int64Array
     from ..count.counts import ClassCounts
@@ -24,14 +25,12 @@ def count_on_dask(
     on_skip: Callable[[LabelSource, BadMaskError], None],
 ) -> ClassCounts:
     """Count ``files`` on the cluster --dask names; a cluster started here is closed after."""
-    from ..count.dask_cluster import dashboard_link, dask_client
+    from ..count.dask_cluster import dask_client
     from ..count.dask_engine import count_masks_dask
 
     assert scan.dask is not None
     with dask_client(scan.dask) as client:
-        link = dashboard_link(client)
-        if link is not None and not scan.quiet:
-            click.echo(f"dask: dashboard at {link}", err=True)
+        _tell_dashboard(client, scan)
         return count_masks_dask(
             files,
             client,
@@ -41,3 +40,25 @@ def count_on_dask(
             skip_bad=scan.skip_bad,
             on_skip=on_skip,
         )
+
+
+@contextmanager
+def check_inspector(scan: ScanRequest) -> Iterator[Any]:
+    """``mfb check``'s inspector on the cluster --dask names, or None for a local check."""
+    if scan.dask is None:
+        yield None
+        return
+    from ..count.dask_cluster import dask_client
+    from ..count.dask_engine import dask_inspector
+
+    with dask_client(scan.dask) as client:
+        _tell_dashboard(client, scan)
+        yield dask_inspector(client)
+
+
+def _tell_dashboard(client: Any, scan: ScanRequest) -> None:
+    from ..count.dask_cluster import dashboard_link
+
+    link = dashboard_link(client)
+    if link is not None and not scan.quiet:
+        click.echo(f"dask: dashboard at {link}", err=True)

@@ -22,9 +22,10 @@ from .dask_cluster import distributed_module
 from .scan import count_masks, scan_warnings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Generator, Sequence
 
     from .._types import Int64Array
+    from .check import FileFindings
 
 #: A task reads about this many bytes of label files: a few seconds of decoding on one core
 #: (PNG masks decode at roughly 5-20 MB/s of compressed file), so the per-task overhead of
@@ -136,16 +137,19 @@ class Partial:
         )
 
 
-def _too_many_ids() -> MfbError:
-    """The local scan's own error for too many distinct ids (its text, from its source)."""
-    accumulator = CountsAccumulator()
-    ids = list(range(MAX_DISTINCT_IDS + 1))
-    try:
-        import numpy as np
+class _TooManyIds(MfbError):
+    """Past MAX_DISTINCT_IDS at the file of a partial's error index (named by the client)."""
 
-        accumulator.add(np.asarray(ids, dtype=np.int64), np.ones(len(ids), dtype=np.int64))
+
+def _too_many_ids() -> _TooManyIds:
+    """The local scan's own error for too many distinct ids (its text, from its source)."""
+    import numpy as np
+
+    ids = np.arange(MAX_DISTINCT_IDS + 1, dtype=np.int64)
+    try:
+        CountsAccumulator().add(ids, np.ones(len(ids), dtype=np.int64))
     except MfbError as error:
-        return error
+        return _TooManyIds(str(error))
     raise AssertionError("CountsAccumulator accepted more than MAX_DISTINCT_IDS ids")
 
 
@@ -169,6 +173,34 @@ def _portable(error: MfbError) -> MfbError:
         return MfbError(str(error))
 
 
+def _missing_on_worker(task: Task) -> tuple[int, MfbError] | None:
+    """The first file of the task this worker cannot find (the client listed it), if any."""
+    for index, source in enumerate(task.files, start=task.start):
+        where = source.archive if isinstance(source, ArchiveMember) else source
+        if not where.exists():
+            import socket
+
+            return index, MfbError(
+                f"{where}: cannot be read on the Dask worker {socket.gethostname()}; "
+                "workers read the files under the paths the client lists (a shared "
+                "file system, or the same paths on every machine)"
+            )
+    return None
+
+
+def _threads(client: Any) -> int:
+    """Worker threads of the cluster now (at least 1: workers may still be joining)."""
+    workers = client.scheduler_info()["workers"].values()
+    return max(1, int(sum(w.get("nthreads", 1) for w in workers)))
+
+
+def _killed(error: Exception) -> MfbError:
+    return MfbError(
+        f"the Dask workers died repeatedly running a task of this scan ({error}); "
+        "a file may take more memory than a worker has"
+    )
+
+
 def count_task(
     task: Task,
     read: ReadOptions,
@@ -177,24 +209,9 @@ def count_task(
 ) -> Partial:
     """Run the local scan on one task's files (on a worker) and return its Partial."""
     index_of = {source: task.start + i for i, source in enumerate(task.files)}
-    for source in task.files:
-        where = source.archive if isinstance(source, ArchiveMember) else source
-        if not where.exists():  # listed by the client: not on this worker's disks
-            import socket
-
-            return Partial(
-                ClassCounts.empty(),
-                0,
-                0,
-                error=(
-                    index_of[source],
-                    MfbError(
-                        f"{where}: cannot be read on the Dask worker {socket.gethostname()}; "
-                        "workers read the files under the paths the client lists (a shared "
-                        "file system, or the same paths on every machine)"
-                    ),
-                ),
-            )
+    missing = _missing_on_worker(task)
+    if missing is not None:
+        return Partial(ClassCounts.empty(), 0, 0, error=missing)
     skipped: list[tuple[int, str]] = []
     notes: dict[str, dict[str, int]] = {}
     first_seen: dict[int, int] = {}
@@ -280,8 +297,7 @@ def count_masks_dask(
         raise NoMasksFoundError("no label files to scan")
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")  # the local scan's choice, for all files
-    workers = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-    tasks = plan_tasks(paths, max(1, workers), task_bytes)
+    tasks = plan_tasks(paths, _threads(client), task_bytes)
     futures: list[Any] = []
     try:
         parts = client.map(count_task, tasks, read=read, check=check, skip_bad=skip_bad, pure=False)
@@ -301,10 +317,7 @@ def count_masks_dask(
                 on_task(*done.result())
         result: Partial = level[0].result()
     except distributed.KilledWorker as error:
-        raise MfbError(
-            f"the Dask workers died repeatedly running a task of this scan ({error}); "
-            "a file may take more memory than a worker has"
-        ) from error
+        raise _killed(error) from error
     finally:
         client.cancel(futures)  # after an error or Ctrl-C: nothing left running for this run
     skipped = [paths[index] for index, _ in result.skipped]
@@ -312,7 +325,50 @@ def count_masks_dask(
         for index, problem in result.skipped:
             on_skip(paths[index], BadMaskError(str(paths[index]), problem))
     if result.error is not None:
-        raise result.error[1]
+        index, failure = result.error
+        if isinstance(failure, _TooManyIds):  # as the local scan words it
+            raise MfbError(f"{paths[index]}: {failure}")
+        raise failure
     if skipped and len(skipped) == len(paths):
         raise NoMasksFoundError(f"all {len(skipped)} label files were bad and skipped")
     return replace(result.counts, warnings=scan_warnings(len(paths), skipped, result.notes))
+
+
+def inspect_task(task: Task, read: ReadOptions) -> list[FileFindings] | MfbError:
+    """``mfb check``'s reading of one task's files (on a worker): their findings, in order."""
+    from .check import inspect_files
+
+    missing = _missing_on_worker(task)
+    if missing is not None:
+        return missing[1]
+    return list(inspect_files(task.files, read, jobs=1))
+
+
+def dask_inspector(
+    client: Any, task_bytes: int | None = None
+) -> Callable[[Sequence[LabelSource], ReadOptions], Generator[FileFindings, None, None]]:
+    """An ``inspector`` for ``check_masks`` that reads the files on the cluster's workers.
+
+    A check reports on every file, so the findings come back to the client (task by task,
+    in file order, each task's dropped once tallied); the bad files are findings there.
+    """
+    distributed = distributed_module()
+
+    def inspector(
+        paths: Sequence[LabelSource], read: ReadOptions
+    ) -> Generator[FileFindings, None, None]:
+        tasks = plan_tasks(paths, _threads(client), task_bytes)
+        futures = client.map(inspect_task, tasks, read=read, pure=False)
+        try:
+            for future in futures:
+                found = future.result()
+                future.release()
+                if isinstance(found, MfbError):
+                    raise found
+                yield from found
+        except distributed.KilledWorker as error:
+            raise _killed(error) from error
+        finally:
+            client.cancel(futures)
+
+    return inspector
