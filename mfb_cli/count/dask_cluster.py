@@ -6,6 +6,9 @@ address rules from this module.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -57,17 +60,13 @@ def distributed_module() -> Any:
 def dask_client(address: str) -> Iterator[Any]:
     """A ``distributed.Client`` for ``address``; a local cluster it started is closed after.
 
-    Distributed's own log lines (workers starting, a worker lost and its tasks rerun) are
-    kept to errors: the run's messages are mfb's.
+    Distributed's own log lines (workers starting, tasks cancelled, a worker lost and its
+    tasks rerun) are kept to errors, here and in the workers started: the run's messages
+    are mfb's.
     """
     scheduler, workers = parse_address(address)
     distributed = distributed_module()
-    import logging
-
-    import dask
-
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    with dask.config.set({"logging.distributed": "error"}):
+    with _quiet_distributed():
         if scheduler is not None:
             try:
                 client = distributed.Client(scheduler, timeout="20s")
@@ -78,17 +77,62 @@ def dask_client(address: str) -> Iterator[Any]:
             with client:
                 yield client
             return
-        cluster = distributed.LocalCluster(
-            n_workers=workers or default_workers(),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0" if _has_dashboard() else None,
-        )
+        cluster = None
         try:
+            with _ctrl_c_deferred():
+                cluster = distributed.LocalCluster(
+                    n_workers=workers or default_workers(),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # any free port: runs side by side
+                )
             with distributed.Client(cluster) as client:
                 yield client
         finally:
-            cluster.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Distributed logs errors only, in this process and the worker processes it starts.
+
+    Workers set up their logging when they import distributed, from the environment.
+    """
+    import logging
+
+    logger = logging.getLogger("distributed")
+    level, environ = logger.level, os.environ.get(_LOG_VARIABLE)
+    logger.setLevel(logging.ERROR)
+    os.environ[_LOG_VARIABLE] = "error"
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if environ is None:
+            os.environ.pop(_LOG_VARIABLE, None)
+        else:
+            os.environ[_LOG_VARIABLE] = environ
+
+
+_LOG_VARIABLE = "DASK_LOGGING__DISTRIBUTED"
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """SIGINT waits until the cluster has started, then interrupts as usual.
+
+    A cluster interrupted halfway cannot be closed cleanly (Dask prints tracebacks while
+    it is collected); started, it is closed by ``dask_client``. Starting takes seconds.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def default_workers() -> int:
