@@ -7,10 +7,14 @@ scheduler address (the 'existing scheduler' route), the library through its Clie
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
+import operator
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -18,13 +22,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from mfb_cli.cli import cli
-from mfb_cli.count.dask_engine import count_masks_dask, plan_tasks
+from mfb_cli.count.dask_engine import Partial, Task, count_masks_dask, count_task, plan_tasks
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import LabelRangeError, MfbError
 from mfb_cli.read.archives import ArchiveMember
+from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.sources import find_label_sources
 from tests.conftest import save_mask
 
@@ -66,6 +73,80 @@ def dataset(folder: Path) -> Path:
             archive.write(member, f"z/{index}.png")
             member.unlink()
     return folder
+
+
+def _finish(files, partial: Partial) -> tuple[object, ...]:
+    """What the client makes of the final Partial: (counts, warnings, skipped) or the error."""
+    from mfb_cli.count.scan import scan_warnings
+
+    if partial.error is not None:
+        index, error = partial.error
+        text = str(error) if "distinct" not in str(error) else f"{files[index]}: {error}"
+        return ("error", text)
+    skipped = [files[i] for i, _ in partial.skipped]
+    warnings = scan_warnings(len(files), skipped, partial.notes)
+    return (partial.counts, warnings, skipped)
+
+
+def _local(files, skip_bad: bool) -> tuple[object, ...]:
+    skipped: list = []
+    try:
+        counts = count_masks(
+            files, jobs=1, skip_bad=skip_bad, on_skip=lambda path, _: skipped.append(path)
+        )
+    except MfbError as error:
+        return ("error", str(error))
+    return (counts, counts.warnings, skipped)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(
+        st.sampled_from(["ok", "ok", "ok", "grey-rgb", "bad", "empty"]), min_size=1, max_size=9
+    ),
+    cuts=st.sets(st.integers(1, 8)),
+    shape=st.sampled_from(["left", "right", "pairs"]),
+    skip_bad=st.booleans(),
+)
+def test_any_split_and_any_order_of_additions_gives_the_local_result(kinds, cuts, shape, skip_bad):
+    """Partials of any contiguous split, added in any bracketing, give the local scan."""
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for index, kind in enumerate(kinds):
+            path = Path(folder) / f"{index}.png"
+            if kind == "bad":
+                path.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+            elif kind == "empty":
+                path.write_bytes(b"")
+            elif kind == "grey-rgb":
+                grey = np.full((2, 3), 3 + index, dtype=np.uint8)
+                Image.fromarray(np.stack([grey] * 3, axis=-1), "RGB").save(path)
+            else:
+                save_mask(path, [[index % 4, 7], [1, 2 + index % 3]])
+            files.append(path)
+        bounds = [0, *sorted(c for c in cuts if c < len(files)), len(files)]
+        parts = [
+            count_task(Task(a, tuple(files[a:b])), ReadOptions(), None, skip_bad)
+            for a, b in itertools.pairwise(bounds)
+        ]
+        if shape == "left":
+            total = functools.reduce(operator.add, parts)
+        elif shape == "right":
+            total = functools.reduce(lambda later, earlier: earlier + later, reversed(parts))
+        else:
+            while len(parts) > 1:
+                parts = [sum(parts[i : i + 2][1:], parts[i]) for i in range(0, len(parts), 2)]
+            total = parts[0]
+        mine, local = _finish(files, total), _local(files, skip_bad)
+        if skip_bad and all(kind in ("bad", "empty") for kind in kinds):
+            # The client's rule (as the local scan's): nothing left is an error.
+            assert local == ("error", f"all {len(files)} label files were bad and skipped")
+            assert mine[2] == files and mine[0].num_images == 0
+        elif local[0] == "error":
+            assert mine == local
+        else:
+            assert mine[0] == local[0]
+            assert (mine[1], mine[2]) == (local[1], local[2])
 
 
 def test_tasks_keep_file_order_and_give_each_archive_a_task_of_its_own(tmp_path):
