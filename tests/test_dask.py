@@ -345,8 +345,12 @@ def big_folder(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("when", ["while the cluster starts", "while the workers count"])
-def test_ctrl_c_exits_130_writes_nothing_and_closes_the_cluster(big_folder, tmp_path, when):
+@pytest.mark.parametrize("to", ["mfb", "its process group"])
+def test_ctrl_c_exits_130_writes_nothing_and_closes_the_cluster(big_folder, tmp_path, to):
+    """Ctrl-C to mfb (kill -INT) or to the whole group (a terminal): one line, nothing else.
+
+    To the group, a first Ctrl-C comes while the cluster starts, which waits for it.
+    """
     psutil = pytest.importorskip("psutil")  # installed with distributed
     out = tmp_path / "w.json"
     process = subprocess.Popen(
@@ -354,22 +358,34 @@ def test_ctrl_c_exits_130_writes_nothing_and_closes_the_cluster(big_folder, tmp_
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
+
+    def interrupt() -> None:
+        if to == "mfb":
+            process.send_signal(signal.SIGINT)
+        else:
+            os.killpg(process.pid, signal.SIGINT)
+
     parent = psutil.Process(process.pid)
     workers: list = []
+    starting = to != "mfb"
     deadline = time.monotonic() + 60
-    # Wait until worker processes exist, or until one is counting (holds a mask open).
+    # Wait until worker processes exist, then until one is counting (holds a mask open).
     while process.poll() is None and time.monotonic() < deadline:
         workers = parent.children(recursive=True)
+        if workers and starting:
+            interrupt()
+            starting = False
         busy = 0
         for worker in workers:
             with contextlib.suppress(psutil.Error):  # a process that just ended
                 busy += any(Path(f.path).parent == big_folder for f in worker.open_files())
-        if (busy or when == "while the cluster starts") and workers:
+        if busy:
             break
         time.sleep(0.02)
     assert process.poll() is None and workers, "the scan never started on the workers"
-    process.send_signal(signal.SIGINT)
+    interrupt()
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert stdout == ""

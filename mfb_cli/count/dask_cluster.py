@@ -79,7 +79,7 @@ def dask_client(address: str) -> Iterator[Any]:
             return
         cluster = None
         try:
-            with _ctrl_c_deferred():
+            with _ctrl_c_ignored():
                 cluster = distributed.LocalCluster(
                     n_workers=workers or default_workers(),
                     threads_per_worker=1,
@@ -119,20 +119,22 @@ _LOG_VARIABLE = "DASK_LOGGING__DISTRIBUTED"
 
 
 @contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """SIGINT waits until the cluster has started, then interrupts as usual.
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ctrl-C is ignored while the cluster starts (seconds), by mfb and the workers it starts.
 
-    A cluster interrupted halfway cannot be closed cleanly (Dask prints tracebacks while
-    it is collected); started, it is closed by ``dask_client``. Starting takes seconds.
+    Ctrl-C in a terminal reaches the whole process group: the worker processes, which
+    inherit the ignored SIGINT, leave stopping to mfb, which cancels the tasks and closes
+    them (instead of each printing a traceback). And a cluster interrupted halfway through
+    its start cannot be closed cleanly.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous)
 
 
 def default_workers() -> int:
