@@ -80,7 +80,8 @@ def _finish(files, partial: Partial) -> tuple[object, ...]:
     from mfb_cli.count.scan import scan_warnings
 
     if partial.error is not None:
-        index, error = partial.error
+        index, failure = partial.error
+        error = failure.error()
         text = str(error) if "distinct" not in str(error) else f"{files[index]}: {error}"
         return ("error", text)
     skipped = [files[i] for i, _ in partial.skipped]

@@ -104,12 +104,12 @@ class Partial:
     counts: ClassCounts
     files: int
     pixels: int
-    skipped: tuple[tuple[int, str], ...] = ()  # (file index, one-line reason)
+    skipped: tuple[tuple[int, tuple[object, ...]], ...] = ()  # (file index, problem parts)
     notes: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Label id -> index of the first file holding it, to name the file where the number
     #: of distinct ids passes MAX_DISTINCT_IDS as the local scan does.
     first_seen: dict[int, int] = field(default_factory=dict)
-    error: tuple[int, MfbError] | None = None
+    error: tuple[int, Failure] | None = None
 
     def __add__(self, later: Partial) -> Partial:
         if self.error is not None:
@@ -125,7 +125,9 @@ class Partial:
         crossing = _crossing(first_seen)
         if crossing is not None and (error is None or crossing < error[0]):
             # Past the limit the local scan stops: no need to add tables that large.
-            return Partial(self.counts, self.files, self.pixels, error=(crossing, _TOO_MANY))
+            return Partial(
+                self.counts, self.files, self.pixels, error=(crossing, Failure.of(_TOO_MANY))
+            )
         return Partial(
             self.counts + later.counts,
             self.files + later.files,
@@ -163,27 +165,49 @@ def _crossing(first_seen: dict[int, int]) -> int | None:
     return sorted(first_seen.values())[MAX_DISTINCT_IDS]
 
 
-def _portable(error: MfbError) -> MfbError:
-    """The error as one that survives pickling (BadMaskError's constructor takes two args)."""
-    if isinstance(error, BadMaskError):
-        return MfbError(str(error))
-    try:
-        return type(error)(str(error))
-    except TypeError:
-        return MfbError(str(error))
+@dataclass(frozen=True)
+class Failure:
+    """An error as it travels back from a worker: its class and the parts of its message.
+
+    An exception pickles as its text only; the parts keep the parameters a message names,
+    so the client renders it as the local scan would.
+    """
+
+    kind: type[MfbError]
+    parts: tuple[object, ...]
+
+    @classmethod
+    def of(cls, error: MfbError) -> Failure:
+        parts = tuple(getattr(error, "parts", None) or (str(error),))
+        # BadMaskError's first argument is its path, already in the parts' text.
+        return cls(MfbError if isinstance(error, BadMaskError) else type(error), parts)
+
+    def error(self) -> MfbError:
+        try:
+            return self.kind(*self.parts)
+        except TypeError:  # a class whose constructor takes other arguments
+            return MfbError("".join(map(str, self.parts)))
 
 
-def _missing_on_worker(task: Task) -> tuple[int, MfbError] | None:
+def _problem_parts(error: BadMaskError) -> tuple[object, ...]:
+    """A bad file's problem, without its path, in parts (see Failure)."""
+    parts = getattr(error, "parts", None)
+    return tuple(parts[1:]) if parts else (error.problem,)
+
+
+def _missing_on_worker(task: Task) -> tuple[int, Failure] | None:
     """The first file of the task this worker cannot find (the client listed it), if any."""
     for index, source in enumerate(task.files, start=task.start):
         where = source.archive if isinstance(source, ArchiveMember) else source
         if not where.exists():
             import socket
 
-            return index, MfbError(
-                f"{where}: cannot be read on the Dask worker {socket.gethostname()}; "
-                "workers read the files under the paths the client lists (a shared "
-                "file system, or the same paths on every machine)"
+            return index, Failure.of(
+                MfbError(
+                    f"{where}: cannot be read on the Dask worker {socket.gethostname()}; "
+                    "workers read the files under the paths the client lists (a shared "
+                    "file system, or the same paths on every machine)"
+                )
             )
     return None
 
@@ -212,7 +236,7 @@ def count_task(
     missing = _missing_on_worker(task)
     if missing is not None:
         return Partial(ClassCounts.empty(), 0, 0, error=missing)
-    skipped: list[tuple[int, str]] = []
+    skipped: list[tuple[int, tuple[object, ...]]] = []
     notes: dict[str, dict[str, int]] = {}
     first_seen: dict[int, int] = {}
     done = {"files": 0, "pixels": 0}
@@ -228,13 +252,13 @@ def count_task(
         done["pixels"] += pixels
 
     def on_skip(path: LabelSource, error: BadMaskError) -> None:
-        skipped.append((index_of[path], error.problem))
+        skipped.append((index_of[path], _problem_parts(error)))
 
     def on_note(path: LabelSource, note: str, stored: str) -> None:
         modes = notes.setdefault(note, {})
         modes[stored] = modes.get(stored, 0) + 1
 
-    def partial(counts: ClassCounts, error: tuple[int, MfbError] | None = None) -> Partial:
+    def partial(counts: ClassCounts, error: tuple[int, Failure] | None = None) -> Partial:
         return Partial(
             replace(counts, warnings=()),  # the run's warnings are made once, for all files
             done["files"],
@@ -262,7 +286,7 @@ def count_task(
         counts = ClassCounts.empty()
     except MfbError as error:
         failed = task.start + done["files"] + len(skipped)
-        return partial(ClassCounts.empty(), (failed, _portable(error)))
+        return partial(ClassCounts.empty(), (failed, Failure.of(error)))
     return partial(counts)
 
 
@@ -323,18 +347,19 @@ def count_masks_dask(
     skipped = [paths[index] for index, _ in result.skipped]
     if on_skip is not None:
         for index, problem in result.skipped:
-            on_skip(paths[index], BadMaskError(str(paths[index]), problem))
+            on_skip(paths[index], BadMaskError(str(paths[index]), *problem))  # type: ignore[arg-type]
     if result.error is not None:
         index, failure = result.error
-        if isinstance(failure, _TooManyIds):  # as the local scan words it
-            raise MfbError(f"{paths[index]}: {failure}")
-        raise failure
+        raised = failure.error()
+        if isinstance(raised, _TooManyIds):  # as the local scan words it
+            raise MfbError(f"{paths[index]}: {raised}")
+        raise raised
     if skipped and len(skipped) == len(paths):
         raise NoMasksFoundError(f"all {len(skipped)} label files were bad and skipped")
     return replace(result.counts, warnings=scan_warnings(len(paths), skipped, result.notes))
 
 
-def inspect_task(task: Task, read: ReadOptions) -> list[FileFindings] | MfbError:
+def inspect_task(task: Task, read: ReadOptions) -> list[FileFindings] | Failure:
     """``mfb check``'s reading of one task's files (on a worker): their findings, in order."""
     from .check import inspect_files
 
@@ -363,8 +388,8 @@ def dask_inspector(
             for future in futures:
                 found = future.result()
                 future.release()
-                if isinstance(found, MfbError):
-                    raise found
+                if isinstance(found, Failure):
+                    raise found.error()
                 yield from found
         except distributed.KilledWorker as error:
             raise _killed(error) from error
