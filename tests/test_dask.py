@@ -396,6 +396,16 @@ def test_ctrl_c_exits_130_writes_nothing_and_closes_the_cluster(big_folder, tmp_
     assert not alive, f"worker processes left running: {alive}"
 
 
+def test_a_scheduler_that_does_not_answer_is_named():
+    from mfb_cli.count.dask_cluster import dask_client
+
+    with (
+        pytest.raises(MfbError, match=r"^Dask scheduler tcp://127\.0\.0\.1:1: cannot reach it"),
+        dask_client("tcp://127.0.0.1:1", timeout=1),
+    ):
+        pass
+
+
 def test_addresses_and_the_missing_extra_are_one_line_errors(tmp_path, monkeypatch):
     save_mask(tmp_path / "a.png", [[1]])
     for address in ("local:0", "local:x", "8786", "host:8786"):

@@ -27,7 +27,7 @@ def _check_address(ctx: click.Context, param: click.Parameter, value: str | None
     try:
         parse_address(value)
     except MfbError as error:
-        raise click.BadParameter(str(error).removeprefix(f"--dask {value!r}: ")) from error
+        raise click.BadParameter(str(error).removeprefix(f"Dask address {value!r}: ")) from error
     # Not a usage error: the command is right, the environment lacks the extra.
     if importlib.util.find_spec("distributed") is None:
         raise click.ClickException(f"--dask needs the 'dask' extra: {DASK_EXTRA_HINT}")

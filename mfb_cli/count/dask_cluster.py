@@ -28,7 +28,7 @@ ADDRESS_HELP = (
 
 
 class DaskMissingError(OptionError):
-    """--dask without the 'dask' extra installed."""
+    """The Dask engine asked for without the 'dask' extra installed."""
 
 
 def parse_address(address: str) -> tuple[str | None, int | None]:
@@ -40,11 +40,14 @@ def parse_address(address: str) -> tuple[str | None, int | None]:
         count = text.removeprefix("local:")
         if count.isdigit() and 0 < int(count) <= 1024:
             return None, int(count)
-        raise OptionError(f"--dask {address!r}: N in local:N must be a number of workers, 1-1024")
+        raise OptionError(
+            f"Dask address {address!r}: N in local:N must be a number of workers, 1-1024"
+        )
     if "://" in text and text.split("://", 1)[1]:
         return text, None
     raise OptionError(
-        f"--dask {address!r}: give 'local', 'local:N' or a scheduler address 'tcp://HOST:PORT'"
+        f"Dask address {address!r}: give 'local', 'local:N' or a scheduler address "
+        "'tcp://HOST:PORT'"
     )
 
 
@@ -52,13 +55,17 @@ def distributed_module() -> Any:
     try:
         import distributed
     except ImportError as error:
-        raise DaskMissingError(f"--dask needs the 'dask' extra: {DASK_EXTRA_HINT}") from error
+        raise DaskMissingError(
+            f"the Dask engine needs the 'dask' extra: {DASK_EXTRA_HINT}"
+        ) from error
     return distributed
 
 
 @contextmanager
-def dask_client(address: str) -> Iterator[Any]:
+def dask_client(address: str, timeout: float = 20) -> Iterator[Any]:
     """A ``distributed.Client`` for ``address``; a local cluster it started is closed after.
+
+    A scheduler that does not answer within ``timeout`` seconds is an error naming it.
 
     Distributed's own log lines (workers starting, tasks cancelled, a worker lost and its
     tasks rerun) are kept to errors, here and in the workers started: the run's messages
@@ -69,11 +76,9 @@ def dask_client(address: str) -> Iterator[Any]:
     with _quiet_distributed():
         if scheduler is not None:
             try:
-                client = distributed.Client(scheduler, timeout="20s")
+                client = distributed.Client(scheduler, timeout=timeout)
             except OSError as error:
-                raise MfbError(
-                    f"--dask {scheduler}: cannot reach the scheduler ({error})"
-                ) from error
+                raise MfbError(f"Dask scheduler {scheduler}: cannot reach it ({error})") from error
             with client:
                 yield client
             return
