@@ -9,6 +9,7 @@ import click
 
 from ..show.serialize import RECORD_FORMATS
 from ..weigh.spec import LabelSpec
+from .dask_option import dask_option
 from .messages import wrote
 from .options import (
     ScanRequest,
@@ -23,6 +24,7 @@ from .scanning import find_sources, progress_bar
 
 @click.command()
 @mask_options
+@dask_option
 @class_options
 @format_option(["table", *RECORD_FORMATS], "table", "Tables for people, or a record for machines.")
 @output_option()
@@ -55,13 +57,14 @@ def check(
 
     from ..count.check import check_masks
     from ..show.output import write_text
+    from .dask_run import check_inspector
     from .scanning import refuse_output_among
 
     refuse_unused_reading(ctx, request, None)
     unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
     files = find_sources(request, unreadable)
     refuse_output_among(files)
-    with progress_bar(request, len(files)) as bar:
+    with progress_bar(request, len(files)) as bar, check_inspector(request) as inspector:
         report = check_masks(
             files,
             unreadable=unreadable,
@@ -71,6 +74,7 @@ def check(
             jobs=request.jobs,
             skip_bad=request.skip_bad,
             on_file=lambda path: bar.update(),
+            inspector=inspector,
         )
     if output_format == "table":
         from ..show.check_table import render_check

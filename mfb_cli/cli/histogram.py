@@ -9,6 +9,7 @@ import click
 
 from ..show.distribution import DISTRIBUTION_FORMATS, SORTS
 from ..weigh.spec import LabelSpec
+from .dask_option import dask_option
 from .help import with_definitions
 from .messages import wrote
 from .options import (
@@ -62,6 +63,7 @@ log_opt = click.option(
 @click.command()
 @from_option
 @mask_options
+@dask_option
 @class_options
 @names_option
 @sort_opt

@@ -44,6 +44,8 @@ class ScanRequest:
     column: int | None = None
     root: Path | None = None
     suffix: str = ""
+    #: --dask ADDRESS: scan on a Dask cluster instead of this process's threads.
+    dask: str | None = None
 
 
 def apply_all(function: F, decorators: Iterable[Callable[[Any], Any]]) -> F:
@@ -274,7 +276,8 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     unmapped_opt,
 ]
 
-_REQUEST_FIELDS = tuple(f.name for f in fields(ScanRequest) if f.name != "read")
+# dask is filled in by dask_option, on the commands that have --dask.
+_REQUEST_FIELDS = tuple(f.name for f in fields(ScanRequest) if f.name not in ("read", "dask"))
 _READ_FIELDS = tuple(f.name for f in fields(ReadOptions))
 
 
@@ -499,6 +502,7 @@ _READING = (
     "column",
     "root",
     "suffix",
+    "dask",
 )
 
 

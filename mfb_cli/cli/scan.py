@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..weigh.spec import LabelSpec
+from .dask_option import dask_option
 from .messages import wrote
 from .options import (
     ScanRequest,
@@ -30,6 +31,7 @@ stats_output = output_option("Write the statistics to this file (atomically) ins
 
 @click.command()
 @mask_options
+@dask_option
 @stats_output
 @click.option(
     "--per-image",

@@ -170,16 +170,31 @@ def scan_masks(
             bar.write(f"skipped: {one_line(cli_text(error))}", file=sys.stderr)
             bar.update()
 
-        counts = count_masks(
-            files,
-            jobs=scan.jobs,
-            read=scan.read,
-            check=label_check(spec),
-            on_file=on_file,
-            skip_bad=scan.skip_bad,
-            on_skip=on_skip,
-            on_image=on_image,
-        )
+        if scan.dask is not None:
+            from .dask_run import count_on_dask
+
+            if on_image is not None:
+                raise click.UsageError("--per-image is not available with --dask yet")
+
+            def on_task(done: int, pixels: int) -> None:
+                nonlocal megapixels
+                megapixels += pixels / 1e6
+                rate = megapixels / max(time.perf_counter() - started, 1e-9)
+                bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
+                bar.update(done)
+
+            counts = count_on_dask(scan, files, label_check(spec), on_task, on_skip)
+        else:
+            counts = count_masks(
+                files,
+                jobs=scan.jobs,
+                read=scan.read,
+                check=label_check(spec),
+                on_file=on_file,
+                skip_bad=scan.skip_bad,
+                on_skip=on_skip,
+                on_image=on_image,
+            )
     left_out = set(skipped)
     return Scanned(counts, [f for f in files if f not in left_out], skipped)
 

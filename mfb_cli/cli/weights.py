@@ -10,6 +10,7 @@ from ..show.weights_formats import WEIGHTS_FORMATS
 from ..weigh.schemes import SCHEMES
 from ..weigh.spec import LabelSpec
 from ..weigh.weights import NORMALIZATIONS
+from .dask_option import dask_option
 from .help import scheme_option_default, scheme_options, with_definitions, with_schemes
 from .messages import wrote
 from .options import (
@@ -87,6 +88,7 @@ decimals_opt = click.option(
 @click.command()
 @from_option
 @mask_options
+@dask_option
 @class_options
 @scheme_opt
 @normalize_opt

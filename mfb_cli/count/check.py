@@ -43,7 +43,7 @@ from .label_check import LabelCheck
 from .pipeline import ordered_map
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Generator, Sequence
 
 DEFINITIONS = {
     "bad_files": "files that cannot be read as label masks (damaged, not an image, colour, "
@@ -235,25 +235,13 @@ def inspect_file(
     )
 
 
-def check_masks(
-    paths: Sequence[LabelSource],
-    *,
-    num_classes: int | None = None,
-    ignore: frozenset[int] = frozenset(),
-    read: ReadOptions = ReadOptions(),
-    jobs: int | None = None,
-    skip_bad: bool = False,
-    on_file: Callable[[LabelSource], None] | None = None,
-    unreadable: Sequence[tuple[Path, str]] = (),
-) -> CheckReport:
-    """Inspect every file in ``paths`` (in parallel, in order) and gather the findings.
+def inspect_files(
+    paths: Sequence[LabelSource], read: ReadOptions, jobs: int | None
+) -> Generator[FileFindings, None, None]:
+    """Each file's findings, in file order, ``jobs`` files at a time; a bad file is a finding.
 
-    ``unreadable``: archives whose members could not be listed, and why; bad files too.
+    Close the generator when stopping early: that cancels the files still queued.
     """
-
-    # Reported modes are Pillow's, whatever --decoder says; counts are the same anyway.
-    read = replace(read, decoder="pillow")
-    labels = LabelCheck(num_classes, ignore)
 
     def inspect(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> FileFindings:
         path, lent = item
@@ -266,6 +254,36 @@ def check_masks(
                 path, -1, None, problem=f"unexpected {type(error).__name__}: {error}"
             )
 
+    with (
+        ArchiveReader() as reader,
+        closing(ordered_map(inspect, with_archive_bytes(paths, reader, read), jobs)) as found,
+    ):
+        yield from found
+
+
+def check_masks(
+    paths: Sequence[LabelSource],
+    *,
+    num_classes: int | None = None,
+    ignore: frozenset[int] = frozenset(),
+    read: ReadOptions = ReadOptions(),
+    jobs: int | None = None,
+    skip_bad: bool = False,
+    on_file: Callable[[LabelSource], None] | None = None,
+    unreadable: Sequence[tuple[Path, str]] = (),
+    inspector: Callable[[Sequence[LabelSource], ReadOptions], Generator[FileFindings, None, None]]
+    | None = None,
+) -> CheckReport:
+    """Inspect every file in ``paths`` (in parallel, in order) and gather the findings.
+
+    ``unreadable``: archives whose members could not be listed, and why; bad files too.
+    ``inspector(paths, read)`` yields the findings in file order instead of this process's
+    threads (the Dask engine's); by default ``inspect_files`` with ``jobs``.
+    """
+
+    # Reported modes are Pillow's, whatever --decoder says; counts are the same anyway.
+    read = replace(read, decoder="pillow")
+    labels = LabelCheck(num_classes, ignore)
     bad: list[tuple[str, str]] = []
     empty: list[str] = []
     modes: Counter[str] = Counter()
@@ -302,10 +320,8 @@ def check_masks(
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
-    with (
-        ArchiveReader() as reader,
-        closing(ordered_map(inspect, with_archive_bytes(paths, reader, read), jobs)) as found,
-    ):
+    found = inspect_files(paths, read, jobs) if inspector is None else inspector(paths, read)
+    with closing(found):
         for findings in found:
             tally(findings)
     bad += [(str(archive), problem) for archive, problem in unreadable]

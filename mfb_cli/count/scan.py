@@ -36,6 +36,7 @@ def count_masks(
     skip_bad: bool = False,
     on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
+    on_note: Callable[[LabelSource, str, str], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -47,6 +48,7 @@ def count_masks(
     never skipped, since they mean the options do not fit the data, not a broken file.
     ``on_image(path, ids, pixels)`` gets each counted file's present ids and their pixels,
     in file order (per-image statistics stream from it; nothing per image is kept here).
+    ``on_note(path, note, stored)`` hears of each file read in a way worth a warning.
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
@@ -89,6 +91,8 @@ def count_masks(
             if note is not None:
                 stored = notes.setdefault(note[0], {})
                 stored[note[1]] = stored.get(note[1], 0) + 1
+                if on_note is not None:
+                    on_note(path, *note)
             if check is not None:
                 check(path, ids)
             try:

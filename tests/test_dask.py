@@ -1,0 +1,430 @@
+"""--dask: the same bytes, errors, skipped files and warnings as a local scan, on a real cluster.
+
+One LocalCluster of 2 worker processes serves the whole module; the CLI reaches it by its
+scheduler address (the 'existing scheduler' route), the library through its Client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import operator
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from mfb_cli.cli import cli
+from mfb_cli.count.dask_engine import Partial, Task, count_masks_dask, count_task, plan_tasks
+from mfb_cli.count.scan import count_masks
+from mfb_cli.errors import LabelRangeError, MfbError
+from mfb_cli.read.archives import ArchiveMember
+from mfb_cli.read.options import ReadOptions
+from mfb_cli.read.sources import find_label_sources
+from tests.conftest import save_mask
+
+distributed = pytest.importorskip(
+    "distributed", reason="needs the 'dask' extra: pip install 'mfb-cli[dask]'"
+)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A 2-process cluster (1 thread each, no dashboard), shared by the module's tests."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as connected,
+    ):
+        yield connected
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def dataset(folder: Path) -> Path:
+    """Masks of several kinds (ids, palette, 16-bit, grey RGB that earns a warning) and a zip."""
+    rng = np.random.default_rng(7)
+    for index in range(23):
+        labels = rng.integers(0, 6, (5, 7)) + (index % 3) * 4  # ids 0-13, not all everywhere
+        mode = ("L", "P", "I;16")[index % 3]
+        save_mask(folder / "plain" / f"{index:03d}.png", labels, mode)
+    for index in range(3):
+        grey = rng.integers(0, 5, (4, 4), dtype=np.uint8)
+        Image.fromarray(np.stack([grey] * 3, axis=-1), "RGB").save(folder / f"rgb{index}.png")
+    with zipfile.ZipFile(folder / "shard.zip", "w") as archive:
+        for index in range(4):
+            member = folder / f"member{index}.png"
+            save_mask(member, rng.integers(20, 23, (3, 3)))
+            archive.write(member, f"z/{index}.png")
+            member.unlink()
+    return folder
+
+
+def _finish(files, partial: Partial) -> tuple[object, ...]:
+    """What the client makes of the final Partial: (counts, warnings, skipped) or the error."""
+    from mfb_cli.count.scan import scan_warnings
+
+    if partial.error is not None:
+        index, failure = partial.error
+        error = failure.error()
+        text = str(error) if "distinct" not in str(error) else f"{files[index]}: {error}"
+        return ("error", text)
+    skipped = [files[i] for i, _ in partial.skipped]
+    warnings = scan_warnings(len(files), skipped, partial.notes)
+    return (partial.counts, warnings, skipped)
+
+
+def _local(files, skip_bad: bool) -> tuple[object, ...]:
+    skipped: list = []
+    try:
+        counts = count_masks(
+            files, jobs=1, skip_bad=skip_bad, on_skip=lambda path, _: skipped.append(path)
+        )
+    except MfbError as error:
+        return ("error", str(error))
+    return (counts, counts.warnings, skipped)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(
+        st.sampled_from(["ok", "ok", "ok", "grey-rgb", "bad", "empty"]), min_size=1, max_size=9
+    ),
+    cuts=st.sets(st.integers(1, 8)),
+    shape=st.sampled_from(["left", "right", "pairs"]),
+    skip_bad=st.booleans(),
+)
+def test_any_split_and_any_order_of_additions_gives_the_local_result(kinds, cuts, shape, skip_bad):
+    """Partials of any contiguous split, added in any bracketing, give the local scan."""
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for index, kind in enumerate(kinds):
+            path = Path(folder) / f"{index}.png"
+            if kind == "bad":
+                path.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+            elif kind == "empty":
+                path.write_bytes(b"")
+            elif kind == "grey-rgb":
+                grey = np.full((2, 3), 3 + index, dtype=np.uint8)
+                Image.fromarray(np.stack([grey] * 3, axis=-1), "RGB").save(path)
+            else:
+                save_mask(path, [[index % 4, 7], [1, 2 + index % 3]])
+            files.append(path)
+        bounds = [0, *sorted(c for c in cuts if c < len(files)), len(files)]
+        parts = [
+            count_task(Task(a, tuple(files[a:b])), ReadOptions(), None, skip_bad)
+            for a, b in itertools.pairwise(bounds)
+        ]
+        if shape == "left":
+            total = functools.reduce(operator.add, parts)
+        elif shape == "right":
+            total = functools.reduce(lambda later, earlier: earlier + later, reversed(parts))
+        else:
+            while len(parts) > 1:
+                parts = [sum(parts[i : i + 2][1:], parts[i]) for i in range(0, len(parts), 2)]
+            total = parts[0]
+        mine, local = _finish(files, total), _local(files, skip_bad)
+        if skip_bad and all(kind in ("bad", "empty") for kind in kinds):
+            # The client's rule (as the local scan's): nothing left is an error.
+            assert local == ("error", f"all {len(files)} label files were bad and skipped")
+            assert mine[2] == files and mine[0].num_images == 0
+        elif local[0] == "error":
+            assert mine == local
+        else:
+            assert mine[0] == local[0]
+            assert (mine[1], mine[2]) == (local[1], local[2])
+
+
+def test_tasks_keep_file_order_and_give_each_archive_a_task_of_its_own(tmp_path):
+    files = find_label_sources([dataset(tmp_path), tmp_path / "shard.zip"])
+    for task_bytes in (1, 150, 10**9):
+        tasks = plan_tasks(files, workers=2, task_bytes=task_bytes)
+        assert [f for task in tasks for f in task.files] == files
+        assert [task.start for task in tasks] == list(
+            np.cumsum([0] + [len(task.files) for task in tasks[:-1]])
+        )
+        for task in tasks:
+            archives = {f.archive for f in task.files if isinstance(f, ArchiveMember)}
+            assert not archives or (len(archives) == 1 and len(task.files) == 4)
+    # One byte per task: every plain file alone; 10**9: every plain file in one task.
+    assert len(plan_tasks(files, 2, 1)) == 26 + 1
+    assert len(plan_tasks(files, 2, 10**9)) == 1 + 1
+    # The default spreads the bytes over 4 tasks per worker or more.
+    assert len(plan_tasks(files, 2)) >= 8
+
+
+@pytest.mark.parametrize("task_bytes", [1, 300, None, 10**9])
+def test_counts_and_warnings_equal_the_local_scan_whatever_the_task_size(
+    client, tmp_path, task_bytes
+):
+    files = find_label_sources([dataset(tmp_path), tmp_path / "shard.zip"])
+    local = count_masks(files, jobs=1)
+    seen: list[tuple[int, int]] = []
+    remote = count_masks_dask(
+        files, client, task_bytes=task_bytes, on_task=lambda n, p: seen.append((n, p))
+    )
+    assert remote == local
+    assert remote.warnings == local.warnings
+    assert any("RGB with r = g = b" in w for w in local.warnings)
+    assert sum(n for n, _ in seen) == len(files)
+    assert sum(p for _, p in seen) == local.total_pixels
+
+
+def test_scan_weights_and_histogram_print_the_same_bytes(client, tmp_path):
+    folder = dataset(tmp_path)
+    address = client.scheduler.address
+    for command in (
+        ["scan", folder, folder / "shard.zip"],
+        ["weights", folder, folder / "shard.zip", "--void", "5"],
+        ["weights", folder, "--void", "0", "--scheme", "enet", "-f", "yaml"],
+        ["histogram", folder, folder / "shard.zip", "-f", "json", "--void", "21"],
+        ["histogram", folder, "-f", "csv"],
+    ):
+        local = run(*command)
+        assert local.exit_code == 0, local.stderr
+        remote = run(*command, "--dask", address)
+        assert remote.exit_code == 0, remote.stderr
+        assert remote.stdout == local.stdout
+        assert remote.stderr == local.stderr  # the same warnings, once each
+
+
+def damaged(folder: Path, names: list[str]) -> None:
+    for name in names:
+        (folder / name).write_bytes(b"\x89PNG\r\n\x1a\n not really")
+
+
+def test_the_first_bad_file_in_order_is_reported_and_nothing_written(client, tmp_path):
+    folder = dataset(tmp_path / "d")
+    damaged(folder / "plain", ["005b.png", "017b.png"])
+    out = tmp_path / "w.json"
+    local = run("weights", folder, "-o", out)
+    assert local.exit_code == 1
+    assert "plain/005b.png" in local.stderr
+    remote = run("weights", folder, "-o", out, "--dask", client.scheduler.address)
+    assert (remote.exit_code, remote.stderr) == (1, local.stderr)
+    assert not out.exists()
+    files = find_label_sources([folder])
+    with pytest.raises(MfbError) as error:
+        count_masks_dask(files, client, task_bytes=1)
+    with pytest.raises(MfbError) as expected:
+        count_masks(files)
+    assert str(error.value) == str(expected.value)
+
+
+def test_skip_bad_skips_the_same_files_and_tells_them_in_order(client, tmp_path):
+    folder = dataset(tmp_path / "d")
+    damaged(folder / "plain", ["000b.png", "005b.png", "017b.png"])
+    (folder / "plain" / "009b.png").write_bytes(b"")
+    local = run("scan", folder, "--skip-bad")
+    assert local.exit_code == 0, local.stderr
+    assert local.stderr.count("skipped: ") == 4
+    remote = run("scan", folder, "--skip-bad", "--dask", client.scheduler.address)
+    assert (remote.exit_code, remote.stdout, remote.stderr) == (0, local.stdout, local.stderr)
+    files = find_label_sources([folder])
+    told: list[str] = []
+    for task_bytes in (1, 10**9):
+        told.clear()
+        counts = count_masks_dask(
+            files,
+            client,
+            skip_bad=True,
+            task_bytes=task_bytes,
+            on_skip=lambda path, error: told.append(str(error)),
+        )
+        assert counts == count_masks(files, skip_bad=True)
+        names = ("000b.png", "005b.png", "009b.png", "017b.png")
+        assert [t.split(":")[0] for t in told] == [str(folder / "plain" / n) for n in names]
+
+
+def test_a_label_out_of_range_names_the_first_such_file(client, tmp_path):
+    folder = tmp_path / "d"
+    for index in range(12):
+        save_mask(folder / f"{index:02d}.png", [[0, 1], [2, 3 + 5 * (index in (4, 9))]])
+    files = find_label_sources([folder])
+
+    def check(path, ids):
+        if ids.max() >= 5:
+            raise LabelRangeError(f"{path}: label {ids.max()} >= 5")
+
+    for task_bytes in (1, 10**9):
+        with pytest.raises(LabelRangeError, match=r"04\.png: label 8 >= 5"):
+            count_masks_dask(files, client, check=check, task_bytes=task_bytes)
+    local = run("histogram", folder, "--num-classes", "5")
+    remote = run("histogram", folder, "--num-classes", "5", "--dask", client.scheduler.address)
+    assert local.exit_code == remote.exit_code == 1
+    assert remote.stderr == local.stderr
+    assert "04.png" in local.stderr
+
+
+def test_check_reports_the_same_bytes(client, tmp_path):
+    folder = dataset(tmp_path / "d")
+    damaged(folder / "plain", ["005b.png", "017b.png"])
+    (folder / "plain" / "009b.png").write_bytes(b"")
+    (folder / "plain" / "020b.png").write_bytes((folder / "plain" / "001.png").read_bytes())
+    save_mask(folder / "plain" / "021b.png", [[4, 4], [4, 4]])
+    for extra in ([], ["--skip-bad"], ["--num-classes", "6"]):
+        command = ["check", folder, folder / "shard.zip", "-f", "json", *extra]
+        local = run(*command)
+        remote = run(*command, "--dask", client.scheduler.address)
+        assert (remote.exit_code, remote.stdout, remote.stderr) == (
+            local.exit_code,
+            local.stdout,
+            local.stderr,
+        )
+        assert "017b.png" in local.stdout and "020b.png" in local.stdout
+
+
+def test_more_distinct_ids_than_counted_names_the_same_file(client, tmp_path):
+    # 10 files of 500 new ids each: the 4097th distinct id (4096) is in the 9th file.
+    for index in range(10):
+        ids = index * 500 + np.arange(1024) % 500
+        save_mask(tmp_path / f"{index}.png", ids.reshape(32, 32), "I;16")
+    files = find_label_sources([tmp_path])
+    with pytest.raises(MfbError) as expected:
+        count_masks(files)
+    assert str(expected.value).startswith(f"{files[8]}: more than 4096 distinct")
+    for task_bytes in (1, 10**9):
+        with pytest.raises(MfbError) as error:
+            count_masks_dask(files, client, task_bytes=task_bytes)
+        assert str(error.value) == str(expected.value)
+
+
+def test_a_file_a_worker_cannot_see_is_named_as_such(client, tmp_path):
+    save_mask(tmp_path / "here.png", [[1]])
+    gone = tmp_path / "gone.png"  # listed by the client, then not there for the workers
+    with pytest.raises(MfbError, match=r"gone\.png: cannot be read on the Dask worker .*shared"):
+        count_masks_dask([tmp_path / "here.png", gone], client)
+
+
+def test_a_worker_killed_mid_scan_changes_nothing(client, tmp_path):
+    folder = tmp_path / "d"
+    rng = np.random.default_rng(3)
+    for index in range(24):
+        save_mask(folder / f"{index:02d}.png", rng.integers(0, 9, (6, 6)))
+    files = find_label_sources([folder])
+    before = client.run(os.getpid)
+    victim = next(iter(before.values()))
+    killed = []
+
+    def slow(path, ids):  # each file takes a while, so tasks are running when one dies
+        time.sleep(0.1)
+
+    def kill_once(files_done: int, pixels: int) -> None:
+        if not killed:
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+
+    counts = count_masks_dask(files, client, check=slow, task_bytes=1, on_task=kill_once)
+    assert killed and counts == count_masks(files)
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the next tests
+    assert victim not in client.run(os.getpid).values()
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory) -> Path:
+    """600 masks of 4 Mpixel: hard links to one file, seconds of work for 4 MB of disk."""
+    folder = tmp_path_factory.mktemp("big")
+    labels = np.random.default_rng(0).integers(0, 12, (2048, 2048), dtype=np.uint8)
+    Image.fromarray(labels).save(folder / "0000.png", compress_level=1)
+    for index in range(1, 600):
+        (folder / f"{index:04d}.png").hardlink_to(folder / "0000.png")
+    return folder
+
+
+@pytest.mark.parametrize("to", ["mfb", "its process group"])
+def test_ctrl_c_exits_130_writes_nothing_and_closes_the_cluster(big_folder, tmp_path, to):
+    """Ctrl-C to mfb (kill -INT) or to the whole group (a terminal): one line, nothing else.
+
+    To the group, a first Ctrl-C comes while the cluster starts, which waits for it.
+    """
+    psutil = pytest.importorskip("psutil")  # installed with distributed
+    out = tmp_path / "w.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mfb_cli", "weights", big_folder, "--dask", "local:2", "-o", out],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+    def interrupt() -> None:
+        if to == "mfb":
+            process.send_signal(signal.SIGINT)
+        else:
+            os.killpg(process.pid, signal.SIGINT)
+
+    parent = psutil.Process(process.pid)
+    workers: list = []
+    starting = to != "mfb"
+    deadline = time.monotonic() + 60
+    # Wait until worker processes exist, then until one is counting (holds a mask open).
+    while process.poll() is None and time.monotonic() < deadline:
+        workers = parent.children(recursive=True)
+        if workers and starting:
+            interrupt()
+            starting = False
+        busy = 0
+        for worker in workers:
+            with contextlib.suppress(psutil.Error):  # a process that just ended
+                busy += any(Path(f.path).parent == big_folder for f in worker.open_files())
+        if busy:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None and workers, "the scan never started on the workers"
+    interrupt()
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stdout == ""
+    assert stderr.strip() == "Interrupted; no output was written.", stderr
+    assert list(tmp_path.iterdir()) == []
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"worker processes left running: {alive}"
+
+
+def test_a_scheduler_that_does_not_answer_is_named():
+    from mfb_cli.count.dask_cluster import dask_client
+
+    with (
+        pytest.raises(MfbError, match=r"^Dask scheduler tcp://127\.0\.0\.1:1: cannot reach it"),
+        dask_client("tcp://127.0.0.1:1", timeout=1),
+    ):
+        pass
+
+
+def test_addresses_and_the_missing_extra_are_one_line_errors(tmp_path, monkeypatch):
+    save_mask(tmp_path / "a.png", [[1]])
+    for address in ("local:0", "local:x", "8786", "host:8786"):
+        result = run("scan", tmp_path, "--dask", address)
+        assert result.exit_code == 2, address
+        assert "Invalid value for '--dask'" in result.stderr
+    result = run("scan", tmp_path, "--dask", "local:1", "-j", "2")
+    assert result.exit_code == 2
+    assert "-j/--jobs has no effect with --dask" in result.stderr
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "distributed" else real(name, *a),
+    )
+    result = run("scan", tmp_path, "--dask", "local")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: --dask needs the 'dask' extra: pip install 'mfb-cli[dask]' (dask[distributed])"
+    ]
