@@ -6,11 +6,11 @@ mfb histogram's; names that are not UTF-8 or hold control characters are escaped
 
 from __future__ import annotations
 
-import io
 import os
 from typing import IO, TYPE_CHECKING
 
 from ..read.colours import colour_name
+from .console import console_text, text_console
 
 if TYPE_CHECKING:
     from ..count.check import CheckReport
@@ -47,21 +47,10 @@ def check_text(
     ``width``, so it is the same in a file, a pipe or a test.
     """
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width,
-        force_terminal=color,
-        color_system="auto" if color else None,
-        no_color=not color,
-        highlight=False,
-        emoji=False,
-        legacy_windows=False,
-    )
+    console = text_console(width=width, color=color)
 
     def table(title: str, columns: list[str], rows: list[list[str]], problem: bool) -> None:
         if not rows:
@@ -140,9 +129,7 @@ def check_text(
                 style="red",
             )
         )
-    text = buffer.getvalue()
-    # Rich pads every line to the table's width; plain text needs no trailing blanks.
-    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())
+    return console_text(console, color=color)
 
 
 def _colour(code: int) -> str:

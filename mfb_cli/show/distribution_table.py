@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 from ..weigh.classes import id_ranges
+from .console import console_text, text_console
 
 if TYPE_CHECKING:
     from .records import Record
@@ -29,7 +29,6 @@ def render_distribution(
     """
     from rich import box
     from rich.bar import Bar
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -70,22 +69,10 @@ def render_distribution(
             *cells, style=style, end_section=bool(others) and position == len(classes) - 1
         )
 
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width,
-        force_terminal=color,
-        color_system="auto" if color else None,
-        no_color=not color,
-        highlight=False,
-        emoji=False,
-        legacy_windows=False,
-    )
+    console = text_console(width=width, color=color)
     console.print(table)
     console.print(Text(_footer(record)))
-    text = buffer.getvalue()
-    # Rich pads every line to the table's width; plain text needs no trailing blanks.
-    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())
+    return console_text(console, color=color)
 
 
 def _footer(record: Record) -> str:
