@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,7 +18,6 @@ from .options import ScanRequest, refuse_output_as_input
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from pathlib import Path
 
     from ..count.counts import ClassCounts
     from ..weigh.classes import ClassStats
@@ -129,13 +129,15 @@ def find_sources(
         root=scan.root,
         suffix=scan.suffix,
         unreadable=unreadable,
+        parquet_column=scan.parquet_column,
     )
 
 
 def refuse_output_among(found: list[LabelSource]) -> None:
     """A usage error when -o names a file a folder or list led to, before any is read."""
     for source in {s.archive if isinstance(s, ArchiveMember) else s for s in found}:
-        refuse_output_as_input(source)
+        if isinstance(source, Path):  # a URL or parquet row is never a local output
+            refuse_output_as_input(source)
 
 
 def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
