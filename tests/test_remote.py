@@ -3,10 +3,13 @@ parquet shards and WebDataset tars give the statistics of the same masks as loca
 
 from __future__ import annotations
 
+import functools
+import http.server
 import io
 import json
 import os
 import tarfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -304,3 +307,42 @@ def test_s3_bad_objects_are_named_and_a_failed_output_leaves_no_object(
     assert missing.exit_code == 1
     assert "s3://mfbtest/nothing/here/: no such object or prefix" in missing.output
     _no_secret(missing.output)
+
+
+@pytest.fixture
+def http_root(local: Path) -> Iterator[str]:
+    """The masks' folder served over HTTP on 127.0.0.1 (the query string is ignored)."""
+    pytest.importorskip("aiohttp", reason="http(s):// needs aiohttp (the remote extra)")
+    handler = functools.partial(_QuietHandler, directory=str(local.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_a_signed_url_is_read_and_recorded_without_its_secret(
+    local: Path, http_root: str, tmp_path: Path
+) -> None:
+    one = local / "000001.seg.png"
+    reference = _scan(one)
+    url = f"{http_root.replace('://', '://alice:hunter2@')}/png/000001.seg.png?X-Sig=abc123"
+    result = run("scan", url, "-o", tmp_path / "out.json")
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "out.json").read_text()
+    assert _without_source(written) == _without_source(reference)
+    assert json.loads(written)["source"]["paths"] == [f"{http_root}/png/000001.seg.png"]
+    for text in (written, result.output):
+        assert "hunter2" not in text and "abc123" not in text and "alice" not in text
+    missing = run("scan", url.replace("000001", "999999"))
+    assert missing.exit_code == 1
+    assert f"{http_root}/png/999999.seg.png" in missing.output
+    assert "hunter2" not in missing.output and "abc123" not in missing.output

@@ -40,7 +40,9 @@ class Scanned:
 
     def source(self, scan: ScanRequest) -> dict[str, Any]:
         """Where the counts come from, for the output's metadata."""
-        record: dict[str, Any] = {"paths": [str(p) for p in scan.paths], "glob": scan.glob}
+        from ..read.remote import shown_path
+
+        record: dict[str, Any] = {"paths": [shown_path(p) for p in scan.paths], "glob": scan.glob}
         if scan.lists:
             record["lists"] = [str(p) for p in scan.lists]
             # How entries became paths, when not the default (the list's folder, as written).
@@ -49,6 +51,8 @@ class Scanned:
                     record[key] = value if key == "column" else str(value)
             if scan.suffix:
                 record["suffix"] = scan.suffix
+        if scan.parquet_column is not None:
+            record["parquet_column"] = scan.parquet_column
         record.update(
             files=len(self.files),
             skip_bad=scan.skip_bad,

@@ -58,6 +58,11 @@ def safe_url(url: str) -> str:
     return "::".join(parts)
 
 
+def shown_path(path: object) -> str:
+    """A PATH argument or output as shown and recorded: a URL without its secrets."""
+    return safe_url(path) if isinstance(path, str) and is_url(path) else str(path)
+
+
 def filesystem(url: str) -> tuple[Any, str]:
     """The fsspec file system of a URL and the path within it; a missing backend named."""
     try:
