@@ -346,3 +346,33 @@ def test_a_signed_url_is_read_and_recorded_without_its_secret(
     assert missing.exit_code == 1
     assert f"{http_root}/png/999999.seg.png" in missing.output
     assert "hunter2" not in missing.output and "abc123" not in missing.output
+
+
+def test_from_colormap_map_and_names_files_at_urls(local: Path, tmp_path: Path) -> None:
+    fs = fsspec.filesystem("memory")
+    stats = _scan(local)
+    fs.pipe_file("/mfbtabs/stats.json", stats.encode())
+    fs.pipe_file("/mfbtabs/map.json", b'{"0": 10, "1": 10, "2": 12, "3": 13, "4": 14, "255": 255}')
+    fs.pipe_file("/mfbtabs/names.txt", b"zero\none\ntwo\nthree\nfour\n")
+    try:
+        from_url = run("weights", "--from", "memory://mfbtabs/stats.json", "--void", "255")
+        from_file = run("weights", local, "--void", "255")
+        assert from_url.exit_code == 0, from_url.output
+        assert json.loads(from_url.stdout)["weights"] == json.loads(from_file.stdout)["weights"]
+        mapped = json.loads(_scan(local, "--map", "memory://mfbtabs/map.json"))
+        expected = _expected()
+        assert dict(zip(mapped["ids"], mapped["pixels"], strict=True)) == {
+            10: expected[0] + expected[1],
+            12: expected[2],
+            13: expected[3],
+            14: expected[4],
+            255: expected[255],
+        }
+        named = run("histogram", local, "--names", "memory://mfbtabs/names.txt", "-f", "json")
+        assert named.exit_code == 0, named.output
+        assert "three" in named.stdout
+        missing = run("scan", local, "--map", "memory://mfbtabs/nothing.json")
+        assert missing.exit_code == 1
+        assert "memory://mfbtabs/nothing.json: cannot read the remap file" in missing.output
+    finally:
+        fs.rm("/mfbtabs", recursive=True)

@@ -98,7 +98,9 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         try:
             return loader(value)
         except MfbError as error:
-            if Path(value).exists():  # a table file that cannot be used: a data problem
+            from ..read.remote import is_url
+
+            if is_url(value) or Path(value).exists():  # a table that cannot be used: data
                 raise
             raise click.BadParameter(cli_text(error), ctx, param) from error
 
@@ -360,7 +362,7 @@ def _load_names(ctx: click.Context, param: click.Parameter, value: Path | None) 
 #: --names FILE, passed to the command as ``names: dict[int, str]``.
 names_option = click.option(
     "--names",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=PathOrUrl(path_type=Path, dir_okay=False, exists=True),
     callback=_load_names,
     help="Class names: a text file (one per line, line number = id), or a JSON/YAML "
     "list or id -> name mapping.",
@@ -478,7 +480,7 @@ def output_options(function: F) -> F:
 from_option = click.option(
     "--from",
     "from_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathOrUrl(path_type=Path, dir_okay=False),
     default=None,
     help="Read the counts from a statistics file written by 'mfb scan' instead of "
     "scanning PATH... (the same output, no image read). Reading options (--glob, -j, "

@@ -12,6 +12,7 @@ import re
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -157,13 +158,29 @@ def list_remote(url: str, matches: Callable[[str], bool]) -> list[RemoteFile]:
     return files
 
 
-def read_url(url: str) -> bytes:
-    """A whole small file at a URL (a list, colour table or --from file)."""
+def read_url(url: str, what: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of a small file at a URL (a colour table, --from file...)."""
     fs, path = filesystem(url)
     try:
-        return bytes(fs.cat_file(path))
+        with fs.open(path, "rb") as stream:
+            return bytes(stream.read(limit))
     except Exception as error:
-        raise MfbError(f"{safe_url(url)}: cannot be read ({_reason(error)})") from error
+        raise MfbError(
+            f"{safe_url(url)}: cannot read the {what} file ({_reason(error)})"
+        ) from error
+
+
+class RemoteName(str):
+    """A URL as named in messages (no secrets), with a Path's ``suffix``."""
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(urlsplit(self.split("::")[0]).path).suffix
+
+
+def named(path: Path | str) -> Path | RemoteName:
+    """How a file given as a Path or URL is named in messages (a URL without secrets)."""
+    return RemoteName(safe_url(path)) if isinstance(path, str) and is_url(path) else Path(path)
 
 
 def write_url(url: str, data: bytes) -> None:
