@@ -8,6 +8,7 @@ import http.server
 import io
 import json
 import os
+import string
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mfb_cli.read.remote import safe_url
 from mfb_cli.read.shards import expand_braces
@@ -177,6 +180,11 @@ def test_urls_with_secrets_never_show_them() -> None:
     url = "s3://alice:hunter2@bucket/masks/?X-Amz-Signature=abc123&token=zz"
     assert safe_url(url) == "s3://bucket/masks/"
     assert safe_url("zip::https://u:p@host/a.zip?sig=1") == "zip::https://host/a.zip"
+    assert safe_url("memory:///a/b.png") == "memory:///a/b.png"
+    revision = "hf://datasets/org/ds@refs%2Fconvert%2Fparquet/cfg/train/*.parquet"
+    assert safe_url(revision) == revision
+    assert safe_url("file:///x/y.png#frag") == "file:///x/y.png"
+    assert safe_url("tar::memory:///a/b.tar") == "tar::memory:///a/b.tar"
     result = run("scan", "memory://alice:hunter2@nowhere/masks?sig=abc123")
     assert result.exit_code == 1
     assert "hunter2" not in result.output and "abc123" not in result.output
@@ -376,3 +384,66 @@ def test_from_colormap_map_and_names_files_at_urls(local: Path, tmp_path: Path) 
         assert "memory://mfbtabs/nothing.json: cannot read the remap file" in missing.output
     finally:
         fs.rm("/mfbtabs", recursive=True)
+
+
+def test_a_prefix_is_listed_once_not_once_per_object(
+    local: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    data = (local / "000000.seg.png").read_bytes()
+    fs = fsspec.filesystem("memory")
+    for index in range(120):
+        fs.pipe_file(f"/mfbmany/part{index % 3}/{index:04d}.png", data)
+    calls: dict[str, int] = {}
+    for name in ("find", "ls", "info", "isfile", "exists", "size", "glob"):
+        original = getattr(MemoryFileSystem, name)
+
+        def counted(self: Any, *args: Any, _name: str = name, _f: Any = original, **kw: Any) -> Any:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _f(self, *args, **kw)
+
+        monkeypatch.setattr(MemoryFileSystem, name, counted)
+    try:
+        result = json.loads(_scan("memory://mfbmany/", "-j", "2"))
+        assert result["files"] == 120
+        assert result["total_pixels"] == 120 * MASKS[0].size
+        # One recursive listing; the other calls are about the URL itself, not per object.
+        assert calls.get("find") == 1
+        assert sum(calls.values()) - calls.get("find", 0) <= 4, calls
+    finally:
+        monkeypatch.undo()
+        fs.rm("/mfbmany", recursive=True)
+
+
+def test_check_names_a_bad_object_and_counts_the_rest(local: Path) -> None:
+    fs = fsspec.filesystem("memory")
+    for name, data in _png_bytes(local):
+        fs.pipe_file(f"/mfbcheck/{name}", data)
+    fs.pipe_file("/mfbcheck/000009.seg.png", b"\x89PNG\r\n\x1a\n cut")
+    try:
+        result = run("check", "memory://mfbcheck", "-f", "json", "-q")
+        assert result.exit_code == 1
+        report = json.loads(result.stdout)
+        assert [entry["path"] for entry in report["bad_files"]] == [
+            "memory:///mfbcheck/000009.seg.png"
+        ]
+    finally:
+        fs.rm("/mfbcheck", recursive=True)
+
+
+@given(
+    scheme=st.sampled_from(["s3", "gs", "az", "hf", "http", "https", "memory", "zip::s3"]),
+    secret=st.text(alphabet=string.ascii_letters + string.digits + "-_.~%+/=@:?", min_size=8),
+    path=st.text(alphabet=string.ascii_lowercase + "/._-", max_size=20),
+)
+def test_no_secret_survives_in_a_shown_url(scheme: str, secret: str, path: str) -> None:
+    secret = f"SECRET{secret}"  # no path or host (lower case) holds it by chance
+    for url in (
+        f"{scheme}://user:{secret}@host/{path}",
+        f"{scheme}://host/{path}?token={secret}",
+        f"{scheme}://host/{path}?a=1&sig={secret}#x",
+    ):
+        shown = safe_url(url)
+        assert secret not in shown
+        assert shown.endswith(f"host/{path}")

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import BadMaskError, MfbError
 
@@ -53,9 +53,18 @@ def safe_url(url: str) -> str:
     """The URL without user:password or query string (where signed URLs keep secrets)."""
     parts = []
     for piece in url.split("::"):
-        split = urlsplit(piece)
-        netloc = split.netloc.rsplit("@", 1)[-1]
-        parts.append(urlunsplit((split.scheme, netloc, split.path, "", "")))
+        if "://" not in piece:  # a chained protocol name ('zip' of 'zip::s3://...')
+            parts.append(piece)
+            continue
+        scheme, rest = piece.split("://", 1)
+        # user:password@ ends at the last '@' after which... before which is a ':' or no
+        # '/': typed passwords hold '/', '@' or '?' unescaped, while a path may hold '@'
+        # (hf://datasets/x@revision/...) after a '/' and without a ':'.
+        for at in range(len(rest) - 1, -1, -1):
+            if rest[at] == "@" and (":" in rest[:at] or "/" not in rest[:at]):
+                rest = rest[at + 1 :]
+                break
+        parts.append(f"{scheme}://{rest.split('?', 1)[0].split('#', 1)[0]}")
     return "::".join(parts)
 
 
