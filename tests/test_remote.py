@@ -447,3 +447,33 @@ def test_no_secret_survives_in_a_shown_url(scheme: str, secret: str, path: str) 
         shown = safe_url(url)
         assert secret not in shown
         assert shown.endswith(f"host/{path}")
+
+
+def test_a_list_at_a_url_or_with_a_url_root(local: Path, tmp_path: Path) -> None:
+    fs = fsspec.filesystem("memory")
+    names = [name for name, _ in _png_bytes(local)]
+    for name, data in _png_bytes(local):
+        fs.pipe_file(f"/mfblist/masks/{name}", data)
+    fs.pipe_file("/mfblist/masks/train.txt", "".join(f"img.jpg {n}\n" for n in names).encode())
+    (tmp_path / "bare.txt").write_text("# stems\n" + "".join(f"{n[:6]}\n" for n in names))
+    reference = _scan(local)
+    try:
+        by_list = _scan("--list", "memory://mfblist/masks/train.txt")
+        assert _without_source(by_list) == _without_source(reference)
+        by_root = _scan(
+            "--list",
+            tmp_path / "bare.txt",
+            "--root",
+            "memory://mfblist/masks",
+            "--suffix",
+            ".seg.png",
+        )
+        assert _without_source(by_root) == _without_source(reference)
+        (tmp_path / "bad.txt").write_text("000000.seg.png\nmissing.png\n")
+        missing = run("scan", "--list", tmp_path / "bad.txt", "--root", "memory://mfblist/masks")
+        assert missing.exit_code == 1
+        assert "bad.txt:2: missing.png: no such object in memory://mfblist/masks" in (
+            missing.output
+        )
+    finally:
+        fs.rm("/mfblist", recursive=True)

@@ -183,7 +183,7 @@ list_opt = click.option(
     "--list",
     "lists",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
+    type=PathOrUrl(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
     help="A list file: one label path per line, or 'image label' pairs "
     "(repeatable; '-' reads standard input). Relative paths are resolved "
     "against the list's folder (the current folder for '-'). --glob does not "
@@ -198,7 +198,7 @@ column_opt = click.option(
 )
 root_opt = click.option(
     "--root",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    type=PathOrUrl(path_type=Path, file_okay=False, exists=True),
     default=None,
     help="Resolve relative --list paths against this folder instead.",
 )

@@ -101,6 +101,49 @@ def split_paths(
     return local, shards
 
 
+def read_remote_list(
+    list_file: str, column: int | None, root: str, suffix: str
+) -> list[RemoteFile]:
+    """The objects a list file names when it or ``root`` is a URL, each checked to exist.
+
+    Entries are parsed as in read_list_file; relative ones are resolved against ``root``
+    (else the list's own URL folder). The folder is listed once, and the entries looked up
+    in that listing, never one request per entry; an entry that is a URL of its own is
+    looked up alone.
+    """
+    from ..errors import MfbError, Param
+    from .textfiles import read_text
+
+    text = read_text(list_file, "list")
+    base = (root or list_file.rsplit("/", 1)[0]).rstrip("/")
+    listing = {f.path: f for f in list_remote(base, lambda name: True)}
+    found: list[RemoteFile] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if column is not None and column > len(fields):
+            raise MfbError(
+                f"{safe_url(list_file)}:{number}: {len(fields)} column(s), but ",
+                Param("column", column),
+                " was asked",
+            )
+        entry = fields[-1 if column is None else column - 1] + suffix
+        if is_url(entry):
+            try:
+                found.extend(list_remote(entry, lambda name: True)[:1])
+            except MfbError as error:
+                raise MfbError(f"{safe_url(list_file)}:{number}: {error}") from error
+            continue
+        wanted = filesystem(f"{base}/{entry}")[1]
+        if wanted not in listing:
+            raise MfbError(
+                f"{safe_url(list_file)}:{number}: {entry}: no such object in {safe_url(base)}"
+            )
+        found.append(listing[wanted])
+    return found
+
+
 def _archive_kind(url: str) -> str | None:
     name = safe_url(url).lower()
     if name.endswith(".zip"):

@@ -114,7 +114,7 @@ def find_label_sources(
     path and each once; archive members follow the order described in list_members.
     """
     # URLs, parquet shards and brace ranges (WebDataset's 'train-{000..099}.tar') first.
-    from .shards import split_paths
+    from .shards import read_remote_list, split_paths
 
     paths = list(paths)
     given, shards = split_paths(paths, lambda name: _matches(name, glob), parquet_column)
@@ -125,6 +125,9 @@ def find_label_sources(
         for path in find_label_files(plain, glob, allow_empty=True):
             found.setdefault(path.resolve(), path)
     for list_file in lists:
+        if is_url(str(list_file)) or is_url(str(root)):  # read/shards.py: entries are URLs
+            shards.extend(read_remote_list(str(list_file), column, str(root or ""), suffix))
+            continue
         for path in read_list_file(Path(list_file), column=column, root=root, suffix=suffix):
             found.setdefault(path.resolve(), path)
     files = sorted(found.values(), key=lambda p: p.as_posix())
