@@ -56,15 +56,12 @@ def safe_url(url: str) -> str:
         if "://" not in piece:  # a chained protocol name ('zip' of 'zip::s3://...')
             parts.append(piece)
             continue
-        scheme, rest = piece.split("://", 1)
-        # user:password@ ends at the last '@' after which... before which is a ':' or no
-        # '/': typed passwords hold '/', '@' or '?' unescaped, while a path may hold '@'
-        # (hf://datasets/x@revision/...) after a '/' and without a ':'.
-        for at in range(len(rest) - 1, -1, -1):
-            if rest[at] == "@" and (":" in rest[:at] or "/" not in rest[:at]):
-                rest = rest[at + 1 :]
-                break
-        parts.append(f"{scheme}://{rest.split('?', 1)[0].split('#', 1)[0]}")
+        # Parsed as fsspec parses it (urlsplit): a password holds '/', '?', '#' or '@'
+        # percent-encoded, as in any URL. Rebuilt by hand: urlunsplit drops the '//' of an
+        # empty host ('memory:///a'). A path may hold '@' (hf://datasets/x@revision/...).
+        split = urlsplit(piece)
+        netloc = split.netloc.rsplit("@", 1)[-1]
+        parts.append(f"{piece.split('://', 1)[0]}://{netloc}{split.path}")
     return "::".join(parts)
 
 
