@@ -483,3 +483,20 @@ def test_a_list_at_a_url_or_with_a_url_root(local: Path, tmp_path: Path) -> None
         )
     finally:
         fs.rm("/mfblist", recursive=True)
+
+
+def test_a_damaged_or_oversized_parquet_shard_is_named(local: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "cut.parquet"
+    damaged.write_bytes(b"PAR1 not really")
+    result = run("scan", damaged)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {damaged}: cannot read as parquet (")
+    assert result.output.count("\n") == 1
+    files = _png_bytes(local)
+    shard = _write_parquet(tmp_path / "ok.parquet", files[:2])
+    # --max-pixels 1 allows 8 + 1 MiB bytes a file: a padded row is refused unread.
+    padded = _write_parquet(tmp_path / "big.parquet", [("big.png", files[0][1] + bytes(9 << 20))])
+    big = run("scan", shard, padded, "--max-pixels", 1, "--skip-bad")
+    assert f"{padded}:0 (big.png): is {len(files[0][1]) + (9 << 20)} bytes, more than" in (
+        big.stderr
+    )

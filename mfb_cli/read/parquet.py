@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadMaskError, MfbError, Param
-from .remote import filesystem, is_url, safe_url
+from .remote import filesystem, is_url, safe_url, too_large
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -167,7 +167,7 @@ def fetch_parquet(
             if data is None:
                 yield source, BadMaskError(str(source), "holds no image bytes (null)")
             elif max_bytes is not None and len(data) > max_bytes:
-                yield source, BadMaskError(str(source), f"is {len(data)} bytes, too large")
+                yield source, too_large(str(source), len(data), max_bytes)
             else:
                 budget.take(len(data))
                 yield source, MemberBytes(bytes(data), budget, len(data))

@@ -238,7 +238,7 @@ def fetch_remote(
             if not isinstance(source, RemoteFile):
                 pending.append((source, lent))
             elif max_bytes is not None and source.size > max_bytes:
-                pending.append((source, _too_large(source, max_bytes)))
+                pending.append((source, too_large(str(source), source.size, max_bytes)))
             elif "::" in source.base:
                 # A chained archive's members share one file handle: read here, in order.
                 while pending:
@@ -258,12 +258,13 @@ def fetch_remote(
             yield oldest()
 
 
-def _too_large(source: RemoteFile, max_bytes: int) -> BadMaskError:
+def too_large(name: str, size: int, max_bytes: int) -> BadMaskError:
+    """A file refused unread: larger than any mask within --max-pixels could be."""
     from ..errors import Param
 
     return BadMaskError(
-        str(source),
-        f"is {source.size} bytes, more than any mask within ",
+        name,
+        f"is {size} bytes, more than any mask within ",
         Param("max_pixels"),
         f" takes ({max_bytes}); raise ",
         Param("max_pixels"),
