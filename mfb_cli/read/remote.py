@@ -50,19 +50,19 @@ def is_url(text: object) -> bool:
 
 
 def safe_url(url: str) -> str:
-    """The URL without user:password or query string (where signed URLs keep secrets)."""
-    parts = []
-    for piece in url.split("::"):
-        if "://" not in piece:  # a chained protocol name ('zip' of 'zip::s3://...')
-            parts.append(piece)
-            continue
-        # Parsed as fsspec parses it (urlsplit): a password holds '/', '?', '#' or '@'
-        # percent-encoded, as in any URL. Rebuilt by hand: urlunsplit drops the '//' of an
-        # empty host ('memory:///a'). A path may hold '@' (hf://datasets/x@revision/...).
-        split = urlsplit(piece)
-        netloc = split.netloc.rsplit("@", 1)[-1]
-        parts.append(f"{piece.split('://', 1)[0]}://{netloc}{split.path}")
-    return "::".join(parts)
+    """The URL without user:password@ or query string and fragment (where signed URLs keep
+    secrets), in every piece of a chained URL ('zip::s3://...').
+
+    A password holds '/', '?' and '#' percent-encoded, as in any URL (fsspec reads it so
+    too); '@' and ':' may stand in it. A path may hold '@' (hf://datasets/x@revision/...).
+    A query runs to the end, or to a next chained URL ('::proto://').
+    """
+    url = _USERINFO.sub("://", url)
+    return _QUERY.sub("", url)
+
+
+_USERINFO = re.compile(r"://[^/?#]*@")
+_QUERY = re.compile(r"[?#].*?(?=::[a-z][a-z0-9+.-]*://|$)", re.IGNORECASE | re.DOTALL)
 
 
 def shown_path(path: object) -> str:
@@ -161,6 +161,10 @@ def list_remote(url: str, matches: Callable[[str], bool]) -> list[RemoteFile]:
         files.append(RemoteFile(url, path, int(info.get("size") or 0)))
     if not found and not fs.exists(root):
         raise MfbError(f"{safe_url(url)}: no such object or prefix")
+    stored = getattr(fs, "tar", None)  # fsspec's tar:: file system: its members' order
+    if stored is not None and hasattr(stored, "getnames"):
+        order = {name.removeprefix("./"): i for i, name in enumerate(stored.getnames())}
+        files.sort(key=lambda f: order.get(f.path.lstrip("/"), len(order)))
     return files
 
 
