@@ -34,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class ScanRequest:
     """What to scan and how, as given on the command line."""
 
-    paths: tuple[Path, ...]
+    paths: tuple[Path | str, ...]
     glob: str
     jobs: int | None
     quiet: bool
@@ -46,6 +46,7 @@ class ScanRequest:
     suffix: str = ""
     #: --dask ADDRESS: scan on a Dask cluster instead of this process's threads.
     dask: str | None = None
+    parquet_column: str | None = None
 
 
 def apply_all(function: F, decorators: Iterable[Callable[[Any], Any]]) -> F:
@@ -99,7 +100,9 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         try:
             return loader(value)
         except MfbError as error:
-            if Path(value).exists():  # a table file that cannot be used: a data problem
+            from ..read.remote import is_url
+
+            if is_url(value) or Path(value).exists():  # a table that cannot be used: data
                 raise
             raise click.BadParameter(cli_text(error), ctx, param) from error
 
@@ -127,7 +130,16 @@ def _removed_by_color(ctx: click.Context, param: click.Parameter, value: bool) -
 # skip_bad, lists, column, root, suffix) or a ``ReadOptions`` field (the rest), so that
 # ``mask_options`` builds both objects from the names alone and the CLI spells a library
 # error's parameter with the option's own flag (``remap`` -> --map).
-paths_arg = click.argument("paths", nargs=-1, required=False, type=click.Path(path_type=Path))
+class PathOrUrl(click.Path):
+    """A local path (a Path) or a URL read through fsspec (kept as written, a str)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..read.remote import is_url
+
+        return value if is_url(value) else super().convert(value, param, ctx)
+
+
+paths_arg = click.argument("paths", nargs=-1, required=False, type=PathOrUrl(path_type=Path))
 glob_opt = click.option(
     "--glob",
     default=DEFAULT_GLOB,
@@ -173,7 +185,7 @@ list_opt = click.option(
     "--list",
     "lists",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
+    type=PathOrUrl(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
     help="A list file: one label path per line, or 'image label' pairs "
     "(repeatable; '-' reads standard input). Relative paths are resolved "
     "against the list's folder (the current folder for '-'). --glob does not "
@@ -188,7 +200,7 @@ column_opt = click.option(
 )
 root_opt = click.option(
     "--root",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    type=PathOrUrl(path_type=Path, file_okay=False, exists=True),
     default=None,
     help="Resolve relative --list paths against this folder instead.",
 )
@@ -197,6 +209,13 @@ suffix_opt = click.option(
     default="",
     help="Append this to every --list entry: mmseg-style split files of bare "
     "names, e.g. --root VOC2012/SegmentationClass --suffix .png.",
+)
+parquet_column_opt = click.option(
+    "--parquet-column",
+    metavar="NAME",
+    default=None,
+    help="The image column of .parquet shards in PATH... (an Image struct "
+    "{bytes, path}, as Hugging Face stores them).  [default: the only one]",
 )
 colormap_opt = click.option(
     "--colormap",
@@ -267,6 +286,7 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     column_opt,
     root_opt,
     suffix_opt,
+    parquet_column_opt,
     colormap_opt,
     palette_index_opt,
     removed_by_color_opt,
@@ -349,7 +369,7 @@ def _load_names(ctx: click.Context, param: click.Parameter, value: Path | None) 
 #: --names FILE, passed to the command as ``names: dict[int, str]``.
 names_option = click.option(
     "--names",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=PathOrUrl(path_type=Path, dir_okay=False, exists=True),
     callback=_load_names,
     help="Class names: a text file (one per line, line number = id), or a JSON/YAML "
     "list or id -> name mapping.",
@@ -364,8 +384,15 @@ def check_output_path(
     Eager, so it runs before the callbacks that read tables: the output's identity is
     recorded for ``refuse_output_as_input``, which every input is checked against.
     """
+    from ..read.remote import filesystem, is_url
     from ..show.output import output_target, stdout_is_closed
 
+    if is_url(value):  # written in one put at the end; its backend is checked now
+        try:
+            filesystem(str(value))
+        except MfbError as error:
+            raise click.BadParameter(str(error), ctx, param) from None
+        return value
     if value is None or str(value) == "-":
         if stdout_is_closed() and param.name == "output":
             raise click.ClickException("cannot write to stdout: it is closed; give -o FILE")
@@ -424,7 +451,7 @@ def output_option(
     return click.option(
         "-o",
         "--output",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=PathOrUrl(path_type=Path, dir_okay=False),
         callback=check_output_path,
         is_eager=True,
         default=None,
@@ -460,7 +487,7 @@ def output_options(function: F) -> F:
 from_option = click.option(
     "--from",
     "from_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathOrUrl(path_type=Path, dir_okay=False),
     default=None,
     help="Read the counts from a statistics file written by 'mfb scan' instead of "
     "scanning PATH... (the same output, no image read). Reading options (--glob, -j, "
@@ -503,6 +530,7 @@ _READING = (
     "root",
     "suffix",
     "dask",
+    "parquet_column",
 )
 
 
@@ -517,7 +545,7 @@ def refuse_unused_reading(ctx: click.Context, request: ScanRequest, from_path: P
             *((name, from_path is None, no_image) for name in _READING),
             (
                 "glob",
-                any(not p.is_file() or is_archive(p) for p in request.paths),
+                any(isinstance(p, str) or not p.is_file() or is_archive(p) for p in request.paths),
                 "without a folder or archive in PATH...: it chooses the files in folders "
                 "and archives; files named directly or listed are never filtered",
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,7 +18,6 @@ from .options import ScanRequest, refuse_output_as_input
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from pathlib import Path
 
     from .._types import Int64Array
     from ..count.counts import ClassCounts
@@ -41,7 +41,9 @@ class Scanned:
 
     def source(self, scan: ScanRequest) -> dict[str, Any]:
         """Where the counts come from, for the output's metadata."""
-        record: dict[str, Any] = {"paths": [str(p) for p in scan.paths], "glob": scan.glob}
+        from ..read.remote import shown_path
+
+        record: dict[str, Any] = {"paths": [shown_path(p) for p in scan.paths], "glob": scan.glob}
         if scan.lists:
             record["lists"] = [str(p) for p in scan.lists]
             # How entries became paths, when not the default (the list's folder, as written).
@@ -50,6 +52,8 @@ class Scanned:
                     record[key] = value if key == "column" else str(value)
             if scan.suffix:
                 record["suffix"] = scan.suffix
+        if scan.parquet_column is not None:
+            record["parquet_column"] = scan.parquet_column
         record.update(
             files=len(self.files),
             skip_bad=scan.skip_bad,
@@ -130,13 +134,15 @@ def find_sources(
         root=scan.root,
         suffix=scan.suffix,
         unreadable=unreadable,
+        parquet_column=scan.parquet_column,
     )
 
 
 def refuse_output_among(found: list[LabelSource]) -> None:
     """A usage error when -o names a file a folder or list led to, before any is read."""
     for source in {s.archive if isinstance(s, ArchiveMember) else s for s in found}:
-        refuse_output_as_input(source)
+        if isinstance(source, Path):  # a URL or parquet row is never a local output
+            refuse_output_as_input(source)
 
 
 def scan_masks(

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadMaskError, MfbError, NoMasksFoundError, Param
 from ..read.archives import ArchiveMember, LabelSource
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
+from ..read.parquet import ParquetRow
+from ..read.remote import RemoteFile
 from .counts import MAX_DISTINCT_IDS, ClassCounts, CountsAccumulator
 from .dask_cluster import distributed_module
 from .scan import count_masks, scan_warnings
@@ -68,10 +71,12 @@ def plan_tasks(
         current, filled = [], 0
 
     for index, (source, size) in enumerate(zip(files, sizes, strict=True)):
-        archive = source.archive if isinstance(source, ArchiveMember) else None
+        archive = _container(source)
         previous = current[-1] if current else None
-        previous_archive = isinstance(previous, ArchiveMember)
-        same_archive = isinstance(previous, ArchiveMember) and previous.archive == archive
+        previous_archive = previous is not None and _container(previous) is not None
+        same_archive = (
+            previous is not None and archive is not None and _container(previous) == archive
+        )
         other_archive = (archive is not None or previous_archive) and not same_archive
         full = archive is None and (filled >= task_bytes or len(current) >= TASK_FILES)
         if current and (other_archive or full):
@@ -84,9 +89,22 @@ def plan_tasks(
     return tasks
 
 
-def _size(source: LabelSource) -> int:
+def _container(source: LabelSource) -> str | None:
+    """The archive or parquet shard a source lies in: each is one task, never split."""
     if isinstance(source, ArchiveMember):
-        return 0  # one archive is one task whatever its size
+        return str(source.archive)
+    if isinstance(source, ParquetRow):
+        return source.shard
+    return None
+
+
+def _size(source: LabelSource) -> int:
+    if _container(source) is not None:
+        return 0  # one archive or shard is one task whatever its size
+    if isinstance(source, RemoteFile):
+        return source.size
+    if not isinstance(source, Path):
+        return 0
     try:
         return source.stat().st_size
     except OSError:
@@ -199,7 +217,7 @@ def _missing_on_worker(task: Task) -> tuple[int, Failure] | None:
     """The first file of the task this worker cannot find (the client listed it), if any."""
     for index, source in enumerate(task.files, start=task.start):
         where = source.archive if isinstance(source, ArchiveMember) else source
-        if not where.exists():
+        if isinstance(where, Path) and not where.exists():  # URLs: the read names them
             import socket
 
             return index, Failure.of(

@@ -27,6 +27,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import MfbError
+from ..read.remote import named
 from ..read.textfiles import (
     INT64_MAX,
     INT64_MIN,
@@ -127,8 +128,8 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
 
 def load_stats(path: Path | str) -> StatsFile:
     """Read and validate a statistics file, or raise MfbError naming it and the problem."""
-    path = Path(path)
     text = read_text(path, "statistics", MAX_STATS_BYTES)
+    path = named(path)
     try:
         data = parse_structured(text, ".json")
     except ValueError as error:

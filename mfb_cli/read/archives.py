@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
 from ..errors import BadMaskError, MfbError, Param
+from .parquet import ParquetRow
+from .remote import RemoteFile
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -99,8 +101,9 @@ class ArchiveMember:
         return f"{self.archive}:{self.member}"
 
 
-#: Where a label file's bytes come from: a file on disk or a member of an archive.
-LabelSource = Path | ArchiveMember
+#: Where a label file's bytes come from: a file on disk or a member of an archive, or
+#: (read/remote.py, read/parquet.py) a file at a URL or a parquet row.
+LabelSource = Path | ArchiveMember | RemoteFile | ParquetRow
 
 
 def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveMember]:
@@ -540,4 +543,8 @@ def with_archive_bytes(
     is refused unread.
     """
     max_bytes = None if read.max_pixels is None else 8 * read.max_pixels + (1 << 20)
-    return reader.lend(paths, max_bytes)
+    from .parquet import fetch_parquet
+    from .remote import fetch_remote
+
+    lent = fetch_remote(reader.lend(paths, max_bytes), reader.budget, max_bytes)
+    return fetch_parquet(lent, reader.budget, max_bytes)

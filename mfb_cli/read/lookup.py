@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import MfbError
+from .remote import RemoteName, is_url, named
 from .textfiles import INT64_MAX, INT64_MIN, read_text, short
 
 if TYPE_CHECKING:
@@ -68,12 +69,16 @@ def table_from_pairs(
     return keys, values
 
 
-def read_table_file(spec: str, what: str, builtin: str, known: Iterable[str]) -> tuple[Path, str]:
+def read_table_file(
+    spec: str, what: str, builtin: str, known: Iterable[str]
+) -> tuple[Path | RemoteName, str]:
     """The path and text of a table file given on the command line, or a one-line error.
 
     Anything that exists and is not a folder is read (a FIFO or ``<(...)`` too), within
     textfiles.MAX_TABLE_BYTES.
     """
+    if is_url(spec):  # read/remote.py: named without its secrets
+        return named(spec), read_text(spec, what)
     path = Path(spec)
     if not path.exists() or path.is_dir():
         raise MfbError(

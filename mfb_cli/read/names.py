@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MfbError
+from .remote import named
 from .textfiles import INT64_MAX, as_int, check_name, parse_structured, read_text, short
 
 
@@ -16,8 +17,8 @@ def load_class_names(path: Path | str) -> dict[int, str]:
     blank lines keep their id unnamed. ``.json`` / ``.yaml`` / ``.yml``: a list (index = id)
     or a mapping of id -> name.
     """
-    path = Path(path)
     text = read_text(path, "class names")
+    path = named(path)
     suffix = path.suffix.lower()
     if suffix in (".json", ".yaml", ".yml"):
         try:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import MfbError, NoMasksFoundError
 from .archives import LabelSource, is_archive, list_members
 from .lists import read_list_file
+from .remote import is_url, safe_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -103,6 +104,7 @@ def find_label_sources(
     column: int | None = None,
     root: Path | str | None = None,
     suffix: str = "",
+    parquet_column: str | None = None,
 ) -> list[LabelSource]:
     """Like find_label_files, and also archives given as PATH and list files (``lists``).
 
@@ -111,7 +113,11 @@ def find_label_sources(
     ``root`` and ``suffix``). Files on disk come sorted by
     path and each once; archive members follow the order described in list_members.
     """
-    given = [Path(p) for p in paths]
+    # URLs, parquet shards and brace ranges (WebDataset's 'train-{000..099}.tar') first.
+    from .shards import read_remote_list, split_paths
+
+    paths = list(paths)
+    given, shards = split_paths(paths, lambda name: _matches(name, glob), parquet_column)
     archives = [p for p in given if p.is_file() and is_archive(p)]
     plain = [p for p in given if p not in archives]
     found: dict[Path, Path] = {}
@@ -119,6 +125,9 @@ def find_label_sources(
         for path in find_label_files(plain, glob, allow_empty=True):
             found.setdefault(path.resolve(), path)
     for list_file in lists:
+        if is_url(str(list_file)) or is_url(str(root)):  # read/shards.py: entries are URLs
+            shards.extend(read_remote_list(str(list_file), column, str(root or ""), suffix))
+            continue
         for path in read_list_file(Path(list_file), column=column, root=root, suffix=suffix):
             found.setdefault(path.resolve(), path)
     files = sorted(found.values(), key=lambda p: p.as_posix())
@@ -132,7 +141,9 @@ def find_label_sources(
             if unreadable is None:
                 raise
             unreadable.append((archive, str(error).removeprefix(f"{archive}: ")))
+    members.extend(shards)
     if not files and not members and not unreadable:
-        where = ", ".join(str(p) for p in [*given, *map(Path, lists)]) or "(no paths given)"
+        shown = [safe_url(p) if isinstance(p, str) and is_url(p) else p for p in paths]
+        where = ", ".join(str(p) for p in [*shown, *map(Path, lists)]) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
     return [*files, *members]

@@ -28,13 +28,18 @@ MAX_YAML_NODES = 5_000_000
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def read_text(path: Path, what: str, limit: int | None = None) -> str:
+def read_text(path: Path | str, what: str, limit: int | None = None) -> str:
     """The UTF-8 text of ``path`` (a BOM is dropped), or a one-line MfbError.
 
     At most ``limit`` bytes (default MAX_TABLE_BYTES) are read, whatever the file is
-    (regular file, FIFO, device).
+    (regular file, FIFO, device, or a URL: read/remote.py).
     """
+    from .remote import is_url, read_url, safe_url
+
     limit = MAX_TABLE_BYTES if limit is None else limit
+    if isinstance(path, str) and is_url(path):
+        return _decode(read_url(path, what, limit + 1), safe_url(path), what, limit)
+    path = Path(path)
     try:
         with path.open("rb") as stream:
             data = stream.read(limit + 1)
@@ -47,7 +52,7 @@ def read_text(path: Path, what: str, limit: int | None = None) -> str:
     return _decode(data, path, what, limit)
 
 
-def _decode(data: bytes, path: Path, what: str, limit: int) -> str:
+def _decode(data: bytes, path: Path | str, what: str, limit: int) -> str:
     if len(data) > limit:
         raise MfbError(
             f"{path}: larger than the {_size(limit)} a {what} file may be; is it the right file?"

@@ -60,7 +60,7 @@ def one_line(text: str) -> str:
     )
 
 
-def write_text(text: str, output: Path | None) -> None:
+def write_text(text: str, output: Path | str | None) -> None:
     """Write ``text`` to stdout, or to ``output`` (same bytes either way)."""
     if output is None:
         try:
@@ -80,8 +80,17 @@ def stdout_error_text(error: OSError) -> str:
     return text if text.startswith("cannot write to stdout") else f"cannot write to stdout: {text}"
 
 
-def write_bytes(data: bytes, output: Path) -> None:
-    """Write ``data`` to ``output``: atomically for files and links, directly otherwise."""
+def write_bytes(data: bytes, output: Path | str) -> None:
+    """Write ``data`` to ``output``: atomically for files and links, directly otherwise.
+
+    A URL (s3://...) is written in one put of the complete bytes (read/remote.py).
+    """
+    from ..read.remote import is_url, write_url
+
+    if isinstance(output, str) and is_url(output):
+        write_url(output, data)
+        return
+    output = Path(output)
     target, direct = output_target(output)
     try:
         if direct:
