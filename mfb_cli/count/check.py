@@ -24,13 +24,7 @@ from PIL import Image
 
 from .._version import __version__
 from ..errors import BadMaskError, MfbError
-from ..read.archives import (
-    ArchiveReader,
-    LabelSource,
-    MemberBytes,
-    decode_member,
-    with_archive_bytes,
-)
+from ..read.archives import LabelSource
 from ..read.colours import colour_name, pack_rgb
 from ..read.files import open_regular
 from ..read.mapping import map_histogram
@@ -40,7 +34,7 @@ from ..read.raw import RawLabels, read_raw
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels
 from .kernels import histogram_of_raw
 from .label_check import LabelCheck
-from .pipeline import ordered_map
+from .pipeline import scan_in_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -255,16 +249,14 @@ def check_masks(
     read = replace(read, decoder="pillow")
     labels = LabelCheck(num_classes, ignore)
 
-    def inspect(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> FileFindings:
-        path, lent = item
-        try:
-            return decode_member(lent, lambda data: inspect_file(path, read, data))
-        except BadMaskError as error:  # the member could not be read from its archive
+    def inspect(path: LabelSource, data: bytes | None) -> FileFindings:
+        return inspect_file(path, read, data)
+
+    def recover(path: LabelSource, error: Exception) -> FileFindings:
+        if isinstance(error, BadMaskError):  # the member could not be read from its archive
             return FileFindings(path, -1, None, problem=error.problem)
-        except Exception as error:  # a decoder bug on one file must not hide the others
-            return FileFindings(
-                path, -1, None, problem=f"unexpected {type(error).__name__}: {error}"
-            )
+        # A decoder bug on one file must not hide the others.
+        return FileFindings(path, -1, None, problem=f"unexpected {type(error).__name__}: {error}")
 
     bad: list[tuple[str, str]] = []
     empty: list[str] = []
@@ -302,10 +294,7 @@ def check_masks(
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
-    with (
-        ArchiveReader() as reader,
-        closing(ordered_map(inspect, with_archive_bytes(paths, reader, read), jobs)) as found,
-    ):
+    with closing(scan_in_order(paths, inspect, read=read, jobs=jobs, recover=recover)) as found:
         for findings in found:
             tally(findings)
     bad += [(str(archive), problem) for archive, problem in unreadable]

@@ -27,18 +27,24 @@ class LabelCheck:
             v for v in ids if v not in self.ignore and (v < 0 or (top is not None and v >= top))
         ]
 
-    def __call__(self, path: object, ids: Int64Array) -> None:
-        """Raise LabelRangeError naming the file and its first value without a class."""
-        bad = self.outside(ids.tolist())
+    def problem(self, ids: Iterable[int]) -> str | None:
+        """Why the first value without a class has none (and what to pass), else None."""
+        bad = self.outside(ids)
         if not bad:
-            return
+            return None
         value = bad[0]
         if value < 0:
-            raise LabelRangeError(
-                f"{path}: label {value} is negative; pass --ignore {value} "
+            return (
+                f"label {value} is negative; pass --ignore {value} "
                 "if it marks pixels without a class"
             )
-        raise LabelRangeError(
-            f"{path}: label {value} >= --num-classes {self.num_classes}; pass "
+        return (
+            f"label {value} >= --num-classes {self.num_classes}; pass "
             f"--ignore {value} or --void {value}, or raise --num-classes"
         )
+
+    def __call__(self, path: object, ids: Int64Array) -> None:
+        """Raise LabelRangeError naming the file and its first value without a class."""
+        problem = self.problem(ids.tolist())
+        if problem is not None:
+            raise LabelRangeError(f"{path}: {problem}")

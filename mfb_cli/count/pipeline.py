@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from typing import TYPE_CHECKING, TypeVar
 
+from ..read.archives import ArchiveReader, MemberBytes, decode_member, with_archive_bytes
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable
+    from collections.abc import Callable, Generator, Iterable, Sequence
+
+    from ..errors import BadMaskError
+    from ..read.archives import LabelSource
+    from ..read.options import ReadOptions
 
 
 def default_jobs() -> int:
@@ -54,3 +61,38 @@ def ordered_map(
             yield result
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+def scan_in_order(
+    paths: Sequence[LabelSource],
+    work: Callable[[LabelSource, bytes | None], _Result],
+    *,
+    read: ReadOptions,
+    jobs: int | None,
+    recover: Callable[[LabelSource, Exception], _Result] | None = None,
+) -> Generator[_Result, None, None]:
+    """``work(path, bytes)`` of every source, run in parallel, yielded in file order.
+
+    The one pipeline every command that reads masks goes through: archive members are
+    read in the feeding thread under the run's byte budget (``bytes`` is None for a file
+    on disk, which the worker opens itself), at most a few files are in flight, and an
+    error in ``work`` (or reading a member) goes to ``recover(path, error)``, in the
+    worker, which returns a result in its place or raises. Close the generator when
+    stopping early: the queued files are cancelled at once.
+    """
+
+    def one(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> _Result:
+        path, lent = item
+        try:
+            # A member's read error is raised here, in the worker, so in file order.
+            return decode_member(lent, lambda data: work(path, data))
+        except Exception as error:
+            if recover is None:
+                raise
+            return recover(path, error)
+
+    with (
+        ArchiveReader() as reader,
+        closing(ordered_map(one, with_archive_bytes(paths, reader, read), jobs)) as results,
+    ):
+        yield from results
