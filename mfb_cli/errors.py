@@ -24,6 +24,10 @@ class BadMaskError(MfbError):
         self.problem = problem
         super().__init__(f"{path}: {problem}")
 
+    def __reduce__(self) -> tuple[type[BadMaskError], tuple[str, str]]:
+        # Rebuilt from its two parts when it comes back from a worker process.
+        return type(self), (self.path, self.problem)
+
 
 class LabelRangeError(MfbError):
     """A label value has no place in the class vector (>= num_classes, or negative)."""

@@ -356,6 +356,7 @@ def check(
             ignore=frozenset(spec.ignore),
             read=scan.read,
             jobs=scan.jobs,
+            pool=scan.pool,
             skip_bad=scan.skip_bad,
             on_file=lambda path: bar.update(),
         )

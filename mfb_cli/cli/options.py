@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from ..count.pipeline import POOLS, Pool
 from ..errors import MfbError
 from ..read.fast import fast_modules
 from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, FAST_EXTRA_HINT, ReadOptions
@@ -40,6 +41,7 @@ class ScanRequest:
     column: int | None = None
     root: Path | None = None
     suffix: str = ""
+    pool: Pool = "auto"
 
 
 def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
@@ -138,6 +140,7 @@ def mask_options(function: F) -> F:
         label_map: Any,
         unmapped: int | None,
         decoder: str,
+        pool: Pool,
         **kwargs: Any,
     ) -> Any:
         try:
@@ -154,7 +157,7 @@ def mask_options(function: F) -> F:
         except MfbError as error:
             raise click.UsageError(str(error)) from error
         scan = ScanRequest(
-            paths, glob, jobs, quiet, read, skip_bad, list_files, column, root, suffix
+            paths, glob, jobs, quiet, read, skip_bad, list_files, column, root, suffix, pool
         )
         return function(*args, scan=scan, **kwargs)
 
@@ -175,6 +178,15 @@ def mask_options(function: F) -> F:
                 type=click.IntRange(min=1, max=MAX_JOBS),
                 default=None,
                 help="Files read in parallel.  [default: all cores]",
+            ),
+            click.option(
+                "--pool",
+                type=click.Choice(list(POOLS)),
+                metavar="POOL",
+                default="auto",
+                show_default=True,
+                help="How files are read in parallel; results are identical with every "
+                "pool.  " + ";  ".join(f"{name}: {text}" for name, text in POOLS.items()) + ".",
             ),
             click.option(
                 "-q", "--quiet", is_flag=True, help="No progress bar, no 'wrote FILE' line."
@@ -509,6 +521,7 @@ def refuse_unused(ctx: click.Context, rules: Iterable[tuple[str, bool, str]]) ->
 _READING = (
     "glob",
     "jobs",
+    "pool",
     "decoder",
     "skip_bad",
     "max_pixels",

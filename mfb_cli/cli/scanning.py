@@ -170,6 +170,7 @@ def scan_masks(scan: ScanRequest, spec: LabelSpec) -> Scanned:
             on_file=on_file,
             skip_bad=scan.skip_bad,
             on_skip=on_skip,
+            pool=scan.pool,
         )
     left_out = set(skipped)
     return Scanned(counts, [f for f in files if f not in left_out], skipped)

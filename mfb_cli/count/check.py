@@ -39,6 +39,8 @@ from .pipeline import scan_in_order
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from .pipeline import Pool
+
 DEFINITIONS = {
     "bad_files": "files that cannot be read as label masks (damaged, not an image, colour, "
     "JPEG, too large, unreadable)",
@@ -239,6 +241,7 @@ def check_masks(
     skip_bad: bool = False,
     on_file: Callable[[LabelSource], None] | None = None,
     unreadable: Sequence[tuple[Path, str]] = (),
+    pool: Pool = "auto",
 ) -> CheckReport:
     """Inspect every file in ``paths`` (in parallel, in order) and gather the findings.
 
@@ -294,7 +297,9 @@ def check_masks(
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
-    with closing(scan_in_order(paths, inspect, read=read, jobs=jobs, recover=recover)) as found:
+    with closing(
+        scan_in_order(paths, inspect, read=read, jobs=jobs, recover=recover, pool=pool)
+    ) as found:
         for findings in found:
             tally(findings)
     bad += [(str(archive), problem) for archive, problem in unreadable]

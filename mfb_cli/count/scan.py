@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..read.archives import LabelSource
+    from .pipeline import Pool
 
 
 #: One file's ids, counts and read note, or (with skip_bad) why it was skipped.
@@ -33,6 +34,7 @@ def count_masks(
     on_file: Callable[[LabelSource, int], None] | None = None,
     skip_bad: bool = False,
     on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
+    pool: Pool = "auto",
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -42,6 +44,7 @@ def count_masks(
     With ``skip_bad``, files that cannot be read as masks (BadMaskError) are left out and
     passed to ``on_skip`` instead of stopping the run; label values ``check`` rejects are
     never skipped, since they mean the options do not fit the data, not a broken file.
+    ``pool`` chooses threads or processes (see pipeline.POOLS); the counts never depend on it.
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
@@ -64,7 +67,8 @@ def count_masks(
             "please report it with the output of --debug"
         ) from error
 
-    with closing(scan_in_order(paths, count, read=read, jobs=jobs, recover=recover)) as results:
+    results = scan_in_order(paths, count, read=read, jobs=jobs, recover=recover, pool=pool)
+    with closing(results):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):
                 skipped.append(path)

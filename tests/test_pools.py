@@ -1,0 +1,292 @@
+"""Every pool gives the same results: threads, forked processes, any -j, any decoder.
+
+The counts are checked against a naive count (np.unique over every file), the reports and
+the command outputs byte for byte across pools; the errors name the same first bad file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from mfb_cli import count_masks
+from mfb_cli.cli import cli
+from mfb_cli.count.check import check_masks
+from mfb_cli.count.label_check import LabelCheck
+from mfb_cli.count.pipeline import BATCH_FILES, MIN_PROCESS_FILES, choose_pool
+from mfb_cli.errors import BadMaskError, LabelRangeError
+from mfb_cli.read.options import ReadOptions
+from mfb_cli.read.sources import find_label_sources
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="forked workers (POSIX)")
+
+POOLS = [("threads", 1), ("threads", 2), ("threads", 3), ("processes", 2), ("processes", 3)]
+
+
+def write_set(folder: Path, count: int, seed: int = 0, top: int | None = None) -> list[np.ndarray]:
+    """``count`` small masks of varied sizes and modes (8-bit, 16-bit, palette), labels
+    below ``top`` (default: 300 in the 16-bit ones, 12 in the others)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = []
+    for index in range(count):
+        shape = (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+        kind = index % 3
+        labels = rng.integers(0, top or (300 if kind == 1 else 12), shape)
+        if kind == 0:
+            Image.fromarray(labels.astype(np.uint8)).save(folder / f"{index:04d}.png")
+        elif kind == 1:
+            Image.fromarray(labels.astype(np.uint16)).save(folder / f"{index:04d}.png")
+        else:
+            Image.fromarray(labels.astype(np.uint8)).convert("P").save(folder / f"{index:04d}.png")
+        arrays.append(labels)
+    return arrays
+
+
+def naive_counts(arrays: list[np.ndarray]) -> dict[int, tuple[int, int]]:
+    """label -> (pixels, images), one np.unique per image."""
+    found: dict[int, list[int]] = {}
+    for labels in arrays:
+        values, counts = np.unique(labels, return_counts=True)
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            entry = found.setdefault(value, [0, 0])
+            entry[0] += count
+            entry[1] += 1
+    return {value: (pixels, images) for value, (pixels, images) in sorted(found.items())}
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
+    folder = tmp_path_factory.mktemp("pools") / "masks"
+    # More than a few batches per worker, and not a multiple of the batch size.
+    return folder, write_set(folder, 3 * BATCH_FILES + 17)
+
+
+@pytest.mark.parametrize("decoder", ["pillow", "fast"])
+@pytest.mark.parametrize(("pool", "jobs"), POOLS)
+def test_counts_are_the_naive_counts_in_every_pool(small_set, pool, jobs, decoder):
+    folder, arrays = small_set
+    if decoder == "fast":
+        pytest.importorskip("imagecodecs")
+    paths = find_label_sources([folder])
+    seen: list[str] = []
+    counts = count_masks(
+        paths,
+        jobs=jobs,
+        pool=pool,
+        read=ReadOptions(decoder=decoder),
+        on_file=lambda path, pixels: seen.append(str(path)),
+    )
+    expected = naive_counts(arrays)
+    assert counts.ids.tolist() == list(expected)
+    assert counts.pixels.tolist() == [pixels for pixels, _ in expected.values()]
+    assert counts.images.tolist() == [images for _, images in expected.values()]
+    assert counts.num_images == len(arrays)
+    # Progress is reported for every file, in file order, whatever the pool.
+    assert seen == [str(p) for p in paths]
+
+
+def test_every_pool_gives_the_same_counts_as_serial(small_set):
+    folder, _ = small_set
+    paths = find_label_sources([folder])
+    serial = count_masks(paths, jobs=1)
+    for pool, jobs in POOLS:
+        assert count_masks(paths, jobs=jobs, pool=pool) == serial, (pool, jobs)
+
+
+def broken_set(folder: Path) -> list[Path]:
+    """150 good masks, with a label-9 file at 40, a damaged file at 41 and one at 120."""
+    write_set(folder, 150, seed=3, top=9)
+    (folder / "0041.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (folder / "0120.png").write_bytes(b"not an image")
+    Image.fromarray(np.full((2, 2), 9, np.uint8)).save(folder / "0040.png")
+    return find_label_sources([folder])
+
+
+@pytest.mark.parametrize(("pool", "jobs"), POOLS)
+def test_the_first_bad_file_in_order_is_reported_in_every_pool(tmp_path, pool, jobs):
+    paths = broken_set(tmp_path / "m")
+    # 0040 is the first file whose labels the check rejects; 0041 the first unreadable one.
+    with pytest.raises(LabelRangeError, match=r"0040\.png: label 9 >= --num-classes 9"):
+        count_masks(paths, jobs=jobs, pool=pool, check=LabelCheck(9))
+    with pytest.raises(BadMaskError, match=r"0041\.png"):
+        count_masks(paths, jobs=jobs, pool=pool, check=LabelCheck(400))
+
+
+@pytest.mark.parametrize(("pool", "jobs"), POOLS)
+def test_skip_bad_skips_the_same_files_in_every_pool(tmp_path, pool, jobs):
+    paths = broken_set(tmp_path / "m")
+    skipped: list[str] = []
+    counts = count_masks(
+        paths,
+        jobs=jobs,
+        pool=pool,
+        skip_bad=True,
+        on_skip=lambda path, error: skipped.append(f"{path}: {error.problem}"),
+    )
+    reference_skipped: list[str] = []
+    reference = count_masks(
+        paths,
+        jobs=1,
+        skip_bad=True,
+        on_skip=lambda path, error: reference_skipped.append(f"{path}: {error.problem}"),
+    )
+    assert [s.split(": ")[0] for s in skipped] == [str(paths[41]), str(paths[120])]
+    assert skipped == reference_skipped
+    assert counts == reference
+    assert counts.warnings == reference.warnings
+    assert counts.num_images == 148
+
+
+@pytest.mark.parametrize(("pool", "jobs"), POOLS)
+def test_check_reports_are_identical_in_every_pool(tmp_path, pool, jobs):
+    paths = broken_set(tmp_path / "m")
+    report = check_masks(paths, jobs=jobs, pool=pool, num_classes=9)
+    reference = check_masks(paths, jobs=1, num_classes=9)
+    assert report.record() == reference.record()
+    assert [p for p, _ in report.bad_files] == [str(paths[41]), str(paths[120])]
+    assert report.out_of_range[9][0] == str(paths[40])
+
+
+def cli_output(*args: object) -> str:
+    """The exit status and stdout (check exits 1 when it finds problems)."""
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code in (0, 1) and "Traceback" not in result.stderr, result.stderr
+    return f"{result.exit_code}\n{result.stdout}"
+
+
+@pytest.mark.parametrize("command", [["weights", "--void", "11"], ["histogram"], ["check"]])
+def test_command_outputs_are_byte_identical_across_pools_and_jobs(small_set, command):
+    folder, _ = small_set
+    outputs = {
+        (pool, jobs, decoder): cli_output(
+            *command, folder, "-q", "-j", jobs, "--pool", pool, "--decoder", decoder
+        )
+        for pool, jobs in [("auto", 1), ("threads", 2), ("processes", 2), ("processes", 3)]
+        for decoder in ("pillow", "auto")
+    }
+    first = next(iter(outputs.values()))
+    assert first.strip()
+    assert all(output == first for output in outputs.values()), sorted(
+        key for key, output in outputs.items() if output != first
+    )
+
+
+def test_pool_choice_follows_the_file_sizes(tmp_path):
+    small = tmp_path / "small"
+    write_set(small, MIN_PROCESS_FILES, seed=5)
+    small_paths = find_label_sources([small])
+    assert choose_pool(small_paths, 2) == "processes"
+    assert choose_pool(small_paths, 1) == "serial"
+    assert choose_pool(small_paths[: MIN_PROCESS_FILES - 1], 2) == "threads"
+    assert choose_pool(small_paths, 2, "threads") == "threads"
+    assert choose_pool(small_paths[:2], 2, "processes") == "processes"
+    # Large files (hard links to one 300 KiB file, so the test costs no disk): threads.
+    large = tmp_path / "large"
+    large.mkdir()
+    first = large / "0000.png"
+    first.write_bytes(os.urandom(300 * 1024))
+    for index in range(1, MIN_PROCESS_FILES):
+        (large / f"{index:04d}.png").hardlink_to(first)
+    assert choose_pool(find_label_sources([large]), 2) == "threads"
+    # Archive members are read by threads, whatever the pool asked for.
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        for path in small_paths[:3]:
+            archive.write(path, path.name)
+    members = find_label_sources([tmp_path / "a.zip"])
+    assert choose_pool([*small_paths, *members], 2, "processes") == "threads"
+
+
+def test_a_library_callers_buffered_output_is_written_once(small_set, tmp_path):
+    """Forked workers must not flush a copy of what the caller left in stdout's buffer."""
+    folder, _ = small_set
+    script = (
+        "import sys\n"
+        "from mfb_cli import count_masks\n"
+        "from mfb_cli.read.sources import find_label_sources\n"
+        "print('before the scan')\n"
+        f"counts = count_masks(find_label_sources([{str(folder)!r}]), jobs=2, pool='processes')\n"
+        "print(counts.num_images)\n"
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": ""}
+    env.pop("PYTHONUNBUFFERED")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout == f"before the scan\n{3 * BATCH_FILES + 17}\n"
+
+
+def _workers_of(folder: Path) -> list[int]:
+    """Processes whose command line names ``folder`` (the mfb process and its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if str(folder).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="watches processes (Linux)")
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")],
+)
+def test_a_signal_ends_the_process_pool_at_once(tmp_path, signum, code, message):
+    """Ctrl-C / SIGTERM to mfb ends its worker processes too, mid-batch, leaving no output."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    labels = np.random.default_rng(0).integers(0, 12, (1024, 1024), dtype=np.uint8)
+    Image.fromarray(labels).save(folder / "0000.png", compress_level=1)
+    for index in range(1, 2000):
+        (folder / f"{index:04d}.png").hardlink_to(folder / "0000.png")
+    out = tmp_path / "weights.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mfb_cli",
+            "weights",
+            folder,
+            "-j",
+            "2",
+            "--pool",
+            "processes",
+            "-o",
+            out,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers_of(folder)) < 3:  # the mfb process and its two workers
+            assert process.poll() is None and time.monotonic() < deadline, "no workers"
+            time.sleep(0.01)
+        time.sleep(0.3)  # the workers are counting
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == code, stderr
+    assert stderr.strip() == f"{message}; no output was written."
+    assert stdout == ""
+    assert not out.exists()
+    deadline = time.monotonic() + 5
+    while _workers_of(folder) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _workers_of(folder) == []
