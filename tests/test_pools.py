@@ -183,29 +183,35 @@ def test_command_outputs_are_byte_identical_across_pools_and_jobs(small_set, com
     )
 
 
+def linked_files(folder: Path, count: int, size: int) -> list[Path]:
+    """``count`` hard links to one file of ``size`` bytes: any total size, no disk used."""
+    folder.mkdir()
+    first = folder / "0000.png"
+    first.write_bytes(os.urandom(size))
+    for index in range(1, count):
+        (folder / f"{index:04d}.png").hardlink_to(first)
+    return find_label_sources([folder])
+
+
 def test_pool_choice_follows_the_file_sizes(tmp_path):
-    small = tmp_path / "small"
-    write_set(small, MIN_PROCESS_FILES, seed=5)
-    small_paths = find_label_sources([small])
-    assert choose_pool(small_paths, 2) == "processes"
-    assert choose_pool(small_paths, 1) == "serial"
-    assert choose_pool(small_paths[: MIN_PROCESS_FILES - 1], 2) == "threads"
-    assert choose_pool(small_paths, 2, "threads") == "threads"
-    assert choose_pool(small_paths[:2], 2, "processes") == "processes"
-    # Large files (hard links to one 300 KiB file, so the test costs no disk): threads.
-    large = tmp_path / "large"
-    large.mkdir()
-    first = large / "0000.png"
-    first.write_bytes(os.urandom(300 * 1024))
-    for index in range(1, MIN_PROCESS_FILES):
-        (large / f"{index:04d}.png").hardlink_to(first)
-    assert choose_pool(find_label_sources([large]), 2) == "threads"
+    # Many small files (2 KiB, 600 KiB in all): processes; with one job: none.
+    small = linked_files(tmp_path / "small", MIN_PROCESS_FILES + 44, 2048)
+    assert choose_pool(small, 2) == "processes"
+    assert choose_pool(small, 1) == "serial"
+    assert choose_pool(small, 2, "threads") == "threads"
+    # Fewer files than a process pool is worth: threads.
+    assert choose_pool(small[: MIN_PROCESS_FILES - 1], 2) == "threads"
+    # A few small files, under 256 KiB in all: no pool (it would cost more than it saves).
+    assert choose_pool(small[:100], 2) == "serial"
+    assert choose_pool(small[:100], 2, "processes") == "processes"
+    # Large files (300 KiB): threads, however many.
+    assert choose_pool(linked_files(tmp_path / "large", 300, 300 * 1024), 2) == "threads"
     # Archive members are read by threads, whatever the pool asked for.
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
-        for path in small_paths[:3]:
+        for path in small[:3]:
             archive.write(path, path.name)
     members = find_label_sources([tmp_path / "a.zip"])
-    assert choose_pool([*small_paths, *members], 2, "processes") == "threads"
+    assert choose_pool([*small, *members], 2, "processes") == "threads"
 
 
 def test_a_library_callers_buffered_output_is_written_once(small_set, tmp_path):

@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 
 #: The --pool choices; "auto" picks one from the files (see choose_pool).
 POOLS = {
-    "auto": "processes for 256 files or more on disk with a median size under 256 KiB, "
-    "else threads",
+    "auto": "none when the files add up to under 256 KiB (a few small masks: a pool costs "
+    "more than it saves); processes for 256 files or more on disk with a median size under "
+    "256 KiB; else threads",
     "threads": "threads in one process (large files; archive members always)",
     "processes": "forked processes, each reading batches of 64 files",
 }
@@ -49,6 +50,8 @@ Pool = Literal["auto", "threads", "processes"]
 #: Below this median size on disk a file is "small": its fixed per-file Python work is a
 #: large share of its time (benchmarks/RESULTS.md), so processes beat threads.
 SMALL_FILE_BYTES = 256 * 1024
+#: Files adding up to less than this are read one after the other, without a pool.
+SERIAL_BYTES = 256 * 1024
 #: A process pool is worth its start-up (forking, about 20-50 ms) from this many files on.
 MIN_PROCESS_FILES = 256
 #: Files handed to a worker at once: few enough to end promptly on Ctrl-C and keep the
@@ -80,18 +83,28 @@ def choose_pool(
 
     Archive members are read in one thread under the run's byte budget and are always
     decoded by threads; the sizes of a sample of up to 32 files spread over the list
-    decide between threads and processes.
+    decide the rest.
     """
     if jobs <= 1 or len(paths) <= 1:
         return "serial"
-    if pool == "threads" or any(isinstance(path, ArchiveMember) for path in paths):
+    if pool == "threads":
         return "threads"
-    if not can_fork():
+    if any(isinstance(path, ArchiveMember) for path in paths):
         return "threads"
     if pool == "processes":
-        return "processes"
-    if len(paths) < MIN_PROCESS_FILES:
+        return "processes" if can_fork() else "threads"
+    median = _median_size(paths)
+    if median is None:
         return "threads"
+    if median * len(paths) < SERIAL_BYTES:
+        return "serial"
+    if len(paths) >= MIN_PROCESS_FILES and median < SMALL_FILE_BYTES and can_fork():
+        return "processes"
+    return "threads"
+
+
+def _median_size(paths: Sequence[LabelSource]) -> int | None:
+    """The median size on disk of up to _SIZE_SAMPLE files spread over the list."""
     step = max(1, len(paths) // _SIZE_SAMPLE)
     sizes = []
     for path in itertools.islice(paths, 0, None, step):
@@ -99,10 +112,7 @@ def choose_pool(
             sizes.append(Path(str(path)).stat().st_size)
         except OSError:
             continue  # the scan names the problem when it reads the file
-    if not sizes:
-        return "threads"
-    sizes.sort()
-    return "processes" if sizes[len(sizes) // 2] < SMALL_FILE_BYTES else "threads"
+    return sorted(sizes)[len(sizes) // 2] if sizes else None
 
 
 _Item = TypeVar("_Item")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import BadMaskError, MfbError
@@ -17,6 +17,9 @@ from .options import DEFAULT_MAX_PIXELS
 from .png_complete import check_png_complete, prefill
 from .samples import check_not_narrowed, stored_samples, tile_rawmode
 from .tiff import SAMPLES_PER_PIXEL, tiff_tag
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 #: Pillow modes that hold integer labels, one per pixel.
 LABEL_MODES = frozenset(
