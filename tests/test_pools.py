@@ -296,3 +296,18 @@ def test_a_signal_ends_the_process_pool_at_once(tmp_path, signum, code, message)
     while _workers_of(folder) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _workers_of(folder) == []
+
+
+def _count_in_a_daemon(folder: str) -> int:
+    paths = find_label_sources([folder])
+    assert choose_pool(paths, 2, "processes") == "threads"
+    return count_masks(paths, jobs=2, pool="processes").num_images
+
+
+def test_a_scan_inside_a_daemonic_worker_uses_threads(small_set):
+    """multiprocessing (and Dask) workers are daemons and may not fork a pool of their own."""
+    import multiprocessing
+
+    folder, arrays = small_set
+    with multiprocessing.get_context("fork").Pool(1) as outer:
+        assert outer.apply(_count_in_a_daemon, (str(folder),)) == len(arrays)

@@ -70,10 +70,17 @@ def default_jobs() -> int:
 
 
 def can_fork() -> bool:
-    """Whether worker processes can be forked (POSIX), inheriting the run's state."""
+    """Whether worker processes can be forked (POSIX), inheriting the run's state.
+
+    Not from a daemonic process (a multiprocessing or Dask worker): those may not have
+    children, so a scan run inside one uses threads.
+    """
     import multiprocessing
 
-    return "fork" in multiprocessing.get_all_start_methods()
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+    )
 
 
 def choose_pool(
