@@ -311,3 +311,17 @@ def test_a_scan_inside_a_daemonic_worker_uses_threads(small_set):
     folder, arrays = small_set
     with multiprocessing.get_context("fork").Pool(1) as outer:
         assert outer.apply(_count_in_a_daemon, (str(folder),)) == len(arrays)
+
+
+def test_a_few_small_files_are_read_without_a_pool(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    write_set(tmp_path / "few", 5)
+    paths = find_label_sources([tmp_path / "few"])
+    assert choose_pool(paths, 2) == "serial"
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started for 5 tiny files")
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", no_pool)
+    assert count_masks(paths, jobs=2).num_images == 5

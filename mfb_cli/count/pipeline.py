@@ -282,8 +282,8 @@ def scan_in_order(
     (see POOLS); results are the same whatever the pool and ``jobs``. Close the generator
     when stopping early: the queued files are cancelled at once.
     """
-    jobs = default_jobs() if jobs is None else jobs
-    kind = choose_pool(paths, jobs, pool)
+    kind = choose_pool(paths, default_jobs() if jobs is None else jobs, pool)
+    jobs = 1 if kind == "serial" else default_jobs() if jobs is None else jobs
 
     def guarded(path: LabelSource, run: Callable[[], _Result]) -> _Result:
         try:
