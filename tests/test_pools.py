@@ -29,7 +29,9 @@ from mfb_cli.errors import BadMaskError, LabelRangeError
 from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.sources import find_label_sources
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="forked workers (POSIX)")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="forked workers (Linux)"
+)
 
 POOLS = [("threads", 1), ("threads", 2), ("threads", 3), ("processes", 2), ("processes", 3)]
 

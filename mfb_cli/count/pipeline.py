@@ -43,7 +43,7 @@ POOLS = {
     "more than it saves); processes for 256 files or more on disk with a median size under "
     "256 KiB; else threads",
     "threads": "threads in one process (large files; archive members always)",
-    "processes": "forked processes, each reading batches of 64 files",
+    "processes": "forked processes, each reading batches of 64 files (Linux; threads elsewhere)",
 }
 Pool = Literal["auto", "threads", "processes"]
 
@@ -70,17 +70,15 @@ def default_jobs() -> int:
 
 
 def can_fork() -> bool:
-    """Whether worker processes can be forked (POSIX), inheriting the run's state.
+    """Whether worker processes can be forked, inheriting the run's state: on Linux.
 
-    Not from a daemonic process (a multiprocessing or Dask worker): those may not have
-    children, so a scan run inside one uses threads.
+    Not on macOS, where forking a process that has loaded system frameworks can crash
+    (Python itself spawns there), nor on Windows; and not from a daemonic process (a
+    multiprocessing or Dask worker), which may not have children. Threads otherwise.
     """
     import multiprocessing
 
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and not multiprocessing.current_process().daemon
-    )
+    return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
 
 
 def choose_pool(
