@@ -327,3 +327,42 @@ def test_a_few_small_files_are_read_without_a_pool(tmp_path, monkeypatch):
 
     monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", no_pool)
     assert count_masks(paths, jobs=2).num_images == 5
+
+
+_DYING_WORKER = """
+import os, signal, sys
+from mfb_cli.count.pipeline import scan_in_order
+from mfb_cli.errors import MfbError
+from mfb_cli.read.options import ReadOptions
+from mfb_cli.read.sources import find_label_sources
+
+paths = find_label_sources([sys.argv[1]])
+parent = os.getpid()
+
+def work(path, data):
+    if path == paths[100] and os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)  # as a decoder crash or the OOM killer would
+    return 0
+
+try:
+    list(scan_in_order(paths, work, read=ReadOptions(), jobs=2, pool="processes"))
+except MfbError as error:
+    print(error)
+"""
+
+
+def test_a_worker_that_dies_ends_the_run_with_an_error(small_set):
+    """A killed worker must not leave the run waiting forever for its batch."""
+    folder, _ = small_set
+    done = subprocess.run(
+        [sys.executable, "-c", _DYING_WORKER, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "a worker process ended abruptly while reading" in done.stdout
+    # 209 files on 2 workers: batches of 27 (209 / (4 x 2), rounded up); file 100 is in
+    # the batch of files 81 to 107.
+    paths = find_label_sources([folder])
+    assert f"while reading {paths[81]} to {paths[107]} (a decoder crash" in done.stdout

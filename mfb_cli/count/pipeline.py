@@ -222,8 +222,16 @@ def _worker_start() -> None:
 def _process_map(
     paths: Sequence[LabelSource], one: Callable[[LabelSource], _Result], jobs: int
 ) -> Generator[_Result, None, None]:
-    """``one`` of every path on forked worker processes, in batches, yielded in order."""
+    """``one`` of every path on forked worker processes, in batches, yielded in order.
+
+    A worker that dies (a decoder crash, the out-of-memory killer) ends the run with an
+    error naming its batch, instead of leaving the run waiting for its results.
+    """
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..errors import MfbError
 
     key = id(one)
     _FORKED[key] = (paths, one)
@@ -232,33 +240,46 @@ def _process_map(
     for stream in (sys.stdout, sys.stderr):
         with suppress(Exception):
             stream.flush()
-    try:
-        workers = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start)
-    finally:
-        del _FORKED[key]  # the workers have their copy
+    workers = ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start
+    )
     ended = False
     try:
-        pending: deque[Any] = deque()
+        pending: deque[tuple[range, Future[_Outcome]]] = deque()
         batches = iter(_batches(len(paths), jobs))
 
         def submit() -> None:
             for batch in batches:
-                pending.append(workers.apply_async(_forked_batch, (key, batch.start, batch.stop)))
+                future = workers.submit(_forked_batch, key, batch.start, batch.stop)
+                pending.append((batch, future))
                 return
 
-        for _ in range(2 * jobs):
-            submit()
+        try:
+            for _ in range(2 * jobs):
+                submit()  # the first submit forks every worker, with _FORKED as it is now
+        finally:
+            del _FORKED[key]  # the workers have their copy
         while pending:
-            outcome: _Outcome = pending.popleft().get()
+            batch, future = pending.popleft()
+            try:
+                outcome = future.result()
+            except BrokenProcessPool as error:
+                raise MfbError(
+                    f"a worker process ended abruptly while reading {paths[batch.start]} "
+                    f"to {paths[batch.stop - 1]} (a decoder crash, or out of memory); "
+                    "read them one at a time (one job) to find the file"
+                ) from error
             submit()
             yield from _flatten([outcome])
         ended = True
     finally:
-        if ended:
-            workers.close()
-            workers.join()
-        else:
-            workers.terminate()  # an error or Ctrl-C: the workers stop mid-batch
+        if not ended:
+            # An error or Ctrl-C: the workers stop mid-batch. (ProcessPoolExecutor has no
+            # public way to end its workers before Python 3.14's terminate_workers.)
+            for process in list(getattr(workers, "_processes", {}).values()):
+                with suppress(Exception):
+                    process.terminate()
+        workers.shutdown(wait=ended, cancel_futures=True)
 
 
 def scan_in_order(
