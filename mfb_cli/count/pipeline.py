@@ -264,10 +264,12 @@ def _process_map(
             try:
                 outcome = future.result()
             except BrokenProcessPool as error:
+                # Every unfinished batch fails with the pool: the file is among them.
+                last = pending[-1][0] if pending else batch
                 raise MfbError(
-                    f"a worker process ended abruptly while reading {paths[batch.start]} "
-                    f"to {paths[batch.stop - 1]} (a decoder crash, or out of memory); "
-                    "read them one at a time (one job) to find the file"
+                    f"a worker process ended abruptly while reading the files from "
+                    f"{paths[batch.start]} to {paths[last.stop - 1]} (a decoder crash, or "
+                    "out of memory); read them with one job to find the file"
                 ) from error
             submit()
             yield from _flatten([outcome])
