@@ -23,6 +23,11 @@ class _NoValue:
     def __repr__(self) -> str:
         return "NO_VALUE"
 
+    def __reduce__(self) -> str:
+        # One sentinel in every process: a Param sent back from a worker (Dask, a process
+        # pool) must still be "named without a value" when the client spells it.
+        return "NO_VALUE"
+
 
 #: A ``Param`` named without a value ("raise num_classes").
 NO_VALUE = _NoValue()
@@ -114,6 +119,10 @@ class BadMaskError(MfbError):
     def problem(self) -> str:
         """The message without the file's name, spelled as ``str(error)`` is."""
         return "".join(p if isinstance(p, str) else _spellings[-1](p) for p in self._problem)
+
+    def __reduce__(self) -> tuple[type[BadMaskError], tuple[str, str]]:
+        # Rebuilt from its two parts when it comes back from a worker process.
+        return type(self), (self.path, self.problem)
 
 
 class LabelRangeError(MfbError):

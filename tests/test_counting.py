@@ -66,7 +66,7 @@ def test_negative_and_wide_values_in_32_bit_images(tmp_path):
 
 def test_label_check_names_file_and_label(tmp_path):
     path = save_mask(tmp_path / "a.png", [[0, 19]])
-    with pytest.raises(LabelRangeError, match=r"a\.png: label 19 >= --num-classes 19"):
+    with pytest.raises(LabelRangeError, match=r"a\.png: label 19 >= num_classes=19"):
         count_masks([path], check=LabelCheck(19))
     count_masks([path], check=LabelCheck(19, frozenset({19})))  # ignored: accepted
 

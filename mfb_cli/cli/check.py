@@ -73,6 +73,7 @@ def check(
             read=request.read,
             jobs=request.jobs,
             skip_bad=request.skip_bad,
+            pool=request.pool,
             on_file=lambda path: bar.update(),
             inspector=inspector,
         )

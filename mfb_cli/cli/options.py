@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from ..class_set import MAX_CLASSES
+from ..count.pipeline import POOLS, Pool
 from ..errors import MfbError, OptionError
 from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, ReadOptions
 from ..read.sources import DEFAULT_GLOB
@@ -47,6 +48,7 @@ class ScanRequest:
     #: --dask ADDRESS: scan on a Dask cluster instead of this process's threads.
     dask: str | None = None
     parquet_column: str | None = None
+    pool: Pool = "auto"
 
 
 def apply_all(function: F, decorators: Iterable[Callable[[Any], Any]]) -> F:
@@ -153,6 +155,16 @@ jobs_opt = click.option(
     type=click.IntRange(min=1, max=MAX_JOBS),
     default=None,
     help="Files read in parallel.  [default: all cores]",
+)
+pool_opt = click.option(
+    "--pool",
+    type=click.Choice(list(POOLS)),
+    metavar="POOL",
+    default="auto",
+    show_default=True,
+    help="How files are read in parallel; results are identical with every pool.  "
+    + ";  ".join(f"{name}: {text}" for name, text in POOLS.items())
+    + ".",
 )
 quiet_opt = click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar, no 'wrote FILE' line."
@@ -278,6 +290,7 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     paths_arg,
     glob_opt,
     jobs_opt,
+    pool_opt,
     quiet_opt,
     max_pixels_opt,
     decoder_opt,
@@ -522,6 +535,7 @@ def refuse_unused(ctx: click.Context, rules: Iterable[tuple[str, bool, str]]) ->
 _READING = (
     "glob",
     "jobs",
+    "pool",
     "decoder",
     "skip_bad",
     "max_pixels",

@@ -189,4 +189,5 @@ def _check_record(request: ScanRequest, spec: LabelSpec) -> dict[str, Any]:
         read=request.read,
         jobs=request.jobs,
         skip_bad=request.skip_bad,
+        pool=request.pool,
     ).record()

@@ -200,6 +200,7 @@ def scan_masks(
                 skip_bad=scan.skip_bad,
                 on_skip=on_skip,
                 on_image=on_image,
+                pool=scan.pool,
             )
     left_out = set(skipped)
     return Scanned(counts, [f for f in files if f not in left_out], skipped)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 #: A mask is suspected of interpolation or lossy-compression artefacts when at least this
 #: share of its boundary pixels are "blends": strictly between their two horizontal or two

@@ -19,18 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 
 from .._version import __version__
 from ..errors import BadMaskError, MfbError
-from ..read.archives import (
-    ArchiveReader,
-    LabelSource,
-    MemberBytes,
-    decode_member,
-    with_archive_bytes,
-)
+from ..read.archives import LabelSource
 from ..read.colours import colour_name, pack_rgb
 from ..read.files import open_regular
 from ..read.mapping import map_histogram
@@ -40,10 +33,14 @@ from ..read.raw import RawLabels, read_raw
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels
 from .kernels import histogram_of_raw
 from .label_check import LabelCheck
-from .pipeline import ordered_map
+from .pipeline import scan_in_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
+
+    import numpy.typing as npt
+
+    from .pipeline import Pool
 
 DEFINITIONS = {
     "bad_files": "files that cannot be read as label masks (damaged, not an image, colour, "
@@ -236,28 +233,25 @@ def inspect_file(
 
 
 def inspect_files(
-    paths: Sequence[LabelSource], read: ReadOptions, jobs: int | None
+    paths: Sequence[LabelSource], read: ReadOptions, jobs: int | None, pool: Pool = "auto"
 ) -> Generator[FileFindings, None, None]:
     """Each file's findings, in file order, ``jobs`` files at a time; a bad file is a finding.
 
     Close the generator when stopping early: that cancels the files still queued.
     """
 
-    def inspect(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> FileFindings:
-        path, lent = item
-        try:
-            return decode_member(lent, lambda data: inspect_file(path, read, data))
-        except BadMaskError as error:  # the member could not be read from its archive
-            return FileFindings(path, -1, None, problem=error.problem)
-        except Exception as error:  # a decoder bug on one file must not hide the others
-            return FileFindings(
-                path, -1, None, problem=f"unexpected {type(error).__name__}: {error}"
-            )
+    def inspect(path: LabelSource, data: bytes | None) -> FileFindings:
+        return inspect_file(path, read, data)
 
-    with (
-        ArchiveReader() as reader,
-        closing(ordered_map(inspect, with_archive_bytes(paths, reader, read), jobs)) as found,
-    ):
+    def recover(path: LabelSource, error: Exception) -> FileFindings:
+        if isinstance(error, BadMaskError):  # the member could not be read from its archive
+            return FileFindings(path, -1, None, problem=error.problem)
+        # A decoder bug on one file must not hide the others.
+        return FileFindings(path, -1, None, problem=f"unexpected {type(error).__name__}: {error}")
+
+    with closing(
+        scan_in_order(paths, inspect, read=read, jobs=jobs, recover=recover, pool=pool)
+    ) as found:
         yield from found
 
 
@@ -273,6 +267,7 @@ def check_masks(
     unreadable: Sequence[tuple[Path, str]] = (),
     inspector: Callable[[Sequence[LabelSource], ReadOptions], Generator[FileFindings, None, None]]
     | None = None,
+    pool: Pool = "auto",
 ) -> CheckReport:
     """Inspect every file in ``paths`` (in parallel, in order) and gather the findings.
 
@@ -320,7 +315,7 @@ def check_masks(
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
-    found = inspect_files(paths, read, jobs) if inspector is None else inspector(paths, read)
+    found = inspect_files(paths, read, jobs, pool) if inspector is None else inspector(paths, read)
     with closing(found):
         for findings in found:
             tally(findings)

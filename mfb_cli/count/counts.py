@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import MfbError
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from .._types import Int64Array
 
 #: Beyond this many distinct values a file is not a semantic label map (instance ids,

@@ -6,12 +6,13 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 
 from ..read.pillow import mask_array
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from .._types import Int64Array
     from ..read.options import ReadOptions
     from ..read.raw import RawLabels

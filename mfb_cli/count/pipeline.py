@@ -1,14 +1,63 @@
-"""The one thread pool over label files, in file order, archives included."""
+"""The one scan pipeline: every label file through a pool, results in file order.
+
+Three pools, chosen per run (``choose_pool``): none (one job, or one file), threads (large
+files, archive members), or forked processes over batches of files (many small files).
+Pillow, libpng and NumPy release the GIL while decoding and counting a large image, so
+threads use every core without copying anything; on a small mask (0.1-0.3 MPix) about a
+third of a file's time is Python holding the GIL (opening, header checks, wrappers), so
+threads queue on it and separate processes go further. Either way the results come back
+in file order, at most a few batches are in flight (memory stays flat whatever the number
+of files), and an error is raised for the first bad file in the list, whatever the pool.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
+import signal
+import sys
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from contextlib import closing, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from ..read.archives import (
+    ArchiveReader,
+    MemberBytes,
+    decode_member,
+    with_archive_bytes,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable
+    from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+    from concurrent.futures import Future
+
+    from ..errors import BadMaskError
+    from ..read.archives import LabelSource
+    from ..read.options import ReadOptions
+
+#: The --pool choices; "auto" picks one from the files (see choose_pool).
+POOLS = {
+    "auto": "none when the files add up to under 256 KiB (a few small masks: a pool costs "
+    "more than it saves); processes for 256 files or more on disk with a median size under "
+    "256 KiB; else threads",
+    "threads": "threads in one process (large files; archive members always)",
+    "processes": "forked processes, each reading batches of 64 files (Linux; threads elsewhere)",
+}
+Pool = Literal["auto", "threads", "processes"]
+
+#: Below this median size on disk a file is "small": its fixed per-file Python work is a
+#: large share of its time (benchmarks/RESULTS.md), so processes beat threads.
+SMALL_FILE_BYTES = 256 * 1024
+#: Files adding up to less than this are read one after the other, without a pool.
+SERIAL_BYTES = 256 * 1024
+#: A process pool is worth its start-up (forking, about 20-50 ms) from this many files on.
+MIN_PROCESS_FILES = 256
+#: Files handed to a worker at once: few enough to end promptly on Ctrl-C and keep the
+#: workers equally busy at the end, enough that the hand-over costs little per file.
+BATCH_FILES = 64
+#: Files whose sizes are looked at to choose the pool.
+_SIZE_SAMPLE = 32
 
 
 def default_jobs() -> int:
@@ -17,6 +66,57 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    """Whether worker processes can be forked, inheriting the run's state: on Linux.
+
+    Not on macOS, where forking a process that has loaded system frameworks can crash
+    (Python itself spawns there), nor on Windows; and not from a daemonic process (a
+    multiprocessing or Dask worker), which may not have children. Threads otherwise.
+    """
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
+
+
+def choose_pool(
+    paths: Sequence[LabelSource], jobs: int, pool: Pool = "auto"
+) -> Literal["serial", "threads", "processes"]:
+    """The pool a scan of ``paths`` runs on (the rule in POOLS["auto"]).
+
+    Archive members, remote objects and parquet rows are fetched in one thread under the
+    run's byte budget and are always decoded by threads; the sizes of a sample of up to 32
+    files spread over the list decide the rest.
+    """
+    if jobs <= 1 or len(paths) <= 1:
+        return "serial"
+    if pool == "threads":
+        return "threads"
+    if _has_members(paths):
+        return "threads"
+    if pool == "processes":
+        return "processes" if can_fork() else "threads"
+    median = _median_size(paths)
+    if median is None:
+        return "threads"
+    if median * len(paths) < SERIAL_BYTES:
+        return "serial"
+    if len(paths) >= MIN_PROCESS_FILES and median < SMALL_FILE_BYTES and can_fork():
+        return "processes"
+    return "threads"
+
+
+def _median_size(paths: Sequence[LabelSource]) -> int | None:
+    """The median size on disk of up to _SIZE_SAMPLE files spread over the list."""
+    step = max(1, len(paths) // _SIZE_SAMPLE)
+    sizes = []
+    for path in itertools.islice(paths, 0, None, step):
+        try:
+            sizes.append(Path(str(path)).stat().st_size)
+        except OSError:
+            continue  # the scan names the problem when it reads the file
+    return sorted(sizes)[len(sizes) // 2] if sizes else None
 
 
 _Item = TypeVar("_Item")
@@ -28,16 +128,16 @@ def ordered_map(
 ) -> Generator[_Result, None, None]:
     """Like map(), on a thread pool with a bounded number of items in flight.
 
-    Pillow and NumPy release the GIL while decoding and counting, so threads use every core
-    without pickling images between processes; at most a few items per thread are pending,
-    so memory stays flat however many files there are. Close the generator when stopping
-    early (an error, Ctrl-C): that cancels the queued items, and the threads end as soon
-    as their current file is done.
+    At most a few items per thread are pending, so memory stays flat however many files
+    there are. Close the generator when stopping early (an error, Ctrl-C): that cancels
+    the queued items, and the threads end as soon as their current file is done.
     """
     jobs = default_jobs() if jobs is None else jobs
     if jobs <= 1:
         yield from map(function, items)
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     pending: deque[Future[_Result]] = deque()
     iterator = iter(items)
     executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="mfb-count")
@@ -54,3 +154,207 @@ def ordered_map(
             yield result
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+#: A batch's outcome: its results in order, then the error that stopped it (or None).
+_Outcome = tuple[list[Any], BaseException | None]
+
+
+def _run_batch(
+    items: Iterable[_Item], one: Callable[[_Item], _Result]
+) -> tuple[list[_Result], BaseException | None]:
+    """``one`` of each item in order, stopping at the first error (returned, not raised:
+    the results before it still count, so the error surfaces in file order)."""
+    results: list[_Result] = []
+    for item in items:
+        try:
+            results.append(one(item))
+        except Exception as error:
+            return results, error
+    return results, None
+
+
+def _flatten(outcomes: Iterable[_Outcome]) -> Iterator[Any]:
+    for results, error in outcomes:
+        yield from results
+        if error is not None:
+            raise error
+
+
+def _batches(count: int, jobs: int) -> list[range]:
+    """Index ranges of BATCH_FILES files, smaller for short lists so every worker gets some."""
+    size = max(1, min(BATCH_FILES, -(-count // (4 * jobs))))
+    return [range(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+#: The running process-pool scans, by id: forked workers inherit them (no pickling of the
+#: work function, which may be a closure) and are sent (id, first, stop) only.
+_FORKED: dict[int, tuple[Sequence[Any], Callable[[Any], Any]]] = {}
+
+
+def _forked_batch(key: int, first: int, stop: int) -> _Outcome:
+    paths, one = _FORKED[key]
+    results, error = _run_batch(itertools.islice(paths, first, stop), one)
+    return results, None if error is None else _portable(error)
+
+
+def _portable(error: BaseException) -> BaseException:
+    """The error itself if it survives pickling to the parent, else its message as MfbError."""
+    import pickle
+
+    from ..errors import MfbError
+
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return MfbError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _worker_start() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent alone reacts (and
+    # ends the workers), so the workers ignore it; SIGTERM from the parent ends one at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _process_map(
+    paths: Sequence[LabelSource], one: Callable[[LabelSource], _Result], jobs: int
+) -> Generator[_Result, None, None]:
+    """``one`` of every path on forked worker processes, in batches, yielded in order.
+
+    A worker that dies (a decoder crash, the out-of-memory killer) ends the run with an
+    error naming its batch, instead of leaving the run waiting for its results.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..errors import MfbError
+
+    key = id(one)
+    _FORKED[key] = (paths, one)
+    # A forked worker flushes the streams it inherited when it ends: whatever the caller
+    # left in their buffers must go out once, now, not once more per worker.
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):
+            stream.flush()
+    workers = ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start
+    )
+    ended = False
+    try:
+        pending: deque[tuple[range, Future[_Outcome]]] = deque()
+        batches = iter(_batches(len(paths), jobs))
+
+        def submit() -> None:
+            for batch in batches:
+                future = workers.submit(_forked_batch, key, batch.start, batch.stop)
+                pending.append((batch, future))
+                return
+
+        try:
+            for _ in range(2 * jobs):
+                submit()  # the first submit forks every worker, with _FORKED as it is now
+        finally:
+            del _FORKED[key]  # the workers have their copy
+        while pending:
+            batch, future = pending.popleft()
+            try:
+                outcome = future.result()
+            except BrokenProcessPool as error:
+                # Every unfinished batch fails with the pool: the file is among them.
+                last = pending[-1][0] if pending else batch
+                raise MfbError(
+                    f"a worker process ended abruptly while reading the files from "
+                    f"{paths[batch.start]} to {paths[last.stop - 1]} (a decoder crash, or "
+                    "out of memory); read them with one job to find the file"
+                ) from error
+            submit()
+            yield from _flatten([outcome])
+        ended = True
+    finally:
+        if not ended:
+            # An error or Ctrl-C: the workers stop mid-batch. (ProcessPoolExecutor has no
+            # public way to end its workers before Python 3.14's terminate_workers.)
+            for process in list(getattr(workers, "_processes", {}).values()):
+                with suppress(Exception):
+                    process.terminate()
+        workers.shutdown(wait=ended, cancel_futures=True)
+
+
+def scan_in_order(
+    paths: Sequence[LabelSource],
+    work: Callable[[LabelSource, bytes | None], _Result],
+    *,
+    read: ReadOptions,
+    jobs: int | None,
+    recover: Callable[[LabelSource, Exception], _Result] | None = None,
+    pool: Pool = "auto",
+) -> Generator[_Result, None, None]:
+    """``work(path, bytes)`` of every source, run in parallel, yielded in file order.
+
+    The one pipeline every command that reads masks goes through: archive members are
+    read in the feeding thread under the run's byte budget (``bytes`` is None for a file
+    on disk, which the worker opens itself), at most a few files or batches are in flight,
+    and an error in ``work`` (or reading a member) goes to ``recover(path, error)``, in
+    the worker, which returns a result in its place or raises. ``pool`` chooses the pool
+    (see POOLS); results are the same whatever the pool and ``jobs``. Close the generator
+    when stopping early: the queued files are cancelled at once.
+    """
+    kind = choose_pool(paths, default_jobs() if jobs is None else jobs, pool)
+    jobs = 1 if kind == "serial" else default_jobs() if jobs is None else jobs
+
+    def guarded(path: LabelSource, run: Callable[[], _Result]) -> _Result:
+        try:
+            return run()
+        except Exception as error:
+            if recover is None:
+                raise
+            return recover(path, error)
+
+    if kind == "processes" or (kind == "threads" and not _has_members(paths)):
+        # Files on disk only: each worker opens its own files, a batch at a time.
+        def on_disk(path: LabelSource) -> _Result:
+            return guarded(path, lambda: work(path, None))
+
+        if kind == "processes":
+            _warm_up(read)
+            yield from _process_map(paths, on_disk, jobs)
+            return
+        outcomes = ordered_map(
+            lambda batch: _run_batch((paths[i] for i in batch), on_disk),
+            _batches(len(paths), jobs),
+            jobs,
+        )
+        with closing(outcomes):
+            yield from _flatten(outcomes)
+        return
+
+    def one(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> _Result:
+        path, lent = item
+        # A member's read error is raised in decode_member, in the worker, so in file order.
+        return guarded(path, lambda: decode_member(lent, lambda data: work(path, data)))
+
+    with (
+        ArchiveReader() as reader,
+        closing(ordered_map(one, with_archive_bytes(paths, reader, read), jobs)) as results,
+    ):
+        yield from results
+
+
+def _has_members(paths: Sequence[LabelSource]) -> bool:
+    """Whether some sources are fetched by the feeding thread: archive members, objects at
+    URLs and parquet rows (anything but a file on disk, which a worker opens itself)."""
+    return any(not isinstance(path, Path) for path in paths)
+
+
+def _warm_up(read: ReadOptions) -> None:
+    """Import the decoders before forking, so each worker does not import them again."""
+    from PIL import Image
+
+    Image.preinit()
+    if read.use_fast:
+        from ..read.fast import fast_modules
+
+        fast_modules()

@@ -7,23 +7,22 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import BadMaskError, MfbError, NoMasksFoundError
-from ..read.archives import (
-    ArchiveReader,
-    LabelSource,
-    MemberBytes,
-    decode_member,
-    with_archive_bytes,
-)
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
 from ..read.raw import READ_NOTES
 from .counts import ClassCounts, CountsAccumulator
 from .one_file import count_file_noted
-from .pipeline import ordered_map
+from .pipeline import scan_in_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from .._types import Int64Array
+    from ..read.archives import LabelSource
+    from .pipeline import Pool
+
+
+#: One file's ids, counts and read note, or (with skip_bad) why it was skipped.
+_Counted = tuple["Int64Array", "Int64Array", tuple[str, str] | None] | BadMaskError
 
 
 def count_masks(
@@ -37,6 +36,7 @@ def count_masks(
     on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
     on_note: Callable[[LabelSource, str, str], None] | None = None,
+    pool: Pool = "auto",
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -49,6 +49,7 @@ def count_masks(
     ``on_image(path, ids, pixels)`` gets each counted file's present ids and their pixels,
     in file order (per-image statistics stream from it; nothing per image is kept here).
     ``on_note(path, note, stored)`` hears of each file read in a way worth a warning.
+    ``pool`` chooses threads or processes (see pipeline.POOLS); the counts never depend on it.
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
@@ -56,31 +57,23 @@ def count_masks(
     skipped: list[LabelSource] = []
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
-    def count(
-        item: tuple[LabelSource, MemberBytes | BadMaskError | None],
-    ) -> tuple[Int64Array, Int64Array, tuple[str, str] | None] | BadMaskError:
-        path, lent = item
-        try:
-            # A member's read error is raised here, so in file order.
-            return decode_member(lent, lambda data: count_file_noted(path, read, data))
-        except BadMaskError as error:
-            if skip_bad:
-                return error
-            raise
-        except MfbError:
-            raise
-        except Exception as error:
-            # A bug (ours or a decoder's) must still name the file, and never leave the
-            # other threads running or print a bare traceback; --debug shows the cause.
-            raise MfbError(
-                f"{path}: unexpected {type(error).__name__} while reading ({error}); "
-                "please report it with the output of --debug"
-            ) from error
+    def count(path: LabelSource, data: bytes | None) -> _Counted:
+        return count_file_noted(path, read, data)
 
-    with (
-        ArchiveReader() as reader,
-        closing(ordered_map(count, with_archive_bytes(paths, reader, read), jobs)) as results,
-    ):
+    def recover(path: LabelSource, error: Exception) -> _Counted:
+        if isinstance(error, BadMaskError) and skip_bad:
+            return error
+        if isinstance(error, MfbError):
+            raise error
+        # A bug (ours or a decoder's) must still name the file, and never leave the
+        # other threads running or print a bare traceback; --debug shows the cause.
+        raise MfbError(
+            f"{path}: unexpected {type(error).__name__} while reading ({error}); "
+            "please report it with the output of --debug"
+        ) from error
+
+    results = scan_in_order(paths, count, read=read, jobs=jobs, recover=recover, pool=pool)
+    with closing(results):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):
                 skipped.append(path)

@@ -8,17 +8,11 @@ however many members an archive holds and whatever its headers claim.
 
 from __future__ import annotations
 
-import bz2
-import gzip
+import functools
 import inspect
 import io
-import lzma
 import stat
-import struct
-import tarfile
 import threading
-import zipfile
-import zlib
 from collections import Counter
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -29,7 +23,13 @@ from ..errors import BadMaskError, MfbError, Param
 from .parquet import ParquetRow
 from .remote import RemoteFile
 
+# zipfile, tarfile and the decompressors are imported when an archive is read (start-up).
 if TYPE_CHECKING:
+    import bz2
+    import gzip
+    import lzma
+    import tarfile
+    import zipfile
     from collections.abc import Callable, Iterable, Iterator
     from types import TracebackType
 
@@ -56,30 +56,36 @@ BYTES_IN_FLIGHT = 256 << 20
 #: Members are read this much at a time, so no read holds more than the member's own size.
 _CHUNK = 1 << 20
 
-#: What zipfile, tarfile and their decompressors raise on damaged or crafted input.
-_ARCHIVE_ERRORS = (
-    OSError,
-    EOFError,
-    ValueError,  # also UnicodeDecodeError: a member name flagged UTF-8 that is not
-    KeyError,
-    IndexError,
-    OverflowError,
-    RuntimeError,  # also RecursionError: a link that points to itself
-    NotImplementedError,
-    struct.error,
-    zlib.error,
-    lzma.LZMAError,
-    zipfile.BadZipFile,
-    tarfile.TarError,
-)
 
-#: Zip compression methods Python can read (others: deflate64, PPMd, implode...).
-_ZIP_METHODS = {
-    zipfile.ZIP_STORED: "stored",
-    zipfile.ZIP_DEFLATED: "deflate",
-    zipfile.ZIP_BZIP2: "bzip2",
-    zipfile.ZIP_LZMA: "lzma",
-}
+@functools.cache
+def _archive_errors() -> tuple[type[BaseException], ...]:
+    """What zipfile, tarfile and their decompressors raise on damaged or crafted input."""
+    import lzma
+    import struct
+    import tarfile
+    import zipfile
+    import zlib
+
+    return (
+        OSError,
+        EOFError,
+        ValueError,  # also UnicodeDecodeError: a member name flagged UTF-8 that is not
+        KeyError,
+        IndexError,
+        OverflowError,
+        RuntimeError,  # also RecursionError: a link that points to itself
+        NotImplementedError,
+        struct.error,
+        zlib.error,
+        lzma.LZMAError,
+        zipfile.BadZipFile,
+        tarfile.TarError,
+    )
+
+
+#: Zip compression methods Python can read (others: deflate64, PPMd, implode...), by
+#: zipfile's numbers (ZIP_STORED, ZIP_DEFLATED, ZIP_BZIP2, ZIP_LZMA).
+_ZIP_METHODS = {0: "stored", 8: "deflate", 12: "bzip2", 14: "lzma"}
 
 _OTHER_ZIP_METHODS = {1: "shrink", 6: "implode", 9: "deflate64", 93: "zstd", 98: "PPMd", 99: "AES"}
 
@@ -115,6 +121,8 @@ def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveM
     members of one path (after removing './') make the archive ambiguous: it is refused,
     naming the path. Links and devices are kept, to be refused by name when read.
     """
+    import zipfile
+
     try:
         if archive.name.lower().endswith(".zip"):
             with zipfile.ZipFile(archive) as opened:
@@ -123,7 +131,7 @@ def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveM
             with open_tar(archive) as opened:
                 names = [m.name for m in opened.getmembers() if not m.isdir()]
                 _check_tar_end(opened)
-    except _ARCHIVE_ERRORS as error:
+    except _archive_errors() as error:
         raise MfbError(f"{archive}: cannot read archive ({_reason(error)})") from error
     kept = [n for n in names if not _hidden(n) and matches(_clean(n))]
     repeated = sorted(name for name, n in Counter(map(_clean, kept)).items() if n > 1)
@@ -147,6 +155,10 @@ def open_tar(archive: Path) -> tarfile.TarFile:
 
     The caller closes it; closing also closes the file and the decompressor.
     """
+    import bz2
+    import gzip
+    import lzma
+
     raw = archive.open("rb")
     try:
         magic = raw.read(6)
@@ -161,21 +173,27 @@ def open_tar(archive: Path) -> tarfile.TarFile:
             stream = lzma.LZMAFile(raw)  # noqa: SIM115
         else:
             stream = raw
-        return _ClosingTar.open(fileobj=_BoundedReads(stream, raw), mode="r:")
+        return _closing_tar().open(fileobj=_BoundedReads(stream, raw), mode="r:")
     except BaseException:
         raw.close()
         raise
 
 
-class _ClosingTar(tarfile.TarFile):
-    """A TarFile that closes the file object it was given (tarfile leaves it open)."""
+@functools.cache
+def _closing_tar() -> type[tarfile.TarFile]:
+    import tarfile
 
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            if self.fileobj is not None:
-                self.fileobj.close()
+    class ClosingTar(tarfile.TarFile):
+        """A TarFile that closes the file object it was given (tarfile leaves it open)."""
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                if self.fileobj is not None:
+                    self.fileobj.close()
+
+    return ClosingTar
 
 
 class _BoundedReads(io.RawIOBase):
@@ -196,6 +214,8 @@ class _BoundedReads(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0 or size > _MAX_TAR_READ:
+            import tarfile
+
             raise tarfile.ReadError(
                 f"a header or record of {size} bytes; tar headers are far smaller, so the "
                 "archive is damaged or crafted"
@@ -221,6 +241,8 @@ def _check_tar_end(opened: tarfile.TarFile) -> None:
     # tarfile stops quietly at the first header it cannot parse past the first member, so
     # a cut or damaged archive would lose its later members silently. It must stop at the
     # end-of-archive block (all zeros) or at the very end of the data.
+    import tarfile
+
     assert opened.fileobj is not None
     opened.fileobj.seek(opened.offset)
     block = opened.fileobj.read(tarfile.BLOCKSIZE)
@@ -408,7 +430,7 @@ class ArchiveReader:
             stream, size = self._open_member(member)
         except BadMaskError:
             raise
-        except _ARCHIVE_ERRORS as error:
+        except _archive_errors() as error:
             raise BadMaskError(
                 str(member), f"cannot read from the archive ({_reason(error)})"
             ) from error
@@ -423,6 +445,8 @@ class ArchiveReader:
 
     def _open_member(self, member: ArchiveMember) -> tuple[IO[bytes], int]:
         """A stream of the member's bytes and its size, after the checks that need no data."""
+        import zipfile
+
         handle = self._handle(member.archive)
         if isinstance(handle, zipfile.ZipFile):
             info = handle.getinfo(member.member)
@@ -449,6 +473,8 @@ class ArchiveReader:
 
     def _handle(self, archive: Path) -> zipfile.ZipFile | tarfile.TarFile:
         if archive not in self._open:
+            import zipfile
+
             if archive.name.lower().endswith(".zip"):
                 self._open[archive] = zipfile.ZipFile(archive)
             else:
@@ -507,7 +533,7 @@ def _read_exactly(member: ArchiveMember, stream: IO[bytes], size: int) -> bytes:
                 f"holds {buffer.tell()} bytes where the archive says {size}; "
                 "the archive is damaged or truncated",
             )
-    except _ARCHIVE_ERRORS as error:
+    except _archive_errors() as error:
         raise BadMaskError(
             str(member), f"cannot read from the archive ({_reason(error)})"
         ) from error

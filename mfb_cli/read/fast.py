@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
-import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 
 @functools.cache
@@ -16,11 +18,13 @@ def fast_modules() -> Any | None:
         return None
     if not getattr(imagecodecs, "PNG", None) or not imagecodecs.PNG.available:
         return None
+    import logging  # only with the fast decoder (start-up)
+
     logging.getLogger("imagecodecs").addFilter(LIBPNG_WARNINGS)
     return imagecodecs
 
 
-class _LibpngWarnings(logging.Filter):
+class _LibpngWarnings:
     """Notes the libpng warnings imagecodecs logs while read_png_fast runs in a thread.
 
     libpng warns and goes on where Pillow refuses (a truncated pHYs chunk, for one): a
@@ -28,8 +32,9 @@ class _LibpngWarnings(logging.Filter):
     Records from threads outside read_png_fast pass through untouched.
     """
 
+    # A logging filter is any object with filter(record): no logging.Filter base class,
+    # so logging is imported only with the fast decoder.
     def __init__(self) -> None:
-        super().__init__()
         self.warned: dict[int, bool] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import MfbError
 from .remote import RemoteName, is_url, named
@@ -16,6 +15,8 @@ from .textfiles import INT64_MAX, INT64_MIN, read_text, short
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    import numpy.typing as npt
 
     from .._types import Int64Array
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import os
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import BadMaskError, LabelRangeError
 from .files import open_regular
 from .pillow import check_size
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 def load_npy(name: str, max_pixels: int | None, data: bytes | None = None) -> npt.NDArray[Any]:

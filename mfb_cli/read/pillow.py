@@ -6,9 +6,9 @@ import io
 import warnings
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import BadMaskError, MfbError, Param
@@ -18,6 +18,9 @@ from .options import DEFAULT_MAX_PIXELS
 from .png_complete import check_png_complete, prefill
 from .samples import check_not_narrowed, stored_samples, tile_codec, tile_rawmode, undo_double_swap
 from .tiff import SAMPLES_PER_PIXEL, tiff_tag
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 # Pillow's TIFF reader warns through Python's warnings about tags it cannot parse ("Corrupt
 # EXIF data"): two lines on stderr from a library that never prints, and about metadata

@@ -8,7 +8,6 @@ import zlib
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import BadMaskError
 from .fast import LIBPNG_WARNINGS, fast_modules
@@ -16,6 +15,8 @@ from .files import open_regular
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import numpy.typing as npt
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREY = 0

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import BadMaskError, Param
 from .colours import colour_codes, pack_rgb, palette_codes
@@ -16,6 +15,7 @@ from .png_fast import read_png_fast
 from .tiff import label_values
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     from PIL import Image
 
     from .._types import Int64Array

@@ -6,8 +6,12 @@ colormaps.py and remap.py build their built-in maps from these rows.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 RGB = tuple[int, int, int]
 

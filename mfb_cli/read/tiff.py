@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import BadMaskError, Param
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     from PIL import Image
 
 # TIFF tags: Pillow reads 8-bit signed and 32-bit unsigned rasters with the wrong sign.

@@ -15,7 +15,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -152,6 +151,8 @@ def _replace_atomically(data: bytes, output: Path) -> None:
     """Replace ``output`` with ``data`` atomically: a reader sees the old or the new file."""
     folder = output.parent
     try:
+        import tempfile  # only when writing a file (start-up)
+
         handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
     except OSError as error:  # name the output, not the temporary file
         raise OSError(error.errno, error.strerror, str(output)) from error

@@ -99,12 +99,9 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
         raise OptionError(Param("void", min(void), item=True), ": class ids are >= 0")
     ids = counts.ids.tolist()
     classes = [i for i in ids if i not in ignore]
-    negative = [i for i in classes if i < 0]
-    if negative:
-        raise LabelRangeError(
-            f"label {negative[0]} is negative; pass --ignore {negative[0]} "
-            "if it marks pixels without a class"
-        )
+    negative = LabelCheck(None, frozenset(ignore)).problem(classes)
+    if negative is not None:
+        raise LabelRangeError(*negative)
     num_classes = spec.num_classes
     set_length = None if spec.class_set is None else spec.class_set.length(ignore)
     if num_classes is None and set_length is not None:
@@ -118,12 +115,9 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     elif num_classes < 1:
         raise OptionError(Param("num_classes", num_classes), ": must be at least 1")
     else:
-        too_big = [i for i in classes if i >= num_classes]
-        if too_big:
-            raise LabelRangeError(
-                f"label {too_big[0]} >= --num-classes {num_classes}; pass --ignore "
-                f"{too_big[0]} or --void {too_big[0]}, or raise --num-classes"
-            )
+        beyond = LabelCheck(num_classes, frozenset(ignore)).problem(classes)
+        if beyond is not None:
+            raise LabelRangeError(*beyond)
     if num_classes == 0:
         raise LabelRangeError("no class labels: every pixel is ignored")
     check_vector_length(num_classes, spec.num_classes is not None, max(classes, default=-1))
