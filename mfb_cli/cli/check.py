@@ -19,7 +19,6 @@ from .options import (
     output_option,
     refuse_unused_reading,
 )
-from .scanning import find_sources, progress_bar
 
 
 @click.command()
@@ -55,28 +54,11 @@ def check(
     """
     import io
 
-    from ..count.check import check_masks
     from ..show.output import write_text
-    from .dask_run import check_inspector
-    from .scanning import refuse_output_among
+    from .scanning import check_files
 
     refuse_unused_reading(ctx, request, None)
-    unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
-    files = find_sources(request, unreadable)
-    refuse_output_among(files)
-    with progress_bar(request, len(files)) as bar, check_inspector(request) as inspector:
-        report = check_masks(
-            files,
-            unreadable=unreadable,
-            num_classes=spec.num_classes,
-            ignore=frozenset(spec.ignore),
-            read=request.read,
-            jobs=request.jobs,
-            skip_bad=request.skip_bad,
-            pool=request.pool,
-            on_file=lambda path: bar.update(),
-            inspector=inspector,
-        )
+    report = check_files(request, spec)
     if output_format == "table":
         from ..show.check_table import render_check
 

@@ -20,7 +20,7 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
-from .scanning import class_stats_for, find_sources, warn_all
+from .scanning import class_stats_for, warn_all
 
 if TYPE_CHECKING:
     from ..show.report import ReportInput
@@ -177,17 +177,6 @@ def _split_names(paths: tuple[Path, ...]) -> list[str]:
 
 def _check_record(request: ScanRequest, spec: LabelSpec) -> dict[str, Any]:
     """What 'mfb check' finds in the same files, as its JSON record."""
-    from ..count.check import check_masks
+    from .scanning import check_files
 
-    unreadable: list[tuple[Path, str]] = []
-    files = find_sources(request, unreadable)
-    return check_masks(
-        files,
-        unreadable=unreadable,
-        num_classes=spec.num_classes,
-        ignore=frozenset(spec.ignore),
-        read=request.read,
-        jobs=request.jobs,
-        skip_bad=request.skip_bad,
-        pool=request.pool,
-    ).record()
+    return check_files(request, spec).record()

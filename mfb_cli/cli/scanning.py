@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from .._types import Int64Array
+    from ..count.check import CheckReport
     from ..count.counts import ClassCounts
     from ..weigh.classes import ClassStats
     from ..weigh.spec import LabelSpec
@@ -259,3 +260,30 @@ def class_stats_for(
         if from_path is None:
             raise
         raise LabelRangeError(f"{from_path}: ", *error.parts) from error
+
+
+def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
+    """'mfb check' of the request's files (on --dask's cluster if given), with progress.
+
+    Archives that cannot be listed are findings (bad files), not errors; -o naming one of
+    the files is refused before any is read.
+    """
+    from ..count.check import check_masks
+    from .dask_run import check_inspector
+
+    unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
+    files = find_sources(request, unreadable)
+    refuse_output_among(files)
+    with progress_bar(request, len(files)) as bar, check_inspector(request) as inspector:
+        return check_masks(
+            files,
+            unreadable=unreadable,
+            num_classes=spec.num_classes,
+            ignore=frozenset(spec.ignore),
+            read=request.read,
+            jobs=request.jobs,
+            skip_bad=request.skip_bad,
+            pool=request.pool,
+            on_file=lambda path: bar.update(),
+            inspector=inspector,
+        )
