@@ -1,0 +1,370 @@
+"""mfb report: the record's numbers worked out by hand, the page's numbers equal to the
+JSON outputs (read back from the HTML), splits, --check, and a 150-class page's size.
+
+The page in a real browser (no request, no console error, sorting, log/linear switch) is
+tested in test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mfb_cli.cli import cli
+from mfb_cli.count.counts import ClassCounts, CountsAccumulator
+from mfb_cli.count.stats import StatsFile, files_digest, stats_record
+from mfb_cli.show.report import ReportInput, js_divergence, report_record
+from mfb_cli.show.serialize import to_json
+from mfb_cli.weigh.classes import class_stats
+from mfb_cli.weigh.schemes import SCHEMES
+from mfb_cli.weigh.spec import LabelSpec
+
+from ..conftest import save_mask
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTIONS = ("summary", "distribution", "weights", "cooc", "splits", "problems")
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def counts_of(*images: list[list[int]]) -> ClassCounts:
+    total = ClassCounts.empty()
+    for image in images:
+        ids, pixels = np.unique(np.asarray(image), return_counts=True)
+        total = total + ClassCounts.from_histogram(ids, pixels)
+    return total
+
+
+def report_of(*splits: tuple[str, ClassCounts], spec: LabelSpec = LabelSpec()) -> dict:
+    inputs = [ReportInput(name, c, class_stats(c, spec)) for name, c in splits]
+    return report_record(inputs, command="mfb report x")
+
+
+class Cells(HTMLParser):
+    """data-value of every cell, by the id of the table holding it: {table: [[row cells]]}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str | None]]] = {}
+        self.summary: dict[str, str] = {}
+        self._table: str | None = None
+        self._in_body = False
+        self._stat: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "table":
+            self._table = found.get("id")
+            if self._table:
+                self.tables[self._table] = []
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._table and self._in_body:
+            self.tables[self._table].append([])
+        elif tag == "td" and self._table and self._in_body:
+            self.tables[self._table][-1].append(found.get("data-value"))
+        elif tag == "div" and found.get("class") == "stat":
+            self._stat = found.get("data-key")
+        elif tag == "dd" and self._stat:
+            self.summary[self._stat] = found.get("data-value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+
+
+def cells(page: str) -> Cells:
+    parser = Cells()
+    parser.feed(page)
+    return parser
+
+
+# -- the record, by hand -----------------------------------------------------------------
+
+A = [[0, 0], [0, 1]]  # class 0: 3 pixels, class 1: 1
+B = [[1, 2], [2, 2]]  # class 1: 1 pixel, class 2: 3
+
+
+def test_summary_and_cooc_worked_out_by_hand():
+    record = report_of(("train", counts_of(A, B)))
+    summary = record["summary"]
+    assert (summary["images"], summary["total_pixels"], summary["present"]) == (2, 8, 3)
+    assert summary["absent"] == []
+    assert summary["imbalance_ratio"] == 3 / 2  # 3 pixels (class 0) / 2 pixels (class 1)
+    assert (summary["void_share"], summary["ignored_share"]) == (0.0, 0.0)
+    # share[c][d]: pixels of d in images containing c / pixels of d.
+    # 0 is in A only: of 1's 2 pixels, 1 is in A; 2 never meets 0.
+    # 1 is in A and B: every pixel of 0 and of 2.  2 is in B only: 1 pixel of class 1.
+    assert record["cooc"]["order"] == [0, 1, 2]  # start at 0 (3 pixels, lower id than 2)
+    assert record["cooc"]["share"] == [[1.0, 0.5, 0.0], [1.0, 1.0, 1.0], [0.0, 0.5, 1.0]]
+
+
+def test_seriation_puts_classes_found_together_side_by_side():
+    # 0 and 2 share every image; 1 is always alone. Ordered by id, 1 would split them.
+    counts = counts_of([[0, 2], [2, 2]], [[1, 1], [1, 1]], [[0, 0], [2, 2]])
+    record = report_of(("all", counts))
+    # 2 has most pixels (5) so comes first; 0 (found with it) next; 1 last.
+    assert record["cooc"]["order"] == [2, 0, 1]
+
+
+def test_void_and_ignored_shares_by_hand():
+    counts = counts_of([[0, 1], [3, 255]], [[0, 0], [255, 255]])
+    record = report_of(("x", counts), spec=LabelSpec.of(None, [3], [255]))
+    summary = record["summary"]
+    assert summary["void_share"] == 1 / 8
+    assert summary["ignored_share"] == 3 / 8
+    assert summary["labelled_pixels"] == 4
+    assert summary["absent"] == [2]
+    assert record["cooc"]["order"] == [0, 1]  # void 3 and absent 2 left out
+
+
+def test_js_divergence_by_hand():
+    assert js_divergence([1.0, 0.0], [0.0, 1.0]) == 1.0
+    assert js_divergence([0.3, 0.7], [0.3, 0.7]) == 0.0
+    # p = (1/2, 1/2), q = (1, 0), m = (3/4, 1/4):
+    # KL(p||m) = 1/2 log2(2/3) + 1/2 log2(2); KL(q||m) = log2(4/3); JS = the mean of both.
+    expected = ((0.5 * math.log2(2 / 3) + 0.5) + math.log2(4 / 3)) / 2
+    assert js_divergence([0.5, 0.5], [1.0, 0.0]) == pytest.approx(expected, rel=1e-15)
+
+
+def test_splits_flag_a_class_missing_from_one_split():
+    train = counts_of(A, B)  # classes 0, 1, 2
+    val = counts_of([[0, 1], [1, 1]])  # no class 2
+    record = report_of(("train", train), ("val", val), spec=LabelSpec.of(3))
+    splits = record["splits"]
+    assert splits["missing"] == [{"id": 2, "present_in": ["train"], "missing_from": ["val"]}]
+    # shares of labelled pixels: train (3/8, 2/8, 3/8), val (1/4, 3/4, 0)
+    p, q = [3 / 8, 2 / 8, 3 / 8], [1 / 4, 3 / 4, 0.0]
+    m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
+    kl_p = sum(a * math.log2(a / c) for a, c in zip(p, m, strict=True) if a)
+    kl_q = sum(b * math.log2(b / c) for b, c in zip(q, m, strict=True) if b)
+    divergence = splits["js_divergence"]
+    assert divergence[0][0] == divergence[1][1] == 0.0
+    assert divergence[0][1] == divergence[1][0] == pytest.approx((kl_p + kl_q) / 2, rel=1e-14)
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def test_sample_page_numbers_equal_the_json_outputs(tmp_path):
+    page_path = tmp_path / "r.html"
+    args = ["sample_masks", "--names", "sample_masks/classes.txt", "--void", "11"]
+    result = run("report", *args, "-o", page_path)
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    found = cells(page)
+
+    histogram = json.loads(run("histogram", *args, "-f", "json").stdout)
+    rows = [*histogram["classes"], *histogram["void"], *histogram["ignored"]]
+    table = found.tables["distribution-table"]
+    assert len(table) == len(rows) == 12
+    for row, values in zip(rows, table, strict=True):
+        assert int(values[0]) == row["id"]
+        assert int(values[2]) == row["pixels"]
+        assert values[3] == (
+            "" if row["share_of_labelled"] is None else repr(row["share_of_labelled"])
+        )
+        assert int(values[4]) == row["images"]
+        assert float(values[5]) == row["share_of_images"]
+
+    weights_table = found.tables["weights-table"]
+    for column, scheme in enumerate(SCHEMES, start=3):
+        out = run("weights", *args, "--scheme", scheme, "--normalize", "mean", "-f", "json")
+        assert out.exit_code == 0, out.stderr
+        expected = json.loads(out.stdout)["weights"]
+        assert [float(r[column]) for r in weights_table] == expected, scheme
+
+    assert int(found.summary["images"]) == histogram["images"] == 20
+    assert int(found.summary["total_pixels"]) == histogram["total_pixels"]
+    assert float(found.summary["imbalance_ratio"]) == histogram["imbalance_ratio"]
+    assert (
+        float(found.summary["void_share"]) == histogram["void_pixels"] / histogram["total_pixels"]
+    )
+    assert "mfb report sample_masks --names sample_masks/classes.txt --void 11 -o" in page
+    assert "wrote" in result.stderr
+
+
+def test_page_is_self_contained(tmp_path):
+    result = run("report", "sample_masks", "--void", "11")
+    assert result.exit_code == 0, result.stderr
+    page = result.stdout
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in page
+    # Nothing that would make a browser fetch: no remote URL, no src= at all, no @import.
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)
+    assert " src=" not in page and "@import" not in page and "url(" not in page
+
+
+def test_committed_sample_page_is_up_to_date(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = run("report", "sample_masks", "--names", "sample_masks/classes.txt", "--void", "11")
+    assert result.exit_code == 0, result.stderr
+    committed = (ROOT / "docs" / "report-sample.html").read_text(encoding="utf-8")
+    assert result.stdout == committed, (
+        "regenerate: mfb report sample_masks --names sample_masks/classes.txt --void 11 "
+        "> docs/report-sample.html"
+    )
+
+
+def write_stats(path: Path, counts: ClassCounts, files: int) -> Path:
+    digest = files_digest(f"{path.stem}/{i}.png" for i in range(files))
+    path.write_text(to_json(stats_record(StatsFile(counts, files, digest))), encoding="utf-8")
+    return path
+
+
+def ade_like(seed: int, images: int = 200, classes: int = 150) -> ClassCounts:
+    """ADE20K-like counts: ids 0..149 with a long tail, 255 ignored, a few classes per image."""
+    rng = np.random.default_rng(seed)
+    popularity = 1 / np.arange(1, classes + 1)
+    popularity /= popularity.sum()
+    accumulator = CountsAccumulator()
+    for _ in range(images):
+        present = np.sort(
+            rng.choice(classes, size=int(rng.integers(4, 16)), replace=False, p=popularity)
+        )
+        ids = np.append(present, 255).astype(np.int64)
+        accumulator.add(ids, rng.integers(1, 60_000, size=len(ids)).astype(np.int64))
+    return accumulator.result()
+
+
+def test_150_classes_page_stays_small_with_every_row(tmp_path):
+    stats = write_stats(tmp_path / "ade.json", ade_like(1, images=600), 600)
+    page_path = tmp_path / "ade.html"
+    result = run("report", "--from", stats, "--ignore", 255, "--num-classes", 150, "-o", page_path)
+    assert result.exit_code == 0, result.stderr
+    size = page_path.stat().st_size
+    assert size < 3_000_000, size
+    found = cells(page_path.read_text(encoding="utf-8"))
+    assert len(found.tables["distribution-table"]) == 150 + 1  # the classes, then 255
+    assert len(found.tables["weights-table"]) == 150
+
+
+def test_splits_from_several_stats_files(tmp_path):
+    train = write_stats(tmp_path / "train.json", counts_of(A, B), 2)
+    val = write_stats(tmp_path / "val.json", counts_of([[0, 1], [1, 1]]), 1)
+    result = run("report", "--from", train, "--from", val)
+    assert result.exit_code == 0, result.stderr
+    page = result.stdout
+    found = cells(page)
+    # val alone has 2 classes, train 3: both get the longer vector, so 2 is flagged.
+    assert len(found.tables["splits-table"]) == 3
+    assert 'id="missing-classes"' in page and 'data-id="2"' in page
+    assert "present in train, missing from val" in page
+    js = found.tables["js-table"]
+    assert js[0][0] == "0.0" and js[0][1] == js[1][0] and float(js[0][1]) > 0
+
+
+def test_check_findings_are_listed(mask_dir, tmp_path):
+    folder = mask_dir([A, A, B])  # two identical files
+    result = run("report", folder, "--check", "-q")
+    assert result.exit_code == 0, result.stderr  # findings are shown, not an exit status
+    assert 'data-clean="false"' in result.stdout
+    assert "identical files: " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give PATH..."),
+        (["--from", "x.json", "--check"], "--check has no effect with --from"),
+        (["--from", "x.json", "--glob", "*.png"], "--glob has no effect with --from"),
+        (["sample_masks", "--from", "x.json"], "not both"),
+    ],
+)
+def test_usage_errors(tmp_path, args, message):
+    (tmp_path / "x.json").write_text("{}")
+    result = run("report", *[tmp_path / a if a == "x.json" else a for a in args])
+    assert result.exit_code == 2, result.stdout
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_colour_table_gives_bar_colours_and_names(tmp_path):
+    (tmp_path / "class_dict.csv").write_text("name,r,g,b\nSky,128,128,128\nRoad,128,64,128\n")
+    rgb = np.zeros((2, 2, 3), dtype=np.uint8)
+    rgb[0], rgb[1] = (128, 128, 128), (128, 64, 128)
+    save_mask(tmp_path / "m" / "a.png", rgb, "RGB")
+    result = run("report", tmp_path / "m", "--colormap", tmp_path / "class_dict.csv", "-q")
+    assert result.exit_code == 0, result.stderr
+    bars = re.findall(
+        r'class="bar" data-lin="[^"]*" data-log="[^"]*" style="[^"]*background:(#\w+)',
+        result.stdout,
+    )
+    assert bars == ["#808080", "#804080"]
+    assert ">Sky <" in result.stdout and ">Road <" in result.stdout
+
+
+def test_names_cannot_inject_markup(tmp_path, mask_dir):
+    (tmp_path / "names.txt").write_text("<script>alert(1)</script>\nb&b\n")
+    result = run("report", mask_dir([[[0, 1]]]), "--names", tmp_path / "names.txt", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert "<script>alert" not in result.stdout
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in result.stdout and "b&amp;b" in result.stdout
+
+
+def test_splits_with_different_label_mappings_are_refused(tmp_path, mask_dir):
+    folder = mask_dir([[[0, 1]]])
+    plain = tmp_path / "plain.json"
+    mapped = tmp_path / "mapped.json"
+    (tmp_path / "swap.json").write_text('{"0": 1, "1": 0}')
+    assert run("scan", folder, "-o", plain, "-q").exit_code == 0
+    assert run("scan", folder, "--map", tmp_path / "swap.json", "-o", mapped, "-q").exit_code == 0
+    result = run("report", "--from", plain, "--from", mapped)
+    assert result.exit_code == 1
+    assert f"{mapped}: its label mapping differs from {plain}'s" in result.stderr
+
+
+def test_heat_map_keeps_the_classes_with_most_pixels(tmp_path):
+    # 250 classes, one image each, class c with c + 1 pixels: the 200 largest are 50..249.
+    accumulator = CountsAccumulator()
+    for c in range(250):
+        accumulator.add(np.array([c], dtype=np.int64), np.array([c + 1], dtype=np.int64))
+    record = report_of(("many", accumulator.result()))
+    assert record["cooc"]["left_out"] == 50
+    assert sorted(record["cooc"]["order"]) == list(range(50, 250))
+    # no two classes meet: every off-diagonal share is 0
+    share = record["cooc"]["share"]
+    assert all(share[i][j] == (1.0 if i == j else 0.0) for i in range(200) for j in range(200))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 5), min_size=1, max_size=6),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(
+        st.lists(st.integers(0, 5), min_size=1, max_size=6),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_report_properties(first, second):
+    one, two = counts_of(*[[row] for row in first]), counts_of(*[[row] for row in second])
+    record = report_of(("a", one), ("b", two), spec=LabelSpec.of(6))
+    in_first = {v for row in first for v in row}
+    in_second = {v for row in second for v in row}
+    assert sorted(record["cooc"]["order"]) == sorted(in_first)  # a permutation of them
+    assert all(row[i] == 1.0 for i, row in enumerate(record["cooc"]["share"]))
+    divergence = record["splits"]["js_divergence"]
+    assert divergence[0][0] == divergence[1][1] == 0.0
+    assert divergence[0][1] == divergence[1][0]
+    assert 0.0 <= divergence[0][1] <= 1.0 + 1e-12
+    shares = [[r["share_of_labelled"] for r in s["classes"]] for s in record["splits"]["splits"]]
+    assert (divergence[0][1] == 0.0) == (shares[0] == shares[1])
+    assert (divergence[0][1] >= 1.0 - 1e-12) == (not in_first & in_second)  # disjoint: 1
+    assert {m["id"] for m in record["splits"]["missing"]} == in_first ^ in_second

@@ -1,0 +1,235 @@
+"""The report page in a real browser: Debian's headless Chromium driven by Playwright.
+
+No browser is ever downloaded: the tests use /usr/bin/chromium (``apt-get install
+chromium``) and skip, saying why, when it or the ``playwright`` package is missing. Every
+request the page makes is recorded and refused; only the page's own file:// URL may load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mfb_cli.cli import cli
+from mfb_cli.weigh.schemes import SCHEMES
+
+from .test_report import A, B, ade_like, counts_of, write_stats
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "no /usr/bin/chromium (apt-get install chromium) for the browser tests",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="no playwright package (pip install 'mfb-cli[test]')"
+)
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: The printable width of A4 with the page's 12 mm margins, in CSS pixels (96 per inch).
+A4_PRINT_WIDTH = round((210 - 2 * 12) / 25.4 * 96)
+ROWS = "#distribution-table tbody tr"
+SAMPLE = ["sample_masks", "--names", "sample_masks/classes.txt", "--void", "11"]
+
+
+def run(*args: object):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+class Browser:
+    """One page opened from disk, with every request, console error and page error kept."""
+
+    def __init__(self, playwright: object, profile: Path) -> None:
+        self.context = playwright.chromium.launch_persistent_context(  # type: ignore[attr-defined]
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        self.requests: list[str] = []  # every request routed (the page's own, and refused ones)
+        self.seen: list[str] = []  # every request the page started, routed or not
+        self.errors: list[str] = []
+
+        def refuse(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            self.requests.append(url)
+            if url == self.url:
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                route.abort()  # type: ignore[attr-defined]
+
+        self.context.route("**/*", refuse)
+        self.url = ""
+
+    def open(self, path: Path) -> object:
+        self.url = path.resolve().as_uri()
+        page = self.context.new_page()
+        page.on("request", lambda r: self.seen.append(r.url))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.goto(self.url)
+        page.wait_for_load_state("load")
+        return page
+
+
+@pytest.fixture
+def browser(tmp_path):
+    with sync_api.sync_playwright() as playwright:
+        opened = Browser(playwright, tmp_path / "profile")
+        try:
+            yield opened
+        finally:
+            opened.context.close()
+
+
+def values(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(selector, "cells => cells.map(c => c.dataset.value)")
+
+
+def test_sample_page_in_chromium(browser, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    path = tmp_path / "report.html"
+    run("report", *SAMPLE, "-o", path)
+    page = browser.open(path)
+
+    for section in ("summary", "distribution", "weights", "cooc", "splits", "problems"):
+        text = page.inner_text(f"section#{section}")
+        assert len(text) > 100, section
+    assert page.locator("#distribution-table tbody tr").count() == 12
+    assert page.locator("#weights-chart circle").count() == 6 * 11  # 11 counted classes
+    assert page.locator("#weights-chart polyline").count() == 6
+    assert page.locator("#cooc-chart path").count() > 0
+    box = page.locator("#cooc-chart").bounding_box()
+    assert box["width"] > 200 and box["height"] > 200
+    widths = page.eval_on_selector_all(
+        "#distribution-table .bar", "bars => bars.map(b => b.getBoundingClientRect().width)"
+    )
+    assert len(widths) == 12 and all(w > 0 for w in widths)
+
+    # The numbers read back from the DOM equal the JSON outputs.
+    histogram = json.loads(run("histogram", *SAMPLE, "-f", "json").stdout)
+    rows = [*histogram["classes"], *histogram["void"]]
+    assert [int(v) for v in values(page, "#distribution-table td.pixels")] == [
+        r["pixels"] for r in rows
+    ]
+    assert [int(v) for v in values(page, "#distribution-table td.images")] == [
+        r["images"] for r in rows
+    ]
+    weights = [float(v) for v in values(page, "#weights-table td.weight")]
+    for index, scheme in enumerate(SCHEMES):
+        expected = json.loads(
+            run("weights", *SAMPLE, "--scheme", scheme, "--normalize", "mean").stdout
+        )["weights"]
+        assert weights[index :: len(SCHEMES)] == expected, scheme
+
+    # Sorting: Pixels descending on the first click, ascending on the second.
+    page.click("#distribution-table th:nth-child(3)")
+    by_pixels = sorted(rows, key=lambda r: (-r["pixels"], r["id"]))
+    ids = page.eval_on_selector_all(ROWS, "r => r.map(x => +x.dataset.id)")
+    assert ids == [r["id"] for r in by_pixels]
+    page.click("#distribution-table th:nth-child(3)")
+    ids = page.eval_on_selector_all(ROWS, "r => r.map(x => +x.dataset.id)")
+    assert ids == [r["id"] for r in sorted(rows, key=lambda r: (r["pixels"], r["id"]))]
+    page.click("#distribution-table th:nth-child(2)")  # by name, A to Z
+    names = page.eval_on_selector_all(
+        "#distribution-table tbody tr td:nth-child(2)", "c => c.map(x => x.dataset.value)"
+    )
+    assert names == sorted(names, key=str.lower)
+
+    # The log/linear switch: linear bars are proportional to the pixels.
+    scale = page.get_attribute("#distribution-table", "data-scale")
+    assert scale == "log"  # imbalance ratio 238.7 > 100
+    page.click("#scale-toggle")
+    assert page.get_attribute("#distribution-table", "data-scale") == "linear"
+    assert page.inner_text("#scale-toggle") == "linear"
+    bars = page.eval_on_selector_all(
+        "#distribution-table tbody tr",
+        "rows => rows.map(r => [+r.dataset.id, r.querySelector('.bar').getBoundingClientRect()"
+        ".width])",
+    )
+    width = dict(bars)
+    pixels = {r["id"]: r["pixels"] for r in rows}
+    top = max(pixels, key=pixels.__getitem__)
+    for label, w in width.items():
+        assert w == pytest.approx(width[top] * pixels[label] / pixels[top], abs=1.0)
+    page.click("#scale-toggle")
+    assert page.get_attribute("#distribution-table", "data-scale") == "log"
+
+    # The heat map names the cell under the pointer: row Road (most pixels), column Sky.
+    heat = page.locator("#cooc-chart")
+    heat.scroll_into_view_if_needed()
+    margin = float(heat.get_attribute("data-margin"))
+    cell = float(heat.get_attribute("data-cell"))
+    view = page.eval_on_selector("#cooc-chart", "s => s.viewBox.baseVal.width")
+    box = heat.bounding_box()
+    scale = box["width"] / view
+    page.mouse.move(
+        box["x"] + (margin + 1.5 * cell) * scale, box["y"] + (margin + 0.5 * cell) * scale
+    )
+    assert page.inner_text("#cooc-hover") == "100.00% of the pixels of Sky lie in images with Road"
+
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert browser.errors == []
+    assert browser.requests == browser.seen == [browser.url]
+
+
+def test_print_layout_fits_a4(browser, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    path = tmp_path / "report.html"
+    run("report", *SAMPLE, "-o", path)
+    page = browser.open(path)
+    page.set_viewport_size({"width": A4_PRINT_WIDTH, "height": 1000})
+    page.emulate_media(media="print")
+    rights = page.eval_on_selector_all(
+        "svg, table, .stats", "items => items.map(e => e.getBoundingClientRect().right)"
+    )
+    assert rights and max(rights) <= A4_PRINT_WIDTH + 0.5
+    assert page.locator("#scale-toggle").is_hidden()  # controls are not printed
+    assert browser.errors == []
+
+
+def test_splits_and_150_classes_in_chromium(browser, tmp_path):
+    train = write_stats(tmp_path / "train.json", ade_like(2, images=400), 400)
+    val = write_stats(tmp_path / "val.json", ade_like(3, images=60), 60)
+    path = tmp_path / "splits.html"
+    run("report", "--from", train, "--from", val, "--ignore", 255, "--num-classes", 150, "-o", path)
+    page = browser.open(path)
+    assert page.locator("#distribution-table tbody tr").count() == 151
+    assert page.locator("#weights-table tbody tr").count() == 150
+    assert page.locator("#splits-table tbody tr").count() == 150
+    assert page.locator("#js-table tbody tr").count() == 2
+    divergence = float(values(page, "#js-table td")[1])
+    assert 0 < divergence < 1
+    assert page.locator("#missing-classes li").count() > 0  # val misses tail classes
+    page.screenshot(path=str(tmp_path / "splits.png"), full_page=True)
+    assert browser.errors == []
+    assert browser.requests == browser.seen == [browser.url]
+
+
+def test_small_splits_page_flags_the_missing_class(browser, tmp_path):
+    train = write_stats(tmp_path / "train.json", counts_of(A, B), 2)
+    val = write_stats(tmp_path / "val.json", counts_of([[0, 1], [1, 1]]), 1)
+    path = tmp_path / "small.html"
+    run("report", "--from", train, "--from", val, "-o", path)
+    page = browser.open(path)
+    assert page.inner_text("#missing-classes").strip() == (
+        "2 (id 2): present in train, missing from val"
+    )
+    assert page.locator("#splits-table tr.flag").count() == 1
+    assert browser.errors == []

@@ -1,0 +1,1 @@
+"""Tests of mfb_cli.weigh."""
