@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import MfbError
-from .counts import ClassCounts, CountsAccumulator
+from .counts import MAX_COUNT, ClassCounts, CountsAccumulator
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 #: The header key and the version of the per-image format.
 HEADER_KEY = "mfb_per_image"
 VERSION = 1
+#: The longest line read (bytes): an image line of every one of 4096 ids at 2**63 is ~200 kB,
+#: so anything longer is not a per-image file, and memory stays bounded on a crafted one.
+MAX_LINE_BYTES = 8 << 20
 
 
 class PerImageError(MfbError):
@@ -112,16 +115,28 @@ def read_per_image(path: Path) -> Iterator[tuple[dict[str, Any], ImageCounts | N
     """Yield ``(label_mapping, image)`` per line; ``image`` is None on a header line."""
     mapping: dict[str, Any] | None = None
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as error:
         raise PerImageError(f"{path}: cannot read ({error.strerror or error})") from error
     with handle:
-        for number, line in enumerate(handle, 1):
+        for number in itertools.count(1):
             where = f"{path}:{number}"
-            if not line.strip():
+            try:
+                raw = handle.readline(MAX_LINE_BYTES + 1)
+            except OSError as error:
+                raise PerImageError(f"{where}: cannot read ({error.strerror or error})") from error
+            if not raw:
+                break
+            if len(raw) > MAX_LINE_BYTES:
+                raise PerImageError(
+                    f"{where}: a line longer than {MAX_LINE_BYTES} bytes; not a per-image file"
+                )
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                raise PerImageError(f"{where}: not UTF-8 text") from error
             except ValueError as error:
                 raise PerImageError(f"{where}: not JSON ({error})") from error
             if not isinstance(record, dict):
@@ -186,6 +201,8 @@ def _image(record: dict[str, Any], where: str) -> ImageCounts:
         raise PerImageError(f"{where}: 'ids' must be sorted and distinct")
     if any(n <= 0 for n in pixels):
         raise PerImageError(f"{where}: pixel counts must be positive")
+    if any(n > MAX_COUNT for n in pixels) or any(abs(i) > MAX_COUNT for i in ids):
+        raise PerImageError(f"{where}: a count or id is more than mfb counts (2**63 - 1)")
     return ImageCounts(image, tuple(ids), tuple(pixels))
 
 
