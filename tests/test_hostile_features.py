@@ -3,6 +3,9 @@ refused in one line with the right exit code, or gives exactly the naive result.
 
 from __future__ import annotations
 
+import json
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -62,3 +65,64 @@ def test_dev_zero_as_a_per_image_file_is_refused(monkeypatch):
         pytest.skip("no /dev/zero")
     monkeypatch.setattr(per_image, "MAX_LINE_BYTES", 1 << 16)
     _one_line_error(run("sampling", "--from", "/dev/zero"), "/dev/zero:1: a line longer")
+
+
+def _per_image_file(tmp_path: Path) -> Path:
+    """Class pixels 0: 24 (a 8, c 16), 1: 8 (a), 2: 15 (b), 255: 1 (b, ignored)."""
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(
+        HEADER
+        + b'{"image":"a","ids":[0,1],"pixels":[8,8]}\n'
+        + b'{"image":"b","ids":[2,255],"pixels":[15,1]}\n'
+        + b'{"image":"c","ids":[0],"pixels":[16]}\n'
+    )
+    return path
+
+
+def _probabilities(tmp_path: Path, *options: object) -> list[float]:
+    result = run("sampling", "--from", _per_image_file(tmp_path), "--ignore", 255, "-f", "json",
+                 *options)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "RuntimeWarning" not in result.stderr and "internal error" not in result.stderr
+    return [one["probability"] for one in json.loads(result.stdout)["images"]]
+
+
+def _naive_rcs(temperature: float, kept: dict[int, int]) -> dict[int, float]:
+    """P(c) over the kept classes {c: pixels}, as 1 / sum_k exp((s_c - s_k) / T) in exact-ish
+    steps: no shift, no softmax library, so nothing is shared with the code under test."""
+    total = 24 + 8 + 15
+    share = {c: Fraction(n, total) for c, n in kept.items()}
+    out = {}
+    for c in kept:
+        exponents = [(share[c] - share[k]) / Fraction(temperature) for k in kept]
+        big = max(exponents) > 700  # exp() beyond a float: P(c) is 0 to double precision
+        out[c] = 0.0 if big else 1 / sum(math.exp(float(max(e, Fraction(-800)))) for e in exponents)
+    return out
+
+
+@pytest.mark.parametrize("temperature", [1e-4, 1e-300, 5e-324])
+def test_rare_class_with_a_tiny_temperature_and_the_rarest_class_left_out(tmp_path, temperature):
+    # class 1 (the rarest) has no image with more than 8 pixels: it is left out, and P(c) is
+    # the softmax over 0 and 2 -- not 0/0 because exp() of the others underflowed.
+    expected = _naive_rcs(temperature, {0: 24, 2: 15})
+    got = _probabilities(tmp_path, "--scheme", "rare-class", "--temperature", temperature,
+                         "--min-pixels", 8)  # fmt: skip
+    # a: class 0 has 8 pixels, not more than 8; b: class 2; c: class 0 (16 pixels)
+    assert got == pytest.approx([0.0, expected[2], expected[0]], rel=1e-12, abs=1e-300)
+    assert got[1] == 1.0
+
+
+def test_rare_class_temperature_underflowing_the_division(tmp_path):
+    # (1 - f_c) / 5e-324 overflows: the limit T -> 0 draws only the rarest class (1, image a)
+    got = _probabilities(tmp_path, "--scheme", "rare-class", "--temperature", 5e-324,
+                         "--min-pixels", 0)  # fmt: skip
+    assert got == [1.0, 0.0, 0.0]
+
+
+def test_repeat_factor_with_a_huge_threshold_is_finite_and_exact(tmp_path):
+    # f(0) = 2/3, f(1) = f(2) = 1/3; r(a) = r(b) = sqrt(3t), r(c) = sqrt(1.5t), ceil is a no-op
+    t = 1e308
+    ra, rc = math.sqrt(3) * math.sqrt(t), math.sqrt(1.5) * math.sqrt(t)
+    total = 2 * ra + rc
+    got = _probabilities(tmp_path, "--threshold", t)
+    assert got == pytest.approx([ra / total, ra / total, rc / total], rel=1e-12)
