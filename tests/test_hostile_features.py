@@ -126,3 +126,12 @@ def test_repeat_factor_with_a_huge_threshold_is_finite_and_exact(tmp_path):
     total = 2 * ra + rc
     got = _probabilities(tmp_path, "--threshold", t)
     assert got == pytest.approx([ra / total, ra / total, rc / total], rel=1e-12)
+
+
+def test_rare_class_on_an_all_void_dataset_does_not_say_lower_min_pixels(tmp_path):
+    path = tmp_path / "v.jsonl"
+    path.write_bytes(HEADER + b'{"image":"a","ids":[7],"pixels":[16]}\n')
+    result = run("sampling", "--from", path, "--void", 7, "--scheme", "rare-class",
+                 "--min-pixels", 0)  # fmt: skip
+    _one_line_error(result, "no image contains a counted class")
+    assert "lower it" not in result.stderr

@@ -152,6 +152,8 @@ def _rare_class(
     pixels = np.zeros(table.num_classes, dtype=np.float64)
     np.add.at(pixels, table.cls, table.pixels)
     present = np.flatnonzero(pixels > 0)
+    if not len(present):  # every pixel void: lowering --min-pixels would not help
+        raise OptionError("no image contains a counted class: nothing to sample")
     # DAFormer's order: classes by total pixels, fewest first (stable on ties: by id here).
     present = present[np.argsort(pixels[present], kind="stable")]
     share = pixels[present] / pixels.sum()
