@@ -135,3 +135,57 @@ def test_rare_class_on_an_all_void_dataset_does_not_say_lower_min_pixels(tmp_pat
                  "--min-pixels", 0)  # fmt: skip
     _one_line_error(result, "no image contains a counted class")
     assert "lower it" not in result.stderr
+
+
+SECRET_URL = "memory://user:hunter2@bucket/{name}?X-Amz-Signature=topsecret"
+
+
+def _in_memory(name: str, data: bytes) -> str:
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    fs.pipe_file(f"/bucket/{name}", data)
+    return f"memory://bucket/{name}"
+
+
+def test_sampling_and_priors_read_a_per_image_url_like_a_local_file(tmp_path):
+    local = _per_image_file(tmp_path)
+    url = _in_memory("h2-p.jsonl", local.read_bytes())
+    for command in ("sampling", "priors"):
+        from_local = run(command, "--from", local, "--ignore", 255)
+        from_url = run(command, "--from", url, "--ignore", 255)
+        assert from_local.exit_code == from_url.exit_code == 0, from_url.output
+        assert json.loads(from_url.stdout)["warnings"] == json.loads(from_local.stdout)["warnings"]
+        strip = lambda text: text.replace(url, "X").replace(str(local), "X")  # noqa: E731
+        assert strip(from_url.stdout) == strip(from_local.stdout)
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [("sampling", "none.jsonl"), ("priors", "none.jsonl"), ("priors", "none.json"),
+     ("report", "none.json")],
+)  # fmt: skip
+def test_a_missing_url_for_from_is_one_line_without_its_secrets(tmp_path, command, name):
+    pytest.importorskip("fsspec")
+    url = SECRET_URL.format(name=name)
+    args = ["-o", tmp_path / "r.html"] if command == "report" else []
+    result = run(command, "--from", url, *args)
+    _one_line_error(result, f"memory://bucket/{name}: cannot read")
+    assert "hunter2" not in result.output and "topsecret" not in result.output
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_from_a_url_reads_it_and_names_the_split_by_its_stem(tmp_path):
+    from .conftest import save_mask
+
+    save_mask(tmp_path / "m" / "a.png", [[0, 1], [1, 1]])
+    stats = tmp_path / "train.json"
+    assert run("scan", tmp_path / "m", "-o", stats, "-q").exit_code == 0
+    url = _in_memory("h2-train.json", stats.read_bytes())
+    page = tmp_path / "r.html"
+    result = run("report", "--from", url, "--from", stats, "-o", page, "-q")
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    # the splits are named by their stems, the URL's as a local file's
+    assert "<th>h2-train</th>" in text or ">h2-train<" in text
+    alone = run("report", "--from", url, "-o", tmp_path / "one.html", "-q")
+    assert alone.exit_code == 0 and "train" in (tmp_path / "one.html").read_text()

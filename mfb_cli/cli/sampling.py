@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..read.remote import named, shown_path
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .options import (
     FiniteFloatRange,
+    PathOrUrl,
     ScanRequest,
     check_output_path,
     class_options,
@@ -90,10 +92,10 @@ def _images_for(
         wanted = scan.read.label_mapping()
         if wanted and not same_mapping(wanted, loaded.label_mapping):
             raise click.ClickException(
-                f"{from_paths[0]}: scanned with a different label mapping than the options "
-                "given; rescan, or drop the colour map / remap options"
+                f"{shown_path(from_paths[0])}: scanned with a different label mapping than the "
+                "options given; rescan, or drop the colour map / remap options"
             )
-        source = {"per_image": [str(p) for p in from_paths], "files": len(loaded.images)}
+        source = {"per_image": [shown_path(p) for p in from_paths], "files": len(loaded.images)}
         if loaded.label_mapping:
             source["label_mapping"] = loaded.label_mapping
         return list(loaded.images), loaded.counts, source
@@ -137,7 +139,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 @click.option(
     "--from",
     "from_paths",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathOrUrl(path_type=Path, dir_okay=False),
     multiple=True,
     metavar="IMAGES.jsonl",
     help="Read per-image statistics written by 'mfb scan --per-image' (repeatable: shards "
@@ -319,7 +321,7 @@ def priors(
     from ..weigh.priors import class_priors
 
     refuse_unused_reading(ctx, request, from_path)
-    if from_path is not None and from_path.suffix == ".jsonl":  # per-image statistics
+    if from_path is not None and named(from_path).suffix == ".jsonl":  # per-image statistics
         _, counts, source = _images_for(request, spec, (from_path,))
         stats = _class_stats(counts, spec, request, source)
     else:

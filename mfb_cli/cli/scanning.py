@@ -12,6 +12,7 @@ import click
 
 from ..errors import BadMaskError, LabelRangeError, MfbError
 from ..read.archives import ArchiveMember, LabelSource
+from ..read.remote import shown_path
 from ..show.output import one_line
 from .messages import cli_text, warn
 from .options import ScanRequest, refuse_output_as_input
@@ -225,8 +226,8 @@ def counts_for(
         wanted = scan.read.label_mapping()
         if wanted and not same_mapping(wanted, loaded.label_mapping):
             raise MfbError(
-                f"{from_path}: scanned with a different label mapping than the options given; "
-                "rescan, or drop the colour map / remap options"
+                f"{shown_path(from_path)}: scanned with a different label mapping than the options "
+                "given; rescan, or drop the colour map / remap options"
             )
         return loaded.counts, loaded.source
     scanned = scan_masks(scan, spec)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import MfbError
+from ..read.remote import shown_path
 from .counts import MAX_COUNT, ClassCounts, CountsAccumulator
 
 if TYPE_CHECKING:
@@ -111,20 +112,38 @@ def _ints(value: Any) -> bool:
     )
 
 
-def read_per_image(path: Path) -> Iterator[tuple[dict[str, Any], ImageCounts | None]]:
-    """Yield ``(label_mapping, image)`` per line; ``image`` is None on a header line."""
-    mapping: dict[str, Any] | None = None
+def _open(path: Path | str) -> IO[bytes]:
+    """A local file, or a URL through fsspec (named without its secrets)."""
+    from ..read.remote import filesystem, is_url, safe_url
+
+    if is_url(path):
+        assert isinstance(path, str)
+        fs, inside = filesystem(path)
+        try:
+            return fs.open(inside, "rb")  # type: ignore[no-any-return]
+        except FileNotFoundError as error:
+            raise PerImageError(f"{safe_url(path)}: cannot read (no such object)") from error
+        except Exception as error:  # each backend raises its own types
+            raise PerImageError(
+                f"{safe_url(path)}: cannot read ({type(error).__name__})"
+            ) from error
     try:
-        handle = path.open("rb")
+        return Path(path).open("rb")
     except OSError as error:
         raise PerImageError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+def read_per_image(path: Path | str) -> Iterator[tuple[dict[str, Any], ImageCounts | None]]:
+    """Yield ``(label_mapping, image)`` per line; ``image`` is None on a header line."""
+    mapping: dict[str, Any] | None = None
+    handle = _open(path)
     with handle:
         for number in itertools.count(1):
-            where = f"{path}:{number}"
+            where = f"{shown_path(path)}:{number}"
             try:
                 raw = handle.readline(MAX_LINE_BYTES + 1)
-            except OSError as error:
-                raise PerImageError(f"{where}: cannot read ({error.strerror or error})") from error
+            except Exception as error:  # a local OSError, or a backend's own error type
+                raise PerImageError(f"{where}: cannot read ({type(error).__name__})") from error
             if not raw:
                 break
             if len(raw) > MAX_LINE_BYTES:
@@ -162,7 +181,7 @@ def read_per_image(path: Path) -> Iterator[tuple[dict[str, Any], ImageCounts | N
             yield mapping, _image(record, where)
 
 
-def concatenated_lines(paths: Sequence[Path]) -> Iterator[str]:
+def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
     """The shards as one file: one header, then every image line, each line checked.
 
     Shards read with different label mappings are refused; memory stays flat.
@@ -172,7 +191,8 @@ def concatenated_lines(paths: Sequence[Path]) -> Iterator[str]:
         for found, image in read_per_image(path):
             if mapping is not None and not _same(mapping, found):
                 raise PerImageError(
-                    f"{path}: read with a different label mapping than the files before it"
+                    f"{shown_path(path)}: read with a different label mapping than the files "
+                    "before it"
                 )
             if image is None:
                 if mapping is None:
@@ -216,7 +236,7 @@ class PerImageStats:
     warnings: tuple[str, ...] = ()
 
 
-def load_per_image(paths: Sequence[Path]) -> PerImageStats:
+def load_per_image(paths: Sequence[Path | str]) -> PerImageStats:
     """Read per-image files (shards in the order given) into images and their totals."""
     import numpy as np
 
@@ -227,7 +247,8 @@ def load_per_image(paths: Sequence[Path]) -> PerImageStats:
         for found, image in read_per_image(path):
             if mapping is not None and not _same(mapping, found):
                 raise PerImageError(
-                    f"{path}: read with a different label mapping than the files before it"
+                    f"{shown_path(path)}: read with a different label mapping than the files "
+                    "before it"
                 )
             mapping = found
             if image is not None:
@@ -236,7 +257,7 @@ def load_per_image(paths: Sequence[Path]) -> PerImageStats:
                     np.asarray(image.ids, dtype=np.int64), np.asarray(image.pixels, np.int64)
                 )
     if not images:
-        raise PerImageError(f"{', '.join(str(p) for p in paths)}: no image lines")
+        raise PerImageError(f"{', '.join(shown_path(p) for p in paths)}: no image lines")
     warnings = repeated_images(images)
     counts = replace(accumulator.result(), warnings=warnings)  # travel into every result
     return PerImageStats(tuple(images), counts, mapping or {}, warnings)
