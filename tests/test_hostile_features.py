@@ -15,6 +15,7 @@ from mfb_cli import load_per_image
 from mfb_cli.cli import cli
 from mfb_cli.count import per_image
 from mfb_cli.count.per_image import PerImageError
+from mfb_cli.errors import MfbError
 
 HEADER = b'{"mfb_per_image":1,"label_mapping":{}}\n'
 
@@ -189,3 +190,45 @@ def test_report_from_a_url_reads_it_and_names_the_split_by_its_stem(tmp_path):
     assert "<th>h2-train</th>" in text or ">h2-train<" in text
     alone = run("report", "--from", url, "-o", tmp_path / "one.html", "-q")
     assert alone.exit_code == 0 and "train" in (tmp_path / "one.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["tcp://u:hunter2@127.0.0.1:1", "tcp://[::1", "tcp://127.0.0.1:notaport", "bogus://x:1",
+     "tcp://h"],
+)  # fmt: skip
+def test_a_bad_dask_address_is_a_usage_error_before_any_connection(tmp_path, address):
+    pytest.importorskip("distributed")
+    from .conftest import save_mask
+
+    save_mask(tmp_path / "a.png", [[0, 1]])
+    result = run("weights", tmp_path / "a.png", "--dask", address)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--dask'" in result.stderr and "internal error" not in result.stderr
+    assert "hunter2" not in result.output
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["x-{1..1000000000}.tar", "x-{000..999}{000..999}{0..9}.tar",
+     "memory://u:hunter2@b/x-{0..99999999}.tar?sig=topsecret"],
+)  # fmt: skip
+def test_a_brace_range_too_large_is_refused_before_it_is_built(pattern):
+    from mfb_cli.read.shards import MAX_BRACE_PATHS, expand_braces
+
+    with pytest.raises(MfbError, match=f"expand to more than {MAX_BRACE_PATHS} paths"):
+        expand_braces(pattern)
+    result = run("weights", pattern)
+    _one_line_error(result, "the brace ranges expand to more than")
+    assert "hunter2" not in result.output and "topsecret" not in result.output
+
+
+def test_brace_ranges_at_the_limit_still_expand(monkeypatch):
+    from mfb_cli.read import shards
+
+    monkeypatch.setattr(shards, "MAX_BRACE_PATHS", 6)
+    assert shards.expand_braces("{a,b}{1..3}") == ["a1", "a2", "a3", "b1", "b2", "b3"]
+    with pytest.raises(MfbError):
+        shards.expand_braces("{a,b}{1..4}")
+    with pytest.raises(MfbError):
+        shards.expand_braces("{0..6}")

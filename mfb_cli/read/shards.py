@@ -11,9 +11,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import MfbError
 from .archives import is_archive
 from .parquet import is_parquet, list_rows
-from .remote import filesystem, is_url, list_remote, safe_url
+from .remote import filesystem, is_url, list_remote, safe_url, shown_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -22,6 +23,16 @@ if TYPE_CHECKING:
     from .remote import RemoteFile
 
 _RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
+
+#: The most paths one brace pattern may expand to: far beyond any shard list, and a
+#: pattern such as '{1..1000000000}' is refused before it is built in memory.
+MAX_BRACE_PATHS = 1_000_000
+
+
+def _too_many(pattern: str) -> MfbError:
+    return MfbError(
+        f"{shown_path(pattern)}: the brace ranges expand to more than {MAX_BRACE_PATHS} paths"
+    )
 
 
 def expand_braces(pattern: str) -> list[str]:
@@ -42,10 +53,15 @@ def expand_braces(pattern: str) -> list[str]:
         )
         width = max(len(first), len(last)) if padded else 0
         step = 1 if int(last) >= int(first) else -1
+        if abs(int(last) - int(first)) >= MAX_BRACE_PATHS:
+            raise _too_many(pattern)
         choices = [str(n).zfill(width) for n in range(int(first), int(last) + step, step)]
     else:
         choices = ["{" + inner + "}" for inner in expand_braces(body)]
-    return [head + choice + rest for choice in choices for rest in expand_braces(tail)]
+    tails = expand_braces(tail)
+    if len(choices) * len(tails) > MAX_BRACE_PATHS:
+        raise _too_many(pattern)
+    return [head + choice + rest for choice in choices for rest in tails]
 
 
 def _matching(text: str, opening: int) -> int:
