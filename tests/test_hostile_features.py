@@ -232,3 +232,13 @@ def test_brace_ranges_at_the_limit_still_expand(monkeypatch):
         shards.expand_braces("{a,b}{1..4}")
     with pytest.raises(MfbError):
         shards.expand_braces("{0..6}")
+
+
+def test_parquet_column_without_a_parquet_shard_is_a_usage_error(tmp_path):
+    from .conftest import save_mask
+
+    save_mask(tmp_path / "m" / "a.png", [[0, 1]])
+    for command in ("weights", "scan", "sampling", "report"):
+        result = run(command, tmp_path / "m", "--parquet-column", "annotation")
+        assert result.exit_code == 2, (command, result.output)
+        assert "--parquet-column annotation has no effect" in result.stderr

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import BadMaskError, LabelRangeError, MfbError
+from ..errors import BadMaskError, LabelRangeError, MfbError, OptionError
 from ..read.archives import ArchiveMember, LabelSource
 from ..read.remote import shown_path
 from ..show.output import one_line
@@ -127,16 +127,19 @@ def find_sources(
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
     lift_pillow_limit()
-    return find_label_sources(
-        scan.paths,
-        scan.glob,
-        lists=scan.lists,
-        column=scan.column,
-        root=scan.root,
-        suffix=scan.suffix,
-        unreadable=unreadable,
-        parquet_column=scan.parquet_column,
-    )
+    try:
+        return find_label_sources(
+            scan.paths,
+            scan.glob,
+            lists=scan.lists,
+            column=scan.column,
+            root=scan.root,
+            suffix=scan.suffix,
+            unreadable=unreadable,
+            parquet_column=scan.parquet_column,
+        )
+    except OptionError as error:  # an option the inputs make meaningless: a usage error
+        raise click.UsageError(cli_text(error)) from error
 
 
 def refuse_output_among(found: list[LabelSource]) -> None:

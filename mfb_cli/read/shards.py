@@ -11,15 +11,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError
+from ..errors import MfbError, OptionError, Param
 from .archives import is_archive
-from .parquet import is_parquet, list_rows
+from .parquet import ParquetRow, is_parquet, list_rows
 from .remote import filesystem, is_url, list_remote, safe_url, shown_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from .parquet import ParquetRow
     from .remote import RemoteFile
 
 _RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
@@ -114,6 +113,13 @@ def split_paths(
                 shards.extend(list_rows(one, parquet_column))
             else:
                 local.append(Path(one) if isinstance(raw, str) or one != text else raw)
+    if parquet_column is not None and not any(isinstance(s, ParquetRow) for s in shards):
+        # An option without effect is refused, not ignored (a typo'd shard name, a folder).
+        raise OptionError(
+            Param("parquet_column", parquet_column),
+            " has no effect: no .parquet shard among PATH... (folders are searched with "
+            "--glob, not for shards)",
+        )
     return local, shards
 
 
