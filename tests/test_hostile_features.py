@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -242,3 +245,45 @@ def test_parquet_column_without_a_parquet_shard_is_a_usage_error(tmp_path):
         result = run(command, tmp_path / "m", "--parquet-column", "annotation")
         assert result.exit_code == 2, (command, result.output)
         assert "--parquet-column annotation has no effect" in result.stderr
+
+
+def test_per_image_output_follows_links_and_never_replaces_a_device(tmp_path):
+    from .conftest import save_mask
+
+    save_mask(tmp_path / "m" / "a.png", [[0, 1], [1, 1]])
+    target = tmp_path / "real.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target.name)
+    result = run("scan", tmp_path / "m", "-o", tmp_path / "s.json", "--per-image", link, "-q")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and target.read_text().count("\n") == 2  # header + 1 image
+    merged = tmp_path / "merged.jsonl"
+    merged_link = tmp_path / "merged-link.jsonl"
+    merged_link.symlink_to(merged.name)
+    assert run("merge", target, target, "-o", merged_link, "-q").exit_code == 0
+    assert merged_link.is_symlink() and merged.read_text().count("\n") == 3
+    # a FIFO stands in for a device (a test must not write to /dev): written through
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run("scan", tmp_path / "m", "-o", tmp_path / "s2.json", "--per-image", fifo, "-q")
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still the FIFO, not a regular file
+    assert received[0] == target.read_bytes()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_per_image_to_a_full_device_fails_naming_it_and_writes_nothing(tmp_path):
+    from .conftest import save_mask
+
+    save_mask(tmp_path / "m" / "a.png", [[0, 1], [1, 1]])
+    before = Path("/dev/full").stat()
+    stats = tmp_path / "s.json"
+    result = run("scan", tmp_path / "m", "-o", stats, "--per-image", "/dev/full", "-q")
+    _one_line_error(result, "/dev/full: No space left on device")
+    assert not stats.exists()
+    after = Path("/dev/full").stat()
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev

@@ -38,8 +38,10 @@ def scan_with_per_image(scan: ScanRequest, spec: LabelSpec, path: Path) -> Scann
     """Scan, streaming one JSON line per counted image to ``path`` (renamed in on success)."""
     from ..count.per_image import PerImageWriter
     from ..read.class_sets import recorded_mapping
+    from ..show.output import output_target
 
-    with PerImageWriter(path, recorded_mapping(scan.read)) as writer:
+    target, direct = output_target(path)  # a link followed, a device written through
+    with PerImageWriter(target, recorded_mapping(scan.read), direct=direct) as writer:
 
         def on_image(source: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
             writer.add(str(source), ids, pixels)
@@ -64,7 +66,10 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
         for line in lines:
             sys.stdout.write(line)
         return
-    with PerImageWriter(output, None) as writer:
+    from ..show.output import output_target
+
+    target, direct = output_target(output)
+    with PerImageWriter(target, None, direct=direct) as writer:
         for line in lines:
             writer.write_line(line)
     if not quiet:

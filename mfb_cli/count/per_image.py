@@ -72,22 +72,32 @@ class PerImageWriter:
     Memory stays flat (one line at a time); a failed or interrupted scan leaves no file.
     """
 
-    def __init__(self, path: Path, label_mapping: dict[str, Any] | None) -> None:
-        """Open the temporary file; write the header unless ``label_mapping`` is None."""
+    def __init__(
+        self, path: Path, label_mapping: dict[str, Any] | None, *, direct: bool = False
+    ) -> None:
+        """Open the temporary file; write the header unless ``label_mapping`` is None.
+
+        ``direct``: ``path`` is a device or FIFO (show/output.py's output_target says so),
+        written through, never replaced by a file; ``path`` must be a link's final target.
+        """
         self.path = path
         self.images = 0
-        self._temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._temporary = path if direct else path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._direct = direct
         self._file: IO[str] = self._temporary.open("w", encoding="utf-8")
         if label_mapping is not None:
             self._file.write(header_line(label_mapping))
 
     def write_line(self, line: str) -> None:
         """Write a line made by ``header_line`` or ``image_line``."""
-        self._file.write(line)
+        try:
+            self._file.write(line)
+        except OSError as failed:  # name the per-image file (an error without one means stdout)
+            raise OSError(failed.errno, failed.strerror, str(self.path)) from failed
 
     def add(self, image: str, ids: Int64Array, pixels: Int64Array) -> None:
         """Write one image's line."""
-        self._file.write(image_line(image, ids.tolist(), pixels.tolist()))
+        self.write_line(image_line(image, ids.tolist(), pixels.tolist()))
         self.images += 1
 
     def __enter__(self) -> PerImageWriter:
@@ -99,7 +109,16 @@ class PerImageWriter:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._file.close()
+        try:
+            self._file.close()  # a full disk or device fails here
+        except OSError as failed:
+            if not self._direct:
+                self._temporary.unlink(missing_ok=True)
+            if kind is None:  # name the per-image file (an error without one means stdout)
+                raise OSError(failed.errno, failed.strerror, str(self.path)) from failed
+            return
+        if self._direct:
+            return
         if kind is None:
             self._temporary.replace(self.path)
         else:

@@ -117,8 +117,8 @@ def split_paths(
         # An option without effect is refused, not ignored (a typo'd shard name, a folder).
         raise OptionError(
             Param("parquet_column", parquet_column),
-            " has no effect: no .parquet shard among PATH... (folders are searched with "
-            "--glob, not for shards)",
+            " has no effect: no .parquet shard among the paths given (folders are searched "
+            "with the glob pattern, not for shards)",
         )
     return local, shards
 
