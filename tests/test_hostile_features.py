@@ -287,3 +287,14 @@ def test_per_image_to_a_full_device_fails_naming_it_and_writes_nothing(tmp_path)
     assert not stats.exists()
     after = Path("/dev/full").stat()
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+
+
+def test_daformer_into_something_that_is_not_a_folder_is_a_usage_error(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # neither a folder nor a regular file, as /dev/null
+    output = tmp_path / "o.json"
+    result = run("sampling", "--from", _per_image_file(tmp_path), "--ignore", 255,
+                 "--daformer", fifo, "-o", output)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "exists and is not a folder" in result.stderr
+    assert not output.exists()

@@ -130,6 +130,14 @@ def _class_stats(counts: Any, spec: LabelSpec, scan: ScanRequest, source: dict[s
     return class_stats(counts, replace(spec, class_set=found))
 
 
+def _check_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    # click's file_okay=False lets a device or FIFO through (not a regular file): refuse it
+    # before anything is read, as a usage error, not 'File exists' after the scan.
+    if value is not None and value.exists() and not value.is_dir():
+        raise click.BadParameter(f"'{value}' exists and is not a folder", ctx, param)
+    return value
+
+
 def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     from ..show.plot import PLOT_SUFFIXES
 
@@ -190,6 +198,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 @click.option(
     "--daformer",
     type=click.Path(path_type=Path, file_okay=False),
+    callback=_check_folder,
     default=None,
     metavar="DIR",
     help="Also write DAFormer's sample_class_stats.json, sample_class_stats_dict.json and "
