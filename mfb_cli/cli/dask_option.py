@@ -28,10 +28,36 @@ def _check_address(ctx: click.Context, param: click.Parameter, value: str | None
         parse_address(value)
     except MfbError as error:
         raise click.BadParameter(str(error).removeprefix(f"Dask address {value!r}: ")) from error
+    if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        # Dask reads no user:password from an address (it fails deep in its parser): its
+        # TLS security configuration is the way; the value is not echoed, it holds a secret.
+        raise click.BadParameter(
+            "a scheduler address takes no user:password@ (Dask authenticates with its TLS "
+            "security configuration); give tcp://HOST:PORT or tls://HOST:PORT",
+            ctx,
+            param,
+        )
     # Not a usage error: the command is right, the environment lacks the extra.
     if importlib.util.find_spec("distributed") is None:
         raise click.ClickException(f"--dask needs the 'dask' extra: {DASK_EXTRA_HINT}")
+    _check_scheduler(value, ctx, param)
     return value
+
+
+def _check_scheduler(value: str, ctx: click.Context, param: click.Parameter) -> None:
+    """A scheduler address Dask's own parser accepts (else it fails deep in the connection)."""
+    if value.strip() == "local" or value.strip().startswith("local:"):
+        return
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(value.strip())
+        get_backend(scheme)
+        if scheme in {"tcp", "tls", "ws", "wss"}:
+            parse_host_port(location)
+    except ValueError as error:
+        raise click.BadParameter(f"not a Dask scheduler address ({error})", ctx, param) from error
 
 
 def dask_option(function: F) -> F:

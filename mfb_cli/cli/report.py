@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..read.remote import shown_path
 from ..weigh.weights import NORMALIZATIONS
 from .help import with_definitions
 from .options import (
+    PathOrUrl,
     ScanRequest,
     class_options,
     mask_options,
@@ -45,7 +47,7 @@ def _command_line(ctx: click.Context) -> str:
     "--from",
     "from_paths",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathOrUrl(path_type=Path, dir_okay=False),
     metavar="STATS.json",
     help="Read the counts from statistics files written by 'mfb scan' instead of scanning "
     "PATH... (repeatable: train, val, test, compared under Splits; the first one is the "
@@ -163,7 +165,8 @@ def _refuse_other_mappings(paths: tuple[Path, ...], sources: list[dict[str, Any]
     for path, source in zip(paths[1:], sources[1:], strict=True):
         if not same_mapping(source.get("label_mapping", {}), first):
             raise MfbError(
-                f"{path}: its label mapping differs from {paths[0]}'s, so the same id means "
+                f"{shown_path(path)}: its label mapping differs from {shown_path(paths[0])}'s, "
+                "so the same id means "
                 "different classes; compare only splits scanned with the same colour map "
                 "and remap"
             )
@@ -171,8 +174,9 @@ def _refuse_other_mappings(paths: tuple[Path, ...], sources: list[dict[str, Any]
 
 def _split_names(paths: tuple[Path, ...]) -> list[str]:
     """File stems (train, val), or the paths as given when two stems are the same."""
-    stems = [p.stem for p in paths]
-    return stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
+    shown = [shown_path(p) for p in paths]  # a URL without its secrets
+    stems = [PurePosixPath(one).stem for one in shown]
+    return stems if len(set(stems)) == len(stems) else shown
 
 
 def _check_record(request: ScanRequest, spec: LabelSpec) -> dict[str, Any]:

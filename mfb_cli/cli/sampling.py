@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..read.remote import named, shown_path
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .options import (
     FiniteFloatRange,
+    PathOrUrl,
     ScanRequest,
     check_output_path,
     class_options,
@@ -36,8 +38,10 @@ def scan_with_per_image(scan: ScanRequest, spec: LabelSpec, path: Path) -> Scann
     """Scan, streaming one JSON line per counted image to ``path`` (renamed in on success)."""
     from ..count.per_image import PerImageWriter
     from ..read.class_sets import recorded_mapping
+    from ..show.output import output_target
 
-    with PerImageWriter(path, recorded_mapping(scan.read)) as writer:
+    target, direct = output_target(path)  # a link followed, a device written through
+    with PerImageWriter(target, recorded_mapping(scan.read), direct=direct) as writer:
 
         def on_image(source: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
             writer.add(str(source), ids, pixels)
@@ -62,7 +66,10 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
         for line in lines:
             sys.stdout.write(line)
         return
-    with PerImageWriter(output, None) as writer:
+    from ..show.output import output_target
+
+    target, direct = output_target(output)
+    with PerImageWriter(target, None, direct=direct) as writer:
         for line in lines:
             writer.write_line(line)
     if not quiet:
@@ -90,10 +97,10 @@ def _images_for(
         wanted = scan.read.label_mapping()
         if wanted and not same_mapping(wanted, loaded.label_mapping):
             raise click.ClickException(
-                f"{from_paths[0]}: scanned with a different label mapping than the options "
-                "given; rescan, or drop the colour map / remap options"
+                f"{shown_path(from_paths[0])}: scanned with a different label mapping than the "
+                "options given; rescan, or drop the colour map / remap options"
             )
-        source = {"per_image": [str(p) for p in from_paths], "files": len(loaded.images)}
+        source = {"per_image": [shown_path(p) for p in from_paths], "files": len(loaded.images)}
         if loaded.label_mapping:
             source["label_mapping"] = loaded.label_mapping
         return list(loaded.images), loaded.counts, source
@@ -123,6 +130,14 @@ def _class_stats(counts: Any, spec: LabelSpec, scan: ScanRequest, source: dict[s
     return class_stats(counts, replace(spec, class_set=found))
 
 
+def _check_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    # click's file_okay=False lets a device or FIFO through (not a regular file): refuse it
+    # before anything is read, as a usage error, not 'File exists' after the scan.
+    if value is not None and value.exists() and not value.is_dir():
+        raise click.BadParameter(f"'{value}' exists and is not a folder", ctx, param)
+    return value
+
+
 def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     from ..show.plot import PLOT_SUFFIXES
 
@@ -137,7 +152,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 @click.option(
     "--from",
     "from_paths",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathOrUrl(path_type=Path, dir_okay=False),
     multiple=True,
     metavar="IMAGES.jsonl",
     help="Read per-image statistics written by 'mfb scan --per-image' (repeatable: shards "
@@ -183,6 +198,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 @click.option(
     "--daformer",
     type=click.Path(path_type=Path, file_okay=False),
+    callback=_check_folder,
     default=None,
     metavar="DIR",
     help="Also write DAFormer's sample_class_stats.json, sample_class_stats_dict.json and "
@@ -319,7 +335,7 @@ def priors(
     from ..weigh.priors import class_priors
 
     refuse_unused_reading(ctx, request, from_path)
-    if from_path is not None and from_path.suffix == ".jsonl":  # per-image statistics
+    if from_path is not None and named(from_path).suffix == ".jsonl":  # per-image statistics
         _, counts, source = _images_for(request, spec, (from_path,))
         stats = _class_stats(counts, spec, request, source)
     else:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import BadMaskError, LabelRangeError, MfbError
+from ..errors import BadMaskError, LabelRangeError, MfbError, OptionError
 from ..read.archives import ArchiveMember, LabelSource
+from ..read.remote import shown_path
 from ..show.output import one_line
 from .messages import cli_text, warn
 from .options import ScanRequest, refuse_output_as_input
@@ -127,16 +128,19 @@ def find_sources(
     if not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... (folders, files, archives) or --list FILE")
     lift_pillow_limit()
-    return find_label_sources(
-        scan.paths,
-        scan.glob,
-        lists=scan.lists,
-        column=scan.column,
-        root=scan.root,
-        suffix=scan.suffix,
-        unreadable=unreadable,
-        parquet_column=scan.parquet_column,
-    )
+    try:
+        return find_label_sources(
+            scan.paths,
+            scan.glob,
+            lists=scan.lists,
+            column=scan.column,
+            root=scan.root,
+            suffix=scan.suffix,
+            unreadable=unreadable,
+            parquet_column=scan.parquet_column,
+        )
+    except OptionError as error:  # an option the inputs make meaningless: a usage error
+        raise click.UsageError(cli_text(error)) from error
 
 
 def refuse_output_among(found: list[LabelSource]) -> None:
@@ -227,8 +231,8 @@ def counts_for(
         wanted = scan.read.label_mapping()
         if wanted and not same_mapping(wanted, loaded.label_mapping):
             raise MfbError(
-                f"{from_path}: scanned with a different label mapping than the options given; "
-                "rescan, or drop the colour map / remap options"
+                f"{shown_path(from_path)}: scanned with a different label mapping than the options "
+                "given; rescan, or drop the colour map / remap options"
             )
         return loaded.counts, loaded.source
     scanned = scan_masks(scan, spec)

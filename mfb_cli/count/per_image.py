@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import MfbError
-from .counts import ClassCounts, CountsAccumulator
+from ..read.remote import shown_path
+from .counts import MAX_COUNT, ClassCounts, CountsAccumulator
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 #: The header key and the version of the per-image format.
 HEADER_KEY = "mfb_per_image"
 VERSION = 1
+#: The longest line read (bytes): an image line of every one of 4096 ids at 2**63 is ~200 kB,
+#: so anything longer is not a per-image file, and memory stays bounded on a crafted one.
+MAX_LINE_BYTES = 8 << 20
 
 
 class PerImageError(MfbError):
@@ -68,22 +72,32 @@ class PerImageWriter:
     Memory stays flat (one line at a time); a failed or interrupted scan leaves no file.
     """
 
-    def __init__(self, path: Path, label_mapping: dict[str, Any] | None) -> None:
-        """Open the temporary file; write the header unless ``label_mapping`` is None."""
+    def __init__(
+        self, path: Path, label_mapping: dict[str, Any] | None, *, direct: bool = False
+    ) -> None:
+        """Open the temporary file; write the header unless ``label_mapping`` is None.
+
+        ``direct``: ``path`` is a device or FIFO (show/output.py's output_target says so),
+        written through, never replaced by a file; ``path`` must be a link's final target.
+        """
         self.path = path
         self.images = 0
-        self._temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._temporary = path if direct else path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._direct = direct
         self._file: IO[str] = self._temporary.open("w", encoding="utf-8")
         if label_mapping is not None:
             self._file.write(header_line(label_mapping))
 
     def write_line(self, line: str) -> None:
         """Write a line made by ``header_line`` or ``image_line``."""
-        self._file.write(line)
+        try:
+            self._file.write(line)
+        except OSError as failed:  # name the per-image file (an error without one means stdout)
+            raise OSError(failed.errno, failed.strerror, str(self.path)) from failed
 
     def add(self, image: str, ids: Int64Array, pixels: Int64Array) -> None:
         """Write one image's line."""
-        self._file.write(image_line(image, ids.tolist(), pixels.tolist()))
+        self.write_line(image_line(image, ids.tolist(), pixels.tolist()))
         self.images += 1
 
     def __enter__(self) -> PerImageWriter:
@@ -95,7 +109,16 @@ class PerImageWriter:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._file.close()
+        try:
+            self._file.close()  # a full disk or device fails here
+        except OSError as failed:
+            if not self._direct:
+                self._temporary.unlink(missing_ok=True)
+            if kind is None:  # name the per-image file (an error without one means stdout)
+                raise OSError(failed.errno, failed.strerror, str(self.path)) from failed
+            return
+        if self._direct:
+            return
         if kind is None:
             self._temporary.replace(self.path)
         else:
@@ -108,20 +131,50 @@ def _ints(value: Any) -> bool:
     )
 
 
-def read_per_image(path: Path) -> Iterator[tuple[dict[str, Any], ImageCounts | None]]:
-    """Yield ``(label_mapping, image)`` per line; ``image`` is None on a header line."""
-    mapping: dict[str, Any] | None = None
+def _open(path: Path | str) -> IO[bytes]:
+    """A local file, or a URL through fsspec (named without its secrets)."""
+    from ..read.remote import filesystem, is_url, safe_url
+
+    if is_url(path):
+        assert isinstance(path, str)
+        fs, inside = filesystem(path)
+        try:
+            return fs.open(inside, "rb")  # type: ignore[no-any-return]
+        except FileNotFoundError as error:
+            raise PerImageError(f"{safe_url(path)}: cannot read (no such object)") from error
+        except Exception as error:  # each backend raises its own types
+            raise PerImageError(
+                f"{safe_url(path)}: cannot read ({type(error).__name__})"
+            ) from error
     try:
-        handle = path.open(encoding="utf-8")
+        return Path(path).open("rb")
     except OSError as error:
         raise PerImageError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+def read_per_image(path: Path | str) -> Iterator[tuple[dict[str, Any], ImageCounts | None]]:
+    """Yield ``(label_mapping, image)`` per line; ``image`` is None on a header line."""
+    mapping: dict[str, Any] | None = None
+    handle = _open(path)
     with handle:
-        for number, line in enumerate(handle, 1):
-            where = f"{path}:{number}"
-            if not line.strip():
+        for number in itertools.count(1):
+            where = f"{shown_path(path)}:{number}"
+            try:
+                raw = handle.readline(MAX_LINE_BYTES + 1)
+            except Exception as error:  # a local OSError, or a backend's own error type
+                raise PerImageError(f"{where}: cannot read ({type(error).__name__})") from error
+            if not raw:
+                break
+            if len(raw) > MAX_LINE_BYTES:
+                raise PerImageError(
+                    f"{where}: a line longer than {MAX_LINE_BYTES} bytes; not a per-image file"
+                )
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                raise PerImageError(f"{where}: not UTF-8 text") from error
             except ValueError as error:
                 raise PerImageError(f"{where}: not JSON ({error})") from error
             if not isinstance(record, dict):
@@ -147,7 +200,7 @@ def read_per_image(path: Path) -> Iterator[tuple[dict[str, Any], ImageCounts | N
             yield mapping, _image(record, where)
 
 
-def concatenated_lines(paths: Sequence[Path]) -> Iterator[str]:
+def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
     """The shards as one file: one header, then every image line, each line checked.
 
     Shards read with different label mappings are refused; memory stays flat.
@@ -157,7 +210,8 @@ def concatenated_lines(paths: Sequence[Path]) -> Iterator[str]:
         for found, image in read_per_image(path):
             if mapping is not None and not _same(mapping, found):
                 raise PerImageError(
-                    f"{path}: read with a different label mapping than the files before it"
+                    f"{shown_path(path)}: read with a different label mapping than the files "
+                    "before it"
                 )
             if image is None:
                 if mapping is None:
@@ -186,6 +240,8 @@ def _image(record: dict[str, Any], where: str) -> ImageCounts:
         raise PerImageError(f"{where}: 'ids' must be sorted and distinct")
     if any(n <= 0 for n in pixels):
         raise PerImageError(f"{where}: pixel counts must be positive")
+    if any(n > MAX_COUNT for n in pixels) or any(abs(i) > MAX_COUNT for i in ids):
+        raise PerImageError(f"{where}: a count or id is more than mfb counts (2**63 - 1)")
     return ImageCounts(image, tuple(ids), tuple(pixels))
 
 
@@ -199,7 +255,7 @@ class PerImageStats:
     warnings: tuple[str, ...] = ()
 
 
-def load_per_image(paths: Sequence[Path]) -> PerImageStats:
+def load_per_image(paths: Sequence[Path | str]) -> PerImageStats:
     """Read per-image files (shards in the order given) into images and their totals."""
     import numpy as np
 
@@ -210,7 +266,8 @@ def load_per_image(paths: Sequence[Path]) -> PerImageStats:
         for found, image in read_per_image(path):
             if mapping is not None and not _same(mapping, found):
                 raise PerImageError(
-                    f"{path}: read with a different label mapping than the files before it"
+                    f"{shown_path(path)}: read with a different label mapping than the files "
+                    "before it"
                 )
             mapping = found
             if image is not None:
@@ -219,7 +276,7 @@ def load_per_image(paths: Sequence[Path]) -> PerImageStats:
                     np.asarray(image.ids, dtype=np.int64), np.asarray(image.pixels, np.int64)
                 )
     if not images:
-        raise PerImageError(f"{', '.join(str(p) for p in paths)}: no image lines")
+        raise PerImageError(f"{', '.join(shown_path(p) for p in paths)}: no image lines")
     warnings = repeated_images(images)
     counts = replace(accumulator.result(), warnings=warnings)  # travel into every result
     return PerImageStats(tuple(images), counts, mapping or {}, warnings)

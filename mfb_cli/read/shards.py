@@ -11,17 +11,27 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import MfbError, OptionError, Param
 from .archives import is_archive
-from .parquet import is_parquet, list_rows
-from .remote import filesystem, is_url, list_remote, safe_url
+from .parquet import ParquetRow, is_parquet, list_rows
+from .remote import filesystem, is_url, list_remote, safe_url, shown_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from .parquet import ParquetRow
     from .remote import RemoteFile
 
 _RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
+
+#: The most paths one brace pattern may expand to: far beyond any shard list, and a
+#: pattern such as '{1..1000000000}' is refused before it is built in memory.
+MAX_BRACE_PATHS = 1_000_000
+
+
+def _too_many(pattern: str) -> MfbError:
+    return MfbError(
+        f"{shown_path(pattern)}: the brace ranges expand to more than {MAX_BRACE_PATHS} paths"
+    )
 
 
 def expand_braces(pattern: str) -> list[str]:
@@ -42,10 +52,15 @@ def expand_braces(pattern: str) -> list[str]:
         )
         width = max(len(first), len(last)) if padded else 0
         step = 1 if int(last) >= int(first) else -1
+        if abs(int(last) - int(first)) >= MAX_BRACE_PATHS:
+            raise _too_many(pattern)
         choices = [str(n).zfill(width) for n in range(int(first), int(last) + step, step)]
     else:
         choices = ["{" + inner + "}" for inner in expand_braces(body)]
-    return [head + choice + rest for choice in choices for rest in expand_braces(tail)]
+    tails = expand_braces(tail)
+    if len(choices) * len(tails) > MAX_BRACE_PATHS:
+        raise _too_many(pattern)
+    return [head + choice + rest for choice in choices for rest in tails]
 
 
 def _matching(text: str, opening: int) -> int:
@@ -98,6 +113,13 @@ def split_paths(
                 shards.extend(list_rows(one, parquet_column))
             else:
                 local.append(Path(one) if isinstance(raw, str) or one != text else raw)
+    if parquet_column is not None and not any(isinstance(s, ParquetRow) for s in shards):
+        # An option without effect is refused, not ignored (a typo'd shard name, a folder).
+        raise OptionError(
+            Param("parquet_column", parquet_column),
+            " has no effect: no .parquet shard among the paths given (folders are searched "
+            "with the glob pattern, not for shards)",
+        )
     return local, shards
 
 

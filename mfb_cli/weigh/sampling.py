@@ -131,10 +131,11 @@ def _repeat_factor(
         raise OptionError(f"rounding {rounding!r}: choose {' or '.join(ROUNDINGS)}")
     images_with = np.bincount(table.cls, minlength=table.num_classes).astype(np.float64)
     frequency = images_with / table.num_images
-    with np.errstate(divide="ignore"):
-        per_class = np.where(
-            images_with > 0, np.maximum(1.0, np.sqrt(threshold / np.maximum(frequency, 1e-300))), 1
-        )
+    with np.errstate(divide="ignore", over="ignore"):
+        ratio = np.sqrt(threshold / np.maximum(frequency, 1e-300))
+        if not np.isfinite(ratio[images_with > 0]).all():  # a huge t: sqrt before dividing
+            ratio = np.sqrt(threshold) / np.sqrt(np.maximum(frequency, 1e-300))
+        per_class = np.where(images_with > 0, np.maximum(1.0, ratio), 1)
     factors = np.ones(table.num_images, dtype=np.float64)
     np.maximum.at(factors, table.image, per_class[table.cls])
     repeats = np.ceil(factors) if rounding == "ceil" else factors
@@ -151,12 +152,11 @@ def _rare_class(
     pixels = np.zeros(table.num_classes, dtype=np.float64)
     np.add.at(pixels, table.cls, table.pixels)
     present = np.flatnonzero(pixels > 0)
+    if not len(present):  # every pixel void: lowering --min-pixels would not help
+        raise OptionError("no image contains a counted class: nothing to sample")
     # DAFormer's order: classes by total pixels, fewest first (stable on ties: by id here).
     present = present[np.argsort(pixels[present], kind="stable")]
     share = pixels[present] / pixels.sum()
-    logits = (1.0 - share) / temperature
-    softmax = np.exp(logits - logits.max())
-    softmax /= softmax.sum()
     eligible = table.pixels > min_pixels
     holders = np.bincount(table.cls[eligible], minlength=table.num_classes)
     warnings: list[str] = []
@@ -177,7 +177,14 @@ def _rare_class(
             )
         )
     keep = np.array([holders[c] > 0 for c in present])
-    drawn = softmax * keep
+    # The softmax over the classes kept, shifted by their own maximum: the sum stays > 0 even
+    # when exp() of a left-out rarer class is the only one that would not underflow.
+    with np.errstate(over="ignore"):
+        logits = (1.0 - share[keep]) / temperature
+        if not np.isfinite(logits).all():  # a tiny T: shift before dividing (same softmax)
+            logits = ((1.0 - share[keep]) - (1.0 - share[keep]).max()) / temperature
+    drawn = np.zeros(len(present), dtype=np.float64)
+    drawn[keep] = np.exp(logits - logits.max())
     drawn /= drawn.sum()
     class_probability = np.zeros(table.num_classes, dtype=np.float64)
     class_probability[present] = drawn
