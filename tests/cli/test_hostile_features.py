@@ -179,7 +179,7 @@ def test_a_missing_url_for_from_is_one_line_without_its_secrets(tmp_path, comman
 
 
 def test_report_from_a_url_reads_it_and_names_the_split_by_its_stem(tmp_path):
-    from .conftest import save_mask
+    from ..conftest import save_mask
 
     save_mask(tmp_path / "m" / "a.png", [[0, 1], [1, 1]])
     stats = tmp_path / "train.json"
@@ -202,7 +202,7 @@ def test_report_from_a_url_reads_it_and_names_the_split_by_its_stem(tmp_path):
 )  # fmt: skip
 def test_a_bad_dask_address_is_a_usage_error_before_any_connection(tmp_path, address):
     pytest.importorskip("distributed")
-    from .conftest import save_mask
+    from ..conftest import save_mask
 
     save_mask(tmp_path / "a.png", [[0, 1]])
     result = run("weights", tmp_path / "a.png", "--dask", address)
@@ -238,7 +238,7 @@ def test_brace_ranges_at_the_limit_still_expand(monkeypatch):
 
 
 def test_parquet_column_without_a_parquet_shard_is_a_usage_error(tmp_path):
-    from .conftest import save_mask
+    from ..conftest import save_mask
 
     save_mask(tmp_path / "m" / "a.png", [[0, 1]])
     for command in ("weights", "scan", "sampling", "report"):
@@ -248,7 +248,7 @@ def test_parquet_column_without_a_parquet_shard_is_a_usage_error(tmp_path):
 
 
 def test_per_image_output_follows_links_and_never_replaces_a_device(tmp_path):
-    from .conftest import save_mask
+    from ..conftest import save_mask
 
     save_mask(tmp_path / "m" / "a.png", [[0, 1], [1, 1]])
     target = tmp_path / "real.jsonl"
@@ -277,7 +277,7 @@ def test_per_image_output_follows_links_and_never_replaces_a_device(tmp_path):
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
 def test_per_image_to_a_full_device_fails_naming_it_and_writes_nothing(tmp_path):
-    from .conftest import save_mask
+    from ..conftest import save_mask
 
     save_mask(tmp_path / "m" / "a.png", [[0, 1], [1, 1]])
     before = Path("/dev/full").stat()
