@@ -63,8 +63,8 @@ DEFINITIONS = {
 #: What the sampling section says when only statistics files were given.
 NEEDS_PER_IMAGE = (
     "the effect of the sampling schemes needs per-image statistics: scan PATH... here, "
-    "or give --from IMAGES.jsonl written by 'mfb scan PATH... -o stats.json --per-image "
-    "images.jsonl'"
+    "or give first --from IMAGES.jsonl, written by 'mfb scan PATH... -o stats.json "
+    "--per-image images.jsonl'"
 )
 
 
