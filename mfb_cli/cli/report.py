@@ -25,7 +25,12 @@ from .options import (
 from .scanning import class_stats_for, warn_all
 
 if TYPE_CHECKING:
+    from .._types import Int64Array
+    from ..count.counts import ClassCounts
+    from ..count.per_image import ImageCounts
+    from ..read.archives import LabelSource
     from ..show.report import ReportInput
+    from ..weigh.classes import ClassStats
     from ..weigh.spec import LabelSpec
 
 
@@ -51,7 +56,9 @@ def _command_line(ctx: click.Context) -> str:
     metavar="STATS.json",
     help="Read the counts from statistics files written by 'mfb scan' instead of scanning "
     "PATH... (repeatable: train, val, test, compared under Splits; the first one is the "
-    "dataset the summary, distribution, weights and co-occurrence describe).",
+    "dataset the summary, distribution, weights and co-occurrence describe). A per-image "
+    "file (*.jsonl, 'mfb scan --per-image') is accepted too: the sampling effect needs one "
+    "first.",
 )
 @mask_options
 @class_options
@@ -89,11 +96,13 @@ def report(
     shares, imbalance ratio, mfb version, this command); Class distribution (pixels and
     images per class, sortable, log/linear bars, void / ignored / never-seen marked);
     Weights under every scheme side by side (table and chart, one normalisation);
-    Co-occurrence (heat map in seriation order); Splits (several --from files: shares side
-    by side, Jensen-Shannon divergence, classes missing from a split); Problems (every
-    warning; 'mfb check' findings with --check). Class colours come from --colormap. The
-    page fetches nothing (no CDN, no font, inline CSS/SVG/JS), opens offline and prints
-    on A4.
+    Co-occurrence (heat map in seriation order); Sampling (each 'mfb sampling' scheme with
+    its default parameters: the expected pixel share per class of a drawn image beside the
+    dataset's; needs per-image counts, so PATH... or a --from *.jsonl first); Splits
+    (several --from files: shares side by side, Jensen-Shannon divergence, classes
+    missing from a split); Problems (every warning; 'mfb check' findings with --check).
+    Class colours come from --colormap. The page fetches nothing (no CDN, no font,
+    inline CSS/SVG/JS), opens offline and prints on A4.
 
     \b
     Examples:
@@ -136,24 +145,63 @@ def _inputs(
     request: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]
 ) -> list[ReportInput]:
     """One ReportInput per --from file (or one for PATH...), all on one class vector."""
+    from ..count.per_image import ImageCounts
     from ..show.report import ReportInput
 
     if not from_paths:
-        counts, stats, source = class_stats_for(request, spec, None)
+        images: list[ImageCounts] = []  # in memory: sampling needs them all at once
+
+        def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
+            keep = pixels > 0
+            images.append(
+                ImageCounts(str(path), tuple(ids[keep].tolist()), tuple(pixels[keep].tolist()))
+            )
+
+        counts, stats, source = class_stats_for(request, spec, None, on_image)
         name = ", ".join(str(p) for p in (*request.paths, *request.lists))
-        return [ReportInput(name, counts, stats, source)]
-    loaded = [class_stats_for(request, spec, path) for path in from_paths]
-    _refuse_other_mappings(from_paths, [source for _, _, source in loaded])
-    length = max(stats.num_classes for _, stats, _ in loaded)
-    if any(stats.num_classes != length for _, stats, _ in loaded):
+        return [ReportInput(name, counts, stats, source, images)]
+    loaded = [_load(request, spec, path) for path in from_paths]
+    _refuse_other_mappings(from_paths, [one[2] for one in loaded])
+    length = max(one[1].num_classes for one in loaded)
+    if any(one[1].num_classes != length for one in loaded):
         # Splits are compared class by class: every split gets the longest vector.
         wide = replace(spec, num_classes=length)
-        loaded = [class_stats_for(request, wide, path) for path in from_paths]
+        loaded = [_load(request, wide, path) for path in from_paths]
     labels = _split_names(from_paths)
-    return [
-        ReportInput(label, counts, stats, source)
-        for label, (counts, stats, source) in zip(labels, loaded, strict=True)
-    ]
+    return [ReportInput(label, *one) for label, one in zip(labels, loaded, strict=True)]
+
+
+def _load(
+    request: ScanRequest, spec: LabelSpec, path: Path
+) -> tuple[ClassCounts, ClassStats, dict[str, Any], list[ImageCounts] | None]:
+    """A statistics file's counts, or a per-image file's (*.jsonl) with its images."""
+    if path.suffix != ".jsonl":
+        return (*class_stats_for(request, spec, path), None)
+    from ..count.per_image import load_per_image
+    from ..errors import LabelRangeError, MfbError
+    from ..read.class_sets import class_set_in, class_set_of, same_mapping
+    from ..weigh.classes import class_stats
+    from .options import refuse_output_as_input
+
+    if request.paths or request.lists:
+        raise click.UsageError("give PATH... or --from files, not both (nor --list)")
+    refuse_output_as_input(path)
+    loaded = load_per_image((path,))
+    wanted = request.read.label_mapping()
+    if wanted and not same_mapping(wanted, loaded.label_mapping):
+        raise MfbError(
+            f"{path}: scanned with a different label mapping than the options given; "
+            "rescan, or drop the colour map / remap options"
+        )
+    source: dict[str, Any] = {"per_image": [str(path)], "files": len(loaded.images)}
+    if loaded.label_mapping:
+        source["label_mapping"] = loaded.label_mapping
+    found = class_set_of(request.read) or class_set_in(loaded.label_mapping)
+    try:
+        stats = class_stats(loaded.counts, replace(spec, class_set=found))
+    except LabelRangeError as error:
+        raise LabelRangeError(f"{path}: ", *error.parts) from error
+    return loaded.counts, stats, source, list(loaded.images)
 
 
 def _refuse_other_mappings(paths: tuple[Path, ...], sources: list[dict[str, Any]]) -> None:

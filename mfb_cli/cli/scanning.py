@@ -212,7 +212,10 @@ def scan_masks(
 
 
 def counts_for(
-    scan: ScanRequest, spec: LabelSpec, from_path: Path | None
+    scan: ScanRequest,
+    spec: LabelSpec,
+    from_path: Path | None,
+    on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
 ) -> tuple[ClassCounts, dict[str, Any]]:
     """The counts and their ``source`` record: loaded from ``--from``, or scanned from PATH...
 
@@ -235,14 +238,18 @@ def counts_for(
                 "given; rescan, or drop the colour map / remap options"
             )
         return loaded.counts, loaded.source
-    scanned = scan_masks(scan, spec)
+    scanned = scan_masks(scan, spec, on_image)
     return scanned.counts, scanned.source(scan)
 
 
 def class_stats_for(
-    scan: ScanRequest, spec: LabelSpec, from_path: Path | None
+    scan: ScanRequest,
+    spec: LabelSpec,
+    from_path: Path | None,
+    on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
 ) -> tuple[ClassCounts, ClassStats, dict[str, Any]]:
-    """``counts_for`` resolved under the user's void/ignore choices.
+    """``counts_for`` resolved under the user's void/ignore choices (``on_image``: see
+    ``scan_masks``; PATH... only).
 
     The class set of the colour map / remap (given, or recorded in the statistics file)
     sets the default vector length.
@@ -251,7 +258,7 @@ def class_stats_for(
     from ..weigh.classes import class_stats
 
     found = class_set_of(scan.read)
-    counts, source = counts_for(scan, replace(spec, class_set=found), from_path)
+    counts, source = counts_for(scan, replace(spec, class_set=found), from_path, on_image)
     if found is None and from_path is not None:
         found = class_set_in(source.get("label_mapping", {}))
     spec = replace(spec, class_set=found)

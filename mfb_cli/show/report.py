@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ..count.counts import ClassCounts
+    from ..count.per_image import ImageCounts
     from ..weigh.classes import ClassStats
     from .records import Record
 
@@ -35,6 +36,8 @@ class ReportInput:
     counts: ClassCounts
     stats: ClassStats
     source: dict[str, Any] = field(default_factory=dict)
+    #: Per-image counts (a scan, or a per-image file): the sampling effect needs them.
+    images: Sequence[ImageCounts] | None = None
 
 
 #: Classes drawn in the co-occurrence heat map at most (the ones with most pixels), so the
@@ -53,7 +56,16 @@ DEFINITIONS = {
     "js_divergence": "Jensen-Shannon divergence (log base 2, 0 = same, 1 = disjoint) between "
     "the splits' shares of labelled pixels over the non-void classes",
     "missing": "a class with pixels in at least one split and none in another",
+    "sampled_pixel_share": "per sampling scheme (default parameters, as 'mfb sampling'): "
+    "E[pixels of c in a drawn image] / E[labelled pixels in a drawn image]",
 }
+
+#: What the sampling section says when only statistics files were given.
+NEEDS_PER_IMAGE = (
+    "the effect of the sampling schemes needs per-image statistics: scan PATH... here, "
+    "or give first --from IMAGES.jsonl, written by 'mfb scan PATH... -o stats.json "
+    "--per-image images.jsonl'"
+)
 
 
 def report_record(
@@ -73,6 +85,8 @@ def report_record(
     stats = main.stats
     histogram = distribution_record(main.counts, stats, main.source, names=names)
     schemes, warnings = _all_weights(main, names, normalize)
+    sampling, sampling_warnings = sampling_section(main)
+    warnings += sampling_warnings
     splits = [_split(item, names) for item in inputs]
     run_warnings = [
         w if len(inputs) == 1 else f"{item.name}: {w}"
@@ -109,6 +123,7 @@ def report_record(
         "histogram": histogram,
         "weights": {"normalize": normalize, "schemes": schemes},
         "cooc": cooc_record(main),
+        "sampling": sampling,
         "splits": {
             "splits": splits,
             "js_divergence": _divergences(splits),
@@ -143,6 +158,45 @@ def _all_weights(
         )
         warnings += [w for w in result.warnings if w not in main.stats.warnings]
     return schemes, warnings
+
+
+def sampling_section(main: ReportInput) -> tuple[Record, list[str]]:
+    """Each sampling scheme's effect on class shares (default parameters), as
+    ``mfb sampling -f json`` gives it; a scheme the data refuses carries its error."""
+    from ..errors import OptionError
+    from ..weigh.sampling import sample_images
+    from ..weigh.sampling_schemes import SAMPLING_SCHEMES
+
+    if main.images is None:
+        return {"available": False, "note": NEEDS_PER_IMAGE, "schemes": []}, []
+    void = set(main.stats.void)
+    schemes: list[Record] = []
+    warnings: list[str] = []
+    for scheme in SAMPLING_SCHEMES:
+        try:
+            result = sample_images(main.images, main.stats, scheme)
+        except OptionError as error:
+            schemes.append({"scheme": scheme, "error": error.render(str), "classes": []})
+            continue
+        effect = result.effect
+        schemes.append(
+            {
+                "scheme": scheme,
+                "parameters": dict(result.parameters),
+                "error": None,
+                "classes": [
+                    {
+                        "class": c,
+                        "pixel_share": effect.pixel_share[c],
+                        "sampled_pixel_share": effect.sampled_pixel_share[c],
+                    }
+                    for c in effect.classes
+                    if c not in void
+                ],
+            }
+        )
+        warnings += [w for w in result.warnings if w not in main.stats.warnings]
+    return {"available": True, "note": None, "schemes": schemes}, warnings
 
 
 def _split(item: ReportInput, names: Mapping[int, str]) -> Record:

@@ -86,6 +86,7 @@ def render_report(record: Record) -> str:
         _distribution(record),
         _weights(record),
         _cooc(record),
+        _sampling(record),
         _splits(record),
         _problems(record),
     ]
@@ -96,6 +97,7 @@ def render_report(record: Record) -> str:
             ("distribution", "Classes"),
             ("weights", "Weights"),
             ("cooc", "Co-occurrence"),
+            ("sampling", "Sampling"),
             ("splits", "Splits"),
             ("problems", "Problems"),
         )
@@ -468,6 +470,129 @@ def _cooc(record: Record) -> str:
     )
 
 
+def _sampling(record: Record) -> str:
+    """Each sampling scheme's expected pixel share per class beside the dataset's."""
+    section = record["sampling"]
+    head = '<section id="sampling"><h2>Effect of sampling on class shares</h2>'
+    if not section["available"]:
+        note = escape(_capital(section["note"]))
+        return f'{head}<p class="empty" id="sampling-note">{note}.</p></section>'
+    schemes = section["schemes"]
+    usable = [s for s in schemes if s["error"] is None]
+    rows = usable[0]["classes"] if usable else []
+    shares = {r["class"]: r["pixel_share"] for r in rows}
+    sampled = [{r["class"]: r["sampled_pixel_share"] for r in s["classes"]} for s in schemes]
+    columns = "".join(
+        f'<th data-type="num" data-scheme="{escape(s["scheme"])}">'
+        f'<span class="key" style="background:{SCHEME_COLOURS[(i + 1) % len(SCHEME_COLOURS)]}">'
+        f"</span>{escape(s['scheme'])}</th>"
+        for i, s in enumerate(schemes)
+    )
+    body = "".join(
+        f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
+        f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c))}</td>'
+        + _num_cell(share, _share(share))
+        + "".join(_num_cell(one.get(c), _share(one.get(c))) for one in sampled)
+        + "</tr>"
+        for c, share in shares.items()
+    )
+    notes = "".join(
+        f"<li><b>{escape(s['scheme'])}</b>: "
+        + (
+            f"<code>{escape(_parameters(s['parameters']) or 'no parameters')}</code>"
+            if s["error"] is None
+            else f'<span class="error">not drawn: {escape(s["error"])}</span>'
+        )
+        + "</li>"
+        for s in schemes
+    )
+    return (
+        f"{head}<p>Share of labelled pixels per class in the dataset and, for each sampling "
+        "scheme with its default parameters, the expected share in a drawn image "
+        "(E[pixels of c in a draw] / E[labelled pixels in a draw]), worked out exactly from "
+        "the per-image counts. The same numbers: <code>mfb sampling ... --scheme NAME -f "
+        "json</code>, under <code>effect</code>.</p>"
+        f'<figure class="chart">{_sampling_chart(record, shares, schemes, sampled)}'
+        "<figcaption>Pixel share of each present class (log scale), dataset and drawn sample, "
+        "classes from most to fewest pixels.</figcaption></figure>"
+        '<table id="sampling-table" class="sortable"><thead><tr><th data-type="num">Id</th>'
+        '<th data-type="text">Class</th><th data-type="num">Dataset share</th>'
+        f"{columns}</tr></thead><tbody>{body}</tbody></table>"
+        f'<ul class="meta">{notes}</ul></section>'
+    )
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _sampling_chart(
+    record: Record,
+    shares: dict[int, float],
+    schemes: Sequence[Record],
+    sampled: Sequence[dict[int, float]],
+) -> str:
+    classes = sorted((c for c, v in shares.items() if v > 0), key=lambda c: (-shares[c], c))
+    series = [("dataset", "#555555", shares)] + [
+        (s["scheme"], SCHEME_COLOURS[(i + 1) % len(SCHEME_COLOURS)], one)
+        for i, (s, one) in enumerate(zip(schemes, sampled, strict=True))
+        if s["error"] is None
+    ]
+    values = [v[c] for _, _, v in series for c in classes if v.get(c, 0) > 0]
+    if not values:
+        return '<p class="empty">No counted class.</p>'
+    low = math.floor(math.log10(min(values)))
+    high = max(math.ceil(math.log10(max(values))), low + 1)
+    width, height, left, top, bottom = 900, 320, 56, 32, 64
+    plot_w, plot_h = width - left - 48, height - top - bottom
+    step = plot_w / len(classes)
+
+    def x(i: int) -> float:
+        return left + step * (i + 0.5)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (math.log10(v) - low) / (high - low))
+
+    parts = [
+        f'<svg id="sampling-chart" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="Pixel share per class, dataset and drawn sample" '
+        'xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for exponent in range(low, high + 1):
+        yy = y(10.0**exponent)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
+            f'<text x="{left - 6}" y="{yy + 4:.1f}" class="tick" text-anchor="end">'
+            f"{_power(exponent)}</text>"
+        )
+    if len(classes) <= MAX_LABELLED_CLASSES:
+        for i, c in enumerate(classes):
+            parts.append(
+                f'<text class="tick" transform="translate({x(i):.1f},{height - bottom + 10}) '
+                f'rotate(40)">{escape(_name(record, c)[:14])}</text>'
+            )
+    radius = 2.5 if len(classes) <= MAX_LABELLED_CLASSES else 1.2
+    for n, (label, colour, value) in enumerate(series):
+        shown = [(i, value[c]) for i, c in enumerate(classes) if value.get(c, 0) > 0]
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in shown)
+        dash = ' stroke-dasharray="4 3"' if n == 0 else ""
+        parts.append(
+            f'<g class="series" data-scheme="{escape(label)}"><polyline points="{points}" '
+            f'fill="none" stroke="{colour}" stroke-width="1.5"{dash}/>'
+            + "".join(
+                f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{radius}" fill="{colour}">'
+                f"<title>{escape(_name(record, classes[i]))}: {escape(label)} "
+                f"{_share(v)}</title></circle>"
+                for i, v in shown
+            )
+            + "</g>"
+            f'<rect x="{left + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{left + 22 + 140 * n}" y="15" class="tick">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _splits(record: Record) -> str:
     splits = record["splits"]
     parts = splits["splits"]
@@ -626,7 +751,7 @@ svg .grid{stroke:#e3e7eb}svg .tick{font-size:10px;fill:#444}
 margin-right:6px;vertical-align:middle}
 button{font:inherit;padding:2px 10px;border:1px solid #8a98a8;border-radius:4px;
 background:#fff;cursor:pointer}
-.empty{color:var(--muted)}
+.empty{color:var(--muted)}.error{color:#c0392b}
 @page{size:A4;margin:12mm}
 @media print{
  body{font-size:10px}.meta{font-size:9px}header{background:none;padding:0 0 6px}

@@ -368,3 +368,74 @@ def test_report_properties(first, second):
     assert (divergence[0][1] == 0.0) == (shares[0] == shares[1])
     assert (divergence[0][1] >= 1.0 - 1e-12) == (not in_first & in_second)  # disjoint: 1
     assert {m["id"] for m in record["splits"]["missing"]} == in_first ^ in_second
+
+
+# -- the effect of the sampling schemes (issue 17, last item) ------------------------------
+
+SAMPLING_COLUMNS = ("repeat-factor", "rare-class", "weighted")
+
+
+def sampling_columns(page: str) -> dict[str, dict[int, float | None]]:
+    """The sampling table: per column (dataset, then each scheme), class id -> share."""
+    rows = cells(page).tables["sampling-table"]
+    return {
+        name: {int(str(row[0])): float(row[2 + i]) if row[2 + i] else None for row in rows}
+        for i, name in enumerate(("dataset", *SAMPLING_COLUMNS))
+    }
+
+
+def test_sampling_effect_in_the_page_equals_mfb_sampling_json(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    page = run("report", "sample_masks", "--void", "11")
+    assert page.exit_code == 0, page.stderr
+    columns = sampling_columns(page.stdout)
+    assert sorted(columns["dataset"]) == list(range(11))  # void class 11 left out
+    for scheme in SAMPLING_COLUMNS:
+        result = run("sampling", "sample_masks", "--void", "11", "--scheme", scheme, "-f", "json")
+        assert result.exit_code == 0, result.stderr
+        effect = json.loads(result.stdout)["effect"]["classes"]
+        assert columns[scheme] == {r["class"]: r["sampled_pixel_share"] for r in effect}
+        assert columns["dataset"] == {r["class"]: r["pixel_share"] for r in effect}
+    assert '<svg id="sampling-chart"' in page.stdout
+
+
+def test_sampling_effect_by_hand_and_a_refused_scheme(tmp_path):
+    # A = [0,0,0,1], B = [0,0,0,0]. weighted: images(0) = 2, images(1) = 1, N = 2, so
+    # w(A) = 2, w(B) = 1, p = (2/3, 1/3): class 0 draws 2/3*3 + 1/3*4 = 10/3 of 4 pixels.
+    save_mask(tmp_path / "a.png", [[0, 0], [0, 1]])
+    save_mask(tmp_path / "b.png", [[0, 0], [0, 0]])
+    page = run("report", tmp_path)
+    assert page.exit_code == 0, page.stderr
+    columns = sampling_columns(page.stdout)
+    assert columns["dataset"] == {0: 7 / 8, 1: 1 / 8}
+    assert columns["weighted"] == pytest.approx({0: 5 / 6, 1: 1 / 6}, rel=1e-12)
+    # repeat-factor, t = 0.1: every class is in >= half the images, so r = 1: no change.
+    assert columns["repeat-factor"] == {0: 7 / 8, 1: 1 / 8}
+    # rare-class refuses: no image has more than 3000 pixels of a class (as mfb sampling).
+    assert columns["rare-class"] == {0: None, 1: None}
+    assert "not drawn: no image has more than min_pixels=3000 pixels" in page.stdout
+    refused = run("sampling", tmp_path, "--scheme", "rare-class")
+    assert refused.exit_code != 0 and "3000" in refused.stderr
+
+
+def test_sampling_from_a_per_image_file_and_not_from_statistics(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    stats, images = tmp_path / "stats.json", tmp_path / "images.jsonl"
+    scanned = run("scan", "sample_masks", "-o", stats, "--per-image", images)
+    assert scanned.exit_code == 0, scanned.stderr
+    scan_page = run("report", "sample_masks", "--void", "11").stdout
+    from_images = run("report", "--from", images, "--void", "11")
+    assert from_images.exit_code == 0, from_images.stderr
+    assert sampling_columns(from_images.stdout) == sampling_columns(scan_page)
+    # Splits still work with a per-image file first and a statistics file after it.
+    both = run("report", "--from", images, "--from", stats, "--void", "11")
+    assert both.exit_code == 0, both.stderr
+    assert sampling_columns(both.stdout) == sampling_columns(scan_page)
+    from_stats = run("report", "--from", stats, "--void", "11")
+    assert from_stats.exit_code == 0, from_stats.stderr
+    assert "sampling-table" not in from_stats.stdout
+    assert re.search(
+        r'id="sampling-note">The effect of the sampling schemes needs per-image statistics'
+        r".*--per-image images\.jsonl",
+        from_stats.stdout,
+    )

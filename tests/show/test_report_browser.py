@@ -106,12 +106,13 @@ def test_sample_page_in_chromium(browser, tmp_path, monkeypatch):
     run("report", *SAMPLE, "-o", path)
     page = browser.open(path)
 
-    for section in ("summary", "distribution", "weights", "cooc", "splits", "problems"):
+    for section in ("summary", "distribution", "weights", "cooc", "sampling", "splits", "problems"):
         text = page.inner_text(f"section#{section}")
         assert len(text) > 100, section
     assert page.locator("#distribution-table tbody tr").count() == 12
     assert page.locator("#weights-chart circle").count() == 6 * 11  # 11 counted classes
     assert page.locator("#weights-chart polyline").count() == 6
+    assert page.locator("#sampling-chart polyline").count() == 1 + 3  # dataset, 3 schemes
     assert page.locator("#cooc-chart path").count() > 0
     box = page.locator("#cooc-chart").bounding_box()
     assert box["width"] > 200 and box["height"] > 200
