@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
+from .dask_option import dask_option
 from .options import (
     FiniteFloatRange,
     ScanRequest,
@@ -133,6 +134,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 
 @click.command()
 @mask_options
+@dask_option
 @class_options
 @click.option(
     "--from",
@@ -288,6 +290,7 @@ def sampling(
 @click.command()
 @from_option
 @mask_options
+@dask_option
 @class_options
 @format_option(["json", "torch"], "json", "JSON record, or a PyTorch logit-adjustment snippet.")
 @output_option()
