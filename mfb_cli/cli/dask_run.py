@@ -23,6 +23,7 @@ def count_on_dask(
     check: Callable[[LabelSource, Int64Array], None],
     on_task: Callable[[int, int], None],
     on_skip: Callable[[LabelSource, BadMaskError], None],
+    on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
 ) -> ClassCounts:
     """Count ``files`` on the cluster --dask names; a cluster started here is closed after."""
     from ..count.dask_cluster import dask_client
@@ -39,6 +40,7 @@ def count_on_dask(
             on_task=on_task,
             skip_bad=scan.skip_bad,
             on_skip=on_skip,
+            on_image=on_image,
         )
 
 

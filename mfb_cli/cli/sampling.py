@@ -9,6 +9,7 @@ import click
 
 from ..read.remote import named, shown_path
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
+from .dask_option import dask_option
 from .options import (
     FiniteFloatRange,
     PathOrUrl,
@@ -148,6 +149,7 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
 
 @click.command()
 @mask_options
+@dask_option
 @class_options
 @click.option(
     "--from",
@@ -304,6 +306,7 @@ def sampling(
 @click.command()
 @from_option
 @mask_options
+@dask_option
 @class_options
 @format_option(["json", "torch"], "json", "JSON record, or a PyTorch logit-adjustment snippet.")
 @output_option()

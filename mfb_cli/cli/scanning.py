@@ -184,9 +184,6 @@ def scan_masks(
         if scan.dask is not None:
             from .dask_run import count_on_dask
 
-            if on_image is not None:
-                raise click.UsageError("--per-image is not available with --dask yet")
-
             def on_task(done: int, pixels: int) -> None:
                 nonlocal megapixels
                 megapixels += pixels / 1e6
@@ -194,7 +191,7 @@ def scan_masks(
                 bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
                 bar.update(done)
 
-            counts = count_on_dask(scan, files, label_check(spec), on_task, on_skip)
+            counts = count_on_dask(scan, files, label_check(spec), on_task, on_skip, on_image)
         else:
             counts = count_masks(
                 files,

@@ -6,6 +6,8 @@ TASK_BYTES (an archive is always one task of its own). Each task runs the local 
 Partials are added pairwise on the workers, always an earlier range with the next one, so
 the first error in file order wins and skipped files stay in order, whatever the task size
 and the number of workers. Dask reruns the tasks of a worker that dies: tasks are pure.
+For per-image statistics a task also returns its files' rows (file index, ids, pixels as
+small lists); the client fetches them task by task in file order, and additions drop them.
 """
 
 from __future__ import annotations
@@ -111,6 +113,10 @@ def _size(source: LabelSource) -> int:
         return 0  # the worker reports it
 
 
+#: One counted file of a task: its index in the file list, its present ids and their pixels.
+ImageRow = tuple[int, tuple[int, ...], tuple[int, ...]]
+
+
 @dataclass(frozen=True)
 class Partial:
     """The scan of a range of files: what a task returns, and what two partials add up to.
@@ -128,10 +134,13 @@ class Partial:
     #: of distinct ids passes MAX_DISTINCT_IDS as the local scan does.
     first_seen: dict[int, int] = field(default_factory=dict)
     error: tuple[int, Failure] | None = None
+    #: Per-image rows of the task's counted files, in order: (file index, ids, pixels).
+    #: Only a task's own Partial has them (fetched by the client); additions drop them.
+    rows: tuple[ImageRow, ...] = ()
 
     def __add__(self, later: Partial) -> Partial:
         if self.error is not None:
-            return self
+            return replace(self, rows=())
         notes = {note: dict(stored) for note, stored in self.notes.items()}
         for note, stored in later.notes.items():
             mine = notes.setdefault(note, {})
@@ -248,8 +257,12 @@ def count_task(
     read: ReadOptions,
     check: Callable[[LabelSource, Int64Array], None] | None,
     skip_bad: bool,
+    per_image: bool = False,
 ) -> Partial:
-    """Run the local scan on one task's files (on a worker) and return its Partial."""
+    """Run the local scan on one task's files (on a worker) and return its Partial.
+
+    With ``per_image`` the Partial carries each counted file's row (see Partial.rows).
+    """
     index_of = {source: task.start + i for i, source in enumerate(task.files)}
     missing = _missing_on_worker(task)
     if missing is not None:
@@ -257,6 +270,7 @@ def count_task(
     skipped: list[tuple[int, tuple[object, ...]]] = []
     notes: dict[str, dict[str, int]] = {}
     first_seen: dict[int, int] = {}
+    rows: list[ImageRow] = []
     done = {"files": 0, "pixels": 0}
 
     def checked(path: LabelSource, ids: Int64Array) -> None:
@@ -276,6 +290,9 @@ def count_task(
         modes = notes.setdefault(note, {})
         modes[stored] = modes.get(stored, 0) + 1
 
+    def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
+        rows.append((index_of[path], tuple(ids.tolist()), tuple(pixels.tolist())))
+
     def partial(counts: ClassCounts, error: tuple[int, Failure] | None = None) -> Partial:
         return Partial(
             replace(counts, warnings=()),  # the run's warnings are made once, for all files
@@ -285,6 +302,7 @@ def count_task(
             notes,
             first_seen,
             error,
+            tuple(rows),
         )
 
     try:
@@ -297,6 +315,7 @@ def count_task(
             skip_bad=skip_bad,
             on_skip=on_skip,
             on_note=on_note,
+            on_image=on_image if per_image else None,
         )
     except NoMasksFoundError:  # every file of this task skipped: not the run's verdict
         if not (skip_bad and len(skipped) == len(task.files)):
@@ -317,6 +336,11 @@ def _add(earlier: Partial, later: Partial) -> Partial:
     return earlier + later
 
 
+def _rows(partial: Partial) -> tuple[tuple[ImageRow, ...], bool]:
+    """A task's per-image rows, alone (what the client fetches of it), and if it failed."""
+    return partial.rows, partial.error is not None
+
+
 def count_masks_dask(
     paths: Sequence[LabelSource],
     client: Any,
@@ -326,13 +350,16 @@ def count_masks_dask(
     on_task: Callable[[int, int], None] | None = None,
     skip_bad: bool = False,
     on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
+    on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
     task_bytes: int | None = None,
 ) -> ClassCounts:
     """``count_masks`` on the workers of a ``distributed.Client``: the same result.
 
     The same counts, warnings, first error in file order, and skipped files (passed to
     ``on_skip`` in file order once the scan is done). ``on_task(files, pixels)`` is called
-    as each task completes. ``task_bytes`` overrides the task size (plan_tasks).
+    as each task completes. ``on_image(path, ids, pixels)`` gets each counted file, in file
+    order, as the tasks before it have completed (the client holds one task's rows at a
+    time). ``task_bytes`` overrides the task size (plan_tasks).
     """
     distributed = distributed_module()
     if not paths:
@@ -342,10 +369,21 @@ def count_masks_dask(
     tasks = plan_tasks(paths, _threads(client), task_bytes)
     futures: list[Any] = []
     try:
-        parts = client.map(count_task, tasks, read=read, check=check, skip_bad=skip_bad, pure=False)
+        parts = client.map(
+            count_task,
+            tasks,
+            read=read,
+            check=check,
+            skip_bad=skip_bad,
+            per_image=on_image is not None,
+            pure=False,
+        )
         futures += parts
         summaries = client.map(_summary, parts, pure=False)
         futures += summaries
+        rows = client.map(_rows, parts, pure=False) if on_image is not None else []
+        futures += rows
+        emitted = 0  # tasks whose rows went to on_image, in file order
         level = list(parts)
         while len(level) > 1:  # a tree of additions, each of an earlier range and the next
             pairs = [
@@ -357,6 +395,11 @@ def count_masks_dask(
         for done in distributed.as_completed(summaries):
             if on_task is not None:
                 on_task(*done.result())
+            while emitted < len(rows) and rows[emitted].done():
+                on_image = _emit(rows[emitted], paths, on_image)
+                emitted += 1
+        for future in rows[emitted:]:
+            on_image = _emit(future, paths, on_image)
         result: Partial = level[0].result()
     except distributed.KilledWorker as error:
         raise _killed(error) from error
@@ -375,6 +418,27 @@ def count_masks_dask(
     if skipped and len(skipped) == len(paths):
         raise NoMasksFoundError(f"all {len(skipped)} label files were bad and skipped")
     return replace(result.counts, warnings=scan_warnings(len(paths), skipped, result.notes))
+
+
+def _emit(
+    future: Any,
+    paths: Sequence[LabelSource],
+    on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None,
+) -> Callable[[LabelSource, Int64Array, Int64Array], None] | None:
+    """Pass one task's rows to ``on_image`` as arrays, then let the cluster forget them.
+
+    Returns the callback for the next task's rows: None once a task failed, since the
+    local scan stops at its first error and passes no file after it.
+    """
+    import numpy as np
+
+    found, failed = future.result()
+    future.release()
+    if on_image is None:
+        return None
+    for index, ids, pixels in found:
+        on_image(paths[index], np.array(ids, dtype=np.int64), np.array(pixels, dtype=np.int64))
+    return None if failed else on_image
 
 
 def inspect_task(task: Task, read: ReadOptions) -> list[FileFindings] | Failure:

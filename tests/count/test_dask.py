@@ -271,6 +271,116 @@ def test_a_label_out_of_range_names_the_first_such_file(client, tmp_path):
     assert "04.png" in local.stderr
 
 
+def _images(files, on_image_run):
+    """The (image, ids, pixels) triples a scan passes to on_image, as plain lists."""
+    seen: list[tuple[str, list[int], list[int]]] = []
+
+    def on_image(path, ids, pixels):
+        seen.append((str(path), ids.tolist(), pixels.tolist()))
+
+    try:
+        on_image_run(on_image)
+    except MfbError as error:
+        return seen, str(error)
+    return seen, None
+
+
+@pytest.mark.parametrize("task_bytes", [1, 300, None, 10**9])
+@pytest.mark.parametrize("bad", [[], ["005b.png"], ["000b.png", "017b.png"]])
+def test_on_image_gets_the_local_scans_images_in_order(client, tmp_path, task_bytes, bad):
+    """Every counted file once, in file order, with its ids and pixels; none after an error."""
+    folder = dataset(tmp_path / "d")
+    damaged(folder / "plain", bad)
+    files = find_label_sources([folder, folder / "shard.zip"])
+    for skip_bad in (False, True):
+        local = _images(
+            files, lambda on, skip=skip_bad: count_masks(files, jobs=1, skip_bad=skip, on_image=on)
+        )
+        remote = _images(
+            files,
+            lambda on, skip=skip_bad: count_masks_dask(
+                files, client, skip_bad=skip, task_bytes=task_bytes, on_image=on
+            ),
+        )
+        assert remote == local
+        # A second, naive count: each image's own histogram, straight from its pixels.
+        counted = len(files) - (len(bad) if skip_bad else 0)
+        if not bad or skip_bad:
+            assert local[1] is None and len(local[0]) == counted
+        else:
+            first = files.index(folder / "plain" / bad[0])
+            assert local[1] is not None and len(local[0]) == first
+        for image, ids, pixels in local[0][:5]:
+            values, numbers = np.unique(np.asarray(Image.open(image)), return_counts=True)
+            assert (ids, pixels) == (values.tolist(), numbers.tolist())
+
+
+def test_scan_per_image_writes_the_same_bytes(client, tmp_path):
+    folder = dataset(tmp_path / "d")
+    damaged(folder / "plain", ["005b.png", "017b.png"])
+    address = client.scheduler.address
+    outputs = {}
+    for where, extra in (("local", []), ("dask", ["--dask", address])):
+        stats, images = tmp_path / f"{where}.json", tmp_path / f"{where}.jsonl"
+        result = run(
+            "scan", folder, folder / "shard.zip", "--skip-bad", "-q",
+            "-o", stats, "--per-image", images, *extra,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        outputs[where] = (
+            result.stdout,
+            result.stderr,
+            stats.read_text().replace(str(stats), "STATS").replace(str(images), "IMAGES"),
+            images.read_bytes(),
+        )
+    assert outputs["dask"] == outputs["local"]
+    lines = outputs["local"][3].decode().splitlines()
+    assert len(lines) == 1 + 23 + 3 + 4  # header, plain, grey RGB, zip members; bad skipped
+    # A bad file without --skip-bad: the same one-line error, neither file written.
+    stats, images = tmp_path / "x.json", tmp_path / "x.jsonl"
+    local = run("scan", folder, "-o", stats, "--per-image", images)
+    remote = run("scan", folder, "-o", stats, "--per-image", images, "--dask", address)
+    assert (remote.exit_code, remote.stderr) == (local.exit_code, local.stderr)
+    assert local.exit_code == 1 and "plain/005b.png" in local.stderr
+    assert not stats.exists() and not images.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_sampling_and_priors_print_the_same_bytes(client, tmp_path):
+    folder = dataset(tmp_path / "d")
+    address = client.scheduler.address
+    for command in (
+        ["sampling", folder, folder / "shard.zip", "--void", "21"],
+        ["sampling", folder, "--scheme", "rare-class", "--min-pixels", "3", "-f", "csv"],
+        ["sampling", folder, "--scheme", "weighted", "-f", "table"],
+        ["priors", folder, folder / "shard.zip", "--void", "0"],
+    ):
+        local = run(*command)
+        assert local.exit_code == 0, local.stderr
+        remote = run(*command, "--dask", address)
+        assert remote.exit_code == 0, remote.stderr
+        assert (remote.stdout, remote.stderr) == (local.stdout, local.stderr)
+    out = {}
+    for where, extra in (("local", []), ("dask", ["--dask", address])):
+        target = tmp_path / where
+        result = run(
+            "sampling",
+            folder,
+            "--scheme",
+            "rare-class",
+            "--min-pixels",
+            "2",
+            "--daformer",
+            target,
+            *extra,
+        )
+        assert result.exit_code == 0, result.stderr
+        out[where] = {p.name: p.read_bytes() for p in sorted(target.iterdir())}
+    assert out["dask"] == out["local"] and len(out["local"]) == 3
+    refused = run("sampling", "--from", tmp_path / "x.jsonl", "--dask", address)
+    assert refused.exit_code == 2 and "--dask" in refused.stderr
+
+
 def test_check_reports_the_same_bytes(client, tmp_path):
     folder = dataset(tmp_path / "d")
     damaged(folder / "plain", ["005b.png", "017b.png"])
