@@ -174,8 +174,11 @@ def _inputs(
 def _load(
     request: ScanRequest, spec: LabelSpec, path: Path
 ) -> tuple[ClassCounts, ClassStats, dict[str, Any], list[ImageCounts] | None]:
-    """A statistics file's counts, or a per-image file's (*.jsonl) with its images."""
-    if path.suffix != ".jsonl":
+    """A statistics file's counts, or a per-image file's (*.jsonl) with its images.
+
+    ``path`` may hold a URL (as --from gives it), so its name is tested as text.
+    """
+    if not str(path).endswith(".jsonl"):
         return (*class_stats_for(request, spec, path), None)
     from ..count.per_image import load_per_image
     from ..errors import LabelRangeError, MfbError

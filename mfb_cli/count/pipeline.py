@@ -247,11 +247,27 @@ def _process_map(
         pending: deque[tuple[range, Future[_Outcome]]] = deque()
         batches = iter(_batches(len(paths), jobs))
 
+        unsent: list[range] = []  # batches the pool refused: it broke while they were sent
+
         def submit() -> None:
             for batch in batches:
-                future = workers.submit(_forked_batch, key, batch.start, batch.stop)
+                try:
+                    future = workers.submit(_forked_batch, key, batch.start, batch.stop)
+                except BrokenProcessPool:  # a worker died already; the error is raised below
+                    unsent.append(batch)
+                    return
                 pending.append((batch, future))
                 return
+
+        def broken(first: range, last: range, error: BaseException | None) -> MfbError:
+            # Every unfinished batch fails with the pool: the file is among them.
+            failure = MfbError(
+                f"a worker process ended abruptly while reading the files from "
+                f"{paths[first.start]} to {paths[last.stop - 1]} (a decoder crash, or "
+                "out of memory); read them with one job to find the file"
+            )
+            failure.__cause__ = error
+            return failure
 
         try:
             for _ in range(2 * jobs):
@@ -263,15 +279,12 @@ def _process_map(
             try:
                 outcome = future.result()
             except BrokenProcessPool as error:
-                # Every unfinished batch fails with the pool: the file is among them.
-                last = pending[-1][0] if pending else batch
-                raise MfbError(
-                    f"a worker process ended abruptly while reading the files from "
-                    f"{paths[batch.start]} to {paths[last.stop - 1]} (a decoder crash, or "
-                    "out of memory); read them with one job to find the file"
-                ) from error
+                last = unsent[-1] if unsent else pending[-1][0] if pending else batch
+                raise broken(batch, last, error) from error
             submit()
             yield from _flatten([outcome])
+        if unsent:  # never silently short: a batch that could not be sent is an error too
+            raise broken(unsent[0], unsent[-1], None)
         ended = True
     finally:
         if not ended:
