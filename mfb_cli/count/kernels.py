@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Spans up to this size are counted with one bincount; wider ones with np.unique.
 _BINCOUNT_SPAN = 1 << 20
-# From this many pixels on, uint8 labels are counted in pairs (see _bincount_uint8_pairs).
+# From this many pixels on, uint8 labels are counted in pairs (see bincount_uint8_pairs).
 _PAIR_BINCOUNT_MIN = 1 << 16
 # OpenCV returns float32 bins: exact while every count is below 2**24.
 _CALCHIST_MAX_PIXELS = 1 << 24
@@ -31,7 +31,7 @@ def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int
     if flat.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if flat.dtype == np.uint8 and flat.size >= _PAIR_BINCOUNT_MIN:
-        counts = _bincount_uint8_pairs(flat)
+        counts = bincount_uint8_pairs(flat)
         offset = 0
     elif flat.dtype.kind == "u" and flat.dtype.itemsize <= 2:
         counts = np.bincount(flat)
@@ -47,7 +47,7 @@ def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int
     return (present + offset).astype(np.int64), counts[present].astype(np.int64)
 
 
-def _bincount_uint8_pairs(flat: npt.NDArray[np.integer]) -> Int64Array:
+def bincount_uint8_pairs(flat: npt.NDArray[np.integer]) -> Int64Array:
     """np.bincount of a 1-D uint8 array, reading two pixels per element.
 
     np.bincount first casts its input to intp (8 bytes a pixel); viewing the bytes as

@@ -20,7 +20,7 @@ from PIL import Image
 from mfb_cli.cli import cli
 from mfb_cli.count import counts, kernels, scan
 from mfb_cli.count.counts import ClassCounts, CountsAccumulator
-from mfb_cli.count.kernels import _bincount_uint8_pairs, histogram_fast, histogram_of_array
+from mfb_cli.count.kernels import bincount_uint8_pairs, histogram_fast, histogram_of_array
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import BadMaskError, MissingExtraError, OptionError
 from mfb_cli.read import fast, raw
@@ -208,7 +208,7 @@ def test_cli_output_is_identical_for_every_decoder(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.uint8, st.integers(0, 3000)))
 def test_paired_bincount_equals_bincount(flat):
-    assert _bincount_uint8_pairs(flat).tolist() == np.bincount(flat, minlength=256).tolist()
+    assert bincount_uint8_pairs(flat).tolist() == np.bincount(flat, minlength=256).tolist()
 
 
 @settings(max_examples=60, deadline=None)
