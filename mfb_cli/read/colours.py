@@ -26,22 +26,32 @@ def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.
     clear = alpha == 0
     partial = int(np.count_nonzero(alpha != 255)) - int(np.count_nonzero(clear))
     if partial:
-        raise BadMaskError(
-            name,
-            f"has {partial} partly transparent pixels (0 < alpha < 255), typical of "
-            "anti-aliased or resized masks; such a pixel has no single class",
-        )
+        raise _partly_transparent(name, partial, "0 < alpha < 255")
     if not allow_transparent:
-        raise BadMaskError(
-            name,
-            f"has {int(np.count_nonzero(clear))} fully transparent pixels; pass ",
-            Param("transparent", metavar="ID"),
-            " to give them an id (and ",
-            Param("ignore", metavar="ID", item=True),
-            " to leave them out)",
-        )
+        raise _fully_transparent(name, int(np.count_nonzero(clear)), "")
     codes[clear] = TRANSPARENT
     return codes
+
+
+def _partly_transparent(name: str, pixels: int, how: str) -> BadMaskError:
+    """Pixels with no single class: RGBA, tRNS and palette masks say it the same way."""
+    return BadMaskError(
+        name,
+        f"has {pixels} partly transparent pixels ({how}), typical of anti-aliased or "
+        "resized masks; such a pixel has no single class",
+    )
+
+
+def _fully_transparent(name: str, pixels: int, which: str) -> BadMaskError:
+    """Fully transparent pixels need an id of their own (--transparent), in every format."""
+    return BadMaskError(
+        name,
+        f"has {pixels} fully transparent pixels{which}; pass ",
+        Param("transparent", metavar="ID"),
+        " to give them an id (and ",
+        Param("ignore", metavar="ID", item=True),
+        " to leave them out)",
+    )
 
 
 def _keyed_transparency(
@@ -55,15 +65,8 @@ def _keyed_transparency(
     if not clear.any():
         return codes
     if not allow_transparent:
-        raise BadMaskError(
-            name,
-            f"has {int(np.count_nonzero(clear))} fully transparent pixels (its tRNS colour "
-            f"{colour_name(int(pack_rgb(np.asarray(key, dtype=np.int64))))}); pass ",
-            Param("transparent", metavar="ID"),
-            " to give them an id (and ",
-            Param("ignore", metavar="ID", item=True),
-            " to leave them out)",
-        )
+        colour = colour_name(int(pack_rgb(np.asarray(key, dtype=np.int64))))
+        raise _fully_transparent(name, int(np.count_nonzero(clear)), f" (its tRNS colour {colour})")
     codes[clear] = TRANSPARENT
     return codes
 
@@ -85,20 +88,9 @@ def palette_codes(name: str, image: Image.Image, allow_transparent: bool) -> Int
     partial = int(pixels[(alpha > 0) & (alpha < 255)].sum())
     clear = (alpha == 0) & (pixels > 0)
     if partial:
-        raise BadMaskError(
-            name,
-            f"has {partial} partly transparent pixels (palette alpha between 0 and 255), "
-            "typical of anti-aliased or resized masks; such a pixel has no single class",
-        )
+        raise _partly_transparent(name, partial, "palette alpha between 0 and 255")
     if clear.any() and not allow_transparent:
-        raise BadMaskError(
-            name,
-            f"has {int(pixels[clear].sum())} fully transparent pixels (palette alpha 0); pass ",
-            Param("transparent", metavar="ID"),
-            " to give them an id (and ",
-            Param("ignore", metavar="ID", item=True),
-            " to leave them out)",
-        )
+        raise _fully_transparent(name, int(pixels[clear].sum()), " (palette alpha 0)")
     codes[clear] = TRANSPARENT
     return codes
 
