@@ -8,7 +8,7 @@ warnings ``mfb weights`` prints, the same class sets and the same errors (``MfbE
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .count.scan import count_masks
 from .read.class_sets import class_set_of
@@ -23,6 +23,7 @@ from .weigh.weights import class_weights
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from .count.counts import ClassCounts
     from .weigh.sampling import Sampling
     from .weigh.schemes import ClassWeights
 
@@ -56,8 +57,6 @@ def compute_class_weights(
     ``scheme_options`` are the scheme's own (``void_in_median``, ``enet_c``, ``beta``).
     The result's ``warnings`` hold what the command would print on stderr.
     """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
     read = ReadOptions(
         max_pixels=max_pixels,
         colormap=load_colormap(colormap) if isinstance(colormap, str) else colormap,
@@ -68,14 +67,7 @@ def compute_class_weights(
         unmapped=unmapped,
     )
     spec = LabelSpec.of(num_classes, void, ignore, class_set_of(read))
-    files = find_label_sources([Path(p) for p in paths], glob, lists=[Path(p) for p in lists])
-    counts = count_masks(
-        files,
-        jobs=jobs,
-        read=read,
-        check=label_check(spec),
-        skip_bad=skip_bad,
-    )
+    counts = _count(paths, glob, lists, read, spec, jobs=jobs, skip_bad=skip_bad)
     return class_weights(
         class_stats(counts, spec), scheme, normalize=normalize, clip=clip, **scheme_options
     )
@@ -108,20 +100,19 @@ def compute_sampling(
     from .count.per_image import ImageCounts
     from .weigh.sampling import sample_images
 
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
     read = ReadOptions(
         colormap=load_colormap(colormap) if isinstance(colormap, str) else colormap,
         remap=load_remap(remap) if isinstance(remap, str) else remap,
     )
     spec = LabelSpec.of(num_classes, void, ignore, class_set_of(read))
-    files = find_label_sources([Path(p) for p in paths], glob, lists=[Path(p) for p in lists])
     images: list[ImageCounts] = []
-    counts = count_masks(
-        files,
+    counts = _count(
+        paths,
+        glob,
+        lists,
+        read,
+        spec,
         jobs=jobs,
-        read=read,
-        check=label_check(spec),
         skip_bad=skip_bad,
         on_image=lambda path, ids, pixels: images.append(
             ImageCounts(str(path), tuple(ids.tolist()), tuple(pixels.tolist()))
@@ -136,3 +127,18 @@ def compute_sampling(
         temperature=temperature,
         min_pixels=min_pixels,
     )
+
+
+def _count(
+    paths: str | Path | Iterable[str | Path],
+    glob: str,
+    lists: Iterable[str | Path],
+    read: ReadOptions,
+    spec: LabelSpec,
+    **scan: Any,
+) -> ClassCounts:
+    """Find the label files as the commands do and count them, checking every label."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files = find_label_sources([Path(p) for p in paths], glob, lists=[Path(p) for p in lists])
+    return count_masks(files, read=read, check=label_check(spec), **scan)
