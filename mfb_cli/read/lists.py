@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MfbError, Param
 from .textfiles import read_stdin, read_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def read_list_file(
@@ -34,17 +38,7 @@ def read_list_file(
         default_base = list_file.parent
     base = Path(root) if root is not None else default_base
     files = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        if column is not None and column > len(fields):
-            raise MfbError(
-                f"{list_file}:{number}: {len(fields)} column(s), but ",
-                Param("column", column),
-                " was asked",
-            )
-        entry = fields[-1 if column is None else column - 1] + suffix
+    for number, entry in list_entries(text, str(list_file), column, suffix):
         path = base / entry  # an absolute entry stays as it is
         if not path.is_file():
             where: tuple[str | Param, ...]
@@ -57,3 +51,24 @@ def read_list_file(
             raise MfbError(f"{list_file}:{number}: {entry}: no such file", *where)
         files.append(path)
     return files
+
+
+def list_entries(
+    text: str, where: str, column: int | None, suffix: str
+) -> Iterator[tuple[int, str]]:
+    """(line number, entry) of each line naming a label file, local or remote lists alike.
+
+    Blank lines and '#' comments are skipped; the entry is ``column`` (1-based, default
+    the last) with ``suffix`` appended. A line without that column names ``where``.
+    """
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if column is not None and column > len(fields):
+            raise MfbError(
+                f"{where}:{number}: {len(fields)} column(s), but ",
+                Param("column", column),
+                " was asked",
+            )
+        yield number, fields[-1 if column is None else column - 1] + suffix

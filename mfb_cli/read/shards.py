@@ -133,24 +133,14 @@ def read_remote_list(
     in that listing, never one request per entry; an entry that is a URL of its own is
     looked up alone.
     """
-    from ..errors import MfbError, Param
+    from .lists import list_entries
     from .textfiles import read_text
 
     text = read_text(list_file, "list")
     base = (root or list_file.rsplit("/", 1)[0]).rstrip("/")
     listing = {f.path: f for f in list_remote(base, lambda name: True)}
     found: list[RemoteFile] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        if column is not None and column > len(fields):
-            raise MfbError(
-                f"{safe_url(list_file)}:{number}: {len(fields)} column(s), but ",
-                Param("column", column),
-                " was asked",
-            )
-        entry = fields[-1 if column is None else column - 1] + suffix
+    for number, entry in list_entries(text, safe_url(list_file), column, suffix):
         if is_url(entry):
             try:
                 found.extend(list_remote(entry, lambda name: True)[:1])
