@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .plot import AUTO_LOG_RATIO
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from .records import Record
 
@@ -311,37 +311,10 @@ def _weights_chart(record: Record) -> str:
     if not classes:
         return '<p class="empty">No counted class.</p>'
     values = [s["weights"][r["id"]] for s in schemes for r in classes]
-    low = math.floor(math.log10(min(values)))
-    high = math.ceil(math.log10(max(values)))
-    if high == low:
-        high += 1
-    width, height, left, top, bottom = 900, 360, 56, 32, 64
-    plot_w, plot_h = width - left - 48, height - top - bottom
-    step = plot_w / max(len(classes), 1)
-
-    def x(i: int) -> float:
-        return left + step * (i + 0.5)
-
-    def y(v: float) -> float:
-        return top + plot_h * (1 - (math.log10(v) - low) / (high - low))
-
-    parts = [
-        f'<svg id="weights-chart" viewBox="0 0 {width} {height}" role="img" '
-        'aria-label="Weights of every scheme per class" xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for exponent in range(low, high + 1):
-        yy = y(10.0**exponent)
-        parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
-            f'<text x="{left - 6}" y="{yy + 4:.1f}" class="tick" text-anchor="end">'
-            f"{_power(exponent)}</text>"
-        )
-    if len(classes) <= MAX_LABELLED_CLASSES:
-        for i, r in enumerate(classes):
-            parts.append(
-                f'<text class="tick" transform="translate({x(i):.1f},{height - bottom + 10}) '
-                f'rotate(40)">{escape(_name(record, r["id"])[:14])}</text>'
-            )
+    names = [_name(record, r["id"]) for r in classes]
+    parts, x, y = _log_frame(
+        "weights-chart", "Weights of every scheme per class", 360, values, names
+    )
     for n, s in enumerate(schemes):
         colour = SCHEME_COLOURS[n % len(SCHEME_COLOURS)]
         points = " ".join(
@@ -361,12 +334,53 @@ def _weights_chart(record: Record) -> str:
             )
         parts.append("</g>")
         parts.append(
-            f'<rect x="{left + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{left + 22 + 140 * n}" y="15" class="tick">'
+            f'<rect x="{_LEFT + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{_LEFT + 22 + 140 * n}" y="15" class="tick">'
             f"{escape(s['scheme'])}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+#: Left margin of the log-scale charts (room for the tick labels); legends start there.
+_LEFT = 56
+
+
+def _log_frame(
+    chart_id: str, label: str, height: int, values: Sequence[float], names: Sequence[str]
+) -> tuple[list[str], Callable[[int], float], Callable[[float], float]]:
+    """The opening of a log-scale line chart, one column per name: the SVG element, the
+    decade grid and the class labels; and the x of a column and the y of a value."""
+    low = math.floor(math.log10(min(values)))
+    high = max(math.ceil(math.log10(max(values))), low + 1)
+    width, top, bottom = 900, 32, 64
+    plot_w, plot_h = width - _LEFT - 48, height - top - bottom
+    step = plot_w / max(len(names), 1)
+
+    def x(i: int) -> float:
+        return _LEFT + step * (i + 0.5)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (math.log10(v) - low) / (high - low))
+
+    parts = [
+        f'<svg id="{chart_id}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for exponent in range(low, high + 1):
+        yy = y(10.0**exponent)
+        parts.append(
+            f'<line x1="{_LEFT}" x2="{_LEFT + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
+            f'<text x="{_LEFT - 6}" y="{yy + 4:.1f}" class="tick" text-anchor="end">'
+            f"{_power(exponent)}</text>"
+        )
+    if len(names) <= MAX_LABELLED_CLASSES:
+        for i, name in enumerate(names):
+            parts.append(
+                f'<text class="tick" transform="translate({x(i):.1f},{height - bottom + 10}) '
+                f'rotate(40)">{escape(name[:14])}</text>'
+            )
+    return parts, x, y
 
 
 def _power(exponent: int) -> str:
@@ -541,36 +555,13 @@ def _sampling_chart(
     values = [v[c] for _, _, v in series for c in classes if v.get(c, 0) > 0]
     if not values:
         return '<p class="empty">No counted class.</p>'
-    low = math.floor(math.log10(min(values)))
-    high = max(math.ceil(math.log10(max(values))), low + 1)
-    width, height, left, top, bottom = 900, 320, 56, 32, 64
-    plot_w, plot_h = width - left - 48, height - top - bottom
-    step = plot_w / len(classes)
-
-    def x(i: int) -> float:
-        return left + step * (i + 0.5)
-
-    def y(v: float) -> float:
-        return top + plot_h * (1 - (math.log10(v) - low) / (high - low))
-
-    parts = [
-        f'<svg id="sampling-chart" viewBox="0 0 {width} {height}" role="img" '
-        'aria-label="Pixel share per class, dataset and drawn sample" '
-        'xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for exponent in range(low, high + 1):
-        yy = y(10.0**exponent)
-        parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
-            f'<text x="{left - 6}" y="{yy + 4:.1f}" class="tick" text-anchor="end">'
-            f"{_power(exponent)}</text>"
-        )
-    if len(classes) <= MAX_LABELLED_CLASSES:
-        for i, c in enumerate(classes):
-            parts.append(
-                f'<text class="tick" transform="translate({x(i):.1f},{height - bottom + 10}) '
-                f'rotate(40)">{escape(_name(record, c)[:14])}</text>'
-            )
+    parts, x, y = _log_frame(
+        "sampling-chart",
+        "Pixel share per class, dataset and drawn sample",
+        320,
+        values,
+        [_name(record, c) for c in classes],
+    )
     radius = 2.5 if len(classes) <= MAX_LABELLED_CLASSES else 1.2
     for n, (label, colour, value) in enumerate(series):
         shown = [(i, value[c]) for i, c in enumerate(classes) if value.get(c, 0) > 0]
@@ -586,8 +577,8 @@ def _sampling_chart(
                 for i, v in shown
             )
             + "</g>"
-            f'<rect x="{left + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{left + 22 + 140 * n}" y="15" class="tick">{escape(label)}</text>'
+            f'<rect x="{_LEFT + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{_LEFT + 22 + 140 * n}" y="15" class="tick">{escape(label)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
