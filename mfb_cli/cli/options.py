@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from ..class_set import MAX_CLASSES
-from ..count.pipeline import POOLS, Pool
+from ..count.pools import POOLS, Pool
 from ..errors import MfbError, OptionError
 from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, ReadOptions
 from ..read.sources import DEFAULT_GLOB
@@ -436,6 +436,12 @@ def check_output_path(
     if stat.S_ISREG(found.st_mode):  # /dev/null or a FIFO may well be given twice
         outputs[key] = f"{flag} '{value}'"
     return value
+
+
+def outputs_given() -> bool:
+    """Whether this command writes a file (-o, --plot...) that an input must not be."""
+    context = click.get_current_context(silent=True)
+    return context is not None and bool(context.meta.get("mfb.outputs"))
 
 
 def refuse_output_as_input(path: Path | str) -> None:

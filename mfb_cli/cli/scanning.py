@@ -15,14 +15,15 @@ from ..read.archives import ArchiveMember, LabelSource
 from ..read.remote import shown_path
 from ..show.output import one_line
 from .messages import cli_text, warn
-from .options import ScanRequest, refuse_output_as_input
+from .options import ScanRequest, outputs_given, refuse_output_as_input
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from .._types import Int64Array
     from ..count.check import CheckReport
     from ..count.counts import ClassCounts
+    from ..read.file_list import LabelSources
     from ..weigh.classes import ClassStats
     from ..weigh.spec import LabelSpec
 
@@ -38,7 +39,7 @@ class Scanned:
     """The counts of a scan, the files counted and the bad files left out (--skip-bad)."""
 
     counts: ClassCounts
-    files: list[LabelSource]
+    files: Sequence[LabelSource]
     skipped: list[LabelSource]
 
     def source(self, scan: ScanRequest) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def lift_pillow_limit() -> None:
 
 def find_sources(
     scan: ScanRequest, unreadable: list[tuple[Path, str]] | None = None
-) -> list[LabelSource]:
+) -> LabelSources:
     """The label files of a scan: PATH... (folders, files, archives) and --list files.
 
     ``unreadable`` collects archives that cannot be listed instead of stopping (for check).
@@ -143,9 +144,17 @@ def find_sources(
         raise click.UsageError(cli_text(error)) from error
 
 
-def refuse_output_among(found: list[LabelSource]) -> None:
+def refuse_output_among(found: Sequence[LabelSource]) -> None:
     """A usage error when -o names a file a folder or list led to, before any is read."""
-    for source in {s.archive if isinstance(s, ArchiveMember) else s for s in found}:
+    if not outputs_given():
+        return  # no file per input to look at
+    archives: set[Path] = set()
+    for source in found:
+        if isinstance(source, ArchiveMember):
+            if source.archive in archives:
+                continue
+            archives.add(source.archive)
+            source = source.archive
         if isinstance(source, Path):  # a URL or parquet row is never a local output
             refuse_output_as_input(source)
 
@@ -204,6 +213,8 @@ def scan_masks(
                 on_image=on_image,
                 pool=scan.pool,
             )
+    if not skipped:
+        return Scanned(counts, files, skipped)
     left_out = set(skipped)
     return Scanned(counts, [f for f in files if f not in left_out], skipped)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import MfbError, NoMasksFoundError
 from .archives import LabelSource, is_archive, list_members
+from .file_list import FileList, FileListBuilder, LabelSources
 from .lists import read_list_file
 from .remote import is_url, safe_url
 
@@ -25,38 +26,54 @@ def _matches(relative: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(target.lower(), pattern.lower())
 
 
-def _walk(root: Path, pattern: str) -> Iterator[Path]:
-    """Yield matching files below root, following symlinks but never looping.
+def _walk(root: str, pattern: str) -> Iterator[tuple[str, bool]]:
+    """Yield (name, is a link) of the matching files below root, following symlinks but
+    never looping.
 
     An explicit stack, not recursion (os.walk recurses in Python 3.11), so a folder tree
     of any depth is walked. Folders are entered in sorted order, each (device, inode) once:
-    a symlink loop or a second link to a folder already walked adds nothing.
+    a symlink loop or a second link to a folder already walked adds nothing, so a file is
+    reached twice in one walk only through a link to a file ("is a link" is true for every
+    file of a folder holding such a link). Names are built as strings (no Path object per
+    file) and spelled as ``str(Path(...))`` would spell them.
     """
     seen_dirs: set[tuple[int, int]] = set()
-    stack = [root]
+    by_path = "/" in pattern  # else only the file name is matched
+    stack = [(root, "")]
     while stack:
-        folder = stack.pop()
+        folder, relative = stack.pop()
+        # Names only, not the listing's entries (three strings and a stat cache each): a
+        # folder of a million masks is held once, as its matching names, to sort them.
+        files: list[str] = []
+        subfolders: list[str] = []
+        linked = False
         try:
-            stat = folder.stat()
+            stat = os.stat(folder)  # noqa: PTH116 (names are strings here, see above)
+            key = (stat.st_dev, stat.st_ino)
+            if key in seen_dirs:
+                continue
+            seen_dirs.add(key)
             with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+                for entry in listing:
+                    name = entry.name
+                    # Hidden entries are editor, notebook or macOS debris (._x.png).
+                    if name.startswith("."):
+                        continue
+                    if _is_dir(entry):
+                        subfolders.append(name)
+                    elif _matches(relative + name if by_path else name, pattern) and _is_file(
+                        entry
+                    ):
+                        files.append(name)
+                        linked = linked or entry.is_symlink()
         except OSError as error:
             raise MfbError(f"{folder}: cannot read folder ({error.strerror or error})") from error
-        key = (stat.st_dev, stat.st_ino)
-        if key in seen_dirs:
-            continue
-        seen_dirs.add(key)
-        subfolders = []
-        for entry in entries:
-            # Hidden entries are editor, notebook or macOS debris (.ipynb_checkpoints, ._x.png).
-            if entry.name.startswith("."):
-                continue
-            path = Path(folder, entry.name)
-            if _is_dir(entry):
-                subfolders.append(path)
-            elif _matches(path.relative_to(root).as_posix(), pattern) and path.is_file():
-                yield path
-        stack.extend(reversed(subfolders))
+        prefix = "" if folder == "." else folder if folder.endswith("/") else folder + "/"
+        files.sort()
+        for name in files:
+            yield prefix + name, linked
+        subfolders.sort(reverse=True)
+        stack.extend((prefix + name, f"{relative}{name}/") for name in subfolders)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -67,34 +84,62 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    # A regular file or a link to one, from the folder listing's file type where it has one
+    # (no stat for each file); a FIFO, socket or device is not a label file.
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _found_files(paths: Iterable[Path | str], glob: str, listed: Iterable[Path] = ()) -> FileList:
+    """The files on disk that ``paths`` (folders, files) and ``listed`` lead to, each once
+    (by real path: two arguments, two links), sorted by path."""
+    found = FileListBuilder()
+    maybe_twice = False  # whether a file may have been reached twice
+    given = 0
+    for raw in paths:
+        given += 1
+        path = Path(raw)
+        if path.is_dir():
+            for name, linked in _walk(str(path), glob):
+                found.append(name)
+                maybe_twice = maybe_twice or linked
+        elif path.is_file():
+            found.append(str(path))
+        elif path.exists() or path.is_symlink():
+            raise MfbError(f"{path}: not a regular file or folder (broken link?)")
+        else:
+            raise MfbError(f"{path}: no such file or folder")
+    for entry in listed:
+        found.append(str(entry))
+        maybe_twice = True
+    if not maybe_twice and given <= 1:
+        return found.build(sort=True)
+    # The first name a file was reached by is kept, as the argument order gave it.
+    first: dict[str, str] = {}
+    for name in found.build().names():
+        first.setdefault(os.path.realpath(name), name)
+    return FileList(sorted(first.values()))
+
+
 def find_label_files(
     paths: Iterable[Path | str], glob: str = DEFAULT_GLOB, *, allow_empty: bool = False
-) -> list[Path]:
+) -> FileList:
     """Expand folders and files into a sorted list of label files, each listed once.
 
     Files named directly are taken whatever their name; folders are searched recursively
     for names matching ``glob``. The order is sorted by path so results never depend on the
     file system, and a file reached twice (two arguments, two symlinks) is counted once.
+    The list holds the names compactly (a FileList, a sequence of Path).
     """
-    # Keyed by the real path as a string: a resolved Path object per file would take about
-    # 0.4 KiB (20 MiB for 50,000 files) and one more stat each.
-    found: dict[str, Path] = {}
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            candidates: Iterable[Path] = _walk(path, glob)
-        elif path.is_file():
-            candidates = [path]
-        elif path.exists() or path.is_symlink():
-            raise MfbError(f"{path}: not a regular file or folder (broken link?)")
-        else:
-            raise MfbError(f"{path}: no such file or folder")
-        for candidate in candidates:
-            found.setdefault(os.path.realpath(candidate), candidate)
+    paths = list(paths)
+    found = _found_files(paths, glob)
     if not found and not allow_empty:
         where = ", ".join(str(p) for p in paths) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
-    return sorted(found.values(), key=lambda p: p.as_posix())
+    return found
 
 
 def find_label_sources(
@@ -107,7 +152,7 @@ def find_label_sources(
     root: Path | str | None = None,
     suffix: str = "",
     parquet_column: str | None = None,
-) -> list[LabelSource]:
+) -> LabelSources:
     """Like find_label_files, and also archives given as PATH and list files (``lists``).
 
     Archives (.zip, .tar, .tar.gz/.bz2/.xz) are searched with ``glob`` like folders; list
@@ -122,17 +167,15 @@ def find_label_sources(
     given, shards = split_paths(paths, lambda name: _matches(name, glob), parquet_column)
     archives = [p for p in given if p.is_file() and is_archive(p)]
     plain = [p for p in given if p not in archives]
-    found: dict[str, Path] = {}  # by real path, as in find_label_files
-    if plain:
-        for path in find_label_files(plain, glob, allow_empty=True):
-            found.setdefault(os.path.realpath(path), path)
-    for list_file in lists:
-        if is_url(str(list_file)) or is_url(str(root)):  # read/shards.py: entries are URLs
-            shards.extend(read_remote_list(str(list_file), column, str(root or ""), suffix))
-            continue
-        for path in read_list_file(Path(list_file), column=column, root=root, suffix=suffix):
-            found.setdefault(os.path.realpath(path), path)
-    files = sorted(found.values(), key=lambda p: p.as_posix())
+
+    def listed() -> Iterator[Path]:  # read after the folders, so their errors come first
+        for list_file in lists:
+            if is_url(str(list_file)) or is_url(str(root)):  # read/shards.py: entries are URLs
+                shards.extend(read_remote_list(str(list_file), column, str(root or ""), suffix))
+                continue
+            yield from read_list_file(Path(list_file), column=column, root=root, suffix=suffix)
+
+    files = _found_files(plain, glob, listed())
     members: list[LabelSource] = []
     for archive in sorted(set(archives), key=lambda p: p.as_posix()):
         try:
@@ -148,4 +191,4 @@ def find_label_sources(
         shown = [safe_url(p) if isinstance(p, str) and is_url(p) else p for p in paths]
         where = ", ".join(str(p) for p in [*shown, *map(Path, lists)]) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
-    return [*files, *members]
+    return LabelSources(files, members)
