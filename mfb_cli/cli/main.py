@@ -18,14 +18,21 @@ import click
 from .._version import __version__
 from ..errors import MfbError, spelled_with
 from ..show.output import one_line, stdout_error_text
-from .check import check
-from .histogram import histogram
-from .merge import merge
 from .messages import cli_text, spell
-from .report import report
-from .sampling import priors, sampling
-from .scan import scan
-from .weights import weights
+
+#: Each command and the module that defines it (--help lists them sorted). A command's
+#: module is imported only when that command runs (or --help lists them all): a run of
+#: ``mfb weights`` does not pay for the imports of check, report or sampling.
+COMMANDS = {
+    "weights": "weights",
+    "check": "check",
+    "scan": "scan",
+    "merge": "merge",
+    "histogram": "histogram",
+    "report": "report",
+    "sampling": "sampling",
+    "priors": "sampling",
+}
 
 
 class Terminated(KeyboardInterrupt):
@@ -78,7 +85,23 @@ def _write_error(error: OSError) -> click.ClickException:
 
 
 class MfbGroup(click.Group):
-    """Turns library errors into one-line messages, Ctrl-C into 130 and SIGTERM into 143."""
+    """Turns library errors into one-line messages, Ctrl-C into 130 and SIGTERM into 143;
+    imports a command's module when the command is looked up (COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        command = getattr(importlib.import_module(f"{__package__}.{module}"), cmd_name)
+        if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
+            raise TypeError(f"{module}.{cmd_name} is not a command")
+        self.add_command(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -164,10 +187,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     mfb weights ./labels --ignore 255 | jq .weights
     """
     ctx.meta["mfb.debug"] = debug
-
-
-for _command in (weights, check, scan, merge, histogram, report, sampling, priors):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from .pipeline import Pool
+    from .pools import Pool
 
 DEFINITIONS = {
     "bad_files": "files that cannot be read as label masks (damaged, not an image, colour, "

@@ -144,7 +144,7 @@ def _ctrl_c_ignored() -> Iterator[None]:
 
 def default_workers() -> int:
     """One worker process per core this process may run on."""
-    from .pipeline import default_jobs
+    from .pools import default_jobs
 
     return default_jobs()
 

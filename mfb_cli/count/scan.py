@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..read.archives import LabelSource
-    from .pipeline import Pool
+    from .pools import Pool
 
 
 #: One file's ids, counts and read note, or (with skip_bad) why it was skipped.
@@ -49,7 +49,7 @@ def count_masks(
     ``on_image(path, ids, pixels)`` gets each counted file's present ids and their pixels,
     in file order (per-image statistics stream from it; nothing per image is kept here).
     ``on_note(path, note, stored)`` hears of each file read in a way worth a warning.
-    ``pool`` chooses threads or processes (see pipeline.POOLS); the counts never depend on it.
+    ``pool`` chooses threads or processes (see pools.POOLS); the counts never depend on it.
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -230,6 +229,8 @@ def fetch_remote(
             budget.take(max(0, len(data) - item.size))
             budget.give(max(0, item.size - len(data)))
         return MemberBytes(data, budget, len(data))
+
+    from concurrent.futures import Future, ThreadPoolExecutor  # only when reading URLs
 
     pending: deque[tuple[Any, Future[MemberBytes | BadMaskError] | Any]] = deque()
     with ThreadPoolExecutor(threads, thread_name_prefix="mfb-remote") as pool:

@@ -25,7 +25,7 @@ from mfb_cli import count_masks
 from mfb_cli.cli import cli
 from mfb_cli.count.check import check_masks
 from mfb_cli.count.label_check import LabelCheck
-from mfb_cli.count.pipeline import BATCH_FILES, MIN_PROCESS_FILES, choose_pool
+from mfb_cli.count.pools import BATCH_FILES, MIN_PROCESS_FILES, choose_pool
 from mfb_cli.errors import BadMaskError, LabelRangeError
 from mfb_cli.read.options import ReadOptions
 from mfb_cli.read.sources import find_label_sources
