@@ -552,8 +552,19 @@ def small_contenders(folder: Path, dataset: Dataset) -> list[Contender]:
 
 
 def startup_contenders(handful: Path) -> list[Contender]:
-    """Start-up: mfb on a handful of files, --help and --version, against the bare imports."""
-    mfb = [sys.executable, "-m", "mfb_cli"]
+    """Start-up: mfb on a handful of files, --help and --version, against the bare imports.
+
+    mfb runs as users run it, through its console script (``python -m mfb_cli`` where
+    there is none), from compiled modules as ``pip install`` leaves them: a source tree
+    run with PYTHONDONTWRITEBYTECODE would compile every changed module on each start.
+    """
+    import compileall
+
+    import mfb_cli
+
+    compileall.compile_dir(Path(mfb_cli.__file__).parent, quiet=1)
+    script = Path(sys.executable).with_name("mfb")
+    mfb = [str(script)] if script.is_file() else [sys.executable, "-m", "mfb_cli"]
     count = len(list(handful.glob("*.png")))
     return [
         Contender("python", "`python -c pass`", [sys.executable, "-c", "pass"], []),
