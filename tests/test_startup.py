@@ -12,6 +12,23 @@ from mfb_cli.cli.scanning import NoProgress, progress_bar
 from .conftest import save_mask
 
 HEAVY = ("tqdm", "rich", "yaml", "matplotlib", "cv2", "imagecodecs")
+#: What a weights run on a few PNGs in a folder has no use for: the other commands, the
+#: URL, parquet and pool machinery, and the readers of other image formats.
+UNUSED_BY_A_SMALL_SCAN = (
+    *HEAVY,
+    "fsspec",
+    "pyarrow",
+    "concurrent.futures",
+    "mfb_cli.read.remote",
+    "mfb_cli.read.parquet",
+    "mfb_cli.cli.check",
+    "mfb_cli.cli.report",
+    "mfb_cli.cli.sampling",
+    "PIL.JpegImagePlugin",
+    "PIL.GifImagePlugin",
+    "PIL.BmpImagePlugin",
+    "PIL.TiffImagePlugin",
+)
 
 PROBE = """
 import sys
@@ -25,8 +42,8 @@ print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
 """
 
 
-def imported_heavy_modules(*args: str) -> str:
-    probe = PROBE.format(heavy=HEAVY)
+def imported_heavy_modules(*args: str, unwanted: tuple[str, ...] = HEAVY) -> str:
+    probe = PROBE.format(heavy=unwanted)
     result = subprocess.run(
         [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
     )
@@ -39,6 +56,7 @@ def test_help_and_a_small_scan_import_nothing_heavy(tmp_path):
         save_mask(tmp_path / f"{index}.png", [[0, 1], [1, index]])
     # stderr is a pipe (no progress bar) and 3 files use Pillow even with the fast extra.
     assert imported_heavy_modules("weights", str(tmp_path)) == "[]"
+    assert imported_heavy_modules("weights", str(tmp_path), unwanted=UNUSED_BY_A_SMALL_SCAN) == "[]"
 
 
 class FakeTerminal(io.StringIO):

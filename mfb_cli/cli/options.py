@@ -102,7 +102,7 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
         try:
             return loader(value)
         except MfbError as error:
-            from ..read.remote import is_url
+            from ..read.urls import is_url
 
             if is_url(value) or Path(value).exists():  # a table that cannot be used: data
                 raise
@@ -136,7 +136,7 @@ class PathOrUrl(click.Path):
     """A local path (a Path) or a URL read through fsspec (kept as written, a str)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from ..read.remote import is_url
+        from ..read.urls import is_url
 
         return value if is_url(value) else super().convert(value, param, ctx)
 
@@ -397,10 +397,12 @@ def check_output_path(
     Eager, so it runs before the callbacks that read tables: the output's identity is
     recorded for ``refuse_output_as_input``, which every input is checked against.
     """
-    from ..read.remote import filesystem, is_url
+    from ..read.urls import is_url
     from ..show.output import output_target, stdout_is_closed
 
     if is_url(value):  # written in one put at the end; its backend is checked now
+        from ..read.remote import filesystem
+
         try:
             filesystem(str(value))
         except MfbError as error:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..read.remote import shown_path
+from ..read.urls import shown_path
 from ..weigh.weights import NORMALIZATIONS
 from .help import with_definitions
 from .options import (

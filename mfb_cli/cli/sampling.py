@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..read.remote import named, shown_path
+from ..read.urls import named, shown_path
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .dask_option import dask_option
 from .options import (

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import BadMaskError, LabelRangeError, MfbError, OptionError
-from ..read.archives import ArchiveMember, LabelSource
-from ..read.remote import shown_path
+from ..read.archives import ArchiveMember
+from ..read.urls import shown_path
 from ..show.output import one_line
 from .messages import cli_text, warn
 from .options import ScanRequest, outputs_given, refuse_output_as_input
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.check import CheckReport
     from ..count.counts import ClassCounts
+    from ..read.archives import LabelSource
     from ..read.file_list import LabelSources
     from ..weigh.classes import ClassStats
     from ..weigh.spec import LabelSpec
@@ -44,7 +45,7 @@ class Scanned:
 
     def source(self, scan: ScanRequest) -> dict[str, Any]:
         """Where the counts come from, for the output's metadata."""
-        from ..read.remote import shown_path
+        from ..read.urls import shown_path
 
         record: dict[str, Any] = {"paths": [shown_path(p) for p in scan.paths], "glob": scan.glob}
         if scan.lists:

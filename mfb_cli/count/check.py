@@ -23,7 +23,6 @@ from PIL import Image
 
 from .._version import __version__
 from ..errors import BadMaskError, MfbError
-from ..read.archives import LabelSource
 from ..read.colours import colour_name, pack_rgb
 from ..read.files import open_regular
 from ..read.mapping import map_histogram
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from ..read.archives import LabelSource
     from .pools import Pool
 
 DEFINITIONS = {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import MfbError
-from ..read.remote import shown_path
+from ..read.urls import shown_path
 from .counts import MAX_COUNT, ClassCounts, CountsAccumulator
 
 if TYPE_CHECKING:
@@ -133,7 +133,8 @@ def _ints(value: Any) -> bool:
 
 def _open(path: Path | str) -> IO[bytes]:
     """A local file, or a URL through fsspec (named without its secrets)."""
-    from ..read.remote import filesystem, is_url, safe_url
+    from ..read.remote import filesystem
+    from ..read.urls import is_url, safe_url
 
     if is_url(path):
         assert isinstance(path, str)

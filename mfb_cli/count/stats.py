@@ -27,7 +27,6 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import MfbError
-from ..read.remote import named
 from ..read.textfiles import (
     INT64_MAX,
     INT64_MIN,
@@ -36,6 +35,7 @@ from ..read.textfiles import (
     read_text,
     short,
 )
+from ..read.urls import named
 from .counts import MAX_DISTINCT_IDS, ClassCounts
 
 if TYPE_CHECKING:

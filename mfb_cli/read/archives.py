@@ -17,11 +17,9 @@ from collections import Counter
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, TypeAlias, TypeVar
 
 from ..errors import BadMaskError, MfbError, Param
-from .parquet import ParquetRow
-from .remote import RemoteFile
 
 # zipfile, tarfile and the decompressors are imported when an archive is read (start-up).
 if TYPE_CHECKING:
@@ -34,6 +32,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from .options import ReadOptions
+    from .parquet import ParquetRow
+    from .remote import RemoteFile
 
 ARCHIVE_SUFFIXES = (
     ".zip",
@@ -107,9 +107,21 @@ class ArchiveMember:
         return f"{self.archive}:{self.member}"
 
 
-#: Where a label file's bytes come from: a file on disk or a member of an archive, or
-#: (read/remote.py, read/parquet.py) a file at a URL or a parquet row.
-LabelSource = Path | ArchiveMember | RemoteFile | ParquetRow
+if TYPE_CHECKING:
+    #: Where a label file's bytes come from: a file on disk or a member of an archive, or
+    #: (read/remote.py, read/parquet.py) a file at a URL or a parquet row.
+    LabelSource: TypeAlias = Path | ArchiveMember | RemoteFile | ParquetRow
+
+
+def __getattr__(name: str) -> object:
+    # LabelSource at run time (a union for isinstance), built on first use: a scan of
+    # files on disk does not import the URL and parquet readers.
+    if name == "LabelSource":
+        from .parquet import ParquetRow
+        from .remote import RemoteFile
+
+        return Path | ArchiveMember | RemoteFile | ParquetRow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveMember]:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import MfbError
-from .remote import RemoteName, is_url, named
 from .textfiles import INT64_MAX, INT64_MIN, read_text, short
+from .urls import RemoteName, is_url, named
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

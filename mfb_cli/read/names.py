@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MfbError
-from .remote import named
 from .textfiles import INT64_MAX, as_int, check_name, parse_structured, read_text, short
+from .urls import named
 
 
 def load_class_names(path: Path | str) -> dict[int, str]:

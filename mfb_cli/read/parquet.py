@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadMaskError, MfbError, Param
-from .remote import filesystem, is_url, safe_url, too_large
+from .remote import filesystem, too_large
+from .urls import is_url, safe_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
 
 #: Rows read per record batch: a few MB of masks at a time, whatever the shard's size.
 BATCH_ROWS = 64
-
-
-def is_parquet(name: object) -> bool:
-    """Whether a PATH argument is read as a parquet shard (by its name)."""
-    return str(name).lower().endswith(".parquet")
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,15 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ..errors import BadMaskError, MfbError
+from .urls import safe_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from .archives import ByteBudget, MemberBytes
-
-#: A URL as fsspec reads it: 'scheme://...', or chained 'zip::s3://...'.
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*(::[a-z][a-z0-9+.-]*)*://", re.IGNORECASE)
 
 #: The package each backend needs, for the one-line message when it is missing.
 BACKENDS = {
@@ -41,32 +37,6 @@ BACKENDS = {
 
 #: Remote reads in flight at once: reading is I/O bound, so more than the decoding threads.
 READ_THREADS = 16
-
-
-def is_url(text: object) -> bool:
-    """Whether a PATH argument is a URL read through fsspec (a local path never is)."""
-    return isinstance(text, str) and _URL.match(text) is not None
-
-
-def safe_url(url: str) -> str:
-    """The URL without user:password@ or query string and fragment (where signed URLs keep
-    secrets), in every piece of a chained URL ('zip::s3://...').
-
-    A password holds '/', '?' and '#' percent-encoded, as in any URL (fsspec reads it so
-    too); '@' and ':' may stand in it. A path may hold '@' (hf://datasets/x@revision/...).
-    A query runs to the end, or to a next chained URL ('::proto://').
-    """
-    url = _USERINFO.sub("://", url)
-    return _QUERY.sub("", url)
-
-
-_USERINFO = re.compile(r"://[^/?#]*@")
-_QUERY = re.compile(r"[?#].*?(?=::[a-z][a-z0-9+.-]*://|$)", re.IGNORECASE | re.DOTALL)
-
-
-def shown_path(path: object) -> str:
-    """A PATH argument or output as shown and recorded: a URL without its secrets."""
-    return safe_url(path) if isinstance(path, str) and is_url(path) else str(path)
 
 
 def filesystem(url: str) -> tuple[Any, str]:
@@ -177,19 +147,6 @@ def read_url(url: str, what: str, limit: int) -> bytes:
         raise MfbError(
             f"{safe_url(url)}: cannot read the {what} file ({_reason(error)})"
         ) from error
-
-
-class RemoteName(str):
-    """A URL as named in messages (no secrets), with a Path's ``suffix``."""
-
-    @property
-    def suffix(self) -> str:
-        return PurePosixPath(urlsplit(self.split("::")[0]).path).suffix
-
-
-def named(path: Path | str) -> Path | RemoteName:
-    """How a file given as a Path or URL is named in messages (a URL without secrets)."""
-    return RemoteName(safe_url(path)) if isinstance(path, str) and is_url(path) else Path(path)
 
 
 def write_url(url: str, data: bytes) -> None:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from ..errors import MfbError, OptionError, Param
 from .archives import is_archive
-from .parquet import ParquetRow, is_parquet, list_rows
-from .remote import filesystem, is_url, list_remote, safe_url, shown_path
+from .urls import is_url, safe_url, shown_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from .parquet import ParquetRow
     from .remote import RemoteFile
 
 _RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
@@ -96,6 +96,9 @@ def split_paths(
         text = raw if isinstance(raw, str) else str(raw)
         for one in expand_braces(text) if "{" in text else [text]:
             if is_url(one):
+                from .parquet import list_rows
+                from .remote import filesystem, list_remote
+
                 found = list_remote(one, matches)
                 if len(found) == 1 and found[0].path == filesystem(one)[1] and "::" not in one:
                     # An archive object is read through fsspec's own archive file systems
@@ -110,10 +113,12 @@ def split_paths(
                     else:
                         shards.append(remote)
             elif is_parquet(one) and Path(one).is_file():
+                from .parquet import list_rows
+
                 shards.extend(list_rows(one, parquet_column))
             else:
                 local.append(Path(one) if isinstance(raw, str) or one != text else raw)
-    if parquet_column is not None and not any(isinstance(s, ParquetRow) for s in shards):
+    if parquet_column is not None and not _has_rows(shards):
         # An option without effect is refused, not ignored (a typo'd shard name, a folder).
         raise OptionError(
             Param("parquet_column", parquet_column),
@@ -121,6 +126,17 @@ def split_paths(
             "with the glob pattern, not for shards)",
         )
     return local, shards
+
+
+def _has_rows(shards: list[RemoteFile | ParquetRow]) -> bool:
+    from .parquet import ParquetRow
+
+    return any(isinstance(shard, ParquetRow) for shard in shards)
+
+
+def is_parquet(name: object) -> bool:
+    """Whether a PATH argument is read as a parquet shard (by its name)."""
+    return str(name).lower().endswith(".parquet")
 
 
 def read_remote_list(
@@ -134,6 +150,7 @@ def read_remote_list(
     looked up alone.
     """
     from .lists import list_entries
+    from .remote import filesystem, list_remote
     from .textfiles import read_text
 
     text = read_text(list_file, "list")
@@ -165,6 +182,8 @@ def _archive_kind(url: str) -> str | None:
 
 def _url_of(base: str, remote: RemoteFile) -> str:
     """A URL for one listed object (its own, for the shard reader to open)."""
+    from .remote import filesystem
+
     fs, _ = filesystem(base)
     if "::" in base:
         return base

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MfbError, NoMasksFoundError
-from .archives import LabelSource, is_archive, list_members
+from .archives import is_archive, list_members
 from .file_list import FileList, FileListBuilder, LabelSources
 from .lists import read_list_file
-from .remote import is_url, safe_url
+from .urls import is_url, safe_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+
+    from .archives import LabelSource
 
 DEFAULT_GLOB = "*.png"
 

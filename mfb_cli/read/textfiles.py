@@ -34,10 +34,12 @@ def read_text(path: Path | str, what: str, limit: int | None = None) -> str:
     At most ``limit`` bytes (default MAX_TABLE_BYTES) are read, whatever the file is
     (regular file, FIFO, device, or a URL: read/remote.py).
     """
-    from .remote import is_url, read_url, safe_url
+    from .urls import is_url, safe_url
 
     limit = MAX_TABLE_BYTES if limit is None else limit
     if isinstance(path, str) and is_url(path):
+        from .remote import read_url
+
         return _decode(read_url(path, what, limit + 1), safe_url(path), what, limit)
     path = Path(path)
     try:
