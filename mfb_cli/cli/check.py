@@ -55,10 +55,11 @@ def check(
     import io
 
     from ..show.output import write_text
-    from .scanning import check_files
+    from .scanning import check_files, warn_all
 
     refuse_unused_reading(ctx, request, None)
     report = check_files(request, spec)
+    warn_all(report.warnings)
     if output_format == "table":
         from ..show.check_table import render_check
 

@@ -32,7 +32,9 @@ from ..read.raw import RawLabels, read_raw
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels
 from .kernels import histogram_of_raw
 from .label_check import LabelCheck
+from .one_file import read_note
 from .pipeline import scan_in_order
+from .scan import scan_warnings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
@@ -76,6 +78,8 @@ class FileFindings:
     boundary_pixels: int = 0
     #: For palette ('P') files: (index, packed colour) of each index present (-1: no colour).
     palette: tuple[tuple[int, int], ...] = ()
+    #: (note, how it was stored) when the file was read in a way worth a warning (READ_NOTES).
+    note: tuple[str, str] | None = None
 
     @property
     def suspect(self) -> bool:
@@ -102,6 +106,8 @@ class CheckReport:
     settings: dict[str, Any] = field(default_factory=dict)
     #: index -> colour -> files, for the indices whose colour differs between files.
     palette_conflicts: dict[int, dict[int, list[str]]] = field(default_factory=dict)
+    #: How files were read, when worth knowing (the same warnings a scan gives).
+    warnings: tuple[str, ...] = ()
 
     @property
     def problems(self) -> list[str]:
@@ -148,6 +154,7 @@ class CheckReport:
             ],
             "single_class": [{"path": p, "label": v} for p, v in self.single_class],
             "settings": self.settings,
+            "warnings": list(self.warnings),
             "definitions": DEFINITIONS,
             "mfb_version": __version__,
         }
@@ -229,6 +236,7 @@ def inspect_file(
         blend_pixels=blends,
         boundary_pixels=boundary,
         palette=_palette_of(raw, raw_ids),
+        note=read_note(path, raw),
     )
 
 
@@ -288,6 +296,7 @@ def check_masks(
     single: list[tuple[str, int]] = []
     by_hash: defaultdict[str, list[str]] = defaultdict(list)
     palettes: defaultdict[int, defaultdict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
     def tally(findings: FileFindings) -> None:
         name = str(findings.path)
@@ -312,6 +321,9 @@ def check_masks(
             single.append((name, findings.ids[0]))
         for index, colour in findings.palette:
             palettes[index][colour].append(name)
+        if findings.note is not None:
+            stored = notes.setdefault(findings.note[0], {})
+            stored[findings.note[1]] = stored.get(findings.note[1], 0) + 1
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
@@ -342,4 +354,5 @@ def check_masks(
             "skip_bad": skip_bad,
             "max_pixels": read.max_pixels,
         },
+        warnings=scan_warnings(len(paths), (), notes),
     )

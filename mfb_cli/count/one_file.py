@@ -8,7 +8,7 @@ from PIL import Image
 
 from ..read.mapping import map_histogram
 from ..read.options import ReadOptions
-from ..read.raw import read_raw
+from ..read.raw import RawLabels, read_raw
 from .kernels import histogram_of_raw
 
 if TYPE_CHECKING:
@@ -23,9 +23,15 @@ def count_file_noted(
     warning (READ_NOTES), else None."""
     raw = read_raw(path, read, data)
     ids, counts = map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
+    return ids, counts, read_note(path, raw)
+
+
+def read_note(path: LabelSource, raw: RawLabels) -> tuple[str, str] | None:
+    """(note, how the file was stored) when it was read in a way worth a warning
+    (READ_NOTES: a colour map on a single-channel file...), else None."""
     if raw.note is None:
-        return ids, counts, None
-    return ids, counts, (raw.note, raw.mode or _stored_as(str(path), raw.values))
+        return None
+    return raw.note, raw.mode or _stored_as(str(path), raw.values)
 
 
 #: The Pillow mode of a greyscale PNG the fast decoder read, by its array's type.

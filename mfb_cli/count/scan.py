@@ -6,7 +6,7 @@ from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import BadMaskError, MfbError, NoMasksFoundError
+from ..errors import BadMaskError, MfbError, NoMasksFoundError, spelled
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
 from ..read.raw import READ_NOTES
 from .counts import ClassCounts, CountsAccumulator
@@ -105,14 +105,15 @@ def scan_warnings(
     total: int, skipped: Sequence[LabelSource], notes: dict[str, dict[str, int]]
 ) -> tuple[str, ...]:
     """The scan's warnings: files read in a way worth knowing (READ_NOTES), files skipped."""
-    messages = [
-        READ_NOTES[note].format(
-            files=sum(stored.values()),
-            total=total,
-            modes=", ".join(f"{n} {mode}" for mode, n in sorted(stored.items())),
-        )
-        for note, stored in sorted(notes.items())
-    ]
+    messages = []
+    for note, stored in sorted(notes.items()):
+        details = {
+            "files": sum(stored.values()),
+            "total": total,
+            "modes": ", ".join(f"{n} {mode}" for mode, n in sorted(stored.items())),
+        }
+        parts = READ_NOTES[note]
+        messages.append(spelled(*(p.format(**details) if isinstance(p, str) else p for p in parts)))
     if skipped:
         names = ", ".join(str(path) for path in skipped[:2])
         more = f" and {len(skipped) - 2} more" if len(skipped) > 2 else ""

@@ -64,11 +64,16 @@ def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> Ra
 
 
 #: Ways of reading a file worth a warning, counted over a scan (the key is RawLabels.note).
-READ_NOTES = {
-    "ids-despite-colormap": "{files} of {total} files are single-channel ({modes}) and were "
-    "read as label ids: --colormap applies only to RGB/RGBA and palette images",
-    "grey-rgb": "{files} of {total} files are RGB with r = g = b in every pixel and were read as "
-    "grey label ids ({modes})",
+READ_NOTES: dict[str, tuple[str | Param, ...]] = {
+    "ids-despite-colormap": (
+        "{files} of {total} files are single-channel ({modes}) and were read as label ids: ",
+        Param("colormap"),
+        " applies only to RGB/RGBA and palette images",
+    ),
+    "grey-rgb": (
+        "{files} of {total} files are RGB with r = g = b in every pixel and were read as grey "
+        "label ids ({modes})",
+    ),
 }
 
 

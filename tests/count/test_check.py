@@ -162,6 +162,13 @@ def test_check_reads_what_the_other_commands_read(tmp_path):
     ]
     assert report.modes == {"RGB": 1}
     assert report.suspected_artefacts == []  # colour codes are not looked at as values
+    assert report.warnings == ()
+    save_mask(d / "grey.png", [[0, 1]])  # single-channel: read as ids, whatever the map
+    greyed = check_masks(find_label_files([d]), read=ReadOptions(colormap=load_colormap("voc")))
+    assert greyed.warnings == (
+        "1 of 3 files are single-channel (1 L) and were read as label ids: colormap applies "
+        "only to RGB/RGBA and palette images",
+    )
 
     # After a remap the range check sees the new ids: reduce-zero-label makes 0 -> 255.
     npy = tmp_path / "n"

@@ -75,6 +75,25 @@ def test_single_channel_files_with_a_colour_map_are_named_in_a_warning(tmp_path)
     assert message in json.loads(result.stdout)["warnings"]
 
 
+def test_check_gives_the_warnings_a_scan_gives(tmp_path):
+    folder = tmp_path / "m"
+    save_mask(folder / "a.png", np.array([[RED, GREEN]]), "RGB")
+    save_mask(folder / "b.png", [[0, 3]])
+    save_mask(folder / "c.png", [[1, 300]], "I;16")
+    (tmp_path / "t.csv").write_text(TABLE)
+    message = (
+        "2 of 3 files are single-channel (1 I;16, 1 L) and were read as label ids: "
+        "--colormap applies only to RGB/RGBA and palette images"
+    )
+    result = run("check", folder, "--colormap", tmp_path / "t.csv", "-f", "json", "-q")
+    assert json.loads(result.stdout)["warnings"] == [message]
+    assert result.stderr == f"warning: {message}\n"
+    table = run("check", folder, "--colormap", tmp_path / "t.csv", "-q")
+    assert table.stderr == f"warning: {message}\n"
+    clean = run("check", folder, "-f", "json", "-q")  # no colour map: nothing to warn about
+    assert json.loads(clean.stdout)["warnings"] == [] and clean.stderr == ""
+
+
 @pytest.mark.parametrize("decoder", ["pillow", "fast"])
 def test_the_warning_names_how_files_were_stored_with_every_decoder(tmp_path, decoder):
     if decoder == "fast":
