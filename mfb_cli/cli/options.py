@@ -422,7 +422,7 @@ def check_output_path(
     if not direct and not target.parent.is_dir():
         raise click.BadParameter(f"folder '{target.parent}' does not exist", ctx, param)
     outputs: dict[tuple[int, int], str] = ctx.meta.setdefault("mfb.outputs", {})
-    flag = f"--{param.name}" if param.name != "output" else "-o"
+    flag = "-o" if param.name == "output" else max(param.opts, key=len)  # --per-image
     try:
         found = value.stat()
     except OSError:  # not there yet, so not an input; but -o and --plot may both name it

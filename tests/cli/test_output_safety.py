@@ -178,6 +178,22 @@ def test_o_naming_a_statistics_input_is_refused(masks, tmp_path):
     assert stats.read_bytes() == before
 
 
+def test_an_output_naming_an_input_is_named_by_its_flag(masks, tmp_path):
+    """Each output option is named as the user typed it, never by its Python name."""
+    for flag in ("--per-image", "-o"):
+        result = run(
+            "scan",
+            masks,
+            flag,
+            masks / "a.png",
+            *(["-o", tmp_path / "s.json"] if flag != "-o" else []),
+        )
+        assert result.exit_code == 2
+        assert f"{flag} '{masks / 'a.png'}' is one of the inputs" in result.stderr, result.stderr
+    result = run("histogram", masks, "--plot", masks / "a.png")
+    assert f"--plot '{masks / 'a.png'}' is one of the inputs" in result.stderr, result.stderr
+
+
 def test_o_next_to_the_inputs_is_fine(masks):
     # In the scanned folder, but not matching --glob: not an input.
     assert run("weights", masks, "-o", masks / "w.json", "-q").exit_code == 0
