@@ -27,6 +27,8 @@ from .options import (
 from .scanning import Scanned, class_stats_for, scan_masks, warn_all
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .._types import Int64Array
     from ..count.per_image import ImageCounts
     from ..read.archives import LabelSource
@@ -121,14 +123,35 @@ def _images_for(
     return images, scanned.counts, scanned.source(scan)
 
 
-def _class_stats(counts: Any, spec: LabelSpec, scan: ScanRequest, source: dict[str, Any]) -> Any:
+def _class_stats(
+    counts: Any,
+    spec: LabelSpec,
+    scan: ScanRequest,
+    source: dict[str, Any],
+    images: Sequence[ImageCounts] = (),
+) -> Any:
+    """The class statistics of the counts; a label without a class in a per-image file is
+    named by the file and the first image holding it (a scan names its file as it reads)."""
     from dataclasses import replace
 
+    import numpy as np
+
+    from ..errors import LabelRangeError
     from ..read.class_sets import class_set_in, class_set_of
-    from ..weigh.classes import class_stats
+    from ..weigh.classes import class_stats, label_check
 
     found = class_set_of(scan.read) or class_set_in(source.get("label_mapping", {}))
-    return class_stats(counts, replace(spec, class_set=found))
+    spec = replace(spec, class_set=found)
+    try:
+        return class_stats(counts, spec)
+    except LabelRangeError as error:
+        if "per_image" not in source:
+            raise
+        where = ", ".join(source["per_image"])
+        check = label_check(spec)
+        for image in images:
+            check(f"{where}: {image.image}", np.asarray(image.ids, dtype=np.int64))
+        raise LabelRangeError(f"{where}: ", *error.parts) from error
 
 
 def _check_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -271,7 +294,7 @@ def sampling(
         ],
     )
     images, counts, source = _images_for(request, spec, from_paths)
-    stats = _class_stats(counts, spec, request, source)
+    stats = _class_stats(counts, spec, request, source, images)
     result = sample_images(
         images,
         stats,
@@ -339,8 +362,8 @@ def priors(
 
     refuse_unused_reading(ctx, request, from_path)
     if from_path is not None and named(from_path).suffix == ".jsonl":  # per-image statistics
-        _, counts, source = _images_for(request, spec, (from_path,))
-        stats = _class_stats(counts, spec, request, source)
+        images, counts, source = _images_for(request, spec, (from_path,))
+        stats = _class_stats(counts, spec, request, source, images)
     else:
         _, stats, source = class_stats_for(request, spec, from_path)
     result = class_priors(stats)

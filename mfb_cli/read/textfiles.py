@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import MfbError
 
@@ -44,7 +44,7 @@ def read_text(path: Path | str, what: str, limit: int | None = None) -> str:
     path = Path(path)
     try:
         with path.open("rb") as stream:
-            data = stream.read(limit + 1)
+            data = _read_until_binary(stream, path, what, limit)
     except FileNotFoundError:
         raise MfbError(f"{path}: no such {what} file") from None
     except IsADirectoryError:
@@ -52,6 +52,28 @@ def read_text(path: Path | str, what: str, limit: int | None = None) -> str:
     except OSError as error:
         raise MfbError(f"{path}: cannot read the {what} file ({error.strerror})") from None
     return _decode(data, path, what, limit)
+
+
+#: Bytes read at a time, each looked at for a NUL byte before the next is read.
+_CHUNK = 1 << 20
+
+
+def _read_until_binary(stream: BinaryIO, path: Path | str, what: str, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of ``stream``, stopping at the first NUL byte, which no text
+    mfb reads may hold: ``/dev/zero`` or a mask given as a table fails after one chunk, not
+    after reading the whole limit (256 MiB for statistics files)."""
+    data = bytearray()
+    while len(data) <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - len(data)))
+        if not chunk:
+            break
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            at = len(data) + nul
+            _decode(bytes(data) + chunk[:nul], path, what, limit)  # an earlier non-UTF-8 byte
+            raise MfbError(f"{path}: the {what} file is not text (a NUL byte at byte {at})")
+        data += chunk
+    return bytes(data)
 
 
 def _decode(data: bytes, path: Path | str, what: str, limit: int) -> str:
@@ -69,9 +91,8 @@ def read_stdin(what: str) -> str:
     """Standard input as UTF-8 text, within MAX_TABLE_BYTES (a --list of '-')."""
     import sys
 
-    limit = MAX_TABLE_BYTES
-    data = sys.stdin.buffer.read(limit + 1)
-    return _decode(data, Path("(standard input)"), what, limit)
+    limit, name = MAX_TABLE_BYTES, Path("(standard input)")
+    return _decode(_read_until_binary(sys.stdin.buffer, name, what, limit), name, what, limit)
 
 
 def _size(limit: int) -> str:

@@ -202,6 +202,28 @@ def test_priors_cli(tmp_path):
     assert "if not training:" in snippet
 
 
+def test_a_label_without_a_class_in_a_per_image_file_names_file_and_image(tmp_path):
+    folder = _three(tmp_path)
+    images = tmp_path / "i.jsonl"
+    assert run("scan", folder, "-o", tmp_path / "s.json", "--per-image", images).exit_code == 0
+    lines = images.read_text().splitlines()
+    negative = tmp_path / "n.jsonl"  # b.png's line says -1 where the scan said 2
+    negative.write_text("\n".join([*lines[:2], lines[2].replace('"ids":[2]', '"ids":[-1]')]))
+    for command in ("sampling", "priors"):
+        result = run(command, "--from", images, "--ignore", 255, "--num-classes", 3)
+        assert result.exit_code == 1
+        assert result.stderr == (  # a.png holds 0, 1 and 255; c.png is the first with a 3
+            f"Error: {images}: {folder / 'c.png'}: label 3 >= --num-classes 3; pass "
+            "--ignore 3 or --void 3, or raise --num-classes\n"
+        )
+        result = run(command, "--from", negative)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: {negative}: {folder / 'b.png'}: label -1 is negative; pass --ignore -1 if "
+            "it marks pixels without a class\n"
+        )
+
+
 # --- DAFormer -------------------------------------------------------------------------
 
 

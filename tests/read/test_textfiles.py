@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,27 +73,63 @@ ENDLESS = [
 ]
 
 
-@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 @pytest.mark.parametrize(("option", "what"), ENDLESS)
-def test_an_endless_stream_is_refused_at_the_cap(masks, monkeypatch, option, what):
+def test_a_text_input_is_read_only_up_to_the_cap(masks, tmp_path, monkeypatch, option, what):
     monkeypatch.setattr(textfiles, "MAX_TABLE_BYTES", 1000)
     monkeypatch.setattr(stats, "MAX_STATS_BYTES", 1000)
-    args = [option, "/dev/zero"] if option in ("--list", "--from") else [masks, option, "/dev/zero"]
+    long = tmp_path / "long.txt"
+    long.write_text("x" * 1001)
+    args = [option, long] if option in ("--list", "--from") else [masks, option, long]
     message = one_line_error(run("weights", *args))
     assert message == (
-        f"Error: /dev/zero: larger than the 1,000 bytes a {what} file may be; is it the right file?"
+        f"Error: {long}: larger than the 1,000 bytes a {what} file may be; is it the right file?"
     )
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
-def test_the_real_caps_hold_on_dev_zero(masks):
-    # With the shipped limits: the read stops at the cap (64 MiB / 256 MiB), it never hangs.
-    message = one_line_error(run("weights", masks, "--names", "/dev/zero"))
-    assert message == (
-        "Error: /dev/zero: larger than the 64 MiB a class names file may be; is it the right file?"
+@pytest.mark.parametrize(("option", "what"), ENDLESS)
+def test_dev_zero_is_refused_at_its_first_byte(masks, option, what):
+    # With the shipped limits (64 / 256 MiB): a NUL byte is never text, so the read stops
+    # after its first chunk instead of at the cap.
+    args = [option, "/dev/zero"] if option in ("--list", "--from") else [masks, option, "/dev/zero"]
+    message = one_line_error(run("weights", *args))
+    assert message == f"Error: /dev/zero: the {what} file is not text (a NUL byte at byte 0)"
+    assert one_line_error(run("merge", "/dev/zero")) == (
+        "Error: /dev/zero: the statistics file is not text (a NUL byte at byte 0)"
     )
-    message = one_line_error(run("merge", "/dev/zero"))
-    assert "larger than the 256 MiB a statistics file may be" in message
+
+
+class Zeros(io.RawIOBase):
+    """An endless stream of NUL bytes that counts what was read from it."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        buffer[:] = bytes(len(buffer))
+        self.given += len(buffer)
+        return len(buffer)
+
+
+def test_a_nul_byte_ends_the_read_after_one_chunk(tmp_path, monkeypatch):
+    zeros = Zeros()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(zeros)))
+    with pytest.raises(MfbError, match=r"not text \(a NUL byte at byte 0\)"):
+        textfiles.read_stdin("list")
+    assert zeros.given <= 2 << 20  # one chunk of 1 MiB (and the buffer's read-ahead)
+    # Text before the NUL is looked at first: a non-UTF-8 byte before it is named as such.
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"ok\n" * 10 + b"\xff" + b"\0")
+    with pytest.raises(MfbError, match=r"not UTF-8 text \(byte 30\)"):
+        textfiles.read_text(path, "list")
+    path.write_bytes(b"ok\n" * 10 + b"\0")
+    with pytest.raises(
+        MfbError, match=r"t\.txt: the list file is not text \(a NUL byte at byte 30\)"
+    ):
+        textfiles.read_text(path, "list")
 
 
 def test_read_text_caps_regular_files_and_fifos(tmp_path):
