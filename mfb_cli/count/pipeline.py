@@ -28,7 +28,7 @@ from .pools import BATCH_FILES, Pool, choose_pool, default_jobs, fetched_sources
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from ..errors import BadMaskError
     from ..read.archives import LabelSource
@@ -203,12 +203,22 @@ def _process_map(
         ended = True
     finally:
         if not ended:
-            # An error or Ctrl-C: the workers stop mid-batch. (ProcessPoolExecutor has no
-            # public way to end its workers before Python 3.14's terminate_workers.)
-            for process in list(getattr(workers, "_processes", {}).values()):
-                with suppress(Exception):
-                    process.terminate()
+            _terminate(workers)
         workers.shutdown(wait=ended, cancel_futures=True)
+
+
+def _terminate(workers: ProcessPoolExecutor) -> None:
+    """End the workers mid-batch (an error or Ctrl-C): Python 3.14's terminate_workers,
+    or before it, SIGTERM to each worker process the pool holds (no public way)."""
+    terminate = getattr(workers, "terminate_workers", None)
+    if terminate is not None:
+        with suppress(Exception):
+            terminate()
+        return
+    processes = getattr(workers, "_processes", None) or {}
+    for process in list(processes.values()):
+        with suppress(Exception):
+            process.terminate()
 
 
 def scan_in_order(
