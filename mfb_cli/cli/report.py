@@ -11,6 +11,7 @@ import click
 
 from ..read.urls import shown_path
 from ..weigh.weights import NORMALIZATIONS
+from .dask_option import dask_option
 from .help import with_definitions
 from .options import (
     PathOrUrl,
@@ -61,6 +62,7 @@ def _command_line(ctx: click.Context) -> str:
     "first.",
 )
 @mask_options
+@dask_option
 @class_options
 @names_option
 @click.option(

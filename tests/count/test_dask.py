@@ -399,6 +399,23 @@ def test_check_reports_the_same_bytes(client, tmp_path):
         assert "017b.png" in local.stdout and "020b.png" in local.stdout
 
 
+def test_report_is_the_same_page(client, tmp_path):
+    folder = dataset(tmp_path / "d")
+    damaged(folder / "plain", ["005b.png"])
+    address = client.scheduler.address
+    command = ["report", folder, folder / "shard.zip", "--check", "--skip-bad", "--void", "21"]
+    local = run(*command)
+    assert local.exit_code == 0, local.stderr
+    remote = run(*command, "--dask", address)
+    assert remote.exit_code == 0, remote.stderr
+    # The page shows its command; apart from that it is byte for byte the local one.
+    assert f" --dask {address}" in remote.stdout
+    assert remote.stdout.replace(f" --dask {address}", "") == local.stdout
+    assert remote.stderr == local.stderr and "005b.png" in local.stdout
+    refused = run("report", "--from", tmp_path / "x.json", "--dask", address)
+    assert refused.exit_code == 2 and "--dask" in refused.stderr
+
+
 def test_more_distinct_ids_than_counted_names_the_same_file(client, tmp_path):
     # 10 files of 500 new ids each: the 4097th distinct id (4096) is in the 9th file.
     for index in range(10):
