@@ -84,12 +84,34 @@ def _write_error(error: OSError) -> click.ClickException:
     return click.ClickException(f"{one_line(str(error.filename))}: {error.strerror or error}")
 
 
+#: The error Click raises to show the help of a group run without a command (8.2+).
+_HELP_AS_ERROR: tuple[type[click.ClickException], ...] = tuple(
+    getattr(click.exceptions, name)
+    for name in ("NoArgsIsHelpError",)
+    if hasattr(click.exceptions, name)
+)
+
+
 class MfbGroup(click.Group):
     """Turns library errors into one-line messages, Ctrl-C into 130 and SIGTERM into 143;
     imports a command's module when the command is looked up (COMMANDS)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as error:
+            # Click (8.4+) suggests the loaded commands only; every command is a candidate.
+            missing = getattr(click.exceptions, "NoSuchCommand", None)
+            if missing is None or not isinstance(error, missing):
+                raise
+            raise missing(
+                error.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = COMMANDS.get(cmd_name)
@@ -156,7 +178,9 @@ class MfbGroup(click.Group):
             try:
                 code = super().main(args, prog_name, **extra)
             except click.ClickException as error:
-                error.message = one_line(error.message)  # type: ignore[misc]
+                # Bare 'mfb' shows the help through an error (Click 8.2+): keep its lines.
+                if not isinstance(error, _HELP_AS_ERROR):
+                    error.message = one_line(error.message)  # type: ignore[misc]
                 error.show()
                 code = error.exit_code
             except click.Abort as error:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import fields
 
 import click
+import pytest
 
 from mfb_cli.cli import cli
 from mfb_cli.cli.options import MASK_OPTIONS, ScanRequest, mask_options
@@ -63,3 +66,29 @@ def test_a_new_command_gets_one_request_object():
     (request,) = seen
     assert (request.paths[0].name, request.glob, request.jobs) == ("a", "*.tif", 2)
     assert request.read.remap is not None and request.read.remap.name == "cityscapes-trainid"
+
+
+def mfb(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mfb_cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.skipif(
+    not hasattr(click.exceptions, "NoSuchCommand"), reason="Click < 8.4 suggests nothing"
+)
+def test_a_mistyped_command_is_answered_with_the_command_meant():
+    for typed, meant in (("weight", "weights"), ("prior", "priors"), ("chek", "check")):
+        result = mfb(typed)
+        assert result.returncode == 2
+        assert result.stderr.splitlines()[-1] == (
+            f"Error: No such command '{typed}'. Did you mean '{meant}'?"
+        )
+    assert mfb("nonsense").stderr.splitlines()[-1] == "Error: No such command 'nonsense'."
+
+
+def test_mfb_alone_shows_the_help_on_its_lines():
+    result = mfb()
+    shown = result.stdout + result.stderr
+    assert "\\n" not in shown and "\nCommands:\n" in shown
+    assert all(f"\n  {name} " in shown for name in ("weights", "check", "report"))
