@@ -84,7 +84,9 @@ class PerImageWriter:
         self.images = 0
         self._temporary = path if direct else path.with_name(f".{path.name}.{os.getpid()}.tmp")
         self._direct = direct
-        self._file: IO[str] = self._temporary.open("w", encoding="utf-8")
+        # A file name that is not UTF-8 (a lone surrogate in Python) is written as the JSON
+        # escape \udcff, as every other output writes it, and reads back as the same name.
+        self._file: IO[str] = self._temporary.open("w", encoding="utf-8", errors="backslashreplace")
         if label_mapping is not None:
             self._file.write(header_line(label_mapping))
 

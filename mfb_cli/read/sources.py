@@ -179,7 +179,10 @@ def find_label_sources(
 
     files = _found_files(plain, glob, listed())
     members: list[LabelSource] = []
-    for archive in sorted(set(archives), key=lambda p: p.as_posix()):
+    unique: dict[str, Path] = {}  # an archive reached twice (two spellings, a link) once
+    for archive in archives:
+        unique.setdefault(os.path.realpath(archive), archive)
+    for archive in sorted(unique.values(), key=lambda p: p.as_posix()):
         try:
             members.extend(list_members(archive, lambda name: _matches(name, glob)))
         except MfbError as error:

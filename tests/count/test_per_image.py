@@ -224,6 +224,24 @@ def test_a_label_without_a_class_in_a_per_image_file_names_file_and_image(tmp_pa
         )
 
 
+def test_a_file_name_that_is_not_utf8_round_trips_through_a_per_image_file(tmp_path):
+    import os
+
+    folder = tmp_path / "m"
+    odd = folder / os.fsdecode(b"caf\xe9-\xff.png")  # Latin-1 bytes: not UTF-8
+    save_mask(odd, [[0, 1], [1, 1]])
+    save_mask(folder / "b.png", [[2, 2], [0, 0]])
+    images = tmp_path / "i.jsonl"
+    assert run("scan", folder, "-o", tmp_path / "s.json", "--per-image", images).exit_code == 0
+    line = images.read_bytes().splitlines()[2]  # after the header and b.png
+    assert b"\\udce9" in line and b"\\udcff" in line  # JSON escapes, the file is UTF-8
+    images.read_bytes().decode("utf-8")
+    direct = run("sampling", folder)
+    via_file = run("sampling", "--from", images)
+    assert json.loads(via_file.stdout)["images"] == json.loads(direct.stdout)["images"]
+    assert json.loads(direct.stdout)["images"][1]["image"] == str(odd)
+
+
 # --- DAFormer -------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,6 +184,15 @@ def test_folders_lists_and_archives_together(tmp_path):
     found = find_label_sources([tmp_path / "f", archive])
     assert [str(s).rsplit("/", 1)[-1] for s in found] == ["c.png", "a.png", "b.png"]
     assert count_masks(found, jobs=2).pixels.tolist() == [4, 3, 3]
+
+
+def test_an_archive_reached_twice_is_read_once(tmp_path, monkeypatch):
+    archive = _write_zip(tmp_path / "z.zip")
+    (tmp_path / "link.zip").symlink_to(archive)
+    monkeypatch.chdir(tmp_path)
+    for given in ([archive, tmp_path / "link.zip"], [archive, Path("z.zip")], [archive, archive]):
+        found = find_label_sources(given)
+        assert [str(s) for s in found] == [f"{archive}:set/a.png", f"{archive}:set/b.png"]
 
 
 def test_damaged_archive_is_named(tmp_path):
