@@ -59,37 +59,37 @@ def test_palette_files_are_read_by_colour_with_a_colour_map(mixed):
     assert by_index["pixel_counts"] == [6, 4, 1, 0]
 
 
-def test_single_channel_files_with_a_colour_map_are_named_in_a_warning(tmp_path):
+#: What a scan with a colour map says of mixed_modes' folder: two files it cannot apply to.
+SINGLE_CHANNEL = (
+    "2 of 3 files are single-channel (1 I;16, 1 L) and were read as label ids: "
+    "--colormap applies only to RGB/RGBA and palette images"
+)
+
+
+def mixed_modes(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder of an RGB, an 8-bit and a 16-bit mask, and a colour table."""
     folder = tmp_path / "m"
     save_mask(folder / "a.png", np.array([[RED, GREEN]]), "RGB")
     save_mask(folder / "b.png", [[0, 3]])
     save_mask(folder / "c.png", [[1, 300]], "I;16")
     (tmp_path / "t.csv").write_text(TABLE)
-    result = run("weights", folder, "--colormap", tmp_path / "t.csv", "--num-classes", 301, "-q")
+    return folder, tmp_path / "t.csv"
+
+
+def test_single_channel_files_with_a_colour_map_are_named_in_a_warning(tmp_path):
+    folder, table = mixed_modes(tmp_path)
+    result = run("weights", folder, "--colormap", table, "--num-classes", 301, "-q")
     assert result.exit_code == 0, result.stderr
-    message = (
-        "2 of 3 files are single-channel (1 I;16, 1 L) and were read as label ids: "
-        "--colormap applies only to RGB/RGBA and palette images"
-    )
-    assert result.stderr.splitlines().count(f"warning: {message}") == 1
-    assert message in json.loads(result.stdout)["warnings"]
+    assert result.stderr.splitlines().count(f"warning: {SINGLE_CHANNEL}") == 1
+    assert SINGLE_CHANNEL in json.loads(result.stdout)["warnings"]
 
 
 def test_check_gives_the_warnings_a_scan_gives(tmp_path):
-    folder = tmp_path / "m"
-    save_mask(folder / "a.png", np.array([[RED, GREEN]]), "RGB")
-    save_mask(folder / "b.png", [[0, 3]])
-    save_mask(folder / "c.png", [[1, 300]], "I;16")
-    (tmp_path / "t.csv").write_text(TABLE)
-    message = (
-        "2 of 3 files are single-channel (1 I;16, 1 L) and were read as label ids: "
-        "--colormap applies only to RGB/RGBA and palette images"
-    )
-    result = run("check", folder, "--colormap", tmp_path / "t.csv", "-f", "json", "-q")
-    assert json.loads(result.stdout)["warnings"] == [message]
-    assert result.stderr == f"warning: {message}\n"
-    table = run("check", folder, "--colormap", tmp_path / "t.csv", "-q")
-    assert table.stderr == f"warning: {message}\n"
+    folder, table = mixed_modes(tmp_path)
+    result = run("check", folder, "--colormap", table, "-f", "json", "-q")
+    assert json.loads(result.stdout)["warnings"] == [SINGLE_CHANNEL]
+    assert result.stderr == f"warning: {SINGLE_CHANNEL}\n"
+    assert run("check", folder, "--colormap", table, "-q").stderr == f"warning: {SINGLE_CHANNEL}\n"
     clean = run("check", folder, "-f", "json", "-q")  # no colour map: nothing to warn about
     assert json.loads(clean.stdout)["warnings"] == [] and clean.stderr == ""
 
