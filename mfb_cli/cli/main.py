@@ -70,11 +70,17 @@ def _pipe_closed() -> int:
     """The reader went away (`mfb ... | head`): stop quietly with 141, as tools killed by
     SIGPIPE do, and point stdout at nothing so the final flush at exit cannot fail again.
     """
+    _drop_stdout()
+    return 141
+
+
+def _drop_stdout() -> None:
+    """Point stdout at nothing: what a failed write left in its buffer goes nowhere at exit,
+    instead of failing again there with a second message."""
     with contextlib.suppress(OSError, ValueError):
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
-    return 141
 
 
 def _write_error(error: OSError) -> click.ClickException:
@@ -224,6 +230,7 @@ def main() -> None:
     _IN_PROCESS = True
     signal.signal(signal.SIGTERM, _raise_terminated)
     _guard_standard_streams()
+    _buffer_stdout()
     try:
         cli.main(prog_name="mfb")
         code: Any = 0
@@ -239,6 +246,7 @@ def main() -> None:
         code = _pipe_closed()
     except (OSError, ValueError):
         code = code or 1
+        _drop_stdout()
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     # A run that failed or was stopped may leave a worker blocked; after a success every
@@ -272,3 +280,27 @@ def _guard_standard_streams() -> None:
                 sys.stdout = ClosedStdout()
             elif number == 2:
                 sys.stderr = open(number, "w", closefd=False)  # noqa: SIM115
+
+
+def _buffer_stdout() -> None:
+    """Give stdout a buffered binary layer when Python runs unbuffered (PYTHONUNBUFFERED=1,
+    as many container images set, or ``python -u``).
+
+    Unbuffered, a text write goes straight to the file descriptor, and when the system
+    writes only part of it (a disk that fills up, a file size limit, a reader that went
+    away) the rest is dropped without an error: the output is cut short and the exit
+    status is 0. A buffered writer writes the rest, so the failure is raised and reported.
+    """
+    import io
+
+    stream = sys.stdout
+    if not isinstance(stream, io.TextIOWrapper) or not isinstance(stream.buffer, io.RawIOBase):
+        return
+    stream.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(stream.fileno(), "w", closefd=False)),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=stream.line_buffering,
+        write_through=True,
+    )

@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -287,6 +288,60 @@ def test_a_reader_that_goes_away_ends_the_run_with_141_and_no_text(masks, args):
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 141
     assert errors == b""
+
+
+def wide_masks(folder: Path) -> Path:
+    """One 16-bit mask; with --num-classes 65536 the CSV of weights is about 0.9 MB."""
+    save_mask(folder / "a.png", (np.arange(100 * 100) % 300).reshape(100, 100), "I;16")
+    return folder
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs resource limits (POSIX)")
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_stdout_cut_short_by_the_system_is_an_error_not_a_short_file(tmp_path, unbuffered):
+    """A file size limit makes the system write part of the output (as a disk that fills up
+    does); the rest must not be dropped silently, buffered or not (PYTHONUNBUFFERED=1)."""
+    import resource
+
+    limit = 100_000
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    folder = wide_masks(tmp_path / "m")
+    out = tmp_path / "out.csv"
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    args = [*MFB, "weights", folder, "--num-classes", 65536, "-f", "csv", "-q"]
+    with out.open("wb") as stdout:
+        done = subprocess.run(
+            [str(a) for a in args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            preexec_fn=limited,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stderr
+    never_seen = "warning: classes never seen, given weight 0: 300-65535\n"
+    assert done.stderr == never_seen + "Error: cannot write to stdout: File too large\n"
+    assert out.stat().st_size == limit
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_reader_that_leaves_mid_output_ends_the_run_with_141(tmp_path, unbuffered):
+    folder = wide_masks(tmp_path / "m")
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    args = [*MFB, "weights", folder, "--num-classes", 65536, "-f", "csv", "-q"]
+    process = subprocess.Popen(
+        [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None
+    assert process.stdout.read(10) == b"id,name,pi"
+    process.stdout.close()  # `| head -c 10`: the reader goes with most of the output unread
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert errors == b"warning: classes never seen, given weight 0: 300-65535\n"
 
 
 @pytest.mark.parametrize("args", [["weights", "{masks}"], ["--help"], ["weights", "--help"]])
