@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,9 +88,34 @@ class _Table:
 
     image: npt.NDArray[np.intp]
     cls: npt.NDArray[np.intp]
-    pixels: FloatArray
+    pixels: npt.NDArray[np.int64]
     num_images: int
     num_classes: int
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """Each image's weight as an integer over one common denominator: weight = units / scale.
+
+    Exact, whatever the scheme (ratios of counts, or the floats a square root or softmax
+    gave, which are exact binary fractions), so that the probabilities and the effect are
+    each rounded to a float once.
+    """
+
+    units: list[int]
+    scale: int
+
+    @classmethod
+    def of(cls, values: Sequence[Fraction]) -> _Weights:
+        scale = math.lcm(*(v.denominator for v in values)) if values else 1
+        return cls([v.numerator * (scale // v.denominator) for v in values], scale)
+
+    def floats(self) -> list[float]:
+        return [u / self.scale for u in self.units]  # int / int: correctly rounded
+
+    def probabilities(self) -> list[float]:
+        total = sum(self.units)
+        return [u / total for u in self.units]
 
 
 def _table(images: Sequence[ImageCounts], stats: ClassStats) -> _Table:
@@ -108,7 +134,7 @@ def _table(images: Sequence[ImageCounts], stats: ClassStats) -> _Table:
     return _Table(
         np.asarray(image_of, dtype=np.intp),
         np.asarray(class_of, dtype=np.intp),
-        np.asarray(pixels, dtype=np.float64),
+        np.asarray(pixels, dtype=np.int64),
         len(images),
         stats.num_classes,
     )
@@ -124,7 +150,7 @@ def image_classes(images: Sequence[ImageCounts], stats: ClassStats) -> tuple[tup
 
 def _repeat_factor(
     table: _Table, threshold: float, rounding: str
-) -> tuple[FloatArray, FloatArray, float, list[str]]:
+) -> tuple[_Weights, Fraction, list[str]]:
     if not threshold > 0 or not math.isfinite(threshold):
         raise OptionError(Param("threshold", threshold), ": must be a finite number > 0")
     if rounding not in ROUNDINGS:
@@ -139,17 +165,18 @@ def _repeat_factor(
     factors = np.ones(table.num_images, dtype=np.float64)
     np.maximum.at(factors, table.image, per_class[table.cls])
     repeats = np.ceil(factors) if rounding == "ceil" else factors
-    return repeats, repeats / repeats.sum(), float(repeats.sum()), []
+    exact = [Fraction(r) for r in repeats.tolist()]  # a float is an exact binary fraction
+    return _Weights.of(exact), sum(exact, Fraction(0)), []
 
 
 def _rare_class(
     table: _Table, temperature: float, min_pixels: int
-) -> tuple[FloatArray, FloatArray, dict[int, float], list[str]]:
+) -> tuple[_Weights, dict[int, float], list[str]]:
     if not temperature > 0 or not math.isfinite(temperature):
         raise OptionError(Param("temperature", temperature), ": must be a finite number > 0")
     if min_pixels < 0:
         raise OptionError(Param("min_pixels", min_pixels), ": must be >= 0")
-    pixels = np.zeros(table.num_classes, dtype=np.float64)
+    pixels = np.zeros(table.num_classes, dtype=np.int64)
     np.add.at(pixels, table.cls, table.pixels)
     present = np.flatnonzero(pixels > 0)
     if not len(present):  # every pixel void: lowering --min-pixels would not help
@@ -186,32 +213,43 @@ def _rare_class(
     drawn = np.zeros(len(present), dtype=np.float64)
     drawn[keep] = np.exp(logits - logits.max())
     drawn /= drawn.sum()
-    class_probability = np.zeros(table.num_classes, dtype=np.float64)
-    class_probability[present] = drawn
-    per_entry = np.where(
-        eligible, class_probability[table.cls] / np.maximum(holders[table.cls], 1), 0.0
+    class_probability = dict(zip(present.tolist(), drawn.tolist(), strict=True))
+    # An image's chance: P(c) / (images holding c) summed over its eligible classes, exactly.
+    # In integers over one common denominator (summing fractions entry by entry is slow).
+    per_class = _Weights.of(
+        [
+            Fraction(p) / int(holders[c]) if holders[c] else Fraction(0)
+            for c, p in sorted(class_probability.items())
+        ]
     )
-    probabilities = np.zeros(table.num_images, dtype=np.float64)
-    np.add.at(probabilities, table.image[eligible], per_entry[eligible])
-    classes = {int(c): float(class_probability[c]) for c in present}
-    return probabilities, probabilities.copy(), classes, warnings
+    of_class = dict(zip(sorted(class_probability), per_class.units, strict=True))
+    units = [0] * table.num_images
+    for image, label in zip(
+        table.image[eligible].tolist(), table.cls[eligible].tolist(), strict=True
+    ):
+        units[image] += of_class[label]
+    return _Weights(units, per_class.scale), class_probability, warnings
 
 
-def _weighted(table: _Table) -> tuple[FloatArray, FloatArray, list[str]]:
-    images_with = np.bincount(table.cls, minlength=table.num_classes).astype(np.float64)
-    inverse = table.num_images / np.maximum(images_with, 1)
-    weights = np.zeros(table.num_images, dtype=np.float64)
-    np.maximum.at(weights, table.image, inverse[table.cls])
-    if not weights.any():
+def _weighted(table: _Table) -> tuple[_Weights, list[str]]:
+    images_with = np.bincount(table.cls, minlength=table.num_classes)
+    # w(I) = max over its classes of N / images(c) = N / (fewest images holding one of them).
+    fewest = np.full(table.num_images, table.num_images + 1, dtype=np.int64)
+    np.minimum.at(fewest, table.image, images_with[table.cls])
+    exact = [
+        Fraction(table.num_images, int(m)) if m <= table.num_images else Fraction(0)
+        for m in fewest.tolist()
+    ]
+    if not any(exact):
         raise OptionError("no image contains a counted class: nothing to weight")
     warnings = []
-    none = int((weights == 0).sum())
+    none = sum(1 for w in exact if not w)
     if none:
         warnings.append(
             f"weighted: {none} images contain no counted class (only void or ignored "
             "pixels) and get weight 0: they are never drawn"
         )
-    return weights, weights / weights.sum(), warnings
+    return _Weights.of(exact), warnings
 
 
 def sampling_effect(
@@ -225,32 +263,43 @@ def sampling_effect(
 
     With ``replacement`` (independent draws) an epoch of ``draws`` samples shows
     sum_I 1 - (1 - p_I)^draws distinct images; without (repeat factors: every image at
-    least once) it shows every image with p_I > 0.
+    least once) it shows every image with p_I > 0. The probabilities are taken as the
+    weights of the images (exactly, as the binary fractions they are) and normalised.
     """
-    return _effect(_table(images, stats), np.asarray(probabilities, np.float64), draws, replacement)
+    weights = _Weights.of([Fraction(float(p)) for p in probabilities])
+    return _effect(_table(images, stats), weights, draws, replacement)
 
 
-def _effect(table: _Table, p: FloatArray, draws: float, replacement: bool) -> SamplingEffect:
+def _effect(table: _Table, weights: _Weights, draws: float, replacement: bool) -> SamplingEffect:
+    """The effect in integers (image weights over their common denominator, pixel counts),
+    each share rounded to a float once: a class in every image is drawn with chance 1.0."""
     size = table.num_classes
-    pixels = np.zeros(size, dtype=np.float64)
-    np.add.at(pixels, table.cls, table.pixels)
-    images_with = np.bincount(table.cls, minlength=size).astype(np.float64)
-    drawn_pixels = np.zeros(size, dtype=np.float64)
-    np.add.at(drawn_pixels, table.cls, p[table.image] * table.pixels)
-    drawn_images = np.zeros(size, dtype=np.float64)
-    np.add.at(drawn_images, table.cls, p[table.image])
-    total, drawn_total = pixels.sum(), drawn_pixels.sum()
+    units = weights.units
+    pixels = [0] * size
+    images_with = [0] * size
+    drawn_pixels = [0] * size
+    drawn_images = [0] * size
+    for image, label, n in zip(
+        table.image.tolist(), table.cls.tolist(), table.pixels.tolist(), strict=True
+    ):
+        pixels[label] += n
+        images_with[label] += 1
+        drawn_pixels[label] += units[image] * n
+        drawn_images[label] += units[image]
+    total, drawn_total, weight_total = sum(pixels), sum(drawn_pixels), sum(units)
+    p = weights.probabilities()
     if replacement:
         with np.errstate(divide="ignore"):  # p = 1: log1p(-1) = -inf, seen surely: 1
-            distinct = float(np.sum(-np.expm1(draws * np.log1p(-np.minimum(p, 1.0)))))
+            chances = np.asarray(p, dtype=np.float64)
+            distinct = float(np.sum(-np.expm1(draws * np.log1p(-np.minimum(chances, 1.0)))))
     else:
-        distinct = float(np.count_nonzero(p))
+        distinct = float(sum(1 for u in units if u))
     return SamplingEffect(
         classes=tuple(range(size)),
-        pixel_share=tuple((pixels / total if total else pixels).tolist()),
-        image_share=tuple((images_with / table.num_images).tolist()),
-        sampled_pixel_share=tuple((drawn_pixels / drawn_total if drawn_total else pixels).tolist()),
-        sampled_image_share=tuple(drawn_images.tolist()),
+        pixel_share=tuple(n / total if total else 0.0 for n in pixels),
+        image_share=tuple(k / table.num_images for k in images_with),
+        sampled_pixel_share=tuple(n / drawn_total if drawn_total else 0.0 for n in drawn_pixels),
+        sampled_image_share=tuple(u / weight_total if weight_total else 0.0 for u in drawn_images),
         draws=draws,
         distinct_images=distinct,
     )
@@ -282,23 +331,26 @@ def sample_images(
     replacement = True
     draws = float(len(images))
     if scheme == "repeat-factor":
-        weights, p, draws, warnings = _repeat_factor(table, threshold, rounding)
+        weights, repeats, warnings = _repeat_factor(table, threshold, rounding)
+        draws = float(repeats)
         parameters: dict[str, Any] = {"threshold": threshold, "rounding": rounding}
         replacement = False
     elif scheme == "rare-class":
-        weights, p, classes, warnings = _rare_class(table, temperature, min_pixels)
+        weights, classes, warnings = _rare_class(table, temperature, min_pixels)
         parameters = {"temperature": temperature, "min_pixels": min_pixels}
     else:
-        weights, p, warnings = _weighted(table)
+        weights, warnings = _weighted(table)
         parameters = {}
+    probabilities = weights.probabilities()
     return Sampling(
         scheme=scheme,
         parameters=parameters,
         images=tuple(one.image for one in images),
         classes=image_classes(images, stats),
-        weights=tuple(weights.tolist()),
-        probabilities=tuple(p.tolist()),
-        effect=_effect(table, p, draws, replacement),
+        # rare-class defines its weights as the probabilities themselves (normalised).
+        weights=tuple(probabilities if scheme == "rare-class" else weights.floats()),
+        probabilities=tuple(probabilities),
+        effect=_effect(table, weights, draws, replacement),
         class_probabilities=classes,
         warnings=(*scan_warnings_of(stats), *warnings),
     )

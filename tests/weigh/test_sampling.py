@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -91,6 +92,74 @@ def test_weighted_by_hand():
     assert result.effect.sampled_image_share == pytest.approx(
         (11 / 14, 3 / 7, 3 / 7)
     )  # A+B+C, A+D, C
+
+
+def _exact_effect(weights: list[Fraction], images: list[ImageCounts], classes: int):
+    """The effect by its definition, in fractions: (probabilities, pixel and image shares)."""
+    total = sum(weights, Fraction(0))
+    p = [w / total for w in weights]
+    drawn_pixels = [Fraction(0)] * classes
+    drawn_images = [Fraction(0)] * classes
+    for chance, one in zip(p, images, strict=True):
+        for label, n in zip(one.ids, one.pixels, strict=True):
+            if label < classes:
+                drawn_pixels[label] += chance * n
+                drawn_images[label] += chance
+    labelled = sum(drawn_pixels, Fraction(0))
+    return (
+        tuple(float(q) for q in p),
+        tuple(float(d / labelled) for d in drawn_pixels),
+        tuple(float(d) for d in drawn_images),
+    )
+
+
+@pytest.mark.parametrize(
+    ("scheme", "weights"),
+    [
+        ("weighted", [Fraction(2), Fraction(4, 3), Fraction(4), Fraction(2)]),
+        ("repeat-factor", [Fraction(1), Fraction(1), Fraction(2), Fraction(1)]),
+    ],
+)
+def test_probabilities_and_shares_are_the_exact_fractions_rounded_once(scheme, weights):
+    result = sample_images(FOUR, _stats(FOUR, IGNORE), scheme, threshold=0.5)
+    probabilities, pixel_share, image_share = _exact_effect(weights, FOUR, 3)
+    assert result.probabilities == probabilities  # 3/14, 1/7, 3/7, 3/14 for weighted
+    assert result.effect.sampled_pixel_share == pixel_share
+    assert result.effect.sampled_image_share == image_share
+    assert result.weights == tuple(float(w) for w in weights)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(1, 50), min_size=1, max_size=4),  # pixels of classes 1, 2, ...
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["weighted", "repeat-factor", "rare-class"]),
+)
+def test_a_class_in_every_image_is_drawn_with_chance_exactly_one(raw, scheme):
+    images = [
+        ImageCounts(str(i), tuple(range(len(row) + 1)), (7, *row)) for i, row in enumerate(raw)
+    ]
+    stats = _stats(images, LabelSpec())
+    result = sample_images(
+        images, stats, scheme, threshold=0.9, rounding="stochastic", min_pixels=0
+    )
+    assert result.effect.sampled_image_share[0] == 1.0
+    assert all(0.0 <= p <= 1.0 for p in result.probabilities)
+    assert all(0.0 <= share <= 1.0 for share in result.effect.sampled_image_share)
+    if scheme != "rare-class":
+        # Repeat factors are floats (a square root), exact as binary fractions; the weighted
+        # scheme's are the ratios N / images(c), by definition.
+        holding = [sum(1 for one in images if c in one.ids) for c in range(stats.num_classes)]
+        weights = (
+            [max(Fraction(len(images), holding[c]) for c in one.ids) for one in images]
+            if scheme == "weighted"
+            else [Fraction(w) for w in result.weights]
+        )
+        exact = _exact_effect(weights, images, stats.num_classes)
+        assert (result.effect.sampled_pixel_share, result.effect.sampled_image_share) == exact[1:]
 
 
 def test_weighted_images_without_a_counted_class_are_never_drawn():
