@@ -79,7 +79,8 @@ decimals_opt = click.option(
     type=click.IntRange(min=0),
     default=None,
     metavar="N",
-    help="Round weights and frequencies to N decimals (every format).  [default: full precision]",
+    help="Round weights and frequencies to N decimals (every format), from their exact "
+    "values, ties to even.  [default: full precision]",
 )
 
 
@@ -157,6 +158,6 @@ def weights(
     result = class_weights(stats, scheme, normalize=normalize, clip=clip, **options)
     warn_all(result.warnings)  # the scan's, the class layout's and the scheme's
     names = names or request.read.class_names()  # --names wins over the colour table's
-    record = rounded(weights_record(stats, result, source, names=names), decimals)
+    record = rounded(weights_record(stats, result, source, names=names), decimals, result.exact)
     write_text(WEIGHTS_FORMATS[output_format](record), output)
     wrote(output, f"{len(result.weights)} weights, {output_format}", request.quiet)

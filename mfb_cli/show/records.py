@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from ..weigh.classes import ClassStats
     from ..weigh.schemes import ClassWeights
@@ -57,20 +58,42 @@ def weights_record(
     return record
 
 
-def rounded(record: Record, decimals: int | None) -> Record:
-    """The record with weights and frequencies rounded to ``decimals`` (None: unchanged)."""
+def rounded(record: Record, decimals: int | None, exact_weights: Sequence[Fraction] = ()) -> Record:
+    """The record with weights and frequencies rounded to ``decimals`` (None: unchanged).
+
+    Rounded from the exact values, ties to even: a weight of 107/40 = 2.675 is 2.68 at two
+    decimals, where rounding its float (2.67499999...) would give 2.67. ``exact_weights``
+    are the weights as fractions (ClassWeights.exact); a frequency's fraction is its
+    pixels over its presence pixels, both in the record.
+    """
     if decimals is None:
         return record
+    places = decimals
 
-    def round_all(values: list[float | None]) -> list[float | None]:
-        return [None if v is None else round(v, decimals) for v in values]
+    def to(value: Fraction) -> float:
+        return float(round(value, places))
 
-    return {
-        **record,
-        "weights": round_all(record["weights"]),
-        "frequencies": round_all(record["frequencies"]),
-        "decimals": decimals,
-    }
+    weights = record["weights"]
+    if len(exact_weights) == len(weights):
+        new_weights = [to(w) for w in exact_weights]
+    else:
+        new_weights = [to(Fraction(w)) for w in weights]
+    frequencies = [
+        None if f is None else to(_frequency(f, pixels, presence))
+        for f, pixels, presence in zip(
+            record["frequencies"], record["pixel_counts"], record["presence_pixels"], strict=True
+        )
+    ]
+    return {**record, "weights": new_weights, "frequencies": frequencies, "decimals": decimals}
+
+
+def _frequency(shown: float, pixels: int, presence: int) -> Fraction:
+    """The frequency's exact value: pixels / presence, when that is what was shown."""
+    if presence:
+        exact = Fraction(pixels, presence)
+        if float(exact) == shown:
+            return exact
+    return Fraction(shown)
 
 
 def display_names(record: Record) -> list[str]:

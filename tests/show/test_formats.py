@@ -217,3 +217,25 @@ def test_mmseg_without_ignore_when_255_is_a_class():
     decode = run_snippet(WEIGHTS_FORMATS["mmseg"](record))["model"]["decode_head"]
     assert decode["ignore_index"] == -100
     assert len(decode["loss_decode"]["class_weight"]) == 300
+
+
+def test_decimals_round_the_exact_weight_not_its_float(tmp_path):
+    """107/40 = 2.675 exactly; its float is 2.67499999..., which rounds to 2.67."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    from ..conftest import run, save_mask
+
+    save_mask(tmp_path / "a.png", np.array([[0] * 40 + [1] * 107 + [2] * 200]))
+    record = json.loads(run("weights", tmp_path, "--decimals", 2).stdout)
+
+    def half_even(numerator: int, denominator: int) -> float:
+        exact = Decimal(numerator) / Decimal(denominator)  # exact: both divide a power of 10
+        return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+
+    # median frequency 107/347; weights (107/347) / (n/347) = 107/n.
+    assert record["weights"] == [half_even(107, 40), 1.0, half_even(107, 200)] == [2.68, 1.0, 0.54]
+    assert round(107 / 40, 2) == 2.67  # what rounding the float gave
+    rows = list(
+        csv.reader(io.StringIO(run("weights", tmp_path, "--decimals", 2, "-f", "csv").stdout))
+    )
+    assert [row[-1] for row in rows[1:]] == ["2.68", "1.0", "0.54"]
