@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import warnings
 import zlib
@@ -18,7 +19,7 @@ from .files import open_regular
 from .options import DEFAULT_MAX_PIXELS
 from .png_complete import check_png_complete, prefill
 from .samples import check_not_narrowed, stored_samples, tile_codec, tile_rawmode, undo_double_swap
-from .tiff import SAMPLES_PER_PIXEL, tiff_tag
+from .tiff import SAMPLES_PER_PIXEL, check_strips, tiff_tag
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -57,6 +58,7 @@ def open_mask(
             open_image(source) as image,
         ):
             _check_header(name, image, max_pixels, colour)
+            check_strips(name, image, _size_of(source))
             rawmode, codec = tile_rawmode(image), tile_codec(image)
             check_not_narrowed(name, image.mode, rawmode)
             prefilled = prefill(image)
@@ -185,6 +187,13 @@ def check_size(name: str, size: tuple[int, int], max_pixels: int | None) -> None
             Param("max_pixels"),
             " if the file is genuine",
         )
+
+
+def _size_of(source: IO[bytes]) -> int:
+    """The size of an open file or of bytes in memory."""
+    if isinstance(source, io.BytesIO):
+        return len(source.getbuffer())
+    return os.fstat(source.fileno()).st_size
 
 
 def _file_size(path: Path) -> int:

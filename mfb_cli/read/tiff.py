@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 # TIFF tags: Pillow reads 8-bit signed and 32-bit unsigned rasters with the wrong sign.
 SAMPLES_PER_PIXEL, BITS_PER_SAMPLE, SAMPLE_FORMAT = 277, 258, 339
+# Where the pixels are: strips (offsets, rows each, byte counts) or tiles.
+COMPRESSION, PLANAR_CONFIG = 259, 284
+STRIP_OFFSETS, ROWS_PER_STRIP, STRIP_BYTE_COUNTS = 273, 278, 279
+TILE_WIDTH, TILE_LENGTH, TILE_OFFSETS, TILE_BYTE_COUNTS = 322, 323, 324, 325
 
 
 def tiff_tag(image: Image.Image, tag: int, default: int) -> int:
@@ -21,6 +25,68 @@ def tiff_tag(image: Image.Image, tag: int, default: int) -> int:
         return default
     value = image.tag_v2.get(tag, default)  # type: ignore[attr-defined]
     return int(value[0] if isinstance(value, tuple) else value)
+
+
+def _tag_ints(image: Image.Image, tag: int) -> tuple[int, ...]:
+    value = image.tag_v2.get(tag, ())  # type: ignore[attr-defined]
+    return tuple(int(v) for v in (value if isinstance(value, tuple) else (value,)))
+
+
+def check_strips(name: str, image: Image.Image, file_size: int) -> None:
+    """Refuse a TIFF whose strips (or tiles) do not hold the whole image.
+
+    Pillow decodes what the directory lists and leaves the rest: rows of a strip that is
+    not listed stay 0, and an uncompressed strip shorter than its rows is read on into the
+    bytes after it (the directory, another strip), which would be counted as labels.
+    """
+    if image.format != "TIFF":
+        return
+    width, height = image.size
+    samples = tiff_tag(image, SAMPLES_PER_PIXEL, 1)
+    planes = samples if tiff_tag(image, PLANAR_CONFIG, 1) == 2 else 1
+    bits = (_tag_ints(image, BITS_PER_SAMPLE) or (1,))[0]
+    row_bits = (samples // planes) * bits
+    if TILE_WIDTH in image.tag_v2:  # type: ignore[attr-defined]
+        kind, offsets_tag, counts_tag = "tile", TILE_OFFSETS, TILE_BYTE_COUNTS
+        tile_width, tile_length = tiff_tag(image, TILE_WIDTH, 0), tiff_tag(image, TILE_LENGTH, 0)
+        if tile_width <= 0 or tile_length <= 0:
+            raise BadMaskError(name, "is a TIFF with tiles of no size (a damaged file)")
+        across, down = -(-width // tile_width), -(-height // tile_length)
+        needs = [tile_length * -(-tile_width * row_bits // 8)] * (across * down * planes)
+    else:
+        kind, offsets_tag, counts_tag = "strip", STRIP_OFFSETS, STRIP_BYTE_COUNTS
+        rows = min(tiff_tag(image, ROWS_PER_STRIP, height), height)
+        if rows <= 0:
+            raise BadMaskError(name, "is a TIFF with strips of no rows (a damaged file)")
+        per_plane = -(-height // rows)
+        row_bytes = -(-width * row_bits // 8)
+        needs = [
+            min(rows, height - (i % per_plane) * rows) * row_bytes
+            for i in range(per_plane * planes)
+        ]
+    offsets, counts = _tag_ints(image, offsets_tag), _tag_ints(image, counts_tag)
+    listed = min(len(offsets), len(counts))
+    if listed < len(needs):
+        raise BadMaskError(
+            name,
+            f"is a TIFF listing {listed} {kind}s where its size needs {len(needs)}: the "
+            "pixels without data would be read as 0 (a damaged file)",
+        )
+    uncompressed = tiff_tag(image, COMPRESSION, 1) == 1
+    for index, (offset, count, need) in enumerate(zip(offsets, counts, needs, strict=False)):
+        if offset + count > file_size:
+            raise BadMaskError(
+                name,
+                f"is a TIFF whose {kind} {index} ends at byte {offset + count}, past the end "
+                f"of the file ({file_size} bytes): truncated",
+            )
+        if uncompressed and count < need:
+            raise BadMaskError(
+                name,
+                f"is an uncompressed TIFF whose {kind} {index} holds {count} bytes where its "
+                f"pixels need {need}: the bytes after it would be read as pixels (a damaged "
+                "file)",
+            )
 
 
 def label_values(name: str, image: Image.Image) -> Image.Image | npt.NDArray[np.integer]:

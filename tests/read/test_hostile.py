@@ -498,3 +498,67 @@ def test_yaml_octal_and_base_60_numbers_are_refused(tmp_path: Path, text: str, s
     with pytest.raises(MfbError, match=f"{shown} is octal or base 60 in YAML 1.1"):
         load_remap(str(tmp_path / "m.yaml"))
     assert parse_structured("0: 1\n10: 0x10\n-3: 1_000\n", ".yaml") == {0: 1, 10: 16, -3: 1000}
+
+
+# --- TIFFs whose strips do not hold the image ---------------------------------------------
+
+
+def _tiff(
+    width: int, height: int, pixels: bytes, rows_per_strip: int, strips: list[tuple[int, int]]
+) -> bytes:
+    """A little-endian 8-bit uncompressed TIFF: pixels after the header, then the directory;
+    ``strips`` (offset from the pixels' start, byte count) as listed, whatever they cover."""
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1)]
+    entries += [(262, 3, 1, 1), (277, 3, 1, 1), (278, 4, 1, rows_per_strip)]
+    directory = 8 + len(pixels)
+    arrays = directory + 2 + 12 * 9 + 4  # two arrays when more than one strip is listed
+    if len(strips) == 1:
+        entries += [(273, 4, 1, 8 + strips[0][0]), (279, 4, 1, strips[0][1])]
+    else:
+        entries += [(273, 4, len(strips), arrays), (279, 4, len(strips), arrays + 4 * len(strips))]
+    entries.sort()
+    body = struct.pack("<H", len(entries))
+    body += b"".join(struct.pack("<HHII", tag, kind, n, value) for tag, kind, n, value in entries)
+    body += b"\0" * 4
+    if len(strips) > 1:
+        body += struct.pack(f"<{len(strips)}I", *(8 + offset for offset, _ in strips))
+        body += struct.pack(f"<{len(strips)}I", *(count for _, count in strips))
+    return b"II*\0" + struct.pack("<I", directory) + pixels + body
+
+
+@pytest.mark.parametrize(
+    ("layout", "problem"),
+    [
+        # 7 of 10 rows of data, the strip says so: Pillow read the directory as 3 more rows.
+        (
+            (12, 10, b"\x01" * 84, 10, [(0, 84)]),
+            "is an uncompressed TIFF whose strip 0 holds 84 bytes where its pixels need 120",
+        ),
+        # 4 strips of 3 rows needed, 2 listed: Pillow left rows 6-9 as class 0.
+        (
+            (12, 10, b"\x01" * 72, 3, [(0, 36), (36, 36)]),
+            "is a TIFF listing 2 strips where its size needs 4",
+        ),
+        # The last strip runs past the end of the file.
+        (
+            (4, 4, b"\x01" * 16, 2, [(0, 8), (8, 900)]),
+            "is a TIFF whose strip 1 ends at byte 916, past the end of the file",
+        ),
+    ],
+)
+def test_a_tiff_whose_strips_do_not_hold_the_image_is_refused(
+    tmp_path: Path, layout: tuple[int, int, bytes, int, list[tuple[int, int]]], problem: str
+) -> None:
+    path = tmp_path / "m.tif"
+    path.write_bytes(_tiff(*layout))
+    with pytest.raises(BadMaskError) as raised:
+        count_file(path)
+    assert problem in str(raised.value)
+
+
+def test_a_tiff_whose_strips_hold_the_image_is_counted(tmp_path: Path) -> None:
+    path = tmp_path / "m.tif"  # the same writer, strips complete: 3 + 3 + 3 + 1 rows
+    pixels = bytes([1] * 36 + [2] * 36 + [3] * 36 + [4] * 12)
+    path.write_bytes(_tiff(12, 10, pixels, 3, [(0, 36), (36, 36), (72, 36), (108, 12)]))
+    ids, counts = count_file(path)
+    assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {1: 36, 2: 36, 3: 36, 4: 12}
