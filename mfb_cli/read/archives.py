@@ -262,6 +262,11 @@ def _check_tar_end(opened: tarfile.TarFile) -> None:
         raise tarfile.ReadError(
             f"damaged or truncated: no valid member header at byte {opened.offset}"
         )
+    # A compressed tar's own check (gzip's CRC-32 and length, bzip2's and xz's) is in its
+    # trailer, after the end block, which tarfile never reads: read on to the end, so that
+    # a changed byte in any member is caught here, while listing, before anything is counted.
+    while block:
+        block = opened.fileobj.read(1 << 20)
 
 
 def _reason(error: BaseException) -> str:

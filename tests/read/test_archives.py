@@ -255,6 +255,39 @@ def test_a_cut_compressed_archive_is_a_one_line_error(tmp_path, suffix):
     assert_check_lists_the_archive(path, "cannot read archive (")
 
 
+@pytest.mark.parametrize(
+    ("compress", "suffix"),
+    [
+        (lambda data: __import__("gzip").compress(data, compresslevel=0, mtime=0), "tar.gz"),
+        (lambda data: __import__("bz2").compress(data), "tar.bz2"),
+        (lambda data: __import__("lzma").compress(data), "tar.xz"),
+    ],
+)
+def test_a_changed_byte_in_a_compressed_tar_is_caught_by_its_checksum(tmp_path, compress, suffix):
+    """gzip at level 0 stores the member as it is: one changed pixel byte inflates fine,
+    and only the trailer's CRC-32 (after the tar's end block, which tarfile never reads)
+    tells. The other formats check their blocks as they go."""
+    buffer = io.BytesIO()
+    labels = npy(np.ones((40, 50), dtype=np.uint8))
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("m.npy")
+        info.size = len(labels)
+        tar.addfile(info, io.BytesIO(labels))
+    packed = bytearray(compress(buffer.getvalue()))
+    path = tmp_path / f"m.{suffix}"
+    path.write_bytes(bytes(packed))
+    assert json.loads(run("histogram", path, "--glob", "*.npy", "-f", "json").stdout)["images"] == 1
+    if suffix == "tar.gz":
+        packed[packed.find(labels[200:260]) + 5] = 7  # one pixel: 1 -> 7
+    else:
+        packed[len(packed) // 2] ^= 0x10
+    path.write_bytes(bytes(packed))
+    result = run("histogram", path, "--glob", "*.npy", "-f", "json")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: {path}: cannot read archive (")
+    assert result.stderr.count("\n") == 1
+
+
 # Bytes in flight -----------------------------------------------------------------------
 
 
