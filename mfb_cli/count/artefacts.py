@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy.typing as npt
 
 #: A mask is suspected of interpolation or lossy-compression artefacts when at least this
@@ -18,10 +20,40 @@ BLEND_SHARE = 0.05
 MIN_BLEND_PIXELS = 16
 
 
+#: Rows are looked at in bands of about this many pixels, so the masks of neighbours
+#: compared (a few bytes a pixel each) stay small whatever the image.
+BAND_PIXELS = 1 << 20
+
+
 def blend_pixels(labels: npt.NDArray[np.integer]) -> tuple[int, int]:
     """Pixels strictly between two opposite neighbours, and pixels on a region boundary."""
-    if labels.ndim != 2 or min(labels.shape) < 3:
+    if labels.ndim != 2:
         return 0, 0
+    height, width = labels.shape
+    return blend_pixels_in_bands(height, width, lambda low, high: labels[low:high])
+
+
+def blend_pixels_in_bands(
+    height: int, width: int, rows: Callable[[int, int], npt.NDArray[np.integer]]
+) -> tuple[int, int]:
+    """blend_pixels of an image given as ``rows(low, high)``, its rows low..high-1: looked
+    at in bands of about BAND_PIXELS pixels, so no copy of the whole image is needed."""
+    if min(height, width) < 3:
+        return 0, 0
+    step = max(1, BAND_PIXELS // width)
+    blends = edges = 0
+    for top in range(0, height, step):
+        bottom = min(top + step, height)
+        low, high = max(top - 1, 0), min(bottom + 1, height)  # one row of context each side
+        band_blends, band_edges = _band(rows(low, high), top - low, bottom - low)
+        blends += band_blends
+        edges += band_edges
+    return blends, edges
+
+
+def _band(labels: npt.NDArray[np.integer], first: int, stop: int) -> tuple[int, int]:
+    """blend_pixels of rows first..stop-1 of ``labels``, its other rows being context (or
+    the image's own first and last rows, which have no neighbour beyond them)."""
     centre = labels[1:-1, 1:-1]
 
     def between(a: npt.NDArray[np.integer], b: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
@@ -39,4 +71,5 @@ def blend_pixels(labels: npt.NDArray[np.integer]) -> tuple[int, int]:
     edge[:, 1:] |= across
     edge[:-1] |= down
     edge[1:] |= down
-    return int(blends.sum()), int(edge.sum())
+    # blends[i] is row i + 1 of labels.
+    return int(blends[max(first - 1, 0) : stop - 1].sum()), int(edge[first:stop].sum())

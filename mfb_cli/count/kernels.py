@@ -21,13 +21,37 @@ if TYPE_CHECKING:
 _BINCOUNT_SPAN = 1 << 20
 # From this many pixels on, uint8 labels are counted in pairs (see bincount_uint8_pairs).
 _PAIR_BINCOUNT_MIN = 1 << 16
+# Arrays are counted this many pixels at a time (see histogram_of_array).
+_CHUNK = 1 << 20
 # OpenCV returns float32 bins: exact while every count is below 2**24.
 _CALCHIST_MAX_PIXELS = 1 << 24
 
 
 def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
-    """Present ids and their pixel counts in an integer array, with one vectorised pass."""
-    flat = labels.ravel()
+    """Present ids and their pixel counts in an integer array, with one vectorised pass.
+
+    Counted in chunks of _CHUNK pixels: np.bincount and np.unique first copy their input
+    (bincount widens it to 8 bytes a pixel), which for a 9000x9000 16-bit mask would be
+    650 MB per image in flight; a chunk takes 8 MB whatever the image.
+    """
+    flat = labels.ravel(order="K")  # memory order: no copy for C- or Fortran-ordered arrays
+    if flat.size <= _CHUNK:
+        return _histogram_of_flat(flat)
+    starts = range(0, flat.size, _CHUNK)
+    return _summed([_histogram_of_flat(flat[start : start + _CHUNK]) for start in starts])
+
+
+def _summed(parts: list[tuple[Int64Array, Int64Array]]) -> tuple[Int64Array, Int64Array]:
+    """The histograms of the parts of one image, added up."""
+    ids = np.concatenate([one[0] for one in parts])
+    counts = np.concatenate([one[1] for one in parts])
+    present, where = np.unique(ids, return_inverse=True)
+    totals = np.zeros(len(present), dtype=np.int64)
+    np.add.at(totals, where, counts)
+    return present.astype(np.int64), totals
+
+
+def _histogram_of_flat(flat: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array]:
     if flat.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if flat.dtype == np.uint8 and flat.size >= _PAIR_BINCOUNT_MIN:
@@ -103,8 +127,19 @@ def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
         present = np.flatnonzero(counts)
         ids = present if image.mode != "1" else (present > 0).astype(np.int64)
         return ids.astype(np.int64), counts[present]
-    # Pillow's histogram folds 16/32-bit values into 256 bins, so count the array instead.
-    return histogram_of_array(mask_array(image))
+    # Pillow's histogram folds 16/32-bit values into 256 bins, so count the array instead:
+    # in bands of rows, each copied out on its own (an array of the whole image would be
+    # one more copy of it).
+    width, height = image.size
+    rows = max(1, _CHUNK // max(width, 1))
+    if rows >= height:
+        return histogram_of_array(mask_array(image))
+    return _summed(
+        [
+            histogram_of_array(mask_array(image.crop((0, top, width, min(top + rows, height)))))
+            for top in range(0, height, rows)
+        ]
+    )
 
 
 def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
