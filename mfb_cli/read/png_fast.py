@@ -54,7 +54,11 @@ def read_png_fast(
             data = head + file.read()
     except (OSError, BadMaskError):
         return None  # Pillow's route names the problem
-    if not _chunks_well_formed(data):
+    image_data = _image_data_bytes(data)
+    if image_data is None or image_data > _deflate_bound(height * (1 + -(-width * bit_depth // 8))):
+        # Not spotless, or more compressed data than any deflate stream of the image needs:
+        # libpng would inflate all of it (4 MB can hold 4 GB of surplus) before warning;
+        # Pillow stops once the rows are complete.
         return None
     thread = threading.get_ident()
     LIBPNG_WARNINGS.warned[thread] = False
@@ -71,8 +75,15 @@ def read_png_fast(
     return labels
 
 
-def _chunks_well_formed(data: bytes) -> bool:
-    """Whether every chunk up to IEND is complete and matches its CRC, and none is acTL.
+def _deflate_bound(size: int) -> int:
+    """The most bytes zlib's deflate needs for ``size`` bytes of input (zlib's compressBound:
+    stored blocks, 5 bytes of header per 16 KiB, plus the stream's header and checksum)."""
+    return size + (size >> 12) + (size >> 14) + (size >> 25) + 13
+
+
+def _image_data_bytes(data: bytes) -> int | None:
+    """The bytes of all IDAT chunks, or None unless every chunk up to IEND is complete and
+    matches its CRC, and none is acTL.
 
     Pillow refuses a file with a bad CRC before the image data or a chunk cut short after
     it, where libpng may only warn and decode; files that are not spotless go to Pillow,
@@ -80,17 +91,20 @@ def _chunks_well_formed(data: bytes) -> bool:
     libpng decodes only its default image, silently leaving out every other frame.
     """
     position = len(_PNG_SIGNATURE)
+    image_data = 0
     while position + 8 <= len(data):
         length = int.from_bytes(data[position : position + 4], "big")
         end = position + 8 + length
         if end + 4 > len(data):
-            return False
+            return None
         if zlib.crc32(data[position + 4 : end]) != int.from_bytes(data[end : end + 4], "big"):
-            return False
+            return None
         kind = data[position + 4 : position + 8]
         if kind == b"IEND":
-            return True
+            return image_data
         if kind == b"acTL":
-            return False
+            return None
+        if kind == b"IDAT":
+            image_data += length
         position = end + 4
-    return False
+    return None

@@ -323,3 +323,38 @@ def test_files_libpng_only_warns_about_go_to_pillow_silently(tmp_path, capsys):
     assert np.array_equal(read_png_fast(tmp_path / "good.png", None), np.zeros((4, 4)))
     assert "PNG warning" not in capsys.readouterr().err
     assert fast.LIBPNG_WARNINGS.warned == {}
+
+
+def test_image_data_longer_than_any_deflate_of_the_image_goes_to_pillow(tmp_path):
+    """A 10x10 PNG whose IDAT inflates far past its 110 bytes of rows: libpng would inflate
+    all of it before warning; such a file is left to Pillow, which stops at the last row."""
+    pytest.importorskip("imagecodecs")
+    rows = b"".join(b"\0" + bytes([i % 3] * 10) for i in range(10))
+    stream = zlib.compressobj(9)  # the rows, then 64 MiB of zeros (64 KiB compressed)
+    data = stream.compress(rows) + stream.compress(bytes(64 << 20)) + stream.flush()
+    assert len(data) > 110 + 13  # more than the deflate bound of the rows
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", 10, 10, 8, 0, 0, 0, 0)
+    path = tmp_path / "bomb.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+    codecs = fast.fast_modules()
+    assert codecs is not None
+    with patch.object(codecs, "png_decode", side_effect=AssertionError("inflated by libpng")):
+        assert read_png_fast(path, None) is None
+    fast_counts = count_masks([path], read=ReadOptions(decoder="fast"))
+    assert fast_counts.pixels.tolist() == [40, 30, 30]  # rows 0, 3, 6, 9 hold 0; read by Pillow
+    plain = tmp_path / "plain.png"  # the same rows, compressed as a writer would
+    plain.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    assert read_png_fast(plain, None) is not None
