@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def count_on_dask(
     scan: ScanRequest,
     files: Sequence[LabelSource],
-    check: Callable[[LabelSource, Int64Array], None],
+    check: Callable[[LabelSource, Int64Array], None] | None,
     on_task: Callable[[int, int], None],
     on_skip: Callable[[LabelSource, BadMaskError], None],
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,

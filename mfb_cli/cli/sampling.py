@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _FORMATS = ("json", "csv", "table", "torch", "mmengine")
 
 
-def scan_with_per_image(scan: ScanRequest, spec: LabelSpec, path: Path) -> Scanned:
+def scan_with_per_image(scan: ScanRequest, spec: LabelSpec | None, path: Path) -> Scanned:
     """Scan, streaming one JSON line per counted image to ``path`` (renamed in on success)."""
     from ..count.per_image import PerImageWriter
     from ..read.class_sets import recorded_mapping

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..weigh.spec import LabelSpec
 from .dask_option import dask_option
 from .messages import wrote
 from .options import (
@@ -53,8 +52,9 @@ def scan(
 
     The file holds exact per-id pixel and image counts and the co-occurrence totals, so
     'mfb weights --from' and 'mfb histogram --from' give the same output as a new scan,
-    for any --void / --ignore / --num-classes, without reading an image. Shards scanned
-    separately add up with 'mfb merge'.
+    for any --void / --ignore / --num-classes, without reading an image. Every label value
+    is recorded as it is (-1 no-data, ids past any class vector): the class rules apply
+    when the counts are weighed. Shards scanned separately add up with 'mfb merge'.
 
     \b
     Examples:
@@ -71,9 +71,9 @@ def scan(
     if per_image is not None:
         from .sampling import scan_with_per_image
 
-        scanned = scan_with_per_image(request, LabelSpec(), per_image)
+        scanned = scan_with_per_image(request, None, per_image)
     else:
-        scanned = scan_masks(request, LabelSpec())
+        scanned = scan_masks(request, None)  # no class options: every value is recorded
     warn_all(scanned.counts.warnings)
     stats = StatsFile(
         counts=scanned.counts,

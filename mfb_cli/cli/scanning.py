@@ -162,10 +162,13 @@ def refuse_output_among(found: Sequence[LabelSource]) -> None:
 
 def scan_masks(
     scan: ScanRequest,
-    spec: LabelSpec,
+    spec: LabelSpec | None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
 ) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr.
+
+    ``spec`` None counts every value as it is (``mfb scan``, which takes no class options):
+    the class rules (negative values, --num-classes...) apply when the counts are weighed.
 
     ``on_image(path, ids, pixels)`` receives each counted file's histogram, in file order.
     """
@@ -174,6 +177,7 @@ def scan_masks(
 
     files = find_sources(scan)
     refuse_output_among(files)
+    check = None if spec is None else label_check(spec)
     skipped: list[LabelSource] = []
     started = time.perf_counter()
     megapixels = 0.0
@@ -201,13 +205,13 @@ def scan_masks(
                 bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
                 bar.update(done)
 
-            counts = count_on_dask(scan, files, label_check(spec), on_task, on_skip, on_image)
+            counts = count_on_dask(scan, files, check, on_task, on_skip, on_image)
         else:
             counts = count_masks(
                 files,
                 jobs=scan.jobs,
                 read=scan.read,
-                check=label_check(spec),
+                check=check,
                 on_file=on_file,
                 skip_bad=scan.skip_bad,
                 on_skip=on_skip,

@@ -346,3 +346,25 @@ def test_merging_any_split_equals_scanning_the_whole(images, data):
         fresh = run("weights", *[p for shard in shards for p in shard], "--ignore", 255, "-q")
         assert from_merge.exit_code == fresh.exit_code
         assert from_merge.stdout == fresh.stdout
+
+
+def test_scan_records_every_value_and_the_class_rules_apply_when_weighed(tmp_path):
+    """mfb scan takes no class options, so it refuses no label: -1 (no data) and 70000 (far
+    past any class vector) are recorded, and the weighing says what to pass for them."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.array([[0, -1, 2], [2, 70000, 0]], dtype=np.int32))
+    np.save(folder / "b.npy", np.array([[-1, 1], [1, 1]], dtype=np.int32))
+    stats = tmp_path / "s.json"
+    assert run("scan", folder, "--glob", "*.npy", "-o", stats, "-q").exit_code == 0
+    record = json.loads(stats.read_text())
+    assert json.dumps(record).count("70000") >= 1
+    refused = run("weights", "--from", stats)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(f"Error: {stats}: label -1 is negative; pass --ignore -1")
+    options = ["--ignore", -1, "--ignore", 70000]
+    direct = run("weights", folder, "--glob", "*.npy", *options)
+    from_file = run("weights", "--from", stats, *options)
+    assert direct.exit_code == from_file.exit_code == 0, direct.stderr + from_file.stderr
+    assert json.loads(from_file.stdout)["pixel_counts"] == [2, 3, 2]  # ids 0, 1, 2
+    assert json.loads(from_file.stdout)["weights"] == json.loads(direct.stdout)["weights"]
