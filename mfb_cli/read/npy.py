@@ -38,9 +38,13 @@ def load_npy(name: str, max_pixels: int | None, data: bytes | None = None) -> np
             f"is a {array.ndim}-D array of shape {array.shape}; "
             "mfb reads 2-D arrays with one class id per pixel",
         )
-    if array.dtype.kind not in "iu":
+    if array.dtype.kind not in "iub":
         raise BadMaskError(name, f"holds {array.dtype} values; label arrays hold integers")
     check_size(name, (array.shape[1], array.shape[0]), max_pixels)
+    if array.dtype.kind == "b":  # a binary mask, 0 and 1 as a 1-bit PNG is read
+        # By the byte, not by a cast: a crafted file may hold other bytes than 0 and 1,
+        # which NumPy takes as True but a cast would copy as they are.
+        return np.not_equal(array.view(np.uint8), 0).view(np.uint8)
     if array.dtype.kind == "u" and array.dtype.itemsize == 8 and array.size:
         top = int(array.max())
         if top > INT64_MAX:

@@ -562,3 +562,15 @@ def test_a_tiff_whose_strips_hold_the_image_is_counted(tmp_path: Path) -> None:
     path.write_bytes(_tiff(12, 10, pixels, 3, [(0, 36), (36, 36), (72, 36), (108, 12)]))
     ids, counts = count_file(path)
     assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {1: 36, 2: 36, 3: 36, 4: 12}
+
+
+def test_a_boolean_npy_is_a_binary_mask_and_any_true_byte_is_one(tmp_path: Path) -> None:
+    path = tmp_path / "m.npy"
+    np.save(path, np.array([[True, False, True], [False, False, False]]))
+    ids, counts = count_file(path)
+    assert ids.tolist() == [0, 1] and counts.tolist() == [4, 2]
+    data = bytearray(path.read_bytes())
+    data[-6] = 7  # the first pixel's byte: NumPy reads 7 as True, so it is class 1
+    path.write_bytes(bytes(data))
+    ids, counts = count_file(path)
+    assert ids.tolist() == [0, 1] and counts.tolist() == [4, 2]
