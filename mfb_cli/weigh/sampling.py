@@ -115,7 +115,7 @@ class _Weights:
 
     def probabilities(self) -> list[float]:
         total = sum(self.units)
-        return [u / total for u in self.units]
+        return [u / total if total else 0.0 for u in self.units]
 
 
 def _table(images: Sequence[ImageCounts], stats: ClassStats) -> _Table:

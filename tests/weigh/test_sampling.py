@@ -310,3 +310,11 @@ def test_expected_shares_equal_a_long_simulation(raw, scheme, temperature, min_p
     image_share = (counts @ (table > 0)) / counts.sum()
     assert pixel_share == pytest.approx(result.effect.sampled_pixel_share, abs=0.02)
     assert image_share == pytest.approx(result.effect.sampled_image_share, abs=0.02)
+
+
+def test_the_effect_of_no_draws_is_zero_not_an_error():
+    from mfb_cli import sampling_effect
+
+    effect = sampling_effect(FOUR, _stats(FOUR, IGNORE), [0.0] * 4, draws=4)
+    assert effect.sampled_image_share == (0.0, 0.0, 0.0)
+    assert effect.sampled_pixel_share == (0.0, 0.0, 0.0) and effect.distinct_images == 0.0
