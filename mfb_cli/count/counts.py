@@ -74,6 +74,8 @@ class ClassCounts:
                 )
         ids = np.union1d(self.ids, other.ids).astype(np.int64)
         size = len(ids)
+        if size > MAX_DISTINCT_IDS:  # the co-occurrence table is dense: size**2 counts
+            raise MfbError(_too_many_ids(size))
         pixels = np.zeros(size, dtype=np.int64)
         images = np.zeros(size, dtype=np.int64)
         cooc = np.zeros((size, size), dtype=np.int64)
@@ -163,10 +165,7 @@ class CountsAccumulator:
 
     def _register(self, new: list[int]) -> None:
         if len(self._ids) + len(new) > MAX_DISTINCT_IDS:
-            raise MfbError(
-                f"more than {MAX_DISTINCT_IDS} distinct label values: these are not semantic "
-                "class ids (instance ids, a continuous raster, or colours read as values?)"
-            )
+            raise MfbError(_too_many_ids())
         for value in new:
             self._index[value] = len(self._ids)
             self._ids.append(value)
@@ -193,3 +192,16 @@ class CountsAccumulator:
             cooc=self._cooc[:size, :size][np.ix_(order, order)].copy(),
             num_images=self.num_images,
         )
+
+
+def _too_many_ids(found: int | None = None) -> str:
+    """The one wording of the distinct-value limit, for a scan and for added counts."""
+    how_many = (
+        f"more than {MAX_DISTINCT_IDS} distinct label values"
+        if found is None
+        else f"{found} distinct label values, more than {MAX_DISTINCT_IDS}"
+    )
+    return (
+        f"{how_many}: these are not semantic class ids (instance ids, a continuous raster, "
+        "or colours read as values?)"
+    )

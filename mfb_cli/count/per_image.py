@@ -243,8 +243,8 @@ def _image(record: dict[str, Any], where: str) -> ImageCounts:
         raise PerImageError(f"{where}: 'ids' must be sorted and distinct")
     if any(n <= 0 for n in pixels):
         raise PerImageError(f"{where}: pixel counts must be positive")
-    if any(n > MAX_COUNT for n in pixels) or any(abs(i) > MAX_COUNT for i in ids):
-        raise PerImageError(f"{where}: a count or id is more than mfb counts (2**63 - 1)")
+    if any(n > MAX_COUNT for n in pixels) or any(not -MAX_COUNT - 1 <= i <= MAX_COUNT for i in ids):
+        raise PerImageError(f"{where}: a count or id is outside what mfb counts (signed 64 bits)")
     return ImageCounts(image, tuple(ids), tuple(pixels))
 
 

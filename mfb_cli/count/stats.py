@@ -328,8 +328,11 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
         raise MfbError(f"the files add up to {files}, more than mfb counts exactly (2**63 - 1)")
     counts = ClassCounts.empty()
     digest = 0
-    for _, part in parts:
-        counts = counts + part.counts
+    for name, part in parts:
+        try:
+            counts = counts + part.counts
+        except MfbError as error:
+            raise MfbError(f"{name}: added to the shards before it: {error}") from error
         digest += int(part.files_digest[len(_DIGEST_PREFIX) :], 16)
     return StatsFile(
         counts=counts,

@@ -446,3 +446,22 @@ def test_priors_from_a_per_image_file_equal_priors_from_the_stats_file(tmp_path)
     from_stats = json.loads(run("priors", "--from", stats, "--ignore", 255).stdout)
     from_images = json.loads(run("priors", "--from", images, "--ignore", 255).stdout)
     assert from_images["prior"] == from_stats["prior"] == [4 / 15, 3 / 15, 6 / 15, 2 / 15]
+
+
+def test_the_whole_int64_range_of_ids_reads_back_from_a_per_image_file(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    low, high = -(2**63), 2**63 - 1
+    np.save(folder / "a.npy", np.array([[low, 0, 1], [high, 1, 1]], dtype=np.int64))
+    images = tmp_path / "i.jsonl"
+    assert (
+        run(
+            "scan", folder, "--glob", "*.npy", "-o", tmp_path / "s.json", "--per-image", images
+        ).exit_code
+        == 0
+    )
+    ignore = [f"--ignore={low}", f"--ignore={high}"]
+    direct = run("sampling", folder, "--glob", "*.npy", *ignore, "-f", "csv")
+    from_file = run("sampling", "--from", images, *ignore, "-f", "csv")
+    assert direct.exit_code == from_file.exit_code == 0, from_file.stderr
+    assert from_file.stdout.splitlines()[1:] == direct.stdout.splitlines()[1:]

@@ -368,3 +368,25 @@ def test_scan_records_every_value_and_the_class_rules_apply_when_weighed(tmp_pat
     assert direct.exit_code == from_file.exit_code == 0, direct.stderr + from_file.stderr
     assert json.loads(from_file.stdout)["pixel_counts"] == [2, 3, 2]  # ids 0, 1, 2
     assert json.loads(from_file.stdout)["weights"] == json.loads(direct.stdout)["weights"]
+
+
+def test_merge_refuses_shards_holding_more_distinct_values_than_a_scan_keeps(tmp_path):
+    """Each shard is a valid scan (2,100 values); together they hold 4,200, past the 4,096
+    a scan keeps, which weights and histogram would refuse: merge refuses to write it."""
+    stats = []
+    for shard, first in (("a", 0), ("b", 10_000)):
+        folder = tmp_path / shard
+        folder.mkdir()
+        for index in range(42):  # 50 values a file: small co-occurrence tables
+            start = first + 50 * index
+            np.save(folder / f"{index}.npy", np.arange(start, start + 50).reshape(5, 10))
+        stats.append(tmp_path / f"{shard}.json")
+        assert run("scan", folder, "--glob", "*.npy", "-o", stats[-1], "-q").exit_code == 0
+    merged = tmp_path / "all.json"
+    result = run("merge", *stats, "-o", merged)
+    assert result.exit_code == 1 and not merged.exists()
+    assert result.stderr == (
+        f"Error: {stats[1]}: added to the shards before it: 4200 distinct label values, more "
+        "than 4096: these are not semantic class ids (instance ids, a continuous raster, or "
+        "colours read as values?)\n"
+    )

@@ -385,8 +385,8 @@ def test_merge_of_huge_counts_is_exact_or_refused(tmp_path):
     c = huge_stats(tmp_path, "c.json", 2**62)
     message = one_line_error(run("merge", a, c))
     assert message == (
-        "Error: the counts add up to 9223372036854775808 pixels, more than mfb counts exactly "
-        "(2**63 - 1)"
+        f"Error: {c}: added to the shards before it: the counts add up to 9223372036854775808 "
+        "pixels, more than mfb counts exactly (2**63 - 1)"
     )
     parts = [(str(p), load_stats(p)) for p in (a, b)]
     assert merge_stats(parts).counts.total_pixels == 2**63 - 1
