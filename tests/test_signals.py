@@ -156,3 +156,29 @@ def test_signal_ends_the_run_while_a_worker_is_blocked(
     assert stderr.strip() == f"{message}; no output was written."
     assert stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stuck"]
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_an_interrupt_while_writing_stdout_says_the_output_is_incomplete(tmp_path, unbuffered):
+    """Data that has begun to go to stdout cannot be taken back (a file given with -o is
+    never half written): the message says so instead of 'no output was written'."""
+    import json
+    import os
+
+    images = tmp_path / "i.jsonl"
+    line = json.dumps({"image": "x" * 40, "ids": [0, 1], "pixels": [3, 4]}) + "\n"
+    header = json.dumps({"mfb_per_image": 1, "label_mapping": {}}) + "\n"
+    images.write_text(header + line * 200_000)  # 15 MB: far more than a pipe holds
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mfb_cli", "merge", str(images)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+    )
+    assert process.stdout is not None
+    assert process.stdout.read(16) == b'{"mfb_per_image"'  # it is writing, then blocks
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.decode().strip() == "Interrupted; the output on stdout is incomplete."

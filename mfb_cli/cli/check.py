@@ -64,6 +64,9 @@ def check(
         from ..show.check_table import render_check
 
         if output is None:
+            from ..show.output import begin_stdout
+
+            begin_stdout()
             render_check(report, sys.stdout)
         else:
             text = io.StringIO()

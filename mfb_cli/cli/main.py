@@ -17,7 +17,7 @@ import click
 
 from .._version import __version__
 from ..errors import MfbError, spelled_with
-from ..show.output import one_line, stdout_error_text
+from ..show.output import one_line, stdout_begun, stdout_error_text
 from .messages import cli_text, spell
 
 #: Each command and the module that defines it (--help lists them sorted). A command's
@@ -59,9 +59,8 @@ def _interrupted(error: BaseException) -> int:
         signal.signal(signal.SIGTERM, _exit_at_once)
     terminated = isinstance(error, Terminated)
     with contextlib.suppress(OSError, ValueError):
-        click.echo(
-            f"\n{'Terminated' if terminated else 'Interrupted'}; no output was written.", err=True
-        )
+        what = "the output on stdout is incomplete" if stdout_begun() else "no output was written"
+        click.echo(f"\n{'Terminated' if terminated else 'Interrupted'}; {what}.", err=True)
     # 128 + signal number, as a shell reports a process the signal ended.
     return 143 if terminated else 130
 

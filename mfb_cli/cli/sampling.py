@@ -65,11 +65,13 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
             "per-image files separately"
         )
     lines = concatenated_lines(paths)
+    from ..show.output import begin_stdout, output_target
+
     if output is None:
+        begin_stdout()
         for line in lines:
             sys.stdout.write(line)
         return
-    from ..show.output import output_target
 
     target, direct = output_target(output)
     with PerImageWriter(target, None, direct=direct) as writer:

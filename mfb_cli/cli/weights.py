@@ -74,13 +74,18 @@ beta_opt = click.option(
     show_default=True,
     help="effective-number only: beta in (1 - beta) / (1 - beta^n_c).",
 )
+#: Beyond 341 decimals no double changes (its smallest, 4.9e-324, has 17 significant digits
+#: from the 324th); rounding a fraction to millions of decimals would take minutes.
+MAX_DECIMALS = 350
+
 decimals_opt = click.option(
     "--decimals",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_DECIMALS),
     default=None,
     metavar="N",
     help="Round weights and frequencies to N decimals (every format), from their exact "
-    "values, ties to even.  [default: full precision]",
+    f"values, ties to even; N up to {MAX_DECIMALS} (a float holds no more).  "
+    "[default: full precision]",
 )
 
 

@@ -59,10 +59,26 @@ def one_line(text: str) -> str:
     )
 
 
+#: Whether the data has begun to go to stdout (the message of a run interrupted after that
+#: says stdout holds part of it; a file given with -o is never left half written).
+_STDOUT_BEGUN = False
+
+
+def begin_stdout() -> None:
+    """Note that the command's data is now going to stdout."""
+    global _STDOUT_BEGUN
+    _STDOUT_BEGUN = True
+
+
+def stdout_begun() -> bool:
+    return _STDOUT_BEGUN
+
+
 def write_text(text: str, output: Path | str | None) -> None:
     """Write ``text`` to stdout, or to ``output`` (same bytes either way)."""
     if output is None:
         try:
+            begin_stdout()
             sys.stdout.write(text)
             sys.stdout.flush()
         except BrokenPipeError:
