@@ -19,7 +19,19 @@ def read_list_file(
     root: Path | str | None = None,
     suffix: str = "",
 ) -> list[Path]:
-    """The label files named in a list: one path per line, or 'image label' pairs.
+    """The label files named in a list (see iter_list_file), as a list."""
+    return list(iter_list_file(list_file, column=column, root=root, suffix=suffix))
+
+
+def iter_list_file(
+    list_file: Path,
+    *,
+    column: int | None = None,
+    root: Path | str | None = None,
+    suffix: str = "",
+) -> Iterator[Path]:
+    """The label files named in a list, one at a time: one path per line, or 'image label'
+    pairs (a long list is never held as Path objects).
 
     Each line is split on whitespace and the label is taken from ``column`` (1-based;
     default the last, so 'image label' pairs give the label). Blank lines and lines
@@ -37,7 +49,6 @@ def read_list_file(
         text = read_text(list_file, "list")
         default_base = list_file.parent
     base = Path(root) if root is not None else default_base
-    files = []
     for number, entry in list_entries(text, str(list_file), column, suffix):
         path = base / entry  # an absolute entry stays as it is
         if not path.is_file():
@@ -49,8 +60,7 @@ def read_list_file(
                 if root is None:
                     where += (" (set the folder with ", Param("root"), ")")
             raise MfbError(f"{list_file}:{number}: {entry}: no such file", *where)
-        files.append(path)
-    return files
+        yield path
 
 
 def list_entries(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import MfbError, NoMasksFoundError
 from .archives import is_archive, list_members
 from .file_list import FileList, FileListBuilder, LabelSources
-from .lists import read_list_file
+from .lists import iter_list_file
 from .urls import is_url, safe_url
 
 if TYPE_CHECKING:
@@ -121,9 +121,24 @@ def _found_files(paths: Iterable[Path | str], glob: str, listed: Iterable[Path] 
         return found.build(sort=True)
     # The first name a file was reached by is kept, as the argument order gave it.
     first: dict[str, str] = {}
-    for name in found.build().names():
-        first.setdefault(os.path.realpath(name), name)
+    built = found.build()
+    for real, name in zip(_real_paths(built.names()), built.names(), strict=True):
+        first.setdefault(real, name)
     return FileList(sorted(first.values()))
+
+
+def _real_paths(names: Iterable[str]) -> Iterator[str]:
+    """os.path.realpath of each name, resolving each folder once (realpath looks at every
+    component of every name): a name is its folder's real path and its own name, unless
+    it is a link, which is followed."""
+    folders: dict[str, str] = {}
+    for name in names:
+        folder, own = os.path.split(name)
+        real_folder = folders.get(folder)
+        if real_folder is None:
+            real_folder = folders[folder] = os.path.realpath(folder or os.curdir)
+        real = os.path.join(real_folder, own)  # noqa: PTH118 (strings: no Path per file)
+        yield os.path.realpath(real) if os.path.islink(real) else real  # noqa: PTH114
 
 
 def find_label_files(
@@ -158,7 +173,7 @@ def find_label_sources(
     """Like find_label_files, and also archives given as PATH and list files (``lists``).
 
     Archives (.zip, .tar, .tar.gz/.bz2/.xz) are searched with ``glob`` like folders; list
-    files name label files one per line (see read_list_file, which takes ``column``,
+    files name label files one per line (see iter_list_file, which takes ``column``,
     ``root`` and ``suffix``). Files on disk come sorted by
     path and each once; archive members follow the order described in list_members.
     """
@@ -175,7 +190,7 @@ def find_label_sources(
             if is_url(str(list_file)) or is_url(str(root)):  # read/shards.py: entries are URLs
                 shards.extend(read_remote_list(str(list_file), column, str(root or ""), suffix))
                 continue
-            yield from read_list_file(Path(list_file), column=column, root=root, suffix=suffix)
+            yield from iter_list_file(Path(list_file), column=column, root=root, suffix=suffix)
 
     files = _found_files(plain, glob, listed())
     members: list[LabelSource] = []
