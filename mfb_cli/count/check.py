@@ -29,7 +29,7 @@ from ..read.mapping import map_histogram
 from ..read.options import ReadOptions
 from ..read.pillow import mask_array
 from ..read.raw import RawLabels, read_raw
-from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels_in_bands
+from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels, blend_pixels_in_bands
 from .kernels import histogram_of_raw
 from .label_check import LabelCheck
 from .one_file import read_note
@@ -222,17 +222,20 @@ def inspect_file(
     image = raw.values
     if isinstance(image, Image.Image):
         mode, size = image.mode, image.size
-        width = image.width
 
         def rows(low: int, high: int) -> npt.NDArray[np.integer]:
-            return mask_array(image.crop((0, low, width, high)))  # a band, not the image
+            return mask_array(image.crop((0, low, image.width, high)))  # a band, not the image
 
-        looked_at = (image.height, width, rows)
+        def artefacts() -> tuple[int, int]:
+            return blend_pixels_in_bands(image.height, image.width, rows)
     else:
         values = image
         mode, size = raw.mode or f"array {values.dtype}", (values.shape[1], values.shape[0])
-        looked_at = (values.shape[0], values.shape[1], lambda low, high: values[low:high])
-    blends, boundary = blend_pixels_in_bands(*looked_at) if raw.kind == "ids" else (0, 0)
+
+        def artefacts() -> tuple[int, int]:
+            return blend_pixels(values)
+
+    blends, boundary = artefacts() if raw.kind == "ids" else (0, 0)
     return FileFindings(
         path,
         size_bytes,
