@@ -324,7 +324,7 @@ def run_child(command: list[str]) -> Run:
 
 def fast_available() -> bool:
     try:
-        from mfb_cli.read.fast import fast_modules
+        from mfb_cli.read.decode.fast import fast_modules
     except ImportError:
         return False
     return fast_modules() is not None

@@ -77,7 +77,7 @@ def overheads(folder: Path) -> dict[str, float]:
 
     from mfb_cli.count.dask_engine import count_masks_dask
     from mfb_cli.count.scan import count_masks
-    from mfb_cli.read.sources import find_label_sources
+    from mfb_cli.read.sources.find import find_label_sources
 
     files = find_label_sources([folder])
     count_masks(files[:8], jobs=1)  # imports and first-use costs out of the way

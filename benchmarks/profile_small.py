@@ -39,9 +39,9 @@ from mfb_cli.count.kernels import histogram_fast, histogram_of_image
 from mfb_cli.count.label_check import LabelCheck
 from mfb_cli.count.one_file import count_file
 from mfb_cli.count.scan import count_masks
-from mfb_cli.read import fast as fast_extra
-from mfb_cli.read import pillow as pillow_reader
-from mfb_cli.read import png_fast
+from mfb_cli.read.decode import fast as fast_extra
+from mfb_cli.read.decode import pillow as pillow_reader
+from mfb_cli.read.decode import png_fast
 from mfb_cli.read.options import DEFAULT_MAX_PIXELS, ReadOptions
 
 SETS = {"street": bench.STREET, "ade": bench.ADE}

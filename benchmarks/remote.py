@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from mfb_cli.count.scan import count_masks
-from mfb_cli.read.sources import find_label_sources
+from mfb_cli.read.sources.find import find_label_sources
 
 
 def make_masks(folder: Path, files: int) -> list[tuple[str, bytes]]:

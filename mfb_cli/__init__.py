@@ -32,10 +32,10 @@ if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
     from .count.per_image import ImageCounts, PerImageStats, load_per_image
     from .count.scan import count_masks
     from .count.stats import StatsFile, load_stats, merge_stats, stats_record
-    from .read.colormaps import load_colormap
+    from .read.labels.colormaps import load_colormap
+    from .read.labels.remap import load_remap
     from .read.options import ReadOptions
-    from .read.remap import load_remap
-    from .read.sources import find_label_files, find_label_sources
+    from .read.sources.find import find_label_files, find_label_sources
     from .show.sampling import daformer_files
     from .weigh.classes import ClassStats, class_stats
     from .weigh.priors import ClassPriors, class_priors
@@ -73,11 +73,11 @@ _EXPORTS: dict[str, str] = {
     "compute_sampling": "mfb_cli.compute",
     "count_masks": "mfb_cli.count.scan",
     "daformer_files": "mfb_cli.show.sampling",
-    "find_label_files": "mfb_cli.read.sources",
-    "find_label_sources": "mfb_cli.read.sources",
-    "load_colormap": "mfb_cli.read.colormaps",
+    "find_label_files": "mfb_cli.read.sources.find",
+    "find_label_sources": "mfb_cli.read.sources.find",
+    "load_colormap": "mfb_cli.read.labels.colormaps",
     "load_per_image": "mfb_cli.count.per_image",
-    "load_remap": "mfb_cli.read.remap",
+    "load_remap": "mfb_cli.read.labels.remap",
     "load_stats": "mfb_cli.count.stats",
     "median_frequency": "mfb_cli.weigh.schemes",
     "merge_stats": "mfb_cli.count.stats",

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .count.scan import count_masks
-from .read.class_sets import class_set_of
-from .read.colormaps import ColorMap, load_colormap
+from .read.labels.class_sets import class_set_of
+from .read.labels.colormaps import ColorMap, load_colormap
+from .read.labels.remap import Remap, load_remap
 from .read.options import DEFAULT_MAX_PIXELS, ReadOptions
-from .read.remap import Remap, load_remap
-from .read.sources import DEFAULT_GLOB, find_label_sources
+from .read.sources.find import DEFAULT_GLOB, find_label_sources
 from .weigh.classes import class_stats, label_check
 from .weigh.spec import LabelSpec
 from .weigh.weights import class_weights

@@ -195,7 +195,7 @@ def test_definitions_and_warnings_of_a_result_name_parameters_as_the_caller_does
 
 def test_class_set_sources_and_the_length_rule_in_library_terms(tmp_path):
     from mfb_cli import ReadOptions, class_stats, count_masks, load_colormap, load_remap
-    from mfb_cli.read.class_sets import class_set_of
+    from mfb_cli.read.labels.class_sets import class_set_of
 
     camvid = ReadOptions(colormap=load_colormap("camvid32"))
     assert class_set_of(camvid).source == "colormap='camvid32'"

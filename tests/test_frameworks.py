@@ -221,7 +221,7 @@ def test_sample_masks_mean_normalisation_scale_is_0_083():
     from pathlib import Path
 
     from mfb_cli.count.scan import count_masks
-    from mfb_cli.read.sources import find_label_files
+    from mfb_cli.read.sources.find import find_label_files
 
     samples = Path(__file__).resolve().parent.parent / "sample_masks"
     stats = class_stats(count_masks(find_label_files([samples])), LabelSpec.of(void=[11]))

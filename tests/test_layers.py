@@ -255,7 +255,7 @@ def test_the_package_init_imports_lazily() -> None:
 
 @laid_out
 def test_subpackage_inits_import_nothing_at_module_level() -> None:
-    """Importing ``mfb_cli.read.sources`` must not drag in every reader (NumPy, Pillow)."""
+    """Importing ``mfb_cli.read.sources.find`` must not drag in every reader (NumPy, Pillow)."""
     inits = {
         module_name(path) for path in PACKAGE.glob("*/__init__.py") if path.parent.name != "cli"
     }
@@ -361,3 +361,38 @@ def test_help_and_version_import_neither_numpy_nor_pillow(args: tuple[str, ...])
     )
     assert result.stdout.strip(), "the command printed nothing"
     assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr
+
+
+#: The rooms of read/ and their rank: a room imports (at run time, lazily or not) only
+#: rooms of a lower rank. base/ is what every source shares; sources/ (where bytes come
+#: from) and decode/ (bytes -> values) never know each other; labels/ (values -> class
+#: ids) sits above both; options.py (ReadOptions) gathers them. Annotations are exempt.
+READ_ROOMS = {"base": 0, "sources": 1, "decode": 1, "labels": 2, "options": 3}
+
+
+def _room(module: str) -> str | None:
+    pieces = module.split(".")
+    return pieces[2] if len(pieces) > 2 and pieces[1] == "read" else None
+
+
+@laid_out
+def test_read_rooms_import_only_lower_rooms() -> None:
+    wrong = []
+    for item, target in internal():
+        source, destination = _room(item.importer), _room(target)
+        if source is None or destination is None or source == destination or item.type_only:
+            continue
+        assert source in READ_ROOMS and destination in READ_ROOMS, (item, "a new room of read/?")
+        if READ_ROOMS[destination] >= READ_ROOMS[source]:
+            wrong.append(f"{item}: read/{source} must not import read/{destination}")
+    assert wrong == [], "\n".join(wrong)
+
+
+@laid_out
+def test_read_is_laid_out_in_rooms() -> None:
+    loose = sorted(
+        path.name
+        for path in (PACKAGE / "read").glob("*.py")
+        if path.stem not in ("__init__", "options")
+    )
+    assert loose == [], f"put these in read/base, sources, decode or labels: {loose}"

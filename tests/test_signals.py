@@ -93,7 +93,7 @@ def stuck_dataset(tmp_path) -> Path:
 _HANGING_RUN = """
 import sys, threading
 from pathlib import Path
-import mfb_cli.read.pillow as decode
+import mfb_cli.read.decode.pillow as decode
 
 real_open = decode.open_regular
 marker = Path(sys.argv.pop(1))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.counts import ClassCounts
     from ..errors import BadMaskError
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
     from .options import ScanRequest
 
 

@@ -50,6 +50,6 @@ def spell(param: Param) -> str:
 def wrote(output: Path | None, summary: str, quiet: bool) -> None:
     """One line on stderr saying what -o (or --plot) wrote; nothing for stdout or -q."""
     if output is not None and not quiet:
-        from ..read.urls import shown_path
+        from ..read.base.urls import shown_path
 
         click.echo(f"wrote {one_line(shown_path(output))} ({summary})", err=True)

@@ -24,7 +24,7 @@ from ..class_set import MAX_CLASSES
 from ..count.pools import POOLS, Pool
 from ..errors import MfbError, OptionError
 from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, ReadOptions
-from ..read.sources import DEFAULT_GLOB
+from ..read.sources.find import DEFAULT_GLOB
 from ..weigh.spec import LabelSpec
 from .messages import cli_text
 
@@ -95,14 +95,14 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
     def load(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
             return None
-        from ..read import colormaps, remap
+        from ..read.labels import colormaps, remap
 
         loader = getattr(colormaps if loader_name == "colormap" else remap, f"load_{loader_name}")
         refuse_output_as_input(value)  # a built-in's name is no file, and passes
         try:
             return loader(value)
         except MfbError as error:
-            from ..read.urls import is_url
+            from ..read.base.urls import is_url
 
             if is_url(value) or Path(value).exists():  # a table that cannot be used: data
                 raise
@@ -112,7 +112,7 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
 
 
 def _builtin_names(kind: str) -> list[str]:
-    from ..read import builtins
+    from ..read.labels import builtins
 
     table = builtins.COLORMAPS if kind == "colormap" else builtins.REMAPS
     return [f"{name} ({description})" for name, description in table.items()]
@@ -136,7 +136,7 @@ class PathOrUrl(click.Path):
     """A local path (a Path) or a URL read through fsspec (kept as written, a str)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from ..read.urls import is_url
+        from ..read.base.urls import is_url
 
         return value if is_url(value) else super().convert(value, param, ctx)
 
@@ -371,7 +371,7 @@ def class_options(function: F) -> F:
 
 
 def _load_names(ctx: click.Context, param: click.Parameter, value: Path | None) -> dict[int, str]:
-    from ..read.names import load_class_names
+    from ..read.labels.names import load_class_names
 
     if value is None:
         return {}
@@ -397,11 +397,11 @@ def check_output_path(
     Eager, so it runs before the callbacks that read tables: the output's identity is
     recorded for ``refuse_output_as_input``, which every input is checked against.
     """
-    from ..read.urls import is_url
+    from ..read.base.urls import is_url
     from ..show.output import output_target, stdout_is_closed
 
     if is_url(value):  # written in one put at the end; its backend is checked now
-        from ..read.remote import filesystem
+        from ..read.sources.remote import filesystem
 
         try:
             filesystem(str(value))
@@ -558,7 +558,7 @@ _READING = (
 
 def refuse_unused_reading(ctx: click.Context, request: ScanRequest, from_path: Path | None) -> None:
     """The reading options that cannot apply to this run are usage errors."""
-    from ..read.archives import is_archive
+    from ..read.sources.archives import is_archive
 
     no_image = "with --from: no image is read"
     refuse_unused(

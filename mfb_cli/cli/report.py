@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..read.urls import shown_path
+from ..read.base.urls import shown_path
 from ..weigh.weights import NORMALIZATIONS
 from .dask_option import dask_option
 from .help import with_definitions
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.counts import ClassCounts
     from ..count.per_image import ImageCounts
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
     from ..show.report import ReportInput
     from ..weigh.classes import ClassStats
     from ..weigh.spec import LabelSpec
@@ -184,7 +184,7 @@ def _load(
         return (*class_stats_for(request, spec, path), None)
     from ..count.per_image import load_per_image
     from ..errors import LabelRangeError, MfbError
-    from ..read.class_sets import class_set_in, class_set_of, same_mapping
+    from ..read.labels.class_sets import class_set_in, class_set_of, same_mapping
     from ..weigh.classes import class_stats
     from .options import refuse_output_as_input
 
@@ -212,7 +212,7 @@ def _load(
 def _refuse_other_mappings(paths: tuple[Path, ...], sources: list[dict[str, Any]]) -> None:
     """Splits whose ids mean different things (another colour map or remap) are refused."""
     from ..errors import MfbError
-    from ..read.class_sets import same_mapping
+    from ..read.labels.class_sets import same_mapping
 
     first = sources[0].get("label_mapping", {})
     for path, source in zip(paths[1:], sources[1:], strict=True):

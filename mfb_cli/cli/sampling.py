@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..read.urls import named, shown_path
+from ..read.base.urls import named, shown_path
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .dask_option import dask_option
 from .options import (
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..count.per_image import ImageCounts
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
     from ..weigh.spec import LabelSpec
 
 _FORMATS = ("json", "csv", "table", "torch", "mmengine")
@@ -40,7 +40,7 @@ _FORMATS = ("json", "csv", "table", "torch", "mmengine")
 def scan_with_per_image(scan: ScanRequest, spec: LabelSpec | None, path: Path) -> Scanned:
     """Scan, streaming one JSON line per counted image to ``path`` (renamed in on success)."""
     from ..count.per_image import PerImageWriter
-    from ..read.class_sets import recorded_mapping
+    from ..read.labels.class_sets import recorded_mapping
     from ..show.output import output_target
 
     target, direct = output_target(path)  # a link followed, a device written through
@@ -94,7 +94,7 @@ def _images_for(
     if not from_paths and not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... to scan, or --from IMAGES.jsonl (or --list FILE)")
     if from_paths:
-        from ..read.class_sets import same_mapping
+        from ..read.labels.class_sets import same_mapping
 
         for path in from_paths:
             refuse_output_as_input(path)
@@ -139,7 +139,7 @@ def _class_stats(
     import numpy as np
 
     from ..errors import LabelRangeError
-    from ..read.class_sets import class_set_in, class_set_of
+    from ..read.labels.class_sets import class_set_in, class_set_of
     from ..weigh.classes import class_stats, label_check
 
     found = class_set_of(scan.read) or class_set_in(source.get("label_mapping", {}))

@@ -63,7 +63,7 @@ def scan(
       mfb scan ./labels -o stats.json --per-image images.jsonl
     """
     from ..count.stats import StatsFile, files_digest, stats_record
-    from ..read.class_sets import recorded_mapping
+    from ..read.labels.class_sets import recorded_mapping
     from ..show.output import write_text
     from ..show.serialize import to_json
 

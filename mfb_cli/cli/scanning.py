@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import BadMaskError, LabelRangeError, MfbError, OptionError
-from ..read.archives import ArchiveMember
-from ..read.urls import shown_path
+from ..read.base.urls import shown_path
+from ..read.sources.archives import ArchiveMember
 from ..show.output import one_line
 from .messages import cli_text, warn
 from .options import ScanRequest, outputs_given, refuse_output_as_input
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.check import CheckReport
     from ..count.counts import ClassCounts
-    from ..read.archives import LabelSource
-    from ..read.file_list import LabelSources
+    from ..read.sources.archives import LabelSource
+    from ..read.sources.file_list import LabelSources
     from ..weigh.classes import ClassStats
     from ..weigh.spec import LabelSpec
 
@@ -45,7 +45,7 @@ class Scanned:
 
     def source(self, scan: ScanRequest) -> dict[str, Any]:
         """Where the counts come from, for the output's metadata."""
-        from ..read.urls import shown_path
+        from ..read.base.urls import shown_path
 
         record: dict[str, Any] = {"paths": [shown_path(p) for p in scan.paths], "glob": scan.glob}
         if scan.lists:
@@ -63,7 +63,7 @@ class Scanned:
             skip_bad=scan.skip_bad,
             skipped_files=[str(p) for p in self.skipped],
         )
-        from ..read.class_sets import recorded_mapping
+        from ..read.labels.class_sets import recorded_mapping
 
         mapping = recorded_mapping(scan.read)
         if mapping:
@@ -123,7 +123,7 @@ def find_sources(
 
     ``unreadable`` collects archives that cannot be listed instead of stopping (for check).
     """
-    from ..read.sources import find_label_sources
+    from ..read.sources.find import find_label_sources
 
     for given in (*scan.paths, *scan.lists):  # before a list is read: -o must not be one
         refuse_output_as_input(given)
@@ -240,7 +240,7 @@ def counts_for(
         raise click.UsageError("give PATH... to scan, or --from STATS.json (or --list FILE)")
     if from_path is not None:
         from ..count.stats import load_stats
-        from ..read.class_sets import same_mapping
+        from ..read.labels.class_sets import same_mapping
 
         refuse_output_as_input(from_path)
         loaded = load_stats(from_path)
@@ -267,7 +267,7 @@ def class_stats_for(
     The class set of the colour map / remap (given, or recorded in the statistics file)
     sets the default vector length.
     """
-    from ..read.class_sets import class_set_in, class_set_of
+    from ..read.labels.class_sets import class_set_in, class_set_of
     from ..weigh.classes import class_stats
 
     found = class_set_of(scan.read)

@@ -23,12 +23,12 @@ from PIL import Image
 
 from .._version import __version__
 from ..errors import BadMaskError, MfbError
-from ..read.colours import colour_name, pack_rgb
-from ..read.files import open_regular
-from ..read.mapping import map_histogram
+from ..read.base.files import open_regular
+from ..read.decode.colours import colour_name, pack_rgb
+from ..read.decode.pillow import mask_array
+from ..read.decode.raw import RawLabels, read_raw
+from ..read.labels.mapping import map_histogram
 from ..read.options import ReadOptions
-from ..read.pillow import mask_array
-from ..read.raw import RawLabels, read_raw
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels, blend_pixels_in_bands
 from .kernels import histogram_of_raw
 from .label_check import LabelCheck
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
     from .pools import Pool
 
 DEFINITIONS = {

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadMaskError, MfbError, NoMasksFoundError, Param
-from ..read.archives import ArchiveMember
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
-from ..read.parquet import ParquetRow
-from ..read.remote import RemoteFile
+from ..read.sources.archives import ArchiveMember
+from ..read.sources.parquet import ParquetRow
+from ..read.sources.remote import RemoteFile
 from .counts import MAX_DISTINCT_IDS, ClassCounts, CountsAccumulator
 from .dask_cluster import distributed_module
 from .scan import count_masks, scan_warnings
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
 
     from .._types import Int64Array
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
     from .check import FileFindings
 
 #: A task reads about this many bytes of label files: a few seconds of decoding on one core

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from ..read.pillow import mask_array
+from ..read.decode.pillow import mask_array
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .._types import Int64Array
+    from ..read.decode.raw import RawLabels
     from ..read.options import ReadOptions
-    from ..read.raw import RawLabels
 
 # Spans up to this size are counted with one bincount; wider ones with np.unique.
 _BINCOUNT_SPAN = 1 << 20

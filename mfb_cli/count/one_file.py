@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from ..read.mapping import map_histogram
+from ..read.decode.raw import RawLabels, read_raw
+from ..read.labels.mapping import map_histogram
 from ..read.options import ReadOptions
-from ..read.raw import RawLabels, read_raw
 from .kernels import histogram_of_raw
 
 if TYPE_CHECKING:
     from .._types import Int64Array
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
 
 
 def count_file_noted(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import MfbError
-from ..read.urls import shown_path
+from ..read.base.urls import shown_path
 from .counts import MAX_COUNT, ClassCounts, CountsAccumulator
 
 if TYPE_CHECKING:
@@ -135,8 +135,8 @@ def _ints(value: Any) -> bool:
 
 def _open(path: Path | str) -> IO[bytes]:
     """A local file, or a URL through fsspec (named without its secrets)."""
-    from ..read.remote import filesystem
-    from ..read.urls import is_url, safe_url
+    from ..read.base.urls import is_url, safe_url
+    from ..read.sources.remote import filesystem
 
     if is_url(path):
         assert isinstance(path, str)
@@ -225,7 +225,7 @@ def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
 
 
 def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
-    from ..read.class_sets import same_mapping
+    from ..read.labels.class_sets import same_mapping
 
     return first == second or same_mapping(first, second)
 

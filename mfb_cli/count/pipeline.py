@@ -18,12 +18,8 @@ from collections import deque
 from contextlib import closing, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..read.archives import (
-    ArchiveReader,
-    MemberBytes,
-    decode_member,
-    with_archive_bytes,
-)
+from ..read.base.budget import MemberBytes, decode_member
+from ..read.sources.archives import ArchiveReader, with_archive_bytes
 from .pools import BATCH_FILES, Pool, choose_pool, default_jobs, fetched_sources
 
 if TYPE_CHECKING:
@@ -31,8 +27,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from ..errors import BadMaskError
-    from ..read.archives import LabelSource
     from ..read.options import ReadOptions
+    from ..read.sources.archives import LabelSource
 
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
@@ -290,6 +286,6 @@ def _warm_up(read: ReadOptions) -> None:
 
     Image.preinit()
     if read.use_fast:
-        from ..read.fast import fast_modules
+        from ..read.decode.fast import fast_modules
 
         fast_modules()

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ..read.file_list import LabelSources
+from ..read.sources.file_list import LabelSources
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
 
 #: The --pool choices; "auto" picks one from the files (see choose_pool).
 POOLS = {

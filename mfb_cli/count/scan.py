@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import BadMaskError, MfbError, NoMasksFoundError, spelled
+from ..read.decode.raw import READ_NOTES
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
-from ..read.raw import READ_NOTES
 from .counts import ClassCounts, CountsAccumulator
 from .one_file import count_file_noted
 from .pipeline import scan_in_order
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from .._types import Int64Array
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
     from .pools import Pool
 
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import MfbError
-from ..read.textfiles import (
+from ..read.base.urls import named
+from ..read.sources.textfiles import (
     INT64_MAX,
     INT64_MIN,
     MAX_STATS_BYTES,
@@ -35,13 +36,12 @@ from ..read.textfiles import (
     read_text,
     short,
 )
-from ..read.urls import named
 from .counts import MAX_DISTINCT_IDS, ClassCounts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from ..read.archives import LabelSource
+    from ..read.sources.archives import LabelSource
 
 #: Version of the layout written by this mfb; files from newer versions are refused.
 FORMAT_VERSION = 1
@@ -313,7 +313,7 @@ def merge_stats(parts: Sequence[tuple[str, StatsFile]]) -> StatsFile:
     """
     if not parts:
         raise MfbError("nothing to merge")
-    from ..read.class_sets import same_mapping
+    from ..read.labels.class_sets import same_mapping
 
     first_name, first = parts[0]
     for name, part in parts[1:]:

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError, OptionError, Param
-from .fast import fast_modules
+from .base.budget import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
+from .decode.fast import fast_modules
 
 if TYPE_CHECKING:
-    from .colormaps import ColorMap
-    from .remap import Remap
+    from .labels.colormaps import ColorMap
+    from .labels.remap import Remap
 
-#: Pillow's own guard against decompression bombs (about 89.5 million pixels).
-DEFAULT_MAX_PIXELS: int = 89_478_485  # PIL.Image.MAX_IMAGE_PIXELS; a test checks it
 #: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
 #: imagecodecs costs about what it saves.
 AUTO_FAST_MIN_FILES = 8

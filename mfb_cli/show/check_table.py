@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import IO, TYPE_CHECKING
 
-from ..read.colours import colour_name
+from ..read.decode.colours import colour_name
 from .console import console_text, text_console
 
 if TYPE_CHECKING:

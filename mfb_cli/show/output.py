@@ -100,8 +100,8 @@ def write_bytes(data: bytes, output: Path | str) -> None:
 
     A URL (s3://...) is written in one put of the complete bytes (read/remote.py).
     """
-    from ..read.remote import write_url
-    from ..read.urls import is_url
+    from ..read.base.urls import is_url
+    from ..read.sources.remote import write_url
 
     if isinstance(output, str) and is_url(output):
         write_url(output, data)

@@ -13,8 +13,8 @@ from PIL import Image
 from mfb_cli.count import scan
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import BadMaskError, MfbError
-from mfb_cli.read.pillow import open_mask
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.decode.pillow import open_mask
+from mfb_cli.read.sources.find import find_label_files
 
 from ..conftest import run, save_mask
 from ..pngbytes import png

@@ -217,7 +217,7 @@ def test_a_bad_dask_address_is_a_usage_error_before_any_connection(tmp_path, add
      "memory://u:hunter2@b/x-{0..99999999}.tar?sig=topsecret"],
 )  # fmt: skip
 def test_a_brace_range_too_large_is_refused_before_it_is_built(pattern):
-    from mfb_cli.read.shards import MAX_BRACE_PATHS, expand_braces
+    from mfb_cli.read.sources.shards import MAX_BRACE_PATHS, expand_braces
 
     with pytest.raises(MfbError, match=f"expand to more than {MAX_BRACE_PATHS} paths"):
         expand_braces(pattern)
@@ -227,7 +227,7 @@ def test_a_brace_range_too_large_is_refused_before_it_is_built(pattern):
 
 
 def test_brace_ranges_at_the_limit_still_expand(monkeypatch):
-    from mfb_cli.read import shards
+    from mfb_cli.read.sources import shards
 
     monkeypatch.setattr(shards, "MAX_BRACE_PATHS", 6)
     assert shards.expand_braces("{a,b}{1..3}") == ["a1", "a2", "a3", "b1", "b2", "b3"]

@@ -14,10 +14,10 @@ from PIL import Image
 
 from mfb_cli.count.artefacts import blend_pixels
 from mfb_cli.count.check import check_masks, inspect_file
-from mfb_cli.read.colormaps import load_colormap
+from mfb_cli.read.labels.colormaps import load_colormap
+from mfb_cli.read.labels.remap import load_remap
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.remap import load_remap
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.sources.find import find_label_files
 
 from ..conftest import run, save_mask
 

@@ -11,7 +11,7 @@ from mfb_cli.count.kernels import histogram_of_array
 from mfb_cli.count.label_check import LabelCheck
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import LabelRangeError
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.sources.find import find_label_files
 
 from ..conftest import save_mask
 

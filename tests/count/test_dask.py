@@ -30,9 +30,9 @@ from mfb_cli.cli import cli
 from mfb_cli.count.dask_engine import Partial, Task, count_masks_dask, count_task, plan_tasks
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import LabelRangeError, MfbError
-from mfb_cli.read.archives import ArchiveMember
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.sources import find_label_sources
+from mfb_cli.read.sources.archives import ArchiveMember
+from mfb_cli.read.sources.find import find_label_sources
 from tests.conftest import save_mask
 
 distributed = pytest.importorskip(

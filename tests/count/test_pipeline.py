@@ -14,9 +14,9 @@ from mfb_cli import ClassCounts, count_masks
 from mfb_cli.count.label_check import LabelCheck
 from mfb_cli.count.pipeline import scan_in_order
 from mfb_cli.errors import LabelRangeError, spelled
-from mfb_cli.read.archives import ArchiveMember
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.sources import find_label_sources
+from mfb_cli.read.sources.archives import ArchiveMember
+from mfb_cli.read.sources.find import find_label_sources
 from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.spec import LabelSpec
 

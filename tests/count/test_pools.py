@@ -28,7 +28,7 @@ from mfb_cli.count.label_check import LabelCheck
 from mfb_cli.count.pools import BATCH_FILES, MIN_PROCESS_FILES, choose_pool
 from mfb_cli.errors import BadMaskError, LabelRangeError
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.sources import find_label_sources
+from mfb_cli.read.sources.find import find_label_sources
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="forked workers (Linux)"
@@ -223,7 +223,7 @@ def test_a_library_callers_buffered_output_is_written_once(small_set, tmp_path):
     script = (
         "import sys\n"
         "from mfb_cli import count_masks\n"
-        "from mfb_cli.read.sources import find_label_sources\n"
+        "from mfb_cli.read.sources.find import find_label_sources\n"
         "print('before the scan')\n"
         f"counts = count_masks(find_label_sources([{str(folder)!r}]), jobs=2, pool='processes')\n"
         "print(counts.num_images)\n"
@@ -335,7 +335,7 @@ import os, signal, sys
 from mfb_cli.count.pipeline import scan_in_order
 from mfb_cli.errors import MfbError
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.sources import find_label_sources
+from mfb_cli.read.sources.find import find_label_sources
 
 paths = find_label_sources([sys.argv[1]])
 parent = os.getpid()

@@ -18,7 +18,7 @@ from mfb_cli import __version__
 from mfb_cli.count.scan import count_masks
 from mfb_cli.count.stats import files_digest, load_stats, stats_from_record
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.sources.find import find_label_files
 
 from ..conftest import run, save_mask
 

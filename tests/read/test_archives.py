@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from mfb_cli.count.scan import count_masks
-from mfb_cli.read import archives
-from mfb_cli.read.archives import ByteBudget
-from mfb_cli.read.sources import find_label_sources
+from mfb_cli.read.base import budget
+from mfb_cli.read.base.budget import ByteBudget
+from mfb_cli.read.sources.find import find_label_sources
 
 from ..conftest import run
 
@@ -302,7 +302,7 @@ def test_member_bytes_in_flight_stay_within_the_budget(tmp_path, monkeypatch):
     member = npy(np.zeros((200, 200), dtype=np.uint8))
     arrays = {f"m{i:02d}.npy": member for i in range(24)}
     path = write_zip(tmp_path / "set.zip", arrays, zipfile.ZIP_DEFLATED)
-    monkeypatch.setattr(archives, "BYTES_IN_FLIGHT", 3 * len(member))
+    monkeypatch.setattr(budget, "BYTES_IN_FLIGHT", 3 * len(member))
     peak = [0]
     lock = threading.Lock()
     take = ByteBudget.take
@@ -322,7 +322,7 @@ def test_member_bytes_in_flight_stay_within_the_budget(tmp_path, monkeypatch):
 def test_a_member_larger_than_the_budget_is_read_alone(tmp_path, monkeypatch):
     small, large = npy(np.ones((2, 2), np.uint8)), npy(np.zeros((100, 100), np.uint8))
     path = write_zip(tmp_path / "set.zip", {"a.npy": small, "b.npy": large, "c.npy": small})
-    monkeypatch.setattr(archives, "BYTES_IN_FLIGHT", len(large) // 2)
+    monkeypatch.setattr(budget, "BYTES_IN_FLIGHT", len(large) // 2)
     held: list[int] = []
     take = ByteBudget.take
 

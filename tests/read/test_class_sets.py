@@ -21,7 +21,7 @@ from mfb_cli import (
     median_frequency,
 )
 from mfb_cli.class_set import ClassSet
-from mfb_cli.read.tables import CAMVID32, CITYSCAPES
+from mfb_cli.read.labels.tables import CAMVID32, CITYSCAPES
 
 from ..conftest import naive_median_frequency, run, save_mask
 

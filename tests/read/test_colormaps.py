@@ -12,10 +12,10 @@ from PIL import Image
 from mfb_cli.cli import cli
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError, MfbError, OptionError
-from mfb_cli.read.colormaps import BUILTIN_COLORMAPS, load_colormap, parse_colour
+from mfb_cli.read.labels.colormaps import BUILTIN_COLORMAPS, load_colormap, parse_colour
+from mfb_cli.read.labels.remap import load_remap
+from mfb_cli.read.labels.tables import CAMVID11, CAMVID32, CITYSCAPES, voc_palette
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.remap import load_remap
-from mfb_cli.read.tables import CAMVID11, CAMVID32, CITYSCAPES, voc_palette
 
 from ..conftest import save_mask
 

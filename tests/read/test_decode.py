@@ -7,8 +7,8 @@ from PIL import Image
 
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError
+from mfb_cli.read.decode.pillow import open_mask
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.pillow import open_mask
 
 from ..conftest import save_mask
 

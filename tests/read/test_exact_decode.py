@@ -19,7 +19,7 @@ from PIL import Image
 
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError, LabelRangeError
-from mfb_cli.read.fast import fast_modules
+from mfb_cli.read.decode.fast import fast_modules
 from mfb_cli.read.options import ReadOptions
 
 from ..conftest import run
@@ -145,7 +145,7 @@ def test_short_png_in_a_zip_is_refused(tmp_path):
 
 
 def test_interlaced_png_size_is_measured_by_pass(tmp_path):
-    from mfb_cli.read.png_complete import png_data_size
+    from mfb_cli.read.decode.png_complete import png_data_size
 
     # 3x3 8-bit grey, Adam7: passes 1 (1x1), 4 (1x1: x=2,y=0), 5 (2x1: x=0,2 y=2),
     # 6 (1x2: x=1, y=0,2), 7 (3x1: y=1); each row has a filter byte.
@@ -207,7 +207,7 @@ def test_lossy_webp_is_refused_lossless_webp_is_read(tmp_path):
     table = tmp_path / "c.csv"
     table.write_text("id,r,g,b\n" + "".join(f"{i},{60 * i},{60 * i},{60 * i}\n" for i in range(4)))
     options = ReadOptions(max_pixels=None, colormap=None)
-    from mfb_cli.read.colormaps import load_colormap
+    from mfb_cli.read.labels.colormaps import load_colormap
 
     options = ReadOptions(colormap=load_colormap(str(table)))
     ids, pixels = count_file(tmp_path / "l.webp", options)
@@ -431,7 +431,7 @@ def test_compressed_tiff_strip_holding_too_few_rows_is_refused(tmp_path):
 def test_formats_pillow_would_narrow_are_refused(tmp_path):
     import struct
 
-    from mfb_cli.read.samples import check_not_narrowed
+    from mfb_cli.read.decode.samples import check_not_narrowed
 
     # A 16-bit SGI file: Pillow reads 0, 300, 65535 as 0, 1, 255 (mode L).
     header = struct.pack(">hBBHHHH", 474, 0, 2, 2, 3, 1, 1) + struct.pack(">ii", 0, 65535)
@@ -459,7 +459,7 @@ def test_last_row_equal_to_the_sentinel_is_measured_not_trusted(tmp_path, bits, 
 
 
 def test_a_last_row_of_zeros_is_not_inflated_twice(tmp_path, monkeypatch):
-    import mfb_cli.read.png_complete as decode
+    import mfb_cli.read.decode.png_complete as decode
 
     def refuse(*args):
         raise AssertionError("measured although the decoder wrote the last row")

@@ -23,9 +23,9 @@ from mfb_cli.count.counts import ClassCounts, CountsAccumulator
 from mfb_cli.count.kernels import bincount_uint8_pairs, histogram_fast, histogram_of_array
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import BadMaskError, MissingExtraError, OptionError
-from mfb_cli.read import fast, raw
+from mfb_cli.read.decode import fast, raw
+from mfb_cli.read.decode.png_fast import read_png_fast
 from mfb_cli.read.options import DECODERS, ReadOptions
-from mfb_cli.read.png_fast import read_png_fast
 
 from ..conftest import save_mask
 
@@ -291,7 +291,7 @@ def test_files_libpng_would_tolerate_but_pillow_refuses_go_to_pillow(tmp_path):
 def test_archive_members_decode_the_same_with_every_decoder(tmp_path):
     import zipfile
 
-    from mfb_cli.read.sources import find_label_sources
+    from mfb_cli.read.sources.find import find_label_sources
 
     arrays = [BIG, (BIG // 60).astype(np.uint16) * 1000]
     with zipfile.ZipFile(tmp_path / "set.zip", "w") as archive:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mfb_cli.read.file_list import FileList, FileListBuilder, LabelSources
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.sources.file_list import FileList, FileListBuilder, LabelSources
+from mfb_cli.read.sources.find import find_label_files
 
 
 def naive_find(paths: list[Path], pattern: str = "*.png") -> list[Path]:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError, MfbError
-from mfb_cli.read.fast import fast_modules
+from mfb_cli.read.decode.fast import fast_modules
 from mfb_cli.read.options import ReadOptions
 
 from ..pngbytes import SIGNATURE, chunk

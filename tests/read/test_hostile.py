@@ -16,7 +16,7 @@ import pytest
 
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import BadMaskError
-from mfb_cli.read.fast import fast_modules
+from mfb_cli.read.decode.fast import fast_modules
 from mfb_cli.read.options import ReadOptions
 
 from ..pngbytes import SIGNATURE, chunk, pack_rows
@@ -87,7 +87,7 @@ def test_animated_pngs_are_refused_by_every_decoder(decoder: str) -> None:
 
 
 def _colour_options(tmp_path: Path, **options: int) -> ReadOptions:
-    from mfb_cli.read.colormaps import load_colormap
+    from mfb_cli.read.labels.colormaps import load_colormap
 
     table = tmp_path / "colours.csv"
     table.write_text("name,r,g,b\na,10,20,30\nb,40,50,60\nc,0,0,0\n")
@@ -167,7 +167,7 @@ def test_zip_members_under_dot_dot_are_counted_not_dropped_as_hidden(tmp_path: P
     from PIL import Image
 
     from mfb_cli.count.scan import count_masks
-    from mfb_cli.read.sources import find_label_sources
+    from mfb_cli.read.sources.find import find_label_sources
 
     def png(values: list[list[int]]) -> bytes:
         out = io.BytesIO()
@@ -201,8 +201,8 @@ def test_tables_with_a_key_given_twice_are_refused(
 ) -> None:
     # json and PyYAML keep the last of two equal keys: the remap silently sent 1 to 3.
     from mfb_cli.errors import MfbError
-    from mfb_cli.read.remap import load_remap
-    from mfb_cli.read.textfiles import parse_structured
+    from mfb_cli.read.labels.remap import load_remap
+    from mfb_cli.read.sources.textfiles import parse_structured
 
     if message is None:
         assert parse_structured(text, suffix) == {"base": {1: 2}, "over": {1: 3}}
@@ -375,7 +375,7 @@ def test_class_names_with_control_characters_are_refused(
     # A newline split the table row in two, an escape sequence reached the terminal raw,
     # and a form feed in a text file started a new line (every later id named wrongly).
     from mfb_cli.errors import MfbError
-    from mfb_cli.read.names import load_class_names
+    from mfb_cli.read.labels.names import load_class_names
 
     path = tmp_path / file
     path.write_text(text)
@@ -384,7 +384,7 @@ def test_class_names_with_control_characters_are_refused(
 
 
 def test_text_names_keep_their_line_numbers_with_any_line_ending(tmp_path: Path) -> None:
-    from mfb_cli.read.names import load_class_names
+    from mfb_cli.read.labels.names import load_class_names
 
     for ending in ("\n", "\r\n", "\r"):
         (tmp_path / "n.txt").write_bytes(ending.join(["sky", "", "road", ""]).encode())
@@ -393,7 +393,7 @@ def test_text_names_keep_their_line_numbers_with_any_line_ending(tmp_path: Path)
 
 def test_colour_table_names_with_control_characters_are_refused(tmp_path: Path) -> None:
     from mfb_cli.errors import MfbError
-    from mfb_cli.read.colormaps import load_colormap
+    from mfb_cli.read.labels.colormaps import load_colormap
 
     table = tmp_path / "c.json"
     table.write_text('[{"name": "sky\\nX", "color": [0, 0, 0]}]')
@@ -476,7 +476,7 @@ def test_npy_headers_are_checked_before_any_memory_is_taken(
 def test_yaml_names_that_are_not_text_are_refused(tmp_path: Path, text: str, message: str) -> None:
     # YAML 1.1 reads 'on' as true and 1.10 as 1.1: the class was named 'True' or '1.1'.
     from mfb_cli.errors import MfbError
-    from mfb_cli.read.names import load_class_names
+    from mfb_cli.read.labels.names import load_class_names
 
     (tmp_path / "n.yaml").write_text(text)
     with pytest.raises(MfbError, match=message):
@@ -491,8 +491,8 @@ def test_yaml_names_that_are_not_text_are_refused(tmp_path: Path, text: str, mes
 def test_yaml_octal_and_base_60_numbers_are_refused(tmp_path: Path, text: str, shown: str) -> None:
     # PyYAML (YAML 1.1) read the remap '010: 3' as 8 -> 3 and '1:30' as 90, silently.
     from mfb_cli.errors import MfbError
-    from mfb_cli.read.remap import load_remap
-    from mfb_cli.read.textfiles import parse_structured
+    from mfb_cli.read.labels.remap import load_remap
+    from mfb_cli.read.sources.textfiles import parse_structured
 
     (tmp_path / "m.yaml").write_text(text)
     with pytest.raises(MfbError, match=f"{shown} is octal or base 60 in YAML 1.1"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mfb_cli.errors import MfbError
-from mfb_cli.read.names import load_class_names
+from mfb_cli.read.labels.names import load_class_names
 from mfb_cli.show.records import names_for
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mfb_cli.read.pillow import open_image
+from mfb_cli.read.decode.pillow import open_image
 
 
 def png_bytes(image: Image.Image, **options: object) -> bytes:

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from mfb_cli.cli import cli
 from mfb_cli.count.one_file import count_file
 from mfb_cli.errors import LabelRangeError, MfbError, OptionError
+from mfb_cli.read.labels.remap import load_remap
+from mfb_cli.read.labels.tables import CITYSCAPES
 from mfb_cli.read.options import ReadOptions
-from mfb_cli.read.remap import load_remap
-from mfb_cli.read.tables import CITYSCAPES
 
 from ..conftest import save_mask
 
@@ -97,7 +97,7 @@ def test_reduce_zero_label(tmp_path):
 
 
 def test_colour_map_comes_before_the_remap(tmp_path):
-    from mfb_cli.read.colormaps import load_colormap
+    from mfb_cli.read.labels.colormaps import load_colormap
 
     colours = np.array([[(128, 0, 0), (128, 0, 0), (0, 0, 0)]], dtype=np.uint8)  # VOC 1, 1, 0
     path = save_mask(tmp_path / "c.png", colours, "RGB")

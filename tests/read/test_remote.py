@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mfb_cli.read.shards import expand_braces
-from mfb_cli.read.urls import safe_url
+from mfb_cli.read.base.urls import safe_url
+from mfb_cli.read.sources.shards import expand_braces
 
 from ..conftest import run, save_mask
 

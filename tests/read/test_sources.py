@@ -10,9 +10,9 @@ import pytest
 
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import MfbError, NoMasksFoundError
-from mfb_cli.read.archives import ArchiveMember
-from mfb_cli.read.lists import read_list_file
-from mfb_cli.read.sources import find_label_files, find_label_sources
+from mfb_cli.read.sources.archives import ArchiveMember
+from mfb_cli.read.sources.find import find_label_files, find_label_sources
+from mfb_cli.read.sources.lists import read_list_file
 
 from ..conftest import save_mask
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mfb_cli.cli import cli
-from mfb_cli.read.colormaps import load_colormap
+from mfb_cli.read.labels.colormaps import load_colormap
 
 from ..conftest import save_mask
 

@@ -19,10 +19,10 @@ from mfb_cli.count import stats
 from mfb_cli.count.counts import ClassCounts
 from mfb_cli.count.stats import load_stats, merge_stats
 from mfb_cli.errors import MfbError
-from mfb_cli.read import textfiles
-from mfb_cli.read.colormaps import load_colormap
-from mfb_cli.read.names import load_class_names
-from mfb_cli.read.remap import load_remap
+from mfb_cli.read.labels.colormaps import load_colormap
+from mfb_cli.read.labels.names import load_class_names
+from mfb_cli.read.labels.remap import load_remap
+from mfb_cli.read.sources import textfiles
 
 from ..conftest import run, save_mask
 

@@ -12,7 +12,7 @@ import pytest
 
 from mfb_cli.count.stats import files_digest
 from mfb_cli.errors import MfbError
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.sources.find import find_label_files
 
 from ..conftest import run, save_mask
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import MfbError, OptionError
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.sources.find import find_label_files
 from mfb_cli.weigh.classes import ClassStats, class_stats
 from mfb_cli.weigh.schemes import SCHEMES, effective_number, enet
 from mfb_cli.weigh.spec import LabelSpec

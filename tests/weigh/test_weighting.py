@@ -13,7 +13,7 @@ from mfb_cli.count.counts import CountsAccumulator
 from mfb_cli.count.kernels import histogram_of_array
 from mfb_cli.count.scan import count_masks
 from mfb_cli.errors import LabelRangeError, MfbError, OptionError
-from mfb_cli.read.sources import find_label_files
+from mfb_cli.read.sources.find import find_label_files
 from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.schemes import median_frequency
 from mfb_cli.weigh.spec import LabelSpec

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import BadMaskError, LabelRangeError, Param
-from .colours import TRANSPARENT, colour_name
-from .raw import PHOTO_COLOURS, RawLabels
+from ...errors import BadMaskError, LabelRangeError, Param
+from ..decode.colours import TRANSPARENT, colour_name
+from ..decode.raw import PHOTO_COLOURS, RawLabels
 
 if TYPE_CHECKING:
-    from .._types import Int64Array
-    from .options import ReadOptions
+    from ..._types import Int64Array
+    from ..options import ReadOptions
     from .remap import Remap
 
 

@@ -13,13 +13,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadMaskError, MfbError
-from .urls import safe_url
+from ...errors import BadMaskError, MfbError
+from ..base.urls import safe_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from .archives import ByteBudget, MemberBytes
+    from ..base.budget import ByteBudget, MemberBytes
 
 #: The package each backend needs, for the one-line message when it is missing.
 BACKENDS = {
@@ -170,7 +170,7 @@ def fetch_remote(
     before it is read; a file ahead is handed on before waiting for room, so the reads
     waiting here never hold the budget the decoders need.
     """
-    from .archives import MemberBytes
+    from ..base.budget import MemberBytes
 
     def read(item: RemoteFile) -> MemberBytes | BadMaskError:
         try:
@@ -222,7 +222,7 @@ def fetch_remote(
 
 def too_large(name: str, size: int, max_bytes: int) -> BadMaskError:
     """A file refused unread: larger than any mask within --max-pixels could be."""
-    from ..errors import Param
+    from ...errors import Param
 
     return BadMaskError(
         name,

@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError, OptionError, Param
+from ...errors import MfbError, OptionError, Param
+from ..base.urls import is_url, safe_url, shown_path
 from .archives import is_archive
-from .urls import is_url, safe_url, shown_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import BadMaskError, Param
+from ...errors import BadMaskError, Param
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..errors import BadMaskError, Param
+from ...errors import BadMaskError, Param
 from .colours import colour_codes, pack_rgb, palette_codes
 from .npy import load_npy
 from .pillow import COLOUR_MAPPED_MODES, open_mask
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     from PIL import Image
 
-    from .._types import Int64Array
-    from .options import ReadOptions
+    from ..._types import Int64Array
+    from ..options import ReadOptions
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadMaskError, MfbError, Param
+from ...errors import BadMaskError, MfbError, Param
+from ..base.urls import is_url, safe_url
 from .remote import filesystem, too_large
-from .urls import is_url, safe_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from .archives import ByteBudget, MemberBytes
+    from ..base.budget import ByteBudget, MemberBytes
 
 #: Rows read per record batch: a few MB of masks at a time, whatever the shard's size.
 BATCH_ROWS = 64
@@ -134,7 +134,7 @@ def fetch_parquet(
     Rows of a shard come one after another (as listed), so each shard is read once, front
     to back, holding one batch; each row's bytes are counted against the run's budget.
     """
-    from .archives import MemberBytes
+    from ..base.budget import MemberBytes
 
     current: tuple[str, str] | None = None
     batches: Iterator[Any] = iter(())

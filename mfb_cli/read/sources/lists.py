@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError, Param
+from ...errors import MfbError, Param
 from .textfiles import read_stdin, read_text
 
 if TYPE_CHECKING:

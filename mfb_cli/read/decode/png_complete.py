@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from PIL import Image
 
-from ..errors import BadMaskError
+from ...errors import BadMaskError
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 

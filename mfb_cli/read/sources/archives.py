@@ -2,24 +2,22 @@
 
 Every member is read as itself: an archive holding two members of one name is refused
 (which one is meant is ambiguous), and so is a member that is not a regular file. The
-bytes of members held in memory at once are bounded for the whole run (BYTES_IN_FLIGHT),
+bytes of members held in memory at once are bounded for the whole run (base/budget.py),
 however many members an archive holds and whatever its headers claim.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import io
 import stat
-import threading
 from collections import Counter
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeAlias, TypeVar
+from typing import IO, TYPE_CHECKING, TypeAlias
 
-from ..errors import BadMaskError, MfbError, Param
+from ...errors import BadMaskError, MfbError, Param
+from ..base.budget import ByteBudget, MemberBytes
 
 # zipfile, tarfile and the decompressors are imported when an archive is read (start-up).
 if TYPE_CHECKING:
@@ -31,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from types import TracebackType
 
-    from .options import ReadOptions
+    from ..options import ReadOptions
     from .parquet import ParquetRow
     from .remote import RemoteFile
 
@@ -47,11 +45,6 @@ ARCHIVE_SUFFIXES = (
     ".txz",
 )
 
-
-#: Member bytes held in memory at once over a whole run (read and waiting for, or being,
-#: decoded). A member larger than this is read alone, once all others are done; none can be
-#: larger than a mask within --max-pixels could be (see with_archive_bytes).
-BYTES_IN_FLIGHT = 256 << 20
 
 #: Members are read this much at a time, so no read holds more than the member's own size.
 _CHUNK = 1 << 20
@@ -294,114 +287,6 @@ def _hidden(name: str) -> bool:
     )
 
 
-class ByteBudget:
-    """The member bytes a run may hold at once; the reading thread waits while it is spent."""
-
-    def __init__(self, limit: int | None = None) -> None:
-        self.limit = BYTES_IN_FLIGHT if limit is None else limit
-        self.used = 0
-        self._changed = threading.Condition()
-
-    def take(self, size: int) -> None:
-        """Wait until ``size`` bytes fit (or nothing else is held), then count them."""
-        with self._changed:
-            while self.used and self.used + size > self.limit:
-                self._changed.wait(0.5)  # a timeout, so Ctrl-C is seen while waiting
-            self.used += size
-
-    def give(self, size: int) -> None:
-        with self._changed:
-            self.used -= size
-            self._changed.notify_all()
-
-
-class MemberBytes:
-    """A member's bytes, counted against the run's ByteBudget until the decoder is done."""
-
-    def __init__(self, data: bytes, budget: ByteBudget, size: int) -> None:
-        self._data: bytes | None = data
-        self._budget = budget
-        self._size = size
-
-    def take(self) -> bytes:
-        """The bytes, handed over once: this object no longer holds them."""
-        data, self._data = self._data, None
-        if data is None:
-            raise RuntimeError("member bytes taken twice")
-        return data
-
-    def release(self) -> None:
-        """Give the bytes back to the budget (once)."""
-        size, self._size = self._size, 0
-        self._budget.give(size)
-
-
-@contextmanager
-def member_bytes(lent: MemberBytes | BadMaskError | None) -> Iterator[bytes | None]:
-    """The member's bytes (None for a file on disk), given back to the budget on leaving.
-
-    Raises the member's read error (in the worker, so in file order). Prefer decode_member,
-    which also keeps an error from holding on to the bytes.
-    """
-    if isinstance(lent, BadMaskError):
-        raise lent
-    if lent is None:
-        yield None
-        return
-    try:
-        yield lent.take()
-    finally:
-        lent.release()
-
-
-_Result = TypeVar("_Result")
-
-
-def decode_member(
-    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
-) -> _Result:
-    """``decode(bytes)`` for a member (``decode(None)`` for a file on disk), in a worker.
-
-    A frame that ended keeps its local variables for as long as an error's traceback is
-    kept (in a Future, or a skipped file's error): those of the frames that held the bytes
-    are dropped here, so a failed member holds no memory however long its error lives.
-    """
-    try:
-        return _decode(lent, decode)
-    except BaseException as error:
-        _forget_locals(error)
-        raise
-
-
-def _decode(
-    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
-) -> _Result:
-    with member_bytes(lent) as data:
-        return decode(data)
-
-
-def _forget_locals(error: BaseException) -> None:
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        tb = current.__traceback__
-        while tb is not None:
-            # Clearing a suspended generator's frame would close the generator (the one
-            # feeding the workers, say): generator frames are left alone.
-            if not tb.tb_frame.f_code.co_flags & _GENERATOR_FLAGS:
-                with suppress(RuntimeError):  # a frame still running keeps its locals
-                    tb.tb_frame.clear()
-            tb = tb.tb_next
-        pending += [current.__cause__, current.__context__]
-
-
-_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-
-
 class ArchiveReader:
     """Reads member bytes with one open handle per archive; use from one thread only.
 
@@ -577,7 +462,7 @@ def with_archive_bytes(
 
     Archive members are read here, in the one thread that feeds the workers (archive
     handles are not thread-safe), and decoded by the workers, which take the bytes with
-    archives.member_bytes; files on disk are opened by the workers themselves. The bytes
+    budget.member_bytes; files on disk are opened by the workers themselves. The bytes
     held at once are bounded for the whole run by the reader's budget. An unreadable
     member comes out as its BadMaskError, for the worker to raise in file order (raising
     here, files ahead of the results, could hide an earlier file's error and make the one

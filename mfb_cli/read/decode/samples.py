@@ -7,7 +7,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from ..errors import BadMaskError
+from ...errors import BadMaskError
 
 
 def tile_rawmode(image: Image.Image) -> str | None:

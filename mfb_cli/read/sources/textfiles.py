@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import MfbError
+from ...errors import MfbError
 
 MIB = 1 << 20
 #: Colour tables, remaps, class names and --list files.
@@ -34,7 +34,7 @@ def read_text(path: Path | str, what: str, limit: int | None = None) -> str:
     At most ``limit`` bytes (default MAX_TABLE_BYTES) are read, whatever the file is
     (regular file, FIFO, device, or a URL: read/remote.py).
     """
-    from .urls import is_url, safe_url
+    from ..base.urls import is_url, safe_url
 
     limit = MAX_TABLE_BYTES if limit is None else limit
     if isinstance(path, str) and is_url(path):

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..class_set import ClassSet
-from ..errors import Param, spelled
+from ...class_set import ClassSet
+from ...errors import Param, spelled
 
 if TYPE_CHECKING:
+    from ..options import ReadOptions
     from .lookup import LookupTable
-    from .options import ReadOptions
 
 #: Built-in colour maps whose table holds more colours than classes: the VOC palette maps
 #: all 256 colours to indices, but the dataset's classes are 0-20.

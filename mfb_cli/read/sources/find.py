@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError, NoMasksFoundError
+from ...errors import MfbError, NoMasksFoundError
+from ..base.urls import is_url, safe_url
 from .archives import is_archive, list_members
 from .file_list import FileList, FileListBuilder, LabelSources
 from .lists import iter_list_file
-from .urls import is_url, safe_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

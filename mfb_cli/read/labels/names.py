@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import MfbError
-from .textfiles import INT64_MAX, as_int, check_name, parse_structured, read_text, short
-from .urls import named
+from ...errors import MfbError
+from ..base.urls import named
+from ..sources.textfiles import INT64_MAX, as_int, check_name, parse_structured, read_text, short
 
 
 def load_class_names(path: Path | str) -> dict[int, str]:

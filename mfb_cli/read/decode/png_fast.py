@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import BadMaskError
+from ...errors import BadMaskError
+from ..base.files import open_regular
 from .fast import LIBPNG_WARNINGS, fast_modules
-from .files import open_regular
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,10 +13,10 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import BadMaskError, MfbError, Param
+from ...errors import BadMaskError, MfbError, Param
+from ..base.budget import DEFAULT_MAX_PIXELS
+from ..base.files import open_regular
 from .codecs import check_codec
-from .files import open_regular
-from .options import DEFAULT_MAX_PIXELS
 from .png_complete import check_png_complete, prefill
 from .samples import check_not_narrowed, stored_samples, tile_codec, tile_rawmode, undo_double_swap
 from .tiff import SAMPLES_PER_PIXEL, check_strips, tiff_tag

@@ -6,7 +6,7 @@ import os
 import stat
 from typing import TYPE_CHECKING
 
-from ..errors import BadMaskError
+from ...errors import BadMaskError
 
 if TYPE_CHECKING:
     import io

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import BadMaskError, Param
+from ...errors import BadMaskError, Param
 
 if TYPE_CHECKING:
     import numpy.typing as npt
     from PIL import Image
 
-    from .._types import Int64Array
+    from ..._types import Int64Array
 
 
 def colour_codes(name: str, image: Image.Image, allow_transparent: bool) -> npt.NDArray[Any]:

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MfbError
+from ...errors import MfbError
+from ..decode.colours import colour_name, pack_rgb
+from ..sources.textfiles import as_int, check_name, parse_structured, short
 from . import builtins, tables
-from .colours import colour_name, pack_rgb
 from .lookup import LookupTable, read_table_file, table_from_pairs
-from .textfiles import as_int, check_name, parse_structured, short
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping

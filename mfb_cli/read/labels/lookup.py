@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import MfbError
-from .textfiles import INT64_MAX, INT64_MIN, read_text, short
-from .urls import RemoteName, is_url, named
+from ...errors import MfbError
+from ..base.urls import RemoteName, is_url, named
+from ..sources.textfiles import INT64_MAX, INT64_MIN, read_text, short
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     import numpy.typing as npt
 
-    from .._types import Int64Array
+    from ..._types import Int64Array
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,8 +8,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ..errors import BadMaskError, LabelRangeError
-from .files import open_regular
+from ...errors import BadMaskError, LabelRangeError
+from ..base.files import open_regular
 from .pillow import check_size
 
 if TYPE_CHECKING:

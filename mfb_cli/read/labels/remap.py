@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MfbError
+from ...errors import MfbError
+from ..sources.textfiles import as_int, parse_structured, short
 from . import builtins, tables
 from .lookup import LookupTable, read_table_file, table_from_pairs
-from .textfiles import as_int, parse_structured, short
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator

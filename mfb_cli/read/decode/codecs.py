@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadMaskError
+from ...errors import BadMaskError
 from .tiff import tiff_tag
 
 if TYPE_CHECKING:

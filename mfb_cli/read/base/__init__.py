@@ -1,0 +1,1 @@
+"""What every source shares: shown names, safe opening, the byte budget (no other read/ room)."""

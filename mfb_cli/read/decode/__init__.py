@@ -1,0 +1,1 @@
+"""How one file's bytes become label values: PNG, TIFF, .npy."""

@@ -1,0 +1,1 @@
+"""How values become class ids: colour maps, remaps, class sets, names."""

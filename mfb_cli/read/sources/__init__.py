@@ -1,0 +1,1 @@
+"""Where label files come from: folders, lists, archives, URLs, parquet rows, shards."""
