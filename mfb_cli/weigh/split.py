@@ -188,6 +188,30 @@ def groups_from_table(
     return found, warnings
 
 
+@dataclass(frozen=True)
+class Grouping:
+    """How images form groups: a pattern's first capture group, or an image -> group table."""
+
+    pattern: str | None = None
+    table: Mapping[str, str] | None = None
+    #: How the table is named in messages and the output (its file).
+    table_name: str = "the groups table"
+
+    def resolve(self, images: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+        """Each image's group, and the warnings (table rows naming no image)."""
+        if (self.pattern is None) == (self.table is None):
+            raise OptionError("give a group pattern or a groups table (one of them)")
+        if self.pattern is not None:
+            return groups_from_pattern(images, self.pattern), []
+        assert self.table is not None
+        return groups_from_table(images, self.table, self.table_name)
+
+    def describe(self) -> dict[str, str | int]:
+        if self.pattern is not None:
+            return {"by": "pattern", "pattern": self.pattern}
+        return {"by": "table", "table": self.table_name}
+
+
 # ---------------------------------------------------------------------------- results
 
 
@@ -269,7 +293,9 @@ class Split:
     oversized: tuple[OversizedGroup, ...] = ()
     #: Units the coverage pass moved to put a class into a part lacking it.
     moved: int = 0
-    warnings: tuple[str, ...] = field(default=())
+    #: How the groups were formed: {"by": "image" | "pattern" | "table" | "mapping", ...}.
+    grouping: dict[str, str | int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------- algorithm
@@ -639,13 +665,14 @@ def split_images(
     parts: Parts,
     *,
     seed: int = 0,
-    groups: Mapping[str, str] | None = None,
+    groups: Grouping | Mapping[str, str] | None = None,
 ) -> Split:
     """Split ``images`` into ``parts``, stratified on class presence, groups kept whole.
 
     ``stats`` (``class_stats`` of the images' totals) says which ids are classes: void and
-    ignored ids take no part. ``groups`` maps each image name to its group (every image
-    must have one); without it each image is its own group. The result holds the parts
+    ignored ids take no part. ``groups`` is a ``Grouping`` (pattern or table) or maps each
+    image name to its group (every image must have one); without it each image is its own
+    group. The result holds the parts
     (images sorted), the effect beside a random split's with the same seed and groups,
     the groups larger than their part's share and the warnings.
     """
@@ -660,7 +687,13 @@ def split_images(
                 "one part only"
             )
         seen.add(name)
-    if groups is not None:
+    grouping: dict[str, str | int] = {"by": "image"}
+    group_warnings: list[str] = []
+    if isinstance(groups, Grouping):
+        grouping = groups.describe()
+        groups, group_warnings = groups.resolve(names)
+    elif groups is not None:
+        grouping = {"by": "mapping"}
         missing = [n for n in names if n not in groups]
         if missing:
             raise SplitError(f"{missing[0]}: no group given for it")
@@ -710,7 +743,7 @@ def split_images(
                 for u in held
                 if u.size > parts.share(j) * total
             ]
-    warnings = [*scan_warnings_of(stats)]
+    warnings = [*scan_warnings_of(stats), *group_warnings]
     warnings += [
         f"group {g.group} holds {g.images} images, more than part {g.part}'s share of "
         f"{g.target_images:g}: that part is off its size; use finer groups or other shares"
@@ -736,6 +769,7 @@ def split_images(
         random=random,
         oversized=tuple(oversized),
         moved=moved,
+        grouping={**grouping, "groups": len(units)} if groups is not None else grouping,
         warnings=tuple(warnings),
     )
 
