@@ -504,6 +504,38 @@ def _random(units: Sequence[_Unit], weights: Sequence[int]) -> list[int]:
     return part_of
 
 
+def _fill(units: Sequence[_Unit], part_of: list[int], count: int) -> int:
+    """Give every empty part a unit: the smallest of a part holding two or more, one whose
+    classes all stay in the part it leaves when there is one; returns the number moved."""
+    moves = 0
+    while True:
+        members: list[list[int]] = [[] for _ in range(count)]
+        for i, j in enumerate(part_of):
+            members[j].append(i)
+        empty = [j for j in range(count) if not members[j]]
+        if not empty:
+            return moves
+        holding: list[dict[int, int]] = [{} for _ in range(count)]
+        for i, j in enumerate(part_of):
+            for c in units[i].classes:
+                holding[j][c] = holding[j].get(c, 0) + 1
+
+        donors = [
+            (
+                not all(holding[part_of[i]][c] > 1 for c in units[i].classes),
+                units[i].size,
+                units[i].rank,
+                units[i].key,
+                i,
+            )
+            for j in range(count)
+            if len(members[j]) > 1
+            for i in members[j]
+        ]
+        part_of[min(donors)[-1]] = empty[0]
+        moves += 1
+
+
 def _cover(
     units: Sequence[_Unit], part_of: list[int], weights: Sequence[int], num_classes: int
 ) -> int:
@@ -709,11 +741,10 @@ def split_images(
             + (" or give finer groups" if groups is not None else "")
         )
     stratified = _stratify(units, parts.weights, stats.num_classes, seed)
-    moved = _cover(units, stratified, parts.weights, stats.num_classes)
+    moved = _fill(units, stratified, count)
+    moved += _cover(units, stratified, parts.weights, stats.num_classes)
     baseline = _random(units, parts.weights)
-    empty = [parts.names[j] for j in range(count) if j not in set(stratified)]
-    if empty:
-        raise SplitError(f"part {empty[0]} holds no image; give it a larger share")
+    _fill(units, baseline, count)
     image_part = [0] * len(images)
     random_part = [0] * len(images)
     for u, unit in enumerate(units):
