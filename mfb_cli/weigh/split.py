@@ -786,7 +786,9 @@ def split_images(
             units_with[c] += 1
     for part in effect.parts:
         if part.missing:
-            warnings.append(_missing_text(part, effect, units_with, parts.folds))
+            warnings.append(
+                _missing_text(part, effect, units_with, parts.folds, groups is not None)
+            )
     part_of = {names[i]: parts.names[image_part[i]] for i in range(len(images))}
     group_of = {n: (groups[n] if groups is not None else n) for n in names}
     return Split(
@@ -806,16 +808,17 @@ def split_images(
 
 
 def _missing_text(
-    part: PartEffect, effect: SplitEffect, units_with: Mapping[int, int], folds: bool
+    part: PartEffect, effect: SplitEffect, units_with: Mapping[int, int], folds: bool, grouped: bool
 ) -> str:
     where = f"{part.name} (a validation part)" if folds else f"part {part.name}"
     index = {c: k for k, c in enumerate(effect.classes)}
+    unit = "group" if grouped else "image"
     held = "; ".join(
-        f"{c}: {effect.class_images[index[c]]} images in {units_with[c]} units"
+        f"{c}: {effect.class_images[index[c]]} images"
+        + (f" in {units_with[c]} groups" if grouped else "")
         for c in part.missing
     )
     return (
-        f"{where} holds no image of classes {list(part.missing)} ({held}; a unit is a group, "
-        "or an image without groups); none could move there without taking a class from "
-        "the part holding it"
+        f"{where} holds no image of classes {list(part.missing)} ({held}): no {unit} holding "
+        f"them could move there without its own part losing a class"
     )
