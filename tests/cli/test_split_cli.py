@@ -172,6 +172,8 @@ def test_list_files_read_back_with_list_root_and_suffix(camvid: Path, tmp_path: 
     for part in record["parts"]:
         lines = (out / f"{part['name']}.txt").read_text().splitlines()
         assert lines == sorted(Path(i).stem for i in part["images"])
+        # mmsegmentation 1.x (BaseSegDataset.load_data_list): ann_dir / (line + suffix).
+        assert all((camvid / (line.strip() + ".png")).is_file() for line in lines)
         back = run("histogram", "--list", out / f"{part['name']}.txt", "--root", camvid,
                    "--suffix", ".png", "-f", "json")  # fmt: skip
         assert back.exit_code == 0, back.stderr
