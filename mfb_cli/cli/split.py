@@ -212,9 +212,10 @@ def split(
     Stratified on class presence per image (iterative stratification, Sechidis et al.
     2011), with pixel shares as the second goal; a group (--group, --groups) never spans two
     parts, and one larger than its part's share is kept whole and reported. Void and ignored
-    ids take no part. The output shows, per part, each class's image and pixel shares beside the whole
-    dataset's, the Jensen-Shannon divergence of each part to the whole and the classes a
-    part lacks, for this split and for a random one with the same seed and groups.
+    ids take no part. The output shows, per part, each class's image and pixel shares
+    beside the whole dataset's, the Jensen-Shannon divergence of each part to the whole and
+    the classes a part lacks, for this split and for a random one with the same seed and
+    groups.
 
     \b
     Examples:

@@ -217,7 +217,8 @@ def nnunet_splits(record: Record) -> str:
             if other != part["name"]:
                 raise MfbError(
                     f"{image}: case {case} has files in parts {other} and {part['name']}; "
-                    "group by case (e.g. --group '^(.+?)(_\\d{4})?\\.') so it stays in one part"
+                    "keep a case in one part with ",
+                    Param("group", r"^(.+?)(_\d{4})?\."),
                 )
     cases: dict[str, list[str]] = {}
     for case, name in sorted(case_part.items()):
@@ -236,7 +237,10 @@ def nnunet_splits(record: Record) -> str:
     else:
         if "train" not in names or "val" not in names:
             raise MfbError(
-                "-f nnunet needs parts named train and val (two or three --ratios), or --folds"
+                "nnU-Net's splits need parts named train and val (two or three ",
+                Param("ratios"),
+                "), or ",
+                Param("folds"),
             )
         splits = [{"train": cases.get("train", []), "val": cases.get("val", [])}]
     return json.dumps(splits, indent=4) + "\n"

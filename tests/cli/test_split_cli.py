@@ -294,7 +294,7 @@ def test_nnunet_splits_folds_ratios_and_a_case_in_two_parts():
     named = _record(
         {"part1": ["a.png"], "part2": ["b.png"], "part3": ["c.png"], "part4": []}, False
     )
-    with pytest.raises(MfbError, match="needs parts named train and val"):
+    with pytest.raises(MfbError, match="need parts named train and val"):
         nnunet_splits(named)
 
 
