@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
     from .weigh.sampling_schemes import SAMPLING_SCHEMES
     from .weigh.schemes import SCHEMES, ClassWeights, median_frequency
     from .weigh.spec import LabelSpec
+    from .weigh.split import Grouping, Parts, Split, split_images
     from .weigh.weights import NORMALIZATIONS, class_weights, clip_weights, normalize_weights
 
 #: Public name -> the module that defines it, imported on first use (PEP 562), so
@@ -53,16 +54,19 @@ _EXPORTS: dict[str, str] = {
     "ClassPriors": "mfb_cli.weigh.priors",
     "ClassStats": "mfb_cli.weigh.classes",
     "ClassWeights": "mfb_cli.weigh.schemes",
+    "Grouping": "mfb_cli.weigh.split",
     "ImageCounts": "mfb_cli.count.per_image",
     "LabelCheck": "mfb_cli.count.label_check",
     "LabelSpec": "mfb_cli.weigh.spec",
     "NORMALIZATIONS": "mfb_cli.weigh.weights",
+    "Parts": "mfb_cli.weigh.split",
     "PerImageStats": "mfb_cli.count.per_image",
     "ReadOptions": "mfb_cli.read.options",
     "SAMPLING_SCHEMES": "mfb_cli.weigh.sampling_schemes",
     "SCHEMES": "mfb_cli.weigh.schemes",
     "Sampling": "mfb_cli.weigh.sampling",
     "SamplingEffect": "mfb_cli.weigh.sampling",
+    "Split": "mfb_cli.weigh.split",
     "StatsFile": "mfb_cli.count.stats",
     "check_masks": "mfb_cli.count.check",
     "class_priors": "mfb_cli.weigh.priors",
@@ -84,6 +88,7 @@ _EXPORTS: dict[str, str] = {
     "normalize_weights": "mfb_cli.weigh.weights",
     "sample_images": "mfb_cli.weigh.sampling",
     "sampling_effect": "mfb_cli.weigh.sampling",
+    "split_images": "mfb_cli.weigh.split",
     "stats_record": "mfb_cli.count.stats",
 }
 
@@ -97,6 +102,7 @@ __all__ = [
     "ClassPriors",
     "ClassStats",
     "ClassWeights",
+    "Grouping",
     "ImageCounts",
     "LabelCheck",
     "LabelRangeError",
@@ -106,10 +112,12 @@ __all__ = [
     "NoMasksFoundError",
     "OptionError",
     "Param",
+    "Parts",
     "PerImageStats",
     "ReadOptions",
     "Sampling",
     "SamplingEffect",
+    "Split",
     "StatsFile",
     "__version__",
     "check_masks",
@@ -132,6 +140,7 @@ __all__ = [
     "normalize_weights",
     "sample_images",
     "sampling_effect",
+    "split_images",
     "stats_record",
 ]
 

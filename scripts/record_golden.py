@@ -67,7 +67,8 @@ def _cases() -> list[Case]:
     # --- help and version: the option definitions, their order and their defaults.
     add("version", "--version")
     add("help", "--help")
-    for command in ("weights", "histogram", "scan", "merge", "check", "sampling", "priors"):
+    commands = ("weights", "histogram", "scan", "merge", "check", "sampling", "priors", "split")
+    for command in commands:
         add(f"help-{command}", command, "--help")
 
     # --- weights on sample_masks: every format, every scheme, the post-steps.
@@ -170,6 +171,15 @@ def _cases() -> list[Case]:
     add("sampling-unused-option", "sampling", *s, "--temperature", "0.1")
     add("priors-json", "priors", *s, "--void", "11")
     add("priors-torch", "priors", "--from", "out/all.json", "--void", "11", "-f", "torch")
+
+    # --- split: a ratio split's table, folds as nnU-Net splits and list files, groups.
+    add("split-table", "split", *s, "--void", "11", "-f", "table")
+    add("split-folds-nnunet", "split", "--from", "out/a.jsonl", "--from", "out/b.jsonl",
+        "--folds", "5", "--seed", "7", "-f", "nnunet")  # fmt: skip
+    add("split-groups-csv", "split", *s, "--void", "11", "--group", r"_0\d(\d)", "--ratios",
+        "0.5,0.3,0.2", "-f", "csv", "--out-dir", "out/lists", "--out-root", "samples",
+        "--out-suffix", ".png", files=("out/lists/train.txt", "out/lists/val.txt",
+                                       "out/lists/test.txt"))  # fmt: skip
 
     # --- check: tables and records, clean and troubled folders.
     add("check-samples-table", "check", *s, "--num-classes", "12")

@@ -32,6 +32,7 @@ COMMANDS = {
     "report": "report",
     "sampling": "sampling",
     "priors": "sampling",
+    "split": "split",
 }
 
 

@@ -421,23 +421,33 @@ def check_output_path(
         raise click.BadParameter(f"'{value}' is a folder", ctx, param)
     if not direct and not target.parent.is_dir():
         raise click.BadParameter(f"folder '{target.parent}' does not exist", ctx, param)
-    outputs: dict[tuple[int, int], str] = ctx.meta.setdefault("mfb.outputs", {})
     flag = "-o" if param.name == "output" else max(param.opts, key=len)  # --per-image
+    other = claim_output(ctx, value, target, f"{flag} '{value}'")
+    if other is not None:
+        raise click.BadParameter(f"'{value}' is also {other}", ctx, param)
+    return value
+
+
+def claim_output(ctx: click.Context, value: Path, target: Path, label: str) -> str | None:
+    """Record that this run writes ``value`` (``target`` once links are followed), so that
+    no input and no second output may be the same file; what already claimed it, if any.
+    """
+    outputs: dict[tuple[int, int], str] = ctx.meta.setdefault("mfb.outputs", {})
     try:
         found = value.stat()
     except OSError:  # not there yet, so not an input; but -o and --plot may both name it
         planned: dict[str, str] = ctx.meta.setdefault("mfb.new_outputs", {})
         where = os.path.realpath(target)
         if where in planned:
-            raise click.BadParameter(f"'{value}' is also {planned[where]}", ctx, param) from None
-        planned[where] = f"{flag} '{value}'"
-        return value
+            return planned[where]
+        planned[where] = label
+        return None
     key = (found.st_dev, found.st_ino)
     if key in outputs:
-        raise click.BadParameter(f"'{value}' is also {outputs[key]}", ctx, param)
+        return outputs[key]
     if stat.S_ISREG(found.st_mode):  # /dev/null or a FIFO may well be given twice
-        outputs[key] = f"{flag} '{value}'"
-    return value
+        outputs[key] = label
+    return None
 
 
 def outputs_given() -> bool:

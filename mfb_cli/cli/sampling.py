@@ -81,7 +81,7 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
         click.echo(f"wrote {output} (per-image statistics of {len(paths)} shards)", err=True)
 
 
-def _images_for(
+def images_for(
     scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]
 ) -> tuple[list[ImageCounts], Any, dict[str, Any]]:
     """Per-image counts, their totals and source: from --from files or a scan of PATH..."""
@@ -125,7 +125,7 @@ def _images_for(
     return images, scanned.counts, scanned.source(scan)
 
 
-def _class_stats(
+def image_class_stats(
     counts: Any,
     spec: LabelSpec,
     scan: ScanRequest,
@@ -295,8 +295,8 @@ def sampling(
             ("min_pixels", scheme == "rare-class", "without --scheme rare-class"),
         ],
     )
-    images, counts, source = _images_for(request, spec, from_paths)
-    stats = _class_stats(counts, spec, request, source, images)
+    images, counts, source = images_for(request, spec, from_paths)
+    stats = image_class_stats(counts, spec, request, source, images)
     result = sample_images(
         images,
         stats,
@@ -364,8 +364,8 @@ def priors(
 
     refuse_unused_reading(ctx, request, from_path)
     if from_path is not None and named(from_path).suffix == ".jsonl":  # per-image statistics
-        images, counts, source = _images_for(request, spec, (from_path,))
-        stats = _class_stats(counts, spec, request, source, images)
+        images, counts, source = images_for(request, spec, (from_path,))
+        stats = image_class_stats(counts, spec, request, source, images)
     else:
         _, stats, source = class_stats_for(request, spec, from_path)
     result = class_priors(stats)

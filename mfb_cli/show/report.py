@@ -8,12 +8,12 @@ split comparison. The HTML page is drawn from this record by ``report_html``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import MfbError
+from ..weigh.divergence import js_divergence
 from ..weigh.schemes import SCHEMES
 from ..weigh.weights import class_weights
 from .distribution import distribution_record
@@ -215,16 +215,6 @@ def _split(item: ReportInput, names: Mapping[int, str]) -> Record:
             for r in record["classes"]
         ],
     }
-
-
-def js_divergence(p: Sequence[float], q: Sequence[float]) -> float:
-    """Jensen-Shannon divergence of two distributions, log base 2 (0..1)."""
-
-    def kl(a: Sequence[float], m: Sequence[float]) -> float:
-        return sum(x * math.log2(x / y) for x, y in zip(a, m, strict=True) if x > 0)
-
-    middle = [(x + y) / 2 for x, y in zip(p, q, strict=True)]
-    return max(0.0, (kl(p, middle) + kl(q, middle)) / 2)
 
 
 def _divergences(splits: Sequence[Record]) -> list[list[float | None]]:

@@ -24,7 +24,7 @@ def command_named(name: str) -> click.Command:
 def test_every_command_is_found_and_listed_sorted():
     context = click.Context(cli)
     names = cli.list_commands(context)
-    assert names == sorted(names) and len(set(names)) == 8 and "weights" in names
+    assert names == sorted(names) and len(set(names)) == 9 and "weights" in names
     assert all(command_named(name).name == name for name in names)
     assert cli.get_command(context, "nonsense") is None
 

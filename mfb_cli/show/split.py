@@ -1,0 +1,302 @@
+"""A split as a record, CSV, an effect table, nnU-Net's splits_final.json and list files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from ..errors import MfbError, Param
+from .serialize import to_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from ..weigh.classes import ClassStats
+    from ..weigh.split import Split, SplitEffect
+    from .records import Record
+
+DEFINITIONS = {
+    "parts": "folds: fold i is the validation part of fold i, and its training part is every "
+    "other fold; ratios: the parts train, val (and test) in proportion to the shares",
+    "share": "the part's share of the images asked for; target_images = share x images",
+    "group": "images that always land in one part: a pattern's first capture group (searched "
+    "in the file name, or in the whole name when the pattern holds a '/'), a row of the groups "
+    "table, or each image alone",
+    "algorithm": "iterative stratification (Sechidis et al. 2011) over groups, on class "
+    "presence per image; among parts it finds equal, the one whose pixel shares move least "
+    "from those of the groups placed so far; then groups move to parts lacking a class when "
+    "no part loses one (see docs/splits.md)",
+    "image_share": "images of the part holding the class / images of the part",
+    "pixel_share": "pixels of the class / labelled pixels of the part (void and ignored left out)",
+    "js_divergence": "Jensen-Shannon divergence (log base 2, 0 = same, 1 = disjoint) of the "
+    "part's pixel shares to the whole dataset's, over the non-void classes",
+    "max_image_share_gap": "the largest difference, over the classes, between the part's "
+    "image share and the whole dataset's",
+    "missing": "classes the dataset has and the part has not",
+    "random": "the same numbers for a random split with the same seed and groups: groups in "
+    "the seed's random order, each to the part furthest below its size",
+    "oversized_groups": "groups holding more images than their part's target_images",
+    "moved": "groups the coverage pass moved into a part lacking one of their classes",
+}
+
+
+def effect_record(effect: SplitEffect) -> Record:
+    """The effect as plain data: per part its summary, per class the shares side by side."""
+    names = [p.name for p in effect.parts]
+    return {
+        "worst_js_divergence": effect.worst_js_divergence,
+        "parts": [
+            {
+                "name": p.name,
+                "images": p.images,
+                "labelled_pixels": p.labelled_pixels,
+                "js_divergence": p.js_divergence,
+                "max_image_share_gap": p.max_image_share_gap,
+                "missing": list(p.missing),
+            }
+            for p in effect.parts
+        ],
+        "classes": [
+            {
+                "class": c,
+                "images": effect.class_images[k],
+                "pixels": effect.class_pixels[k],
+                "image_share": effect.image_share[k],
+                "pixel_share": effect.pixel_share[k],
+                "parts": {
+                    name: {
+                        "images": p.class_images[k],
+                        "pixels": p.class_pixels[k],
+                        "image_share": p.image_share[k],
+                        "pixel_share": p.pixel_share[k],
+                    }
+                    for name, p in zip(names, effect.parts, strict=True)
+                },
+            }
+            for k, c in enumerate(effect.classes)
+        ],
+    }
+
+
+def split_record(
+    split: Split, stats: ClassStats, source: Mapping[str, Any] | None = None
+) -> Record:
+    """Everything about a split as plain data: parts and their images, the effect."""
+    record: Record = {
+        "split": "folds" if split.folds else "ratios",
+        "seed": split.seed,
+        "num_images": len(split.part_of),
+        "num_classes": stats.num_classes,
+        "void": list(stats.void),
+        "ignore": list(stats.ignore),
+        "grouping": dict(split.grouping),
+        "parts": [
+            {
+                "name": part.name,
+                "share": part.share,
+                "target_images": part.target_images,
+                "num_images": len(part.images),
+                **(
+                    {"num_groups": len(part.groups), "groups": list(part.groups)}
+                    if split.grouped
+                    else {}
+                ),
+                "images": list(part.images),
+            }
+            for part in split.parts
+        ],
+        "effect": {
+            "stratified": effect_record(split.effect),
+            "random": effect_record(split.random),
+        },
+        "oversized_groups": [
+            {"group": g.group, "images": g.images, "part": g.part, "target_images": g.target_images}
+            for g in split.oversized
+        ],
+        "moved": split.moved,
+        "warnings": list(split.warnings),
+        "definitions": dict(DEFINITIONS),
+        "mfb_version": __version__,
+    }
+    if source is not None:
+        record["source"] = dict(source)
+    return record
+
+
+def to_csv(record: Record) -> str:
+    """``image,part``: one row per image, sorted by image."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["image", "part"])
+    rows = sorted((image, part["name"]) for part in record["parts"] for image in part["images"])
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def effect_table(record: Record) -> str:
+    """The effect for people: shares per class and part, the divergences beside random's."""
+    stratified, random = record["effect"]["stratified"], record["effect"]["random"]
+    names = [p["name"] for p in record["parts"]]
+    sizes = ", ".join(f"{p['name']} {p['num_images']} ({p['share']:.0%})" for p in record["parts"])
+    grouping = record["grouping"]
+    how = grouping.get("pattern") or grouping.get("table") or "given"
+    groups = "each image alone" if grouping["by"] == "image" else f"{grouping['groups']} ({how})"
+    width = max(7, *(len(n) + 1 for n in names))
+    head = "".join(f"{n:>{width}}" for n in ["all", *names])
+    lines = [
+        f"{record['split']} split of {record['num_images']} images, seed {record['seed']}, "
+        f"groups: {groups}",
+        f"parts: {sizes}",
+        "",
+        f"{'class':>5}  {'images holding the class':<{len(head)}}  share of labelled pixels",
+        f"{'':>5}  {head}  {head}",
+    ]
+    for row in stratified["classes"]:
+        image = "".join(
+            f"{v:>{width}.1%}"
+            for v in [row["image_share"], *(row["parts"][n]["image_share"] for n in names)]
+        )
+        pixel = "".join(
+            f"{v:>{width}.2%}"
+            for v in [row["pixel_share"], *(row["parts"][n]["pixel_share"] for n in names)]
+        )
+        lines.append(f"{row['class']:>5}  {image}  {pixel}")
+    lines.append("")
+    lines.append("Jensen-Shannon divergence of each part's pixel shares to the whole's:")
+    for label, effect in (("stratified", stratified), ("random", random)):
+        values = ", ".join(f"{p['name']} {_js(p['js_divergence'])}" for p in effect["parts"])
+        lines.append(f"  {label:<10}  {values}; worst {_js(effect['worst_js_divergence'])}")
+    for label, effect in (("stratified", stratified), ("random", random)):
+        missing = "; ".join(
+            f"{p['name']} lacks {', '.join(map(str, p['missing']))}"
+            for p in effect["parts"]
+            if p["missing"]
+        )
+        lines.append(f"  classes missing ({label}): {missing or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+def _js(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6f}"
+
+
+#: nnU-Net v2's image files carry a 4-digit channel suffix: CASE_0000.nii.gz.
+_CHANNEL = re.compile(r"_\d{4}$")
+#: nnU-Net v2's folders of image files (labelsTr files carry no channel suffix).
+_IMAGE_FOLDERS = ("imagesTr", "imagesTs")
+
+
+def case_identifier(image: str) -> str:
+    """The case an nnU-Net v2 file belongs to: its file name without the file ending
+    (``.nii.gz``, else the last extension), and without the ``_0000`` channel suffix when it
+    lies in imagesTr/imagesTs (labelsTr/CASE.nii.gz and imagesTr/CASE_0000.nii.gz are CASE)."""
+    parts = re.split(r"[/\\]", image)
+    name = parts[-1]
+    if name.lower().endswith(".nii.gz"):
+        stem = name[: -len(".nii.gz")]
+    else:
+        stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    folder = parts[-2].rsplit(":", 1)[-1] if len(parts) > 1 else ""
+    if folder in _IMAGE_FOLDERS:
+        stem = _CHANNEL.sub("", stem)
+    return stem
+
+
+def nnunet_splits(record: Record) -> str:
+    """nnU-Net v2's splits_final.json: a list of {"train": [...], "val": [...]}, one per fold
+    (a ratio split gives one entry: its train and val parts; a test part is left out)."""
+    case_part: dict[str, str] = {}
+    for part in record["parts"]:
+        for image in part["images"]:
+            case = case_identifier(image)
+            other = case_part.setdefault(case, part["name"])
+            if other != part["name"]:
+                raise MfbError(
+                    f"{image}: case {case} has files in parts {other} and {part['name']}; "
+                    "keep a case in one part with ",
+                    Param("group", r"^(.+?)(_\d{4})?\."),
+                )
+    cases: dict[str, list[str]] = {}
+    for case, name in sorted(case_part.items()):
+        cases.setdefault(name, []).append(case)
+    names = [p["name"] for p in record["parts"]]
+    if record["split"] == "folds":
+        splits = [
+            {
+                "train": sorted(
+                    c for other in names if other != name for c in cases.get(other, [])
+                ),
+                "val": cases.get(name, []),
+            }
+            for name in names
+        ]
+    else:
+        if "train" not in names or "val" not in names:
+            raise MfbError(
+                "nnU-Net's splits need parts named train and val (two or three ",
+                Param("ratios"),
+                "), or ",
+                Param("folds"),
+            )
+        splits = [{"train": cases.get("train", []), "val": cases.get("val", [])}]
+    return json.dumps(splits, indent=4) + "\n"
+
+
+def list_files(record: Record, root: str | None = None, suffix: str = "") -> dict[str, str]:
+    """One list file per part as mmseg reads split files: one entry per line, sorted.
+
+    Ratio parts give NAME.txt; folds give foldI/train.txt and foldI/val.txt. An entry is the
+    image's name with ``root/`` taken off its start and ``suffix`` off its end, so that
+    ``--list FILE --root ROOT --suffix SUFFIX`` reads the same masks back.
+    """
+    entries = {
+        part["name"]: [_entry(image, root, suffix) for image in part["images"]]
+        for part in record["parts"]
+    }
+    files: dict[str, str] = {}
+    if record["split"] == "folds":
+        for name in entries:
+            train = sorted(e for other, lines in entries.items() if other != name for e in lines)
+            files[f"{name}/train.txt"] = "".join(f"{e}\n" for e in train)
+            files[f"{name}/val.txt"] = "".join(f"{e}\n" for e in sorted(entries[name]))
+    else:
+        for name, lines in entries.items():
+            files[f"{name}.txt"] = "".join(f"{e}\n" for e in sorted(lines))
+    return files
+
+
+def list_file_names(names: list[str], folds: bool) -> list[str]:
+    """The files ``list_files`` writes for these parts (known before anything is read)."""
+    if folds:
+        return [f"{name}/{kind}.txt" for name in names for kind in ("train", "val")]
+    return [f"{name}.txt" for name in names]
+
+
+def _entry(image: str, root: str | None, suffix: str) -> str:
+    entry = image
+    if root is not None:
+        prefix = root.rstrip("/") + "/"
+        if not entry.startswith(prefix):
+            raise MfbError(
+                f"{image}: does not lie in ", Param("out_root", root), "; give the folder it is in"
+            )
+        entry = entry[len(prefix) :]
+    if suffix:
+        if not entry.endswith(suffix) or entry == suffix:
+            raise MfbError(f"{image}: does not end in ", Param("out_suffix", suffix))
+        entry = entry[: -len(suffix)]
+    if "\n" in entry or "\r" in entry:
+        raise MfbError(f"{image!r}: a line break in its name cannot go into a list file")
+    return entry
+
+
+SPLIT_FORMATS: dict[str, Callable[[Record], str]] = {
+    "json": to_json,
+    "csv": to_csv,
+    "table": effect_table,
+    "nnunet": nnunet_splits,
+}
