@@ -35,7 +35,9 @@ def test_a_param_reads_as_the_library_caller_wrote_it():
 
 
 def test_the_cli_spells_each_param_with_the_flag_whose_destination_it_is():
-    with click.Context(cli) as ctx, ctx.scope():
+    weights = cli.get_command(click.Context(cli), "weights")
+    assert weights is not None
+    with click.Context(weights, parent=click.Context(cli)) as ctx, ctx.scope():
         assert flag_of("remap") == "--map"  # the destination is the library's name
         assert flag_of("lists") == "--list"
         assert flag_of("num_classes") == "--num-classes"

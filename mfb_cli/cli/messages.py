@@ -23,8 +23,12 @@ def flag_of(name: str) -> str:
     ``name`` (every option's destination is the library's name), else ``--name``.
     """
     context = click.get_current_context(silent=True)
-    root = None if context is None else context.find_root().command
-    commands = getattr(root, "commands", {}).values() if root is not None else ()
+    # The running command first (a lazy group has loaded it), then every loaded command.
+    chain = []
+    while context is not None:
+        chain.append(context.command)
+        context = context.parent
+    commands = [*chain, *(getattr(chain[-1], "commands", {}).values() if chain else ())]
     for command in commands:
         for param in command.params:
             if param.name == name and isinstance(param, click.Option):
