@@ -503,6 +503,6 @@ def check_masks(
         speckled_classes=(
             None
             if connectivity is None
-            else specks.speckled(lambda label: not labels.outside([label]))
+            else specks.speckled(lambda label: label not in ignore and not labels.outside([label]))
         ),
     )

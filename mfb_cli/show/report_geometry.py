@@ -117,7 +117,7 @@ def _size_chart(record: Record, rows: list[Record], name: Callable[[Record, int]
     for k in range(bins):
         parts.append(
             f'<text class="tick" x="{left + (k + 0.5) * cell_w:.1f}" y="{axis_y:.1f}" '
-            f'text-anchor="middle">{1 << k:,}</text>'
+            f'text-anchor="middle">{_short(1 << k)}</text>'
         )
     speck = left + 3 * cell_w - 0.5  # components under 8 pixels: bins 0..2
     parts.append(
@@ -125,14 +125,24 @@ def _size_chart(record: Record, rows: list[Record], name: Callable[[Record, int]
         'stroke="#c0392b" stroke-dasharray="3 2"/>'
         f'<text class="tick" x="{speck + 3:.1f}" y="{top - 8:.1f}">specks | larger</text>'
         f'<text class="tick" x="{left + cell_w * bins / 2:.1f}" y="{axis_y + 16:.1f}" '
-        'text-anchor="middle">component size (pixels, from; power-of-two bins)</text></svg>'
+        'text-anchor="middle">component size in pixels (power-of-two bins, each from the '
+        "number shown; K = 1,024, M = 1,024 K)</text></svg>"
     )
-    legend = "".join(
-        f'<span class="legend-cell" style="background:{colour}"></span>'
-        f"{i / len(_HEAT):.3g}\N{EN DASH}{(i + 1) / len(_HEAT):.3g} "
+    legend = " ".join(
+        f'<span style="white-space:nowrap"><span class="legend-cell" '
+        f'style="background:{colour}"></span>'
+        f"{i / len(_HEAT):.3g}\N{EN DASH}{(i + 1) / len(_HEAT):.3g}</span>"
         for i, colour in enumerate(_HEAT)
     )
     return (
         f'<figure class="chart heat">{"".join(parts)}<figcaption>Share of the class\'s '
         f"components in each size bin: {legend}</figcaption></figure>"
     )
+
+
+def _short(size: int) -> str:
+    """A power of two as a short axis label: 512, 1K, 2K, ... 1M (binary multiples)."""
+    for unit, step in (("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << step:
+            return f"{size >> step}{unit}"
+    return str(size)

@@ -105,6 +105,9 @@ def _exclusive_or(
     unsigned = _native_unsigned(values)
     if absent:
         unsigned = unsigned ^ unsigned.dtype.type(absent)
+    elif not unsigned.flags.writeable:
+        # A decoder's read-only buffer (Pillow's): cc3d needs to flag it writable, so a copy.
+        unsigned = unsigned.copy()
     keys = stored ^ absent
     order = np.argsort(keys)
     return Partition(np.ascontiguousarray(unsigned), keys[order], classes[order])
