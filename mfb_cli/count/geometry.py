@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 
 
 #: Images are looked at in bands of about this many pixels (rows of a 2D image, slices of
-#: a volume), so the temporary masks stay small whatever the image.
-BAND_PIXELS = 1 << 20
+#: a volume), so the temporary masks and the runs (up to ~40 bytes each) stay small
+#: whatever the image.
+BAND_PIXELS = 1 << 18
+#: Components whose sizes and boxes are binned at once (temporaries of ~80 bytes each).
+COMPONENTS_AT_ONCE = 1 << 18
 #: Extent bins: exact below 2 * EXTENT_STEPS, then EXTENT_STEPS bins per power of two
 #: (each at most 1/EXTENT_STEPS of its lower edge wide: 12.5%).
 EXTENT_STEPS = 8
@@ -144,7 +147,7 @@ def partition_geometry(
     labelled, count = components_module().connected_components(
         values, connectivity=connect, return_N=True
     )
-    tracker = _Components(int(count), values.shape)
+    tracker = _Components(int(count), values.shape, values.dtype)
     boundary: list[tuple[Int64Array, Int64Array]] = []
     slab = values.size // values.shape[0]
     step = max(1, BAND_PIXELS // slab)
@@ -211,12 +214,14 @@ def _histogram_where(
 class _Components:
     """Per-component size, key and bounding box, gathered band by band from the runs."""
 
-    def __init__(self, count: int, shape: tuple[int, ...]) -> None:
+    def __init__(self, count: int, shape: tuple[int, ...], key: np.dtype[Any]) -> None:
         self.shape = shape
         self.count = count
+        # Narrow types: a mask of noise has about one component a pixel.
         coordinate = np.uint16 if max(shape) < 1 << 16 else np.int64
-        self.size = np.zeros(count + 1, dtype=np.int64)
-        self.key = np.zeros(count + 1, dtype=np.int64)
+        pixels = int(np.prod(shape, dtype=np.int64))
+        self.size = np.zeros(count + 1, dtype=np.uint32 if pixels < 1 << 32 else np.int64)
+        self.key = np.zeros(count + 1, dtype=key)
         self.low = np.full((len(shape), count + 1), np.iinfo(coordinate).max, dtype=coordinate)
         self.high = np.zeros((len(shape), count + 1), dtype=coordinate)
 
@@ -228,7 +233,7 @@ class _Components:
         width = self.shape[-1]
         rows = band.reshape(-1, width)
         lengths = np.diff(starts, append=rows.size)
-        keys = rows.reshape(-1)[starts].astype(np.int64)
+        keys = rows.reshape(-1)[starts]
         starts += offset
         component = labels[starts].astype(np.intp)
         np.add.at(self.size, component, lengths)
@@ -247,56 +252,47 @@ class _Components:
     def geometry(
         self, partition: Partition, boundary: list[tuple[Int64Array, Int64Array]]
     ) -> ImageGeometry:
+        """Per key: components, pixels, size and extent bins, taken COMPONENTS_AT_ONCE
+        components at a time (their temporaries take about 80 bytes each)."""
         keys, classes = partition.keys, partition.classes
-        found = len(keys)
-        where = np.searchsorted(keys, self.key[1:])
-        sizes = self.size[1:]
-        components = np.bincount(where, minlength=found).astype(np.int64)
-        pixels = _sums(where, sizes, found)
-        size_bins, size_pixels = _binned(where, size_bin(sizes), sizes, found)
-        extents = [
-            extent_bin(self.high[axis, 1:].astype(np.int64) - self.low[axis, 1:] + 1)
-            for axis in range(len(self.shape))
-        ]
-        width = 1 + max(int(bins.max(initial=0)) for bins in extents)
-        extent_bins = np.stack(
-            [
-                _counted(where * width + bins, found * width).reshape(found, width)
-                for bins in extents
-            ]
-        )
+        found, ndim = len(keys), len(self.shape)
+        size_width = 64
+        extent_width = int(extent_bin(np.array([max(self.shape)]))[0]) + 1
+        components = np.zeros(found, dtype=np.int64)
+        size_bins = np.zeros((found, size_width), dtype=np.int64)
+        size_pixels = np.zeros(found * size_width, dtype=np.int64)
+        extent_bins = np.zeros((ndim, found, extent_width), dtype=np.int64)
+        for start in range(1, self.count + 1, COMPONENTS_AT_ONCE):
+            stop = min(start + COMPONENTS_AT_ONCE, self.count + 1)
+            where = np.searchsorted(keys, self.key[start:stop].astype(np.int64))
+            sizes = self.size[start:stop].astype(np.int64)
+            components += np.bincount(where, minlength=found)
+            flat = where * size_width + size_bin(sizes)
+            size_bins += np.bincount(flat, minlength=found * size_width).reshape(found, -1)
+            np.add.at(size_pixels, flat, sizes)  # integer sums: exact
+            for axis in range(ndim):
+                span = self.high[axis, start:stop].astype(np.int64) - self.low[axis, start:stop]
+                flat = where * extent_width + extent_bin(span + 1)
+                counted = np.bincount(flat, minlength=found * extent_width)
+                extent_bins[axis] += counted.reshape(found, -1)
         on_boundary = np.zeros(found, dtype=np.int64)
         for band_keys, band_counts in boundary:
             np.add.at(on_boundary, np.searchsorted(keys, band_keys), band_counts)
+        pixel_table = size_pixels.reshape(found, size_width)
         order = np.argsort(classes, kind="stable")
         return ImageGeometry(
             ids=classes[order],
-            pixels=pixels[order],
+            pixels=pixel_table.sum(axis=1)[order],
             components=components[order],
             boundary=on_boundary[order],
-            size_bins=size_bins[order],
-            size_pixels=size_pixels[order],
-            extent_bins=extent_bins[:, order],
-            ndim=len(self.shape),
+            size_bins=_trimmed(size_bins)[order],
+            size_pixels=_trimmed(pixel_table, size_bins)[order],
+            extent_bins=_trimmed(extent_bins)[:, order],
+            ndim=ndim,
         )
 
 
-def _counted(index: Int64Array, length: int) -> Int64Array:
-    return np.bincount(index, minlength=length).astype(np.int64)
-
-
-def _sums(index: Int64Array, values: Int64Array, length: int) -> Int64Array:
-    """Integer sums of ``values`` by ``index`` (exact: no float weights)."""
-    totals = np.zeros(length, dtype=np.int64)
-    np.add.at(totals, index, values)
-    return totals
-
-
-def _binned(
-    where: Int64Array, bins: Int64Array, sizes: Int64Array, found: int
-) -> tuple[Int64Array, Int64Array]:
-    width = 1 + int(bins.max(initial=0))
-    flat = where * width + bins
-    counts = _counted(flat, found * width).reshape(found, width)
-    pixels = _sums(flat, sizes, found * width).reshape(found, width)
-    return counts, pixels
+def _trimmed(table: Int64Array, like: Int64Array | None = None) -> Int64Array:
+    """``table`` without the trailing columns that are all zero (in ``like``, if given)."""
+    used = np.flatnonzero((table if like is None else like).reshape(-1, table.shape[-1]).any(0))
+    return table[..., : int(used[-1]) + 1 if used.size else 0]

@@ -296,14 +296,16 @@ masks = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(masks, st.sampled_from([4, 8, 18]), st.sampled_from([None, 1, 5, 40]))
 def test_every_class_matches_the_naive_reference(labels, connectivity, band):
-    """Sizes, boxes, pixels and boundaries of every class, with bands of any height."""
-    saved = geometry_module.BAND_PIXELS
+    """Sizes, boxes, pixels and boundaries of every class, with bands of any height and
+    components binned a few at a time."""
+    saved = geometry_module.BAND_PIXELS, geometry_module.COMPONENTS_AT_ONCE
     try:
         if band is not None:
             geometry_module.BAND_PIXELS = band
+            geometry_module.COMPONENTS_AT_ONCE = band
         shape = geometry_of(labels, connectivity)
     finally:
-        geometry_module.BAND_PIXELS = saved
+        geometry_module.BAND_PIXELS, geometry_module.COMPONENTS_AT_ONCE = saved
     reference = naive_geometry(labels, connectivity)
     assert shape.ids.tolist() == sorted(reference)
     for row, label in enumerate(shape.ids.tolist()):
