@@ -40,8 +40,8 @@ geometry_opt = click.option(
     help="Also measure each class's connected components in the same pass: their number, "
     "sizes (power-of-two bins), specks, bounding boxes and boundary pixels, with a "
     "suggested DAFormer min_pixels and crop size (see docs/geometry.md). An image is "
-    "labelled whole: up to about 8 more bytes a pixel per job (--max-pixels bounds it). "
-    "Needs: pip install 'mfb-cli[geometry]'.",
+    "labelled whole, one per job: a few more bytes a pixel (about 25 for pure noise; "
+    "--max-pixels bounds it). Needs: pip install 'mfb-cli[geometry]'.",
 )
 connectivity_opt = click.option(
     "--connectivity",

@@ -692,6 +692,12 @@ def _check(check: Record | None) -> str:
         f"palette index {item['index']} means different colours in different files"
         for item in check["palette_conflicts"]
     ]
+    lines += [  # with --geometry only
+        f"class {item['label']} is mostly specks: {item['specks']:,} of its "
+        f"{item['components']:,} components; most in "
+        + ", ".join(f"{one['path']} ({one['specks']:,})" for one in item["worst_files"])
+        for item in check.get("speckled_classes", [])
+    ]
     status = "clean" if check["clean"] else "problems: " + ", ".join(check["problems"])
     info = (
         f"{_int(check['files'])} files; modes "

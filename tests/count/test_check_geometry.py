@@ -66,3 +66,11 @@ def test_the_command_names_the_class_and_exits_1(tmp_path):
     table = run("check", tmp_path / "m", "--ignore", "255", "--geometry")
     assert "Classes made mostly of specks" in table.stdout
     assert "100% of 17" in table.stdout
+
+
+def test_the_report_lists_the_finding_under_problems(tmp_path):
+    speckled_masks(tmp_path / "m")
+    page = run("report", tmp_path / "m", "--ignore", "255", "--geometry", "--check")
+    assert page.exit_code == 0, page.stderr
+    assert "problems: speckled_classes" in page.stdout
+    assert f"class 5 is mostly specks: 17 of its 17 components; most in {tmp_path}" in page.stdout
