@@ -27,7 +27,10 @@ from .errors import (
 if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
     from .compute import compute_class_weights, compute_sampling
     from .count.check import CheckReport, check_masks
+    from .count.connectivity import Connectivity
     from .count.counts import ClassCounts
+    from .count.geometry import ImageGeometry, geometry_of
+    from .count.geometry_counts import GeometryCounts
     from .count.label_check import LabelCheck
     from .count.per_image import ImageCounts, PerImageStats, load_per_image
     from .count.scan import count_masks
@@ -38,6 +41,7 @@ if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
     from .read.sources.find import find_label_files, find_label_sources
     from .show.sampling import daformer_files
     from .weigh.classes import ClassStats, class_stats
+    from .weigh.geometry import ClassGeometry, class_geometry
     from .weigh.priors import ClassPriors, class_priors
     from .weigh.sampling import Sampling, SamplingEffect, sample_images, sampling_effect
     from .weigh.sampling_schemes import SAMPLING_SCHEMES
@@ -51,6 +55,10 @@ if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
 _EXPORTS: dict[str, str] = {
     "CheckReport": "mfb_cli.count.check",
     "ClassCounts": "mfb_cli.count.counts",
+    "ClassGeometry": "mfb_cli.weigh.geometry",
+    "Connectivity": "mfb_cli.count.connectivity",
+    "GeometryCounts": "mfb_cli.count.geometry_counts",
+    "ImageGeometry": "mfb_cli.count.geometry",
     "ClassPriors": "mfb_cli.weigh.priors",
     "ClassStats": "mfb_cli.weigh.classes",
     "ClassWeights": "mfb_cli.weigh.schemes",
@@ -69,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "Split": "mfb_cli.weigh.split",
     "StatsFile": "mfb_cli.count.stats",
     "check_masks": "mfb_cli.count.check",
+    "class_geometry": "mfb_cli.weigh.geometry",
     "class_priors": "mfb_cli.weigh.priors",
     "class_stats": "mfb_cli.weigh.classes",
     "class_weights": "mfb_cli.weigh.weights",
@@ -79,6 +88,7 @@ _EXPORTS: dict[str, str] = {
     "daformer_files": "mfb_cli.show.sampling",
     "find_label_files": "mfb_cli.read.sources.find",
     "find_label_sources": "mfb_cli.read.sources.find",
+    "geometry_of": "mfb_cli.count.geometry",
     "load_colormap": "mfb_cli.read.labels.colormaps",
     "load_per_image": "mfb_cli.count.per_image",
     "load_remap": "mfb_cli.read.labels.remap",
@@ -99,11 +109,15 @@ __all__ = [
     "BadMaskError",
     "CheckReport",
     "ClassCounts",
+    "ClassGeometry",
     "ClassPriors",
     "ClassStats",
     "ClassWeights",
+    "Connectivity",
+    "GeometryCounts",
     "Grouping",
     "ImageCounts",
+    "ImageGeometry",
     "LabelCheck",
     "LabelRangeError",
     "LabelSpec",
@@ -121,6 +135,7 @@ __all__ = [
     "StatsFile",
     "__version__",
     "check_masks",
+    "class_geometry",
     "class_priors",
     "class_stats",
     "class_weights",
@@ -131,6 +146,7 @@ __all__ = [
     "daformer_files",
     "find_label_files",
     "find_label_sources",
+    "geometry_of",
     "load_colormap",
     "load_per_image",
     "load_remap",

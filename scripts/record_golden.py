@@ -131,9 +131,13 @@ def _cases() -> list[Case]:
     add("histogram-samples-names", "histogram", *s, "--names", "samples/classes.txt")
     add("histogram-samples-ignore", "histogram", *s, "--ignore", "11", "--num-classes", "13")
     add("histogram-ids-ignore-table", "histogram", "odd/ids", "-q", "--ignore", "255")
+    g = ("--geometry", "--names", "samples/classes.txt", "--void", "11")
+    add("histogram-samples-geometry-table", "histogram", *s, *g)
+    add("histogram-samples-geometry-csv", "histogram", *s, *g, "--connectivity", "4", "-f", "csv")
 
     # --- scan, merge and --from.
     add("scan-samples", "scan", *s)
+    add("scan-samples-geometry", "scan", *s, "--geometry")
     add("scan-shard-a", "scan", "samples", "-q", "--glob", "street_00*.png", "-o", "out/a.json",
         files=("out/a.json",))  # fmt: skip
     add("scan-shard-b", "scan", "samples", "-q", "--glob", "street_01*.png", "-o", "out/b.json",
@@ -185,6 +189,7 @@ def _cases() -> list[Case]:
     add("check-samples-table", "check", *s, "--num-classes", "12")
     add("check-samples-json", "check", *s, "-f", "json")
     add("check-samples-yaml", "check", *s, "-f", "yaml")
+    add("check-samples-geometry", "check", *s, "--geometry", "-f", "json")
     add("check-troubled-table", "check", "odd/troubled", "-q", "--num-classes", "4")
     add("check-troubled-json", "check", "odd/troubled", "-q", "--num-classes", "4", "-f", "json")
     add("check-troubled-skip-bad", "check", "odd/troubled", "-q", "--skip-bad", "-f", "json")

@@ -42,7 +42,19 @@ RANKS = {
 FORBIDDEN = {("weigh", "read")}
 #: Heavy or optional libraries: imported inside the functions that use them, never at
 #: module level, so start-up stays small (STYLE.md).
-HEAVY = ("rich", "yaml", "matplotlib", "tqdm", "cv2", "imagecodecs", "fsspec", "pyarrow", "dask")
+HEAVY = (
+    "rich",
+    "yaml",
+    "matplotlib",
+    "tqdm",
+    "cv2",
+    "imagecodecs",
+    "fsspec",
+    "pyarrow",
+    "dask",
+    "cc3d",
+    "scipy",
+)
 #: Imported only by the commands that read masks, never by ``mfb --help``.
 ARRAYS = ("numpy", "PIL")
 

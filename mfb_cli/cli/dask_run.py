@@ -24,6 +24,7 @@ def count_on_dask(
     on_task: Callable[[int, int], None],
     on_skip: Callable[[LabelSource, BadMaskError], None],
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
+    on_components: Callable[[LabelSource, Int64Array], None] | None = None,
 ) -> ClassCounts:
     """Count ``files`` on the cluster --dask names; a cluster started here is closed after."""
     from ..count.dask_cluster import dask_client
@@ -41,6 +42,8 @@ def count_on_dask(
             skip_bad=scan.skip_bad,
             on_skip=on_skip,
             on_image=on_image,
+            geometry=scan.geometry,
+            on_components=on_components,
         )
 
 

@@ -10,6 +10,7 @@ import click
 from ..show.distribution import DISTRIBUTION_FORMATS, SORTS
 from ..weigh.spec import LabelSpec
 from .dask_option import dask_option
+from .geometry_option import geometry_options
 from .help import with_definitions
 from .messages import wrote
 from .options import (
@@ -64,6 +65,7 @@ log_opt = click.option(
 @from_option
 @mask_options
 @dask_option
+@geometry_options
 @class_options
 @names_option
 @sort_opt
@@ -90,13 +92,17 @@ def histogram(
     of images, and a bar; void and ignored values are listed apart, classes never seen
     are flagged. The footer gives the totals and the imbalance ratio (pixels of the
     largest / of the smallest present class). -f json|yaml|csv gives the same numbers
-    (counts exact, shares as floats).
+    (counts exact, shares as floats). With --geometry (or a --from file scanned with it)
+    a second table gives each class's components: their number, per image, median size,
+    specks, boundary share and median extents, with a suggested DAFormer min_pixels and
+    crop size, each with its rule.
 
     \b
     Examples:
       mfb histogram ./labels --names classes.txt --void 11
       mfb histogram --from stats.json --ignore 255 --sort pixels -f csv
       mfb histogram ./labels --plot classes.png --log
+      mfb histogram ./labels --ignore 255 --geometry
     """
     from ..show.distribution import distribution_record
     from ..show.output import write_text

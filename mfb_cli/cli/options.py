@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from ..class_set import MAX_CLASSES
+from ..count.connectivity import Connectivity
 from ..count.pools import POOLS, Pool
 from ..errors import MfbError, OptionError
 from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, ReadOptions
@@ -49,6 +50,8 @@ class ScanRequest:
     dask: str | None = None
     parquet_column: str | None = None
     pool: Pool = "auto"
+    #: --geometry: also measure each class's connected components, with this connectivity.
+    geometry: Connectivity | None = None
 
 
 def apply_all(function: F, decorators: Iterable[Callable[[Any], Any]]) -> F:
@@ -309,8 +312,11 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     unmapped_opt,
 ]
 
-# dask is filled in by dask_option, on the commands that have --dask.
-_REQUEST_FIELDS = tuple(f.name for f in fields(ScanRequest) if f.name not in ("read", "dask"))
+# dask and geometry are filled in by dask_option and geometry_options, on the commands
+# that have them.
+_REQUEST_FIELDS = tuple(
+    f.name for f in fields(ScanRequest) if f.name not in ("read", "dask", "geometry")
+)
 _READ_FIELDS = tuple(f.name for f in fields(ReadOptions))
 
 
@@ -563,6 +569,8 @@ _READING = (
     "suffix",
     "dask",
     "parquet_column",
+    "geometry",
+    "connectivity",
 )
 
 

@@ -12,6 +12,7 @@ import click
 from ..read.base.urls import shown_path
 from ..weigh.weights import NORMALIZATIONS
 from .dask_option import dask_option
+from .geometry_option import geometry_options
 from .help import with_definitions
 from .options import (
     PathOrUrl,
@@ -63,6 +64,7 @@ def _command_line(ctx: click.Context) -> str:
 )
 @mask_options
 @dask_option
+@geometry_options
 @class_options
 @names_option
 @click.option(
@@ -102,7 +104,9 @@ def report(
     its default parameters: the expected pixel share per class of a drawn image beside the
     dataset's; needs per-image counts, so PATH... or a --from *.jsonl first); Splits
     (several --from files: shares side by side, Jensen-Shannon divergence, classes
-    missing from a split); Problems (every warning; 'mfb check' findings with --check).
+    missing from a split); Problems (every warning; 'mfb check' findings with --check);
+    Geometry, with --geometry or a --from file scanned with it (component sizes per class
+    on a log axis, specks, boundary share, extents, suggested min_pixels and crop size).
     Class colours come from --colormap. The page fetches nothing (no CDN, no font,
     inline CSS/SVG/JS), opens offline and prints on A4.
 

@@ -45,11 +45,12 @@ def scan_with_per_image(scan: ScanRequest, spec: LabelSpec | None, path: Path) -
 
     target, direct = output_target(path)  # a link followed, a device written through
     with PerImageWriter(target, recorded_mapping(scan.read), direct=direct) as writer:
+        components: list[Int64Array] = []  # of the file on_image gets next (--geometry)
 
         def on_image(source: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
-            writer.add(str(source), ids, pixels)
+            writer.add(str(source), ids, pixels, components.pop() if components else None)
 
-        return scan_masks(scan, spec, on_image)
+        return scan_masks(scan, spec, on_image, lambda source, found: components.append(found))
 
 
 def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .dask_option import dask_option
+from .geometry_option import geometry_options
 from .messages import wrote
 from .options import (
     ScanRequest,
@@ -31,6 +32,7 @@ stats_output = output_option("Write the statistics to this file (atomically) ins
 @click.command()
 @mask_options
 @dask_option
+@geometry_options
 @stats_output
 @click.option(
     "--per-image",
@@ -55,12 +57,16 @@ def scan(
     for any --void / --ignore / --num-classes, without reading an image. Every label value
     is recorded as it is (-1 no-data, ids past any class vector): the class rules apply
     when the counts are weighed. Shards scanned separately add up with 'mfb merge'.
+    With --geometry the file also holds each id's connected components (sizes, specks,
+    bounding boxes, boundary pixels), which 'mfb histogram --from' and 'mfb report --from'
+    show, and the per-image file each image's components per id.
 
     \b
     Examples:
       mfb scan ./labels -o stats.json
       mfb weights --from stats.json --void 11
       mfb scan ./labels -o stats.json --per-image images.jsonl
+      mfb scan ./labels --geometry -o stats.json
     """
     from ..count.stats import StatsFile, files_digest, stats_record
     from ..read.labels.class_sets import recorded_mapping

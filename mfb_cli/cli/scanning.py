@@ -164,13 +164,15 @@ def scan_masks(
     scan: ScanRequest,
     spec: LabelSpec | None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
+    on_components: Callable[[LabelSource, Int64Array], None] | None = None,
 ) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr.
 
     ``spec`` None counts every value as it is (``mfb scan``, which takes no class options):
     the class rules (negative values, --num-classes...) apply when the counts are weighed.
 
-    ``on_image(path, ids, pixels)`` receives each counted file's histogram, in file order.
+    ``on_image(path, ids, pixels)`` receives each counted file's histogram, in file order;
+    with --geometry, ``on_components(path, components)`` its components per id just before.
     """
     from ..count.scan import count_masks
     from ..weigh.classes import label_check
@@ -205,7 +207,7 @@ def scan_masks(
                 bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
                 bar.update(done)
 
-            counts = count_on_dask(scan, files, check, on_task, on_skip, on_image)
+            counts = count_on_dask(scan, files, check, on_task, on_skip, on_image, on_components)
         else:
             counts = count_masks(
                 files,
@@ -217,6 +219,8 @@ def scan_masks(
                 on_skip=on_skip,
                 on_image=on_image,
                 pool=scan.pool,
+                geometry=scan.geometry,
+                on_components=on_components,
             )
     if not skipped:
         return Scanned(counts, files, skipped)
@@ -310,4 +314,5 @@ def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
             pool=request.pool,
             on_file=lambda path: bar.update(),
             inspector=inspector,
+            geometry=request.geometry,
         )

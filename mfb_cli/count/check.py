@@ -32,7 +32,7 @@ from ..read.options import ReadOptions
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels, blend_pixels_in_bands
 from .kernels import histogram_of_raw
 from .label_check import LabelCheck
-from .one_file import read_note
+from .one_file import image_geometry, read_note
 from .pipeline import scan_in_order
 from .scan import scan_warnings
 
@@ -42,7 +42,17 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from ..read.sources.archives import LabelSource
+    from .connectivity import Connectivity
     from .pools import Pool
+
+#: Components of fewer pixels are specks (as in the geometry of the other commands).
+SPECK_PIXELS = 8
+#: A class is speckled when at least this many of its components are specks...
+SPECKLED_MIN = 16
+#: ... and at least this share of all its components.
+SPECKLED_SHARE = 0.5
+#: Files named per speckled class, most specks first.
+WORST_FILES = 5
 
 DEFINITIONS = {
     "bad_files": "files that cannot be read as label masks (damaged, not an image, colour, "
@@ -61,6 +71,13 @@ DEFINITIONS = {
     "single_class": "masks holding one value only (reported, not a problem: tiles of pure "
     "background are common)",
 }
+#: The definition of the finding a check with geometry adds.
+SPECKLED_DEFINITION = (
+    f"classes (not --ignore'd) of which at least {SPECKLED_MIN} components, and at least "
+    f"{SPECKLED_SHARE:.0%} of all, are specks of fewer than {SPECK_PIXELS} pixels (components "
+    f"with the connectivity in settings): the signature of resizing or a careless brush; "
+    f"the {WORST_FILES} files with most specks of each are named"
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,9 @@ class FileFindings:
     palette: tuple[tuple[int, int], ...] = ()
     #: (note, how it was stored) when the file was read in a way worth a warning (READ_NOTES).
     note: tuple[str, str] | None = None
+    #: With geometry: the components of each of ``ids``, and how many are specks.
+    components: tuple[int, ...] = ()
+    specks: tuple[int, ...] = ()
 
     @property
     def suspect(self) -> bool:
@@ -88,6 +108,14 @@ class FileFindings:
             self.blend_pixels >= MIN_BLEND_PIXELS
             and self.blend_pixels >= BLEND_SHARE * self.boundary_pixels
         )
+
+
+if TYPE_CHECKING:
+    #: Reads the files elsewhere (the Dask engine): (paths, read, connectivity) -> findings.
+    Inspector = Callable[
+        [Sequence[LabelSource], ReadOptions, Connectivity | None],
+        Generator[FileFindings, None, None],
+    ]
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,8 @@ class CheckReport:
     palette_conflicts: dict[int, dict[int, list[str]]] = field(default_factory=dict)
     #: How files were read, when worth knowing (the same warnings a scan gives).
     warnings: tuple[str, ...] = ()
+    #: With geometry (else None): the speckled classes (SPECKLED_MIN, SPECKLED_SHARE).
+    speckled_classes: list[Speckled] | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -119,6 +149,7 @@ class CheckReport:
             "suspected_artefacts": bool(self.suspected_artefacts),
             "duplicates": bool(self.duplicates),
             "palette_conflicts": bool(self.palette_conflicts),
+            "speckled_classes": bool(self.speckled_classes),
         }
         return [kind for kind, present in found.items() if present]
 
@@ -127,8 +158,8 @@ class CheckReport:
         return not self.problems
 
     def record(self) -> dict[str, Any]:
-        """The report as plain data for JSON/YAML."""
-        return {
+        """The report as plain data for JSON/YAML (speckled classes with geometry only)."""
+        record = {
             "clean": self.clean,
             "problems": self.problems,
             "files": self.files,
@@ -158,10 +189,80 @@ class CheckReport:
             "definitions": DEFINITIONS,
             "mfb_version": __version__,
         }
+        if self.speckled_classes is None:
+            return record
+        speckled = [
+            {
+                "label": one.label,
+                "specks": one.specks,
+                "components": one.components,
+                "files": one.files,
+                "worst_files": [{"path": p, "specks": n} for p, n in one.worst_files],
+            }
+            for one in self.speckled_classes
+        ]
+        ordered = list(record.items())
+        at = [key for key, _ in ordered].index("settings")
+        ordered.insert(at, ("speckled_classes", speckled))
+        record = dict(ordered)
+        record["definitions"] = {**DEFINITIONS, "speckled_classes": SPECKLED_DEFINITION}
+        return record
 
 
 def _colour(code: int) -> str:
     return "none (index beyond the palette)" if code < 0 else colour_name(code)
+
+
+@dataclass(frozen=True)
+class Speckled:
+    """A class with many specks: its totals and the files holding most of them."""
+
+    label: int
+    specks: int
+    components: int
+    #: Files holding at least one speck of the class.
+    files: int
+    #: (path, specks of the class), most first (ties: file order), at most WORST_FILES.
+    worst_files: list[tuple[str, int]]
+
+
+class _Specks:
+    """Per class: specks, components, files with specks, and the worst files so far."""
+
+    def __init__(self) -> None:
+        self.totals: dict[int, list[int]] = {}  # id -> [specks, components, files]
+        self.worst: dict[int, list[tuple[int, int, str]]] = {}  # heaps of (specks, -order, path)
+        self.order = 0
+
+    def add(
+        self, name: str, ids: Sequence[int], components: Sequence[int], specks: Sequence[int]
+    ) -> None:
+        import heapq
+
+        self.order += 1
+        for label, found, small in zip(ids, components, specks, strict=True):
+            totals = self.totals.setdefault(label, [0, 0, 0])
+            totals[0] += small
+            totals[1] += found
+            if not small:
+                continue
+            totals[2] += 1
+            heap = self.worst.setdefault(label, [])
+            entry = (small, -self.order, name)
+            if len(heap) < WORST_FILES:
+                heapq.heappush(heap, entry)
+            else:
+                heapq.heappushpop(heap, entry)
+
+    def speckled(self, is_class: Callable[[int], bool]) -> list[Speckled]:
+        found = []
+        for label in sorted(self.totals):
+            specks, components, files = self.totals[label]
+            if not is_class(label) or specks < SPECKLED_MIN or specks < SPECKLED_SHARE * components:
+                continue
+            worst = sorted(self.worst[label], reverse=True)
+            found.append(Speckled(label, specks, components, files, [(p, n) for n, _, p in worst]))
+        return found
 
 
 def file_digest(path: Path) -> tuple[int, str] | None:
@@ -191,7 +292,10 @@ def _palette_of(raw: RawLabels, indices: npt.NDArray[np.int64]) -> tuple[tuple[i
 
 
 def inspect_file(
-    path: LabelSource, read: ReadOptions = ReadOptions(), data: bytes | None = None
+    path: LabelSource,
+    read: ReadOptions = ReadOptions(),
+    data: bytes | None = None,
+    geometry: Connectivity | None = None,
 ) -> FileFindings:
     """Read one file as the other commands do and note what a check needs.
 
@@ -200,13 +304,22 @@ def inspect_file(
     becomes a finding. Interpolation artefacts are looked for in the stored label values
     (not in colour codes or palette indices, whose order means nothing). A file on disk is
     decoded from its path (header first, as the scan does) and hashed by streaming; ``data``
-    holds an archive member's bytes.
+    holds an archive member's bytes. With ``geometry``, each id's components and specks.
     """
     problem: str | None = None
+    components: tuple[int, ...] = ()
+    specks: tuple[int, ...] = ()
     try:
         raw = read_raw(path, read, data)
         raw_ids, raw_counts = histogram_of_raw(raw, read)
-        ids, _ = map_histogram(str(path), raw, raw_ids, raw_counts, read)
+        if geometry is None:
+            ids, _ = map_histogram(str(path), raw, raw_ids, raw_counts, read)
+        else:
+            shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry)
+            ids = shapes.ids
+            components = tuple(shapes.components.tolist())
+            small = shapes.size_bins[:, : SPECK_PIXELS.bit_length() - 1]
+            specks = tuple(small.sum(axis=1).tolist())
     except BadMaskError as error:
         problem = error.problem
     except MfbError as error:
@@ -247,11 +360,17 @@ def inspect_file(
         boundary_pixels=boundary,
         palette=_palette_of(raw, raw_ids),
         note=read_note(path, raw),
+        components=components,
+        specks=specks,
     )
 
 
 def inspect_files(
-    paths: Sequence[LabelSource], read: ReadOptions, jobs: int | None, pool: Pool = "auto"
+    paths: Sequence[LabelSource],
+    read: ReadOptions,
+    jobs: int | None,
+    pool: Pool = "auto",
+    geometry: Connectivity | None = None,
 ) -> Generator[FileFindings, None, None]:
     """Each file's findings, in file order, ``jobs`` files at a time; a bad file is a finding.
 
@@ -259,7 +378,7 @@ def inspect_files(
     """
 
     def inspect(path: LabelSource, data: bytes | None) -> FileFindings:
-        return inspect_file(path, read, data)
+        return inspect_file(path, read, data, geometry)
 
     def recover(path: LabelSource, error: Exception) -> FileFindings:
         if isinstance(error, BadMaskError):  # the member could not be read from its archive
@@ -283,16 +402,24 @@ def check_masks(
     skip_bad: bool = False,
     on_file: Callable[[LabelSource], None] | None = None,
     unreadable: Sequence[tuple[Path, str]] = (),
-    inspector: Callable[[Sequence[LabelSource], ReadOptions], Generator[FileFindings, None, None]]
-    | None = None,
+    inspector: Inspector | None = None,
     pool: Pool = "auto",
+    geometry: int | Connectivity | None = None,
 ) -> CheckReport:
     """Inspect every file in ``paths`` (in parallel, in order) and gather the findings.
 
     ``unreadable``: archives whose members could not be listed, and why; bad files too.
-    ``inspector(paths, read)`` yields the findings in file order instead of this process's
-    threads (the Dask engine's); by default ``inspect_files`` with ``jobs``.
+    ``inspector(paths, read, connectivity)`` yields the findings in file order instead of
+    this process's threads (the Dask engine's); by default ``inspect_files`` with ``jobs``.
+    ``geometry`` (a connectivity) also looks for classes made of specks (speckled_classes).
     """
+    connectivity = None
+    if geometry is not None:
+        from .connectivity import Connectivity
+        from .geometry import components_module
+
+        connectivity = Connectivity.of(geometry)
+        components_module()  # the missing extra is named before any file is read
 
     # Reported modes are Pillow's, whatever --decoder says; counts are the same anyway.
     read = replace(read, decoder="pillow")
@@ -307,6 +434,7 @@ def check_masks(
     by_hash: defaultdict[str, list[str]] = defaultdict(list)
     palettes: defaultdict[int, defaultdict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
+    specks = _Specks()
 
     def tally(findings: FileFindings) -> None:
         name = str(findings.path)
@@ -334,10 +462,16 @@ def check_masks(
         if findings.note is not None:
             stored = notes.setdefault(findings.note[0], {})
             stored[findings.note[1]] = stored.get(findings.note[1], 0) + 1
+        if findings.components:
+            specks.add(name, findings.ids, findings.components, findings.specks)
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
-    found = inspect_files(paths, read, jobs, pool) if inspector is None else inspector(paths, read)
+    found = (
+        inspect_files(paths, read, jobs, pool, connectivity)
+        if inspector is None
+        else inspector(paths, read, connectivity)
+    )
     with closing(found):
         for findings in found:
             tally(findings)
@@ -363,6 +497,12 @@ def check_masks(
             "ignore": sorted(ignore),
             "skip_bad": skip_bad,
             "max_pixels": read.max_pixels,
+            **({} if connectivity is None else {"geometry": connectivity.record()}),
         },
         warnings=scan_warnings(len(paths), (), notes),
+        speckled_classes=(
+            None
+            if connectivity is None
+            else specks.speckled(lambda label: label not in ignore and not labels.outside([label]))
+        ),
     )

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import MfbError
+from ..errors import MfbError, Param
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .._types import Int64Array
+    from .geometry_counts import GeometryCounts
 
 #: Beyond this many distinct values a file is not a semantic label map (instance ids,
 #: a continuous raster) and the co-occurrence table would no longer fit in memory.
@@ -38,6 +39,8 @@ class ClassCounts:
     cooc: Int64Array
     num_images: int
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: The components of each id (``--geometry``), or None when not measured.
+    geometry: GeometryCounts | None = None
 
     @classmethod
     def empty(cls) -> ClassCounts:
@@ -85,7 +88,15 @@ class ClassCounts:
             images[where] += part.images
             cooc[np.ix_(where, where)] += part.cooc
         warnings = tuple(dict.fromkeys((*self.warnings, *other.warnings)))
-        return ClassCounts(ids, pixels, images, cooc, self.num_images + other.num_images, warnings)
+        return ClassCounts(
+            ids,
+            pixels,
+            images,
+            cooc,
+            self.num_images + other.num_images,
+            warnings,
+            _added_geometry(self, other),
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClassCounts):
@@ -96,6 +107,11 @@ class ClassCounts:
             and np.array_equal(self.pixels, other.pixels)
             and np.array_equal(self.images, other.images)
             and np.array_equal(self.cooc, other.cooc)
+            and (
+                self.geometry == other.geometry
+                if self.geometry is not None and other.geometry is not None
+                else self.geometry is other.geometry
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -105,6 +121,23 @@ class ClassCounts:
             f"ClassCounts(ids={self.ids.tolist()}, pixels={self.pixels.tolist()}, "
             f"images={self.images.tolist()}, num_images={self.num_images})"
         )
+
+
+def _added_geometry(first: ClassCounts, second: ClassCounts) -> GeometryCounts | None:
+    """The geometry of two counts added; counts of no image (an empty part) add nothing."""
+    if first.num_images == 0 and first.geometry is None:
+        return second.geometry
+    if second.num_images == 0 and second.geometry is None:
+        return first.geometry
+    if first.geometry is None or second.geometry is None:
+        if first.geometry is second.geometry:
+            return None
+        raise MfbError(
+            "one part holds the geometry of its images (scanned with ",
+            Param("geometry"),
+            ") and the other does not; scan both with it, or neither",
+        )
+    return first.geometry + second.geometry
 
 
 # Distinct sets of present ids summed separately before CountsAccumulator flushes them.

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..read.sources.archives import LabelSource
-    from .check import FileFindings
+    from .check import FileFindings, Inspector
+    from .connectivity import Connectivity
 
 #: A task reads about this many bytes of label files: a few seconds of decoding on one core
 #: (PNG masks decode at roughly 5-20 MB/s of compressed file), so the per-task overhead of
@@ -114,8 +115,9 @@ def _size(source: LabelSource) -> int:
         return 0  # the worker reports it
 
 
-#: One counted file of a task: its index in the file list, its present ids and their pixels.
-ImageRow = tuple[int, tuple[int, ...], tuple[int, ...]]
+#: One counted file of a task: its index in the file list, its present ids, their pixels,
+#: and with --geometry their components (else ()).
+ImageRow = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,7 @@ def count_task(
     check: Callable[[LabelSource, Int64Array], None] | None,
     skip_bad: bool,
     per_image: bool = False,
+    geometry: Connectivity | None = None,
 ) -> Partial:
     """Run the local scan on one task's files (on a worker) and return its Partial.
 
@@ -291,8 +294,14 @@ def count_task(
         modes = notes.setdefault(note, {})
         modes[stored] = modes.get(stored, 0) + 1
 
+    components: list[tuple[int, ...]] = []  # of the file on_image gets next
+
+    def on_components(path: LabelSource, found: Int64Array) -> None:
+        components.append(tuple(found.tolist()))
+
     def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
-        rows.append((index_of[path], tuple(ids.tolist()), tuple(pixels.tolist())))
+        shapes = components.pop() if components else ()
+        rows.append((index_of[path], tuple(ids.tolist()), tuple(pixels.tolist()), shapes))
 
     def partial(counts: ClassCounts, error: tuple[int, Failure] | None = None) -> Partial:
         return Partial(
@@ -317,6 +326,8 @@ def count_task(
             on_skip=on_skip,
             on_note=on_note,
             on_image=on_image if per_image else None,
+            geometry=geometry,
+            on_components=on_components if per_image and geometry is not None else None,
         )
     except NoMasksFoundError:  # every file of this task skipped: not the run's verdict
         if not (skip_bad and len(skipped) == len(task.files)):
@@ -353,6 +364,8 @@ def count_masks_dask(
     on_skip: Callable[[LabelSource, BadMaskError], None] | None = None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
     task_bytes: int | None = None,
+    geometry: int | Connectivity | None = None,
+    on_components: Callable[[LabelSource, Int64Array], None] | None = None,
 ) -> ClassCounts:
     """``count_masks`` on the workers of a ``distributed.Client``: the same result.
 
@@ -360,13 +373,21 @@ def count_masks_dask(
     ``on_skip`` in file order once the scan is done). ``on_task(files, pixels)`` is called
     as each task completes. ``on_image(path, ids, pixels)`` gets each counted file, in file
     order, as the tasks before it have completed (the client holds one task's rows at a
-    time). ``task_bytes`` overrides the task size (plan_tasks).
+    time). ``task_bytes`` overrides the task size (plan_tasks). ``geometry`` and
+    ``on_components``: as for ``count_masks``.
     """
     distributed = distributed_module()
     if not paths:
         raise NoMasksFoundError("no label files to scan")
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")  # the local scan's choice, for all files
+    connectivity = None
+    if geometry is not None:
+        from .connectivity import Connectivity
+        from .geometry import components_module
+
+        connectivity = Connectivity.of(geometry)
+        components_module()  # the missing extra is named before any file is read
     tasks = plan_tasks(paths, _threads(client), task_bytes)
     futures: list[Any] = []
     try:
@@ -377,6 +398,7 @@ def count_masks_dask(
             check=check,
             skip_bad=skip_bad,
             per_image=on_image is not None,
+            geometry=connectivity,
             pure=False,
         )
         futures += parts
@@ -397,10 +419,10 @@ def count_masks_dask(
             if on_task is not None:
                 on_task(*done.result())
             while emitted < len(rows) and rows[emitted].done():
-                on_image = _emit(rows[emitted], paths, on_image)
+                on_image = _emit(rows[emitted], paths, on_image, on_components)
                 emitted += 1
         for future in rows[emitted:]:
-            on_image = _emit(future, paths, on_image)
+            on_image = _emit(future, paths, on_image, on_components)
         result: Partial = level[0].result()
     except distributed.KilledWorker as error:
         raise _killed(error) from error
@@ -425,6 +447,7 @@ def _emit(
     future: Any,
     paths: Sequence[LabelSource],
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None,
+    on_components: Callable[[LabelSource, Int64Array], None] | None = None,
 ) -> Callable[[LabelSource, Int64Array, Int64Array], None] | None:
     """Pass one task's rows to ``on_image`` as arrays, then let the cluster forget them.
 
@@ -437,24 +460,26 @@ def _emit(
     future.release()
     if on_image is None:
         return None
-    for index, ids, pixels in found:
+    for index, ids, pixels, components in found:
+        if on_components is not None and components:
+            on_components(paths[index], np.array(components, dtype=np.int64))
         on_image(paths[index], np.array(ids, dtype=np.int64), np.array(pixels, dtype=np.int64))
     return None if failed else on_image
 
 
-def inspect_task(task: Task, read: ReadOptions) -> list[FileFindings] | Failure:
+def inspect_task(
+    task: Task, read: ReadOptions, geometry: Connectivity | None = None
+) -> list[FileFindings] | Failure:
     """``mfb check``'s reading of one task's files (on a worker): their findings, in order."""
     from .check import inspect_files
 
     missing = _missing_on_worker(task)
     if missing is not None:
         return missing[1]
-    return list(inspect_files(task.files, read, jobs=1))
+    return list(inspect_files(task.files, read, jobs=1, geometry=geometry))
 
 
-def dask_inspector(
-    client: Any, task_bytes: int | None = None
-) -> Callable[[Sequence[LabelSource], ReadOptions], Generator[FileFindings, None, None]]:
+def dask_inspector(client: Any, task_bytes: int | None = None) -> Inspector:
     """An ``inspector`` for ``check_masks`` that reads the files on the cluster's workers.
 
     A check reports on every file, so the findings come back to the client (task by task,
@@ -463,10 +488,10 @@ def dask_inspector(
     distributed = distributed_module()
 
     def inspector(
-        paths: Sequence[LabelSource], read: ReadOptions
+        paths: Sequence[LabelSource], read: ReadOptions, geometry: Connectivity | None = None
     ) -> Generator[FileFindings, None, None]:
         tasks = plan_tasks(paths, _threads(client), task_bytes)
-        futures = client.map(inspect_task, tasks, read=read, pure=False)
+        futures = client.map(inspect_task, tasks, read=read, geometry=geometry, pure=False)
         try:
             for future in futures:
                 found = future.result()

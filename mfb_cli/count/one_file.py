@@ -4,26 +4,60 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PIL import Image
 
+from ..errors import MfbError
 from ..read.decode.raw import RawLabels, read_raw
-from ..read.labels.mapping import map_histogram
+from ..read.labels.mapping import check_ids_per_file, map_histogram, map_values, merge_values
 from ..read.options import ReadOptions
 from .kernels import histogram_of_raw
 
 if TYPE_CHECKING:
     from .._types import Int64Array
     from ..read.sources.archives import LabelSource
+    from .connectivity import Connectivity
+    from .geometry import ImageGeometry
 
 
 def count_file_noted(
-    path: LabelSource, read: ReadOptions = ReadOptions(), data: bytes | None = None
-) -> tuple[Int64Array, Int64Array, tuple[str, str] | None]:
-    """``count_file``, and (note, how it was stored) when the file was read in a way worth a
-    warning (READ_NOTES), else None."""
+    path: LabelSource,
+    read: ReadOptions = ReadOptions(),
+    data: bytes | None = None,
+    geometry: Connectivity | None = None,
+) -> tuple[Int64Array, Int64Array, tuple[str, str] | None, ImageGeometry | None]:
+    """``count_file``, (note, how it was stored) when the file was read in a way worth a
+    warning (READ_NOTES, else None), and with ``geometry`` the image's components."""
     raw = read_raw(path, read, data)
-    ids, counts = map_histogram(str(path), raw, *histogram_of_raw(raw, read), read)
-    return ids, counts, read_note(path, raw)
+    raw_ids, raw_counts = histogram_of_raw(raw, read)
+    if geometry is None:
+        ids, counts = map_histogram(str(path), raw, raw_ids, raw_counts, read)
+        return ids, counts, read_note(path, raw), None
+    shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry)
+    return shapes.ids, shapes.pixels, read_note(path, raw), shapes
+
+
+def image_geometry(
+    path: LabelSource,
+    raw: RawLabels,
+    raw_ids: Int64Array,
+    raw_counts: Int64Array,
+    read: ReadOptions,
+    connectivity: Connectivity,
+) -> ImageGeometry:
+    """The components of each class id of a decoded file (after the colour map and remap),
+    given the histogram of its stored values; its ids and pixels are the file's counts."""
+    from ..read.labels.pixels import partition_of, stored_values
+    from .geometry import partition_geometry
+
+    name = str(path)
+    classes = map_values(name, raw, raw_ids, raw_counts, read)
+    ids, counts = merge_values(classes, raw_counts)
+    check_ids_per_file(name, ids)
+    shapes = partition_geometry(partition_of(stored_values(raw), raw_ids, classes), connectivity)
+    if not (np.array_equal(shapes.ids, ids) and np.array_equal(shapes.pixels, counts)):
+        raise MfbError(f"{name}: its components and its histogram disagree (a bug in mfb)")
+    return shapes
 
 
 def read_note(path: LabelSource, raw: RawLabels) -> tuple[str, str] | None:
@@ -55,5 +89,5 @@ def count_file(
 
     Decoding, then the colour map, then the remap: ids are those after every mapping.
     """
-    ids, counts, _ = count_file_noted(path, read, data)
+    ids, counts, _, _ = count_file_noted(path, read, data)
     return ids, counts

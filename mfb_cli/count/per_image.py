@@ -3,8 +3,9 @@
 The file is JSON Lines. A header line ``{"mfb_per_image": 1, "label_mapping": {...}}``
 records what the ids mean (colour map, remap); every other line is one image,
 ``{"image": "masks/a.png", "ids": [0, 3], "pixels": [120, 8]}``: the raw label ids present
-(after mappings, before any void/ignore choice) and their pixel counts. Shards concatenate
-(``cat a.jsonl b.jsonl``): a header may repeat, and every header must agree.
+(after mappings, before any void/ignore choice) and their pixel counts; a scan with
+--geometry adds ``"components": [2, 1]``, the connected components of each id. Shards
+concatenate (``cat a.jsonl b.jsonl``): a header may repeat, and every header must agree.
 """
 
 from __future__ import annotations
@@ -45,19 +46,30 @@ class ImageCounts:
     image: str
     ids: tuple[int, ...]
     pixels: tuple[int, ...]
+    #: The connected components of each id (a scan with --geometry), else None.
+    components: tuple[int, ...] | None = None
 
 
-def image_line(image: str, ids: Iterable[int], pixels: Iterable[int]) -> str:
+def image_line(
+    image: str,
+    ids: Iterable[int],
+    pixels: Iterable[int],
+    components: Iterable[int] | None = None,
+) -> str:
     """One image as a JSON line (compact; ids sorted, zero counts left out)."""
-    pairs = sorted((int(i), int(n)) for i, n in zip(ids, pixels, strict=True) if int(n) > 0)
-    return (
-        json.dumps(
-            {"image": image, "ids": [i for i, _ in pairs], "pixels": [n for _, n in pairs]},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        + "\n"
+    ids, pixels = list(ids), list(pixels)
+    shapes = [0] * len(ids) if components is None else list(components)
+    rows = sorted(
+        (int(i), int(n), int(c)) for i, n, c in zip(ids, pixels, shapes, strict=True) if int(n) > 0
     )
+    record: dict[str, Any] = {
+        "image": image,
+        "ids": [i for i, _, _ in rows],
+        "pixels": [n for _, n, _ in rows],
+    }
+    if components is not None:
+        record["components"] = [c for _, _, c in rows]
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def header_line(label_mapping: dict[str, Any]) -> str:
@@ -97,9 +109,16 @@ class PerImageWriter:
         except OSError as failed:  # name the per-image file (an error without one means stdout)
             raise OSError(failed.errno, failed.strerror, str(self.path)) from failed
 
-    def add(self, image: str, ids: Int64Array, pixels: Int64Array) -> None:
-        """Write one image's line."""
-        self.write_line(image_line(image, ids.tolist(), pixels.tolist()))
+    def add(
+        self,
+        image: str,
+        ids: Int64Array,
+        pixels: Int64Array,
+        components: Int64Array | None = None,
+    ) -> None:
+        """Write one image's line (with its components per id, when measured)."""
+        shapes = None if components is None else components.tolist()
+        self.write_line(image_line(image, ids.tolist(), pixels.tolist(), shapes))
         self.images += 1
 
     def __enter__(self) -> PerImageWriter:
@@ -221,7 +240,7 @@ def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
                     yield header_line(found)
                 mapping = found
             else:
-                yield image_line(image.image, image.ids, image.pixels)
+                yield image_line(image.image, image.ids, image.pixels, image.components)
 
 
 def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
@@ -245,7 +264,14 @@ def _image(record: dict[str, Any], where: str) -> ImageCounts:
         raise PerImageError(f"{where}: pixel counts must be positive")
     if any(n > MAX_COUNT for n in pixels) or any(not -MAX_COUNT - 1 <= i <= MAX_COUNT for i in ids):
         raise PerImageError(f"{where}: a count or id is outside what mfb counts (signed 64 bits)")
-    return ImageCounts(image, tuple(ids), tuple(pixels))
+    if "components" not in record:
+        return ImageCounts(image, tuple(ids), tuple(pixels))
+    components = record["components"]
+    if not _ints(components) or len(components) != len(ids):
+        raise PerImageError(f"{where}: 'components' must be a list of integers, one per id")
+    if any(not 1 <= c <= n for c, n in zip(components, pixels, strict=True)):
+        raise PerImageError(f"{where}: an id has no component, or more than its pixels")
+    return ImageCounts(image, tuple(ids), tuple(pixels), tuple(components))
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..read.sources.archives import LabelSource
+    from .connectivity import Connectivity
+    from .geometry import ImageGeometry
     from .pools import Pool
 
 
-#: One file's ids, counts and read note, or (with skip_bad) why it was skipped.
-_Counted = tuple["Int64Array", "Int64Array", tuple[str, str] | None] | BadMaskError
+#: One file's ids, counts, read note and geometry, or (with skip_bad) why it was skipped.
+_Counted = (
+    tuple["Int64Array", "Int64Array", tuple[str, str] | None, "ImageGeometry | None"] | BadMaskError
+)
 
 
 def count_masks(
@@ -37,6 +41,8 @@ def count_masks(
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
     on_note: Callable[[LabelSource, str, str], None] | None = None,
     pool: Pool = "auto",
+    geometry: int | Connectivity | None = None,
+    on_components: Callable[[LabelSource, Int64Array], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -50,15 +56,29 @@ def count_masks(
     in file order (per-image statistics stream from it; nothing per image is kept here).
     ``on_note(path, note, stored)`` hears of each file read in a way worth a warning.
     ``pool`` chooses threads or processes (see pools.POOLS); the counts never depend on it.
+    ``geometry`` (a connectivity: count/geometry.py) also measures the connected components
+    of every class of every image, one image at a time in the same pass: the result's
+    ``geometry``; ``on_components(path, components)`` then gets each counted file's
+    components per id (aligned with the ids ``on_image`` gets next).
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
+    connectivity = None
+    shapes = None
+    if geometry is not None:
+        from .connectivity import Connectivity
+        from .geometry import components_module
+        from .geometry_counts import GeometryAccumulator
+
+        connectivity = Connectivity.of(geometry)
+        components_module()  # the missing extra is named before any file is read
+        shapes = GeometryAccumulator(connectivity)
     accumulator = CountsAccumulator()
     skipped: list[LabelSource] = []
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
     def count(path: LabelSource, data: bytes | None) -> _Counted:
-        return count_file_noted(path, read, data)
+        return count_file_noted(path, read, data, connectivity)
 
     def recover(path: LabelSource, error: Exception) -> _Counted:
         if isinstance(error, BadMaskError) and skip_bad:
@@ -80,7 +100,7 @@ def count_masks(
                 if on_skip is not None:
                     on_skip(path, result)
                 continue
-            ids, counts, note = result
+            ids, counts, note, image_geometry = result
             if note is not None:
                 stored = notes.setdefault(note[0], {})
                 stored[note[1]] = stored.get(note[1], 0) + 1
@@ -92,13 +112,22 @@ def count_masks(
                 accumulator.add(ids, counts)
             except MfbError as error:
                 raise MfbError(f"{path}: {error}") from error
+            if shapes is not None and image_geometry is not None:
+                shapes.add(image_geometry)
+                if on_components is not None:
+                    on_components(path, image_geometry.components)
             if on_image is not None:
                 on_image(path, ids, counts)
             if on_file is not None:
                 on_file(path, int(counts.sum()))
     if skipped and len(skipped) == len(paths):
         raise NoMasksFoundError(f"all {len(skipped)} label files were bad and skipped")
-    return replace(accumulator.result(), warnings=scan_warnings(len(paths), skipped, notes))
+    total = accumulator.result()
+    return replace(
+        total,
+        warnings=scan_warnings(len(paths), skipped, notes),
+        geometry=None if shapes is None else shapes.result(total.ids),
+    )
 
 
 def scan_warnings(

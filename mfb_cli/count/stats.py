@@ -107,7 +107,7 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
         [ids[r], ids[c], int(counts.cooc[r, c])]
         for r, c in zip(rows.tolist(), columns.tolist(), strict=True)
     ]
-    return {
+    record = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "mfb_version": __version__,
@@ -120,10 +120,17 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
         "pixels": counts.pixels.tolist(),
         "images": counts.images.tolist(),
         "cooc": cooc,
-        "source": dict(stats.source),
-        "warnings": list(counts.warnings),
-        "definitions": dict(DEFINITIONS),
     }
+    if counts.geometry is not None:
+        from .geometry_counts import stats_geometry_record
+
+        record["geometry"] = stats_geometry_record(counts.geometry)
+    record.update(
+        source=dict(stats.source),
+        warnings=list(counts.warnings),
+        definitions=dict(DEFINITIONS),
+    )
+    return record
 
 
 def load_stats(path: Path | str) -> StatsFile:
@@ -204,6 +211,14 @@ def stats_from_record(data: Any) -> StatsFile:
     warnings = data.get("warnings", [])  # absent from files written before mfb kept them
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
         raise _Invalid("'warnings' must be a list of strings")
+    geometry = None
+    if "geometry" in data:  # written by 'mfb scan --geometry' only
+        from .geometry_counts import GeometryRecordError, geometry_from_record
+
+        try:
+            geometry = geometry_from_record(data["geometry"], ids, pixels, images, num_images)
+        except GeometryRecordError as error:
+            raise _Invalid(str(error)) from None
     counts = ClassCounts(
         ids=np.asarray(ids, dtype=np.int64).reshape(-1),
         pixels=np.asarray(pixels, dtype=np.int64).reshape(-1),
@@ -211,6 +226,7 @@ def stats_from_record(data: Any) -> StatsFile:
         cooc=cooc,
         num_images=num_images,
         warnings=tuple(warnings),
+        geometry=geometry,
     )
     return StatsFile(counts, files, digest, dict(data["source"]), dict(data["label_mapping"]))
 

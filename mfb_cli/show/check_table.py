@@ -110,6 +110,22 @@ def check_text(
         ],
         True,
     )
+    if report.speckled_classes is not None:
+        table(
+            "Classes made mostly of specks (components under 8 pixels)",
+            ["label", "specks", "of components", "files", "most specks in"],
+            [
+                [
+                    str(one.label),
+                    f"{one.specks:,}",
+                    f"{one.specks / one.components:.0%} of {one.components:,}",
+                    f"{one.files:,}",
+                    "; ".join(f"{path} ({n:,})" for path, n in one.worst_files),
+                ]
+                for one in report.speckled_classes
+            ],
+            True,
+        )
     table(
         "Single-valued masks",
         ["file", "value"],

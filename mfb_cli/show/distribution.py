@@ -82,6 +82,16 @@ def distribution_record(
         for c in range(stats.num_classes)
         if c not in void
     ]
+    void_rows = [row("void", v, int(stats.pixels[v]), int(stats.images[v])) for v in stats.void]
+    geometry = None
+    if counts.geometry is not None:  # scanned with --geometry: a field per class and void row
+        from .geometry import geometry_rows, shape_record
+
+        shapes, geometry = geometry_rows(counts.geometry, stats)
+        for item in [*classes, *void_rows]:
+            shape = shapes.shape_of(item["id"])
+            assert shape is not None
+            item["geometry"] = shape_record(shape, shapes.axes)
     if sort == "pixels":
         classes.sort(key=lambda r: (-r["pixels"], r["id"]))
     present = [r for r in classes if r["seen"]]
@@ -89,7 +99,7 @@ def distribution_record(
     smallest = min(present, key=lambda r: (r["pixels"], r["id"]), default=None)
     record: Record = {
         "classes": classes,
-        "void": [row("void", v, int(stats.pixels[v]), int(stats.images[v])) for v in stats.void],
+        "void": void_rows,
         "ignored": [
             row("ignored", value, pixels, images_by_id.get(value, 0))
             for value, pixels in stats.ignored_pixels.items()
@@ -112,6 +122,8 @@ def distribution_record(
         "definitions": dict(DEFINITIONS),
         "mfb_version": __version__,
     }
+    if geometry is not None:
+        record["geometry"] = geometry
     if source is not None:
         record["source"] = dict(source)
     return record
@@ -125,10 +137,18 @@ def rows(record: Record) -> list[dict[str, Any]]:
 def to_csv(record: Record) -> str:
     """One CSV line per row; floats at full precision, empty cells for null."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    shapes = "geometry" in record  # scanned with --geometry: its columns follow
+    if shapes:
+        from .geometry import CSV_COLUMNS as GEOMETRY_COLUMNS
+        from .geometry import csv_cells
+    columns = (*CSV_COLUMNS, *GEOMETRY_COLUMNS) if shapes else CSV_COLUMNS
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for item in rows(record):
-        writer.writerow({key: _cell(item[key]) for key in CSV_COLUMNS})
+        cells = {key: item[key] for key in CSV_COLUMNS}
+        if shapes:
+            cells.update(csv_cells(item.get("geometry")))
+        writer.writerow({key: _cell(value) for key, value in cells.items()})
     return buffer.getvalue()
 
 

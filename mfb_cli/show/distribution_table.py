@@ -72,7 +72,64 @@ def render_distribution(
     console = text_console(width=width, color=color)
     console.print(table)
     console.print(Text(_footer(record)))
+    if "geometry" in record:
+        console.print(_geometry_table(record, named))
+        console.print(Text(_geometry_footer(record)))
     return console_text(console, color=color)
+
+
+def _geometry_table(record: Record, named: bool) -> Any:
+    """The components of each class and void id (ignored values have none to show)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from .geometry import range_text
+
+    axes: list[str] = record["geometry"]["axes"]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="components")
+    table.add_column("id", justify="right")
+    if named:
+        table.add_column("name")
+    for heading in ("components", "per image", "median px", "specks", "boundary"):
+        table.add_column(heading, justify="right")
+    table.add_column("median " + " x ".join(a[0] for a in axes), justify="right")
+    rows = [*record["classes"], *record["void"]]
+    for position, row in enumerate(rows):
+        shape = row["geometry"]
+        cells: list[Any] = [Text(str(row["id"]))]
+        if named:
+            marker = " [void]" if row["kind"] == "void" else ""
+            cells.append(Text(f"{row['name'] or ''}{marker}"))
+        per_image = shape["components_per_image"]
+        extents = [shape["median_extent"][name] for name in axes]
+        cells += [
+            f"{shape['components']:,}",
+            "-" if per_image is None else f"{per_image:,.1f}",
+            range_text(shape["median_size"]),
+            _percent(shape["speck_share"]),
+            _percent(shape["boundary_share"]),
+            "-" if None in extents else " x ".join(f"{pair[1]:,}" for pair in extents),
+        ]
+        style = "dim" if row["kind"] != "class" else None
+        table.add_row(*cells, style=style, end_section=position == len(record["classes"]) - 1)
+    return table
+
+
+def _geometry_footer(record: Record) -> str:
+    from .geometry import suggestion_lines
+
+    geometry = record["geometry"]
+    connectivity = geometry["connectivity"]
+    lines = [
+        f"components: {connectivity['2d']}-connected in 2D, {connectivity['3d']}-connected in "
+        f"3D; median px: the power-of-two bin of the median component; specks: % of the "
+        f"class's pixels in components under {geometry['speck_pixels']} pixels; boundary: % "
+        "of its pixels with a face neighbour of another value; median extents: upper edge of "
+        "the bin of the median bounding-box extent",
+        *suggestion_lines(geometry),
+    ]
+    return "\n".join(lines)
 
 
 def _footer(record: Record) -> str:

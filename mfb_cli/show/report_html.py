@@ -81,9 +81,13 @@ def render_report(record: Record) -> str:
     """The whole page, deterministic for a given record."""
     summary = record["summary"]
     title = f"mfb report: {summary['name']}"
+    from .report_geometry import geometry_section
+
+    geometry = geometry_section(record, _name, _share, _num_cell)
     sections = [
         _summary(record),
         _distribution(record),
+        *([geometry] if geometry else []),
         _weights(record),
         _cooc(record),
         _sampling(record),
@@ -95,6 +99,7 @@ def render_report(record: Record) -> str:
         for key, label in (
             ("summary", "Summary"),
             ("distribution", "Classes"),
+            *([("geometry", "Geometry")] if geometry else []),
             ("weights", "Weights"),
             ("cooc", "Co-occurrence"),
             ("sampling", "Sampling"),
@@ -686,6 +691,12 @@ def _check(check: Record | None) -> str:
     lines += [
         f"palette index {item['index']} means different colours in different files"
         for item in check["palette_conflicts"]
+    ]
+    lines += [  # with --geometry only
+        f"class {item['label']} is mostly specks: {item['specks']:,} of its "
+        f"{item['components']:,} components; most in "
+        + ", ".join(f"{one['path']} ({one['specks']:,})" for one in item["worst_files"])
+        for item in check.get("speckled_classes", [])
     ]
     status = "clean" if check["clean"] else "problems: " + ", ".join(check["problems"])
     info = (

@@ -197,10 +197,10 @@ def test_unexpected_worker_error_names_the_file(tmp_path, monkeypatch):
         save_mask(folder / f"{index}.png", GOOD)
     real_count = scan.count_file_noted
 
-    def buggy(path, read, data=None):
+    def buggy(path, read, data=None, geometry=None):
         if path.name == "5.png":
             raise RuntimeError("decoder bug")
-        return real_count(path, read, data)
+        return real_count(path, read, data, geometry)
 
     monkeypatch.setattr(scan, "count_file_noted", buggy)
     result = run("weights", folder, "-j", 3, "--skip-bad")

@@ -315,6 +315,26 @@ def test_on_image_gets_the_local_scans_images_in_order(client, tmp_path, task_by
             assert (ids, pixels) == (values.tolist(), numbers.tolist())
 
 
+def test_scan_geometry_on_dask_writes_the_same_bytes(client, tmp_path):
+    """--geometry through the workers: the statistics and per-image files of a local scan."""
+    pytest.importorskip("cc3d")
+    folder = dataset(tmp_path / "d")
+    address = client.scheduler.address
+    outputs = {}
+    for where, extra in (("local", []), ("dask", ["--dask", address])):
+        stats, images = tmp_path / f"{where}.json", tmp_path / f"{where}.jsonl"
+        result = run(
+            "scan", folder, folder / "shard.zip", "-q", "--geometry", "--connectivity", "4",
+            "-o", stats, "--per-image", images, *extra,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        text = stats.read_text().replace(str(stats), "STATS").replace(str(images), "IMAGES")
+        outputs[where] = (result.stdout, result.stderr, text, images.read_bytes())
+    assert outputs["dask"] == outputs["local"]
+    assert '"geometry": {' in outputs["local"][2]
+    assert all('"components":[' in line for line in outputs["local"][3].decode().splitlines()[1:])
+
+
 def test_scan_per_image_writes_the_same_bytes(client, tmp_path):
     folder = dataset(tmp_path / "d")
     damaged(folder / "plain", ["005b.png", "017b.png"])

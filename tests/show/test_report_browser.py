@@ -190,6 +190,32 @@ def test_sample_page_in_chromium(browser, tmp_path, monkeypatch):
     assert browser.requests == browser.seen == [browser.url]
 
 
+def test_geometry_section_in_chromium(browser, tmp_path, monkeypatch):
+    pytest.importorskip("cc3d")
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    path = tmp_path / "report.html"
+    run("report", *SAMPLE, "--geometry", "-o", path)
+    page = browser.open(path)
+    assert len(page.inner_text("section#geometry")) > 200
+    assert page.locator("#geometry-table tbody tr").count() == 12
+    box = page.locator("#geometry-chart").bounding_box()
+    assert box["width"] > 200 and box["height"] > 150
+    histogram = json.loads(run("histogram", *SAMPLE, "--geometry", "-f", "json").stdout)
+    rows = [*histogram["classes"], *histogram["void"]]
+    assert page.locator("#geometry-chart rect").count() == sum(
+        sum(1 for n in r["geometry"]["size_bins"] if n) for r in rows
+    )
+    shown = [int(v) for v in values(page, "#geometry-table tbody td:nth-child(3)")]
+    assert shown == [r["geometry"]["components"] for r in rows]
+    page.click("#geometry-table th:nth-child(3)")  # sortable like the other tables
+    ordered = [int(v) for v in values(page, "#geometry-table tbody td:nth-child(3)")]
+    assert ordered == sorted(shown, reverse=True)
+    assert page.locator("#geometry-suggestions li").count() == 2
+    page.locator("section#geometry").screenshot(path=str(tmp_path / "geometry.png"))
+    assert browser.errors == []
+    assert browser.requests == browser.seen == [browser.url]
+
+
 def test_print_layout_fits_a4(browser, tmp_path, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     path = tmp_path / "report.html"

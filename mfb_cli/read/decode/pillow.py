@@ -138,7 +138,8 @@ def mask_array(image: Image.Image) -> npt.NDArray[np.integer]:
     """The image's labels as a 2-D integer array (palette indices for 'P', 0/1 for '1')."""
     array = np.asarray(image)
     if array.dtype == np.bool_:
-        return array.view(np.uint8)
+        # Pillow's '1' buffer holds 0 and 255 under a bool dtype: cast, do not view.
+        return array.astype(np.uint8)
     return array
 
 

@@ -25,12 +25,30 @@ def map_histogram(
     of the value, so mapping the histogram gives exactly the counts of the mapped image.
     """
     mapped = raw.kind != "ids" or read.remap is not None
+    if mapped:
+        ids, counts = merge_values(map_values(name, raw, ids, counts, read), counts)
+    check_ids_per_file(name, ids)
+    return ids, counts
+
+
+def map_values(
+    name: str, raw: RawLabels, ids: Int64Array, counts: Int64Array, read: ReadOptions
+) -> Int64Array:
+    """The class id of each raw value of a histogram (``ids``, their pixels in ``counts``).
+
+    One entry per raw value, in their order, not merged (two values may map to one id):
+    what a per-pixel mapping needs (labels/pixels.py). Errors as ``map_histogram``.
+    """
     if raw.kind != "ids":
         codes = ids if raw.kind == "colours" else raw.palette[ids]  # type: ignore[index]
         ids = _apply_colormap(name, codes, counts, read)
     if read.remap is not None:
         ids = _apply_remap(name, ids, counts, read.remap, read.unmapped)
-    ids, counts = _merge(ids, counts) if mapped else (ids, counts)
+    return ids
+
+
+def check_ids_per_file(name: str, ids: Int64Array) -> None:
+    """Refuse a file holding more distinct ids than a class map does (MAX_IDS_PER_FILE)."""
     if len(ids) > MAX_IDS_PER_FILE:
         # Options cannot fix this and the file is not broken: a LabelRangeError, which
         # --skip-bad never skips (dropping such files silently would change the weights).
@@ -39,7 +57,6 @@ def map_histogram(
             f"the {MAX_IDS_PER_FILE} a semantic label map holds: this looks like instance ids "
             "or a depth map, not class ids"
         )
-    return ids, counts
 
 
 def _apply_colormap(
@@ -104,7 +121,8 @@ def _apply_remap(
     )
 
 
-def _merge(ids: Int64Array, counts: Int64Array) -> tuple[Int64Array, Int64Array]:
+def merge_values(ids: Int64Array, counts: Int64Array) -> tuple[Int64Array, Int64Array]:
+    """A histogram of mapped values with equal ids added up (sorted, distinct ids)."""
     # Several values can map to one id (all Cityscapes void labels -> 255): add them up.
     merged, inverse = np.unique(ids, return_inverse=True)
     totals = np.zeros(len(merged), dtype=np.int64)
