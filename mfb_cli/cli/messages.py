@@ -45,8 +45,8 @@ def flag_of(name: str) -> str:
     group = root.command
     if isinstance(group, click.Group):
         for command_name in group.list_commands(root):  # loads a command's module if need be
-            command = group.get_command(root, command_name)
-            other = None if command is None else _flag(command, name)
+            candidate = group.get_command(root, command_name)
+            other = None if candidate is None else _flag(candidate, name)
             if other is not None:
                 return f"mfb {command_name} {other}"
     return name

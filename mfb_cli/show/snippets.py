@@ -244,9 +244,9 @@ def to_keras(record: Record) -> str:
         [
             *_header(record),
             "# Keras 3 (checked with 3.15.1 on the torch backend; keras.ops runs on every",
-            "# backend, inside tf.data's map too). fit(class_weight=...) weighs no pixel: it",
-            "# gives each image one weight, reading the target's last axis as one-hot. So",
-            "# each pixel gets a sample_weight, the weight of its true class.",
+            "# backend, inside tf.data's map too). fit(class_weight=...) takes one class per",
+            "# sample and fails on (N, H, W) targets, so each pixel gets a sample_weight, the",
+            "# weight of its true class.",
             "# reduction='mean_with_sample_weight' (Keras >= 3.7) divides by the sum of the",
             "# pixels' sample_weight, like PyTorch: ignored and void pixels (weight 0) leave the",
             "# average and the scale of the weights cancels. Keras's default reduction,",

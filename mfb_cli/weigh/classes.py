@@ -276,8 +276,9 @@ def known_layouts_above(stats: ClassStats) -> tuple[tuple[str, int], ...]:
     """The known layouts with more classes than an inferred vector, when the ids fit them.
 
     The vector must be more than half as long as the layout (a subset of it, not a small
-    dataset of its own). Only when the length was inferred (no --num-classes, no class set), 255 is ignored as
-    those datasets do, and no void id is given (a void id fixes the layout itself).
+    dataset of its own). Only when the length was inferred (no --num-classes, no class
+    set), 255 is ignored as those datasets do, and no void id is given (a void id fixes
+    the layout itself).
     """
     if stats.spec.num_classes is not None or stats.spec.class_set is not None:
         return ()

@@ -441,7 +441,9 @@ def test_a_forgotten_ignore_255_is_pointed_out(mask_dir):
     assert json.loads(result.stdout)["warnings"] == json.loads(histogram.stdout)["warnings"]
 
 
-@pytest.mark.parametrize("command", ["weights", "histogram", "sampling", "priors", "check", "report"])
+@pytest.mark.parametrize(
+    "command", ["weights", "histogram", "sampling", "priors", "check", "report"]
+)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -461,7 +463,7 @@ def test_contradictions_of_the_options_alone_are_usage_errors(tmp_path, command,
 
 def test_a_cityscapes_subset_is_told_its_inferred_length(mask_dir):
     """14 trainIds of 19 present, 255 ignored: the vector is 14 long, and mfb says so."""
-    folder = mask_dir([[list(range(7)) + [255], list(range(7, 14)) + [255]]])
+    folder = mask_dir([[[*range(7), 255], [*range(7, 14), 255]]])
     result = run("weights", folder, "--ignore", 255)
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
@@ -480,7 +482,7 @@ def test_a_cityscapes_subset_is_told_its_inferred_length(mask_dir):
 
 
 def test_void_255_on_voc_like_data_points_at_ignore(mask_dir):
-    folder = mask_dir([[list(range(21)) + [255]]])
+    folder = mask_dir([[[*range(21), 255]]])
     result = run("weights", folder, "--void", 255)
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
