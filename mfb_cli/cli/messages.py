@@ -48,7 +48,9 @@ def flag_of(name: str) -> str:
             candidate = group.get_command(root, command_name)
             other = None if candidate is None else _flag(candidate, name)
             if other is not None:
-                return f"mfb {command_name} {other}"
+                # Outside any command (the group itself): the flag as every command spells it.
+                running = not isinstance(command, click.Group)
+                return f"mfb {command_name} {other}" if running else other
     return name
 
 
