@@ -19,11 +19,14 @@ def warn(message: str) -> None:
 
 
 def _flag(command: click.Command, name: str) -> str | None:
-    """The command's own flag for the library parameter ``name``, if it has one."""
-    for param in command.params:
-        if param.name == name and isinstance(param, click.Option):
+    """The command's own flag for the library parameter ``name``, if it has one: the option
+    whose destination is ``name``, else the option spelled ``--name``."""
+    options = [param for param in command.params if isinstance(param, click.Option)]
+    for param in options:
+        if param.name == name:
             return max(param.opts, key=len)
-    return None
+    spelled = "--" + name.replace("_", "-")
+    return spelled if any(spelled in param.opts for param in options) else None
 
 
 def flag_of(name: str) -> str:
