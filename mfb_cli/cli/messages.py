@@ -47,7 +47,10 @@ def flag_of(name: str) -> str:
     root = context.find_root()
     group = root.command
     if isinstance(group, click.Group):
-        for command_name in group.list_commands(root):  # loads a command's module if need be
+        # The commands that make the data first: a statistics file comes from 'mfb scan'.
+        names = group.list_commands(root)
+        ordered = [*(n for n in ("scan", "weights") if n in names), *names]
+        for command_name in ordered:  # loads a command's module if need be
             candidate = group.get_command(root, command_name)
             other = None if candidate is None else _flag(candidate, name)
             if other is not None:
