@@ -262,3 +262,191 @@ def test_the_keras_snippet_states_what_keras_computes():
     assert keras(weights, reduction="mean_with_sample_weight") == pytest.approx(torch_mean(W))
     assert keras(weights * 2, reduction="mean_with_sample_weight") == pytest.approx(torch_mean(W))
     assert keras(weights * 2) == pytest.approx(2 * keras(weights))  # the default: no
+
+
+# --- Every snippet, every class layout, run against the numpy stand-ins -------------------
+# tests/numpy_frameworks.py stands in for PyTorch and Keras; tests/test_frameworks_real.py
+# runs the same snippets on the same batches with the real libraries.
+
+from mfb_cli.show.sampling import PRIOR_FORMATS, SAMPLING_FORMATS  # noqa: E402
+
+from . import snippet_layouts as lay  # noqa: E402
+from .numpy_frameworks import keras_modules, torch_modules  # noqa: E402
+
+
+def _torch_weights_loss(layout, logits, target, record=None):
+    names = lay.run(WEIGHTS_FORMATS["torch"](record or lay.weights_of(layout)), torch_modules())
+    to_target = names.get("training_target", lambda t: t)
+    return names["criterion"](logits, to_target(target))
+
+
+@pytest.mark.parametrize("layout", lay.LAYOUTS, ids=lay.LAYOUT_IDS)
+def test_torch_weights_snippet_trains_what_it_says(layout):
+    record = lay.weights_of(layout)
+    assert len(record["weights"]) == layout.classes
+    for seed in range(3):
+        logits, target = lay.batch(layout, seed)
+        expected = lay.expected_loss(layout, record["weights"], logits, target, "weights")
+        # The snippet's weights are float32, as the logits: a few units in the 7th digit.
+        assert _torch_weights_loss(layout, logits, target) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("layout", lay.LAYOUTS, ids=lay.LAYOUT_IDS)
+@pytest.mark.parametrize("output_format", ["torch", "keras", "priors"])
+def test_void_and_ignored_pixels_change_nothing(layout, output_format):
+    """No gradient, exactly: any change to the logits of a void or ignored pixel leaves the
+    snippet's loss bit for bit the same (void pixels weigh 0; ignored ones are left out)."""
+    logits, target = lay.batch(layout)
+    dropped = np.isin(target, sorted(layout.dropped))
+    if not dropped.any():
+        return
+    changed = logits.copy()
+    changed.transpose(0, 2, 3, 1)[dropped] += np.float32(5.0)
+    losses = [
+        _loss(output_format, layout, batch_logits, target) for batch_logits in (logits, changed)
+    ]
+    assert losses[0] == losses[1]
+
+
+def _loss(output_format, layout, logits, target):
+    if output_format == "torch":
+        return _torch_weights_loss(layout, logits, target)
+    if output_format == "keras":
+        return _keras_loss(layout, logits, target)
+    names = lay.run(PRIOR_FORMATS["torch"](lay.priors_of(layout)), torch_modules())
+    return names["training_loss"](logits.view(type(names["LOG_PRIOR"])), target)
+
+
+def _keras_loss(layout, logits, target, record=None):
+    names = lay.run(WEIGHTS_FORMATS["keras"](record or lay.weights_of(layout)), keras_modules())
+    channels_last = logits.transpose(0, 2, 3, 1)
+    _, label, sample_weight = names["add_sample_weights"](channels_last, target)
+    return names["loss"](label, channels_last, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("layout", lay.LAYOUTS, ids=lay.LAYOUT_IDS)
+def test_keras_weights_snippet_trains_what_it_says(layout):
+    record = lay.weights_of(layout)
+    for seed in range(3):
+        logits, target = lay.batch(layout, seed)
+        expected = lay.expected_loss(layout, record["weights"], logits, target, "weights")
+        assert _keras_loss(layout, logits, target) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("layout", lay.LAYOUTS, ids=lay.LAYOUT_IDS)
+def test_priors_snippet_leaves_void_and_ignored_labels_out(layout):
+    """The loss of the adjusted logits over the pixels that are neither void nor ignored;
+    with --void 11 the void pixels are no target (before, they were trained as class 11)."""
+    record = lay.priors_of(layout)
+    names = lay.run(PRIOR_FORMATS["torch"](record), torch_modules())
+    as_tensor = type(names["LOG_PRIOR"])
+    for seed in range(3):
+        logits, target = lay.batch(layout, seed)
+        for tau in (1.0, 0.5):
+            offset = tau * np.asarray(record["log_prior"], dtype=np.float32)
+            expected = lay.expected_loss(layout, None, logits, target, "weights", offset)
+            got = names["training_loss"](logits.view(as_tensor), target, tau=tau)
+            assert got == pytest.approx(expected, rel=1e-6)
+        assert names["adjusted_logits"](logits, training=False) is logits
+
+
+@pytest.mark.parametrize("layout", lay.LAYOUTS, ids=lay.LAYOUT_IDS)
+def test_mmseg_snippet_config_trains_what_it_says(layout):
+    """The config's class_weight and ignore_index through mmseg's reductions (numpy, above):
+    0.30-1.1.x divide by the non-ignored pixels, void included; 1.2.x with the snippet's
+    loss by the sum of the weights."""
+    record = lay.weights_of(layout)
+    head = lay.run(WEIGHTS_FORMATS["mmseg"](record))["model"]["decode_head"]
+    assert head["num_classes"] == layout.classes
+    loss = head["loss_decode"]
+    assert loss["_delete_"] is True and loss["class_weight"] == record["weights"]
+    ignore = head.get("ignore_index", 255)  # mmseg's decode head default
+    for seed in range(2):
+        logits, target = lay.batch(layout, seed)
+        if len(layout.ignore) > 1:  # the snippet says: remap the others to the kept one
+            target = np.where(np.isin(target, layout.ignore), ignore, target)
+        losses = lay.pixel_losses(logits, target)
+        values = np.asarray([losses.get(p, 7.0) for p in np.ndindex(*target.shape)])
+        flat = target.reshape(-1)
+        pixels = lay.expected_loss(layout, record["weights"], logits, target, "pixels")
+        weights = lay.expected_loss(layout, record["weights"], logits, target, "weights")
+        assert _mmseg_reduction(loss["class_weight"], flat, ignore, values, "pixels") == (
+            pytest.approx(pixels, rel=1e-6)
+        )
+        assert _mmseg_reduction(loss["class_weight"], flat, ignore, values, "weights") == (
+            pytest.approx(weights, rel=1e-6)
+        )
+
+
+def _mmseg_reduction(class_weight, target, ignore, loss, divide_by):
+    """mmseg_0x_1_1 ("pixels") and ignore_safe_1_2 ("weights") above, on these per-pixel
+    losses (their eps is float32's, ~1e-7, far below the tolerance)."""
+    values, keep = per_pixel(class_weight, target, ignore, loss)
+    if divide_by == "pixels":
+        return float(values.sum() / (keep.sum() + FLOAT32_EPS))
+    return float(values.sum() / (np.asarray(class_weight)[target[keep]].sum() + FLOAT32_EPS))
+
+
+@pytest.mark.parametrize("layout", lay.LAYOUTS, ids=lay.LAYOUT_IDS)
+def test_caffe_snippet_trains_what_it_says(layout):
+    """caffe-segnet divides by the non-ignored pixels, void (weight 0) included."""
+    record = lay.weights_of(layout)
+    text = WEIGHTS_FORMATS["caffe"](record)
+    weights, ignore = lay.caffe_loss_param(text)
+    assert weights == record["weights"]  # one class_weighting per output channel
+    assert "number of\n# non-ignored pixels, void (weight-0) pixels included" in text
+    for seed in range(2):
+        logits, target = lay.batch(layout, seed)
+        if len(layout.ignore) > 1:
+            target = np.where(np.isin(target, layout.ignore), ignore, target)
+        expected = lay.expected_loss(layout, record["weights"], logits, target, "pixels")
+        assert lay.caffe_segnet(weights, ignore, logits, target) == pytest.approx(expected)
+
+
+def test_the_old_priors_loss_is_what_the_stand_in_refuses():
+    """The stand-in meets a wrong layout as PyTorch does: class 11 of 11 channels."""
+    from .numpy_frameworks import cross_entropy
+
+    layout = lay.LAYOUTS[2]  # SegNet's 11: 11 channels, label 11 ignored
+    logits, target = lay.batch(layout)
+    with pytest.raises(IndexError, match="Target 11 is out of bounds"):
+        cross_entropy(logits, target, ignore_index=255)
+
+
+@pytest.mark.parametrize("layout", lay.LAYOUTS[:3], ids=lay.LAYOUT_IDS[:3])
+@pytest.mark.parametrize("threshold", [0.1, 0.5, 2.0])
+def test_repeat_factor_sampler_epoch_is_the_reported_effect(layout, threshold):
+    """One epoch holds image i exactly ceil(r(I)) times: the effect's draws, every image."""
+    record = lay.sampling_of(layout, threshold=threshold)
+    names = lay.run(SAMPLING_FORMATS["torch"](record), torch_modules())
+    repeats = [row["weight"] for row in record["images"]]
+    assert names["REPEATS"] == repeats and all(r == int(r) for r in repeats)
+    assert names["IMAGES"] == [row["image"] for row in record["images"]]
+    sampler = names["sampler"]
+    for _ in range(3):  # every epoch, each in its own order
+        epoch = list(sampler)
+        assert np.bincount(epoch, minlength=len(repeats)).tolist() == repeats
+        assert len(epoch) == len(sampler) == record["effect"]["draws_per_epoch"]
+        assert record["effect"]["distinct_images_per_epoch"] == len(repeats)
+
+
+def test_repeat_factor_sampler_with_stochastic_rounding():
+    layout = lay.LAYOUTS[0]
+    record = lay.sampling_of(layout, threshold=2.0, rounding="stochastic")
+    names = lay.run(SAMPLING_FORMATS["torch"](record), torch_modules())
+    repeats = np.asarray(names["REPEATS"])
+    assert any(r != int(r) for r in repeats)
+    for _ in range(5):
+        counts = np.bincount(list(names["sampler"]), minlength=len(repeats))
+        assert (np.floor(repeats) <= counts).all() and (counts <= np.ceil(repeats)).all()
+
+
+@pytest.mark.parametrize("scheme", ["weighted", "rare-class"])
+def test_weighted_sampler_snippet_draws_with_the_record_probabilities(scheme):
+    layout = lay.LAYOUTS[0]
+    options = {"min_pixels": 1} if scheme == "rare-class" else {}
+    record = lay.sampling_of(layout, scheme, **options)
+    names = lay.run(SAMPLING_FORMATS["torch"](record), torch_modules())
+    sampler = names["sampler"]
+    assert sampler.weights.tolist() == [row["probability"] for row in record["images"]]
+    assert sampler.replacement and len(sampler) == record["effect"]["draws_per_epoch"]

@@ -80,7 +80,9 @@ def test_the_readme_torch_example_is_current_output():
     args = ["weights", str(samples), "--void", "11", "--names", str(samples / "classes.txt")]
     result = CliRunner().invoke(cli, [*args, "--decimals", "4", "-f", "torch"])
     assert result.exit_code == 0, result.stderr
-    assert "```python\n" + result.stdout + "```" in README
+    # The snippet's page is docs/frameworks.md (tests/test_docs_frameworks.py).
+    frameworks = (Path(__file__).resolve().parent.parent / "docs" / "frameworks.md").read_text()
+    assert "```python\n" + result.stdout + "```" in frameworks
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,22 +18,46 @@ def warn(message: str) -> None:
     click.echo(f"warning: {one_line(message)}", err=True)
 
 
+def _flag(command: click.Command, name: str) -> str | None:
+    """The command's own flag for the library parameter ``name``, if it has one: the option
+    whose destination is ``name``, else the option spelled ``--name``."""
+    options = [param for param in command.params if isinstance(param, click.Option)]
+    for param in options:
+        if param.name == name:
+            return max(param.opts, key=len)
+    spelled = "--" + name.replace("_", "-")
+    return spelled if any(spelled in param.opts for param in options) else None
+
+
 def flag_of(name: str) -> str:
-    """The command line's flag for a library parameter: the option whose destination is
-    ``name`` (every option's destination is the library's name), else ``--name``.
+    """The running command's flag for a library parameter (every option's destination is the
+    library's name). A message never suggests a flag the command lacks: another command's
+    is named with that command ('mfb weights --beta'), else the library's name is kept.
     """
     context = click.get_current_context(silent=True)
-    # The running command first (a lazy group has loaded it), then every loaded command.
-    chain = []
-    while context is not None:
-        chain.append(context.command)
-        context = context.parent
-    commands = [*chain, *(getattr(chain[-1], "commands", {}).values() if chain else ())]
-    for command in commands:
-        for param in command.params:
-            if param.name == name and isinstance(param, click.Option):
-                return max(param.opts, key=len)
-    return "--" + name.replace("_", "-")
+    if context is None:
+        return "--" + name.replace("_", "-")
+    command = context.command
+    if isinstance(command, click.Group) and context.invoked_subcommand:
+        # An error rendered after the command returned: its context is the group's.
+        command = command.get_command(context, context.invoked_subcommand) or command
+    own = _flag(command, name)
+    if own is not None:
+        return own
+    root = context.find_root()
+    group = root.command
+    if isinstance(group, click.Group):
+        # The commands that make the data first: a statistics file comes from 'mfb scan'.
+        names = group.list_commands(root)
+        ordered = [*(n for n in ("scan", "weights") if n in names), *names]
+        for command_name in ordered:  # loads a command's module if need be
+            candidate = group.get_command(root, command_name)
+            other = None if candidate is None else _flag(candidate, name)
+            if other is not None:
+                # Outside any command (the group itself): the flag as every command spells it.
+                running = not isinstance(command, click.Group)
+                return f"mfb {command_name} {other}" if running else other
+    return name
 
 
 def cli_text(error: MfbError) -> str:
@@ -44,11 +68,16 @@ def cli_text(error: MfbError) -> str:
 
 
 def spell(param: Param) -> str:
-    """A parameter as a user of the command line gives it: ``--num-classes 19``, ``--map``."""
+    """A parameter as a user of the command line gives it: ``--num-classes 19``, ``--map``;
+    one only another command takes reads ``'mfb weights --beta 0.99'``."""
     flag = flag_of(param.name)
+    if not flag.startswith(("-", "mfb ")):  # no command has it: the library's own spelling
+        return str(param)
     if param.metavar:
-        return f"{flag} {param.metavar}"
-    return flag if param.value is NO_VALUE else f"{flag} {param.value}"
+        text = f"{flag} {param.metavar}"
+    else:
+        text = flag if param.value is NO_VALUE else f"{flag} {param.value}"
+    return f"'{text}'" if flag.startswith("mfb ") else text
 
 
 def wrote(output: Path | None, summary: str, quiet: bool) -> None:

@@ -115,23 +115,92 @@ def effect_table(record: Record) -> str:
 
 
 def torch_snippet(record: Record) -> str:
-    """A WeightedRandomSampler drawing each image with its per-draw probability."""
+    """A sampler whose epoch is the one the effect table describes.
+
+    repeat-factor: every image its repeat count per epoch, shuffled (with replacement, a
+    WeightedRandomSampler would show only about 1 - 1/e of the images and repeat others
+    at random). weighted and rare-class: independent draws, a WeightedRandomSampler.
+    """
     images = [row["image"] for row in record["images"]]
+    draws = record["effect"]["draws_per_epoch"]
+    head = [
+        f"# mfb sampling --scheme {record['scheme']}: one entry per image, in this order;",
+        "# build your dataset in the same order (or reorder by IMAGES).",
+    ]
+    if record["scheme"] == "repeat-factor":
+        stochastic = record.get("rounding") == "stochastic"
+        repeats = [row["weight"] for row in record["images"]]
+        if not stochastic:
+            repeats = [int(r) for r in repeats]
+        return "\n".join(
+            [
+                *head,
+                *(
+                    [
+                        "# An epoch shows image i floor(REPEATS[i]) times, plus once more with",
+                        "# probability REPEATS[i] - floor(REPEATS[i]) (detectron2's stochastic",
+                        f"# rounding): {draws:g} draws on average, every image at least once.",
+                    ]
+                    if stochastic
+                    else [
+                        "# An epoch shows image i exactly REPEATS[i] times (mmengine's",
+                        f"# ClassBalancedDataset): {draws:g} draws, every image, in a new random "
+                        "order",
+                        "# each epoch.",
+                    ]
+                ),
+                "import math",
+                "",
+                "import torch",
+                "from torch.utils.data import Sampler",
+                "",
+                f"IMAGES = {json.dumps(images)}",
+                f"REPEATS = {json.dumps(repeats)}",
+                "",
+                "",
+                "class RepeatFactorSampler(Sampler):",
+                '    """Each index its repeat count per epoch, shuffled; seeded, reproducible."""',
+                "",
+                "    def __init__(self, repeats, seed=0):",
+                "        self.repeats = list(repeats)",
+                "        self.generator = torch.Generator().manual_seed(seed)",
+                "",
+                "    def __iter__(self):",
+                "        chance = torch.rand(len(self.repeats), generator=self.generator).tolist()",
+                "        indices = [",
+                "            i",
+                "            for i, r in enumerate(self.repeats)",
+                "            for _ in range(math.floor(r) + (chance[i] < r - math.floor(r)))",
+                "        ]",
+                "        order = torch.randperm(len(indices), generator=self.generator).tolist()",
+                "        return iter([indices[k] for k in order])",
+                "",
+                "    def __len__(self):  # the expected length with stochastic rounding",
+                "        return round(sum(self.repeats))",
+                "",
+                "",
+                "sampler = RepeatFactorSampler(REPEATS)",
+                "# loader = DataLoader(dataset, batch_size=8, sampler=sampler)  # your dataset",
+                "",
+            ]
+        )
     weights = [row["probability"] for row in record["images"]]
-    draws = max(1, round(record["effect"]["draws_per_epoch"]))
     return "\n".join(
         [
-            f"# mfb sampling --scheme {record['scheme']}: one weight per image, in this order;",
-            "# build your dataset in the same order (or reorder WEIGHTS by IMAGES).",
+            *head,
+            f"# An epoch is {max(1, round(draws))} independent draws with these probabilities "
+            "(with",
+            "# replacement), as the effect table assumes.",
             "import torch",
-            "from torch.utils.data import DataLoader, WeightedRandomSampler",
+            "from torch.utils.data import WeightedRandomSampler",
             "",
             f"IMAGES = {json.dumps(images)}",
             f"WEIGHTS = {json.dumps(weights)}",
             "sampler = WeightedRandomSampler(",
-            f"    torch.tensor(WEIGHTS, dtype=torch.double), num_samples={draws}, replacement=True",
+            f"    torch.tensor(WEIGHTS, dtype=torch.double), num_samples={max(1, round(draws))}, "
+            "replacement=True",
             ")",
-            "loader = DataLoader(dataset, batch_size=8, sampler=sampler)  # your dataset",
+            "# loader = DataLoader(dataset, batch_size=8, sampler=sampler)  # your dataset",
             "",
         ]
     )
@@ -153,9 +222,13 @@ def mmengine_snippet(record: Record) -> str:
     threshold = record.get("threshold", 0.1)
     return "\n".join(
         [
-            "# mmseg datasets lack get_cat_ids, so mmengine's ClassBalancedDataset cannot wrap",
-            "# them. Save this as cat_ids_dataset.py beside the config, add",
-            "# custom_imports = dict(imports=['cat_ids_dataset']) and wrap your dataset:",
+            "# mmseg datasets (1.x) lack get_cat_ids, so mmengine's ClassBalancedDataset cannot",
+            "# wrap them. Save this as cat_ids_dataset.py in a folder (the config's, say), add",
+            "#   custom_imports = dict(imports=['cat_ids_dataset'], allow_failed_imports=False)",
+            "# to the config, train with that folder on the import path (mmengine 0.10 imports",
+            "# custom_imports by module name; the config's own folder is not searched):",
+            "#   PYTHONPATH=path/to/folder python tools/train.py path/to/config.py",
+            "# and wrap your dataset:",
             "# train_dataloader = dict(dataset=dict(type='ClassBalancedDataset',",
             f"#     oversample_thr={threshold!r}, dataset=dict(type='CatIdsDataset',",
             "#         base_type='CityscapesDataset', ...your dataset's arguments...)))",
@@ -241,14 +314,35 @@ def priors_record(
 
 
 def priors_torch(record: Record) -> str:
-    """Logit adjustment: add tau * log(pi) to the logits in training only."""
+    """Logit adjustment: add tau * log(pi) to the logits in training only, and a loss that
+    leaves void and ignored labels out."""
+    from .snippets import torch_target
+
+    void, ignore = list(record["void"]), list(record["ignore"])
+    dropped, remap, call = torch_target(sorted({*void, *ignore}), "void and ignored labels")
+    argument = "" if dropped is None else f", ignore_index={dropped}"
+    layout = (
+        [
+            f"# void {', '.join(map(str, void))}: never a target (no loss, no gradient); leave "
+            "those channels",
+            "# out of the argmax when you predict.",
+        ]
+        if void
+        else []
+    )
     return "\n".join(
         [
             "# Logit adjustment (Menon et al. 2021): train on logits + tau * log(prior); predict",
             "# with the plain logits. tau = 1 is Balanced Softmax. Classes without pixels use",
             f"# log({record['floor']!r}) (half a pixel's share), not -inf.",
+            "# PyTorch (checked with 2.13.0): cross_entropy's ignore_index leaves a pixel out of",
+            "# the loss and its gradient.",
+            *layout,
+            *([] if dropped is not None else ["# no --void or --ignore: every label is a class."]),
             "import torch",
+            "import torch.nn.functional as F",
             "",
+            *remap,
             f"LOG_PRIOR = torch.tensor({json.dumps(record['log_prior'])})",
             "",
             "",
@@ -259,8 +353,13 @@ def priors_torch(record: Record) -> str:
             "    shape = (1, -1) + (1,) * (logits.dim() - 2)",
             "    return logits + tau * LOG_PRIOR.to(logits).view(shape)",
             "",
-            "# logits = adjusted_logits(model(x), training=model.training)",
-            "# loss = torch.nn.functional.cross_entropy(logits, y, ignore_index=255)",
+            "",
+            "def training_loss(logits, target, tau=1.0):",
+            '    """Cross-entropy of the adjusted logits; target (N, ...) int64 label ids."""',
+            f"    return F.cross_entropy(adjusted_logits(logits, tau), {call}{argument})",
+            "",
+            "",
+            "# loss = training_loss(model(x), y) in training; model(x) as it is to predict.",
             "",
         ]
     )

@@ -47,10 +47,15 @@ def _mmseg_average(record: Record) -> list[str]:
 
 # mmseg 1.2.x: passing avg_factor skips the branch that indexes class_weight by every label.
 _MMSEG_12_LOSS = [
-    "# mmseg 1.2.x: save the lines below, without their '# ', as ignore_safe_ce.py beside",
-    "# the config, add custom_imports = dict(imports=['ignore_safe_ce']) to it and set",
-    '# type="IgnoreSafeCrossEntropyLoss" above. It passes the sum of the weights of the',
-    "# non-ignored pixels as avg_factor, so 1.2's crashing branch is skipped (same loss).",
+    "# mmseg 1.2.x: save the lines below, without their '# ', as ignore_safe_ce.py in a",
+    "# folder (the config's, say), add to the config",
+    "#   custom_imports = dict(imports=['ignore_safe_ce'], allow_failed_imports=False)",
+    '# set type="IgnoreSafeCrossEntropyLoss" above, and train with that folder on the',
+    "# import path (mmengine 0.10 imports custom_imports by module name; the config's own",
+    "# folder is not searched):",
+    "#   PYTHONPATH=path/to/folder python tools/train.py path/to/config.py",
+    "# It passes the sum of the weights of the non-ignored pixels as avg_factor, so 1.2's",
+    "# crashing branch is skipped (same loss, checked with mmseg 1.2.2).",
     "# import torch",
     "# from mmseg.models.losses import CrossEntropyLoss",
     "# from mmseg.registry import MODELS",
@@ -99,8 +104,8 @@ def _header(record: Record) -> list[str]:
     ]
 
 
-def _one_ignore(record: Record, framework: str, module: str = "np") -> tuple[int | None, list[str]]:
-    """The single ignore value a framework accepts, and comments on how to get there."""
+def _one_ignore(record: Record, framework: str) -> tuple[int | None, list[str]]:
+    """The single ignore value a framework's config accepts, and how to get there."""
     ignore: list[int] = record["ignore"]
     if not ignore:
         return None, [f"# no --ignore value: every label value is a class ({framework})."]
@@ -109,36 +114,63 @@ def _one_ignore(record: Record, framework: str, module: str = "np") -> tuple[int
     keep, others = max(ignore), [v for v in ignore if v != max(ignore)]
     return keep, [
         f"# labels {', '.join(map(str, ignore))} are all ignored but {framework} takes one",
-        f"# ignore value: remap {', '.join(map(str, others))} to {keep} in the ground truth "
-        "first, e.g.",
-        f"#   target[{module}.isin(target, {module}.tensor({others}))] = {keep}"
-        if module == "torch"
-        else f"#   target[np.isin(target, {others})] = {keep}",
+        f"# ignore value: remap {', '.join(map(str, others))} to {keep} in the ground truth first.",
     ]
+
+
+def torch_target(drop: list[int], what: str) -> tuple[int | None, list[str], str]:
+    """How a torch loss leaves the label values ``drop`` out: its ``ignore_index``, the code
+    that maps several values to that one (a ``training_target`` function), and the call
+    that gives the loss its target."""
+    if not drop:
+        return None, [], "target"
+    keep = max(drop)
+    if len(drop) == 1:
+        return keep, [], "target"
+    others = [v for v in drop if v != keep]
+    return (
+        keep,
+        [
+            f"# {what} {', '.join(map(str, drop))} are left out, and the loss takes one",
+            f"# ignore_index: training_target maps {', '.join(map(str, others))} to {keep}.",
+            f"OTHERS = torch.tensor({others})",
+            "",
+            "",
+            "def training_target(target):",
+            f'    """int64 labels with {", ".join(map(str, others))} replaced by {keep}."""',
+            f"    return torch.where(torch.isin(target, OTHERS.to(target.device)), {keep}, target)",
+            "",
+            "",
+        ],
+        "training_target(target)",
+    )
 
 
 def to_torch(record: Record) -> str:
     """``nn.CrossEntropyLoss(weight=torch.tensor([...]), ignore_index=...)``."""
-    ignore, notes = _one_ignore(record, "nn.CrossEntropyLoss", "torch")
+    ignore, remap, call = torch_target(list(record["ignore"]), "ignored labels")
     argument = "" if ignore is None else f", ignore_index={ignore}"
     return "\n".join(
         [
             *_header(record),
-            "# reduction='mean' divides by the sum of the weights of the target pixels, so the",
-            "# overall scale of the weights cancels (a batch with only ignored or zero-weight",
-            "# pixels gives nan).",
-            *notes,
+            "# PyTorch (checked with 2.13.0): reduction='mean' divides by the sum of the",
+            "# weights of the target pixels, so the overall scale of the weights cancels and",
+            "# weight-0 (void) and ignored pixels get no gradient (a batch with only such",
+            "# pixels gives nan). Float32, as the logits.",
+            *([] if ignore is not None else ["# no --ignore value: every label is a class."]),
             "import torch",
             "from torch import nn",
             "",
+            *remap,
             "weight = torch.tensor(",
             "    [",
             _vector(record, "        "),
             "    ]",
             ")",
             f"criterion = nn.CrossEntropyLoss(weight=weight{argument})",
-            "# loss = criterion(logits, target): logits (N, C, H, W) raw scores, target (N, H, W)",
-            "# int64 ground-truth ids; move the criterion to the model's device with .to(device).",
+            f"# loss = criterion(logits, {call}): logits (N, C, H, W) raw scores, target",
+            "# (N, H, W) int64 ground-truth ids; move the criterion to the model's device with",
+            "# .to(device).",
             "",
         ]
     )
@@ -162,12 +194,16 @@ def to_mmseg(record: Record) -> str:
             *_header(record),
             *_mmseg_average(record),
             *notes,
-            "# Merge into your config (an auxiliary_head has its own loss_decode).",
+            "# Merge into your config (an auxiliary_head has its own loss_decode). _delete_=True",
+            "# replaces the base config's loss_decode whole, a list of losses included (mmengine",
+            "# 0.10 refuses to merge a dict into a list without it); in a config without",
+            "# _base_ drop that line, or the loss receives it as an argument.",
             "model = dict(",
             "    decode_head=dict(",
             f"        num_classes={record['num_classes']},",
             *head,
             "        loss_decode=dict(",
+            "            _delete_=True,",
             '            type="CrossEntropyLoss",',
             "            use_sigmoid=False,",
             "            loss_weight=1.0,",
@@ -185,52 +221,58 @@ def to_mmseg(record: Record) -> str:
 
 
 def to_keras(record: Record) -> str:
-    """A ``dataset.map`` function giving per-pixel ``sample_weight`` with ``tf.gather``."""
+    """A function giving per-pixel ``sample_weight`` with ``keras.ops.take``, any backend."""
     ignore: list[int] = record["ignore"]
     count = record["num_classes"]
     if ignore:
-        tests = [f"tf.equal(label, {v})" for v in ignore]
+        tests = [f"ops.equal(label, {v})" for v in ignore]
         ignored = tests[0]
         for test in tests[1:]:
-            ignored = f"tf.logical_or({ignored}, {test})"
+            ignored = f"ops.logical_or({ignored}, {test})"
         body = [
             f"    ignored = {ignored}",
             f"    # Ignored labels read the extra entry {count} (weight 0) and become a valid",
             "    # class id for the loss, which refuses ids outside 0..C-1.",
-            f"    sample_weight = tf.gather(CLASS_WEIGHTS, tf.where(ignored, {count}, label))",
-            "    label = tf.where(ignored, 0, label)",
+            f"    sample_weight = ops.take(CLASS_WEIGHTS, ops.where(ignored, {count}, label))",
+            "    label = ops.where(ignored, 0, label)",
         ]
         extra = f"0.0,  # {count}: ignored labels {', '.join(map(str, ignore))}"
     else:
-        body = ["    sample_weight = tf.gather(CLASS_WEIGHTS, label)"]
+        body = ["    sample_weight = ops.take(CLASS_WEIGHTS, label)"]
         extra = ""
     return "\n".join(
         [
             *_header(record),
-            "# Keras refuses class_weight for per-pixel targets: pass sample_weight instead.",
+            "# Keras 3 (checked with 3.15.1 on the torch backend; keras.ops runs on every",
+            "# backend, inside tf.data's map too). fit(class_weight=...) takes one class per",
+            "# sample and fails on (N, H, W) targets, so each pixel gets a sample_weight, the",
+            "# weight of its true class.",
             "# reduction='mean_with_sample_weight' (Keras >= 3.7) divides by the sum of the",
             "# pixels' sample_weight, like PyTorch: ignored and void pixels (weight 0) leave the",
             "# average and the scale of the weights cancels. Keras's default reduction,",
             "# 'sum_over_batch_size', divides by all pixels, weight-0 ones included, instead.",
-            "import tensorflow as tf",
+            "import keras",
+            "import numpy as np",
+            "from keras import ops",
             "",
-            "CLASS_WEIGHTS = tf.constant(",
+            "CLASS_WEIGHTS = np.array(",
             "    [",
             _vector(record, "        ", extra),
             "    ],",
-            "    dtype=tf.float32,",
+            '    dtype="float32",',
             ")",
             "",
             "",
             "def add_sample_weights(image, label):",
             '    """(image, label) -> (image, label, per-pixel weight of the true class)."""',
-            "    label = tf.cast(label, tf.int32)",
+            '    label = ops.cast(label, "int32")',
             *body,
             "    return image, label, sample_weight",
             "",
             "",
-            "# train = train.map(add_sample_weights)",
-            "loss = tf.keras.losses.SparseCategoricalCrossentropy(",
+            "# tf.data: train = train.map(add_sample_weights); a PyDataset or generator: return",
+            "# add_sample_weights(image, label) from __getitem__.",
+            "loss = keras.losses.SparseCategoricalCrossentropy(",
             '    from_logits=True, reduction="mean_with_sample_weight"',
             ")",
             "# model.compile(loss=loss, ...); model.fit(train, ...)",
@@ -250,8 +292,13 @@ def to_caffe(record: Record) -> str:
     return "\n".join(
         [
             *_header(record),
-            "# For the SoftmaxWithLoss layer of SegNet's Caffe fork (weight_by_label_freqs is",
-            f"# not in upstream Caffe); the model needs {record['num_classes']} output channels.",
+            "# For the SoftmaxWithLoss layer of SegNet's Caffe fork (alexgkendall/caffe-segnet,",
+            "# its last commit; weight_by_label_freqs is not in upstream Caffe). The model needs",
+            f"# {record['num_classes']} output channels, one class_weighting each. With",
+            "# normalize: true (the default) the fork divides sum(w[y] * loss) by the number of",
+            "# non-ignored pixels, void (weight-0) pixels included, so the scale of the weights",
+            "# scales the loss and the learning rate: --normalize pixels keeps the unweighted",
+            "# scale.",
             *(
                 line
                 for v in record["void"][:1]

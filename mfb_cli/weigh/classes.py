@@ -232,10 +232,77 @@ def layout_warnings(stats: ClassStats) -> tuple[str, ...]:
                 " to keep it)",
             )
         )
-    absent = [c for c in stats.absent if c != suspect]
+    void = likely_void_ignore_value(stats)
+    if void is not None:
+        below = [c for c in range(void) if stats.pixels[c] > 0 and c not in stats.void]
+        messages.append(
+            spelled(
+                Param("void", void, item=True),
+                f" makes a class vector of {stats.num_classes} entries, and label {void} lies "
+                f"far above the next label ({below[-1] if below else 'none'}); if it marks "
+                "pixels without a class (Pascal VOC's, Cityscapes' 255), pass ",
+                Param("ignore", void, item=True),
+                ": an ignored value takes no output channel",
+            )
+        )
+    shorter = known_layouts_above(stats)
+    if shorter:
+        top = stats.num_classes - 1
+        messages.append(
+            spelled(
+                f"the class vector has {stats.num_classes} entries, 1 + the largest label "
+                f"({top}), as no ",
+                Param("num_classes"),
+                " was given; these ids also fit ",
+                " and ".join(f"{name} ({count} classes)" for name, count in shorter),
+                ": if the data is a subset of one, pass its class count (",
+                Param("num_classes", shorter[0][1]),
+                *(f" for {name}" for name, _ in shorter[:1]),
+                ") so every class keeps its place",
+            )
+        )
+    absent = [c for c in stats.absent if c != suspect and c != void]
     if absent:
         messages.append(f"classes never seen, given weight 0: {id_ranges(absent)}")
     return tuple(messages)
+
+
+#: Class layouts whose ids 0..K-1 come with 255 as the ignored value: an inferred vector
+#: shorter than one of them may be a subset of that dataset (train ids K, ignore 255).
+KNOWN_LAYOUTS = (("Cityscapes trainIds", 19), ("Pascal VOC", 21))
+
+
+def known_layouts_above(stats: ClassStats) -> tuple[tuple[str, int], ...]:
+    """The known layouts with more classes than an inferred vector, when the ids fit them.
+
+    The vector must be more than half as long as the layout (a subset of it, not a small
+    dataset of its own). Only when the length was inferred (no --num-classes, no class
+    set), 255 is ignored as those datasets do, and no void id is given (a void id fixes
+    the layout itself).
+    """
+    if stats.spec.num_classes is not None or stats.spec.class_set is not None:
+        return ()
+    if 255 not in stats.ignore or stats.void:
+        return ()
+    # A vector of more than half the layout's length: a subset, not a small dataset of its own.
+    return tuple(
+        (name, count) for name, count in KNOWN_LAYOUTS if count / 2 < stats.num_classes < count
+    )
+
+
+def likely_void_ignore_value(stats: ClassStats) -> int | None:
+    """A --void id that looks like a dataset's ignore value (255 far above every class).
+
+    ``--void 255`` on VOC-like data makes a 256-entry vector whose ids 21..254 are absent;
+    ``--ignore 255`` is what such a value asks for.
+    """
+    if stats.spec.num_classes is not None or not stats.void:
+        return None
+    top = max(stats.void)
+    if top != stats.num_classes - 1 or top not in _USUAL_IGNORE_VALUES:
+        return None
+    below = [c for c in range(top) if stats.pixels[c] > 0 and c not in stats.void]
+    return top if not below or below[-1] < top // 2 else None
 
 
 #: Longest id list a message shows before it is cut (warnings stay about 200 characters).

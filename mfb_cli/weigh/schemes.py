@@ -16,10 +16,10 @@ and not void), K = number of counted classes.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import MfbError, OptionError, Param, spelled
 
@@ -30,8 +30,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class ClassWeights:
-    """A weight vector and what it was computed from."""
+class ClassWeights(Sequence[float]):
+    """A weight vector and what it was computed from.
+
+    It is the sequence of its weights (``len``, indexing, iteration), so
+    ``torch.tensor(result)`` is a float32 tensor and ``list(result)`` the Python floats;
+    ``np.asarray(result)`` is float32 too, the dtype of a network's logits (pass
+    ``dtype=np.float64`` or read ``weights`` for the full precision).
+    """
 
     scheme: str
     weights: tuple[float, ...]
@@ -46,11 +52,30 @@ class ClassWeights:
     #: Labelled pixels of each counted class, in ``counted`` order (for --normalize pixels).
     counted_pixels: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[float, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> float | tuple[float, ...]:
+        return self.weights[index]
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.weights)
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
-        """``np.asarray(result)``: the weights as a 1-D float64 array, one per class id."""
+        """``np.asarray(result)``: a new 1-D array, one weight per class id, float32 unless
+        ``dtype`` says otherwise. The weights are Python floats, so an array of them is
+        always a copy: ``copy=False`` raises ValueError, as NumPy 2's protocol asks."""
         import numpy as np  # only when asked: the CLI's --help must not import NumPy
 
-        return np.asarray(self.weights, dtype=np.float64 if dtype is None else dtype)
+        if copy is False:
+            raise ValueError("ClassWeights holds Python floats: an array of them is a copy")
+        return np.array(self.weights, dtype=np.float32 if dtype is None else dtype)
 
 
 def exact_median(values: list[Fraction]) -> Fraction:

@@ -48,3 +48,28 @@ class LabelSpec:
             )
         if self.void and min(self.void) < 0:
             raise OptionError(Param("void", min(self.void), item=True), ": class ids are >= 0")
+        if self.num_classes is not None:
+            self._check_against(self.num_classes)
+
+    def _check_against(self, num_classes: int) -> None:
+        """Every contradiction between --num-classes and --void / --ignore: decidable from
+        the options alone, so refused before a file is read (the same words as after)."""
+        if num_classes < 1:
+            raise OptionError(Param("num_classes", num_classes), ": must be at least 1")
+        for value in self.void:
+            if value >= num_classes:
+                raise OptionError(
+                    Param("void", value, item=True),
+                    f" is outside the class range 0..{num_classes - 1} (",
+                    Param("num_classes", num_classes),
+                    ")",
+                )
+        for value in self.ignore:
+            if 0 <= value < num_classes:
+                raise OptionError(
+                    Param("ignore", value, item=True),
+                    f" is inside the class range 0..{num_classes - 1}: an ignored value has no "
+                    "output channel; use ",
+                    Param("void", value, item=True),
+                    " to keep its channel with weight 0",
+                )

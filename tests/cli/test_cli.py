@@ -93,7 +93,6 @@ def test_void_in_median_flag(mask_dir):
         (lambda d: save_mask(d / "a.png", [[0, 19]]), ["--num-classes", 19], "a.png: label 19"),
         (lambda d: save_mask(d / "c.png", [[[9, 0, 0]] * 2] * 2, "RGB"), [], "c.png: is a colour"),
         (lambda d: (d.mkdir(), (d / "t.png").write_text("hi")), [], "t.png: not an image file"),
-        (lambda d: save_mask(d / "a.png", A), ["--num-classes", 2, "--void", 5], "--void 5 is"),
         (lambda d: save_mask(d / "a.png", A), ["--ignore", 0], "--ignore 0 is inside"),
     ],
 )
@@ -440,3 +439,92 @@ def test_a_forgotten_ignore_255_is_pointed_out(mask_dir):
         line.removeprefix("warning: ") for line in result.stderr.splitlines()
     ]
     assert json.loads(result.stdout)["warnings"] == json.loads(histogram.stdout)["warnings"]
+
+
+@pytest.mark.parametrize(
+    "command", ["weights", "histogram", "sampling", "priors", "check", "report"]
+)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--num-classes", 12, "--ignore", 5], "--ignore 5 is inside the class range 0..11"),
+        (["--num-classes", 2, "--void", 5], "--void 5 is outside the class range 0..1"),
+        (["--void", 3, "--ignore", 3], "id 3 is given as both --void and --ignore"),
+    ],
+)
+def test_contradictions_of_the_options_alone_are_usage_errors(tmp_path, command, args, message):
+    """Decidable from the options alone: exit 2 before a file is read (the path is not even
+    there), never exit 1 after a scan."""
+    result = run(command, tmp_path / "not-there", *args)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr
+    assert "not-there" not in result.stderr
+
+
+def test_a_cityscapes_subset_is_told_its_inferred_length(mask_dir):
+    """14 trainIds of 19 present, 255 ignored: the vector is 14 long, and mfb says so."""
+    folder = mask_dir([[[*range(7), 255], [*range(7, 14), 255]]])
+    result = run("weights", folder, "--ignore", 255)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert len(record["weights"]) == 14
+    (warning,) = record["warnings"]
+    assert warning.startswith("the class vector has 14 entries, 1 + the largest label (13)")
+    assert "Cityscapes trainIds (19 classes)" in warning and "Pascal VOC (21 classes)" in warning
+    assert "--num-classes 19 for Cityscapes trainIds" in warning
+    assert result.stderr == f"warning: {warning}\n"
+    fixed = run("weights", folder, "--ignore", 255, "--num-classes", 19)
+    assert len(json.loads(fixed.stdout)["weights"]) == 19
+    assert "class vector has" not in fixed.stderr
+    # Not for a small dataset of its own (2 classes), nor for a class set's length.
+    small = run("weights", mask_dir([[[0, 1, 255]]]), "--ignore", 255)
+    assert "class vector has" not in small.stderr
+
+
+def test_void_255_on_voc_like_data_points_at_ignore(mask_dir):
+    folder = mask_dir([[[*range(21), 255]]])
+    result = run("weights", folder, "--void", 255)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "warning: --void 255 makes a class vector of 256 entries, and label 255 lies far above "
+        "the next label (20); if it marks pixels without a class (Pascal VOC's, Cityscapes' "
+        "255), pass --ignore 255: an ignored value takes no output channel"
+    )
+    assert json.loads(result.stdout)["warnings"][0] == lines[0].removeprefix("warning: ")
+    right = run("weights", folder, "--ignore", 255)
+    assert "--void" not in right.stderr and len(json.loads(right.stdout)["weights"]) == 21
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--void", 11, "-o", "{tmp}/r.html"],
+        ["sampling", "--void", 11, "--scheme", "rare-class"],
+        ["priors", "--void", 11],
+        ["histogram", "--void", 11],
+        ["weights", "--void", 11, "--scheme", "effective-number"],
+        ["weights", "--void", 11, "--ignore", 255],
+    ],
+)
+def test_a_message_never_suggests_an_option_its_command_lacks(tmp_path, args):
+    """Every flag a warning names is the running command's own, or is named with the
+    command that has it ('mfb weights --beta 0.99')."""
+    import re
+
+    from mfb_cli.cli import cli
+
+    samples = Path(__file__).resolve().parents[2] / "sample_masks"
+    command, rest = args[0], [str(a).replace("{tmp}", str(tmp_path)) for a in args[1:]]
+    result = run(command, samples, *rest)
+    assert result.exit_code == 0, result.stderr
+    own = {
+        opt
+        for param in cli.get_command(None, command).params  # type: ignore[arg-type]
+        for opt in getattr(param, "opts", [])
+    }
+    unquoted = re.sub(r"'mfb [a-z]+ [^']*'", "", result.stderr)
+    flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", unquoted))
+    assert flags <= own, (command, flags - own)
+    if command == "report":
+        assert "'mfb weights --beta 0.9999'" in result.stderr  # effective-number saturates

@@ -93,7 +93,7 @@ def test_merge_refuses_a_shard_without_geometry(tmp_path):
     assert run("scan", tmp_path / "b", "-q", "-o", tmp_path / "b.json").exit_code == 0
     result = run("merge", tmp_path / "a.json", tmp_path / "b.json")
     assert result.exit_code == 1
-    assert "(scanned with --geometry) and the other does not" in result.stderr
+    assert "(scanned with 'mfb scan --geometry') and the other does not" in result.stderr
 
 
 def _stats(tmp_path: Path) -> dict:

@@ -210,7 +210,15 @@ def test_np_asarray_gives_the_weight_vector():
     result = compute_class_weights(SAMPLES, void=[11])
     assert isinstance(result, ClassWeights)
     array = np.asarray(result)
-    assert array.dtype == np.float64 and array.shape == (12,)
+    assert array.dtype == np.float32 and array.shape == (12,)  # the dtype of logits
     command = json.loads(run("weights", SAMPLES, "--void", 11, "-q").stdout)
-    assert array.tolist() == command["weights"]
-    assert np.asarray(result, dtype=np.float32).dtype == np.float32
+    assert array.tolist() == np.asarray(command["weights"], dtype=np.float32).tolist()
+    full = np.asarray(result, dtype=np.float64)
+    assert full.tolist() == command["weights"] == list(result) == list(result.weights)
+    assert len(result) == 12 and result[11] == 0.0 and result[-1] == 0.0
+    assert result[:2] == tuple(command["weights"][:2])
+    assert np.array(result, copy=True).tolist() == full.astype(np.float32).tolist()
+    with pytest.raises(ValueError, match="is a copy"):
+        np.asarray(result, copy=False)
+    array[0] = 99.0  # a fresh, writable array each time: the result is unchanged
+    assert np.asarray(result)[0] != 99.0

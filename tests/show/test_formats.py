@@ -22,6 +22,8 @@ from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.spec import LabelSpec
 from mfb_cli.weigh.weights import class_weights
 
+from ..numpy_frameworks import keras_modules
+
 scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.none(), st.booleans()
 )
@@ -77,16 +79,9 @@ def fake_frameworks(monkeypatch):
     nn.CrossEntropyLoss = FakeLoss
     torch.nn = nn
     torch.tensor = lambda data: list(data)  # the literal list, to compare exactly
-    tf = types.ModuleType("tensorflow")
-    tf.float32, tf.int32 = np.float32, np.int32
-    tf.constant = lambda value, dtype=None: np.asarray(value, dtype=dtype)
-    tf.cast = lambda x, dtype: np.asarray(x).astype(dtype)
-    tf.equal, tf.logical_or, tf.where = np.equal, np.logical_or, np.where
-    tf.gather = lambda params, indices: np.take(params, indices)
-    tf.keras = types.SimpleNamespace(
-        losses=types.SimpleNamespace(SparseCategoricalCrossentropy=FakeLoss)
-    )
-    for name, module in {"torch": torch, "torch.nn": nn, "tensorflow": tf}.items():
+    keras = keras_modules()
+    keras["keras"].losses = types.SimpleNamespace(SparseCategoricalCrossentropy=FakeLoss)
+    for name, module in {"torch": torch, "torch.nn": nn, **keras}.items():
         monkeypatch.setitem(sys.modules, name, module)
 
 
@@ -157,9 +152,11 @@ def test_csv_name_is_empty_when_no_names_are_known():
 @pytest.mark.parametrize(("ignore", "argument"), [((), None), ((255,), 255), ((254, 255), 255)])
 def test_torch_ignore_index(fake_frameworks, ignore, argument):
     text = WEIGHTS_FORMATS["torch"](make_record(ignore))
-    kwargs = run_snippet(text)["criterion"].kwargs
+    names = run_snippet(text)
+    kwargs = names["criterion"].kwargs
+    assert ("training_target" in names) == (len(ignore) == 2)
     assert kwargs.get("ignore_index") == argument
-    assert ("remap 254 to 255" in text) == (len(ignore) == 2)
+    assert ("training_target maps 254 to 255" in text) == (len(ignore) == 2)
 
 
 @pytest.mark.parametrize(("ignore", "head"), [((), None), ((255,), 255), ((254, 255), 255)])
