@@ -24,7 +24,7 @@ from ..class_set import MAX_CLASSES
 from ..count.connectivity import Connectivity
 from ..count.pools import POOLS, Pool
 from ..errors import MfbError, OptionError
-from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, ReadOptions
+from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, DEFAULT_MAX_TOTAL_PIXELS, ReadOptions
 from ..read.sources.find import DEFAULT_GLOB
 from ..weigh.spec import LabelSpec
 from .messages import cli_text
@@ -179,6 +179,22 @@ max_pixels_opt = click.option(
     show_default=True,
     help="Refuse larger images (decompression bomb guard).",
 )
+max_total_pixels_opt = click.option(
+    "--max-total-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_TOTAL_PIXELS,
+    show_default=True,
+    help="Refuse a volume (a file read slice by slice) holding more voxels; --max-pixels "
+    "then applies to one slice.",
+)
+volume_opt = click.option(
+    "--volume",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Of a 4D label file (time points or channels along its 4th axis), count volume N "
+    "(from 0). 2D and 3D files are read as they are.  [default: 4D files are refused]",
+)
 decoder_opt = click.option(
     "--decoder",
     type=click.Choice(list(DECODERS)),
@@ -296,6 +312,8 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     pool_opt,
     quiet_opt,
     max_pixels_opt,
+    max_total_pixels_opt,
+    volume_opt,
     decoder_opt,
     skip_bad_opt,
     list_opt,
@@ -563,6 +581,8 @@ _READING = (
     "decoder",
     "skip_bad",
     "max_pixels",
+    "max_total_pixels",
+    "volume",
     "lists",
     "column",
     "root",

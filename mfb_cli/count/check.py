@@ -30,7 +30,7 @@ from ..read.decode.raw import RawLabels, read_raw
 from ..read.labels.mapping import map_histogram
 from ..read.options import ReadOptions
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels, blend_pixels_in_bands
-from .kernels import histogram_of_raw
+from .kernels import histogram_of_chunk, histogram_of_raw, summed
 from .label_check import LabelCheck
 from .one_file import image_geometry, read_note
 from .pipeline import scan_in_order
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from .._types import Int64Array
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .pools import Pool
@@ -89,7 +90,8 @@ class FileFindings:
     sha256: str | None
     problem: str | None = None
     mode: str | None = None
-    size: tuple[int, int] | None = None
+    #: (width, height) of an image; a volume's shape as stored (i, j, k).
+    size: tuple[int, ...] | None = None
     ids: tuple[int, ...] = ()
     blend_pixels: int = 0
     boundary_pixels: int = 0
@@ -309,9 +311,13 @@ def inspect_file(
     problem: str | None = None
     components: tuple[int, ...] = ()
     specks: tuple[int, ...] = ()
+    blends = boundary = 0
     try:
         raw = read_raw(path, read, data)
-        raw_ids, raw_counts = histogram_of_raw(raw, read)
+        if raw.values is None:  # read in chunks: histogram and artefacts in one pass
+            raw_ids, raw_counts, blends, boundary = _chunked_findings(raw, read)
+        else:
+            raw_ids, raw_counts = histogram_of_raw(raw, read)
         if geometry is None:
             ids, _ = map_histogram(str(path), raw, raw_ids, raw_counts, read)
         else:
@@ -333,6 +339,19 @@ def inspect_file(
     if problem is not None:
         return FileFindings(path, size_bytes, sha, problem=problem)
     image = raw.values
+    if image is None:
+        header = raw.described()
+        return FileFindings(
+            path,
+            size_bytes,
+            sha,
+            mode=raw.mode,
+            size=header.shape,
+            ids=tuple(ids.tolist()),
+            blend_pixels=blends,
+            boundary_pixels=boundary,
+            note=read_note(path, raw, raw_ids),
+        )
     if isinstance(image, Image.Image):
         mode, size = image.mode, image.size
 
@@ -363,6 +382,23 @@ def inspect_file(
         components=components,
         specks=specks,
     )
+
+
+def _chunked_findings(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array, int, int]:
+    """Histogram and interpolation artefacts of a file read in chunks (a volume), in one
+    pass: artefacts are looked for in each slice (the plane of its two fastest axes)."""
+    parts = []
+    blends = boundary = 0
+    for chunk in raw.chunks():
+        values = chunk.values
+        parts.append(histogram_of_chunk(values, read))
+        planes = [values] if values.ndim == 2 else [values[:, :, k] for k in range(values.shape[2])]
+        for plane in planes:
+            found, edges = blend_pixels(plane)
+            blends, boundary = blends + found, boundary + edges
+        del chunk, values, planes
+    ids, counts = summed(parts)
+    return ids, counts, blends, boundary
 
 
 def inspect_files(
@@ -450,7 +486,7 @@ def check_masks(
             return
         assert findings.mode is not None and findings.size is not None
         modes[findings.mode] += 1
-        sizes["{}x{}".format(*findings.size)] += 1
+        sizes["x".join(map(str, findings.size))] += 1
         for value in labels.outside(findings.ids):
             out_of_range[value].append(name)
         if findings.suspect:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError, OptionError, Param
 from .base.budget import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
+from .base.chunks import DEFAULT_MAX_TOTAL_PIXELS as DEFAULT_MAX_TOTAL_PIXELS
 from .decode.fast import fast_modules
 
 if TYPE_CHECKING:
@@ -47,6 +48,11 @@ class ReadOptions:
     unmapped: int | None = None
     #: Which decoder reads greyscale PNGs (DECODERS); the counts never depend on it.
     decoder: str = "auto"
+    #: The most pixels (voxels) of one file read chunk by chunk (a volume); ``max_pixels``
+    #: then guards one chunk (one slice).
+    max_total_pixels: int | None = DEFAULT_MAX_TOTAL_PIXELS
+    #: Which volume of a 4D file (time points or channels) is read; None: 4D files are refused.
+    volume: int | None = None
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -67,6 +73,8 @@ class ReadOptions:
                     raise OptionError(Param(name), " needs ", Param("colormap"))
         if self.remap is None and self.unmapped is not None:
             raise OptionError(Param("unmapped"), " needs ", Param("remap"))
+        if self.volume is not None and self.volume < 0:
+            raise OptionError(Param("volume", self.volume), ": volumes are numbered from 0")
 
     @property
     def use_fast(self) -> bool:
