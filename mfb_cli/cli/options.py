@@ -24,7 +24,13 @@ from ..class_set import MAX_CLASSES
 from ..count.connectivity import Connectivity
 from ..count.pools import POOLS, Pool
 from ..errors import MfbError, OptionError
-from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, DEFAULT_MAX_TOTAL_PIXELS, ReadOptions
+from ..read.options import (
+    COUNT_MODES,
+    DECODERS,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_TOTAL_PIXELS,
+    ReadOptions,
+)
 from ..read.sources.find import DEFAULT_GLOB
 from ..weigh.spec import LabelSpec
 from .messages import cli_text
@@ -195,6 +201,15 @@ volume_opt = click.option(
     help="Of a 4D label file (time points or channels along its 4th axis), count volume N "
     "(from 0). 2D and 3D files are read as they are.  [default: 4D files are refused]",
 )
+count_opt = click.option(
+    "--count",
+    type=click.Choice(list(COUNT_MODES)),
+    default="voxels",
+    show_default=True,
+    help="How much one voxel adds to its class.  "
+    + ";  ".join(f"{name}: {text}" for name, text in COUNT_MODES.items())
+    + ". Needs volumes whose headers give spacing.",
+)
 decoder_opt = click.option(
     "--decoder",
     type=click.Choice(list(DECODERS)),
@@ -314,6 +329,7 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     max_pixels_opt,
     max_total_pixels_opt,
     volume_opt,
+    count_opt,
     decoder_opt,
     skip_bad_opt,
     list_opt,
@@ -583,6 +599,7 @@ _READING = (
     "max_pixels",
     "max_total_pixels",
     "volume",
+    "count",
     "lists",
     "column",
     "root",

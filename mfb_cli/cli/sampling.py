@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..count.per_image import ImageCounts
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from ..weigh.spec import LabelSpec
 
@@ -46,11 +47,18 @@ def scan_with_per_image(scan: ScanRequest, spec: LabelSpec | None, path: Path) -
     target, direct = output_target(path)  # a link followed, a device written through
     with PerImageWriter(target, recorded_mapping(scan.read), direct=direct) as writer:
         components: list[Int64Array] = []  # of the file on_image gets next (--geometry)
+        headers: dict[LabelSource, LabelHeader] = {}  # a volume's, until its on_image
+
+        def on_header(source: LabelSource, header: LabelHeader) -> None:
+            headers[source] = header
 
         def on_image(source: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
-            writer.add(str(source), ids, pixels, components.pop() if components else None)
+            shapes = components.pop() if components else None
+            writer.add(str(source), ids, pixels, shapes, headers.pop(source, None))
 
-        return scan_masks(scan, spec, on_image, lambda source, found: components.append(found))
+        return scan_masks(
+            scan, spec, on_image, lambda source, found: components.append(found), on_header
+        )
 
 
 def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -> None:

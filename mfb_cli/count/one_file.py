@@ -21,6 +21,7 @@ from .kernels import histogram_of_raw
 
 if TYPE_CHECKING:
     from .._types import Int64Array
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
@@ -31,16 +32,19 @@ def count_file_noted(
     read: ReadOptions = ReadOptions(),
     data: bytes | None = None,
     geometry: Connectivity | None = None,
-) -> tuple[Int64Array, Int64Array, tuple[str, str] | None, ImageGeometry | None]:
+) -> tuple[
+    Int64Array, Int64Array, tuple[str, str] | None, ImageGeometry | None, LabelHeader | None
+]:
     """``count_file``, (note, how it was stored) when the file was read in a way worth a
-    warning (READ_NOTES, else None), and with ``geometry`` the image's components."""
+    warning (READ_NOTES, else None), with ``geometry`` the image's components, and the
+    header of a file read in chunks (a volume's shape and spacing; None for a 2D file)."""
     raw = read_raw(path, read, data)
     raw_ids, raw_counts = histogram_of_raw(raw, read)
     if geometry is None:
         ids, counts = map_histogram(str(path), raw, raw_ids, raw_counts, read)
-        return ids, counts, read_note(path, raw, raw_ids), None
+        return ids, counts, read_note(path, raw, raw_ids), None, raw.header
     shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry)
-    return shapes.ids, shapes.pixels, read_note(path, raw, raw_ids), shapes
+    return shapes.ids, shapes.pixels, read_note(path, raw, raw_ids), shapes, raw.header
 
 
 def image_geometry(
@@ -106,5 +110,5 @@ def count_file(
 
     Decoding, then the colour map, then the remap: ids are those after every mapping.
     """
-    ids, counts, _, _ = count_file_noted(path, read, data)
+    ids, counts, _, _, _ = count_file_noted(path, read, data)
     return ids, counts

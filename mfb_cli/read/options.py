@@ -26,6 +26,12 @@ DECODERS: dict[str, str] = {
     "(palettes, 1-bit, interlaced, other formats); "
     "needs the 'fast' extra",
 }
+#: The counting modes behind ``--count``: how much one voxel adds to its class.
+COUNT_MODES: dict[str, str] = {
+    "voxels": "every pixel (voxel) counts 1, as a loss over the stored voxels sees it",
+    "physical": "every voxel counts its volume in mm^3 (the product of its spacings), exactly; "
+    "for cases of different spacing resampled to one spacing before training",
+}
 FAST_EXTRA_HINT = "pip install 'mfb-cli[fast]' (imagecodecs, and OpenCV for 16-bit counts)"
 
 
@@ -53,6 +59,9 @@ class ReadOptions:
     max_total_pixels: int | None = DEFAULT_MAX_TOTAL_PIXELS
     #: Which volume of a 4D file (time points or channels) is read; None: 4D files are refused.
     volume: int | None = None
+    #: How much one voxel adds to its class: 'voxels' (1) or 'physical' (its volume in
+    #: mm^3, exactly; count/physical.py). Not part of what the ids mean.
+    count: str = "voxels"
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -73,6 +82,10 @@ class ReadOptions:
                     raise OptionError(Param(name), " needs ", Param("colormap"))
         if self.remap is None and self.unmapped is not None:
             raise OptionError(Param("unmapped"), " needs ", Param("remap"))
+        if self.count not in COUNT_MODES:
+            raise OptionError(
+                f"unknown count {self.count!r} (choose from {', '.join(COUNT_MODES)})"
+            )
         if self.volume is not None and self.volume < 0:
             raise OptionError(Param("volume", self.volume), ": volumes are numbered from 0")
 

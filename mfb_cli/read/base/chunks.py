@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...errors import BadMaskError, Param
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from fractions import Fraction
 
 #: The most pixels (or voxels) one file may hold when it is read chunk by chunk: a header
 #: beyond it is refused before any value is read (``--max-pixels`` guards one chunk). About
