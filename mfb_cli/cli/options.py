@@ -318,6 +318,28 @@ unmapped_opt = click.option(
     "with --ignore 255).  [default: error]",
 )
 
+
+def _load_dataset(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is None:
+        return None
+    from ..read.labels.datasets import load_dataset_json
+
+    refuse_output_as_input(value)
+    return load_dataset_json(value)
+
+
+dataset_json_opt = click.option(
+    "--dataset-json",
+    "dataset",
+    metavar="FILE",
+    type=PathOrUrl(path_type=Path, dir_okay=False, exists=True),
+    callback=_load_dataset,
+    help="An nnU-Net v2 or MSD dataset.json: its labels give the class set (the vector's "
+    "length), the class names and the ignored value (nnU-Net's 'ignore'); regions (lists of "
+    "ids) are reported per region. A PATH that is a dataset folder (dataset.json and "
+    "labelsTr/ inside) reads its dataset.json and scans labelsTr/ for its file_ending.",
+)
+
 #: PATH... and every option saying how to read it, in --help order. A command that reads
 #: masks applies them all with ``mask_options``; this list is for one that needs them bare.
 MASK_OPTIONS: list[Callable[[Any], Any]] = [
@@ -344,6 +366,7 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     transparent_opt,
     map_opt,
     unmapped_opt,
+    dataset_json_opt,
 ]
 
 # dask and geometry are filled in by dask_option and geometry_options, on the commands
@@ -359,11 +382,17 @@ def mask_options(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..read.labels.datasets import labels_glob, with_dataset_folders
+
+        values = {name: kwargs.pop(name) for name in _READ_FIELDS}
+        given = {name: kwargs.pop(name) for name in _REQUEST_FIELDS}
+        given["paths"], values["dataset"] = with_dataset_folders(given["paths"], values["dataset"])
+        if values["dataset"] is not None and not _given(click.get_current_context(), "glob"):
+            given["glob"] = labels_glob(values["dataset"])
         try:
-            read = ReadOptions(**{name: kwargs.pop(name) for name in _READ_FIELDS})
+            read = ReadOptions(**values)
         except OptionError as error:  # options that contradict each other: a usage error
             raise click.UsageError(cli_text(error)) from error
-        given = {name: kwargs.pop(name) for name in _REQUEST_FIELDS}
         return function(*args, request=ScanRequest(read=read, **given), **kwargs)
 
     return apply_all(cast(F, wrapper), MASK_OPTIONS)

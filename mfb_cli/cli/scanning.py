@@ -292,12 +292,16 @@ def class_stats_for(
     sets the default vector length.
     """
     from ..read.labels.class_sets import class_set_in, class_set_of
+    from ..read.labels.datasets import recorded_ignore
     from ..weigh.classes import class_stats
 
     found = class_set_of(scan.read)
+    spec = with_ignore(spec, None if scan.read.dataset is None else scan.read.dataset.ignore)
     counts, source = counts_for(scan, replace(spec, class_set=found), from_path, on_image)
     if found is None and from_path is not None:
         found = class_set_in(source.get("label_mapping", {}))
+    if from_path is not None:
+        spec = with_ignore(spec, recorded_ignore(source.get("label_mapping", {})))
     spec = replace(spec, class_set=found)
     try:
         return counts, class_stats(counts, spec), source
@@ -310,6 +314,13 @@ def class_stats_for(
         raise LabelRangeError(f"{from_path}: ", *error.parts) from error
 
 
+def with_ignore(spec: LabelSpec, ignore: int | None) -> LabelSpec:
+    """``spec`` with a dataset.json's ignore value among its ignored values."""
+    if ignore is None or ignore in spec.ignore:
+        return spec
+    return replace(spec, ignore=tuple(sorted((*spec.ignore, ignore))))
+
+
 def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
     """'mfb check' of the request's files (on --dask's cluster if given), with progress.
 
@@ -320,6 +331,8 @@ def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
     from .dask_run import check_inspector
 
     unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
+    dataset = request.read.dataset
+    spec = with_ignore(spec, None if dataset is None else dataset.ignore)
     files = find_sources(request, unreadable)
     refuse_output_among(files)
     with progress_bar(request, len(files)) as bar, check_inspector(request) as inspector:

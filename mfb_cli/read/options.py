@@ -12,6 +12,7 @@ from .decode.fast import fast_modules
 
 if TYPE_CHECKING:
     from .labels.colormaps import ColorMap
+    from .labels.datasets import DatasetLabels
     from .labels.remap import Remap
 
 #: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
@@ -62,6 +63,8 @@ class ReadOptions:
     #: How much one voxel adds to its class: 'voxels' (1) or 'physical' (its volume in
     #: mm^3, exactly; count/physical.py). Not part of what the ids mean.
     count: str = "voxels"
+    #: What an nnU-Net or MSD dataset.json says the ids are: class set, names, ignore value.
+    dataset: DatasetLabels | None = None
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -108,10 +111,15 @@ class ReadOptions:
         if self.remap is not None:
             mapping["remap"] = self.remap.describe()
             mapping["unmapped"] = self.unmapped
+        if self.dataset is not None:
+            mapping["dataset"] = self.dataset.describe()
         return mapping
 
     def class_names(self) -> dict[int, str]:
-        """Names the colour table gives its class ids; none once --map renumbers them."""
-        if self.colormap is None or self.remap is not None:
+        """Names the colour table (or dataset.json) gives its class ids; none once --map
+        renumbers them."""
+        if self.remap is not None:
             return {}
+        if self.colormap is None:
+            return {} if self.dataset is None else dict(self.dataset.names)
         return dict(self.colormap.names)
