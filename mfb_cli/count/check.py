@@ -30,6 +30,8 @@ from ..read.decode.raw import RawLabels, read_raw
 from ..read.labels.mapping import map_histogram
 from ..read.options import ReadOptions
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels, blend_pixels_in_bands
+from .image_headers import DEFINITION as HEADERS
+from .image_headers import header_mismatches, images_of
 from .kernels import histogram_of_chunk, histogram_of_raw, summed
 from .label_check import LabelCheck
 from .one_file import image_geometry, read_note
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .._types import Int64Array
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .pools import Pool
@@ -102,6 +105,8 @@ class FileFindings:
     #: With geometry: the components of each of ``ids``, and how many are specks.
     components: tuple[int, ...] = ()
     specks: tuple[int, ...] = ()
+    #: A volume's header (shape, spacing, affine), to compare with its image's.
+    header: LabelHeader | None = None
 
     @property
     def suspect(self) -> bool:
@@ -140,6 +145,8 @@ class CheckReport:
     warnings: tuple[str, ...] = ()
     #: With geometry (else None): the speckled classes (SPECKLED_MIN, SPECKLED_SHARE).
     speckled_classes: list[Speckled] | None = None
+    #: (label, image, problem) where imagesTr/ sits beside labelsTr/; None: no images there.
+    header_mismatches: list[tuple[str, str, str]] | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -152,6 +159,7 @@ class CheckReport:
             "duplicates": bool(self.duplicates),
             "palette_conflicts": bool(self.palette_conflicts),
             "speckled_classes": bool(self.speckled_classes),
+            "header_mismatches": bool(self.header_mismatches),
         }
         return [kind for kind, present in found.items() if present]
 
@@ -186,9 +194,20 @@ class CheckReport:
                 for index, colours in self.palette_conflicts.items()
             ],
             "single_class": [{"path": p, "label": v} for p, v in self.single_class],
+            **(
+                {}
+                if self.header_mismatches is None
+                else {
+                    "header_mismatches": [
+                        {"label": label, "image": image, "problem": problem}
+                        for label, image, problem in self.header_mismatches
+                    ]
+                }
+            ),
             "settings": self.settings,
             "warnings": list(self.warnings),
-            "definitions": DEFINITIONS,
+            "definitions": DEFINITIONS
+            | ({} if self.header_mismatches is None else {"header_mismatches": HEADERS}),
             "mfb_version": __version__,
         }
         if self.speckled_classes is None:
@@ -207,7 +226,7 @@ class CheckReport:
         at = [key for key, _ in ordered].index("settings")
         ordered.insert(at, ("speckled_classes", speckled))
         record = dict(ordered)
-        record["definitions"] = {**DEFINITIONS, "speckled_classes": SPECKLED_DEFINITION}
+        record["definitions"] = {**record["definitions"], "speckled_classes": SPECKLED_DEFINITION}
         return record
 
 
@@ -351,6 +370,7 @@ def inspect_file(
             blend_pixels=blends,
             boundary_pixels=boundary,
             note=read_note(path, raw, raw_ids),
+            header=raw.header,
         )
     if isinstance(image, Image.Image):
         mode, size = image.mode, image.size
@@ -471,6 +491,7 @@ def check_masks(
     palettes: defaultdict[int, defaultdict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
     specks = _Specks()
+    volumes: list[tuple[Path, LabelHeader]] = []  # labels to compare with their images
 
     def tally(findings: FileFindings) -> None:
         name = str(findings.path)
@@ -500,6 +521,8 @@ def check_masks(
             stored[findings.note[1]] = stored.get(findings.note[1], 0) + 1
         if findings.components:
             specks.add(name, findings.ids, findings.components, findings.specks)
+        if findings.header is not None and isinstance(findings.path, Path):
+            volumes.append((findings.path, findings.header))
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
@@ -512,6 +535,8 @@ def check_masks(
         for findings in found:
             tally(findings)
     bad += [(str(archive), problem) for archive, problem in unreadable]
+    compared = any(images_of(path) is not None for path, _ in volumes)
+    mismatches = header_mismatches(volumes) if compared else None
     return CheckReport(
         files=len(paths) + len(unreadable),
         bad_files=bad,
@@ -541,4 +566,5 @@ def check_masks(
             if connectivity is None
             else specks.speckled(lambda label: label not in ignore and not labels.outside([label]))
         ),
+        header_mismatches=mismatches,
     )

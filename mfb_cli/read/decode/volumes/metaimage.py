@@ -269,3 +269,27 @@ def _first(error: BaseException) -> str:
     """ITK's message on one line: its last non-empty line says what went wrong."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__
+
+
+def metaimage_geometry(name: str, data: bytes | None = None) -> LabelHeader:
+    """Shape (every axis), spacing and RAS affine of any MetaImage file: its header alone."""
+    sitk = need("SimpleITK", "MetaImage")
+    with _local_copy(name, data) as path:
+        info = sitk.ImageFileReader()
+        info.SetImageIO("MetaImageIO")
+        info.SetFileName(path)
+        try:
+            info.ReadImageInformation()
+        except RuntimeError as error:
+            problem = f"has a MetaImage header ITK refuses ({_first(error)})"
+            raise BadMaskError(name, problem) from error
+        shape = tuple(int(n) for n in info.GetSize())
+        spacing = tuple(float(v) for v in info.GetSpacing())
+        direction = tuple(float(v) for v in info.GetDirection())
+        origin = tuple(float(v) for v in info.GetOrigin())
+    return LabelHeader(
+        shape=shape,
+        format="MetaImage",
+        spacing=spacing[: min(len(shape), 3)],
+        affine=_affine(direction, origin, spacing) if len(shape) >= 3 else None,
+    )

@@ -156,3 +156,20 @@ def _scaling(header: Any) -> tuple[Fraction, Fraction] | None:
     if not (np.isfinite(slope) and np.isfinite(inter)):
         return None
     return Fraction(slope), Fraction(inter)
+
+
+def nifti_geometry(name: str, data: bytes | None = None) -> LabelHeader:
+    """Shape (every axis), spacing and affine of any NIfTI file: its header alone."""
+    with opened(name, data) as stream:
+        header = read_header(name, stream)
+    shape = tuple(int(n) for n in header.get_data_shape())
+    unit = _MM_PER_UNIT.get(header.get_xyzt_units()[0], Fraction(1))
+    spatial = min(len(shape), 3)
+    spacing = tuple(float(Fraction(float(z)) * unit) for z in header["pixdim"][1 : 1 + spatial])
+    affine = header.get_best_affine()
+    return LabelHeader(
+        shape=shape,
+        format="NIfTI",
+        spacing=spacing,
+        affine=tuple(tuple(float(v) for v in row) for row in affine),
+    )

@@ -315,3 +315,15 @@ def _text_slabs(
         return whole[:, :, first:last]
 
     return slabs
+
+
+def nrrd_geometry(name: str, data: bytes | None = None) -> LabelHeader:
+    """Shape (every axis), spacing and RAS affine of any NRRD file: its header alone."""
+    with opened(name, data, gunzip=False) as stream:
+        header = read_header(name, stream)
+    sizes = tuple(int(n) for n in np.asarray(header["sizes"]).tolist())
+    kinds = [str(k).lower() for k in header.get("kinds", [])]
+    if kinds and kinds[0] in _COMPONENT_KINDS:
+        sizes = sizes[1:]
+    spacing, _, affine = _geometry(header, min(len(sizes), 3))
+    return LabelHeader(shape=sizes, format="NRRD", spacing=spacing, affine=affine)

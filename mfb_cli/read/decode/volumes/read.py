@@ -72,6 +72,23 @@ def read_volume(name: str, read: ReadOptions, data: bytes | None = None) -> RawL
         raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
 
+def volume_geometry(name: str, data: bytes | None = None) -> LabelHeader:
+    """Shape, spacing and affine of any volume file (an image too), from its header only."""
+    kind = volume_format(name)
+    if kind == "NIfTI":
+        from .nifti import nifti_geometry as geometry
+    elif kind == "NRRD":
+        from .nrrd import nrrd_geometry as geometry
+    else:
+        from .metaimage import metaimage_geometry as geometry
+    try:
+        return geometry(name, data)
+    except (BadMaskError, MfbError):
+        raise
+    except READ_ERRORS as error:
+        raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
+
+
 def reason(error: BaseException) -> str:
     """An error's message on one line (its type when it has none)."""
     return " ".join(str(error).split()) or type(error).__name__
@@ -246,4 +263,5 @@ __all__ = [
     "read_volume",
     "reason",
     "spatial_volume",
+    "volume_geometry",
 ]
