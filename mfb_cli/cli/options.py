@@ -188,6 +188,7 @@ max_pixels_opt = click.option(
 max_total_pixels_opt = click.option(
     "--max-total-pixels",
     type=click.IntRange(min=1),
+    metavar="N",
     default=DEFAULT_MAX_TOTAL_PIXELS,
     show_default=True,
     help="Refuse a volume (a file read slice by slice) holding more voxels; --max-pixels "

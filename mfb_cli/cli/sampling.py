@@ -302,6 +302,7 @@ def sampling(
             ("rounding", scheme == "repeat-factor", "without --scheme repeat-factor"),
             ("temperature", scheme == "rare-class", "without --scheme rare-class"),
             ("min_pixels", scheme == "rare-class", "without --scheme rare-class"),
+            ("count", False, "on sampling: images are weighed by their own voxels"),
         ],
     )
     images, counts, source = images_for(request, spec, from_paths)
