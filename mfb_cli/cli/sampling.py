@@ -24,7 +24,7 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
-from .scanning import Scanned, class_stats_for, scan_masks, warn_all
+from .scanning import Scanned, class_stats_for, scan_masks, warn_all, with_ignore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,6 +102,8 @@ def images_for(
         raise click.UsageError("give PATH... or --from IMAGES.jsonl, not both (nor --list)")
     if not from_paths and not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... to scan, or --from IMAGES.jsonl (or --list FILE)")
+    if scan.read.dataset is not None:  # a dataset.json's ignore value, for the scan's check
+        spec = with_ignore(spec, scan.read.dataset.ignore)
     if from_paths:
         from ..read.labels.class_sets import same_mapping
 
@@ -149,9 +151,11 @@ def image_class_stats(
 
     from ..errors import LabelRangeError
     from ..read.labels.class_sets import class_set_in, class_set_of
+    from ..read.labels.datasets import recorded_ignore
     from ..weigh.classes import class_stats, label_check
 
     found = class_set_of(scan.read) or class_set_in(source.get("label_mapping", {}))
+    spec = with_ignore(spec, recorded_ignore(source.get("label_mapping", {})))
     spec = replace(spec, class_set=found)
     try:
         return class_stats(counts, spec)
