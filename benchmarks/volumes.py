@@ -131,9 +131,7 @@ def main() -> None:
     ]
     for name in contenders:
         median = statistics.median(times[name])
-        lines.append(
-            f"| {name} | {median:.2f} | {median / floor:.2f} | {max(peaks[name]):.0f} |"
-        )
+        lines.append(f"| {name} | {median:.2f} | {median / floor:.2f} | {max(peaks[name]):.0f} |")
     big = [run_child([*mfb, str(huge), "-j", "1"]) for _ in range(1)]
     voxels = 512 * 512 * args.depth
     lines += [
