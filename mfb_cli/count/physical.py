@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import MfbError
+from ..errors import MfbError, Param
 from .counts import MAX_DISTINCT_IDS, ClassCounts, added_geometry
 
 if TYPE_CHECKING:
@@ -110,8 +110,10 @@ def add_physical(first: ClassCounts, second: ClassCounts) -> ClassCounts:
         return _with_warnings(first, second.warnings)
     if first.unit is None or second.unit is None:
         raise MfbError(
-            "cannot add voxel counts and physical volumes (--count physical): scan every "
-            "part with the same --count"
+            "cannot add voxel counts and physical volumes (",
+            Param("count", "physical"),
+            "): scan every part with the same ",
+            Param("count"),
         )
     unit = Fraction(1, math.lcm(first.unit.denominator, second.unit.denominator))
     a, b = in_unit(first, unit), in_unit(second, unit)

@@ -58,17 +58,21 @@ def to_nnunet(record: Record) -> str:
             "region-based dataset with sigmoid outputs and binary cross-entropy + Dice "
             "(DC_and_BCE_loss), which take no softmax class weights"
         )
-    if len(record["ignore"]) > 1:
-        raise MfbError(
-            f"{len(record['ignore'])} ignored values ({record['ignore']}); nnU-Net has one "
-            "ignore label (the 'ignore' entry of dataset.json)"
+    ignored: list[int] = record["ignore"]
+    if len(ignored) > 1:  # nnU-Net has one ignore label, the largest id
+        others = ", ".join(str(v) for v in ignored if v != max(ignored))
+        ignore = (
+            f"# Labels {', '.join(map(str, ignored))} are all ignored, but nnU-Net has one\n"
+            f"# ignore label ('ignore' in dataset.json, the largest id): relabel {others} to\n"
+            f"# {max(ignored)} in labelsTr/ first."
         )
-    ignore = (
-        f"# Ignored value {record['ignore'][0]}: nnU-Net's 'ignore' label, which nnU-Net\n"
-        "# gives the cross-entropy itself (ignore_index): it has no weight here."
-        if record["ignore"]
-        else "# No ignored value: every label id is an output channel."
-    )
+    elif ignored:
+        ignore = (
+            f"# Ignored value {ignored[0]}: nnU-Net's 'ignore' label, which nnU-Net\n"
+            "# gives the cross-entropy itself (ignore_index): it has no weight here."
+        )
+    else:
+        ignore = "# No ignored value: every label id is an output channel."
     return "\n".join(
         [
             *_head(record, "nnU-Net v2"),

@@ -47,13 +47,13 @@ def test_the_nnunet_weights_give_the_weighted_mean_of_torch():
     assert "nnUNetv2_train DATASET CONFIGURATION FOLD -tr nnUNetTrainerClassWeights" in text
 
 
-def test_the_nnunet_snippet_refuses_regions_and_several_ignored_values():
+def test_the_nnunet_snippet_refuses_regions_and_asks_for_one_ignore_label():
     record = nnunet_record()
     record["source"] = {"label_mapping": {"dataset": {"regions": {"whole": [1, 2]}}}}
     with pytest.raises(MfbError, match="region-based dataset"):
         WEIGHTS_FORMATS["nnunet"](record)
-    with pytest.raises(MfbError, match="one ignore label"):
-        WEIGHTS_FORMATS["nnunet"]({**nnunet_record(), "ignore": [3, 255]})
+    text = WEIGHTS_FORMATS["nnunet"]({**nnunet_record(), "ignore": [3, 255]})
+    assert "relabel 3 to\n# 255 in labelsTr/ first" in text
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
