@@ -169,6 +169,9 @@ class CheckReport:
 
     def record(self) -> dict[str, Any]:
         """The report as plain data for JSON/YAML (speckled classes with geometry only)."""
+        defined = DEFINITIONS | (
+            {} if self.header_mismatches is None else {"header_mismatches": HEADERS}
+        )
         record = {
             "clean": self.clean,
             "problems": self.problems,
@@ -206,8 +209,7 @@ class CheckReport:
             ),
             "settings": self.settings,
             "warnings": list(self.warnings),
-            "definitions": DEFINITIONS
-            | ({} if self.header_mismatches is None else {"header_mismatches": HEADERS}),
+            "definitions": defined,
             "mfb_version": __version__,
         }
         if self.speckled_classes is None:
@@ -226,7 +228,7 @@ class CheckReport:
         at = [key for key, _ in ordered].index("settings")
         ordered.insert(at, ("speckled_classes", speckled))
         record = dict(ordered)
-        record["definitions"] = {**record["definitions"], "speckled_classes": SPECKLED_DEFINITION}
+        record["definitions"] = {**defined, "speckled_classes": SPECKLED_DEFINITION}
         return record
 
 
