@@ -140,12 +140,12 @@ def test_nifti_scaling_applied_only_where_every_result_is_an_integer(tmp_path: P
     image = nib.Nifti1Image(VOLUME.astype(np.int16), np.eye(4))
     image.header.set_slope_inter(2, 1)
     nib.save(image, tmp_path / "scaled.nii.gz")
-    ids, counts, note, _ = count_file_noted(tmp_path / "scaled.nii.gz")
+    ids, counts, note, _, _ = count_file_noted(tmp_path / "scaled.nii.gz")
     assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == {1: 13, 3: 4, 5: 5, 11: 2}
     assert note == ("scaled", "NIfTI-1 int16")
     image.header.set_slope_inter(0.5, 0)
     nib.save(image, tmp_path / "halves.nii.gz")
-    ids, counts, note, _ = count_file_noted(tmp_path / "halves.nii.gz")
+    ids, counts, note, _, _ = count_file_noted(tmp_path / "halves.nii.gz")
     assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == BY_HAND  # stored values
     assert note == ("unscaled", "NIfTI-1 int16")
 
