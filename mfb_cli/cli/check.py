@@ -18,6 +18,7 @@ from .options import (
     format_option,
     mask_options,
     output_option,
+    refuse_unused,
     refuse_unused_reading,
 )
 
@@ -63,6 +64,7 @@ def check(
     from .scanning import check_files, warn_all
 
     refuse_unused_reading(ctx, request, None)
+    refuse_unused(ctx, [("count", False, "on check: it reads files, it weighs nothing")])
     report = check_files(request, spec)
     warn_all(report.warnings)
     if output_format == "table":

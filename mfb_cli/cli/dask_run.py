@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.counts import ClassCounts
     from ..errors import BadMaskError
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from .options import ScanRequest
 
@@ -25,6 +26,7 @@ def count_on_dask(
     on_skip: Callable[[LabelSource, BadMaskError], None],
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
     on_components: Callable[[LabelSource, Int64Array], None] | None = None,
+    on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
 ) -> ClassCounts:
     """Count ``files`` on the cluster --dask names; a cluster started here is closed after."""
     from ..count.dask_cluster import dask_client
@@ -44,6 +46,7 @@ def count_on_dask(
             on_image=on_image,
             geometry=scan.geometry,
             on_components=on_components,
+            on_header=on_header,
         )
 
 

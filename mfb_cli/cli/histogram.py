@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from ..weigh.classes import ClassStats
 
 from ..show.distribution import DISTRIBUTION_FORMATS, SORTS
 from ..weigh.spec import LabelSpec
@@ -110,10 +114,19 @@ def histogram(
     ctx = click.get_current_context()
     refuse_unused_reading(ctx, request, from_path)
     refuse_unused(ctx, [("log", plot is not None, "without --plot")])
-    counts, stats, source = class_stats_for(request, spec, from_path)
+    dataset = request.read.dataset
+    regions = () if dataset is None else tuple((r.name, r.ids) for r in dataset.regions)
+    present: list[tuple[int, ...]] = []  # each image's ids, for the regions' image counts
+    counts, stats, source = class_stats_for(
+        request,
+        spec,
+        from_path,
+        (lambda path, ids, pixels: present.append(tuple(ids.tolist()))) if regions else None,
+    )
     warn_all(stats.warnings)
     names = names or request.read.class_names()  # --names wins over the colour table's
     record = distribution_record(counts, stats, source, names=names, sort=sort)
+    record = with_regions(record, stats, source, present if regions else None)
     if plot is not None:
         from ..show.plot import plot_distribution
 
@@ -127,3 +140,21 @@ def histogram(
         text = DISTRIBUTION_FORMATS[output_format](record)
     write_text(text, output)
     wrote(output, f"{len(record['classes'])} classes, {output_format}", request.quiet)
+
+
+def with_regions(
+    record: dict[str, Any],
+    stats: ClassStats,
+    source: dict[str, Any],
+    present: list[tuple[int, ...]] | None,
+) -> dict[str, Any]:
+    """The record with per-region rows when a dataset.json defines regions."""
+    from ..read.labels.datasets import recorded_regions
+    from ..weigh.regions import DEFINITIONS, images_holding, region_rows
+
+    regions = recorded_regions(source.get("label_mapping", {}))
+    if not regions:
+        return record
+    images = None if present is None else images_holding(present, regions)
+    definitions = {**record.get("definitions", {}), **DEFINITIONS}
+    return {**record, "regions": region_rows(stats, regions, images), "definitions": definitions}

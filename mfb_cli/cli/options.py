@@ -24,7 +24,13 @@ from ..class_set import MAX_CLASSES
 from ..count.connectivity import Connectivity
 from ..count.pools import POOLS, Pool
 from ..errors import MfbError, OptionError
-from ..read.options import DECODERS, DEFAULT_MAX_PIXELS, ReadOptions
+from ..read.options import (
+    COUNT_MODES,
+    DECODERS,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_TOTAL_PIXELS,
+    ReadOptions,
+)
 from ..read.sources.find import DEFAULT_GLOB
 from ..weigh.spec import LabelSpec
 from .messages import cli_text
@@ -179,6 +185,32 @@ max_pixels_opt = click.option(
     show_default=True,
     help="Refuse larger images (decompression bomb guard).",
 )
+max_total_pixels_opt = click.option(
+    "--max-total-pixels",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=DEFAULT_MAX_TOTAL_PIXELS,
+    show_default=True,
+    help="Refuse a volume (a file read slice by slice) holding more voxels; --max-pixels "
+    "then applies to one slice.",
+)
+volume_opt = click.option(
+    "--volume",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Of a 4D label file (time points or channels along its 4th axis), count volume N "
+    "(from 0). 2D and 3D files are read as they are.  [default: 4D files are refused]",
+)
+count_opt = click.option(
+    "--count",
+    type=click.Choice(list(COUNT_MODES)),
+    default="voxels",
+    show_default=True,
+    help="How much one voxel adds to its class.  "
+    + ";  ".join(f"{name}: {text}" for name, text in COUNT_MODES.items())
+    + ". Needs volumes whose headers give spacing.",
+)
 decoder_opt = click.option(
     "--decoder",
     type=click.Choice(list(DECODERS)),
@@ -287,6 +319,28 @@ unmapped_opt = click.option(
     "with --ignore 255).  [default: error]",
 )
 
+
+def _load_dataset(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is None:
+        return None
+    from ..read.labels.datasets import load_dataset_json
+
+    refuse_output_as_input(value)
+    return load_dataset_json(value)
+
+
+dataset_json_opt = click.option(
+    "--dataset-json",
+    "dataset",
+    metavar="FILE",
+    type=PathOrUrl(path_type=Path, dir_okay=False, exists=True),
+    callback=_load_dataset,
+    help="An nnU-Net v2 or MSD dataset.json: its labels give the class set (the vector's "
+    "length), the class names and the ignored value (nnU-Net's 'ignore'); regions (lists of "
+    "ids) are reported per region. A PATH that is a dataset folder (dataset.json and "
+    "labelsTr/ inside) reads its dataset.json and scans labelsTr/ for its file_ending.",
+)
+
 #: PATH... and every option saying how to read it, in --help order. A command that reads
 #: masks applies them all with ``mask_options``; this list is for one that needs them bare.
 MASK_OPTIONS: list[Callable[[Any], Any]] = [
@@ -296,6 +350,9 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     pool_opt,
     quiet_opt,
     max_pixels_opt,
+    max_total_pixels_opt,
+    volume_opt,
+    count_opt,
     decoder_opt,
     skip_bad_opt,
     list_opt,
@@ -310,6 +367,7 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     transparent_opt,
     map_opt,
     unmapped_opt,
+    dataset_json_opt,
 ]
 
 # dask and geometry are filled in by dask_option and geometry_options, on the commands
@@ -325,11 +383,17 @@ def mask_options(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..read.labels.datasets import labels_glob, with_dataset_folders
+
+        values = {name: kwargs.pop(name) for name in _READ_FIELDS}
+        given = {name: kwargs.pop(name) for name in _REQUEST_FIELDS}
+        given["paths"], values["dataset"] = with_dataset_folders(given["paths"], values["dataset"])
+        if values["dataset"] is not None and not _given(click.get_current_context(), "glob"):
+            given["glob"] = labels_glob(values["dataset"])
         try:
-            read = ReadOptions(**{name: kwargs.pop(name) for name in _READ_FIELDS})
+            read = ReadOptions(**values)
         except OptionError as error:  # options that contradict each other: a usage error
             raise click.UsageError(cli_text(error)) from error
-        given = {name: kwargs.pop(name) for name in _REQUEST_FIELDS}
         return function(*args, request=ScanRequest(read=read, **given), **kwargs)
 
     return apply_all(cast(F, wrapper), MASK_OPTIONS)
@@ -563,6 +627,9 @@ _READING = (
     "decoder",
     "skip_bad",
     "max_pixels",
+    "max_total_pixels",
+    "volume",
+    "count",
     "lists",
     "column",
     "root",

@@ -24,13 +24,14 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
-from .scanning import Scanned, class_stats_for, scan_masks, warn_all
+from .scanning import Scanned, class_stats_for, scan_masks, warn_all, with_ignore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .._types import Int64Array
     from ..count.per_image import ImageCounts
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from ..weigh.spec import LabelSpec
 
@@ -46,11 +47,18 @@ def scan_with_per_image(scan: ScanRequest, spec: LabelSpec | None, path: Path) -
     target, direct = output_target(path)  # a link followed, a device written through
     with PerImageWriter(target, recorded_mapping(scan.read), direct=direct) as writer:
         components: list[Int64Array] = []  # of the file on_image gets next (--geometry)
+        headers: dict[LabelSource, LabelHeader] = {}  # a volume's, until its on_image
+
+        def on_header(source: LabelSource, header: LabelHeader) -> None:
+            headers[source] = header
 
         def on_image(source: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
-            writer.add(str(source), ids, pixels, components.pop() if components else None)
+            shapes = components.pop() if components else None
+            writer.add(str(source), ids, pixels, shapes, headers.pop(source, None))
 
-        return scan_masks(scan, spec, on_image, lambda source, found: components.append(found))
+        return scan_masks(
+            scan, spec, on_image, lambda source, found: components.append(found), on_header
+        )
 
 
 def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -> None:
@@ -94,6 +102,8 @@ def images_for(
         raise click.UsageError("give PATH... or --from IMAGES.jsonl, not both (nor --list)")
     if not from_paths and not scan.paths and not scan.lists:
         raise click.UsageError("give PATH... to scan, or --from IMAGES.jsonl (or --list FILE)")
+    if scan.read.dataset is not None:  # a dataset.json's ignore value, for the scan's check
+        spec = with_ignore(spec, scan.read.dataset.ignore)
     if from_paths:
         from ..read.labels.class_sets import same_mapping
 
@@ -141,9 +151,11 @@ def image_class_stats(
 
     from ..errors import LabelRangeError
     from ..read.labels.class_sets import class_set_in, class_set_of
+    from ..read.labels.datasets import recorded_ignore
     from ..weigh.classes import class_stats, label_check
 
     found = class_set_of(scan.read) or class_set_in(source.get("label_mapping", {}))
+    spec = with_ignore(spec, recorded_ignore(source.get("label_mapping", {})))
     spec = replace(spec, class_set=found)
     try:
         return class_stats(counts, spec)
@@ -294,6 +306,7 @@ def sampling(
             ("rounding", scheme == "repeat-factor", "without --scheme repeat-factor"),
             ("temperature", scheme == "rare-class", "without --scheme rare-class"),
             ("min_pixels", scheme == "rare-class", "without --scheme rare-class"),
+            ("count", False, "on sampling: images are weighed by their own voxels"),
         ],
     )
     images, counts, source = images_for(request, spec, from_paths)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.check import CheckReport
     from ..count.counts import ClassCounts
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from ..read.sources.file_list import LabelSources
     from ..weigh.classes import ClassStats
@@ -165,6 +166,7 @@ def scan_masks(
     spec: LabelSpec | None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
     on_components: Callable[[LabelSource, Int64Array], None] | None = None,
+    on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
 ) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr.
 
@@ -173,6 +175,7 @@ def scan_masks(
 
     ``on_image(path, ids, pixels)`` receives each counted file's histogram, in file order;
     with --geometry, ``on_components(path, components)`` its components per id just before.
+    ``on_header(path, header)`` each counted volume's header, just before.
     """
     from ..count.scan import count_masks
     from ..weigh.classes import label_check
@@ -207,7 +210,9 @@ def scan_masks(
                 bar.set_postfix_str(f"{rate:.0f} MPix/s", refresh=False)
                 bar.update(done)
 
-            counts = count_on_dask(scan, files, check, on_task, on_skip, on_image, on_components)
+            counts = count_on_dask(
+                scan, files, check, on_task, on_skip, on_image, on_components, on_header
+            )
         else:
             counts = count_masks(
                 files,
@@ -221,6 +226,7 @@ def scan_masks(
                 pool=scan.pool,
                 geometry=scan.geometry,
                 on_components=on_components,
+                on_header=on_header,
             )
     if not skipped:
         return Scanned(counts, files, skipped)
@@ -254,9 +260,23 @@ def counts_for(
                 f"{shown_path(from_path)}: scanned with a different label mapping than the options "
                 "given; rescan, or drop the colour map / remap options"
             )
-        return loaded.counts, loaded.source
+        return loaded.counts, with_count(loaded.counts, loaded.source)
     scanned = scan_masks(scan, spec, on_image)
-    return scanned.counts, scanned.source(scan)
+    return scanned.counts, with_count(scanned.counts, scanned.source(scan))
+
+
+def with_count(counts: ClassCounts, source: dict[str, Any]) -> dict[str, Any]:
+    """The source record, saying what the counts count when they are physical volumes."""
+    if counts.unit is None:
+        return source
+    return {
+        **source,
+        "count": "physical",
+        "count_unit_mm3": str(counts.unit),
+        "count_definition": "every pixel count (pixels, presence, totals) is a volume in "
+        "units of count_unit_mm3 mm^3: each voxel counted by its volume, the product of its "
+        "spacings, exactly",
+    }
 
 
 def class_stats_for(
@@ -272,12 +292,16 @@ def class_stats_for(
     sets the default vector length.
     """
     from ..read.labels.class_sets import class_set_in, class_set_of
+    from ..read.labels.datasets import recorded_ignore
     from ..weigh.classes import class_stats
 
     found = class_set_of(scan.read)
+    spec = with_ignore(spec, None if scan.read.dataset is None else scan.read.dataset.ignore)
     counts, source = counts_for(scan, replace(spec, class_set=found), from_path, on_image)
     if found is None and from_path is not None:
         found = class_set_in(source.get("label_mapping", {}))
+    if from_path is not None:
+        spec = with_ignore(spec, recorded_ignore(source.get("label_mapping", {})))
     spec = replace(spec, class_set=found)
     try:
         return counts, class_stats(counts, spec), source
@@ -290,6 +314,13 @@ def class_stats_for(
         raise LabelRangeError(f"{from_path}: ", *error.parts) from error
 
 
+def with_ignore(spec: LabelSpec, ignore: int | None) -> LabelSpec:
+    """``spec`` with a dataset.json's ignore value among its ignored values."""
+    if ignore is None or ignore in spec.ignore:
+        return spec
+    return replace(spec, ignore=tuple(sorted((*spec.ignore, ignore))))
+
+
 def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
     """'mfb check' of the request's files (on --dask's cluster if given), with progress.
 
@@ -300,6 +331,8 @@ def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
     from .dask_run import check_inspector
 
     unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
+    dataset = request.read.dataset
+    spec = with_ignore(spec, None if dataset is None else dataset.ignore)
     files = find_sources(request, unreadable)
     refuse_output_among(files)
     with progress_bar(request, len(files)) as bar, check_inspector(request) as inspector:

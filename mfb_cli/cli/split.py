@@ -237,6 +237,7 @@ def split(
             ("out_root", out_dir is not None, "without --out-dir"),
             ("out_suffix", out_dir is not None, "without --out-dir"),
             ("groups_file", group_pattern is None, "with --group: give one of them"),
+            ("count", False, "on split: images are split by their own voxels"),
         ],
     )
     grouping = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -160,9 +161,20 @@ def weights(
         ],
     )
     _, stats, source = class_stats_for(request, spec, from_path)
+    refuse_region_weights(source)
     result = class_weights(stats, scheme, normalize=normalize, clip=clip, **options)
     warn_all(result.warnings)  # the scan's, the class layout's and the scheme's
     names = names or request.read.class_names()  # --names wins over the colour table's
     record = rounded(weights_record(stats, result, source, names=names), decimals, result.exact)
     write_text(WEIGHTS_FORMATS[output_format](record), output)
     wrote(output, f"{len(result.weights)} weights, {output_format}", request.quiet)
+
+
+def refuse_region_weights(source: dict[str, Any]) -> None:
+    """A dataset.json whose regions overlap has no softmax classes to weigh: an error."""
+    from ..read.labels.datasets import recorded_regions
+    from ..weigh.regions import refuse_overlapping
+
+    regions = recorded_regions(source.get("label_mapping", {}))
+    if regions:
+        refuse_overlapping(regions, "the dataset.json")

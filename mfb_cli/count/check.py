@@ -30,7 +30,9 @@ from ..read.decode.raw import RawLabels, read_raw
 from ..read.labels.mapping import map_histogram
 from ..read.options import ReadOptions
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels, blend_pixels_in_bands
-from .kernels import histogram_of_raw
+from .image_headers import DEFINITION as HEADERS
+from .image_headers import header_mismatches, images_of
+from .kernels import histogram_of_chunk, histogram_of_raw, summed
 from .label_check import LabelCheck
 from .one_file import image_geometry, read_note
 from .pipeline import scan_in_order
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from .._types import Int64Array
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .pools import Pool
@@ -89,7 +93,8 @@ class FileFindings:
     sha256: str | None
     problem: str | None = None
     mode: str | None = None
-    size: tuple[int, int] | None = None
+    #: (width, height) of an image; a volume's shape as stored (i, j, k).
+    size: tuple[int, ...] | None = None
     ids: tuple[int, ...] = ()
     blend_pixels: int = 0
     boundary_pixels: int = 0
@@ -100,6 +105,8 @@ class FileFindings:
     #: With geometry: the components of each of ``ids``, and how many are specks.
     components: tuple[int, ...] = ()
     specks: tuple[int, ...] = ()
+    #: A volume's header (shape, spacing, affine), to compare with its image's.
+    header: LabelHeader | None = None
 
     @property
     def suspect(self) -> bool:
@@ -138,6 +145,8 @@ class CheckReport:
     warnings: tuple[str, ...] = ()
     #: With geometry (else None): the speckled classes (SPECKLED_MIN, SPECKLED_SHARE).
     speckled_classes: list[Speckled] | None = None
+    #: (label, image, problem) where imagesTr/ sits beside labelsTr/; None: no images there.
+    header_mismatches: list[tuple[str, str, str]] | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -150,6 +159,7 @@ class CheckReport:
             "duplicates": bool(self.duplicates),
             "palette_conflicts": bool(self.palette_conflicts),
             "speckled_classes": bool(self.speckled_classes),
+            "header_mismatches": bool(self.header_mismatches),
         }
         return [kind for kind, present in found.items() if present]
 
@@ -159,6 +169,9 @@ class CheckReport:
 
     def record(self) -> dict[str, Any]:
         """The report as plain data for JSON/YAML (speckled classes with geometry only)."""
+        defined = DEFINITIONS | (
+            {} if self.header_mismatches is None else {"header_mismatches": HEADERS}
+        )
         record = {
             "clean": self.clean,
             "problems": self.problems,
@@ -184,9 +197,19 @@ class CheckReport:
                 for index, colours in self.palette_conflicts.items()
             ],
             "single_class": [{"path": p, "label": v} for p, v in self.single_class],
+            **(
+                {}
+                if self.header_mismatches is None
+                else {
+                    "header_mismatches": [
+                        {"label": label, "image": image, "problem": problem}
+                        for label, image, problem in self.header_mismatches
+                    ]
+                }
+            ),
             "settings": self.settings,
             "warnings": list(self.warnings),
-            "definitions": DEFINITIONS,
+            "definitions": defined,
             "mfb_version": __version__,
         }
         if self.speckled_classes is None:
@@ -205,7 +228,7 @@ class CheckReport:
         at = [key for key, _ in ordered].index("settings")
         ordered.insert(at, ("speckled_classes", speckled))
         record = dict(ordered)
-        record["definitions"] = {**DEFINITIONS, "speckled_classes": SPECKLED_DEFINITION}
+        record["definitions"] = {**defined, "speckled_classes": SPECKLED_DEFINITION}
         return record
 
 
@@ -309,9 +332,13 @@ def inspect_file(
     problem: str | None = None
     components: tuple[int, ...] = ()
     specks: tuple[int, ...] = ()
+    blends = boundary = 0
     try:
         raw = read_raw(path, read, data)
-        raw_ids, raw_counts = histogram_of_raw(raw, read)
+        if raw.values is None:  # read in chunks: histogram and artefacts in one pass
+            raw_ids, raw_counts, blends, boundary = _chunked_findings(raw, read)
+        else:
+            raw_ids, raw_counts = histogram_of_raw(raw, read)
         if geometry is None:
             ids, _ = map_histogram(str(path), raw, raw_ids, raw_counts, read)
         else:
@@ -333,6 +360,20 @@ def inspect_file(
     if problem is not None:
         return FileFindings(path, size_bytes, sha, problem=problem)
     image = raw.values
+    if image is None:
+        header = raw.described()
+        return FileFindings(
+            path,
+            size_bytes,
+            sha,
+            mode=raw.mode,
+            size=header.shape,
+            ids=tuple(ids.tolist()),
+            blend_pixels=blends,
+            boundary_pixels=boundary,
+            note=read_note(path, raw, raw_ids),
+            header=raw.header,
+        )
     if isinstance(image, Image.Image):
         mode, size = image.mode, image.size
 
@@ -363,6 +404,23 @@ def inspect_file(
         components=components,
         specks=specks,
     )
+
+
+def _chunked_findings(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array, int, int]:
+    """Histogram and interpolation artefacts of a file read in chunks (a volume), in one
+    pass: artefacts are looked for in each slice (the plane of its two fastest axes)."""
+    parts = []
+    blends = boundary = 0
+    for chunk in raw.chunks():
+        values = chunk.values
+        parts.append(histogram_of_chunk(values, read))
+        planes = [values] if values.ndim == 2 else [values[:, :, k] for k in range(values.shape[2])]
+        for plane in planes:
+            found, edges = blend_pixels(plane)
+            blends, boundary = blends + found, boundary + edges
+        del chunk, values, planes
+    ids, counts = summed(parts)
+    return ids, counts, blends, boundary
 
 
 def inspect_files(
@@ -435,6 +493,7 @@ def check_masks(
     palettes: defaultdict[int, defaultdict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
     specks = _Specks()
+    volumes: list[tuple[Path, LabelHeader]] = []  # labels to compare with their images
 
     def tally(findings: FileFindings) -> None:
         name = str(findings.path)
@@ -450,7 +509,7 @@ def check_masks(
             return
         assert findings.mode is not None and findings.size is not None
         modes[findings.mode] += 1
-        sizes["{}x{}".format(*findings.size)] += 1
+        sizes["x".join(map(str, findings.size))] += 1
         for value in labels.outside(findings.ids):
             out_of_range[value].append(name)
         if findings.suspect:
@@ -464,6 +523,8 @@ def check_masks(
             stored[findings.note[1]] = stored.get(findings.note[1], 0) + 1
         if findings.components:
             specks.add(name, findings.ids, findings.components, findings.specks)
+        if findings.header is not None and isinstance(findings.path, Path):
+            volumes.append((findings.path, findings.header))
 
     # closing(): on an error or Ctrl-C the queued files are cancelled at once, not whenever
     # the generator is collected.
@@ -476,6 +537,8 @@ def check_masks(
         for findings in found:
             tally(findings)
     bad += [(str(archive), problem) for archive, problem in unreadable]
+    compared = any(images_of(path) is not None for path, _ in volumes)
+    mismatches = header_mismatches(volumes) if compared else None
     return CheckReport(
         files=len(paths) + len(unreadable),
         bad_files=bad,
@@ -505,4 +568,5 @@ def check_masks(
             if connectivity is None
             else specks.speckled(lambda label: label not in ignore and not labels.outside([label]))
         ),
+        header_mismatches=mismatches,
     )

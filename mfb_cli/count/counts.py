@@ -10,6 +10,8 @@ import numpy as np
 from ..errors import MfbError, Param
 
 if TYPE_CHECKING:
+    from fractions import Fraction
+
     import numpy.typing as npt
 
     from .._types import Int64Array
@@ -41,6 +43,10 @@ class ClassCounts:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: The components of each id (``--geometry``), or None when not measured.
     geometry: GeometryCounts | None = None
+    #: None: pixels and cooc count pixels (voxels). A fraction: they are physical volumes,
+    #: exact integers (Python ints in object arrays) in units of ``unit`` mm^3 (see
+    #: count/physical.py); images and num_images still count images.
+    unit: Fraction | None = None
 
     @classmethod
     def empty(cls) -> ClassCounts:
@@ -64,6 +70,10 @@ class ClassCounts:
         return sum(self.pixels.tolist())  # exact: a numpy sum would wrap past 2**63
 
     def __add__(self, other: ClassCounts) -> ClassCounts:
+        if self.unit is not None or other.unit is not None:
+            from .physical import add_physical
+
+            return add_physical(self, other)
         # Every count is at most the total pixels (or images): checking the two totals
         # keeps every sum below exact in int64, so a merge never wraps to a negative count.
         for mine, theirs, what in (
@@ -95,7 +105,7 @@ class ClassCounts:
             cooc,
             self.num_images + other.num_images,
             warnings,
-            _added_geometry(self, other),
+            added_geometry(self, other),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -103,6 +113,7 @@ class ClassCounts:
             return NotImplemented
         return (
             self.num_images == other.num_images
+            and self.unit == other.unit
             and np.array_equal(self.ids, other.ids)
             and np.array_equal(self.pixels, other.pixels)
             and np.array_equal(self.images, other.images)
@@ -123,7 +134,7 @@ class ClassCounts:
         )
 
 
-def _added_geometry(first: ClassCounts, second: ClassCounts) -> GeometryCounts | None:
+def added_geometry(first: ClassCounts, second: ClassCounts) -> GeometryCounts | None:
     """The geometry of two counts added; counts of no image (an empty part) add nothing."""
     if first.num_images == 0 and first.geometry is None:
         return second.geometry

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
 
     from .._types import Int64Array
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from .check import FileFindings, Inspector
     from .connectivity import Connectivity
@@ -116,8 +117,9 @@ def _size(source: LabelSource) -> int:
 
 
 #: One counted file of a task: its index in the file list, its present ids, their pixels,
-#: and with --geometry their components (else ()).
-ImageRow = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+#: with --geometry their components (else ()), and its header when it was read in chunks
+#: (a volume), else None.
+ImageRow = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], "LabelHeader | None"]
 
 
 @dataclass(frozen=True)
@@ -295,13 +297,18 @@ def count_task(
         modes[stored] = modes.get(stored, 0) + 1
 
     components: list[tuple[int, ...]] = []  # of the file on_image gets next
+    headers: dict[LabelSource, LabelHeader] = {}  # a volume's, until its on_image
 
     def on_components(path: LabelSource, found: Int64Array) -> None:
         components.append(tuple(found.tolist()))
 
+    def on_header(path: LabelSource, header: LabelHeader) -> None:
+        headers[path] = header
+
     def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
         shapes = components.pop() if components else ()
-        rows.append((index_of[path], tuple(ids.tolist()), tuple(pixels.tolist()), shapes))
+        header = headers.pop(path, None)
+        rows.append((index_of[path], tuple(ids.tolist()), tuple(pixels.tolist()), shapes, header))
 
     def partial(counts: ClassCounts, error: tuple[int, Failure] | None = None) -> Partial:
         return Partial(
@@ -328,6 +335,7 @@ def count_task(
             on_image=on_image if per_image else None,
             geometry=geometry,
             on_components=on_components if per_image and geometry is not None else None,
+            on_header=on_header if per_image else None,
         )
     except NoMasksFoundError:  # every file of this task skipped: not the run's verdict
         if not (skip_bad and len(skipped) == len(task.files)):
@@ -366,6 +374,7 @@ def count_masks_dask(
     task_bytes: int | None = None,
     geometry: int | Connectivity | None = None,
     on_components: Callable[[LabelSource, Int64Array], None] | None = None,
+    on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
 ) -> ClassCounts:
     """``count_masks`` on the workers of a ``distributed.Client``: the same result.
 
@@ -374,7 +383,8 @@ def count_masks_dask(
     as each task completes. ``on_image(path, ids, pixels)`` gets each counted file, in file
     order, as the tasks before it have completed (the client holds one task's rows at a
     time). ``task_bytes`` overrides the task size (plan_tasks). ``geometry`` and
-    ``on_components``: as for ``count_masks``.
+    ``on_components``: as for ``count_masks``; ``on_header`` gets each counted volume's
+    header just before its ``on_image``, as count_masks does.
     """
     distributed = distributed_module()
     if not paths:
@@ -419,10 +429,10 @@ def count_masks_dask(
             if on_task is not None:
                 on_task(*done.result())
             while emitted < len(rows) and rows[emitted].done():
-                on_image = _emit(rows[emitted], paths, on_image, on_components)
+                on_image = _emit(rows[emitted], paths, on_image, on_components, on_header)
                 emitted += 1
         for future in rows[emitted:]:
-            on_image = _emit(future, paths, on_image, on_components)
+            on_image = _emit(future, paths, on_image, on_components, on_header)
         result: Partial = level[0].result()
     except distributed.KilledWorker as error:
         raise _killed(error) from error
@@ -448,6 +458,7 @@ def _emit(
     paths: Sequence[LabelSource],
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None,
     on_components: Callable[[LabelSource, Int64Array], None] | None = None,
+    on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
 ) -> Callable[[LabelSource, Int64Array, Int64Array], None] | None:
     """Pass one task's rows to ``on_image`` as arrays, then let the cluster forget them.
 
@@ -460,9 +471,11 @@ def _emit(
     future.release()
     if on_image is None:
         return None
-    for index, ids, pixels, components in found:
+    for index, ids, pixels, components, header in found:
         if on_components is not None and components:
             on_components(paths[index], np.array(components, dtype=np.int64))
+        if on_header is not None and header is not None:
+            on_header(paths[index], header)
         on_image(paths[index], np.array(ids, dtype=np.int64), np.array(pixels, dtype=np.int64))
     return None if failed else on_image
 

@@ -38,11 +38,13 @@ def histogram_of_array(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int
     if flat.size <= _CHUNK:
         return _histogram_of_flat(flat)
     starts = range(0, flat.size, _CHUNK)
-    return _summed([_histogram_of_flat(flat[start : start + _CHUNK]) for start in starts])
+    return summed([_histogram_of_flat(flat[start : start + _CHUNK]) for start in starts])
 
 
-def _summed(parts: list[tuple[Int64Array, Int64Array]]) -> tuple[Int64Array, Int64Array]:
+def summed(parts: list[tuple[Int64Array, Int64Array]]) -> tuple[Int64Array, Int64Array]:
     """The histograms of the parts of one image, added up."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     ids = np.concatenate([one[0] for one in parts])
     counts = np.concatenate([one[1] for one in parts])
     present, where = np.unique(ids, return_inverse=True)
@@ -134,7 +136,7 @@ def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
     rows = max(1, _CHUNK // max(width, 1))
     if rows >= height:
         return histogram_of_array(mask_array(image))
-    return _summed(
+    return summed(
         [
             histogram_of_array(mask_array(image.crop((0, top, width, min(top + rows, height)))))
             for top in range(0, height, rows)
@@ -143,9 +145,19 @@ def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
 
 
 def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
-    """Present raw values (ids, colour codes or palette indices) and their pixel counts."""
-    if isinstance(raw.values, Image.Image):
-        return histogram_of_image(raw.values)
+    """Present raw values (ids, colour codes or palette indices) and their pixel counts:
+    each chunk's histogram, added up (a file read whole is one chunk)."""
+    parts = []
+    for chunk in raw.chunks():
+        parts.append(histogram_of_chunk(chunk.values, read))
+        del chunk  # the next chunk is read while only the decoder holds one
+    return parts[0] if len(parts) == 1 else summed(parts)
+
+
+def histogram_of_chunk(values: Any, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
+    """Present values and their pixel counts in one chunk (an image or an array)."""
+    if isinstance(values, Image.Image):
+        return histogram_of_image(values)
     if read.use_fast:
-        return histogram_fast(raw.values)
-    return histogram_of_array(raw.values)
+        return histogram_fast(values)
+    return histogram_of_array(values)

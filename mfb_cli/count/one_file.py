@@ -7,14 +7,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..errors import MfbError
+from ..errors import MfbError, Param
 from ..read.decode.raw import RawLabels, read_raw
-from ..read.labels.mapping import check_ids_per_file, map_histogram, map_values, merge_values
+from ..read.labels.mapping import (
+    check_ids_per_file,
+    map_histogram,
+    map_values,
+    merge_values,
+    scaling_note,
+)
 from ..read.options import ReadOptions
 from .kernels import histogram_of_raw
 
 if TYPE_CHECKING:
     from .._types import Int64Array
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
@@ -25,16 +32,19 @@ def count_file_noted(
     read: ReadOptions = ReadOptions(),
     data: bytes | None = None,
     geometry: Connectivity | None = None,
-) -> tuple[Int64Array, Int64Array, tuple[str, str] | None, ImageGeometry | None]:
+) -> tuple[
+    Int64Array, Int64Array, tuple[str, str] | None, ImageGeometry | None, LabelHeader | None
+]:
     """``count_file``, (note, how it was stored) when the file was read in a way worth a
-    warning (READ_NOTES, else None), and with ``geometry`` the image's components."""
+    warning (READ_NOTES, else None), with ``geometry`` the image's components, and the
+    header of a file read in chunks (a volume's shape and spacing; None for a 2D file)."""
     raw = read_raw(path, read, data)
     raw_ids, raw_counts = histogram_of_raw(raw, read)
     if geometry is None:
         ids, counts = map_histogram(str(path), raw, raw_ids, raw_counts, read)
-        return ids, counts, read_note(path, raw), None
+        return ids, counts, read_note(path, raw, raw_ids), None, raw.header
     shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry)
-    return shapes.ids, shapes.pixels, read_note(path, raw), shapes
+    return shapes.ids, shapes.pixels, read_note(path, raw, raw_ids), shapes, raw.header
 
 
 def image_geometry(
@@ -51,6 +61,12 @@ def image_geometry(
     from .geometry import partition_geometry
 
     name = str(path)
+    if raw.values is None:  # read in chunks: components would need the whole volume
+        raise MfbError(
+            f"{name}: ",
+            Param("geometry"),
+            " measures the components of masks read whole; a volume is read slab by slab",
+        )
     classes = map_values(name, raw, raw_ids, raw_counts, read)
     ids, counts = merge_values(classes, raw_counts)
     check_ids_per_file(name, ids)
@@ -60,12 +76,17 @@ def image_geometry(
     return shapes
 
 
-def read_note(path: LabelSource, raw: RawLabels) -> tuple[str, str] | None:
+def read_note(
+    path: LabelSource, raw: RawLabels, raw_ids: Int64Array | None = None
+) -> tuple[str, str] | None:
     """(note, how the file was stored) when it was read in a way worth a warning
-    (READ_NOTES: a colour map on a single-channel file...), else None."""
-    if raw.note is None:
+    (READ_NOTES: a colour map on a single-channel file, a volume's scaling...), else None."""
+    note = raw.note
+    if raw.scaling is not None and raw_ids is not None:
+        note = scaling_note(raw, raw_ids)
+    if note is None:
         return None
-    return raw.note, raw.mode or _stored_as(str(path), raw.values)
+    return note, raw.mode or _stored_as(str(path), raw.values)
 
 
 #: The Pillow mode of a greyscale PNG the fast decoder read, by its array's type.
@@ -89,5 +110,5 @@ def count_file(
 
     Decoding, then the colour map, then the remap: ids are those after every mapping.
     """
-    ids, counts, _, _ = count_file_noted(path, read, data)
+    ids, counts, _, _, _ = count_file_noted(path, read, data)
     return ids, counts

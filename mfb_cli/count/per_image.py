@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from .._types import Int64Array
+    from ..read.base.chunks import LabelHeader
 
 #: The header key and the version of the per-image format.
 HEADER_KEY = "mfb_per_image"
@@ -48,6 +49,25 @@ class ImageCounts:
     pixels: tuple[int, ...]
     #: The connected components of each id (a scan with --geometry), else None.
     components: tuple[int, ...] | None = None
+    #: A volume's geometry (VOLUME_KEYS: shape, spacing in mm, exact voxel volume), else None.
+    volume: dict[str, Any] | None = None
+
+
+#: What a volume's line adds: its shape as stored, its spacing (mm per axis) and the exact
+#: volume of one voxel in mm^3 as a fraction ('3/4'); 2D images have none of them.
+VOLUME_KEYS = ("shape", "spacing", "voxel_mm3")
+
+
+def volume_fields(header: LabelHeader | None) -> dict[str, Any] | None:
+    """The per-image fields of a volume's header (None for a 2D image)."""
+    if header is None or not header.is_volume:
+        return None
+    fields: dict[str, Any] = {"shape": list(header.shape)}
+    if header.spacing is not None:
+        fields["spacing"] = list(header.spacing)
+    if header.voxel_volume is not None:
+        fields["voxel_mm3"] = str(header.voxel_volume)
+    return fields
 
 
 def image_line(
@@ -55,6 +75,7 @@ def image_line(
     ids: Iterable[int],
     pixels: Iterable[int],
     components: Iterable[int] | None = None,
+    volume: dict[str, Any] | None = None,
 ) -> str:
     """One image as a JSON line (compact; ids sorted, zero counts left out)."""
     ids, pixels = list(ids), list(pixels)
@@ -69,6 +90,8 @@ def image_line(
     }
     if components is not None:
         record["components"] = [c for _, _, c in rows]
+    if volume:
+        record.update((key, volume[key]) for key in VOLUME_KEYS if key in volume)
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
@@ -115,10 +138,13 @@ class PerImageWriter:
         ids: Int64Array,
         pixels: Int64Array,
         components: Int64Array | None = None,
+        header: LabelHeader | None = None,
     ) -> None:
-        """Write one image's line (with its components per id, when measured)."""
+        """Write one image's line (with its components per id when measured, and a
+        volume's shape and spacing)."""
         shapes = None if components is None else components.tolist()
-        self.write_line(image_line(image, ids.tolist(), pixels.tolist(), shapes))
+        line = image_line(image, ids.tolist(), pixels.tolist(), shapes, volume_fields(header))
+        self.write_line(line)
         self.images += 1
 
     def __enter__(self) -> PerImageWriter:
@@ -240,7 +266,9 @@ def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
                     yield header_line(found)
                 mapping = found
             else:
-                yield image_line(image.image, image.ids, image.pixels, image.components)
+                yield image_line(
+                    image.image, image.ids, image.pixels, image.components, image.volume
+                )
 
 
 def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
@@ -264,14 +292,39 @@ def _image(record: dict[str, Any], where: str) -> ImageCounts:
         raise PerImageError(f"{where}: pixel counts must be positive")
     if any(n > MAX_COUNT for n in pixels) or any(not -MAX_COUNT - 1 <= i <= MAX_COUNT for i in ids):
         raise PerImageError(f"{where}: a count or id is outside what mfb counts (signed 64 bits)")
+    volume = _volume(record, where)
     if "components" not in record:
-        return ImageCounts(image, tuple(ids), tuple(pixels))
+        return ImageCounts(image, tuple(ids), tuple(pixels), None, volume)
     components = record["components"]
     if not _ints(components) or len(components) != len(ids):
         raise PerImageError(f"{where}: 'components' must be a list of integers, one per id")
     if any(not 1 <= c <= n for c, n in zip(components, pixels, strict=True)):
         raise PerImageError(f"{where}: an id has no component, or more than its pixels")
-    return ImageCounts(image, tuple(ids), tuple(pixels), tuple(components))
+    return ImageCounts(image, tuple(ids), tuple(pixels), tuple(components), volume)
+
+
+def _volume(record: dict[str, Any], where: str) -> dict[str, Any] | None:
+    """A volume line's geometry, checked (None for an image line)."""
+    found = {key: record[key] for key in VOLUME_KEYS if key in record}
+    if not found:
+        return None
+    shape, spacing, volume = found.get("shape"), found.get("spacing"), found.get("voxel_mm3")
+    if shape is not None and not (_ints(shape) and all(n >= 0 for n in shape)):
+        raise PerImageError(f"{where}: 'shape' must be a list of sizes")
+    if spacing is not None and not (
+        isinstance(spacing, list)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spacing)
+    ):
+        raise PerImageError(f"{where}: 'spacing' must be a list of numbers")
+    if volume is not None:
+        from fractions import Fraction
+
+        try:
+            if not isinstance(volume, str) or Fraction(volume) <= 0:
+                raise ValueError(volume)
+        except (ValueError, ZeroDivisionError) as error:
+            raise PerImageError(f"{where}: 'voxel_mm3' must be a positive fraction") from error
+    return found
 
 
 @dataclass(frozen=True)

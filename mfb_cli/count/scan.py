@@ -6,26 +6,37 @@ from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import BadMaskError, MfbError, NoMasksFoundError, spelled
+from ..errors import BadMaskError, MfbError, NoMasksFoundError, Param, spelled
 from ..read.decode.raw import READ_NOTES
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
 from .counts import ClassCounts, CountsAccumulator
 from .one_file import count_file_noted
+from .physical import VolumeAccumulator
 from .pipeline import scan_in_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from fractions import Fraction
 
     from .._types import Int64Array
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
     from .pools import Pool
 
 
-#: One file's ids, counts, read note and geometry, or (with skip_bad) why it was skipped.
+#: One file's ids, counts, read note, geometry and header (a volume's), or (with skip_bad)
+#: why it was skipped.
 _Counted = (
-    tuple["Int64Array", "Int64Array", tuple[str, str] | None, "ImageGeometry | None"] | BadMaskError
+    tuple[
+        "Int64Array",
+        "Int64Array",
+        tuple[str, str] | None,
+        "ImageGeometry | None",
+        "LabelHeader | None",
+    ]
+    | BadMaskError
 )
 
 
@@ -43,6 +54,7 @@ def count_masks(
     pool: Pool = "auto",
     geometry: int | Connectivity | None = None,
     on_components: Callable[[LabelSource, Int64Array], None] | None = None,
+    on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -60,6 +72,10 @@ def count_masks(
     of every class of every image, one image at a time in the same pass: the result's
     ``geometry``; ``on_components(path, components)`` then gets each counted file's
     components per id (aligned with the ids ``on_image`` gets next).
+    ``on_header(path, header)`` gets the header of each counted file read in chunks (a
+    volume: shape, spacing), just before its ``on_image``. With ``read.count`` 'physical'
+    each voxel counts its volume in mm^3 (count/physical.py); a file without spacing is
+    then an error.
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
@@ -73,7 +89,10 @@ def count_masks(
         connectivity = Connectivity.of(geometry)
         components_module()  # the missing extra is named before any file is read
         shapes = GeometryAccumulator(connectivity)
-    accumulator = CountsAccumulator()
+    physical = read.count == "physical"
+    accumulator: CountsAccumulator | VolumeAccumulator = (
+        VolumeAccumulator() if physical else CountsAccumulator()
+    )
     skipped: list[LabelSource] = []
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
@@ -100,7 +119,7 @@ def count_masks(
                 if on_skip is not None:
                     on_skip(path, result)
                 continue
-            ids, counts, note, image_geometry = result
+            ids, counts, note, image_geometry, header = result
             if note is not None:
                 stored = notes.setdefault(note[0], {})
                 stored[note[1]] = stored.get(note[1], 0) + 1
@@ -109,9 +128,14 @@ def count_masks(
             if check is not None:
                 check(path, ids)
             try:
-                accumulator.add(ids, counts)
+                if isinstance(accumulator, VolumeAccumulator):
+                    accumulator.add(ids, counts, voxel_volume(path, header))
+                else:
+                    accumulator.add(ids, counts)
             except MfbError as error:
                 raise MfbError(f"{path}: {error}") from error
+            if on_header is not None and header is not None:
+                on_header(path, header)
             if shapes is not None and image_geometry is not None:
                 shapes.add(image_geometry)
                 if on_components is not None:
@@ -128,6 +152,19 @@ def count_masks(
         warnings=scan_warnings(len(paths), skipped, notes),
         geometry=None if shapes is None else shapes.result(total.ids),
     )
+
+
+def voxel_volume(path: LabelSource, header: LabelHeader | None) -> Fraction:
+    """A file's exact voxel volume (mm^3) for --count physical, or the error saying why not."""
+    volume = None if header is None else header.voxel_volume
+    if volume is None:
+        what = "a 2D image" if header is None or not header.is_volume else "a volume"
+        raise MfbError(
+            f"has no voxel spacing ({what} whose header gives none); ",
+            Param("count", "physical"),
+            " needs 3D volumes with spacing in their headers",
+        )
+    return volume
 
 
 def scan_warnings(

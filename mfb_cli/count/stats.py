@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,7 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
         "label_mapping": dict(stats.label_mapping),
         "num_images": counts.num_images,
         "total_pixels": counts.total_pixels,
+        **_count_unit(counts),
         "files": stats.files,
         "files_digest": stats.files_digest,
         "ids": ids,
@@ -131,6 +133,13 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
         definitions=dict(DEFINITIONS),
     )
     return record
+
+
+def _count_unit(counts: ClassCounts) -> dict[str, Any]:
+    """For physical counts (--count physical): what pixels and cooc count, exactly."""
+    if counts.unit is None:
+        return {}
+    return {"count": "physical", "count_unit_mm3": str(counts.unit)}
 
 
 def load_stats(path: Path | str) -> StatsFile:
@@ -163,8 +172,9 @@ def stats_from_record(data: Any) -> StatsFile:
             f"statistics format version {version} is newer than this mfb reads "
             f"({FORMAT_VERSION}); upgrade mfb (pip install -U mfb-cli)"
         )
+    unit = _unit(data)
     num_images = _count(data, "num_images")
-    total_pixels = _count(data, "total_pixels")
+    total_pixels = _count(data, "total_pixels", bounded=unit is None)
     files = _count(data, "files")
     digest = data.get("files_digest")
     if not (
@@ -190,7 +200,7 @@ def stats_from_record(data: Any) -> StatsFile:
             raise _Invalid(f"'{key}' has {len(values)} entries for {len(ids)} ids")
         if any(v < 0 for v in values):
             raise _Invalid(f"negative count in '{key}'")
-        if any(v > INT64_MAX for v in values):
+        if any(v > INT64_MAX for v in values) and (unit is None or key == "images"):
             raise _Invalid(f"a count in '{key}' is more than mfb counts (2**63 - 1)")
     if any(not INT64_MIN <= i <= INT64_MAX for i in ids):
         raise _Invalid("an id in 'ids' does not fit a 64-bit label")
@@ -206,7 +216,7 @@ def stats_from_record(data: Any) -> StatsFile:
 
     if num_images > files:
         raise _Invalid(f"'num_images' {num_images} is more than the {files} 'files' scanned")
-    cooc = _cooc_table(data.get("cooc"), ids, pixels)
+    cooc = _cooc_table(data.get("cooc"), ids, pixels, exact=unit is not None)
     _check_presence(cooc, ids, pixels, images, num_images)
     warnings = data.get("warnings", [])  # absent from files written before mfb kept them
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
@@ -221,21 +231,49 @@ def stats_from_record(data: Any) -> StatsFile:
             raise _Invalid(str(error)) from None
     counts = ClassCounts(
         ids=np.asarray(ids, dtype=np.int64).reshape(-1),
-        pixels=np.asarray(pixels, dtype=np.int64).reshape(-1),
+        pixels=_array(pixels, exact=unit is not None),
         images=np.asarray(images, dtype=np.int64).reshape(-1),
         cooc=cooc,
         num_images=num_images,
         warnings=tuple(warnings),
         geometry=geometry,
+        unit=unit,
     )
     return StatsFile(counts, files, digest, dict(data["source"]), dict(data["label_mapping"]))
 
 
-def _cooc_table(rows: Any, ids: list[int], pixels: list[int]) -> np.ndarray[Any, Any]:
+def _unit(data: Mapping[str, Any]) -> Fraction | None:
+    """The unit (mm^3) of physical counts, None for voxel counts."""
+    if data.get("count", "voxels") == "voxels" and "count_unit_mm3" not in data:
+        return None
+    text = data.get("count_unit_mm3")
+    try:
+        if data.get("count") != "physical" or not isinstance(text, str):
+            raise ValueError(text)
+        unit = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise _Invalid("'count' physical needs 'count_unit_mm3' as a fraction ('1/1024')") from None
+    if unit <= 0 or unit.numerator != 1:
+        raise _Invalid(f"'count_unit_mm3' {text!r} is not 1/D mm^3")
+    return unit
+
+
+def _array(values: list[int], *, exact: bool) -> np.ndarray[Any, Any]:
+    """int64, or (physical counts) Python integers of any size."""
+    if not exact:
+        return np.asarray(values, dtype=np.int64).reshape(-1)
+    array = np.zeros(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _cooc_table(
+    rows: Any, ids: list[int], pixels: list[int], *, exact: bool = False
+) -> np.ndarray[Any, Any]:
     if not isinstance(rows, list):
         raise _Invalid("'cooc' must be a list of [c, d, n] rows")
     where = {label: i for i, label in enumerate(ids)}
-    table = np.zeros((len(ids), len(ids)), dtype=np.int64)
+    table = np.zeros((len(ids), len(ids)), dtype=object if exact else np.int64)
     seen: set[tuple[int, int]] = set()
     for row in rows:
         if not (isinstance(row, list) and len(row) == 3 and all(_is_int(v) for v in row)):
@@ -252,7 +290,7 @@ def _cooc_table(rows: Any, ids: list[int], pixels: list[int]) -> np.ndarray[Any,
             raise _Invalid(f"'cooc' row {short(row)} exceeds the {pixels[where[d]]} pixels of {d}")
         table[where[c], where[d]] = n
     diagonal = np.diagonal(table)
-    wrong = np.flatnonzero(diagonal != np.asarray(pixels, dtype=np.int64))
+    wrong = np.flatnonzero(diagonal != _array(pixels, exact=exact))
     if wrong.size:
         label = ids[int(wrong[0])]
         raise _Invalid(
@@ -276,7 +314,7 @@ def _check_presence(
     """
     present = np.asarray(images, dtype=np.int64)
     everywhere = np.flatnonzero(present == n)
-    expected = np.asarray(pixels, dtype=np.int64)
+    expected = _array(pixels, exact=table.dtype == object)
     for row in everywhere[(table[everywhere] != expected).any(axis=1)][:1]:
         raise _Invalid(
             f"'cooc' row of id {ids[row]} is not 'pixels', though id {ids[row]} is in all {n} "
@@ -301,13 +339,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _count(data: Mapping[str, Any], key: str) -> int:
+def _count(data: Mapping[str, Any], key: str, *, bounded: bool = True) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Invalid(f"'{key}' must be an integer, not {value!r}")
     if value < 0:
         raise _Invalid(f"negative count in '{key}'")
-    if value > INT64_MAX:
+    if value > INT64_MAX and bounded:
         raise _Invalid(f"'{key}' {short(value)} is more than mfb counts (2**63 - 1)")
     return value
 

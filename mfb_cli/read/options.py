@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError, OptionError, Param
 from .base.budget import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
+from .base.chunks import DEFAULT_MAX_TOTAL_PIXELS as DEFAULT_MAX_TOTAL_PIXELS
 from .decode.fast import fast_modules
 
 if TYPE_CHECKING:
     from .labels.colormaps import ColorMap
+    from .labels.datasets import DatasetLabels
     from .labels.remap import Remap
 
 #: ``--decoder auto`` takes the fast decoder from this many files on; for fewer, importing
@@ -24,6 +26,12 @@ DECODERS: dict[str, str] = {
     "fast": "imagecodecs (libpng) for 8/16-bit greyscale PNGs, Pillow for the rest "
     "(palettes, 1-bit, interlaced, other formats); "
     "needs the 'fast' extra",
+}
+#: The counting modes behind ``--count``: how much one voxel adds to its class.
+COUNT_MODES: dict[str, str] = {
+    "voxels": "every pixel (voxel) counts 1, as a loss over the stored voxels sees it",
+    "physical": "every voxel counts its volume in mm^3 (the product of its spacings), exactly; "
+    "for cases of different spacing resampled to one spacing before training",
 }
 FAST_EXTRA_HINT = "pip install 'mfb-cli[fast]' (imagecodecs, and OpenCV for 16-bit counts)"
 
@@ -47,6 +55,16 @@ class ReadOptions:
     unmapped: int | None = None
     #: Which decoder reads greyscale PNGs (DECODERS); the counts never depend on it.
     decoder: str = "auto"
+    #: The most pixels (voxels) of one file read chunk by chunk (a volume); ``max_pixels``
+    #: then guards one chunk (one slice).
+    max_total_pixels: int | None = DEFAULT_MAX_TOTAL_PIXELS
+    #: Which volume of a 4D file (time points or channels) is read; None: 4D files are refused.
+    volume: int | None = None
+    #: How much one voxel adds to its class: 'voxels' (1) or 'physical' (its volume in
+    #: mm^3, exactly; count/physical.py). Not part of what the ids mean.
+    count: str = "voxels"
+    #: What an nnU-Net or MSD dataset.json says the ids are: class set, names, ignore value.
+    dataset: DatasetLabels | None = None
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -67,6 +85,12 @@ class ReadOptions:
                     raise OptionError(Param(name), " needs ", Param("colormap"))
         if self.remap is None and self.unmapped is not None:
             raise OptionError(Param("unmapped"), " needs ", Param("remap"))
+        if self.count not in COUNT_MODES:
+            raise OptionError(
+                f"unknown count {self.count!r} (choose from {', '.join(COUNT_MODES)})"
+            )
+        if self.volume is not None and self.volume < 0:
+            raise OptionError(Param("volume", self.volume), ": volumes are numbered from 0")
 
     @property
     def use_fast(self) -> bool:
@@ -87,10 +111,15 @@ class ReadOptions:
         if self.remap is not None:
             mapping["remap"] = self.remap.describe()
             mapping["unmapped"] = self.unmapped
+        if self.dataset is not None:
+            mapping["dataset"] = self.dataset.describe()
         return mapping
 
     def class_names(self) -> dict[int, str]:
-        """Names the colour table gives its class ids; none once --map renumbers them."""
-        if self.colormap is None or self.remap is not None:
+        """Names the colour table (or dataset.json) gives its class ids; none once --map
+        renumbers them."""
+        if self.remap is not None:
             return {}
+        if self.colormap is None:
+            return {} if self.dataset is None else dict(self.dataset.names)
         return dict(self.colormap.names)

@@ -127,6 +127,15 @@ def check_text(
             True,
         )
     table(
+        "Labels whose image header disagrees (imagesTr/)",
+        ["label", "image", "problem"],
+        [
+            [label, image or "-", problem]
+            for label, image, problem in report.header_mismatches or []
+        ],
+        True,
+    )
+    table(
         "Single-valued masks",
         ["file", "value"],
         [[p, str(v)] for p, v in report.single_class],

@@ -147,6 +147,9 @@ def _footer(record: Record) -> str:
     if record["absent"]:
         lines.append(f"never seen: {id_ranges(record['absent'])}")
     lines.append("% labelled: share of the pixels that are neither void nor ignored")
+    unit = record.get("source", {}).get("count_unit_mm3")
+    if unit is not None:  # --count physical: the pixel columns are volumes
+        lines.append(f"pixels: volumes in units of {unit} mm^3 (--count physical)")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ import io
 import json
 from typing import TYPE_CHECKING
 
+from .medical_snippets import to_monai, to_nnunet
 from .records import Record, display_names
 from .serialize import RECORD_FORMATS
 from .snippets import to_caffe, to_keras, to_mmseg, to_torch
@@ -57,4 +58,6 @@ WEIGHTS_FORMATS: dict[str, Callable[[Record], str]] = {
     "mmseg": to_mmseg,
     "keras": to_keras,
     "caffe": to_caffe,
+    "nnunet": to_nnunet,
+    "monai": to_monai,
 }

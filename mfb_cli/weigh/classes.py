@@ -145,10 +145,12 @@ def class_stats(counts: ClassCounts, spec: LabelSpec = LabelSpec()) -> ClassStat
     presence_by_id = counts.cooc[:, not_void].sum(axis=1)
     presence_with_void_by_id = counts.cooc.sum(axis=1)
 
-    pixels = np.zeros(num_classes, dtype=np.int64)
+    # Physical counts (counts.unit) are Python integers of any size in object arrays.
+    kind = counts.pixels.dtype if counts.unit is not None else np.int64
+    pixels = np.zeros(num_classes, dtype=kind)
     images = np.zeros(num_classes, dtype=np.int64)
-    presence = np.zeros(num_classes, dtype=np.int64)
-    presence_with_void = np.zeros(num_classes, dtype=np.int64)
+    presence = np.zeros(num_classes, dtype=kind)
+    presence_with_void = np.zeros(num_classes, dtype=kind)
     slots = index[is_class]
     pixels[slots] = counts.pixels[is_class]
     images[slots] = counts.images[is_class]

@@ -111,6 +111,10 @@ def parse_weights(output_format, text, num_classes):
         return vector[:num_classes].tolist()
     if output_format == "caffe":
         return [float(x) for x in re.findall(r"^\s*class_weighting: (\S+)", text, re.M)]
+    if output_format in ("nnunet", "monai"):  # CLASS_WEIGHTS = [...] (torch, nnU-Net, MONAI)
+        from .test_medical_snippets import assigned
+
+        return assigned(text, "CLASS_WEIGHTS")
     raise AssertionError(f"no parser for format {output_format!r}: add one")
 
 

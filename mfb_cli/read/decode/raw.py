@@ -8,25 +8,36 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ...errors import BadMaskError, Param
+from ..base.chunks import LabelHeader, one_chunk
 from .colours import colour_codes, pack_rgb, palette_codes
 from .npy import load_npy
 from .pillow import COLOUR_MAPPED_MODES, open_mask
 from .png_fast import read_png_fast
 from .tiff import label_values
+from .volumes import is_volume
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from fractions import Fraction
+
     import numpy.typing as npt
     from PIL import Image
 
     from ..._types import Int64Array
+    from ..base.chunks import LabelChunk
     from ..options import ReadOptions
 
 
 @dataclass(frozen=True)
 class RawLabels:
-    """A file's values before any mapping: label ids, packed colours or palette indices."""
+    """A file's values before any mapping: label ids, packed colours or palette indices.
 
-    values: Image.Image | npt.NDArray[np.integer]
+    Read through ``chunks()``, the one way every decoder hands over labels. A file read
+    whole (a 2D mask) is one chunk, ``values``; a volume's chunks are slabs read lazily
+    by ``read_chunks``, and ``values`` is None.
+    """
+
+    values: Image.Image | npt.NDArray[np.integer] | None
     kind: Literal["ids", "colours", "palette"] = "ids"
     #: For 'palette': the packed colour of each index (-1 where the palette has none).
     palette: Int64Array | None = None
@@ -34,11 +45,38 @@ class RawLabels:
     mode: str | None = None
     #: How the file was read when that deserves a warning (see READ_NOTES), else None.
     note: str | None = None
+    #: What the file is (shape, spacing...), read before any value; None: from ``values``.
+    header: LabelHeader | None = None
+    #: The chunks of a file read in parts (slabs of a volume); None: ``values`` is the one.
+    read_chunks: Callable[[], Iterator[LabelChunk]] | None = None
+    #: (slope, intercept) the file asks to apply to its stored values (NIfTI scl_slope,
+    #: scl_inter), applied to the histogram only where every result is an integer.
+    scaling: tuple[Fraction, Fraction] | None = None
+
+    def chunks(self) -> Iterator[LabelChunk]:
+        """The labels, chunk by chunk (one chunk for a file read whole)."""
+        if self.read_chunks is not None:
+            return self.read_chunks()
+        return one_chunk(self.values)
+
+    def described(self) -> LabelHeader:
+        """The file's header (built from ``values`` for a file read whole)."""
+        if self.header is not None:
+            return self.header
+        values = self.values
+        if hasattr(values, "shape"):
+            return LabelHeader(tuple(int(n) for n in values.shape))  # type: ignore[union-attr]
+        width, height = values.size  # type: ignore[union-attr]
+        return LabelHeader((height, width))
 
 
 def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> RawLabels:
     """Decode one label file (a path or archive member, its bytes in ``data`` if given)."""
     name = str(source)
+    if is_volume(name):
+        from .volumes.read import read_volume
+
+        return read_volume(name, read, data)
     # With a colour map, a file read as ids is worth a warning: the map does not apply to it.
     ids_note = None if read.colormap is None else "ids-despite-colormap"
     if name.lower().endswith(".npy"):
@@ -73,6 +111,15 @@ READ_NOTES: dict[str, tuple[str | Param, ...]] = {
     "grey-rgb": (
         "{files} of {total} files are RGB with r = g = b in every pixel and were read as grey "
         "label ids ({modes})",
+    ),
+    "scaled": (
+        "{files} of {total} files have a scaling (NIfTI scl_slope/scl_inter) that turns every "
+        "stored label into an integer ({modes}): the scaled values were counted, as nibabel "
+        "and ITK read them",
+    ),
+    "unscaled": (
+        "{files} of {total} files have a scaling (NIfTI scl_slope/scl_inter) that would turn "
+        "stored labels into non-integers ({modes}): their stored values were counted",
     ),
 }
 

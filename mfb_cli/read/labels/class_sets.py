@@ -50,6 +50,8 @@ def class_set_of(read: ReadOptions) -> ClassSet | None:
     """
     found: ClassSet | None = None
     colormap, remap = read.colormap, read.remap
+    if colormap is None and remap is None and read.dataset is not None:
+        return read.dataset.class_set
     if colormap is not None:
         found = _table_set(colormap, spelled(Param("colormap", colormap.name)))
         if colormap.builtin and colormap.name in _BUILTIN_COLORMAP_CLASSES:

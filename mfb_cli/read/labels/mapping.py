@@ -21,10 +21,12 @@ def map_histogram(
 ) -> tuple[Int64Array, Int64Array]:
     """Turn the histogram of a file's raw values into one of class ids.
 
-    Order: colour map (colour-coded files only), then the remap; a mapping is a function
-    of the value, so mapping the histogram gives exactly the counts of the mapped image.
+    Order: the file's own scaling (NIfTI scl_slope/scl_inter, only where every result is
+    an integer), colour map (colour-coded files only), then the remap; a mapping is a
+    function of the value, so mapping the histogram gives exactly the counts of the mapped
+    image.
     """
-    mapped = raw.kind != "ids" or read.remap is not None
+    mapped = raw.kind != "ids" or read.remap is not None or raw.scaling is not None
     if mapped:
         ids, counts = merge_values(map_values(name, raw, ids, counts, read), counts)
     check_ids_per_file(name, ids)
@@ -39,6 +41,8 @@ def map_values(
     One entry per raw value, in their order, not merged (two values may map to one id):
     what a per-pixel mapping needs (labels/pixels.py). Errors as ``map_histogram``.
     """
+    if raw.scaling is not None:
+        ids = scaled_ids(raw, ids)
     if raw.kind != "ids":
         codes = ids if raw.kind == "colours" else raw.palette[ids]  # type: ignore[index]
         ids = _apply_colormap(name, codes, counts, read)
@@ -57,6 +61,28 @@ def check_ids_per_file(name: str, ids: Int64Array) -> None:
             f"the {MAX_IDS_PER_FILE} a semantic label map holds: this looks like instance ids "
             "or a depth map, not class ids"
         )
+
+
+def scaled_ids(raw: RawLabels, ids: Int64Array) -> Int64Array:
+    """The ids after the file's scaling (slope * stored + intercept) when every one is an
+    integer within 64 bits, else the stored values unchanged (see scaling_note)."""
+    if raw.scaling is None or scaling_note(raw, ids) != "scaled":
+        return ids
+    slope, inter = raw.scaling
+    return np.asarray([int(slope * int(v) + inter) for v in ids.tolist()], dtype=np.int64)
+
+
+def scaling_note(raw: RawLabels, ids: Int64Array) -> str | None:
+    """'scaled' when the file's scaling turns each stored value present into an integer
+    (it is applied), 'unscaled' when it would not (the stored values are counted), None
+    without scaling. A scaling is a function of the value, so deciding on the histogram's
+    values decides for every voxel."""
+    if raw.scaling is None:
+        return None
+    slope, inter = raw.scaling
+    results = [slope * int(v) + inter for v in ids.tolist()]
+    exact = all(r.denominator == 1 and -(1 << 63) <= r < (1 << 63) for r in results)
+    return "scaled" if exact else "unscaled"
 
 
 def _apply_colormap(

@@ -53,6 +53,8 @@ class Partition:
 def stored_values(raw: RawLabels) -> npt.NDArray[np.integer[Any]]:
     """A file's stored values as an array: label ids, colour codes or palette indices."""
     values = raw.values
+    if values is None:  # a volume, read slab by slab: never held whole
+        raise ValueError("a file read in chunks has no whole array of stored values")
     return mask_array(values) if isinstance(values, Image.Image) else values
 
 
