@@ -30,6 +30,8 @@ DEFINITIONS = {
     "presence per image; among parts it finds equal, the one whose pixel shares move least "
     "from those of the groups placed so far; then groups move to parts lacking a class when "
     "no part loses one (see docs/splits.md)",
+    "classes": "the ids some image holds that are neither void nor ignored (a class no image "
+    "holds has share 0 everywhere and is left out)",
     "image_share": "images of the part holding the class / images of the part",
     "pixel_share": "pixels of the class / labelled pixels of the part (void and ignored left out)",
     "js_divergence": "Jensen-Shannon divergence (log base 2, 0 = same, 1 = disjoint) of the "

@@ -58,6 +58,10 @@ if TYPE_CHECKING:
 RATIO_NAMES = {2: ("train", "val"), 3: ("train", "val", "test")}
 #: Fold i's validation part; its training part is every other fold.
 FOLD_NAME = "fold{}"
+#: Most rows (parts x classes held) of the effect: it holds a row per class and part, for
+#: this split and the random one, and the JSON record ~1 kB per row (2**18: 4,096 classes
+#: in 64 parts, or 262 classes in 1,000 folds; ~1 GB at most).
+MAX_EFFECT_ROWS = 2**18
 
 
 class SplitError(MfbError):
@@ -251,7 +255,8 @@ class PartEffect:
 
 @dataclass(frozen=True)
 class SplitEffect:
-    """The class shares of every part beside the whole dataset's, over the counted classes."""
+    """The class shares of every part beside the whole dataset's, over the classes held
+    (``held_classes``: some image holds them, neither void nor ignored)."""
 
     classes: tuple[int, ...]
     images: int
@@ -303,7 +308,8 @@ class Split:
 
 @dataclass
 class _Unit:
-    """A group (or one image): its images, and per counted class its images and pixels."""
+    """A group (or one image): its images, and per class it holds (a column of
+    ``held_classes``) its images holding the class and their pixels of it."""
 
     key: str
     images: list[int]
@@ -320,13 +326,34 @@ def _hash(seed: int, *parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
+def held_classes(images: Iterable[ImageCounts], stats: ClassStats) -> tuple[int, ...]:
+    """The classes some image holds, by id: neither void nor ignored (nor out of range).
+
+    The split and its effect work over these alone: a class no image holds has share 0 in
+    every part and says nothing, and sizing the work by ``num_classes`` (up to 65,536) times
+    the parts would cost far more than the data.
+    """
+    void = set(stats.void)
+    return tuple(
+        sorted(
+            {
+                label
+                for one in images
+                for label in one.ids
+                if 0 <= label < stats.num_classes and label not in void
+            }
+        )
+    )
+
+
 def _units(
     images: Sequence[ImageCounts],
-    counted: Sequence[bool],
+    column: Mapping[int, int],
     group_of: Mapping[str, str] | None,
     seed: int,
 ) -> list[_Unit]:
-    """The units in name order (so the split does not depend on the input's order)."""
+    """The units in name order (so the split does not depend on the input's order); their
+    classes are columns of ``column`` (class id -> 0..m-1, in id order)."""
     by_key: dict[str, _Unit] = {}
     for index, one in enumerate(images):
         key = one.image if group_of is None else group_of[one.image]
@@ -335,13 +362,14 @@ def _units(
             unit = by_key[key] = _Unit(key, [], {}, {}, _hash(seed, "unit", key))
         unit.images.append(index)
         unit.size += 1
-        for label, n in zip(one.ids, one.pixels, strict=True):
-            if 0 <= label < len(counted) and counted[label]:
+        for id_, n in zip(one.ids, one.pixels, strict=True):
+            label = column.get(id_)
+            if label is not None:
                 unit.classes[label] = unit.classes.get(label, 0) + 1
                 unit.pixels[label] = unit.pixels.get(label, 0) + n
                 unit.labelled += n
     ordered = [by_key[k] for k in sorted(by_key)]
-    for unit in ordered:  # classes in id order: float sums do not depend on the input order
+    for unit in ordered:  # columns in id order: float sums do not depend on the input order
         unit.classes = dict(sorted(unit.classes.items()))
         unit.pixels = dict(sorted(unit.pixels.items()))
     return ordered
@@ -627,10 +655,9 @@ def split_effect(
     part_names: Sequence[str],
     part_index: Sequence[int],
 ) -> SplitEffect:
-    """Each part's image and pixel shares per counted class beside the whole dataset's,
+    """Each part's image and pixel shares per class held beside the whole dataset's,
     exactly from the per-image counts (``part_index[i]`` is image i's part)."""
-    void = set(stats.void)
-    classes = tuple(c for c in range(stats.num_classes) if c not in void)
+    classes = held_classes(images, stats)
     column = {c: k for k, c in enumerate(classes)}
     count = len(part_names)
     sizes = [0] * count
@@ -639,7 +666,7 @@ def split_effect(
     for one, j in zip(images, part_index, strict=True):
         sizes[j] += 1
         for label, n in zip(one.ids, one.pixels, strict=True):
-            k = column.get(label) if 0 <= label < stats.num_classes else None
+            k = column.get(label)
             if k is not None:
                 with_class[j][k] += 1
                 pixels[j][k] += n
@@ -729,20 +756,23 @@ def split_images(
         missing = [n for n in names if n not in groups]
         if missing:
             raise SplitError(f"{missing[0]}: no group given for it")
-    counted = [True] * stats.num_classes
-    for v in stats.void:
-        counted[v] = False
-    units = _units(images, counted, groups, seed)
+    classes = held_classes(images, stats)
     count = len(parts.names)
+    if count * len(classes) > MAX_EFFECT_ROWS:
+        raise SplitError(
+            f"{count} parts x {len(classes)} classes held = {count * len(classes):,} rows of "
+            f"effect, more than mfb shows ({MAX_EFFECT_ROWS:,}); ask for fewer parts"
+        )
+    units = _units(images, {c: k for k, c in enumerate(classes)}, groups, seed)
     if len(units) < count:
         what = "groups" if groups is not None else "images"
         raise SplitError(
             f"{len(units)} {what} cannot fill {count} parts; ask for fewer parts"
             + (" or give finer groups" if groups is not None else "")
         )
-    stratified = _stratify(units, parts.weights, stats.num_classes, seed)
+    stratified = _stratify(units, parts.weights, len(classes), seed)
     moved = _fill(units, stratified, count)
-    moved += _cover(units, stratified, parts.weights, stats.num_classes)
+    moved += _cover(units, stratified, parts.weights, len(classes))
     baseline = _random(units, parts.weights)
     _fill(units, baseline, count)
     image_part = [0] * len(images)
@@ -780,10 +810,10 @@ def split_images(
         f"{g.target_images:g}: that part is off its size; use finer groups or other shares"
         for g in oversized
     ]
-    units_with = {c: 0 for c in range(stats.num_classes)}
+    units_with = dict.fromkeys(classes, 0)
     for unit in units:
-        for c in unit.classes:
-            units_with[c] += 1
+        for k in unit.classes:
+            units_with[classes[k]] += 1
     for part in effect.parts:
         if part.missing:
             warnings.append(

@@ -73,9 +73,11 @@ def test_six_splits_into_the_only_stratified_folds(seed, order):
     assert _parts_of(split) == SIX_SPLIT
     assert [p.name for p in split.parts] == ["fold0", "fold1"]
     assert all(not p.missing for p in split.effect.parts)
-    # Every class in one image of each fold: image share 1/3, the whole's 2/6.
+    # Every class in one image of each fold: image share 1/3, the whole's 2/6. Class 0,
+    # which no image holds, is not in the effect.
+    assert split.effect.classes == (1, 2, 3, 4, 5)
     for part in split.effect.parts:
-        assert part.class_images == (0, 1, 1, 1, 1, 1)
+        assert part.class_images == (1, 1, 1, 1, 1)
         assert part.max_image_share_gap == 0.0
 
 
@@ -392,9 +394,60 @@ def test_void_and_ignored_ids_take_no_part():
     ]
     stats = _stats(images, LabelSpec.of(num_classes=4, void=[3], ignore=[255]))
     split = split_images(images, stats, Parts.k_folds(2), seed=1)
-    assert split.effect.classes == (0, 1, 2)
-    assert split.effect.class_pixels == (10, 10, 0)
+    # Class 2 is a class (num_classes=4) that no image holds: not in the effect either.
+    assert split.effect.classes == (0, 1)
+    assert split.effect.class_pixels == (10, 10)
     assert {frozenset(p.images) for p in split.parts} in (
         {frozenset("ac"), frozenset("bd")},
         {frozenset("ad"), frozenset("bc")},
     )
+
+
+def test_the_work_and_the_effect_cover_only_the_classes_the_images_hold():
+    # --num-classes 65536 with four classes held: the effect lists those four (an absent
+    # class has share 0 everywhere and says nothing), and nothing is sized by the 65,536.
+    import tracemalloc
+
+    images = [ImageCounts(f"i{i:03d}", (0, 1 + i % 3), (5, 5 + i)) for i in range(100)]
+    stats = _stats(images, LabelSpec.of(num_classes=65536))
+    tracemalloc.start()
+    try:
+        split = split_images(images, stats, Parts.k_folds(10), seed=2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert split.effect.classes == split.random.classes == (0, 1, 2, 3)
+    assert split.effect.class_images == (100, 34, 33, 33)
+    assert split.effect.class_pixels == (
+        500,
+        sum(5 + i for i in range(0, 100, 3)),
+        sum(5 + i for i in range(1, 100, 3)),
+        sum(5 + i for i in range(2, 100, 3)),
+    )
+    for part in split.effect.parts:
+        assert len(part.image_share) == len(part.pixel_share) == 4
+    assert peak < 8 << 20, peak  # 10 parts x 65,536 classes of Python ints would be ~100x
+
+
+def test_parts_times_classes_held_is_bounded():
+    # The effect holds a row per class and part, twice (this split and the random one):
+    # leave-one-out over 1,000 images holding 263 classes between them is 263,000 rows.
+    from mfb_cli.weigh import split as split_module
+
+    images = [ImageCounts(f"i{i:04d}", (i % 263,), (1,)) for i in range(1000)]
+    stats = _stats(images)
+    assert split_module.MAX_EFFECT_ROWS == 2**18 == 262_144
+    with pytest.raises(
+        SplitError, match=r"^1000 parts x 263 classes held = 263,000 rows .*\(262,144\)"
+    ):
+        split_images(images, stats, Parts.k_folds(1000))
+    small = images[:20]
+    small_stats = _stats(small)  # 20 classes held
+    limit = split_module.MAX_EFFECT_ROWS
+    try:
+        split_module.MAX_EFFECT_ROWS = 3 * 20
+        assert len(split_images(small, small_stats, Parts.k_folds(3)).effect.classes) == 20
+        with pytest.raises(SplitError, match="4 parts x 20 classes held = 80 rows"):
+            split_images(small, small_stats, Parts.k_folds(4))
+    finally:
+        split_module.MAX_EFFECT_ROWS = limit
