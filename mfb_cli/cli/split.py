@@ -139,7 +139,7 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     default=0,
     show_default=True,
     help="Decides every tie and the random split compared with; the same seed and images "
-    "give the same split, whatever their order.",
+    "give the same split, whatever their order or the spelling of their folder.",
 )
 @click.option(
     "--group",
@@ -148,8 +148,9 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     callback=_check_pattern,
     default=None,
     help="Images whose REGEX first capture group is equal stay in one part. Searched in the "
-    "file name (in the whole name when REGEX holds a '/'); an image it does not match is an "
-    "error. CamVid sequences: '^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
+    "file name (when REGEX holds a '/', in the name below the folder all images share: "
+    "'^(patient\\d+)/'); an image it does not match is an error. CamVid sequences: "
+    "'^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
 )
 @click.option(
     "--groups",

@@ -24,8 +24,8 @@ DEFINITIONS = {
     "other fold; ratios: the parts train, val (and test) in proportion to the shares",
     "share": "the part's share of the images asked for; target_images = share x images",
     "group": "images that always land in one part: a pattern's first capture group (searched "
-    "in the file name, or in the whole name when the pattern holds a '/'), a row of the groups "
-    "table, or each image alone",
+    "in the file name, or when the pattern holds a '/' in the name below the folder all "
+    "images share), a row of the groups table, or each image alone",
     "algorithm": "iterative stratification (Sechidis et al. 2011) over groups, on class "
     "presence per image; among parts it finds equal, the one whose pixel shares move least "
     "from those of the groups placed so far; then groups move to parts lacking a class when "

@@ -31,8 +31,9 @@ brings both parts' sizes closer to their targets. A class can then be missing fr
 only when no unit holding it can move without taking a class from the part it leaves.
 
 Everything is exact (integer demands scaled by the sum of the shares) and deterministic:
-the units are identified by their names, and every coin toss is a hash of the seed and the
-unit's name, so the same images in any order give the same split.
+the units are identified by their names (a group's, or an image's name below the folder all
+images share), and every coin toss is a hash of the seed and the unit's name, so the same
+images in any order, under any spelling of their folder, give the same split.
 """
 
 from __future__ import annotations
@@ -131,10 +132,35 @@ def file_name(image: str) -> str:
     return re.split(r"[/\\]", image)[-1]
 
 
+def shared_folder(images: Iterable[str]) -> str:
+    """The folder all the names lie in, with its final '/' ('' when there is none):
+    ``masks/a/x.png`` and ``masks/b/y.png`` share ``masks/``."""
+    names = list(images)
+    if not names:
+        return ""
+    first, last = min(names), max(names)  # every name shares what these two share
+    same = next(
+        (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b),
+        min(len(first), len(last)),
+    )
+    prefix = first[:same]  # character by character: a URL's '//' is no path to normalise
+    return prefix[: max(prefix.rfind("/"), prefix.rfind("\\")) + 1]
+
+
+def names_below(images: Sequence[str]) -> dict[str, str]:
+    """Each name without the folder they all share: what a split depends on, so that
+    ``masks``, ``./masks/``, ``/data/masks``, a link to it or ``s3://bucket/masks`` give
+    the same split of the same files."""
+    cut = len(shared_folder(images))
+    return {image: image[cut:] for image in images}
+
+
 def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -> dict[str, str]:
     """Each image's group: the first capture group of ``pattern`` searched in its file name
-    (in its whole name when the pattern holds a '/'). An image it does not match is an error:
-    a group silently made of one image would leak its sequence into two parts."""
+    (when the pattern holds a '/', in its name below the folder all images share, so that
+    '^(patient\\d+)/' finds the patient folders however their folder is spelled). An image
+    it does not match is an error: a group silently made of one image would leak its
+    sequence into two parts."""
     try:
         compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
     except re.error as error:
@@ -146,16 +172,21 @@ def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -
             Param("group", compiled.pattern),
             ": needs a capture group, e.g. '^([^_]+)_' (the text before the first '_')",
         )
-    whole = "/" in compiled.pattern
+    images = list(images)
+    below = names_below(images) if "/" in compiled.pattern else None
     found: dict[str, str] = {}
     for image in images:
-        match = compiled.search(image if whole else file_name(image))
+        match = compiled.search(file_name(image) if below is None else below[image])
         if match is None or match.group(1) is None:
+            where = (
+                "file name"
+                if below is None
+                else f"name below the folder all images share ({below[image]})"
+            )
             raise SplitError(
                 f"{image}: ",
                 Param("group", compiled.pattern),
-                f" does not match its {'name' if whole else 'file name'}; fix the pattern "
-                "or give the groups in a file",
+                f" does not match its {where}; fix the pattern or give the groups in a file",
             )
         found[image] = match.group(1)
     return found
@@ -352,11 +383,13 @@ def _units(
     group_of: Mapping[str, str] | None,
     seed: int,
 ) -> list[_Unit]:
-    """The units in name order (so the split does not depend on the input's order); their
+    """The units in name order (so the split does not depend on the input's order), named
+    by their group, or by the image's name below the shared folder (``names_below``); their
     classes are columns of ``column`` (class id -> 0..m-1, in id order)."""
     by_key: dict[str, _Unit] = {}
+    below = names_below([one.image for one in images]) if group_of is None else {}
     for index, one in enumerate(images):
-        key = one.image if group_of is None else group_of[one.image]
+        key = below[one.image] if group_of is None else group_of[one.image]
         unit = by_key.get(key)
         if unit is None:
             unit = by_key[key] = _Unit(key, [], {}, {}, _hash(seed, "unit", key))

@@ -343,3 +343,47 @@ def test_sample_masks_split_and_help():
     helped = run("split", "--help")
     assert "iterative stratification" in helped.stdout
     assert "--out-dir" in helped.stdout
+
+
+def test_the_same_split_whatever_the_folder_is_called(
+    camvid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The split depends on the images' names below the folder they all share, so a relative,
+    # absolute or linked spelling of the folder, or a copy at a URL, gives the same parts.
+    (tmp_path / "link").symlink_to(camvid)
+    fs = fsspec.filesystem("memory")
+    for path in camvid.glob("*.png"):
+        fs.pipe_file(f"/mfbspelling/deep/labels/{path.name}", path.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    spellings = [camvid, "labels", "./labels/", "link", "memory://mfbspelling/deep/labels"]
+    try:
+        for options in (["--folds", "3"], ["--ratios", "2,1,1", "--seed", "5"]):
+            seen = []
+            for spelling in spellings:
+                result = run("split", spelling, "--void", "11", *options, "-f", "csv")
+                assert result.exit_code == 0, result.stderr
+                rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
+                seen.append(sorted((Path(image).name, part) for image, part in rows))
+            assert all(found == seen[0] for found in seen), options
+    finally:
+        fs.rm("/mfbspelling", recursive=True)
+
+
+def test_a_pattern_with_a_slash_is_searched_below_the_shared_folder(tmp_path: Path):
+    for patient in (1, 2, 3, 4):
+        for frame in (0, 1):
+            save_mask(tmp_path / "data" / f"patient{patient}" / f"{frame}.png", [[0, patient]])
+    for spelling in (tmp_path / "data", tmp_path / "data" / "." / ""):
+        record = _json(run("split", spelling, "--folds", "2", "--group", r"^(patient\d)/"))
+        assert sorted(g for p in record["parts"] for g in p["groups"]) == [
+            "patient1",
+            "patient2",
+            "patient3",
+            "patient4",
+        ]
+    # One patient's folder: its images share patient1/ itself, so the pattern finds nothing.
+    result = run("split", tmp_path / "data" / "patient1", "--folds", "2", "--group", "^(p.*)/")
+    assert result.exit_code == 1
+    assert "0.png: --group ^(p.*)/ does not match its name below the folder all images " in (
+        result.stderr
+    )

@@ -451,3 +451,31 @@ def test_parts_times_classes_held_is_bounded():
             split_images(small, small_stats, Parts.k_folds(4))
     finally:
         split_module.MAX_EFFECT_ROWS = limit
+
+
+def test_names_below_the_shared_folder():
+    from mfb_cli.weigh.split import names_below, shared_folder
+
+    assert shared_folder(["m/a/x.png", "m/b/y.png"]) == "m/"
+    assert shared_folder(["m/ab.png", "m/ac.png"]) == "m/"  # not m/a
+    assert shared_folder(["s3://b/m/x.png", "s3://b/m/y.png"]) == "s3://b/m/"
+    assert shared_folder(["x.png", "y.png"]) == shared_folder([]) == ""
+    assert shared_folder(["m/x.png"]) == "m/"
+    assert shared_folder(["C:\\m\\x.png", "C:\\m\\y.png"]) == "C:\\m\\"
+    assert names_below(["/d/m/p1/a.png", "/d/m/p2/a.png"]) == {
+        "/d/m/p1/a.png": "p1/a.png",
+        "/d/m/p2/a.png": "p2/a.png",
+    }
+
+
+@given(data_seed=st.integers(0, 10**6), seed=st.integers(0, 10**6), parts=parts_strategy)
+@settings(max_examples=30, deadline=None)
+def test_the_same_split_whatever_the_shared_folder(data_seed, seed, parts):
+    images = _random_images(random.Random(data_seed), 25, 6)
+    moved = [ImageCounts("s3://bucket/deep/" + one.image, one.ids, one.pixels) for one in images]
+    first = split_images(images, _stats(images), parts, seed=seed)
+    second = split_images(moved, _stats(moved), parts, seed=seed)
+    assert {k.removeprefix("s3://bucket/deep/"): v for k, v in second.part_of.items()} == (
+        first.part_of
+    )
+    assert second.effect == first.effect and second.random == first.random
