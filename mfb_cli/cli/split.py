@@ -175,7 +175,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     default=None,
     metavar="DIR",
     help="Also write one list file per part, as mmseg split files: NAME.txt, or "
-    "foldI/train.txt and foldI/val.txt (atomically; an input is refused).",
+    "foldI/train.txt and foldI/val.txt (atomically, all of them with -o; an input is "
+    "refused).",
 )
 @click.option(
     "--out-root",
@@ -225,7 +226,7 @@ def split(
       mfb split ./camvid/labels --void 11 --group '^([^_]+)_' --out-dir splits
     """
     from ..read.base.urls import shown_path
-    from ..show.output import write_bytes, write_text
+    from ..show.output import write_all
     from ..show.split import list_files, split_record
     from ..weigh.split import Grouping, split_images
     from .sampling import image_class_stats, images_for
@@ -256,13 +257,13 @@ def split(
     warn_all(result.warnings)
     record = split_record(result, stats, source)
     text = SPLIT_FORMATS[output_format](record)
+    files = {}
     if out_dir is not None:
-        files = list_files(record, out_root, out_suffix)
-        for name, content in files.items():
-            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
-            write_bytes(content.encode(), out_dir / name)
-        if not request.quiet:
-            click.echo(f"wrote {len(files)} list files into {out_dir}", err=True)
-    write_text(text, output)
+        listed = list_files(record, out_root, out_suffix)
+        files = {out_dir / name: content.encode() for name, content in listed.items()}
+    # All or nothing: the list files and -o are staged, then renamed into place together.
+    write_all(text, output, files)
+    if out_dir is not None and not request.quiet:
+        click.echo(f"wrote {len(files)} list files into {out_dir}", err=True)
     if output is not None and not request.quiet:
         click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)

@@ -293,6 +293,13 @@ def _entry(image: str, root: str | None, suffix: str) -> str:
         entry = entry[: -len(suffix)]
     if "\n" in entry or "\r" in entry:
         raise MfbError(f"{image!r}: a line break in its name cannot go into a list file")
+    try:
+        entry.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the name's bytes are not UTF-8
+        raise MfbError(
+            f"{image}: a file name that is not UTF-8 cannot go into a list file (mmseg and "
+            "--list read them as UTF-8); rename it"
+        ) from None
     return entry
 
 

@@ -387,3 +387,79 @@ def test_a_pattern_with_a_slash_is_searched_below_the_shared_folder(tmp_path: Pa
     assert "0.png: --group ^(p.*)/ does not match its name below the folder all images " in (
         result.stderr
     )
+
+
+@pytest.fixture
+def odd_names(tmp_path: Path) -> Path:
+    """Four masks, one named by Latin-1 bytes (not UTF-8: Python names it with a surrogate)."""
+    import os
+
+    folder = tmp_path / "odd"
+    save_mask(folder / os.fsdecode(b"caf\xe9.png"), [[0, 1]])
+    for name in ("b.png", "c.png", "d.png"):
+        save_mask(folder / name, [[0, 1]])
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("split", ["--folds", "2", "-f", "csv"]),
+        ("sampling", ["-f", "csv"]),
+    ],
+)
+def test_a_name_that_is_not_utf8_is_escaped_alike_on_stdout_and_in_a_file(
+    odd_names: Path, tmp_path: Path, command: str, options: list[str]
+):
+    # The test runner's stdout is strict UTF-8, as under an en_US.UTF-8 locale.
+    shown = run(command, odd_names, *options)
+    assert shown.exit_code == 0, shown.stderr
+    assert "caf\\udce9.png" in shown.stdout
+    out = tmp_path / "out.txt"
+    written = run(command, odd_names, *options, "-o", out)
+    assert written.exit_code == 0, written.stderr
+    assert out.read_bytes() == shown.stdout_bytes
+
+
+def test_list_files_refuse_a_name_that_is_not_utf8_before_writing(odd_names: Path, tmp_path: Path):
+    folder = tmp_path / "lists"
+    (folder / "fold0").mkdir(parents=True)
+    (folder / "fold0" / "val.txt").write_text("mine\n")
+    out = tmp_path / "s.json"
+    result = run("split", odd_names, "--folds", "2", "--out-dir", folder, "-o", out)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {odd_names}/caf\\udce9.png: a file name that is not UTF-8 cannot go into a list "
+        "file (mmseg and --list read them as UTF-8); rename it\n"
+    )
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "fold0",
+        "fold0/val.txt",
+    ]
+    assert (folder / "fold0" / "val.txt").read_text() == "mine\n"
+    assert not out.exists()
+
+
+def test_a_failed_output_leaves_every_list_file_as_it_was(camvid: Path, tmp_path: Path):
+    # -o /dev/full fails after the list files are ready: none of them replaces the old one,
+    # no temporary file stays behind, and the folders made for them are removed again.
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (folder / "fold0").mkdir()
+    (folder / "fold0" / "train.txt").write_text("mine\n")
+    result = run("split", camvid, "--folds", "3", "--out-dir", folder, "-o", "/dev/full")
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "fold0",
+        "fold0/train.txt",
+    ]
+    assert (folder / "fold0" / "train.txt").read_text() == "mine\n"
+    # The same run with a writable output replaces them all.
+    out = tmp_path / "s.json"
+    assert run("split", camvid, "--folds", "3", "--out-dir", folder, "-o", out).exit_code == 0
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.txt")) == [
+        f"fold{i}/{kind}.txt" for i in range(3) for kind in ("train", "val")
+    ]
+    assert (folder / "fold0" / "train.txt").read_text() != "mine\n"
+    assert json.loads(out.read_text())["num_images"] == 12
