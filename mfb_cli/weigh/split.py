@@ -113,15 +113,30 @@ class Parts:
         return Fraction(self.weights[index], sum(self.weights))
 
 
+#: Most digits of an int or Fraction share's numerator and denominator.
+MAX_SHARE_DIGITS = 18
+
+
 def _fraction(value: str | int | float | Fraction) -> Fraction:
+    """A share, exactly. Text and floats are read to double precision, as the shortest
+    decimal of their float (0.1 -> 1/10, not the binary neighbour): an exponent no float
+    has (1e-9999999) would make Python build a number of millions of digits."""
+    if isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+        exact = Fraction(value)
+        if max(abs(exact.numerator), exact.denominator) >= 10**MAX_SHARE_DIGITS:
+            raise OptionError(
+                Param("ratios"), f": {value} is too precise; give at most {MAX_SHARE_DIGITS} digits"
+            )
+        return exact
     try:
-        # repr of a float is its shortest decimal: 0.1 -> 1/10, not the binary neighbour.
-        exact = Fraction(repr(value) if isinstance(value, float) else value)
-    except (ValueError, ZeroDivisionError):
+        number = float(value)
+    except (TypeError, ValueError):
         raise OptionError(Param("ratios"), f": {value!r} is not a number") from None
-    if isinstance(value, float) and not math.isfinite(value):
+    if not math.isfinite(number):
         raise OptionError(Param("ratios"), f": {value!r} is not a finite number")
-    return exact
+    if number == 0 and re.search(r"[1-9]", str(value).lower().split("e")[0]):
+        raise OptionError(Param("ratios"), f": {value!r} is too small for a float")
+    return Fraction(repr(number))
 
 
 # ---------------------------------------------------------------------------- groups

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -479,3 +480,25 @@ def test_the_same_split_whatever_the_shared_folder(data_seed, seed, parts):
         first.part_of
     )
     assert second.effect == first.effect and second.random == first.random
+
+
+def test_shares_are_bounded_numbers():
+    # A share is read to double precision: an exponent no float has cannot make Python
+    # build a number of millions of digits (1e-9999999 took 19 s; 1e99999999 never ended).
+    for text, problem in (
+        ("1e-9999999", "is too small"),
+        ("1e99999999", "is not a finite number"),
+        ("1e-400", "is too small"),
+        ("nan", "is not a finite number"),
+        ("-inf", "is not a finite number"),
+        ("1/3", "is not a number"),
+        ("", "is not a number"),
+    ):
+        with pytest.raises(OptionError, match=f"ratios: '{re.escape(text)}' {problem}"):
+            Parts.of_ratios([text, "1"])
+    assert Parts.of_ratios(["0.1", "0.2", "0.7"]).weights == (1, 2, 7)
+    assert Parts.of_ratios(["1e-300", "1"]).weights == (1, 10**300)
+    assert Parts.of_ratios(["0.30000000000000000001", "0.7"]).weights == (3, 7)  # 17 digits
+    assert Parts.of_ratios([Fraction(1, 3), Fraction(2, 3)]).weights == (1, 2)
+    with pytest.raises(OptionError, match="at most 18 digits"):
+        Parts.of_ratios([Fraction(1, 10**30), 1])
