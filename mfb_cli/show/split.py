@@ -297,8 +297,8 @@ def _entry(image: str, root: str | None, suffix: str) -> str:
         entry.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: the name's bytes are not UTF-8
         raise MfbError(
-            f"{image}: a file name that is not UTF-8 cannot go into a list file (mmseg and "
-            "--list read them as UTF-8); rename it"
+            f"{image}: a file name that is not UTF-8 cannot go into a list file (mmseg and mfb "
+            "read list files as UTF-8); rename it"
         ) from None
     return entry
 

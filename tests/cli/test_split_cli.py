@@ -430,7 +430,7 @@ def test_list_files_refuse_a_name_that_is_not_utf8_before_writing(odd_names: Pat
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {odd_names}/caf\\udce9.png: a file name that is not UTF-8 cannot go into a list "
-        "file (mmseg and --list read them as UTF-8); rename it\n"
+        "file (mmseg and mfb read list files as UTF-8); rename it\n"
     )
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
         "fold0",
