@@ -149,8 +149,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     default=None,
     help="Images whose REGEX first capture group is equal stay in one part. Searched in the "
     "file name (when REGEX holds a '/', in the name below the folder all images share: "
-    "'^(patient\\d+)/'); an image it does not match is an error. CamVid sequences: "
-    "'^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
+    "'^(patient\\d+)/'); an image it does not match (or whose capture is empty) is an error. "
+    "CamVid sequences: '^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
 )
 @click.option(
     "--groups",

@@ -192,16 +192,18 @@ def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -
     found: dict[str, str] = {}
     for image in images:
         match = compiled.search(file_name(image) if below is None else below[image])
-        if match is None or match.group(1) is None:
+        if match is None or not match.group(1):
             where = (
                 "file name"
                 if below is None
                 else f"name below the folder all images share ({below[image]})"
             )
+            # An empty capture is no group: every image capturing it would form one.
+            problem = "does not match" if match is None else "captures nothing from"
             raise SplitError(
                 f"{image}: ",
                 Param("group", compiled.pattern),
-                f" does not match its {where}; fix the pattern or give the groups in a file",
+                f" {problem} its {where}; fix the pattern or give the groups in a file",
             )
         found[image] = match.group(1)
     return found

@@ -502,3 +502,16 @@ def test_shares_are_bounded_numbers():
     assert Parts.of_ratios([Fraction(1, 3), Fraction(2, 3)]).weights == (1, 2)
     with pytest.raises(OptionError, match="at most 18 digits"):
         Parts.of_ratios([Fraction(1, 10**30), 1])
+
+
+def test_a_pattern_capturing_nothing_is_an_error_not_one_group():
+    # '^([^_]*)_' captures '' from '_2.png': every such image would silently join one
+    # group named '', as '(x)?' does for all of them; a groups table refuses '' too.
+    names = ["d/a_1.png", "d/_2.png"]
+    with pytest.raises(
+        SplitError, match=r"^d/_2\.png: group=.* captures nothing from its file name"
+    ):
+        groups_from_pattern(names, r"^([^_]*)_")
+    with pytest.raises(SplitError, match=r"^d/a_1\.png: group='\(x\)\?' captures nothing from"):
+        groups_from_pattern(names, r"(x)?")
+    assert groups_from_pattern(names, r"^([^_]*_)") == {"d/a_1.png": "a_", "d/_2.png": "_"}
