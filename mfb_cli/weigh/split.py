@@ -39,13 +39,15 @@ images in any order, under any spelling of their folder, give the same split.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError, OptionError, Param
+from ..count.label_check import LabelCheck
+from ..errors import LabelRangeError, MfbError, OptionError, Param
 from .divergence import js_divergence
 from .priors import scan_warnings_of
 
@@ -787,15 +789,8 @@ def split_images(
     """
     if not images:
         raise SplitError("no images to split")
+    _check_images(images, stats)
     names = [one.image for one in images]
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise SplitError(
-                f"{name}: listed twice (a per-image file given twice?); an image can be in "
-                "one part only"
-            )
-        seen.add(name)
     grouping: dict[str, str | int] = {"by": "image"}
     group_warnings: list[str] = []
     if isinstance(groups, Grouping):
@@ -885,6 +880,25 @@ def split_images(
         grouping={**grouping, "groups": len(units)} if groups is not None else grouping,
         warnings=tuple(warnings),
     )
+
+
+def _check_images(images: Sequence[ImageCounts], stats: ClassStats) -> None:
+    """Each image once, as ImageCounts holds it, with no label ``stats`` has no place for
+    (stats of other images would silently drop it from the split and its effect)."""
+    check = LabelCheck(stats.num_classes, frozenset(stats.ignore))
+    seen: set[str] = set()
+    for one in images:
+        if one.image in seen:
+            raise SplitError(
+                f"{one.image}: listed twice (a per-image file given twice?); an image can be "
+                "in one part only"
+            )
+        seen.add(one.image)
+        if any(b <= a for a, b in itertools.pairwise(one.ids)) or any(n <= 0 for n in one.pixels):
+            raise SplitError(f"{one.image}: ids must be sorted and distinct, pixels > 0")
+        problem = check.problem(one.ids)
+        if problem is not None:
+            raise LabelRangeError(f"{one.image}: ", *problem)
 
 
 def _missing_text(

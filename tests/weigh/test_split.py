@@ -515,3 +515,17 @@ def test_a_pattern_capturing_nothing_is_an_error_not_one_group():
     with pytest.raises(SplitError, match=r"^d/a_1\.png: group='\(x\)\?' captures nothing from"):
         groups_from_pattern(names, r"(x)?")
     assert groups_from_pattern(names, r"^([^_]*_)") == {"d/a_1.png": "a_", "d/_2.png": "_"}
+
+
+def test_images_the_stats_do_not_describe_are_refused():
+    # Stats of other images (num_classes 2) would silently drop label 7 from b's counts.
+    from mfb_cli import LabelRangeError
+
+    images = [ImageCounts("a", (0, 1), (5, 5)), ImageCounts("b", (0, 7), (5, 5))]
+    with pytest.raises(LabelRangeError, match=r"^b: label 7 >= num_classes=2"):
+        split_images(images, _stats(images[:1]), Parts.k_folds(2))
+    # An id twice would count the image twice as holding it; no pixel, as holding it at all.
+    stats = _stats(images[:1])
+    for bad in (ImageCounts("c", (1, 1), (2, 3)), ImageCounts("c", (0, 1), (5, 0))):
+        with pytest.raises(SplitError, match=r"^c: ids must be sorted and distinct, pixels > 0"):
+            split_images([images[0], bad], stats, Parts.k_folds(2))
