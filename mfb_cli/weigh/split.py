@@ -894,8 +894,14 @@ def _check_images(images: Sequence[ImageCounts], stats: ClassStats) -> None:
                 "in one part only"
             )
         seen.add(one.image)
-        if any(b <= a for a, b in itertools.pairwise(one.ids)) or any(n <= 0 for n in one.pixels):
-            raise SplitError(f"{one.image}: ids must be sorted and distinct, pixels > 0")
+        if (
+            len(one.ids) != len(one.pixels)
+            or any(b <= a for a, b in itertools.pairwise(one.ids))
+            or any(n <= 0 for n in one.pixels)
+        ):
+            raise SplitError(
+                f"{one.image}: ids must be sorted and distinct, pixels > 0, one per id"
+            )
         problem = check.problem(one.ids)
         if problem is not None:
             raise LabelRangeError(f"{one.image}: ", *problem)

@@ -526,6 +526,10 @@ def test_images_the_stats_do_not_describe_are_refused():
         split_images(images, _stats(images[:1]), Parts.k_folds(2))
     # An id twice would count the image twice as holding it; no pixel, as holding it at all.
     stats = _stats(images[:1])
-    for bad in (ImageCounts("c", (1, 1), (2, 3)), ImageCounts("c", (0, 1), (5, 0))):
+    for bad in (
+        ImageCounts("c", (1, 1), (2, 3)),
+        ImageCounts("c", (0, 1), (5, 0)),
+        ImageCounts("c", (0, 1), (5,)),
+    ):
         with pytest.raises(SplitError, match=r"^c: ids must be sorted and distinct, pixels > 0"):
             split_images([images[0], bad], stats, Parts.k_folds(2))
