@@ -85,18 +85,15 @@ def param_named(ctx: click.Context, name: str = "out_dir") -> click.Parameter:
 
 
 def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    import re
+    from ..weigh.split import compile_group_pattern
 
     if value is None:
         return None
     try:
-        compiled = re.compile(value)
-    except re.error as error:
-        raise click.BadParameter(f"not a regular expression ({error})", ctx, param) from None
-    if compiled.groups < 1:
-        raise click.BadParameter(
-            "needs a capture group: its first one is the group, e.g. '^([^_]+)_'", ctx, param
-        )
+        compile_group_pattern(value)  # the engine that searches the names, before any read
+    except OptionError as error:  # parts: the --group Param, then ': the problem'
+        problem = error.render(lambda _: "").removeprefix(": ")
+        raise click.BadParameter(problem, ctx, param) from None
     return value
 
 

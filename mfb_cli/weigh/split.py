@@ -54,6 +54,8 @@ from .priors import scan_warnings_of
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    import regex
+
     from ..count.per_image import ImageCounts
     from .classes import ClassStats
 
@@ -172,28 +174,51 @@ def names_below(images: Sequence[str]) -> dict[str, str]:
     return {image: image[cut:] for image in images}
 
 
+#: Longest a --group pattern may search one name (seconds): patterns that backtrack
+#: without end ('^(a+)+$' tries 2**n ways on n letters) stop with an error, not a hang.
+MATCH_SECONDS = 1.0
+
+
+def compile_group_pattern(pattern: str | re.Pattern[str]) -> regex.Pattern[str]:
+    """``pattern`` (text, or an ``re`` pattern with its flags) for the ``regex`` module,
+    whose searches take a timeout (``re`` has none); it must hold a capture group."""
+    import regex
+
+    text, flags = (pattern, 0) if isinstance(pattern, str) else (pattern.pattern, pattern.flags)
+    try:
+        compiled = regex.compile(text, flags & ~re.UNICODE)  # UNICODE is the default for str
+    except regex.error as error:
+        raise OptionError(Param("group", text), f": not a regular expression ({error})") from None
+    if compiled.groups < 1:
+        raise OptionError(
+            Param("group", text),
+            ": needs a capture group, e.g. '^([^_]+)_' (the text before the first '_')",
+        )
+    return compiled
+
+
 def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -> dict[str, str]:
     """Each image's group: the first capture group of ``pattern`` searched in its file name
     (when the pattern holds a '/', in its name below the folder all images share, so that
     '^(patient\\d+)/' finds the patient folders however their folder is spelled). An image
     it does not match is an error: a group silently made of one image would leak its
     sequence into two parts."""
-    try:
-        compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
-    except re.error as error:
-        raise OptionError(
-            Param("group", str(pattern)), f": not a regular expression ({error})"
-        ) from None
-    if compiled.groups < 1:
-        raise OptionError(
-            Param("group", compiled.pattern),
-            ": needs a capture group, e.g. '^([^_]+)_' (the text before the first '_')",
-        )
+    compiled = compile_group_pattern(pattern)
     images = list(images)
     below = names_below(images) if "/" in compiled.pattern else None
     found: dict[str, str] = {}
     for image in images:
-        match = compiled.search(file_name(image) if below is None else below[image])
+        try:
+            match = compiled.search(
+                file_name(image) if below is None else below[image], timeout=MATCH_SECONDS
+            )
+        except TimeoutError:
+            raise SplitError(
+                f"{image}: ",
+                Param("group", compiled.pattern),
+                f" took more than {MATCH_SECONDS:g} s on its name (catastrophic backtracking: "
+                "a repeat inside a repeat, such as (a+)+); simplify the pattern",
+            ) from None
         if match is None or not match.group(1):
             where = (
                 "file name"

@@ -533,3 +533,21 @@ def test_images_the_stats_do_not_describe_are_refused():
     ):
         with pytest.raises(SplitError, match=r"^c: ids must be sorted and distinct, pixels > 0"):
             split_images([images[0], bad], stats, Parts.k_folds(2))
+
+
+def test_a_pattern_that_backtracks_without_end_is_stopped():
+    # '^(a|aa)+\\.png$' tries ~1.6**40 ways on 'aaa...ab.png' before failing: searching a name
+    # is bounded (MATCH_SECONDS), then an error naming the image says why.
+    from mfb_cli.weigh import split as split_module
+
+    assert split_module.MATCH_SECONDS == 1.0
+    names = ["d/aa.png", "d/" + "a" * 40 + "b.png"]
+    with pytest.raises(SplitError, match=r"^d/a{40}b\.png: group='.*' took more than 1 s on its"):
+        groups_from_pattern(names, r"^(a|aa)+\.png$")
+    with pytest.raises(SplitError, match=r"catastrophic backtracking"):
+        groups_from_pattern(names, re.compile(r"^(a|aa)+\.png$"))
+    # An re pattern keeps its flags.
+    assert groups_from_pattern(names, re.compile(r"^(A)", re.IGNORECASE)) == {
+        names[0]: "a",
+        names[1]: "a",
+    }
