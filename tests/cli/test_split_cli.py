@@ -463,3 +463,31 @@ def test_a_failed_output_leaves_every_list_file_as_it_was(camvid: Path, tmp_path
     ]
     assert (folder / "fold0" / "train.txt").read_text() != "mine\n"
     assert json.loads(out.read_text())["num_images"] == 12
+
+
+@pytest.mark.parametrize("folds", [5, 10, 20])
+def test_the_table_stays_within_100_columns_however_many_parts(folds: int):
+    result = run("split", SAMPLES, "--void", "11", "--folds", folds, "-f", "table")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 100, max(lines, key=len)
+    record = _json(run("split", SAMPLES, "--void", "11", "--folds", folds))
+    # Every share of every part is shown: per class, 1 + folds image shares and as many
+    # pixel shares, whatever the layout.
+    for row in record["effect"]["stratified"]["classes"]:
+        shown = [line for line in lines if line.split()[:1] == [str(row["class"])]]
+        cells = [cell for line in shown for cell in line.split()[1:]]
+        images = [
+            f"{v:.1%}"
+            for v in [row["image_share"]] + [p["image_share"] for p in row["parts"].values()]
+        ]
+        pixels = [
+            f"{v:.2%}"
+            for v in [row["pixel_share"]] + [p["pixel_share"] for p in row["parts"].values()]
+        ]
+        for value in images + pixels:
+            assert value in cells
+    js = record["effect"]["stratified"]["parts"]
+    text = " ".join(lines)
+    for part in js:
+        assert f"{part['name']} {part['js_divergence']:.6f}" in text
