@@ -155,7 +155,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     type=PathOrUrl(path_type=Path, dir_okay=False),
     metavar="FILE",
     default=None,
-    help="A CSV of 'image,group' rows (images by name or file name); every image needs one.",
+    help="A CSV of 'image,group' rows (an image by its name, its name below the folder all "
+    "images share, or its file name); every image needs one.",
 )
 @format_option(
     SPLIT_FORMATS,

@@ -239,17 +239,31 @@ def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -
 def groups_from_table(
     images: Sequence[str], table: Mapping[str, str], where: str = "the groups table"
 ) -> tuple[dict[str, str], list[str]]:
-    """Each image's group from an ``image -> group`` table, by its name or else its file
-    name; also the warnings (table rows naming no image). An image missing is an error."""
+    """Each image's group from an ``image -> group`` table; also the warnings (table rows
+    naming no image). A row names an image by its name, or by its name below the folder all
+    images share (a row's own below the folder all rows share: 'train/a.png' and
+    '/x/data/train/a.png' both name data/train/a.png), or else by its file name. An image
+    no row names is an error."""
     by_file: dict[str, list[str]] = {}
     for name in table:
         by_file.setdefault(file_name(name), []).append(name)
+    below = names_below(images)
+    rows_below = {short: name for name, short in names_below(list(table)).items()}
     found: dict[str, str] = {}
     used: set[str] = set()
     for image in images:
-        rows = [image] if image in table else by_file.get(file_name(image), [])
+        short = below[image]
+        if image in table:
+            rows = [image]
+        elif short in table or short in rows_below:
+            rows = [short if short in table else rows_below[short]]
+        else:
+            rows = by_file.get(file_name(image), [])
         if not rows:
-            raise SplitError(f"{image}: not in {where} (by name or file name); add a row for it")
+            raise SplitError(
+                f"{image}: not in {where} (by name, name below the shared folder or file "
+                "name); add a row for it"
+            )
         named = sorted({table[row] for row in rows})
         if len(named) > 1:
             raise SplitError(

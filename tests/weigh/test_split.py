@@ -551,3 +551,17 @@ def test_a_pattern_that_backtracks_without_end_is_stopped():
         names[0]: "a",
         names[1]: "a",
     }
+
+
+def test_groups_table_rows_are_found_below_the_shared_folder():
+    # Rows written relative to the dataset ('train/s0.png') or from another spelling of it
+    # ('/x/tv/train/s0.png') name the same images as 'tv/train/s0.png': the file name alone
+    # (s0.png, in both train/ and val/) could not tell them apart.
+    images = [f"tv/{part}/s{i}.png" for part in ("train", "val") for i in (0, 1)]
+    expected = {image: image.split("/")[1][0] + image[-5] for image in images}
+    for root in ("", "/x/tv/", "tv/"):
+        table = {f"{root}{image[3:]}": group for image, group in expected.items()}
+        assert groups_from_table(images, table, "g.csv") == (expected, [])
+    # A file name two rows give different groups is still an error when nothing else finds it.
+    with pytest.raises(SplitError, match="two groups"):
+        groups_from_table(["other/s0.png"], {"train/s0.png": "a", "val/s0.png": "b"}, "g.csv")
