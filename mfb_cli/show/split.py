@@ -332,12 +332,12 @@ def list_file_names(names: list[str], folds: bool) -> list[str]:
 def _entry(image: str, root: str | None, suffix: str) -> str:
     entry = image
     if root is not None:
-        prefix = root.rstrip("/") + "/"
-        if not entry.startswith(prefix):
+        below = _below(image, root)
+        if below is None:
             raise MfbError(
                 f"{image}: does not lie in ", Param("out_root", root), "; give the folder it is in"
             )
-        entry = entry[len(prefix) :]
+        entry = below
     if suffix:
         if not entry.endswith(suffix) or entry == suffix:
             raise MfbError(f"{image}: does not end in ", Param("out_suffix", suffix))
@@ -352,6 +352,27 @@ def _entry(image: str, root: str | None, suffix: str) -> str:
             "read list files as UTF-8); rename it"
         ) from None
     return entry
+
+
+def _below(image: str, root: str) -> str | None:
+    """``image``'s name below the folder ``root``, or None when it is not in it. Local names
+    are compared as absolute paths, so './masks/', 'masks' and '/data/masks' are one folder
+    (as --root reads them); a URL by its text."""
+    import os
+    from pathlib import Path
+
+    from ..read.base.urls import is_url
+
+    if is_url(image) or is_url(root):
+        prefix = root.rstrip("/") + "/"
+        return image[len(prefix) :] if image.startswith(prefix) else None
+    # Lexically (no link followed): a mask that is a link to elsewhere still lies in root.
+    inside = os.path.relpath(
+        os.path.normpath(Path(image).absolute()), os.path.normpath(Path(root).absolute())
+    )
+    if inside == os.curdir or inside == os.pardir or inside.startswith(os.pardir + os.sep):
+        return None
+    return inside.replace(os.sep, "/")
 
 
 SPLIT_FORMATS: dict[str, Callable[[Record], str]] = {

@@ -491,3 +491,27 @@ def test_the_table_stays_within_100_columns_however_many_parts(folds: int):
     text = " ".join(lines)
     for part in js:
         assert f"{part['name']} {part['js_divergence']:.6f}" in text
+
+
+def test_out_root_however_it_is_spelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # --root reads './d/x/' and the absolute folder alike; --out-root takes them off alike.
+    monkeypatch.chdir(tmp_path)
+    record = _record({"train": ["d/x/b.png", "d/x/a.png"], "val": ["d/x/c.png"]}, False)
+    expected = {"train.txt": "a\nb\n", "val.txt": "c\n"}
+    for root in ("d/x", "d/x/", "./d/x/", "d/./x", "d/y/../x", str(tmp_path / "d" / "x")):
+        assert list_files(record, root, ".png") == expected, root
+    for outside in ("d/x/a", "d", "/elsewhere/d/x"):
+        if outside == "d":
+            assert list_files(record, outside)["val.txt"] == "x/c.png\n"
+            continue
+        with pytest.raises(MfbError, match="does not lie in"):
+            list_files(record, outside)
+    urls = _record({"train": ["s3://b/d/a.png"], "val": ["s3://b/d/c.png"]}, False)
+    assert (
+        list_files(urls, "s3://b/d/")
+        == list_files(urls, "s3://b/d")
+        == {
+            "train.txt": "a.png\n",
+            "val.txt": "c.png\n",
+        }
+    )
