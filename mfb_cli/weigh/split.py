@@ -276,7 +276,9 @@ def groups_from_table(
     warnings = []
     if unused:
         warnings.append(
-            f"{len(unused)} rows of {where} name no image of this split (first: {unused[0]})"
+            f"{_many(len(unused), 'row')} of {where} "
+            f"{'names' if len(unused) == 1 else 'name'} no image of this split "
+            f"(first: {unused[0]})"
         )
     return found, warnings
 
@@ -849,9 +851,9 @@ def split_images(
         )
     units = _units(images, {c: k for k, c in enumerate(classes)}, groups, seed)
     if len(units) < count:
-        what = "groups" if groups is not None else "images"
+        what = "group" if groups is not None else "image"
         raise SplitError(
-            f"{len(units)} {what} cannot fill {count} parts; ask for fewer parts"
+            f"{_many(len(units), what)} cannot fill {count} parts; ask for fewer parts"
             + (" or give finer groups" if groups is not None else "")
         )
     stratified = _stratify(units, parts.weights, len(classes), seed)
@@ -953,11 +955,16 @@ def _missing_text(
     index = {c: k for k, c in enumerate(effect.classes)}
     unit = "group" if grouped else "image"
     held = "; ".join(
-        f"{c}: {effect.class_images[index[c]]} images"
-        + (f" in {units_with[c]} groups" if grouped else "")
+        f"{c}: {_many(effect.class_images[index[c]], 'image')}"
+        + (f" in {_many(units_with[c], 'group')}" if grouped else "")
         for c in part.missing
     )
     return (
         f"{where} holds no image of classes {list(part.missing)} ({held}): no {unit} holding "
         f"them could move there without its own part losing a class"
     )
+
+
+def _many(count: int, noun: str) -> str:
+    """'1 image', '2 images'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

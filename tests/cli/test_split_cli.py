@@ -106,11 +106,11 @@ def test_groups_file_by_file_name(camvid: Path, tmp_path: Path):
     assert record["grouping"] == {"by": "table", "table": str(table), "groups": 2}
     assert sorted(len(p["images"]) for p in record["parts"]) == [6, 6]
     assert record["warnings"][0] == (
-        f"1 rows of {table} name no image of this split (first: other.png)"
+        f"1 row of {table} names no image of this split (first: other.png)"
     )
     # Class 2 is in group a only: the other part lacks it.
     assert record["warnings"][1].endswith(
-        "holds no image of classes [2] (2: 2 images in 1 groups): no group holding them "
+        "holds no image of classes [2] (2: 2 images in 1 group): no group holding them "
         "could move there without its own part losing a class"
     )
     bad = tmp_path / "bad.csv"

@@ -121,7 +121,7 @@ def test_groups_from_table_by_name_or_file_name():
     table = {"a/x.png": "g1", "y.png": "g2", "gone.png": "g3"}
     found, warnings = groups_from_table(["a/x.png", "b/y.png"], table, "g.csv")
     assert found == {"a/x.png": "g1", "b/y.png": "g2"}
-    assert warnings == ["1 rows of g.csv name no image of this split (first: gone.png)"]
+    assert warnings == ["1 row of g.csv names no image of this split (first: gone.png)"]
     with pytest.raises(SplitError, match=r"c/z\.png: not in g\.csv"):
         groups_from_table(["c/z.png"], table, "g.csv")
     with pytest.raises(SplitError, match="two groups"):
@@ -368,7 +368,7 @@ def test_a_class_a_part_lacks_is_a_warning():
     lacking = [p for p in split.effect.parts if p.missing == (1,)]
     assert len(lacking) == 2
     assert (
-        sum("holds no image of classes [1] (1: 1 images): no image" in w for w in split.warnings)
+        sum("holds no image of classes [1] (1: 1 image): no image" in w for w in split.warnings)
         == 2
     )
 
