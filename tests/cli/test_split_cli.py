@@ -515,3 +515,55 @@ def test_out_root_however_it_is_spelled(tmp_path: Path, monkeypatch: pytest.Monk
             "val.txt": "c.png\n",
         }
     )
+
+
+@pytest.mark.parametrize("seed", [0, 7, 123])
+def test_the_record_s_numbers_recomputed_from_the_per_image_file(tmp_path: Path, seed: int):
+    # End to end: the per-image file read with json alone, the parts from the record, and
+    # every share and divergence worked out again as exact fractions.
+    import math
+    from fractions import Fraction
+
+    images = tmp_path / "i.jsonl"
+    assert run("scan", SAMPLES, "-o", tmp_path / "s.json", "--per-image", images).exit_code == 0
+    counts = {}
+    for line in images.read_text().splitlines()[1:]:
+        one = json.loads(line)
+        counts[one["image"]] = {
+            i: n for i, n in zip(one["ids"], one["pixels"], strict=True) if i != 11
+        }
+    record = _json(
+        run("split", "--from", images, "--void", "11", "--seed", seed, "--ratios", "3,1,1")
+    )
+    classes = sorted({c for held in counts.values() for c in held})
+    stratified = record["effect"]["stratified"]
+    assert [row["class"] for row in stratified["classes"]] == classes
+
+    def shares(chosen):
+        labelled = sum(n for name in chosen for n in counts[name].values())
+        return (
+            [Fraction(sum(c in counts[n] for n in chosen), len(chosen)) for c in classes],
+            [Fraction(sum(counts[n].get(c, 0) for n in chosen), labelled) for c in classes],
+        )
+
+    def js(p, q):
+        return sum(
+            x / 2 * math.log2(x / ((x + y) / 2))
+            for a, b in ((p, q), (q, p))
+            for x, y in zip(a, b, strict=True)
+            if x
+        )
+
+    whole_images, whole_pixels = shares(list(counts))
+    for part, summary in zip(record["parts"], stratified["parts"], strict=True):
+        image_share, pixel_share = shares(part["images"])
+        for k, row in enumerate(stratified["classes"]):
+            assert row["parts"][part["name"]]["image_share"] == float(image_share[k])
+            assert row["parts"][part["name"]]["pixel_share"] == float(pixel_share[k])
+            assert row["image_share"] == float(whole_images[k])
+        expected = js([float(x) for x in pixel_share], [float(x) for x in whole_pixels])
+        assert summary["js_divergence"] == pytest.approx(expected, abs=1e-12)
+        gap = max(abs(a - b) for a, b in zip(image_share, whole_images, strict=True))
+        assert summary["max_image_share_gap"] == pytest.approx(float(gap), abs=1e-15)
+        assert summary["missing"] == [c for c, a in zip(classes, image_share, strict=True) if not a]
+    assert stratified["worst_js_divergence"] == max(p["js_divergence"] for p in stratified["parts"])

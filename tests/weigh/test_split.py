@@ -316,9 +316,29 @@ def test_effect_against_a_naive_computation(data_seed, seed, parts):
         assert part.missing == tuple(
             c for c, a, b in zip(classes, image_share, whole_image, strict=True) if b and not a
         )
-    # The random split's numbers are the same computation on its own parts.
+    # The random split's numbers are the same computation on its own parts: its counts add
+    # up to the whole's, and its shares and divergences follow from its counts.
     assert len(split.random.parts) == len(parts.names)
     assert sum(p.images for p in split.random.parts) == len(images)
+    assert split.random.class_images == split.effect.class_images
+    assert split.random.pixel_share == split.effect.pixel_share
+    for k in range(len(classes)):
+        assert sum(p.class_images[k] for p in split.random.parts) == split.effect.class_images[k]
+        assert sum(p.class_pixels[k] for p in split.random.parts) == split.effect.class_pixels[k]
+    for part in split.random.parts:
+        labelled = sum(part.class_pixels)
+        assert part.labelled_pixels == labelled
+        assert list(part.image_share) == [
+            float(Fraction(n, part.images)) for n in part.class_images
+        ]
+        if not labelled:
+            assert part.js_divergence is None
+            continue
+        pixel_share = [float(Fraction(n, labelled)) for n in part.class_pixels]
+        assert list(part.pixel_share) == pixel_share
+        assert part.js_divergence == pytest.approx(
+            _naive_js(pixel_share, [float(x) for x in whole_pixel]), abs=1e-12
+        )
 
 
 def test_hand_worked_effect_and_random_baseline_sizes():
