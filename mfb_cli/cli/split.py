@@ -127,8 +127,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     is_eager=True,
     callback=_parse_ratios,
     metavar="R,R[,R...]",
-    help="Shares of the parts, normalised (8,1,1 is 0.8,0.1,0.1): two are train,val; three "
-    "are train,val,test; more are part1, part2, ...",
+    help="Shares of the parts (decimal numbers > 0), normalised (8,1,1 is 0.8,0.1,0.1): two "
+    "are train,val; three are train,val,test; more are part1, part2, ...",
 )
 @click.option(
     "--seed",
@@ -144,10 +144,10 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     metavar="REGEX",
     callback=_check_pattern,
     default=None,
-    help="Images whose REGEX first capture group is equal stay in one part. Searched in the "
-    "file name (when REGEX holds a '/', in the name below the folder all images share: "
-    "'^(patient\\d+)/'); an image it does not match (or whose capture is empty) is an error. "
-    "CamVid sequences: '^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
+    help="Images with the same text in REGEX's first capture group stay in one part. "
+    "Searched in the file name (when REGEX holds a '/', in the name below the folder all "
+    "images share: '^(patient\\d+)/'); an image it does not match (or whose capture is "
+    "empty) is an error. CamVid sequences: '^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
 )
 @click.option(
     "--groups",
