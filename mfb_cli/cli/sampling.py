@@ -294,7 +294,7 @@ def sampling(
       mfb sampling --from images.jsonl --ignore 255 --scheme rare-class --daformer out/
       mfb sampling --from images.jsonl --ignore 255 --scheme weighted -f torch
     """
-    from ..show.output import write_text
+    from ..show.output import write_all
     from ..show.sampling import SAMPLING_FORMATS, daformer_files, sampling_record
     from ..weigh.sampling import sample_images
 
@@ -329,15 +329,16 @@ def sampling(
         plot_sampling(record, plot)
         if not request.quiet:
             click.echo(f"wrote {plot} (effect chart)", err=True)
+    files = {}
     if daformer is not None:
-        from ..show.output import write_bytes
-
-        daformer.mkdir(parents=True, exist_ok=True)
-        for name, content in daformer_files(images, stats).items():
-            write_bytes(content.encode(), daformer / name)
-        if not request.quiet:
-            click.echo(f"wrote DAFormer's three class-statistics files into {daformer}", err=True)
-    write_text(text, output)
+        files = {
+            daformer / name: content.encode()
+            for name, content in daformer_files(images, stats).items()
+        }
+    # All or nothing: DAFormer's files and -o are staged, then renamed into place together.
+    write_all(text, output, files)
+    if daformer is not None and not request.quiet:
+        click.echo(f"wrote DAFormer's three class-statistics files into {daformer}", err=True)
     if output is not None and not request.quiet:
         click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)
 

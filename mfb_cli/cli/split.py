@@ -85,18 +85,15 @@ def param_named(ctx: click.Context, name: str = "out_dir") -> click.Parameter:
 
 
 def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    import re
+    from ..weigh.split import compile_group_pattern
 
     if value is None:
         return None
     try:
-        compiled = re.compile(value)
-    except re.error as error:
-        raise click.BadParameter(f"not a regular expression ({error})", ctx, param) from None
-    if compiled.groups < 1:
-        raise click.BadParameter(
-            "needs a capture group: its first one is the group, e.g. '^([^_]+)_'", ctx, param
-        )
+        compile_group_pattern(value)  # the engine that searches the names, before any read
+    except OptionError as error:  # parts: the --group Param, then ': the problem'
+        problem = error.render(lambda _: "").removeprefix(": ")
+        raise click.BadParameter(problem, ctx, param) from None
     return value
 
 
@@ -130,8 +127,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     is_eager=True,
     callback=_parse_ratios,
     metavar="R,R[,R...]",
-    help="Shares of the parts, normalised (8,1,1 is 0.8,0.1,0.1): two are train,val; three "
-    "are train,val,test; more are part1, part2, ...",
+    help="Shares of the parts (decimal numbers > 0), normalised (8,1,1 is 0.8,0.1,0.1): two "
+    "are train,val; three are train,val,test; more are part1, part2, ...",
 )
 @click.option(
     "--seed",
@@ -139,7 +136,7 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     default=0,
     show_default=True,
     help="Decides every tie and the random split compared with; the same seed and images "
-    "give the same split, whatever their order.",
+    "give the same split, whatever their order or the spelling of their folder.",
 )
 @click.option(
     "--group",
@@ -147,9 +144,10 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     metavar="REGEX",
     callback=_check_pattern,
     default=None,
-    help="Images whose REGEX first capture group is equal stay in one part. Searched in the "
-    "file name (in the whole name when REGEX holds a '/'); an image it does not match is an "
-    "error. CamVid sequences: '^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
+    help="Images with the same text in REGEX's first capture group stay in one part. "
+    "Searched in the file name (when REGEX holds a '/', in the name below the folder all "
+    "images share: '^(patient\\d+)/'); an image it does not match (or whose capture is "
+    "empty) is an error. CamVid sequences: '^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
 )
 @click.option(
     "--groups",
@@ -157,7 +155,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     type=PathOrUrl(path_type=Path, dir_okay=False),
     metavar="FILE",
     default=None,
-    help="A CSV of 'image,group' rows (images by name or file name); every image needs one.",
+    help="A CSV of 'image,group' rows (an image by its name, its name below the folder all "
+    "images share, or its file name); every image needs one.",
 )
 @format_option(
     SPLIT_FORMATS,
@@ -174,7 +173,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     default=None,
     metavar="DIR",
     help="Also write one list file per part, as mmseg split files: NAME.txt, or "
-    "foldI/train.txt and foldI/val.txt (atomically; an input is refused).",
+    "foldI/train.txt and foldI/val.txt (atomically, all of them with -o; an input is "
+    "refused).",
 )
 @click.option(
     "--out-root",
@@ -224,7 +224,7 @@ def split(
       mfb split ./camvid/labels --void 11 --group '^([^_]+)_' --out-dir splits
     """
     from ..read.base.urls import shown_path
-    from ..show.output import write_bytes, write_text
+    from ..show.output import write_all
     from ..show.split import list_files, split_record
     from ..weigh.split import Grouping, split_images
     from .sampling import image_class_stats, images_for
@@ -255,13 +255,13 @@ def split(
     warn_all(result.warnings)
     record = split_record(result, stats, source)
     text = SPLIT_FORMATS[output_format](record)
+    files = {}
     if out_dir is not None:
-        files = list_files(record, out_root, out_suffix)
-        for name, content in files.items():
-            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
-            write_bytes(content.encode(), out_dir / name)
-        if not request.quiet:
-            click.echo(f"wrote {len(files)} list files into {out_dir}", err=True)
-    write_text(text, output)
+        listed = list_files(record, out_root, out_suffix)
+        files = {out_dir / name: content.encode() for name, content in listed.items()}
+    # All or nothing: the list files and -o are staged, then renamed into place together.
+    write_all(text, output, files)
+    if out_dir is not None and not request.quiet:
+        click.echo(f"wrote {len(files)} list files into {out_dir}", err=True)
     if output is not None and not request.quiet:
         click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)

@@ -17,6 +17,10 @@ import stat
 import sys
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: Symbolic links followed before giving up, as the kernel's own limit (ELOOP).
 MAX_LINKS = 40
@@ -74,8 +78,20 @@ def stdout_begun() -> bool:
     return _STDOUT_BEGUN
 
 
+def encodable(text: str) -> str:
+    """``text`` with each lone surrogate (a file name whose bytes are not UTF-8) written as
+    its escape ``\\udcXX``, as the JSON outputs write it: the same UTF-8 bytes on stdout
+    and in a file, whatever the locale's error handler."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def write_text(text: str, output: Path | str | None) -> None:
     """Write ``text`` to stdout, or to ``output`` (same bytes either way)."""
+    text = encodable(text)
     if output is None:
         try:
             begin_stdout()
@@ -166,6 +182,17 @@ def _write_through(data: bytes, target: Path) -> None:
 
 def _replace_atomically(data: bytes, output: Path) -> None:
     """Replace ``output`` with ``data`` atomically: a reader sees the old or the new file."""
+    temporary = _stage(data, output)
+    try:
+        temporary.replace(output)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _stage(data: bytes, output: Path) -> Path:
+    """A temporary file beside ``output`` holding ``data`` (synced, with ``output``'s mode),
+    ready to be renamed onto it; removed again if anything fails."""
     folder = output.parent
     try:
         import tempfile  # only when writing a file (start-up)
@@ -180,10 +207,72 @@ def _replace_atomically(data: bytes, output: Path) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         _keep_mode_and_owner(temporary, output)
-        temporary.replace(output)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:  # a full disk: name output
+            raise OSError(error.errno, error.strerror, str(output)) from error
         raise
+    return temporary
+
+
+def write_all(text: str, output: Path | str | None, files: Mapping[Path, bytes]) -> None:
+    """Write a command's output (as ``write_text``) and its other ``files`` as one.
+
+    Every regular file (a new name, a file, a link's target) is first staged in a temporary
+    file beside it, its folders made; then come the output on stdout and whatever is written
+    through (devices, FIFOs, URLs); only then are the staged files renamed into place. So a
+    failure before the renames (a full disk, a folder that refuses a file, a full device)
+    leaves every file as it was, and the folders made for it are removed again.
+    """
+    from ..read.base.urls import is_url
+
+    text = encodable(text)
+    staged: list[tuple[Path, Path]] = []
+    through: list[tuple[bytes, Path | str]] = []
+    made: list[Path] = []
+    wanted: list[tuple[bytes, Path | str]] = [(data, path) for path, data in files.items()]
+    if output is not None:
+        wanted.append((text.encode("utf-8"), output))
+    try:
+        for data, path in wanted:
+            if isinstance(path, str) and is_url(path):
+                through.append((data, path))
+                continue
+            made += _make_folders(Path(path).parent)
+            target, direct = output_target(Path(path))
+            if direct:
+                through.append((data, path))
+            else:
+                staged.append((_stage(data, target), target))
+        if output is None:
+            write_text(text, None)
+        for data, path in through:
+            write_bytes(data, path)
+        for temporary, target in staged:
+            temporary.replace(target)
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)  # gone already when it was renamed
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):  # not empty: a file was renamed into it
+                folder.rmdir()
+        raise
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and the folders above it that are missing; return those made."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    made = []
+    for one in reversed(missing):
+        try:
+            one.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile (or a link to a folder): not ours to remove
+        made.append(one)
+    return made
 
 
 def _keep_mode_and_owner(temporary: Path, output: Path) -> None:

@@ -24,12 +24,14 @@ DEFINITIONS = {
     "other fold; ratios: the parts train, val (and test) in proportion to the shares",
     "share": "the part's share of the images asked for; target_images = share x images",
     "group": "images that always land in one part: a pattern's first capture group (searched "
-    "in the file name, or in the whole name when the pattern holds a '/'), a row of the groups "
-    "table, or each image alone",
+    "in the file name, or when the pattern holds a '/' in the name below the folder all "
+    "images share), a row of the groups table, or each image alone",
     "algorithm": "iterative stratification (Sechidis et al. 2011) over groups, on class "
     "presence per image; among parts it finds equal, the one whose pixel shares move least "
     "from those of the groups placed so far; then groups move to parts lacking a class when "
     "no part loses one (see docs/splits.md)",
+    "classes": "the ids some image holds that are neither void nor ignored (a class no image "
+    "holds has share 0 everywhere and is left out)",
     "image_share": "images of the part holding the class / images of the part",
     "pixel_share": "pixels of the class / labelled pixels of the part (void and ignored left out)",
     "js_divergence": "Jensen-Shannon divergence (log base 2, 0 = same, 1 = disjoint) of the "
@@ -137,47 +139,98 @@ def to_csv(record: Record) -> str:
     return out.getvalue()
 
 
+#: Widest line of the effect table: the width mfb's tables have in a file or a pipe.
+TABLE_WIDTH = 100
+
+
 def effect_table(record: Record) -> str:
-    """The effect for people: shares per class and part, the divergences beside random's."""
+    """The effect for people: shares per class and part, the divergences beside random's.
+
+    Image and pixel shares side by side when both fit in TABLE_WIDTH columns, else one
+    after the other, in as many slices of the parts as it takes; the summary lines wrap.
+    """
     stratified, random = record["effect"]["stratified"], record["effect"]["random"]
     names = [p["name"] for p in record["parts"]]
-    sizes = ", ".join(f"{p['name']} {p['num_images']} ({p['share']:.0%})" for p in record["parts"])
+    sizes = ", ".join(
+        _kept(f"{p['name']} {p['num_images']} ({p['share']:.0%})") for p in record["parts"]
+    )
     grouping = record["grouping"]
     how = grouping.get("pattern") or grouping.get("table") or "given"
     groups = "each image alone" if grouping["by"] == "image" else f"{grouping['groups']} ({how})"
     width = max(7, *(len(n) + 1 for n in names))
-    head = "".join(f"{n:>{width}}" for n in ["all", *names])
-    lines = [
+    rows = stratified["classes"]
+
+    def cells(row: Record, key: str, spec: str, chosen: list[str]) -> str:
+        values = [row[key], *(row["parts"][n][key] for n in chosen)]
+        return "".join(f"{v:>{width}{spec}}" for v in values)
+
+    def head(chosen: list[str]) -> str:
+        return "".join(f"{n:>{width}}" for n in ["all", *chosen])
+
+    lines = _wrapped(
         f"{record['split']} split of {record['num_images']} images, seed {record['seed']}, "
-        f"groups: {groups}",
-        f"parts: {sizes}",
-        "",
-        f"{'class':>5}  {'images holding the class':<{len(head)}}  share of labelled pixels",
-        f"{'':>5}  {head}  {head}",
-    ]
-    for row in stratified["classes"]:
-        image = "".join(
-            f"{v:>{width}.1%}"
-            for v in [row["image_share"], *(row["parts"][n]["image_share"] for n in names)]
-        )
-        pixel = "".join(
-            f"{v:>{width}.2%}"
-            for v in [row["pixel_share"], *(row["parts"][n]["pixel_share"] for n in names)]
-        )
-        lines.append(f"{row['class']:>5}  {image}  {pixel}")
+        f"groups: {groups}"
+    )
+    lines += _wrapped(f"parts: {sizes}", "  ")
+    lines.append("")
+    image_title, pixel_title = "images holding the class", "share of labelled pixels"
+    if 7 + 2 * len(head(names)) + 2 <= TABLE_WIDTH:
+        lines.append(f"{'class':>5}  {image_title:<{len(head(names))}}  {pixel_title}")
+        lines.append(f"{'':>5}  {head(names)}  {head(names)}")
+        for row in rows:
+            image = cells(row, "image_share", ".1%", names)
+            pixel = cells(row, "pixel_share", ".2%", names)
+            lines.append(f"{row['class']:>5}  {image}  {pixel}")
+    else:
+        per = max(1, (TABLE_WIDTH - 7) // width - 1)  # parts per slice, beside 'all'
+        for title, key, spec in (
+            (image_title, "image_share", ".1%"),
+            (pixel_title, "pixel_share", ".2%"),
+        ):
+            for first in range(0, len(names), per):
+                chosen = names[first : first + per]
+                lines.append(f"{'class':>5}  {title}")
+                lines.append(f"{'':>5}  {head(chosen)}")
+                lines += [f"{row['class']:>5}  {cells(row, key, spec, chosen)}" for row in rows]
+                lines.append("")
+        lines.pop()
     lines.append("")
     lines.append("Jensen-Shannon divergence of each part's pixel shares to the whole's:")
     for label, effect in (("stratified", stratified), ("random", random)):
-        values = ", ".join(f"{p['name']} {_js(p['js_divergence'])}" for p in effect["parts"])
-        lines.append(f"  {label:<10}  {values}; worst {_js(effect['worst_js_divergence'])}")
+        values = ", ".join(_kept(f"{p['name']} {_js(p['js_divergence'])}") for p in effect["parts"])
+        worst = _kept(f"worst {_js(effect['worst_js_divergence'])}")
+        lines += _wrapped(f"  {label:<10}  {values}; {worst}", " " * 14)
     for label, effect in (("stratified", stratified), ("random", random)):
         missing = "; ".join(
-            f"{p['name']} lacks {', '.join(map(str, p['missing']))}"
+            _kept(f"{p['name']} lacks {', '.join(map(str, p['missing']))}")
             for p in effect["parts"]
             if p["missing"]
         )
-        lines.append(f"  classes missing ({label}): {missing or 'none'}")
+        lines += _wrapped(f"  classes missing ({label}): {missing or 'none'}", "    ")
     return "\n".join(lines) + "\n"
+
+
+#: Stands for a space that must not break a line (textwrap breaks at ASCII spaces only).
+_KEEP = "\x00"
+
+
+def _kept(item: str) -> str:
+    """``item`` kept on one line by ``_wrapped`` (a part's name beside its value)."""
+    return item.replace(" ", _KEEP)
+
+
+def _wrapped(text: str, indent: str = "") -> list[str]:
+    """``text`` in lines of at most TABLE_WIDTH columns, broken at spaces."""
+    import textwrap
+
+    lines = textwrap.wrap(
+        text,
+        TABLE_WIDTH,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return [line.replace(_KEEP, " ") for line in lines] or [""]
 
 
 def _js(value: float | None) -> str:
@@ -279,19 +332,47 @@ def list_file_names(names: list[str], folds: bool) -> list[str]:
 def _entry(image: str, root: str | None, suffix: str) -> str:
     entry = image
     if root is not None:
-        prefix = root.rstrip("/") + "/"
-        if not entry.startswith(prefix):
+        below = _below(image, root)
+        if below is None:
             raise MfbError(
                 f"{image}: does not lie in ", Param("out_root", root), "; give the folder it is in"
             )
-        entry = entry[len(prefix) :]
+        entry = below
     if suffix:
         if not entry.endswith(suffix) or entry == suffix:
             raise MfbError(f"{image}: does not end in ", Param("out_suffix", suffix))
         entry = entry[: -len(suffix)]
     if "\n" in entry or "\r" in entry:
         raise MfbError(f"{image!r}: a line break in its name cannot go into a list file")
+    try:
+        entry.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the name's bytes are not UTF-8
+        raise MfbError(
+            f"{image}: a file name that is not UTF-8 cannot go into a list file (mmseg and mfb "
+            "read list files as UTF-8); rename it"
+        ) from None
     return entry
+
+
+def _below(image: str, root: str) -> str | None:
+    """``image``'s name below the folder ``root``, or None when it is not in it. Local names
+    are compared as absolute paths, so './masks/', 'masks' and '/data/masks' are one folder
+    (as --root reads them); a URL by its text."""
+    import os
+    from pathlib import Path
+
+    from ..read.base.urls import is_url
+
+    if is_url(image) or is_url(root):
+        prefix = root.rstrip("/") + "/"
+        return image[len(prefix) :] if image.startswith(prefix) else None
+    # Lexically (no link followed): a mask that is a link to elsewhere still lies in root.
+    inside = os.path.relpath(
+        os.path.normpath(Path(image).absolute()), os.path.normpath(Path(root).absolute())
+    )
+    if inside == os.curdir or inside == os.pardir or inside.startswith(os.pardir + os.sep):
+        return None
+    return inside.replace(os.sep, "/")
 
 
 SPLIT_FORMATS: dict[str, Callable[[Record], str]] = {

@@ -31,25 +31,30 @@ brings both parts' sizes closer to their targets. A class can then be missing fr
 only when no unit holding it can move without taking a class from the part it leaves.
 
 Everything is exact (integer demands scaled by the sum of the shares) and deterministic:
-the units are identified by their names, and every coin toss is a hash of the seed and the
-unit's name, so the same images in any order give the same split.
+the units are identified by their names (a group's, or an image's name below the folder all
+images share), and every coin toss is a hash of the seed and the unit's name, so the same
+images in any order, under any spelling of their folder, give the same split.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from ..errors import MfbError, OptionError, Param
+from ..count.label_check import LabelCheck
+from ..errors import LabelRangeError, MfbError, OptionError, Param
 from .divergence import js_divergence
 from .priors import scan_warnings_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+
+    import regex
 
     from ..count.per_image import ImageCounts
     from .classes import ClassStats
@@ -58,6 +63,10 @@ if TYPE_CHECKING:
 RATIO_NAMES = {2: ("train", "val"), 3: ("train", "val", "test")}
 #: Fold i's validation part; its training part is every other fold.
 FOLD_NAME = "fold{}"
+#: Most rows (parts x classes held) of the effect: it holds a row per class and part, for
+#: this split and the random one, and the JSON record ~1 kB per row (2**18: 4,096 classes
+#: in 64 parts, or 262 classes in 1,000 folds; ~1 GB at most).
+MAX_EFFECT_ROWS = 2**18
 
 
 class SplitError(MfbError):
@@ -108,15 +117,30 @@ class Parts:
         return Fraction(self.weights[index], sum(self.weights))
 
 
+#: Most digits of an int or Fraction share's numerator and denominator.
+MAX_SHARE_DIGITS = 18
+
+
 def _fraction(value: str | int | float | Fraction) -> Fraction:
+    """A share, exactly. Text and floats are read to double precision, as the shortest
+    decimal of their float (0.1 -> 1/10, not the binary neighbour): an exponent no float
+    has (1e-9999999) would make Python build a number of millions of digits."""
+    if isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+        exact = Fraction(value)
+        if max(abs(exact.numerator), exact.denominator) >= 10**MAX_SHARE_DIGITS:
+            raise OptionError(
+                Param("ratios"), f": {value} is too precise; give at most {MAX_SHARE_DIGITS} digits"
+            )
+        return exact
     try:
-        # repr of a float is its shortest decimal: 0.1 -> 1/10, not the binary neighbour.
-        exact = Fraction(repr(value) if isinstance(value, float) else value)
-    except (ValueError, ZeroDivisionError):
+        number = float(value)
+    except (TypeError, ValueError):
         raise OptionError(Param("ratios"), f": {value!r} is not a number") from None
-    if isinstance(value, float) and not math.isfinite(value):
+    if not math.isfinite(number):
         raise OptionError(Param("ratios"), f": {value!r} is not a finite number")
-    return exact
+    if number == 0 and re.search(r"[1-9]", str(value).lower().split("e")[0]):
+        raise OptionError(Param("ratios"), f": {value!r} is too small for a float")
+    return Fraction(repr(number))
 
 
 # ---------------------------------------------------------------------------- groups
@@ -127,31 +151,86 @@ def file_name(image: str) -> str:
     return re.split(r"[/\\]", image)[-1]
 
 
-def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -> dict[str, str]:
-    """Each image's group: the first capture group of ``pattern`` searched in its file name
-    (in its whole name when the pattern holds a '/'). An image it does not match is an error:
-    a group silently made of one image would leak its sequence into two parts."""
+def shared_folder(images: Iterable[str]) -> str:
+    """The folder all the names lie in, with its final '/' ('' when there is none):
+    ``masks/a/x.png`` and ``masks/b/y.png`` share ``masks/``."""
+    names = list(images)
+    if not names:
+        return ""
+    first, last = min(names), max(names)  # every name shares what these two share
+    same = next(
+        (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b),
+        min(len(first), len(last)),
+    )
+    prefix = first[:same]  # character by character: a URL's '//' is no path to normalise
+    return prefix[: max(prefix.rfind("/"), prefix.rfind("\\")) + 1]
+
+
+def names_below(images: Sequence[str]) -> dict[str, str]:
+    """Each name without the folder they all share: what a split depends on, so that
+    ``masks``, ``./masks/``, ``/data/masks``, a link to it or ``s3://bucket/masks`` give
+    the same split of the same files."""
+    cut = len(shared_folder(images))
+    return {image: image[cut:] for image in images}
+
+
+#: Longest a --group pattern may search one name (seconds): patterns that backtrack
+#: without end ('^(a|aa)+\.png$' tries ~1.6**n ways on n letters) stop with an error.
+MATCH_SECONDS = 1.0
+
+
+def compile_group_pattern(pattern: str | re.Pattern[str]) -> regex.Pattern[str]:
+    """``pattern`` (text, or an ``re`` pattern with its flags) for the ``regex`` module,
+    whose searches take a timeout (``re`` has none); it must hold a capture group."""
+    import regex
+
+    text, flags = (pattern, 0) if isinstance(pattern, str) else (pattern.pattern, pattern.flags)
     try:
-        compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
-    except re.error as error:
-        raise OptionError(
-            Param("group", str(pattern)), f": not a regular expression ({error})"
-        ) from None
+        compiled = regex.compile(text, flags & ~re.UNICODE)  # UNICODE is the default for str
+    except regex.error as error:
+        raise OptionError(Param("group", text), f": not a regular expression ({error})") from None
     if compiled.groups < 1:
         raise OptionError(
-            Param("group", compiled.pattern),
+            Param("group", text),
             ": needs a capture group, e.g. '^([^_]+)_' (the text before the first '_')",
         )
-    whole = "/" in compiled.pattern
+    return compiled
+
+
+def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -> dict[str, str]:
+    """Each image's group: the first capture group of ``pattern`` searched in its file name
+    (when the pattern holds a '/', in its name below the folder all images share, so that
+    '^(patient\\d+)/' finds the patient folders however their folder is spelled). An image
+    it does not match is an error: a group silently made of one image would leak its
+    sequence into two parts."""
+    compiled = compile_group_pattern(pattern)
+    images = list(images)
+    below = names_below(images) if "/" in compiled.pattern else None
     found: dict[str, str] = {}
     for image in images:
-        match = compiled.search(image if whole else file_name(image))
-        if match is None or match.group(1) is None:
+        try:
+            match = compiled.search(
+                file_name(image) if below is None else below[image], timeout=MATCH_SECONDS
+            )
+        except TimeoutError:
             raise SplitError(
                 f"{image}: ",
                 Param("group", compiled.pattern),
-                f" does not match its {'name' if whole else 'file name'}; fix the pattern "
-                "or give the groups in a file",
+                f" took more than {MATCH_SECONDS:g} s on its name (catastrophic backtracking: "
+                "a repeat inside a repeat, such as (a+)+); simplify the pattern",
+            ) from None
+        if match is None or not match.group(1):
+            where = (
+                "file name"
+                if below is None
+                else f"name below the folder all images share ({below[image]})"
+            )
+            # An empty capture is no group: every image capturing it would form one.
+            problem = "does not match" if match is None else "captures nothing from"
+            raise SplitError(
+                f"{image}: ",
+                Param("group", compiled.pattern),
+                f" {problem} its {where}; fix the pattern or give the groups in a file",
             )
         found[image] = match.group(1)
     return found
@@ -160,17 +239,31 @@ def groups_from_pattern(images: Iterable[str], pattern: str | re.Pattern[str]) -
 def groups_from_table(
     images: Sequence[str], table: Mapping[str, str], where: str = "the groups table"
 ) -> tuple[dict[str, str], list[str]]:
-    """Each image's group from an ``image -> group`` table, by its name or else its file
-    name; also the warnings (table rows naming no image). An image missing is an error."""
+    """Each image's group from an ``image -> group`` table; also the warnings (table rows
+    naming no image). A row names an image by its name, or by its name below the folder all
+    images share (a row's own below the folder all rows share: 'train/a.png' and
+    '/x/data/train/a.png' both name data/train/a.png), or else by its file name. An image
+    no row names is an error."""
     by_file: dict[str, list[str]] = {}
     for name in table:
         by_file.setdefault(file_name(name), []).append(name)
+    below = names_below(images)
+    rows_below = {short: name for name, short in names_below(list(table)).items()}
     found: dict[str, str] = {}
     used: set[str] = set()
     for image in images:
-        rows = [image] if image in table else by_file.get(file_name(image), [])
+        short = below[image]
+        if image in table:
+            rows = [image]
+        elif short in table or short in rows_below:
+            rows = [short if short in table else rows_below[short]]
+        else:
+            rows = by_file.get(file_name(image), [])
         if not rows:
-            raise SplitError(f"{image}: not in {where} (by name or file name); add a row for it")
+            raise SplitError(
+                f"{image}: not in {where} (by name, name below the shared folder or file "
+                "name); add a row for it"
+            )
         named = sorted({table[row] for row in rows})
         if len(named) > 1:
             raise SplitError(
@@ -183,7 +276,9 @@ def groups_from_table(
     warnings = []
     if unused:
         warnings.append(
-            f"{len(unused)} rows of {where} name no image of this split (first: {unused[0]})"
+            f"{_many(len(unused), 'row')} of {where} "
+            f"{'names' if len(unused) == 1 else 'name'} no image of this split "
+            f"(first: {unused[0]})"
         )
     return found, warnings
 
@@ -251,7 +346,8 @@ class PartEffect:
 
 @dataclass(frozen=True)
 class SplitEffect:
-    """The class shares of every part beside the whole dataset's, over the counted classes."""
+    """The class shares of every part beside the whole dataset's, over the classes held
+    (``held_classes``: some image holds them, neither void nor ignored)."""
 
     classes: tuple[int, ...]
     images: int
@@ -303,7 +399,8 @@ class Split:
 
 @dataclass
 class _Unit:
-    """A group (or one image): its images, and per counted class its images and pixels."""
+    """A group (or one image): its images, and per class it holds (a column of
+    ``held_classes``) its images holding the class and their pixels of it."""
 
     key: str
     images: list[int]
@@ -320,28 +417,52 @@ def _hash(seed: int, *parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
+def held_classes(images: Iterable[ImageCounts], stats: ClassStats) -> tuple[int, ...]:
+    """The classes some image holds, by id: neither void nor ignored (nor out of range).
+
+    The split and its effect work over these alone: a class no image holds has share 0 in
+    every part and says nothing, and sizing the work by ``num_classes`` (up to 65,536) times
+    the parts would cost far more than the data.
+    """
+    void = set(stats.void)
+    return tuple(
+        sorted(
+            {
+                label
+                for one in images
+                for label in one.ids
+                if 0 <= label < stats.num_classes and label not in void
+            }
+        )
+    )
+
+
 def _units(
     images: Sequence[ImageCounts],
-    counted: Sequence[bool],
+    column: Mapping[int, int],
     group_of: Mapping[str, str] | None,
     seed: int,
 ) -> list[_Unit]:
-    """The units in name order (so the split does not depend on the input's order)."""
+    """The units in name order (so the split does not depend on the input's order), named
+    by their group, or by the image's name below the shared folder (``names_below``); their
+    classes are columns of ``column`` (class id -> 0..m-1, in id order)."""
     by_key: dict[str, _Unit] = {}
+    below = names_below([one.image for one in images]) if group_of is None else {}
     for index, one in enumerate(images):
-        key = one.image if group_of is None else group_of[one.image]
+        key = below[one.image] if group_of is None else group_of[one.image]
         unit = by_key.get(key)
         if unit is None:
             unit = by_key[key] = _Unit(key, [], {}, {}, _hash(seed, "unit", key))
         unit.images.append(index)
         unit.size += 1
-        for label, n in zip(one.ids, one.pixels, strict=True):
-            if 0 <= label < len(counted) and counted[label]:
+        for id_, n in zip(one.ids, one.pixels, strict=True):
+            label = column.get(id_)
+            if label is not None:
                 unit.classes[label] = unit.classes.get(label, 0) + 1
                 unit.pixels[label] = unit.pixels.get(label, 0) + n
                 unit.labelled += n
     ordered = [by_key[k] for k in sorted(by_key)]
-    for unit in ordered:  # classes in id order: float sums do not depend on the input order
+    for unit in ordered:  # columns in id order: float sums do not depend on the input order
         unit.classes = dict(sorted(unit.classes.items()))
         unit.pixels = dict(sorted(unit.pixels.items()))
     return ordered
@@ -627,10 +748,9 @@ def split_effect(
     part_names: Sequence[str],
     part_index: Sequence[int],
 ) -> SplitEffect:
-    """Each part's image and pixel shares per counted class beside the whole dataset's,
+    """Each part's image and pixel shares per class held beside the whole dataset's,
     exactly from the per-image counts (``part_index[i]`` is image i's part)."""
-    void = set(stats.void)
-    classes = tuple(c for c in range(stats.num_classes) if c not in void)
+    classes = held_classes(images, stats)
     column = {c: k for k, c in enumerate(classes)}
     count = len(part_names)
     sizes = [0] * count
@@ -639,7 +759,7 @@ def split_effect(
     for one, j in zip(images, part_index, strict=True):
         sizes[j] += 1
         for label, n in zip(one.ids, one.pixels, strict=True):
-            k = column.get(label) if 0 <= label < stats.num_classes else None
+            k = column.get(label)
             if k is not None:
                 with_class[j][k] += 1
                 pixels[j][k] += n
@@ -710,15 +830,8 @@ def split_images(
     """
     if not images:
         raise SplitError("no images to split")
+    _check_images(images, stats)
     names = [one.image for one in images]
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise SplitError(
-                f"{name}: listed twice (a per-image file given twice?); an image can be in "
-                "one part only"
-            )
-        seen.add(name)
     grouping: dict[str, str | int] = {"by": "image"}
     group_warnings: list[str] = []
     if isinstance(groups, Grouping):
@@ -729,20 +842,23 @@ def split_images(
         missing = [n for n in names if n not in groups]
         if missing:
             raise SplitError(f"{missing[0]}: no group given for it")
-    counted = [True] * stats.num_classes
-    for v in stats.void:
-        counted[v] = False
-    units = _units(images, counted, groups, seed)
+    classes = held_classes(images, stats)
     count = len(parts.names)
-    if len(units) < count:
-        what = "groups" if groups is not None else "images"
+    if count * len(classes) > MAX_EFFECT_ROWS:
         raise SplitError(
-            f"{len(units)} {what} cannot fill {count} parts; ask for fewer parts"
+            f"{count} parts x {len(classes)} classes held = {count * len(classes):,} rows of "
+            f"effect, more than mfb shows ({MAX_EFFECT_ROWS:,}); ask for fewer parts"
+        )
+    units = _units(images, {c: k for k, c in enumerate(classes)}, groups, seed)
+    if len(units) < count:
+        what = "group" if groups is not None else "image"
+        raise SplitError(
+            f"{_many(len(units), what)} cannot fill {count} parts; ask for fewer parts"
             + (" or give finer groups" if groups is not None else "")
         )
-    stratified = _stratify(units, parts.weights, stats.num_classes, seed)
+    stratified = _stratify(units, parts.weights, len(classes), seed)
     moved = _fill(units, stratified, count)
-    moved += _cover(units, stratified, parts.weights, stats.num_classes)
+    moved += _cover(units, stratified, parts.weights, len(classes))
     baseline = _random(units, parts.weights)
     _fill(units, baseline, count)
     image_part = [0] * len(images)
@@ -780,10 +896,10 @@ def split_images(
         f"{g.target_images:g}: that part is off its size; use finer groups or other shares"
         for g in oversized
     ]
-    units_with = {c: 0 for c in range(stats.num_classes)}
+    units_with = dict.fromkeys(classes, 0)
     for unit in units:
-        for c in unit.classes:
-            units_with[c] += 1
+        for k in unit.classes:
+            units_with[classes[k]] += 1
     for part in effect.parts:
         if part.missing:
             warnings.append(
@@ -807,6 +923,32 @@ def split_images(
     )
 
 
+def _check_images(images: Sequence[ImageCounts], stats: ClassStats) -> None:
+    """Each image once, as ImageCounts holds it, with no label ``stats`` has no place for
+    (stats of other images would silently drop it from the split and its effect)."""
+    check = LabelCheck(stats.num_classes, frozenset(stats.ignore))
+    seen: set[str] = set()
+    for one in images:
+        if one.image in seen:
+            raise SplitError(
+                f"{one.image}: listed twice (a per-image file given twice?); an image can be "
+                "in one part only"
+            )
+        seen.add(one.image)
+        if (
+            len(one.ids) != len(one.pixels)
+            or any(b <= a for a, b in itertools.pairwise(one.ids))
+            or any(n <= 0 for n in one.pixels)
+        ):
+            raise SplitError(
+                f"{one.image}: ids must be sorted and distinct, pixels > 0, one per id"
+            )
+        if one.ids and (one.ids[0] < 0 or one.ids[-1] >= stats.num_classes):  # ids sorted
+            problem = check.problem(one.ids)
+            if problem is not None:
+                raise LabelRangeError(f"{one.image}: ", *problem)
+
+
 def _missing_text(
     part: PartEffect, effect: SplitEffect, units_with: Mapping[int, int], folds: bool, grouped: bool
 ) -> str:
@@ -814,11 +956,16 @@ def _missing_text(
     index = {c: k for k, c in enumerate(effect.classes)}
     unit = "group" if grouped else "image"
     held = "; ".join(
-        f"{c}: {effect.class_images[index[c]]} images"
-        + (f" in {units_with[c]} groups" if grouped else "")
+        f"{c}: {_many(effect.class_images[index[c]], 'image')}"
+        + (f" in {_many(units_with[c], 'group')}" if grouped else "")
         for c in part.missing
     )
     return (
         f"{where} holds no image of classes {list(part.missing)} ({held}): no {unit} holding "
         f"them could move there without its own part losing a class"
     )
+
+
+def _many(count: int, noun: str) -> str:
+    """'1 image', '2 images'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -463,3 +463,25 @@ def test_a_parsers_multi_line_report_stays_one_line(masks, tmp_path, option):
     # Besides the error, only Click's usage block (for a usage error) may be there.
     others = [line for line in lines if line not in errors]
     assert all(line == "" or line.startswith(("Usage: ", "Try ")) for line in others), lines
+
+
+def test_daformer_files_and_the_output_are_written_all_or_none(masks: Path, tmp_path: Path):
+    # -o /dev/full fails after DAFormer's three files are ready: none replaces the old one.
+    folder = tmp_path / "daformer"
+    folder.mkdir()
+    (folder / "sample_class_stats.json").write_text("mine")
+    result = run("sampling", masks, "--daformer", folder, "-o", "/dev/full", "-q")
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr
+    assert [p.name for p in folder.iterdir()] == ["sample_class_stats.json"]
+    assert (folder / "sample_class_stats.json").read_text() == "mine"
+    # A new folder made for them is removed again.
+    fresh = tmp_path / "new" / "daformer"
+    assert run("sampling", masks, "--daformer", fresh, "-o", "/dev/full").exit_code == 1
+    assert not (tmp_path / "new").exists()
+    assert run("sampling", masks, "--daformer", fresh, "-q").exit_code == 0
+    assert sorted(p.name for p in fresh.iterdir()) == [
+        "sample_class_stats.json",
+        "sample_class_stats_dict.json",
+        "samples_with_class.json",
+    ]

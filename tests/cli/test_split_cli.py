@@ -106,11 +106,11 @@ def test_groups_file_by_file_name(camvid: Path, tmp_path: Path):
     assert record["grouping"] == {"by": "table", "table": str(table), "groups": 2}
     assert sorted(len(p["images"]) for p in record["parts"]) == [6, 6]
     assert record["warnings"][0] == (
-        f"1 rows of {table} name no image of this split (first: other.png)"
+        f"1 row of {table} names no image of this split (first: other.png)"
     )
     # Class 2 is in group a only: the other part lacks it.
     assert record["warnings"][1].endswith(
-        "holds no image of classes [2] (2: 2 images in 1 groups): no group holding them "
+        "holds no image of classes [2] (2: 2 images in 1 group): no group holding them "
         "could move there without its own part losing a class"
     )
     bad = tmp_path / "bad.csv"
@@ -343,3 +343,227 @@ def test_sample_masks_split_and_help():
     helped = run("split", "--help")
     assert "iterative stratification" in helped.stdout
     assert "--out-dir" in helped.stdout
+
+
+def test_the_same_split_whatever_the_folder_is_called(
+    camvid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The split depends on the images' names below the folder they all share, so a relative,
+    # absolute or linked spelling of the folder, or a copy at a URL, gives the same parts.
+    (tmp_path / "link").symlink_to(camvid)
+    fs = fsspec.filesystem("memory")
+    for path in camvid.glob("*.png"):
+        fs.pipe_file(f"/mfbspelling/deep/labels/{path.name}", path.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    spellings = [camvid, "labels", "./labels/", "link", "memory://mfbspelling/deep/labels"]
+    try:
+        for options in (["--folds", "3"], ["--ratios", "2,1,1", "--seed", "5"]):
+            seen = []
+            for spelling in spellings:
+                result = run("split", spelling, "--void", "11", *options, "-f", "csv")
+                assert result.exit_code == 0, result.stderr
+                rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
+                seen.append(sorted((Path(image).name, part) for image, part in rows))
+            assert all(found == seen[0] for found in seen), options
+    finally:
+        fs.rm("/mfbspelling", recursive=True)
+
+
+def test_a_pattern_with_a_slash_is_searched_below_the_shared_folder(tmp_path: Path):
+    for patient in (1, 2, 3, 4):
+        for frame in (0, 1):
+            save_mask(tmp_path / "data" / f"patient{patient}" / f"{frame}.png", [[0, patient]])
+    for spelling in (tmp_path / "data", tmp_path / "data" / "." / ""):
+        record = _json(run("split", spelling, "--folds", "2", "--group", r"^(patient\d)/"))
+        assert sorted(g for p in record["parts"] for g in p["groups"]) == [
+            "patient1",
+            "patient2",
+            "patient3",
+            "patient4",
+        ]
+    # One patient's folder: its images share patient1/ itself, so the pattern finds nothing.
+    result = run("split", tmp_path / "data" / "patient1", "--folds", "2", "--group", "^(p.*)/")
+    assert result.exit_code == 1
+    assert "0.png: --group ^(p.*)/ does not match its name below the folder all images " in (
+        result.stderr
+    )
+
+
+@pytest.fixture
+def odd_names(tmp_path: Path) -> Path:
+    """Four masks, one named by Latin-1 bytes (not UTF-8: Python names it with a surrogate)."""
+    import os
+
+    folder = tmp_path / "odd"
+    save_mask(folder / os.fsdecode(b"caf\xe9.png"), [[0, 1]])
+    for name in ("b.png", "c.png", "d.png"):
+        save_mask(folder / name, [[0, 1]])
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("split", ["--folds", "2", "-f", "csv"]),
+        ("sampling", ["-f", "csv"]),
+    ],
+)
+def test_a_name_that_is_not_utf8_is_escaped_alike_on_stdout_and_in_a_file(
+    odd_names: Path, tmp_path: Path, command: str, options: list[str]
+):
+    # The test runner's stdout is strict UTF-8, as under an en_US.UTF-8 locale.
+    shown = run(command, odd_names, *options)
+    assert shown.exit_code == 0, shown.stderr
+    assert "caf\\udce9.png" in shown.stdout
+    out = tmp_path / "out.txt"
+    written = run(command, odd_names, *options, "-o", out)
+    assert written.exit_code == 0, written.stderr
+    assert out.read_bytes() == shown.stdout_bytes
+
+
+def test_list_files_refuse_a_name_that_is_not_utf8_before_writing(odd_names: Path, tmp_path: Path):
+    folder = tmp_path / "lists"
+    (folder / "fold0").mkdir(parents=True)
+    (folder / "fold0" / "val.txt").write_text("mine\n")
+    out = tmp_path / "s.json"
+    result = run("split", odd_names, "--folds", "2", "--out-dir", folder, "-o", out)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {odd_names}/caf\\udce9.png: a file name that is not UTF-8 cannot go into a list "
+        "file (mmseg and mfb read list files as UTF-8); rename it\n"
+    )
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "fold0",
+        "fold0/val.txt",
+    ]
+    assert (folder / "fold0" / "val.txt").read_text() == "mine\n"
+    assert not out.exists()
+
+
+def test_a_failed_output_leaves_every_list_file_as_it_was(camvid: Path, tmp_path: Path):
+    # -o /dev/full fails after the list files are ready: none of them replaces the old one,
+    # no temporary file stays behind, and the folders made for them are removed again.
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (folder / "fold0").mkdir()
+    (folder / "fold0" / "train.txt").write_text("mine\n")
+    result = run("split", camvid, "--folds", "3", "--out-dir", folder, "-o", "/dev/full")
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "fold0",
+        "fold0/train.txt",
+    ]
+    assert (folder / "fold0" / "train.txt").read_text() == "mine\n"
+    # The same run with a writable output replaces them all.
+    out = tmp_path / "s.json"
+    assert run("split", camvid, "--folds", "3", "--out-dir", folder, "-o", out).exit_code == 0
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.txt")) == [
+        f"fold{i}/{kind}.txt" for i in range(3) for kind in ("train", "val")
+    ]
+    assert (folder / "fold0" / "train.txt").read_text() != "mine\n"
+    assert json.loads(out.read_text())["num_images"] == 12
+
+
+@pytest.mark.parametrize("folds", [5, 10, 20])
+def test_the_table_stays_within_100_columns_however_many_parts(folds: int):
+    result = run("split", SAMPLES, "--void", "11", "--folds", folds, "-f", "table")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 100, max(lines, key=len)
+    record = _json(run("split", SAMPLES, "--void", "11", "--folds", folds))
+    # Every share of every part is shown: per class, 1 + folds image shares and as many
+    # pixel shares, whatever the layout.
+    for row in record["effect"]["stratified"]["classes"]:
+        shown = [line for line in lines if line.split()[:1] == [str(row["class"])]]
+        cells = [cell for line in shown for cell in line.split()[1:]]
+        images = [
+            f"{v:.1%}"
+            for v in [row["image_share"]] + [p["image_share"] for p in row["parts"].values()]
+        ]
+        pixels = [
+            f"{v:.2%}"
+            for v in [row["pixel_share"]] + [p["pixel_share"] for p in row["parts"].values()]
+        ]
+        for value in images + pixels:
+            assert value in cells
+    js = record["effect"]["stratified"]["parts"]
+    text = " ".join(lines)
+    for part in js:
+        assert f"{part['name']} {part['js_divergence']:.6f}" in text
+
+
+def test_out_root_however_it_is_spelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # --root reads './d/x/' and the absolute folder alike; --out-root takes them off alike.
+    monkeypatch.chdir(tmp_path)
+    record = _record({"train": ["d/x/b.png", "d/x/a.png"], "val": ["d/x/c.png"]}, False)
+    expected = {"train.txt": "a\nb\n", "val.txt": "c\n"}
+    for root in ("d/x", "d/x/", "./d/x/", "d/./x", "d/y/../x", str(tmp_path / "d" / "x")):
+        assert list_files(record, root, ".png") == expected, root
+    for outside in ("d/x/a", "d", "/elsewhere/d/x"):
+        if outside == "d":
+            assert list_files(record, outside)["val.txt"] == "x/c.png\n"
+            continue
+        with pytest.raises(MfbError, match="does not lie in"):
+            list_files(record, outside)
+    urls = _record({"train": ["s3://b/d/a.png"], "val": ["s3://b/d/c.png"]}, False)
+    assert (
+        list_files(urls, "s3://b/d/")
+        == list_files(urls, "s3://b/d")
+        == {
+            "train.txt": "a.png\n",
+            "val.txt": "c.png\n",
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 7, 123])
+def test_the_record_s_numbers_recomputed_from_the_per_image_file(tmp_path: Path, seed: int):
+    # End to end: the per-image file read with json alone, the parts from the record, and
+    # every share and divergence worked out again as exact fractions.
+    import math
+    from fractions import Fraction
+
+    images = tmp_path / "i.jsonl"
+    assert run("scan", SAMPLES, "-o", tmp_path / "s.json", "--per-image", images).exit_code == 0
+    counts = {}
+    for line in images.read_text().splitlines()[1:]:
+        one = json.loads(line)
+        counts[one["image"]] = {
+            i: n for i, n in zip(one["ids"], one["pixels"], strict=True) if i != 11
+        }
+    record = _json(
+        run("split", "--from", images, "--void", "11", "--seed", seed, "--ratios", "3,1,1")
+    )
+    classes = sorted({c for held in counts.values() for c in held})
+    stratified = record["effect"]["stratified"]
+    assert [row["class"] for row in stratified["classes"]] == classes
+
+    def shares(chosen):
+        labelled = sum(n for name in chosen for n in counts[name].values())
+        return (
+            [Fraction(sum(c in counts[n] for n in chosen), len(chosen)) for c in classes],
+            [Fraction(sum(counts[n].get(c, 0) for n in chosen), labelled) for c in classes],
+        )
+
+    def js(p, q):
+        return sum(
+            x / 2 * math.log2(x / ((x + y) / 2))
+            for a, b in ((p, q), (q, p))
+            for x, y in zip(a, b, strict=True)
+            if x
+        )
+
+    whole_images, whole_pixels = shares(list(counts))
+    for part, summary in zip(record["parts"], stratified["parts"], strict=True):
+        image_share, pixel_share = shares(part["images"])
+        for k, row in enumerate(stratified["classes"]):
+            assert row["parts"][part["name"]]["image_share"] == float(image_share[k])
+            assert row["parts"][part["name"]]["pixel_share"] == float(pixel_share[k])
+            assert row["image_share"] == float(whole_images[k])
+        expected = js([float(x) for x in pixel_share], [float(x) for x in whole_pixels])
+        assert summary["js_divergence"] == pytest.approx(expected, abs=1e-12)
+        gap = max(abs(a - b) for a, b in zip(image_share, whole_images, strict=True))
+        assert summary["max_image_share_gap"] == pytest.approx(float(gap), abs=1e-15)
+        assert summary["missing"] == [c for c, a in zip(classes, image_share, strict=True) if not a]
+    assert stratified["worst_js_divergence"] == max(p["js_divergence"] for p in stratified["parts"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -73,9 +74,11 @@ def test_six_splits_into_the_only_stratified_folds(seed, order):
     assert _parts_of(split) == SIX_SPLIT
     assert [p.name for p in split.parts] == ["fold0", "fold1"]
     assert all(not p.missing for p in split.effect.parts)
-    # Every class in one image of each fold: image share 1/3, the whole's 2/6.
+    # Every class in one image of each fold: image share 1/3, the whole's 2/6. Class 0,
+    # which no image holds, is not in the effect.
+    assert split.effect.classes == (1, 2, 3, 4, 5)
     for part in split.effect.parts:
-        assert part.class_images == (0, 1, 1, 1, 1, 1)
+        assert part.class_images == (1, 1, 1, 1, 1)
         assert part.max_image_share_gap == 0.0
 
 
@@ -118,7 +121,7 @@ def test_groups_from_table_by_name_or_file_name():
     table = {"a/x.png": "g1", "y.png": "g2", "gone.png": "g3"}
     found, warnings = groups_from_table(["a/x.png", "b/y.png"], table, "g.csv")
     assert found == {"a/x.png": "g1", "b/y.png": "g2"}
-    assert warnings == ["1 rows of g.csv name no image of this split (first: gone.png)"]
+    assert warnings == ["1 row of g.csv names no image of this split (first: gone.png)"]
     with pytest.raises(SplitError, match=r"c/z\.png: not in g\.csv"):
         groups_from_table(["c/z.png"], table, "g.csv")
     with pytest.raises(SplitError, match="two groups"):
@@ -313,9 +316,29 @@ def test_effect_against_a_naive_computation(data_seed, seed, parts):
         assert part.missing == tuple(
             c for c, a, b in zip(classes, image_share, whole_image, strict=True) if b and not a
         )
-    # The random split's numbers are the same computation on its own parts.
+    # The random split's numbers are the same computation on its own parts: its counts add
+    # up to the whole's, and its shares and divergences follow from its counts.
     assert len(split.random.parts) == len(parts.names)
     assert sum(p.images for p in split.random.parts) == len(images)
+    assert split.random.class_images == split.effect.class_images
+    assert split.random.pixel_share == split.effect.pixel_share
+    for k in range(len(classes)):
+        assert sum(p.class_images[k] for p in split.random.parts) == split.effect.class_images[k]
+        assert sum(p.class_pixels[k] for p in split.random.parts) == split.effect.class_pixels[k]
+    for part in split.random.parts:
+        labelled = sum(part.class_pixels)
+        assert part.labelled_pixels == labelled
+        assert list(part.image_share) == [
+            float(Fraction(n, part.images)) for n in part.class_images
+        ]
+        if not labelled:
+            assert part.js_divergence is None
+            continue
+        pixel_share = [float(Fraction(n, labelled)) for n in part.class_pixels]
+        assert list(part.pixel_share) == pixel_share
+        assert part.js_divergence == pytest.approx(
+            _naive_js(pixel_share, [float(x) for x in whole_pixel]), abs=1e-12
+        )
 
 
 def test_hand_worked_effect_and_random_baseline_sizes():
@@ -365,7 +388,7 @@ def test_a_class_a_part_lacks_is_a_warning():
     lacking = [p for p in split.effect.parts if p.missing == (1,)]
     assert len(lacking) == 2
     assert (
-        sum("holds no image of classes [1] (1: 1 images): no image" in w for w in split.warnings)
+        sum("holds no image of classes [1] (1: 1 image): no image" in w for w in split.warnings)
         == 2
     )
 
@@ -392,9 +415,173 @@ def test_void_and_ignored_ids_take_no_part():
     ]
     stats = _stats(images, LabelSpec.of(num_classes=4, void=[3], ignore=[255]))
     split = split_images(images, stats, Parts.k_folds(2), seed=1)
-    assert split.effect.classes == (0, 1, 2)
-    assert split.effect.class_pixels == (10, 10, 0)
+    # Class 2 is a class (num_classes=4) that no image holds: not in the effect either.
+    assert split.effect.classes == (0, 1)
+    assert split.effect.class_pixels == (10, 10)
     assert {frozenset(p.images) for p in split.parts} in (
         {frozenset("ac"), frozenset("bd")},
         {frozenset("ad"), frozenset("bc")},
     )
+
+
+def test_the_work_and_the_effect_cover_only_the_classes_the_images_hold():
+    # --num-classes 65536 with four classes held: the effect lists those four (an absent
+    # class has share 0 everywhere and says nothing), and nothing is sized by the 65,536.
+    import tracemalloc
+
+    images = [ImageCounts(f"i{i:03d}", (0, 1 + i % 3), (5, 5 + i)) for i in range(100)]
+    stats = _stats(images, LabelSpec.of(num_classes=65536))
+    tracemalloc.start()
+    try:
+        split = split_images(images, stats, Parts.k_folds(10), seed=2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert split.effect.classes == split.random.classes == (0, 1, 2, 3)
+    assert split.effect.class_images == (100, 34, 33, 33)
+    assert split.effect.class_pixels == (
+        500,
+        sum(5 + i for i in range(0, 100, 3)),
+        sum(5 + i for i in range(1, 100, 3)),
+        sum(5 + i for i in range(2, 100, 3)),
+    )
+    for part in split.effect.parts:
+        assert len(part.image_share) == len(part.pixel_share) == 4
+    assert peak < 8 << 20, peak  # 10 parts x 65,536 classes of Python ints would be ~100x
+
+
+def test_parts_times_classes_held_is_bounded():
+    # The effect holds a row per class and part, twice (this split and the random one):
+    # leave-one-out over 1,000 images holding 263 classes between them is 263,000 rows.
+    from mfb_cli.weigh import split as split_module
+
+    images = [ImageCounts(f"i{i:04d}", (i % 263,), (1,)) for i in range(1000)]
+    stats = _stats(images)
+    assert split_module.MAX_EFFECT_ROWS == 2**18 == 262_144
+    with pytest.raises(
+        SplitError, match=r"^1000 parts x 263 classes held = 263,000 rows .*\(262,144\)"
+    ):
+        split_images(images, stats, Parts.k_folds(1000))
+    small = images[:20]
+    small_stats = _stats(small)  # 20 classes held
+    limit = split_module.MAX_EFFECT_ROWS
+    try:
+        split_module.MAX_EFFECT_ROWS = 3 * 20
+        assert len(split_images(small, small_stats, Parts.k_folds(3)).effect.classes) == 20
+        with pytest.raises(SplitError, match="4 parts x 20 classes held = 80 rows"):
+            split_images(small, small_stats, Parts.k_folds(4))
+    finally:
+        split_module.MAX_EFFECT_ROWS = limit
+
+
+def test_names_below_the_shared_folder():
+    from mfb_cli.weigh.split import names_below, shared_folder
+
+    assert shared_folder(["m/a/x.png", "m/b/y.png"]) == "m/"
+    assert shared_folder(["m/ab.png", "m/ac.png"]) == "m/"  # not m/a
+    assert shared_folder(["s3://b/m/x.png", "s3://b/m/y.png"]) == "s3://b/m/"
+    assert shared_folder(["x.png", "y.png"]) == shared_folder([]) == ""
+    assert shared_folder(["m/x.png"]) == "m/"
+    assert shared_folder(["C:\\m\\x.png", "C:\\m\\y.png"]) == "C:\\m\\"
+    assert names_below(["/d/m/p1/a.png", "/d/m/p2/a.png"]) == {
+        "/d/m/p1/a.png": "p1/a.png",
+        "/d/m/p2/a.png": "p2/a.png",
+    }
+
+
+@given(data_seed=st.integers(0, 10**6), seed=st.integers(0, 10**6), parts=parts_strategy)
+@settings(max_examples=30, deadline=None)
+def test_the_same_split_whatever_the_shared_folder(data_seed, seed, parts):
+    images = _random_images(random.Random(data_seed), 25, 6)
+    moved = [ImageCounts("s3://bucket/deep/" + one.image, one.ids, one.pixels) for one in images]
+    first = split_images(images, _stats(images), parts, seed=seed)
+    second = split_images(moved, _stats(moved), parts, seed=seed)
+    assert {k.removeprefix("s3://bucket/deep/"): v for k, v in second.part_of.items()} == (
+        first.part_of
+    )
+    assert second.effect == first.effect and second.random == first.random
+
+
+def test_shares_are_bounded_numbers():
+    # A share is read to double precision: an exponent no float has cannot make Python
+    # build a number of millions of digits (1e-9999999 took 19 s; 1e99999999 never ended).
+    for text, problem in (
+        ("1e-9999999", "is too small"),
+        ("1e99999999", "is not a finite number"),
+        ("1e-400", "is too small"),
+        ("nan", "is not a finite number"),
+        ("-inf", "is not a finite number"),
+        ("1/3", "is not a number"),
+        ("", "is not a number"),
+    ):
+        with pytest.raises(OptionError, match=f"ratios: '{re.escape(text)}' {problem}"):
+            Parts.of_ratios([text, "1"])
+    assert Parts.of_ratios(["0.1", "0.2", "0.7"]).weights == (1, 2, 7)
+    assert Parts.of_ratios(["1e-300", "1"]).weights == (1, 10**300)
+    assert Parts.of_ratios(["0.30000000000000000001", "0.7"]).weights == (3, 7)  # 17 digits
+    assert Parts.of_ratios([Fraction(1, 3), Fraction(2, 3)]).weights == (1, 2)
+    with pytest.raises(OptionError, match="at most 18 digits"):
+        Parts.of_ratios([Fraction(1, 10**30), 1])
+
+
+def test_a_pattern_capturing_nothing_is_an_error_not_one_group():
+    # '^([^_]*)_' captures '' from '_2.png': every such image would silently join one
+    # group named '', as '(x)?' does for all of them; a groups table refuses '' too.
+    names = ["d/a_1.png", "d/_2.png"]
+    with pytest.raises(
+        SplitError, match=r"^d/_2\.png: group=.* captures nothing from its file name"
+    ):
+        groups_from_pattern(names, r"^([^_]*)_")
+    with pytest.raises(SplitError, match=r"^d/a_1\.png: group='\(x\)\?' captures nothing from"):
+        groups_from_pattern(names, r"(x)?")
+    assert groups_from_pattern(names, r"^([^_]*_)") == {"d/a_1.png": "a_", "d/_2.png": "_"}
+
+
+def test_images_the_stats_do_not_describe_are_refused():
+    # Stats of other images (num_classes 2) would silently drop label 7 from b's counts.
+    from mfb_cli import LabelRangeError
+
+    images = [ImageCounts("a", (0, 1), (5, 5)), ImageCounts("b", (0, 7), (5, 5))]
+    with pytest.raises(LabelRangeError, match=r"^b: label 7 >= num_classes=2"):
+        split_images(images, _stats(images[:1]), Parts.k_folds(2))
+    # An id twice would count the image twice as holding it; no pixel, as holding it at all.
+    stats = _stats(images[:1])
+    for bad in (
+        ImageCounts("c", (1, 1), (2, 3)),
+        ImageCounts("c", (0, 1), (5, 0)),
+        ImageCounts("c", (0, 1), (5,)),
+    ):
+        with pytest.raises(SplitError, match=r"^c: ids must be sorted and distinct, pixels > 0"):
+            split_images([images[0], bad], stats, Parts.k_folds(2))
+
+
+def test_a_pattern_that_backtracks_without_end_is_stopped():
+    # '^(a|aa)+\\.png$' tries ~1.6**40 ways on 'aaa...ab.png' before failing: searching a name
+    # is bounded (MATCH_SECONDS), then an error naming the image says why.
+    from mfb_cli.weigh import split as split_module
+
+    assert split_module.MATCH_SECONDS == 1.0
+    names = ["d/aa.png", "d/" + "a" * 40 + "b.png"]
+    with pytest.raises(SplitError, match=r"^d/a{40}b\.png: group='.*' took more than 1 s on its"):
+        groups_from_pattern(names, r"^(a|aa)+\.png$")
+    with pytest.raises(SplitError, match=r"catastrophic backtracking"):
+        groups_from_pattern(names, re.compile(r"^(a|aa)+\.png$"))
+    # An re pattern keeps its flags.
+    assert groups_from_pattern(names, re.compile(r"^(A)", re.IGNORECASE)) == {
+        names[0]: "a",
+        names[1]: "a",
+    }
+
+
+def test_groups_table_rows_are_found_below_the_shared_folder():
+    # Rows written relative to the dataset ('train/s0.png') or from another spelling of it
+    # ('/x/tv/train/s0.png') name the same images as 'tv/train/s0.png': the file name alone
+    # (s0.png, in both train/ and val/) could not tell them apart.
+    images = [f"tv/{part}/s{i}.png" for part in ("train", "val") for i in (0, 1)]
+    expected = {image: image.split("/")[1][0] + image[-5] for image in images}
+    for root in ("", "/x/tv/", "tv/"):
+        table = {f"{root}{image[3:]}": group for image, group in expected.items()}
+        assert groups_from_table(images, table, "g.csv") == (expected, [])
+    # A file name two rows give different groups is still an error when nothing else finds it.
+    with pytest.raises(SplitError, match="two groups"):
+        groups_from_table(["other/s0.png"], {"train/s0.png": "a", "val/s0.png": "b"}, "g.csv")
