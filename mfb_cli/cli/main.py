@@ -158,6 +158,11 @@ class MfbGroup(click.Group):
                 "(run with --debug for the traceback, and please report it)"
             ) from error
 
+    def get_help(self, ctx: click.Context) -> str:
+        from .help_render import render_help
+
+        return render_help(self, ctx)
+
     def make_context(
         self,
         info_name: str | None,
@@ -207,7 +212,7 @@ class MfbGroup(click.Group):
 
 @click.group(cls=MfbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="mfb")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Class balance statistics and loss weights for segmentation label masks.
