@@ -2,7 +2,8 @@
 
 A page holding the line ``<!-- mfb: command reference -->`` gets, in its place, one
 section per command with the command's own ``--help`` (as a 100-column terminal shows
-it), so the reference is never written twice and never out of date.
+it; the page hides its table of contents to make room), so the reference is never written
+twice and never out of date.
 """
 
 from __future__ import annotations

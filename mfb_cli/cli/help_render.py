@@ -77,6 +77,7 @@ def _config(width: int, colour: bool | None) -> Any:
         options_table_column_types=["opt_all_metavar", "help"],
         options_table_help_sections=["help", "default", "range", "required"],
         commands_table_column_types=["name", "help"],
+        commands_before_options=True,  # mfb --help: the commands first
         append_metavars_help_string="{}",
         delimiter_comma=", ",
     )
@@ -125,9 +126,16 @@ def render_help(command: click.Command, ctx: click.Context) -> str:
             if details_text:
                 block(details_text, formatter, top=1, bottom=0)
 
+        def list_commands(self, ctx: Any) -> list[str]:
+            return list(getattr(self, "commands", {}))  # as given, not sorted
+
     extra: dict[str, Any] = {}
     if isinstance(command, click.Group):
-        listed = {sub: command.get_command(ctx, sub) for sub in command.list_commands(ctx)}
+        from .main import COMMANDS  # the order a user needs them; others after, by name
+
+        names = command.list_commands(ctx)
+        names.sort(key=lambda n: (list(COMMANDS).index(n) if n in COMMANDS else len(COMMANDS), n))
+        listed = {sub: command.get_command(ctx, sub) for sub in names}
         extra["commands"] = {sub: found for sub, found in listed.items() if found is not None}
     twin = Twin(
         name=command.name,

@@ -20,19 +20,19 @@ from ..errors import MfbError, spelled_with
 from ..show.output import one_line, stdout_begun, stdout_error_text
 from .messages import cli_text, spell
 
-#: Each command and the module that defines it (--help lists them sorted). A command's
+#: Each command and the module that defines it, in the order --help lists them. A command's
 #: module is imported only when that command runs (or --help lists them all): a run of
 #: ``mfb weights`` does not pay for the imports of check, report or sampling.
 COMMANDS = {
     "weights": "weights",
+    "histogram": "histogram",
     "check": "check",
     "scan": "scan",
     "merge": "merge",
-    "histogram": "histogram",
-    "report": "report",
     "sampling": "sampling",
     "priors": "sampling",
     "split": "split",
+    "report": "report",
 }
 
 
@@ -218,8 +218,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Class balance statistics and loss weights for segmentation label masks.
 
     \b
-    mfb weights ./labels --void 11 -o weights.json
-    mfb weights ./labels --ignore 255 | jq .weights
+    Examples:
+      mfb weights ./labels --void 11 -o weights.json
+      mfb weights ./labels --ignore 255 | jq .weights
+      mfb histogram ./labels --void 11
+      mfb COMMAND --help
     """
     ctx.meta["mfb.debug"] = debug
 
