@@ -12,13 +12,12 @@ from mfb_cli.cli.scanning import NoProgress, progress_bar
 from .conftest import save_mask
 
 HEAVY = ("tqdm", "rich", "yaml", "matplotlib", "cv2", "imagecodecs")
-#: --help draws its panels with rich-click (and so rich), and needs nothing else heavy.
-HELP_ONLY = ("rich", "rich_click")
+#: --help draws its panels with rich, and needs nothing else heavy.
+HELP_ONLY = ("rich",)
 #: What a weights run on a few PNGs in a folder has no use for: the other commands, the
 #: URL, parquet and pool machinery, and the readers of other image formats.
 UNUSED_BY_A_SMALL_SCAN = (
     *HEAVY,
-    "rich_click",
     "fsspec",
     "pyarrow",
     "concurrent.futures",

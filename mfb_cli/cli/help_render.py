@@ -1,29 +1,37 @@
-"""Draw a command's ``--help`` with rich-click: purpose and examples, then the panels.
+"""Draw a command's ``--help``: usage, purpose and examples, then the options in panels.
 
-Imported only when a help text is asked for, so a run never pays for rich or rich-click.
-The commands themselves stay plain Click commands (parsing, errors and usage lines are
-Click's); for the help a rich-click twin is made that shares their parameters, and the
-texts around the panels are wrapped here, so that a definition list keeps its columns
-and an example keeps its indent at any width.
+Imported only when a help text is asked for, so a run never pays for rich. The rows are
+Click's own help records (flags, metavar, help, default, range), so nothing about an
+option is written twice; rich draws the panels. rich-click draws the same, but its import
+(its configuration machinery, and Click's version looked up through importlib.metadata)
+costs twice what rich alone does, and start-up is measured with ``mfb weights --help``.
+The text around the panels is wrapped here, so a definition list keeps its columns and an
+example its indent at any width.
 """
 
 from __future__ import annotations
 
 import inspect
+import io
 import os
 import re
 import shutil
+import sys
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .panels import OPTION_PANELS, PANEL_ORDER, MfbCommand, panel_of
 
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
 #: The widest help: lines past 100 columns are hard to read even on a wide terminal.
 MAX_WIDTH = 100
 #: Columns the text blocks are indented by, on each side.
 MARGIN = 1
+OPTION_STYLE, METAVAR_STYLE, BORDER_STYLE = "bold cyan", "bold yellow", "dim"
 
 
 def help_width(ctx: click.Context) -> int:
@@ -64,102 +72,130 @@ def wrap_block(text: str, width: int) -> str:
     return "\n\n".join(out)
 
 
-def _config(width: int, colour: bool | None) -> Any:
-    import rich_click as rc
+def _console(width: int) -> Console:
+    """A console writing to a buffer: colour only when the help goes to a terminal."""
+    from rich.console import Console
 
-    return rc.RichHelpConfiguration(
-        theme="default-box",
-        enable_theme_env_var=False,  # the same help whatever RICH_CLICK_THEME says
+    colour = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+    return Console(
+        file=io.StringIO(),
         width=width,
-        max_width=width,
         force_terminal=colour,
-        text_markup=None,  # option texts hold [ ] and * literally
-        options_table_column_types=["opt_all_metavar", "help"],
-        options_table_help_sections=["help", "default", "range", "required"],
-        commands_table_column_types=["name", "help"],
-        commands_before_options=True,  # mfb --help: the commands first
-        append_metavars_help_string="{}",
-        delimiter_comma=", ",
+        no_color=not colour,
+        color_system="auto" if colour else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        legacy_windows=False,
     )
 
 
-def _panels(command: click.Command, name: str) -> list[Any]:
-    """The option panels of ``command``, in PANEL_ORDER, options in OPTION_PANELS order."""
-    from rich_click import RichOptionPanel
+def _flags(text: str) -> RenderableType:
+    """'-f, --format FORMAT': the flags in one style, the metavar in another."""
+    from rich.text import Text
 
-    order = {option: index for index, option in enumerate(OPTION_PANELS)}
-    by_panel: dict[str, list[str]] = {panel: [] for panel in PANEL_ORDER}
-    for param in command.params:
-        if isinstance(param, click.Option) and not param.hidden:
-            panel = panel_of(name, param)
-            if panel is not None:
-                by_panel[panel].append(param.name or "")
-    by_panel["Diagnostics"].append("help")
-    return [
-        RichOptionPanel(title, options=sorted(names, key=lambda n: order.get(n, len(order))))
-        for title, names in by_panel.items()
-        if names
-    ]
+    styled = Text(no_wrap=True)
+    for index, word in enumerate(text.split(" ")):
+        if index:
+            styled.append(" ")
+        flag = word.startswith("-") or word == "/"
+        styled.append(word, OPTION_STYLE if flag else METAVAR_STYLE)
+    return styled
+
+
+def _panel(title: str, rows: list[tuple[RenderableType, str]]) -> RenderableType:
+    from rich import box
+    from rich.panel import Panel
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    for left, right in rows:
+        table.add_row(left, right)
+    return Panel(
+        table,
+        title=title,
+        title_align="left",
+        box=box.ROUNDED,
+        border_style=BORDER_STYLE,
+        padding=(0, 1),
+        expand=True,
+    )
+
+
+def _option_rows(command: click.Command, ctx: click.Context) -> dict[str, list[Any]]:
+    """Click's help record of each option, by panel, in OPTION_PANELS order."""
+    order = {name: index for index, name in enumerate(OPTION_PANELS)}
+    by_panel: dict[str, list[tuple[int, Any, str]]] = {panel: [] for panel in PANEL_ORDER}
+    help_option = command.get_help_option(ctx)
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+        if record is None:  # an argument, or a hidden option
+            continue
+        if param is help_option:  # Click names it as it likes ('help', '_click_default_help')
+            panel, name = "Diagnostics", "help"
+        else:
+            panel, name = panel_of(command.name or "", param) or "Options", param.name or ""
+        flags, text = record
+        text = re.sub(r"\s{2,}\[", " [", text)  # Click puts two spaces before its [extras]
+        by_panel.setdefault(panel, []).append((order.get(name, len(order)), _flags(flags), text))
+    return {
+        panel: [(flags, text) for _, flags, text in sorted(rows, key=lambda row: row[0])]
+        for panel, rows in by_panel.items()
+        if rows
+    }
+
+
+def _command_rows(group: click.Group, ctx: click.Context) -> list[tuple[RenderableType, str]]:
+    """The group's commands, in the order a user needs them (then any others, by name)."""
+    from rich.text import Text
+
+    from .main import COMMANDS
+
+    position = list(COMMANDS)
+    names = sorted(
+        group.list_commands(ctx),
+        key=lambda n: (position.index(n) if n in position else len(position), n),
+    )
+    rows: list[tuple[RenderableType, str]] = []
+    for name in names:
+        sub = group.get_command(ctx, name)
+        if sub is not None and not sub.hidden:
+            purpose = " ".join((sub.help or "").strip().split("\n\n")[0].split())
+            rows.append((Text(name, OPTION_STYLE, no_wrap=True), sub.short_help or purpose))
+    return rows
 
 
 def render_help(command: click.Command, ctx: click.Context) -> str:
     """The help of ``command`` as ``mfb COMMAND --help`` prints it."""
-    import rich_click as rc
     from rich.padding import Padding
     from rich.text import Text
 
     width = help_width(ctx)
-    inner = width - 2 * MARGIN
-    help_text = wrap_block(command.help or "", inner)
-    details = command.details if isinstance(command, MfbCommand) else ""
-    details_text = wrap_block(details, inner) if details else ""
+    console = _console(width)
 
-    def block(text: str, formatter: Any, top: int = 0, bottom: int = 1) -> None:
-        formatter.write(Padding(Text(text, no_wrap=True), (top, MARGIN, bottom, MARGIN)))
+    def block(text: str, top: int = 0, bottom: int = 1) -> None:
+        console.print(
+            Padding(Text(text, no_wrap=True), (top, MARGIN, bottom, MARGIN), expand=False)
+        )
 
-    class Twin(rc.RichGroup if isinstance(command, click.Group) else rc.RichCommand):  # type: ignore[misc]
-        def format_help_text(self, ctx: Any, formatter: Any) -> None:
-            if help_text:
-                block(help_text, formatter)
-
-        def format_epilog(self, ctx: Any, formatter: Any) -> None:
-            if details_text:
-                block(details_text, formatter, top=1, bottom=0)
-
-        def list_commands(self, ctx: Any) -> list[str]:
-            return list(getattr(self, "commands", {}))  # as given, not sorted
-
-    extra: dict[str, Any] = {}
+    usage = " ".join(command.collect_usage_pieces(ctx))
+    block(f"Usage: {ctx.command_path} {usage}", top=0, bottom=1)
+    if command.help:
+        block(wrap_block(command.help, width - 2 * MARGIN))
+    panels = _option_rows(command, ctx)
     if isinstance(command, click.Group):
-        from .main import COMMANDS  # the order a user needs them; others after, by name
-
-        names = command.list_commands(ctx)
-        names.sort(key=lambda n: (list(COMMANDS).index(n) if n in COMMANDS else len(COMMANDS), n))
-        listed = {sub: command.get_command(ctx, sub) for sub in names}
-        extra["commands"] = {sub: found for sub, found in listed.items() if found is not None}
-    twin = Twin(
-        name=command.name,
-        params=list(command.params),
-        help=command.help,
-        short_help=command.short_help,
-        options_metavar=command.options_metavar,
-        panels=_panels(command, command.name or ""),
-        **extra,
-    )
-    colour = None if os.environ.get("NO_COLOR") is None else False
-    twin_ctx = rc.RichContext(
-        twin,
-        info_name=ctx.info_name,
-        parent=ctx.parent,
-        rich_help_config=_config(width, colour),
-        terminal_width=width,
-        max_content_width=width,
-        help_option_names=ctx.help_option_names,
-    )
-    formatter = twin_ctx.make_formatter()
-    twin.format_help(twin_ctx, formatter)
-    text = formatter.getvalue()
-    # Plain text (not a terminal): no trailing blanks, which rich pads every line with.
+        console.print(_panel("Commands", _command_rows(command, ctx)))
+    for title, rows in panels.items():
+        console.print(_panel(title, rows))
+    details = command.details if isinstance(command, MfbCommand) else ""
+    if details:
+        block(wrap_block(details, width - 2 * MARGIN), top=1, bottom=0)
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    text = file.getvalue()
+    # Plain text (not a terminal): no trailing blanks.
     if "\x1b[" not in text:
         text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
     return text.strip("\n") + "\n"

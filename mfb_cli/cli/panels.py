@@ -4,7 +4,7 @@ Every option of every command is placed by its parameter name (``param.name``, t
 the command function receives): ``OPTION_PANELS`` holds one entry per name, shared by
 all commands, and ``COMMAND_PANELS`` the few that sit elsewhere in one command. A new
 option gets a line here; ``tests/cli/test_help.py`` names any option that has none.
-The panels are drawn by ``help_render`` (rich-click), imported only when help is shown.
+The panels are drawn by ``help_render`` (with rich), imported only when help is shown.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class MfbCommand(click.Command):
     """A command whose ``--help`` is drawn in panels (``help_render``), nothing else changed.
 
     Only the help text differs from Click's: parsing, errors and usage lines stay Click's
-    own, and rich-click is imported only when a help text is asked for.
+    own, and rich is imported only when a help text is asked for.
     """
 
     #: Text shown after the panels: definitions and details (``help_render`` keeps the

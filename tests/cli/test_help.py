@@ -57,7 +57,7 @@ def test_help_opens_with_the_purpose_and_examples_then_the_panels(name):
     titles = [re.match(r"╭─ (.+?) ─", line).group(1) for line in lines if line.startswith("╭─")]
     options = [t for t in titles if t != "Commands"]
     assert options == sorted(options, key=PANEL_ORDER.index), titles
-    assert "Options" not in titles  # rich-click's panel for options nobody placed
+    assert "Options" not in titles  # the panel of options nobody placed
 
 
 def option_rows(text: str) -> dict[str, int]:
