@@ -195,7 +195,5 @@ def render_help(command: click.Command, ctx: click.Context) -> str:
     file = console.file
     assert isinstance(file, io.StringIO)
     text = file.getvalue()
-    # Plain text (not a terminal): no trailing blanks.
-    if "\x1b[" not in text:
-        text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
+    text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)  # no trailing blanks
     return text.strip("\n") + "\n"
