@@ -284,9 +284,8 @@ def test_the_api_reference_documents_every_public_name(site: Path) -> None:
     import mfb_cli
 
     text = built_page(site, "api").read_text(encoding="utf-8")
-    for name in mfb_cli.__all__:
-        if name != "__version__":
-            assert f'id="mfb_cli.{name}"' in text, name
+    missing = [n for n in mfb_cli.__all__ if n != "__version__" and f'id="mfb_cli.{n}"' not in text]
+    assert not missing, f"add '::: mfb_cli.NAME' to docs/api.md for each of {missing}"
 
 
 # --- the README ---------------------------------------------------------------------------

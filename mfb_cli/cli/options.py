@@ -85,15 +85,22 @@ class FiniteFloatRange(click.FloatRange):
 INT64_MAX = 2**63 - 1
 
 
-class LabelIdRange(click.IntRange):
-    """A signed 64-bit label id; its range reads -2^63<=x<2^63 (help and messages), never
-    the 39 digits that a help column would wrap in the middle of a number."""
+class Int64Range(click.IntRange):
+    """An integer range within signed 64 bits whose 64-bit bounds read as powers of two
+    (-2^63<=x<2^63 in help and messages), never the 19-digit numbers that a help column
+    would wrap in the middle."""
 
     def _describe_range(self) -> str:
-        return "-2^63<=x<2^63"
+        low = "" if self.min is None else f"{self.min}<="
+        high = "" if self.max is None else f"<={self.max}"
+        if self.min == -INT64_MAX - 1:
+            low = "-2^63<="
+        if self.max == INT64_MAX:
+            high = "<2^63"
+        return f"{low}x{high}"
 
 
-LABEL_ID = LabelIdRange(min=-INT64_MAX - 1, max=INT64_MAX)
+LABEL_ID = Int64Range(min=-INT64_MAX - 1, max=INT64_MAX)
 
 #: More threads than this only cost memory: decoding is bound by cores and disks.
 MAX_JOBS = 1024
