@@ -254,17 +254,17 @@ volume_opt = click.option(
     type=click.IntRange(min=0),
     default=None,
     metavar="N",
-    help="Of a 4D label file (time points or channels along its 4th axis), count volume N "
-    "(from 0). 2D and 3D files are read as they are.  [default: 4D files are refused]",
+    help="Count volume N (from 0) of a 4D label file; 2D and 3D files are read as they are. "
+    "[default: 4D files are refused]",
 )
 count_opt = click.option(
     "--count",
     type=click.Choice(list(COUNT_MODES)),
+    metavar="HOW",
     default="voxels",
     show_default=True,
-    help="How much one voxel adds to its class.  "
-    + ";  ".join(f"{name}: {text}" for name, text in COUNT_MODES.items())
-    + ". Needs volumes whose headers give spacing.",
+    help=f"What one voxel adds to its class: {' or '.join(COUNT_MODES)} (its volume in mm^3, "
+    "from the header's spacing).",
 )
 decoder_opt = click.option(
     "--decoder",
@@ -383,10 +383,8 @@ dataset_json_opt = click.option(
     metavar="FILE",
     type=PathOrUrl(path_type=Path, dir_okay=False, exists=True),
     callback=_load_dataset,
-    help="An nnU-Net v2 or MSD dataset.json: its labels give the class set (the vector's "
-    "length), the class names and the ignored value (nnU-Net's 'ignore'); regions (lists of "
-    "ids) are reported per region. A PATH that is a dataset folder (dataset.json and "
-    "labelsTr/ inside) reads its dataset.json and scans labelsTr/ for its file_ending.",
+    help="An nnU-Net v2 or MSD dataset.json: its labels give the class set, names, ignored "
+    "value and regions (a dataset folder as PATH reads its own).",
 )
 
 #: PATH... and every option saying how to read it, in --help order. A command that reads

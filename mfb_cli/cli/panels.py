@@ -24,6 +24,7 @@ PANEL_ORDER = (
     "Report",
     "Geometry",
     "Colour maps and remaps",
+    "Volumes",
     "Reading",
     "Parallelism and cluster",
     "Diagnostics",
@@ -36,6 +37,7 @@ OPTION_PANELS: dict[str, str] = {
     "ignore": "Classes",
     "num_classes": "Classes",
     "names": "Classes",
+    "dataset": "Classes",
     "colormap": "Classes",
     "remap": "Classes",
     # Output: what is written, where, how.
@@ -74,6 +76,10 @@ OPTION_PANELS: dict[str, str] = {
     "unknown_color": "Colour maps and remaps",
     "transparent": "Colour maps and remaps",
     "unmapped": "Colour maps and remaps",
+    # 3D label volumes.
+    "volume": "Volumes",
+    "count": "Volumes",
+    "max_total_pixels": "Volumes",
     # Where the masks come from and what is refused.
     "from_path": "Reading",
     "from_paths": "Reading",
