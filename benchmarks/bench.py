@@ -1,7 +1,8 @@
 """Benchmark mfb's scan against the decode floor and the loops users run today.
 
 Not a test: run it by hand on a quiet machine, it prints a markdown table and writes it to
-``benchmarks/RESULTS.md``::
+``benchmarks/RESULTS.md``, whose two marked sections the documentation's Speed page
+includes as they are (docs/speed.md)::
 
     python benchmarks/bench.py                 # large files (under ~10 minutes on 2 cores)
     python benchmarks/bench.py --small         # many small files and start-up (~10 minutes)
@@ -448,7 +449,7 @@ def speed_table(
     return lines
 
 
-#: The issue's floors: (dataset, contender, reference, minimum speed-up of contender).
+#: The targets: (dataset, contender, reference, minimum speed-up of contender).
 TARGETS = [
     ("cityscapes", "mfb --decoder pillow", "floor-threads", 1 / 1.15),
     ("cityscapes", "mfb --decoder pillow", "enet-loop", 3.0),
@@ -460,7 +461,7 @@ TARGETS = [
 
 
 def targets_table(results: dict[str, list[Contender]]) -> list[str]:
-    """The issue's floors beside the measured speed-ups (reference time / contender time)."""
+    """The targets beside the measured speed-ups (reference time / contender time)."""
     # The last column bounds any Pillow-based scan: decoding alone on every core, against
     # the same reference. Where it is below "needed", no counting can meet the floor.
     lines = [
@@ -576,6 +577,7 @@ def startup_contenders(handful: Path) -> list[Contender]:
         ),
         Contender("mfb", f"`mfb weights` on {count} files", [*mfb, "weights", str(handful)], []),
         Contender("help", "`mfb --help`", [*mfb, "--help"], []),
+        Contender("weights-help", "`mfb weights --help`", [*mfb, "weights", "--help"], []),
         Contender("version", "`mfb --version`", [*mfb, "--version"], []),
     ]
 
@@ -600,9 +602,9 @@ def startup_table(entries: list[Contender]) -> list[str]:
 
 
 def small_summary(results: dict[str, list[Contender]], startup: list[Contender]) -> list[str]:
-    """The ratios issue 13 asks about, from the tables above (same run)."""
+    """The ratios against the targets, from the tables above (same run)."""
     lines = [
-        "**Ratios** (from the tables above; issue 13 aims at >= 2x the ENet loop, <= 1.3x "
+        "**Ratios** (from the tables above; the targets are >= 2x the ENet loop, <= 1.3x "
         "the floor, <= 1.5x the bare import):",
         "",
     ]
@@ -618,16 +620,22 @@ def small_summary(results: dict[str, list[Contender]], startup: list[Contender])
         )
     by_key = {e.key: median(e) for e in startup}
     weights, helps = by_key["mfb"] / by_key["bare"], by_key["help"] / by_key["bare"]
+    weights_help = by_key["weights-help"] / by_key["bare"]
     lines.append(
         f"- start-up: `mfb weights` on a handful of files takes {weights:.2f}x the bare "
-        f"import, `mfb --help` {helps:.2f}x."
+        f"import, `mfb --help` {helps:.2f}x, `mfb weights --help` {weights_help:.2f}x."
     )
     return lines
 
 
 def write_section(path: Path, key: str, text: str) -> None:
-    """Replace this mode's part of ``path`` (between its markers), keeping the other mode's."""
-    begin, end = f"<!-- bench.py {key}: begin -->", f"<!-- bench.py {key}: end -->"
+    """Replace this mode's part of ``path`` (between its markers), keeping the other mode's.
+
+    The markers are those of pymdownx.snippets' sections, so docs/speed.md includes the
+    part as it is: ``--8<-- "benchmarks/RESULTS.md:small-files"``.
+    """
+    name = key.replace(" ", "-")
+    begin, end = f"<!-- --8<-- [start:{name}] -->", f"<!-- --8<-- [end:{name}] -->"
     block = f"{begin}\n{text}{end}\n"
     old = path.read_text() if path.exists() else ""
     if begin in old and end in old:
@@ -640,7 +648,7 @@ def write_section(path: Path, key: str, text: str) -> None:
 
 
 def run_small(args: argparse.Namespace, lines: list[str]) -> None:
-    """Many small files and start-up: issue 13's measurements, in one run."""
+    """Many small files and start-up, in one run."""
     sets = []
     for dataset in (STREET, ADE):
         source = ensure_dataset(dataset, args.small)
@@ -748,7 +756,7 @@ def main() -> None:
     print(f"peak memory: {counts} files", file=sys.stderr)
     folders = {n: subset(city, n, f"cityscapes-{n}") for n in counts}
     lines += [*memory_table(folders, decoders), ""]
-    lines += ["**The issue's floors** (speed-up = reference time / contender time):", ""]
+    lines += ["**Targets** (speed-up = reference time / contender time):", ""]
     lines += targets_table(results)
     text = "\n".join(lines) + "\n"
     write_section(args.output, "large files", text)

@@ -26,7 +26,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench import DATA, machine, run_child, wait_for_quiet  # noqa: E402
+from bench import DATA, machine, run_child, wait_for_quiet, write_section  # noqa: E402
 
 SHAPE = (512, 512, 200)
 
@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--depth", type=int, default=2000, help="slices of the huge volume")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=HERE / "VOLUMES.md")
     args = parser.parse_args()
     print("generating volumes (once)", file=sys.stderr)
     cases = ensure_cases(args.cases)
@@ -139,7 +140,9 @@ def main() -> None:
         f"**One 512 x 512 x {args.depth} uint8 volume** ({voxels / 1e6:.0f} M voxels, .nii.gz): "
         f"mfb scan took {big[0].seconds:.1f} s with a peak of {big[0].peak_mib:.0f} MiB.",
     ]
-    print("\n".join(lines))
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    write_section(args.output, "volumes", text)  # docs/volumes.md and docs/speed.md include it
 
 
 if __name__ == "__main__":

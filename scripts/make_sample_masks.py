@@ -1,17 +1,25 @@
 """Generate sample_masks/: 20 seeded, street-scene-like 480x360 label masks in CamVid's
 11-class layout (ids 0-10) with 11 = void, as 8-bit 'L' PNGs, plus classes.txt.
 
-Run from the repository root: ``python scripts/make_sample_masks.py``. The output is
-byte-for-byte reproducible (fixed seed, no timestamps in the PNGs).
+Run from the repository root with the Python that has mfb's dependencies, e.g. the
+development environment's: ``.venv/bin/python scripts/make_sample_masks.py``. The output
+is byte-for-byte reproducible (fixed seed, no timestamps in the PNGs).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+try:
+    import numpy as np
+    from PIL import Image
+except ImportError as missing:  # a Python without mfb's dependencies: say which to use
+    sys.exit(
+        f"{Path(sys.argv[0]).name}: needs NumPy and Pillow ({missing}); run it with the Python "
+        "that has mfb installed, e.g. .venv/bin/python scripts/make_sample_masks.py"
+    )
 
 CLASSES = [
     "Sky", "Building", "Pole", "Road", "Pavement", "Tree",
@@ -98,7 +106,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     for index in range(args.count):
         mask = street_scene(rng)
-        Image.fromarray(mask, mode="L").save(args.out / f"street_{index:03d}.png", optimize=True)
+        Image.fromarray(mask).save(  # uint8, 2-D: mode L
+            args.out / f"street_{index:03d}.png", optimize=True
+        )
     (args.out / "classes.txt").write_text("\n".join(CLASSES) + "\n")
 
 

@@ -68,7 +68,7 @@ def _cases() -> list[Case]:
     add("version", "--version")
     add("help", "--help")
     commands = ("weights", "histogram", "scan", "merge", "check", "sampling", "priors", "split")
-    for command in commands:
+    for command in (*commands, "report"):
         add(f"help-{command}", command, "--help")
 
     # --- weights on sample_masks: every format, every scheme, the post-steps.

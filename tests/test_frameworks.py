@@ -1,7 +1,7 @@
 """Every statement mfb makes about a framework's loss, checked numerically.
 
 Each framework's reduction is re-implemented below in plain numpy from its own source (file
-and release named on each function), and the README's worked example and the snippets'
+and release named on each function), and the worked example of docs/frameworks.md and the snippets'
 claims are run through them. tests/test_frameworks_real.py runs the emitted snippets
 against the real frameworks when they are installed.
 """
@@ -24,10 +24,11 @@ from mfb_cli.weigh.schemes import SCHEMES
 from mfb_cli.weigh.spec import LabelSpec
 from mfb_cli.weigh.weights import class_weights
 
-from .test_readme import README
+from .test_frameworks_example import PAGE
 
-# The README's worked example: four labelled pixels and one ignored (255) pixel whose loss
-# must not matter; the weights come from one image with 6, 3 and 1 pixels of classes 0-2.
+# The worked example of docs/frameworks.md: four labelled pixels and one ignored (255) pixel
+# whose loss must not matter; the weights come from one image with 6, 3 and 1 pixels of
+# classes 0-2.
 TARGET = np.array([0, 0, 1, 2, 255])
 LOSS = np.array([0.2, 0.4, 0.6, 1.0, 7.0])
 IGNORE = 255
@@ -135,7 +136,7 @@ def test_mmseg_1_2_divides_like_pytorch_when_no_label_is_ignored():
 
 def test_mmseg_1_2_crashes_on_the_ignore_value_and_1_2_0_on_any_mask():
     with pytest.raises(IndexError, match="index 255 is out of bounds for dimension 0 with size 3"):
-        mmseg_1_2(W)  # 1.2.2, the README example as it is
+        mmseg_1_2(W)  # 1.2.2, the page's example as it is
     with pytest.raises(ValueError, match="only one element tensors"):
         mmseg_1_2(W, np.array([[0, 0, 1, 2, 1]]), release="1.2.0")
 
@@ -162,7 +163,7 @@ def test_the_readme_table_matches_the_reductions():
         ),
     }
     for row, value in rows.items():
-        assert row in README
+        assert row in PAGE
         assert value == pytest.approx(float(row.rstrip(" |").rsplit("| ", 1)[1]))
 
 
@@ -186,7 +187,7 @@ def test_the_scale_of_a_pixel_average_is_the_pixel_weighted_mean_weight(normaliz
     assert float(weighted.mean()) == pytest.approx(float(scale) * 0.7)
     assert mmseg_0x_1_1_uniform(weights, target, 0.7) == pytest.approx(float(scale) * 0.7)
     assert keras(np.asarray(weights)[target], loss) == pytest.approx(float(scale) * 0.7)
-    assert f"{float(scale)} l" in README
+    assert f"{float(scale)} l" in PAGE
 
 
 @given(

@@ -8,7 +8,7 @@ loss and registry modules are loaded without it, see ``_mmseg``).
 
 Each test imports its framework and skips, with the reason, when it is missing, so the
 default ``python -m pytest`` passes without them. The expected numbers are those of the
-numpy re-implementations in tests/test_frameworks.py (the README's worked example).
+numpy re-implementations in tests/test_frameworks.py (the worked example of docs/frameworks.md).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from ..show.serialize import RECORD_FORMATS
 from ..weigh.spec import LabelSpec
 from .dask_option import dask_option
 from .geometry_option import geometry_options
+from .help import with_definitions
 from .messages import wrote
 from .options import (
     ScanRequest,
@@ -21,14 +22,30 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
+from .panels import MfbCommand
+
+CHECK_DETAILS = """\
+Reports files that cannot be read (and why), empty files, label values outside
+--num-classes that are not --ignore'd, masks that look interpolated or JPEG-compressed
+(>= 5% of the pixels on region boundaries lie strictly between two opposite
+neighbours), duplicate files (same sha256), palette indices that mean different
+colours in different palette files (whatever the options), single-valued masks, and
+the modes and sizes found; with --geometry, classes made mostly of specks (at least 16
+components, and half of all, of fewer than 8 pixels: resizing or annotation noise),
+naming the files with most. Exit status 0 when clean, 1 when a problem was found
+(single-valued masks, modes and sizes are information only). Off a terminal the
+tables are plain text within 100 columns. With --skip-bad, unreadable and empty
+files are listed but do not fail the check, as the other commands would skip them.
+"""
 
 
-@click.command()
+@with_definitions
+@click.command(cls=MfbCommand, details=CHECK_DETAILS)
 @mask_options
 @dask_option
 @geometry_options
 @class_options
-@format_option(["table", *RECORD_FORMATS], "table", "Tables for people, or a record for machines.")
+@format_option(["table", *RECORD_FORMATS], "table", "Tables for people, or a record: {choices}.")
 @output_option()
 @click.pass_context
 def check(
@@ -39,18 +56,6 @@ def check(
     output: Path | None,
 ) -> None:
     """Check the label masks in PATH... for problems, reading every file.
-
-    Reports files that cannot be read (and why), empty files, label values outside
-    --num-classes that are not --ignore'd, masks that look interpolated or JPEG-compressed
-    (>= 5% of the pixels on region boundaries lie strictly between two opposite
-    neighbours), duplicate files (same sha256), palette indices that mean different
-    colours in different palette files (whatever the options), single-valued masks, and
-    the modes and sizes found; with --geometry, classes made mostly of specks (at least 16
-    components, and half of all, of fewer than 8 pixels: resizing or annotation noise),
-    naming the files with most. Exit status 0 when clean, 1 when a problem was found
-    (single-valued masks, modes and sizes are information only). Off a terminal the
-    tables are plain text within 100 columns. With --skip-bad, unreadable and empty
-    files are listed but do not fail the check, as the other commands would skip them.
 
     \b
     Examples:

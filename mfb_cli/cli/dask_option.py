@@ -60,6 +60,13 @@ def _check_scheduler(value: str, ctx: click.Context, param: click.Parameter) -> 
         raise click.BadParameter(f"not a Dask scheduler address ({error})", ctx, param) from error
 
 
+def _complete_address(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of --dask: the local cluster's spellings (an address is the user's)."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(word) for word in ("local", "local:") if word.startswith(incomplete)]
+
+
 def dask_option(function: F) -> F:
     """--dask ADDRESS, put into the command's ``request: ScanRequest``; apply below mask_options."""
 
@@ -76,13 +83,12 @@ def dask_option(function: F) -> F:
             request = replace(request, dask=dask)
         return function(*args, request=request, **kwargs)
 
-    from ..count.dask_cluster import ADDRESS_HELP
-
     return click.option(
         "--dask",
         metavar="ADDRESS",
         default=None,
         callback=_check_address,
-        help=f"Scan on a Dask cluster: {ADDRESS_HELP}. Outputs are byte-identical to a "
-        "local scan. Needs: pip install 'mfb-cli[dask]'.",
+        shell_complete=_complete_address,
+        help="Scan on a Dask cluster: local, local:N (N processes here) or a scheduler's "
+        "tcp://HOST:PORT; the same output. Needs the 'dask' extra.",
     )(cast("F", wrapper))

@@ -11,7 +11,6 @@ import click
 
 from ..count.connectivity import (
     CONNECTIVITIES,
-    CONNECTIVITY_HELP,
     DEFAULT_CONNECTIVITY,
     GEOMETRY_EXTRA_HINT,
     Connectivity,
@@ -37,18 +36,16 @@ geometry_opt = click.option(
     "--geometry",
     is_flag=True,
     callback=_check_extra,
-    help="Also measure each class's connected components in the same pass: their number, "
-    "sizes (power-of-two bins), specks, bounding boxes and boundary pixels, with a "
-    "suggested DAFormer min_pixels and crop size (see docs/geometry.md). An image is "
-    "labelled whole, one per job: a few more bytes a pixel (about 25 for pure noise; "
-    "--max-pixels bounds it). Needs: pip install 'mfb-cli[geometry]'.",
+    help="Also measure each class's connected components in the same pass; an image is "
+    "labelled whole (up to ~25 more bytes a pixel). Needs the 'geometry' extra.",
 )
 connectivity_opt = click.option(
     "--connectivity",
     type=click.Choice([str(n) for n in CONNECTIVITIES]),
     default=str(DEFAULT_CONNECTIVITY),
     show_default=True,
-    help=f"Which neighbours join a component with --geometry: {CONNECTIVITY_HELP}.",
+    metavar="N",
+    help="Which neighbours join a component: 4 or 6 by a face, 18 and edges, 8 or 26 and corners.",
 )
 
 

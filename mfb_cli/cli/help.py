@@ -8,20 +8,18 @@ from typing import Any
 import click
 
 from ..weigh.schemes import SCHEMES
+from .panels import MfbCommand
 
+# One line per term: the help wraps each with a hanging indent at the terminal's width.
 CLASS_DEFINITIONS = """\b
 Definitions:
-  --void ID    a class channel of the model that must not be learned (CamVid's 11):
-               it keeps its place in the vector, with weight 0.
-  --ignore ID  a value that is not a class (PyTorch's ignore_index, e.g. 255): no entry
-               in the vector, its pixels never count.
+  --void ID    a class channel of the model that must not be learned (CamVid's 11): it keeps its place in the vector, with weight 0.
+  --ignore ID  a value that is not a class (PyTorch's ignore_index, e.g. 255): no entry in the vector, its pixels never count.
   labelled     pixels that are neither void nor ignored.
   absent       classes never seen keep their id (weights: weight 0, with a warning).
-  length       --num-classes; else the class set of --colormap / --map (a table that
-               lists the classes: cityscapes 19 with --ignore 255, camvid32 32, a file's
-               ids; not reduce-zero-label); else 1 + the largest label not ignored.
-"""
-MAPPING_ORDER = """\b
+  length       --num-classes; else the class set of --colormap / --map (a table that lists the classes: cityscapes 19 with --ignore 255, camvid32 32, a file's ids; not reduce-zero-label); else 1 + the largest label not ignored.
+"""  # noqa: E501
+MAPPING_ORDER = """\
 Reading order: decode -> --colormap (RGB/RGBA and palette images by colour;
 'P' by index with --palette-index) -> --map -> counts. --void, --ignore,
 --num-classes and --names refer to the ids after both mappings. Without
@@ -30,11 +28,17 @@ warning); other colour masks are refused.
 """
 
 
+def _details(command: click.Command) -> MfbCommand:
+    if not isinstance(command, MfbCommand):  # pragma: no cover - a wiring mistake
+        raise TypeError(f"{command.name} is not an MfbCommand: it has no details")
+    return command
+
+
 def with_definitions(command: click.Command) -> click.Command:
-    # Appended after cleandoc: the shared text must not change the docstring's indentation.
-    command.help = (
-        inspect.cleandoc(command.help or "") + "\n\n" + CLASS_DEFINITIONS + "\n" + MAPPING_ORDER
-    )
+    """Adds the class definitions and the reading order to the text after the panels."""
+    found = _details(command)
+    before = inspect.cleandoc(found.details) + "\n\n" if found.details else ""
+    found.details = before + CLASS_DEFINITIONS + "\n" + MAPPING_ORDER
     return command
 
 
@@ -51,8 +55,9 @@ def scheme_help() -> str:
 
 
 def with_schemes(command: click.Command) -> click.Command:
-    # Applied after with_definitions, whose cleandoc needs the docstring's own indentation.
-    command.help = (command.help or "") + "\n\n" + scheme_help()
+    """Adds the list of weighting schemes to the text after the panels."""
+    found = _details(command)
+    found.details = found.details.rstrip("\n") + "\n\n" + scheme_help()
     return command
 
 

@@ -29,6 +29,7 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
+from .panels import MfbCommand
 from .scanning import class_stats_for, warn_all
 
 
@@ -40,13 +41,25 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return check_output_path(ctx, param, value)
 
 
+HISTOGRAM_DETAILS = """\
+One row per class id: pixels, share of labelled pixels, images containing it, share
+of images, and a bar; void and ignored values are listed apart, classes never seen
+are flagged. The footer gives the totals and the imbalance ratio (pixels of the
+largest / of the smallest present class). -f json|yaml|csv gives the same numbers
+(counts exact, shares as floats). With --geometry (or a --from file scanned with it)
+a second table gives each class's components: their number, per image, median size,
+specks, boundary share and median extents, with a suggested DAFormer min_pixels and
+crop size, each with its rule.
+"""
+
 # The options of histogram alone, each one object (the shared ones are in options.py).
 sort_opt = click.option(
     "--sort",
     type=click.Choice(SORTS),
+    metavar="ORDER",
     default="id",
     show_default=True,
-    help="Order of the class rows: by id, or most pixels first.",
+    help=f"Order of the class rows: {' or '.join(SORTS)} (most pixels first).",
 )
 plot_opt = click.option(
     "--plot",
@@ -54,18 +67,18 @@ plot_opt = click.option(
     callback=_check_plot,
     is_eager=True,
     default=None,
-    help="Also draw a bar chart to FILE.png or FILE.svg (needs: pip install 'mfb-cli[plot]').",
+    metavar="FILE",
+    help="Also draw a bar chart to FILE.png or FILE.svg (needs the 'plot' extra).",
 )
 log_opt = click.option(
     "--log/--linear",
     default=None,
-    help="Scale of --plot's pixel axis.  [default: log when the imbalance ratio is over "
-    "100, else linear]",
+    help="Scale of --plot's pixel axis. [default: log when the imbalance ratio is over 100]",
 )
 
 
 @with_definitions
-@click.command()
+@click.command(cls=MfbCommand, details=HISTOGRAM_DETAILS)
 @from_option
 @mask_options
 @dask_option
@@ -73,9 +86,7 @@ log_opt = click.option(
 @class_options
 @names_option
 @sort_opt
-@format_option(
-    DISTRIBUTION_FORMATS, "table", "A table for people, or the same numbers for machines."
-)
+@format_option(DISTRIBUTION_FORMATS, "table", "A table for people, or the numbers: {choices}.")
 @output_option()
 @plot_opt
 @log_opt
@@ -91,15 +102,6 @@ def histogram(
     log: bool | None,
 ) -> None:
     """The class distribution of the label masks in PATH...: pixels and images per class.
-
-    One row per class id: pixels, share of labelled pixels, images containing it, share
-    of images, and a bar; void and ignored values are listed apart, classes never seen
-    are flagged. The footer gives the totals and the imbalance ratio (pixels of the
-    largest / of the smallest present class). -f json|yaml|csv gives the same numbers
-    (counts exact, shares as floats). With --geometry (or a --from file scanned with it)
-    a second table gives each class's components: their number, per image, median size,
-    specks, boundary share and median extents, with a suggested DAFormer min_pixels and
-    crop size, each with its rule.
 
     \b
     Examples:

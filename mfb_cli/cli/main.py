@@ -20,19 +20,19 @@ from ..errors import MfbError, spelled_with
 from ..show.output import one_line, stdout_begun, stdout_error_text
 from .messages import cli_text, spell
 
-#: Each command and the module that defines it (--help lists them sorted). A command's
+#: Each command and the module that defines it, in the order --help lists them. A command's
 #: module is imported only when that command runs (or --help lists them all): a run of
 #: ``mfb weights`` does not pay for the imports of check, report or sampling.
 COMMANDS = {
     "weights": "weights",
+    "histogram": "histogram",
     "check": "check",
     "scan": "scan",
     "merge": "merge",
-    "histogram": "histogram",
-    "report": "report",
     "sampling": "sampling",
     "priors": "sampling",
     "split": "split",
+    "report": "report",
 }
 
 
@@ -158,6 +158,11 @@ class MfbGroup(click.Group):
                 "(run with --debug for the traceback, and please report it)"
             ) from error
 
+    def get_help(self, ctx: click.Context) -> str:
+        from .help_render import render_help
+
+        return render_help(self, ctx)
+
     def make_context(
         self,
         info_name: str | None,
@@ -207,14 +212,17 @@ class MfbGroup(click.Group):
 
 @click.group(cls=MfbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="mfb")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Class balance statistics and loss weights for segmentation label masks.
 
     \b
-    mfb weights ./labels --void 11 -o weights.json
-    mfb weights ./labels --ignore 255 | jq .weights
+    Examples:
+      mfb weights ./labels --void 11 -o weights.json
+      mfb weights ./labels --ignore 255 | jq .weights
+      mfb histogram ./labels --void 11
+      mfb COMMAND --help
     """
     ctx.meta["mfb.debug"] = debug
 

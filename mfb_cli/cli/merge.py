@@ -7,10 +7,21 @@ from pathlib import Path
 import click
 
 from .messages import warn, wrote
+from .panels import MfbCommand
 from .scan import stats_output
 
+MERGE_DETAILS = """\
+Counts, images and files add up; the sources' paths (and skipped files) are listed
+in the order given, other source values kept when all agree, else listed.
+Files whose ids mean different things (different colour map or remap) are refused.
+Two files with the same file-list digest are probably one shard given twice: mfb
+warns on stderr but still adds them (shards on different machines may share the same
+relative paths). Per-image files (every input *.jsonl, from 'mfb scan --per-image')
+are concatenated instead, one header kept, every line checked.
+"""
 
-@click.command()
+
+@click.command(cls=MfbCommand, details=MERGE_DETAILS)
 @click.argument(
     "stats_files",
     metavar="STATS.json...",
@@ -23,16 +34,8 @@ from .scan import stats_output
 def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> None:
     """Add up the statistics of disjoint shards (written by 'mfb scan') into one file.
 
-    Counts, images and files add up; the sources' paths (and skipped files) are listed
-    in the order given, other source values kept when all agree, else listed.
-    Files whose ids mean different things (different colour map or remap) are refused.
-    Two files with the same file-list digest are probably one shard given twice: mfb
-    warns on stderr but still adds them (shards on different machines may share the same
-    relative paths). Per-image files (every input *.jsonl, from 'mfb scan --per-image')
-    are concatenated instead, one header kept, every line checked.
-
     \b
-    Example:
+    Examples:
       mfb scan train/ -o train.json && mfb scan val/ -o val.json
       mfb merge train.json val.json -o all.json
       mfb merge train.jsonl val.jsonl -o all.jsonl

@@ -83,7 +83,24 @@ class FiniteFloatRange(click.FloatRange):
 
 #: Label ids and counts are computed in signed 64-bit integers: larger ones are no labels.
 INT64_MAX = 2**63 - 1
-LABEL_ID = click.IntRange(min=-INT64_MAX - 1, max=INT64_MAX)
+
+
+class Int64Range(click.IntRange):
+    """An integer range within signed 64 bits whose 64-bit bounds read as powers of two
+    (-2^63<=x<2^63 in help and messages), never the 19-digit numbers that a help column
+    would wrap in the middle."""
+
+    def _describe_range(self) -> str:
+        low = "" if self.min is None else f"{self.min}<="
+        high = "" if self.max is None else f"<={self.max}"
+        if self.min == -INT64_MAX - 1:
+            low = "-2^63<="
+        if self.max == INT64_MAX:
+            high = "<2^63"
+        return f"{low}x{high}"
+
+
+LABEL_ID = Int64Range(min=-INT64_MAX - 1, max=INT64_MAX)
 
 #: More threads than this only cost memory: decoding is bound by cores and disks.
 MAX_JOBS = 1024
@@ -123,8 +140,43 @@ def _load_table(loader_name: str) -> Callable[[click.Context, click.Parameter, A
 def _builtin_names(kind: str) -> list[str]:
     from ..read.labels import builtins
 
-    table = builtins.COLORMAPS if kind == "colormap" else builtins.REMAPS
-    return [f"{name} ({description})" for name, description in table.items()]
+    return list(builtins.COLORMAPS if kind == "colormap" else builtins.REMAPS)
+
+
+def _complete_table(kind: str) -> Callable[[click.Context, click.Parameter, str], list[Any]]:
+    """Shell completion of --colormap / --map: the built-in tables, then files.
+
+    The file item comes first: bash's script (Click's) clears its list on a file item and
+    falls back to file names only when no built-in name matches; zsh and fish offer both.
+    """
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        from ..read.labels import builtins
+
+        table = builtins.COLORMAPS if kind == "colormap" else builtins.REMAPS
+        return [
+            CompletionItem(incomplete, type="file"),
+            *(
+                CompletionItem(name, help=description)
+                for name, description in table.items()
+                if name.startswith(incomplete)
+            ),
+        ]
+
+    return complete
+
+
+def _complete_words(*words: str) -> Callable[[click.Context, click.Parameter, str], list[Any]]:
+    """Shell completion of an option's fixed words ('error' of --unknown-color...)."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(word) for word in words if word.startswith(incomplete)]
+
+    return complete
 
 
 def _removed_by_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -150,20 +202,24 @@ class PathOrUrl(click.Path):
         return value if is_url(value) else super().convert(value, param, ctx)
 
 
-paths_arg = click.argument("paths", nargs=-1, required=False, type=PathOrUrl(path_type=Path))
+paths_arg = click.argument(
+    "paths", nargs=-1, required=False, metavar="[PATH]...", type=PathOrUrl(path_type=Path)
+)
 glob_opt = click.option(
     "--glob",
+    metavar="PATTERN",
     default=DEFAULT_GLOB,
     show_default=True,
-    help="File pattern searched for in folders (case-insensitive; with a '/', "
-    "matched against the path below the folder).",
+    help="File pattern in folders and archives (case-insensitive; with a '/', matched "
+    "against the path below the folder).",
 )
 jobs_opt = click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1, max=MAX_JOBS),
+    metavar="N",
     default=None,
-    help="Files read in parallel.  [default: all cores]",
+    help="Files read in parallel. [default: all cores]",
 )
 pool_opt = click.option(
     "--pool",
@@ -171,9 +227,7 @@ pool_opt = click.option(
     metavar="POOL",
     default="auto",
     show_default=True,
-    help="How files are read in parallel; results are identical with every pool.  "
-    + ";  ".join(f"{name}: {text}" for name, text in POOLS.items())
-    + ".",
+    help=f"How files are read in parallel: {', '.join(POOLS)} (results are identical).",
 )
 quiet_opt = click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar, no 'wrote FILE' line."
@@ -181,6 +235,7 @@ quiet_opt = click.option(
 max_pixels_opt = click.option(
     "--max-pixels",
     type=click.IntRange(min=1),
+    metavar="N",
     default=DEFAULT_MAX_PIXELS,
     show_default=True,
     help="Refuse larger images (decompression bomb guard).",
@@ -199,87 +254,79 @@ volume_opt = click.option(
     type=click.IntRange(min=0),
     default=None,
     metavar="N",
-    help="Of a 4D label file (time points or channels along its 4th axis), count volume N "
-    "(from 0). 2D and 3D files are read as they are.  [default: 4D files are refused]",
+    help="Count volume N (from 0) of a 4D label file; 2D and 3D files are read as they are. "
+    "[default: 4D files are refused]",
 )
 count_opt = click.option(
     "--count",
     type=click.Choice(list(COUNT_MODES)),
+    metavar="HOW",
     default="voxels",
     show_default=True,
-    help="How much one voxel adds to its class.  "
-    + ";  ".join(f"{name}: {text}" for name, text in COUNT_MODES.items())
-    + ". Needs volumes whose headers give spacing.",
+    help=f"What one voxel adds to its class: {' or '.join(COUNT_MODES)} (its volume in mm^3, "
+    "from the header's spacing).",
 )
 decoder_opt = click.option(
     "--decoder",
     type=click.Choice(list(DECODERS)),
+    metavar="DECODER",
     default="auto",
     show_default=True,
-    help="How PNGs are decoded; counts are identical with every decoder.  "
-    + ";  ".join(f"{name}: {text}" for name, text in DECODERS.items())
-    + ".",
+    help=f"How PNGs are decoded: {', '.join(DECODERS)} (counts are identical).",
 )
 skip_bad_opt = click.option(
     "--skip-bad",
     is_flag=True,
-    help="Leave out files that cannot be read as masks (damaged, empty, not an "
-    "image, colour, JPEG, too large, colours missing from --colormap as JPEG or "
-    "resizing leaves them): one line each on stderr, listed in the output as "
-    "skipped_files. Labels out of range and values --map lacks still stop the run.",
+    help="Leave out files that cannot be read as masks, named on stderr and in the output; "
+    "labels out of range still stop the run.",
 )
 list_opt = click.option(
     "--list",
     "lists",
     multiple=True,
     type=PathOrUrl(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
-    help="A list file: one label path per line, or 'image label' pairs "
-    "(repeatable; '-' reads standard input). Relative paths are resolved "
-    "against the list's folder (the current folder for '-'). --glob does not "
-    "filter list entries.",
+    help="A file listing label paths, or 'image label' pairs (repeatable; '-': stdin); "
+    "relative paths resolve against its folder.",
 )
 column_opt = click.option(
     "--column",
     type=click.IntRange(min=1),
+    metavar="N",
     default=None,
-    help="Which whitespace-separated column of a --list line holds the label "
-    "path (1-based).  [default: the last]",
+    help="The column of a --list line that holds the label path (1-based). [default: the last]",
 )
 root_opt = click.option(
     "--root",
     type=PathOrUrl(path_type=Path, file_okay=False, exists=True),
+    metavar="DIR",
     default=None,
     help="Resolve relative --list paths against this folder instead.",
 )
 suffix_opt = click.option(
     "--suffix",
+    metavar="SUFFIX",
     default="",
-    help="Append this to every --list entry: mmseg-style split files of bare "
-    "names, e.g. --root VOC2012/SegmentationClass --suffix .png.",
+    help="Append this to every --list entry (split files of bare names, e.g. .png).",
 )
 parquet_column_opt = click.option(
     "--parquet-column",
     metavar="NAME",
     default=None,
-    help="The image column of .parquet shards in PATH... (an Image struct "
-    "{bytes, path}, as Hugging Face stores them).  [default: the only one]",
+    help="The image column of .parquet shards (an Image struct, as Hugging Face "
+    "stores them). [default: the only one]",
 )
 colormap_opt = click.option(
     "--colormap",
     metavar="FILE|NAME",
     callback=_load_table("colormap"),
-    help="Read RGB/RGBA masks as colour-coded: a colour table (.json/.yaml, "
-    "also nested under a key such as 'classes' or as mmseg's classes + palette; "
-    "class_dict.csv 'name,r,g,b' or 'id,r,g,b', label_colors.txt 'R G B name'; "
-    "the id is the row number unless given) or a built-in: "
-    + ", ".join(_builtin_names("colormap")),
+    shell_complete=_complete_table("colormap"),
+    help="Read colour-coded masks with this colour table (.json, .yaml, .csv, .txt) or "
+    "a built-in: " + ", ".join(_builtin_names("colormap")) + ".",
 )
 palette_index_opt = click.option(
     "--palette-index",
     is_flag=True,
-    help="With --colormap, read palette ('P') images by index instead of by "
-    "colour (each file may order its palette differently, so colour is the "
-    "default).",
+    help="With --colormap, read palette images by index instead of by colour.",
 )
 removed_by_color_opt = click.option(
     "--by-color", is_flag=True, hidden=True, expose_value=False, callback=_removed_by_color
@@ -288,35 +335,36 @@ unknown_color_opt = click.option(
     "--unknown-color",
     metavar="error|ID",
     callback=_id_or_error,
+    shell_complete=_complete_words("error"),
     default=None,
-    help="Colours not in --colormap: 'error' (naming the file, colour and pixel "
-    "count), or the id to give them (then --ignore/--void that id).  "
-    "[default: error]",
+    help="Colours not in --colormap: 'error', or the id to give them (then --ignore or "
+    "--void it). [default: error]",
 )
 transparent_opt = click.option(
     "--transparent",
     metavar="error|ID",
     callback=_id_or_error,
+    shell_complete=_complete_words("error"),
     default=None,
-    help="Fully transparent RGBA pixels: 'error', or the id to give them (e.g. "
-    "255 with --ignore 255). Partly transparent pixels are always an error; "
-    "alpha is ignored when every pixel is opaque.  [default: error]",
+    help="Fully transparent pixels: 'error', or the id to give them (e.g. 255 with "
+    "--ignore 255). [default: error]",
 )
 map_opt = click.option(
     "--map",
     "remap",
     metavar="FILE|NAME",
     callback=_load_table("remap"),
-    help="Remap ids old -> new after decoding and --colormap: a .json/.yaml "
-    "{old: new} or an old,new .csv, or a built-in: " + ", ".join(_builtin_names("remap")),
+    shell_complete=_complete_table("remap"),
+    help="Remap ids old -> new after --colormap: a table (.json, .yaml, .csv) or a "
+    "built-in: " + ", ".join(_builtin_names("remap")) + ".",
 )
 unmapped_opt = click.option(
     "--unmapped",
     metavar="error|ID",
     callback=_id_or_error,
+    shell_complete=_complete_words("error"),
     default=None,
-    help="Values --map does not list: 'error', or the id to give them (e.g. 255 "
-    "with --ignore 255).  [default: error]",
+    help="Values --map does not list: 'error', or the id to give them. [default: error]",
 )
 
 
@@ -335,10 +383,8 @@ dataset_json_opt = click.option(
     metavar="FILE",
     type=PathOrUrl(path_type=Path, dir_okay=False, exists=True),
     callback=_load_dataset,
-    help="An nnU-Net v2 or MSD dataset.json: its labels give the class set (the vector's "
-    "length), the class names and the ignored value (nnU-Net's 'ignore'); regions (lists of "
-    "ids) are reported per region. A PATH that is a dataset folder (dataset.json and "
-    "labelsTr/ inside) reads its dataset.json and scans labelsTr/ for its file_ending.",
+    help="An nnU-Net v2 or MSD dataset.json: its labels give the class set, names, ignored "
+    "value and regions (a dataset folder as PATH reads its own).",
 )
 
 #: PATH... and every option saying how to read it, in --help order. A command that reads
@@ -411,15 +457,15 @@ ignore_opt = click.option(
     type=LABEL_ID,
     multiple=True,
     metavar="ID",
-    help="Value that is not a class, e.g. 255 (repeatable).",
+    help="Value that is not a class, e.g. 255: no entry in the vector (repeatable).",
 )
 num_classes_opt = click.option(
     "--num-classes",
     type=click.IntRange(min=1, max=MAX_CLASSES),
+    metavar="K",
     default=None,
-    help="Length of the class vector; larger labels are an error.  "
-    "[default: the class set of --colormap / --map, else 1 + the largest label "
-    "that is not ignored]",
+    help="Length of the class vector; larger labels are an error. [default: "
+    "--colormap/--map's class set, else largest label + 1]",
 )
 #: --void, --ignore, --num-classes in --help order (``class_options`` applies them).
 CLASS_OPTIONS: list[Callable[[Any], Any]] = [void_opt, ignore_opt, num_classes_opt]
@@ -454,8 +500,8 @@ names_option = click.option(
     "--names",
     type=PathOrUrl(path_type=Path, dir_okay=False, exists=True),
     callback=_load_names,
-    help="Class names: a text file (one per line, line number = id), or a JSON/YAML "
-    "list or id -> name mapping.",
+    help="Class names: a text file (one per line, line number = id), or a JSON/YAML list "
+    "or mapping.",
 )
 
 
@@ -556,23 +602,25 @@ def output_option(
         callback=check_output_path,
         is_eager=True,
         default=None,
-        help=help + " A link is followed to its target; a device or FIFO is written "
-        "directly; an input of the run is refused.",
+        help=help,
     )
 
 
 def format_option(
-    choices: Iterable[str], default: str, help: str = "Output format."
+    choices: Iterable[str], default: str, help: str = "Output format: {choices}."
 ) -> Callable[[F], F]:
-    """-f/--format, its choices taken from a formats registry."""
+    """-f/--format, its choices taken from a formats registry (``{choices}`` in ``help``
+    lists them)."""
+    names = list(choices)
     return click.option(
         "-f",
         "--format",
         "output_format",
-        type=click.Choice(list(choices)),
+        type=click.Choice(names),
+        metavar="FORMAT",
         default=default,
         show_default=True,
-        help=help,
+        help=help.format(choices=", ".join(names)),
     )
 
 
@@ -591,9 +639,7 @@ from_option = click.option(
     type=PathOrUrl(path_type=Path, dir_okay=False),
     default=None,
     help="Read the counts from a statistics file written by 'mfb scan' instead of "
-    "scanning PATH... (the same output, no image read). Reading options (--glob, -j, "
-    "--decoder, --skip-bad, --max-pixels, --list...) are usage errors with it, and a "
-    "--colormap or --map other than the scan's is an error.",
+    "scanning PATH... (the same output, no image read).",
 )
 
 

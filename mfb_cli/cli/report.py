@@ -24,6 +24,7 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
+from .panels import MfbCommand
 from .scanning import class_stats_for, warn_all
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ..weigh.spec import LabelSpec
 
 
-class RecordsArguments(click.Command):
+class RecordsArguments(MfbCommand):
     """Keeps the arguments as typed, so the page can show the exact command."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -48,19 +49,33 @@ def _command_line(ctx: click.Context) -> str:
     return " ".join(["mfb", ctx.info_name or "report", shlex.join(ctx.meta["mfb.arguments"])])
 
 
+REPORT_DETAILS = """\
+Sections: Summary (images, pixels, classes present and absent, void and ignored
+shares, imbalance ratio, mfb version, this command); Class distribution (pixels and
+images per class, sortable, log/linear bars, void / ignored / never-seen marked);
+Weights under every scheme side by side (table and chart, one normalisation);
+Co-occurrence (heat map in seriation order); Sampling (each 'mfb sampling' scheme with
+its default parameters: the expected pixel share per class of a drawn image beside the
+dataset's; needs per-image counts, so PATH... or a --from *.jsonl first); Splits
+(several --from files: shares side by side, Jensen-Shannon divergence, classes
+missing from a split); Problems (every warning; 'mfb check' findings with --check);
+Geometry, with --geometry or a --from file scanned with it (component sizes per class
+on a log axis, specks, boundary share, extents, suggested min_pixels and crop size).
+Class colours come from --colormap. The page fetches nothing (no CDN, no font,
+inline CSS/SVG/JS), opens offline and prints on A4.
+"""
+
+
 @with_definitions
-@click.command(cls=RecordsArguments)
+@click.command(cls=RecordsArguments, details=REPORT_DETAILS)
 @click.option(
     "--from",
     "from_paths",
     multiple=True,
     type=PathOrUrl(path_type=Path, dir_okay=False),
     metavar="STATS.json",
-    help="Read the counts from statistics files written by 'mfb scan' instead of scanning "
-    "PATH... (repeatable: train, val, test, compared under Splits; the first one is the "
-    "dataset the summary, distribution, weights and co-occurrence describe). A per-image "
-    "file (*.jsonl, 'mfb scan --per-image') is accepted too: the sampling effect needs one "
-    "first.",
+    help="Statistics files of 'mfb scan' (or --per-image's *.jsonl) instead of PATH...; "
+    "repeatable: train, val, test.",
 )
 @mask_options
 @dask_option
@@ -70,17 +85,17 @@ def _command_line(ctx: click.Context) -> str:
 @click.option(
     "--normalize",
     type=click.Choice(list(NORMALIZATIONS)),
+    metavar="HOW",
     default="mean",
     show_default=True,
-    help="Normalisation of every scheme's weights, so the schemes share one scale "
-    "(as 'mfb weights --normalize').",
+    help=f"One scale for every scheme's weights: {', '.join(NORMALIZATIONS)} (as 'mfb "
+    "weights --normalize').",
 )
 @click.option(
     "--check",
     "run_check",
     is_flag=True,
-    help="Also read every file as 'mfb check' does and list its findings under Problems "
-    "(PATH... only: a statistics file holds no images).",
+    help="Also read every file as 'mfb check' does and list its findings under Problems.",
 )
 @output_option("Write the page to this file (atomically) instead of stdout.")
 @click.pass_context
@@ -95,20 +110,6 @@ def report(
     output: Path | None,
 ) -> None:
     """One self-contained HTML page showing the class balance of PATH... (or --from files).
-
-    Sections: Summary (images, pixels, classes present and absent, void and ignored
-    shares, imbalance ratio, mfb version, this command); Class distribution (pixels and
-    images per class, sortable, log/linear bars, void / ignored / never-seen marked);
-    Weights under every scheme side by side (table and chart, one normalisation);
-    Co-occurrence (heat map in seriation order); Sampling (each 'mfb sampling' scheme with
-    its default parameters: the expected pixel share per class of a drawn image beside the
-    dataset's; needs per-image counts, so PATH... or a --from *.jsonl first); Splits
-    (several --from files: shares side by side, Jensen-Shannon divergence, classes
-    missing from a split); Problems (every warning; 'mfb check' findings with --check);
-    Geometry, with --geometry or a --from file scanned with it (component sizes per class
-    on a log axis, specks, boundary share, extents, suggested min_pixels and crop size).
-    Class colours come from --colormap. The page fetches nothing (no CDN, no font,
-    inline CSS/SVG/JS), opens offline and prints on A4.
 
     \b
     Examples:

@@ -10,6 +10,7 @@ import click
 from ..read.base.urls import named, shown_path
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .dask_option import dask_option
+from .help import with_definitions
 from .options import (
     FiniteFloatRange,
     PathOrUrl,
@@ -24,6 +25,7 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
+from .panels import MfbCommand
 from .scanning import Scanned, class_stats_for, scan_masks, warn_all, with_ignore
 
 if TYPE_CHECKING:
@@ -185,7 +187,20 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return check_output_path(ctx, param, value)
 
 
-@click.command()
+SAMPLING_DETAILS = """\
+repeat-factor (default): LVIS repeat factors, r(I) = max over the classes in I of
+max(1, sqrt(t / f(c))), f(c) = share of images containing c. rare-class: DAFormer's
+RCS, P(c) = softmax((1 - f_c) / T) over the classes present, then an image uniformly
+among those with more than --min-pixels of c. weighted: w(I) = max over the classes in
+I of N / images(c), for PyTorch's WeightedRandomSampler. Void and ignored ids never
+drive sampling. The effect: per class, the dataset's pixel and image shares beside
+those of one drawn sample, computed exactly from the per-image counts. --daformer
+writes DAFormer's three files byte for byte as its converter writes them.
+"""
+
+
+@with_definitions
+@click.command(cls=MfbCommand, details=SAMPLING_DETAILS)
 @mask_options
 @dask_option
 @class_options
@@ -195,45 +210,50 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     type=PathOrUrl(path_type=Path, dir_okay=False),
     multiple=True,
     metavar="IMAGES.jsonl",
-    help="Read per-image statistics written by 'mfb scan --per-image' (repeatable: shards "
-    "in order) instead of scanning PATH...",
+    help="Read per-image statistics written by 'mfb scan --per-image' instead of scanning "
+    "PATH... (repeatable: shards in order).",
 )
 @click.option(
     "--scheme",
     type=click.Choice(list(SAMPLING_SCHEMES)),
+    metavar="SCHEME",
     default="repeat-factor",
     show_default=True,
-    help="Sampling scheme (see the definitions in the JSON).",
+    help=f"Sampling scheme: {', '.join(SAMPLING_SCHEMES)} (defined below).",
 )
 @click.option(
     "--threshold",
     type=FiniteFloatRange(min=0, min_open=True),
+    metavar="T",
     default=0.1,
     show_default=True,
-    help="repeat-factor only: t in r(c) = max(1, sqrt(t / f(c))) (mmengine oversample_thr, "
-    "detectron2 REPEAT_THRESHOLD). Classes in fewer than a share t of the images repeat.",
+    help="repeat-factor: t in r(c) = max(1, sqrt(t / f(c))); classes in fewer than a "
+    "share t of the images repeat.",
 )
 @click.option(
     "--rounding",
     type=click.Choice(ROUNDINGS),
+    metavar="HOW",
     default="ceil",
     show_default=True,
-    help="repeat-factor only: ceil as mmengine's ClassBalancedDataset, stochastic as "
-    "detectron2's RepeatFactorTrainingSampler.",
+    help="repeat-factor: ceil (mmengine's ClassBalancedDataset) or stochastic "
+    "(detectron2's sampler).",
 )
 @click.option(
     "--temperature",
     type=FiniteFloatRange(min=0, min_open=True),
+    metavar="T",
     default=0.01,
     show_default=True,
-    help="rare-class only: T in softmax((1 - f_c) / T) (DAFormer's class_temp).",
+    help="rare-class: T in softmax((1 - f_c) / T) (DAFormer's class_temp).",
 )
 @click.option(
     "--min-pixels",
     type=click.IntRange(min=0),
+    metavar="N",
     default=3000,
     show_default=True,
-    help="rare-class only: an image is drawn for c only with more than this many pixels of c.",
+    help="rare-class: an image is drawn for c only with more than this many pixels of c.",
 )
 @click.option(
     "--daformer",
@@ -241,8 +261,8 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     callback=_check_folder,
     default=None,
     metavar="DIR",
-    help="Also write DAFormer's sample_class_stats.json, sample_class_stats_dict.json and "
-    "samples_with_class.json into DIR, byte for byte as its converter writes them.",
+    help="Also write DAFormer's three class-statistics files (sample_class_stats.json...) "
+    "into DIR.",
 )
 @click.option(
     "--plot",
@@ -250,15 +270,14 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     callback=_check_plot,
     is_eager=True,
     default=None,
-    help="Also draw the effect to FILE.png or FILE.svg: each class's pixel share in the "
-    "dataset and in a drawn sample, log axis (needs: pip install 'mfb-cli[plot]').",
+    metavar="FILE",
+    help="Also draw the effect (pixel share per class, dataset and drawn) to FILE.png or "
+    "FILE.svg (the 'plot' extra).",
 )
 @format_option(
     _FORMATS,
     "json",
-    "JSON record, CSV of image,weight,probability, the effect "
-    "table, or a snippet (torch: WeightedRandomSampler; mmengine: class lists for "
-    "ClassBalancedDataset).",
+    "Output format: {choices} (torch: a sampler; mmengine: class lists for ClassBalancedDataset).",
 )
 @output_option()
 @click.pass_context
@@ -278,14 +297,6 @@ def sampling(
     output: Path | None,
 ) -> None:
     """Per-image sampling weights for the label masks in PATH..., and their effect.
-
-    repeat-factor (default): LVIS repeat factors, r(I) = max over the classes in I of
-    max(1, sqrt(t / f(c))), f(c) = share of images containing c. rare-class: DAFormer's
-    RCS, P(c) = softmax((1 - f_c) / T) over the classes present, then an image uniformly
-    among those with more than --min-pixels of c. weighted: w(I) = max over the classes in
-    I of N / images(c), for PyTorch's WeightedRandomSampler. Void and ignored ids never
-    drive sampling. The effect: per class, the dataset's pixel and image shares beside
-    those of one drawn sample, computed exactly from the per-image counts.
 
     \b
     Examples:
@@ -343,12 +354,26 @@ def sampling(
         click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)
 
 
-@click.command()
+PRIORS_DETAILS = """\
+prior[c] = pixels of c / labelled pixels (void and ignored left out; void classes 0).
+log_prior is finite: a class without pixels takes log(0.5 / labelled pixels), half a
+pixel's share, and is named in the warnings. -f torch prints a snippet that adds
+tau * log(prior) to the logits in training only (tau = 1: Balanced Softmax).
+--from takes a statistics file ('mfb scan') or a per-image file (*.jsonl).
+"""
+
+
+@with_definitions
+@click.command(cls=MfbCommand, details=PRIORS_DETAILS)
 @from_option
 @mask_options
 @dask_option
 @class_options
-@format_option(["json", "torch"], "json", "JSON record, or a PyTorch logit-adjustment snippet.")
+@format_option(
+    ["json", "torch"],
+    "json",
+    "A JSON record (json), or a PyTorch logit-adjustment snippet (torch).",
+)
 @output_option()
 @click.pass_context
 def priors(
@@ -360,13 +385,6 @@ def priors(
     output: Path | None,
 ) -> None:
     """The class prior pi (pixel share over labelled pixels) and log pi, for logit adjustment.
-
-    prior[c] = pixels of c / labelled pixels (void and ignored left out; void classes 0).
-    log_prior is finite: a class without pixels takes log(0.5 / labelled pixels), half a
-    pixel's share, and is named in the warnings. -f torch prints a snippet that adds
-    tau * log(prior) to the logits in training only (tau = 1: Balanced Softmax).
-
-    --from takes a statistics file ('mfb scan') or a per-image file (*.jsonl).
 
     \b
     Examples:

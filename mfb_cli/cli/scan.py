@@ -16,6 +16,7 @@ from .options import (
     output_option,
     refuse_unused_reading,
 )
+from .panels import MfbCommand
 from .scanning import scan_masks, warn_all
 
 
@@ -29,7 +30,19 @@ def _a_file(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
 stats_output = output_option("Write the statistics to this file (atomically) instead of stdout.")
 
 
-@click.command()
+SCAN_DETAILS = """\
+The file holds exact per-id pixel and image counts and the co-occurrence totals, so
+'mfb weights --from' and 'mfb histogram --from' give the same output as a new scan,
+for any --void / --ignore / --num-classes, without reading an image. Every label value
+is recorded as it is (-1 no-data, ids past any class vector): the class rules apply
+when the counts are weighed. Shards scanned separately add up with 'mfb merge'.
+With --geometry the file also holds each id's connected components (sizes, specks,
+bounding boxes, boundary pixels), which 'mfb histogram --from' and 'mfb report --from'
+show, and the per-image file each image's components per id.
+"""
+
+
+@click.command(cls=MfbCommand, details=SCAN_DETAILS)
 @mask_options
 @dask_option
 @geometry_options
@@ -43,23 +56,14 @@ stats_output = output_option("Write the statistics to this file (atomically) ins
     is_eager=True,
     default=None,
     metavar="FILE.jsonl",
-    help="Also stream per-image statistics to FILE.jsonl in the same pass (one JSON line per "
-    "image: its ids and their pixels), for 'mfb sampling --from'. Shards concatenate.",
+    help="Also write per-image statistics to FILE.jsonl in the same pass (one JSON line "
+    "an image), for 'mfb sampling --from'.",
 )
 @click.pass_context
 def scan(
     ctx: click.Context, request: ScanRequest, output: Path | None, per_image: Path | None = None
 ) -> None:
     """Count the label masks in PATH... once and write the raw statistics as JSON.
-
-    The file holds exact per-id pixel and image counts and the co-occurrence totals, so
-    'mfb weights --from' and 'mfb histogram --from' give the same output as a new scan,
-    for any --void / --ignore / --num-classes, without reading an image. Every label value
-    is recorded as it is (-1 no-data, ids past any class vector): the class rules apply
-    when the counts are weighed. Shards scanned separately add up with 'mfb merge'.
-    With --geometry the file also holds each id's connected components (sizes, specks,
-    bounding boxes, boundary pixels), which 'mfb histogram --from' and 'mfb report --from'
-    show, and the per-image file each image's components per id.
 
     \b
     Examples:

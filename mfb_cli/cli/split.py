@@ -10,8 +10,11 @@ import click
 from ..errors import OptionError
 from ..show.split import SPLIT_FORMATS
 from .dask_option import dask_option
+from .help import with_definitions
 from .messages import cli_text
 from .options import (
+    INT64_MAX,
+    Int64Range,
     PathOrUrl,
     ScanRequest,
     claim_output,
@@ -23,6 +26,7 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
+from .panels import MfbCommand
 
 if TYPE_CHECKING:
     from ..weigh.spec import LabelSpec
@@ -97,7 +101,22 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     return value
 
 
-@click.command()
+SPLIT_DETAILS = """\
+Stratified on class presence per image (iterative stratification, Sechidis et al.
+2011), with pixel shares as the second goal; a group (--group, --groups) never spans two
+parts, and one larger than its part's share is kept whole and reported. Void and ignored
+ids take no part. The output shows, per part, each class's image and pixel shares
+beside the whole dataset's, the Jensen-Shannon divergence of each part to the whole and
+the classes a part lacks, for this split and for a random one with the same seed and
+groups. --group's REGEX is searched in the file name (in the whole name when it holds a
+'/'), and an image it does not match is an error: CamVid sequences '^([^_]+)_',
+Cityscapes cities '^([a-z]+)_'. --out-dir writes mmseg split files (NAME.txt, or
+foldI/train.txt and foldI/val.txt) atomically, and refuses to overwrite an input.
+"""
+
+
+@with_definitions
+@click.command(cls=MfbCommand, details=SPLIT_DETAILS)
 @mask_options
 @dask_option
 @class_options
@@ -107,8 +126,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     type=PathOrUrl(path_type=Path, dir_okay=False),
     multiple=True,
     metavar="IMAGES.jsonl",
-    help="Read per-image statistics written by 'mfb scan --per-image' (repeatable: shards) "
-    "instead of scanning PATH...: no mask is read.",
+    help="Read per-image statistics written by 'mfb scan --per-image' instead of scanning "
+    "PATH... (repeatable: shards).",
 )
 @click.option(
     "--folds",
@@ -117,8 +136,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     is_eager=True,
     callback=_plan,
     metavar="K",
-    help="K folds, fold0..fold{K-1}: fold i is the validation part of fold i, the other "
-    "folds its training part.",
+    help="K folds, fold0..fold{K-1}: fold i is fold i's validation part, the others its "
+    "training part.",
 )
 @click.option(
     "--ratios",
@@ -127,16 +146,17 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     is_eager=True,
     callback=_parse_ratios,
     metavar="R,R[,R...]",
-    help="Shares of the parts (decimal numbers > 0), normalised (8,1,1 is 0.8,0.1,0.1): two "
-    "are train,val; three are train,val,test; more are part1, part2, ...",
+    help="Shares of the parts (> 0), normalised: two are train,val; three train,val,test; "
+    "more part1, part2, ...",
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0, max=2**63 - 1),
+    type=Int64Range(min=0, max=INT64_MAX),
+    metavar="N",
     default=0,
     show_default=True,
-    help="Decides every tie and the random split compared with; the same seed and images "
-    "give the same split, whatever their order or the spelling of their folder.",
+    help="Decides every tie and the random split compared with (same seed, same split, "
+    "whatever the order or folder spelling).",
 )
 @click.option(
     "--group",
@@ -144,10 +164,8 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     metavar="REGEX",
     callback=_check_pattern,
     default=None,
-    help="Images with the same text in REGEX's first capture group stay in one part. "
-    "Searched in the file name (when REGEX holds a '/', in the name below the folder all "
-    "images share: '^(patient\\d+)/'); an image it does not match (or whose capture is "
-    "empty) is an error. CamVid sequences: '^([^_]+)_'; Cityscapes cities: '^([a-z]+)_'.",
+    help="Images with equal first capture groups stay in one part, e.g. '^([^_]+)_' (with a "
+    "'/': matched below the shared folder).",
 )
 @click.option(
     "--groups",
@@ -155,14 +173,13 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     type=PathOrUrl(path_type=Path, dir_okay=False),
     metavar="FILE",
     default=None,
-    help="A CSV of 'image,group' rows (an image by its name, its name below the folder all "
-    "images share, or its file name); every image needs one.",
+    help="A CSV of 'image,group' rows (by name, name below the shared folder, or file "
+    "name); every image needs one.",
 )
 @format_option(
     SPLIT_FORMATS,
     "json",
-    "JSON record (parts, images, the effect, definitions), CSV image,part, the effect table, "
-    "or nnU-Net v2's splits_final.json (a ratio split gives one entry, train and val).",
+    "Output format: {choices} (nnunet: nnU-Net v2's splits_final.json).",
 )
 @output_option()
 @click.option(
@@ -172,23 +189,21 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str | None
     callback=_plan,
     default=None,
     metavar="DIR",
-    help="Also write one list file per part, as mmseg split files: NAME.txt, or "
-    "foldI/train.txt and foldI/val.txt (atomically, all of them with -o; an input is "
-    "refused).",
+    help="Also write one list file per part into DIR, as mmseg split files (NAME.txt, "
+    "foldI/train.txt...), all or none.",
 )
 @click.option(
     "--out-root",
     metavar="DIR",
     default=None,
-    help="--out-dir entries: take DIR/ off the start of each image's name (as --root reads "
-    "it back).",
+    help="--out-dir entries: take DIR/ off the start of each name (as --root reads it back).",
 )
 @click.option(
     "--out-suffix",
     metavar="SUFFIX",
     default="",
     help="--out-dir entries: take SUFFIX off the end of each name (as --suffix reads it "
-    "back), e.g. .png for mmseg's bare names.",
+    "back), e.g. .png.",
 )
 @click.pass_context
 def split(
@@ -208,14 +223,6 @@ def split(
     out_suffix: str,
 ) -> None:
     """Split the label masks in PATH... into train/val/test parts or k folds.
-
-    Stratified on class presence per image (iterative stratification, Sechidis et al.
-    2011), with pixel shares as the second goal; a group (--group, --groups) never spans two
-    parts, and one larger than its part's share is kept whole and reported. Void and ignored
-    ids take no part. The output shows, per part, each class's image and pixel shares
-    beside the whole dataset's, the Jensen-Shannon divergence of each part to the whole and
-    the classes a part lacks, for this split and for a random one with the same seed and
-    groups.
 
     \b
     Examples:

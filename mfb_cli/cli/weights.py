@@ -25,45 +25,56 @@ from .options import (
     refuse_unused,
     refuse_unused_reading,
 )
+from .panels import MfbCommand
 from .scanning import class_stats_for, warn_all
+
+WEIGHTS_DETAILS = """\
+freq(c) = pixels of c / labelled pixels of the images in which c is present;
+weight(c) = median(freq) / freq(c), the median over the non-void classes present
+(Eigen & Fergus 2015). The JSON has the weights (one per class id), the counts they
+come from and these definitions. Other schemes use n_c (pixels of class c), N (pixels
+of the counted, i.e. present non-void, classes) and K (their number). Order: scheme,
+then --normalize (pixels keeps the unweighted loss scale where a loss divides by the
+pixel count), then --clip (so no weight exceeds it). -f torch / mmseg / keras / caffe
+print a snippet that applies the weights to the ground-truth labels with the right
+ignore value.
+"""
 
 # The options of weights alone, each one object (the shared ones are in options.py).
 scheme_opt = click.option(
     "--scheme",
     type=click.Choice(list(SCHEMES)),
+    metavar="SCHEME",
     default="median-frequency",
     show_default=True,
-    help="Weighting scheme (listed below).",
+    help=f"Weighting scheme: {', '.join(SCHEMES)} (defined below).",
 )
 normalize_opt = click.option(
     "--normalize",
     type=click.Choice(list(NORMALIZATIONS)),
+    metavar="HOW",
     default="none",
     show_default=True,
-    help="Divide the non-zero weights by their mean, sum or median, or (pixels) by their "
-    "pixel-weighted mean sum_c share_c w_c (none: the scheme's natural scale). Applied before "
-    "--clip. pixels keeps the unweighted loss scale where a loss divides by the pixel count "
-    "(mmseg 0.30-1.1, Keras's default); where it divides by the weights' sum (PyTorch, mmseg "
-    "1.2) the scale cancels and none is fine.",
+    help=f"One of {', '.join(NORMALIZATIONS)}: divide the weights by that statistic "
+    "(pixels: the pixel-weighted mean), before --clip.",
 )
 clip_opt = click.option(
     "--clip",
     type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     metavar="MAX",
-    help="Cap every weight at MAX, after --normalize, so no weight you get exceeds MAX.",
+    help="Cap every weight at MAX, after --normalize.",
 )
 void_in_median_opt = click.option(
     "--void-in-median",
     is_flag=True,
-    help="median-frequency only. SegNet / PyTorch-ENet convention: void and ignored pixels "
-    "count as labelled and their frequencies join the median. With --void 11 the void "
-    "channel stays (weight 0; PyTorch-ENet's 12 entries); with --ignore 11 it has no entry "
-    "(SegNet's 11 entries, ignore_label: 11). Needs --void or --ignore.",
+    help="SegNet / PyTorch-ENet: void and ignored pixels count as labelled and join the "
+    "median (median-frequency; needs --void or --ignore).",
 )
 enet_c_opt = click.option(
     "--enet-c",
     type=FiniteFloatRange(min=1, min_open=True),
+    metavar="C",
     default=scheme_option_default("enet", "enet_c"),
     show_default=True,
     help="enet only: c in 1 / ln(c + n_c / N).",
@@ -71,6 +82,7 @@ enet_c_opt = click.option(
 beta_opt = click.option(
     "--beta",
     type=FiniteFloatRange(min=0, max=1, max_open=True),
+    metavar="BETA",
     default=scheme_option_default("effective-number", "beta"),
     show_default=True,
     help="effective-number only: beta in (1 - beta) / (1 - beta^n_c).",
@@ -84,15 +96,14 @@ decimals_opt = click.option(
     type=click.IntRange(min=0, max=MAX_DECIMALS),
     default=None,
     metavar="N",
-    help="Round weights and frequencies to N decimals (every format), from their exact "
-    f"values, ties to even; N up to {MAX_DECIMALS} (a float holds no more).  "
-    "[default: full precision]",
+    help="Round weights and frequencies to N decimals, from their exact values, ties to "
+    "even. [default: full precision]",
 )
 
 
 @with_schemes
 @with_definitions
-@click.command()
+@click.command(cls=MfbCommand, details=WEIGHTS_DETAILS)
 @from_option
 @mask_options
 @dask_option
@@ -124,14 +135,6 @@ def weights(
     output: Path | None,
 ) -> None:
     """Class weights for the label masks in PATH... (median frequency balancing by default).
-
-    freq(c) = pixels of c / labelled pixels of the images in which c is present;
-    weight(c) = median(freq) / freq(c), the median over the non-void classes present
-    (Eigen & Fergus 2015). The JSON has the weights (one per class id), the counts they
-    come from and these definitions. Other schemes use n_c (pixels of class c), N (pixels
-    of the counted, i.e. present non-void, classes) and K (their number). Order: scheme,
-    then --normalize, then --clip. -f torch / mmseg / keras / caffe print a snippet that
-    applies the weights to the ground-truth labels with the right ignore value.
 
     \b
     Examples:

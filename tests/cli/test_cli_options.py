@@ -92,5 +92,5 @@ def test_a_mistyped_command_is_answered_with_the_command_meant():
 def test_mfb_alone_shows_the_help_on_its_lines():
     result = mfb()
     shown = result.stdout + result.stderr
-    assert "\\n" not in shown and "\nCommands:\n" in shown
-    assert all(f"\n  {name} " in shown for name in ("weights", "check", "report"))
+    assert "\\n" not in shown and "\n╭─ Commands ─" in shown
+    assert all(f"\n│ {name} " in shown for name in ("weights", "check", "report"))

@@ -306,10 +306,9 @@ def test_rows_sum_to_the_totals_on_random_data(tmp_path):
         assert row["images"] == sum(bool((a == row["id"]).any()) for a in arrays)
 
 
-def test_readme_shows_the_real_table():
-    readme = (SAMPLES.parent / "README.md").read_text()
-    section = readme.split("## Class distribution: mfb histogram", 1)[1]
-    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+def test_the_docs_show_the_real_table():
+    page = (SAMPLES.parent / "docs" / "histogram.md").read_text()
+    shown = page.split('```text title="output"\n', 1)[1].split("```", 1)[0]
     result = run("histogram", SAMPLES, "--names", SAMPLES / "classes.txt", "--void", 11, "-q")
     assert shown == result.stdout
 

@@ -386,7 +386,7 @@ def test_version_module_and_completion():
     from mfb_cli import __version__
 
     assert mfb("--version").stdout == f"mfb, version {__version__}\n"
-    assert mfb("--help").stdout.startswith("Usage: mfb [OPTIONS] COMMAND [ARGS]...\n")
+    assert mfb("--help").stdout.startswith(" Usage: mfb [OPTIONS] COMMAND [ARGS]...\n")
     script = subprocess.run(
         MFB,
         env={**os.environ, "_MFB_COMPLETE": "bash_source"},

@@ -381,14 +381,14 @@ def load_counts(images):
     return total
 
 
-def test_the_readme_effect_table_is_current_output(monkeypatch):
+def test_the_docs_effect_table_is_current_output(monkeypatch):
     root = Path(__file__).resolve().parents[2]
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    page = (root / "docs" / "sampling.md").read_text(encoding="utf-8")
     monkeypatch.chdir(root)
     result = run("sampling", "sample_masks", "--void", 11, "--threshold", 0.3, "-f", "table")
     assert result.exit_code == 0, result.stderr
-    section = readme[readme.index("## Sampling instead of (or with) weights") :]
-    assert "```\n" + result.stdout + "```" in section
+    section = page[page.index("## The effect, before training") :]
+    assert '```text title="output"\n' + result.stdout + "```" in section
 
 
 def test_per_image_needs_a_file_and_repeated_images_are_warned(tmp_path):

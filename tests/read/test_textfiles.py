@@ -501,12 +501,13 @@ def test_a_list_that_is_not_text_is_one_line(tmp_path):
 
 
 def _readme_command(start: str) -> str:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    """The command of a row of the dataset recipes' table (docs/datasets.md)."""
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "datasets.md").read_text()
     row = next(line for line in readme.splitlines() if line.startswith(start))
     return row.rsplit("| `", 1)[1].rstrip("` |")
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="the README row is a bash command")
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the recipe is a bash command")
 def test_the_readme_segnet_list_command_works_as_written(tmp_path):
     annot = tmp_path / "CamVid" / "trainannot"
     save_mask(annot / "0001TP_006690.png", [[0, 1], [11, 1]])
