@@ -439,3 +439,84 @@ def test_sampling_from_a_per_image_file_and_not_from_statistics(tmp_path, monkey
         r".*--per-image images\.jsonl",
         from_stats.stdout,
     )
+
+
+# -- the page's size is bounded by the classes present, not the vector's length ----------
+
+
+def sixteen_bit_mask(folder: Path) -> Path:
+    """20x20 16-bit mask: 0 (240 px), 1 (98), 3 (60), 7 (1) and 65535 (1): 65,536 classes."""
+    labels = np.zeros((20, 20), dtype=np.uint16)
+    labels[:5], labels[5:8] = 1, 3
+    labels[0, 0], labels[1, 1] = 65535, 7
+    return save_mask(folder / "m.png", labels, "I;16").parent
+
+
+#: The rows of every per-class table for that mask: present ids, one lone absent id, ranges.
+SPANS_65535 = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 6), (7, 7), (8, 65534), (65535, 65535)]
+
+
+def spans_of(page: str, table: str) -> list[tuple[int, int]]:
+    rows = re.findall(rf'id="{table}".*?</table>', page, re.DOTALL)[0]
+    found = []
+    for tag in re.findall(r"<tr[^>]*data-id=[^>]*>", rows):
+        first = int(re.search(r'data-id="(\d+)"', tag)[1])
+        last = re.search(r'data-last="(\d+)"', tag)
+        found.append((first, int(last[1]) if last else first))
+    return found
+
+
+def test_a_16_bit_mask_holding_65535_makes_a_small_page_with_absent_ranges(tmp_path):
+    page_path = tmp_path / "r.html"
+    result = run("report", sixteen_bit_mask(tmp_path / "m"), "-o", page_path)
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    assert len(page.encode()) < 100_000  # 80 MB when every absent class had three rows
+    for table in ("distribution-table", "weights-table", "sampling-table"):
+        assert spans_of(page, table) == SPANS_65535, table
+    found = cells(page)
+    # Present classes: every number exact; a range row: zeros for all its classes.
+    by_id = {int(row[0]): row for row in found.tables["distribution-table"]}
+    assert {c: int(by_id[c][2]) for c in (0, 1, 3, 7, 65535)} == {
+        0: 240,
+        1: 98,
+        3: 60,
+        7: 1,
+        65535: 1,
+    }
+    assert by_id[0][3] == repr(240 / 400) and by_id[7][3] == repr(1 / 400)
+    assert [int(by_id[c][2]) for c in (2, 4, 8)] == [0, 0, 0]
+    assert "absent: 8-65534 (65,527 classes)" in page and "absent: 4-6 (3 classes)" in page
+    assert found.summary["absent"] == "65531"
+    assert "65,531: ids 2, 4-6, 8-65534" in page
+    weights = {int(row[0]): [float(v) for v in row[3:]] for row in found.tables["weights-table"]}
+    for scheme, column in zip(SCHEMES, zip(*weights.values(), strict=True), strict=True):
+        expected = json.loads(
+            run("weights", tmp_path / "m", "--scheme", scheme, "--normalize", "mean").stdout
+        )
+        present = {c: expected["weights"][c] for c in (0, 1, 3, 7, 65535)}
+        assert {c: column[i] for i, c in enumerate(weights) if c in present} == present
+        assert all(column[i] == 0 for i, c in enumerate(weights) if c not in present)
+
+
+def scattered(present: int, step: int) -> ClassCounts:
+    """``present`` classes at ids 0, step, 2*step...: one absent run between each two."""
+    accumulator = CountsAccumulator()
+    for k in range(present):
+        ids = np.array([k * step, ((k + 1) % present) * step], dtype=np.int64)
+        accumulator.add(np.unique(ids), np.array([k + 1, 2][: len(np.unique(ids))], np.int64))
+    return accumulator.result()
+
+
+def test_page_size_grows_with_the_present_classes_not_the_vector(tmp_path):
+    """1,024 classes present among 65,536 ids, an absent run after each: the worst layout."""
+    stats = write_stats(tmp_path / "wide.json", scattered(1024, 64), 1024)
+    page_path = tmp_path / "wide.html"
+    result = run("report", "--from", stats, "--num-classes", 65536, "-o", page_path, "-q")
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    spans = spans_of(page, "distribution-table")
+    assert len(spans) == 2 * 1024  # each present class, then the run up to the next
+    assert spans[:3] == [(0, 0), (1, 63), (64, 64)] and spans[-1] == (65473, 65535)
+    assert spans_of(page, "weights-table") == spans
+    assert len(page.encode()) < 1024 * 3_000 + 200_000, len(page.encode())
