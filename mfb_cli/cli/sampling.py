@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..read.base.urls import named, shown_path
+from ..show.output import one_line
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .dask_option import dask_option
 from .help import with_definitions
+from .messages import wrote
 from .options import (
     FiniteFloatRange,
     PathOrUrl,
@@ -69,7 +71,7 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
 
     from ..count.per_image import PerImageWriter, concatenated_lines
 
-    mixed = [str(path) for path in paths if path.suffix != ".jsonl"]
+    mixed = [shown_path(path) for path in paths if named(path).suffix != ".jsonl"]
     if mixed:
         raise click.UsageError(
             f"{mixed[0]} is not a per-image file (*.jsonl): merge statistics files and "
@@ -88,8 +90,7 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
     with PerImageWriter(target, None, direct=direct) as writer:
         for line in lines:
             writer.write_line(line)
-    if not quiet:
-        click.echo(f"wrote {output} (per-image statistics of {len(paths)} shards)", err=True)
+    wrote(output, f"per-image statistics of {len(paths)} shards", quiet)
 
 
 def images_for(
@@ -338,8 +339,7 @@ def sampling(
         from ..show.sampling_plot import plot_sampling
 
         plot_sampling(record, plot)
-        if not request.quiet:
-            click.echo(f"wrote {plot} (effect chart)", err=True)
+        wrote(plot, "effect chart", request.quiet)
     files = {}
     if daformer is not None:
         files = {
@@ -349,9 +349,11 @@ def sampling(
     # All or nothing: DAFormer's files and -o are staged, then renamed into place together.
     write_all(text, output, files)
     if daformer is not None and not request.quiet:
-        click.echo(f"wrote DAFormer's three class-statistics files into {daformer}", err=True)
-    if output is not None and not request.quiet:
-        click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)
+        click.echo(
+            f"wrote DAFormer's three class-statistics files into {one_line(str(daformer))}",
+            err=True,
+        )
+    wrote(output, f"{len(images)} images, {output_format}", request.quiet)
 
 
 PRIORS_DETAILS = """\
@@ -404,5 +406,4 @@ def priors(
     result = class_priors(stats)
     warn_all(result.warnings)
     write_text(PRIOR_FORMATS[output_format](priors_record(result, stats, source)), output)
-    if output is not None and not request.quiet:
-        click.echo(f"wrote {output} ({stats.num_classes} priors, {output_format})", err=True)
+    wrote(output, f"{stats.num_classes} priors, {output_format}", request.quiet)

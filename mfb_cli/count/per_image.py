@@ -10,6 +10,7 @@ concatenate (``cat a.jsonl b.jsonl``): a header may repeat, and every header mus
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -187,7 +188,9 @@ def _open(path: Path | str) -> IO[bytes]:
         assert isinstance(path, str)
         fs, inside = filesystem(path)
         try:
-            return fs.open(inside, "rb")  # type: ignore[no-any-return]
+            # fsspec's files take no size in readline(): a buffered reader over one bounds
+            # every line read (MAX_LINE_BYTES), as a local file's readline does.
+            return io.BufferedReader(fs.open(inside, "rb"))
         except FileNotFoundError as error:
             raise PerImageError(f"{safe_url(path)}: cannot read (no such object)") from error
         except Exception as error:  # each backend raises its own types
