@@ -15,6 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..weigh.classes import id_ranges
+from .output import shown_bytes
 from .plot import AUTO_LOG_RATIO
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def render_report(record: Record) -> str:
             ("problems", "Problems"),
         )
     )
-    return (
+    page = (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -156,6 +157,7 @@ def render_report(record: Record) -> str:
         + "\n".join(sections)
         + f"\n</main>\n<script>{JS}</script>\n</body></html>\n"
     )
+    return shown_bytes(page)  # a file name's byte that is not UTF-8 reads \xNN, as in tables
 
 
 def _summary(record: Record) -> str:
@@ -213,13 +215,13 @@ def _summary(record: Record) -> str:
         if len(inputs) > 1
         else ""
     )
+    source = json.dumps(s["source"], sort_keys=True, ensure_ascii=False)  # names as text
     return (
         '<section id="summary"><h2>Summary</h2>'
         f'<dl class="stats">{cells}</dl>{more}'
         f'<p class="meta">mfb {escape(record["mfb_version"])}; command: '
         f'<code id="command">{escape(record["command"])}</code></p>'
-        f'<p class="meta">Source: <code>{escape(json.dumps(s["source"], sort_keys=True))}'
-        "</code></p>"
+        f'<p class="meta">Source: <code>{escape(source)}</code></p>'
         '<p class="meta">Labelled pixels are neither void nor ignored. Imbalance ratio: '
         "pixels of the largest / of the smallest present non-void class.</p></section>"
     )

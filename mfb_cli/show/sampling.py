@@ -88,12 +88,15 @@ def sampling_record(
 
 
 def to_csv(record: Record) -> str:
-    """``image,weight,probability``: one row per image, in scan order."""
+    """``image,weight,probability``: one row per image, in scan order; a byte of a file
+    name that is not UTF-8 reads ``\\xNN`` (JSON, -f json, keeps the exact name)."""
+    from .output import shown_bytes
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["image", "weight", "probability"])
     for row in record["images"]:
-        writer.writerow([row["image"], repr(row["weight"]), repr(row["probability"])])
+        writer.writerow([shown_bytes(row["image"]), repr(row["weight"]), repr(row["probability"])])
     return out.getvalue()
 
 
