@@ -172,11 +172,30 @@ def image_class_stats(
         raise LabelRangeError(f"{where}: ", *error.parts) from error
 
 
-def _check_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+def _check_daformer(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """The folder, and each of the three files it receives claimed as an output of the run
+    (-o DIR/sample_class_stats.json would replace one of them)."""
+    from ..show.output import output_target
+    from ..show.sampling import DAFORMER_FILES
+    from .outputs import claim_output
+
+    if value is None:
+        return None
     # click's file_okay=False lets a device or FIFO through (not a regular file): refuse it
     # before anything is read, as a usage error, not 'File exists' after the scan.
-    if value is not None and value.exists() and not value.is_dir():
+    if value.exists() and not value.is_dir():
         raise click.BadParameter(f"'{value}' exists and is not a folder", ctx, param)
+    for name in DAFORMER_FILES:
+        path = value / name
+        try:
+            target, _ = output_target(path)
+        except OSError as error:
+            raise click.BadParameter(f"'{path}': {error.strerror}", ctx, param) from None
+        if target.is_dir():
+            raise click.BadParameter(f"'{path}' is a folder", ctx, param)
+        other = claim_output(ctx, path, target, f"--daformer '{value}' ({name})")
+        if other is not None:
+            raise click.BadParameter(f"'{path}' is also {other}", ctx, param)
     return value
 
 
@@ -259,7 +278,8 @@ writes DAFormer's three files byte for byte as its converter writes them.
 @click.option(
     "--daformer",
     type=click.Path(path_type=Path, file_okay=False),
-    callback=_check_folder,
+    callback=_check_daformer,
+    is_eager=True,
     default=None,
     metavar="DIR",
     help="Also write DAFormer's three class-statistics files (sample_class_stats.json...) "

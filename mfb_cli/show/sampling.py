@@ -259,6 +259,14 @@ def mmengine_snippet(record: Record) -> str:
     )
 
 
+#: The files DAFormer's converter writes, in the order ``daformer_files`` gives them.
+DAFORMER_FILES = (
+    "sample_class_stats.json",
+    "sample_class_stats_dict.json",
+    "samples_with_class.json",
+)
+
+
 def daformer_files(images: Sequence[ImageCounts], stats: ClassStats) -> dict[str, str]:
     """DAFormer's three class-statistics files, byte for byte as its converter writes them.
 
