@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -520,3 +522,90 @@ def test_page_size_grows_with_the_present_classes_not_the_vector(tmp_path):
     assert spans[:3] == [(0, 0), (1, 63), (64, 64)] and spans[-1] == (65473, 65535)
     assert spans_of(page, "weights-table") == spans
     assert len(page.encode()) < 1024 * 3_000 + 200_000, len(page.encode())
+
+
+# -- warnings suggest only options mfb report has ----------------------------------------
+
+
+def report_flags() -> set[str]:
+    from mfb_cli.cli.report import report
+
+    return {opt for param in report.params for opt in param.opts if opt.startswith("--")}
+
+
+#: 'mfb weights --beta 0.9999': an option of another command, named with that command.
+QUALIFIED = re.compile(r"'mfb ([a-z]+) (--[a-z][a-z0-9-]*)")
+
+
+def flags_in(text: str) -> set[str]:
+    """The flags a text offers as options of the command that printed it: every flag but
+    those named with another command ('mfb weights --beta'), each checked to be that
+    command's option."""
+    from mfb_cli.cli import cli
+
+    for command, flag in QUALIFIED.findall(text):
+        other = cli.get_command(click.Context(cli), command)
+        assert other is not None and any(flag in p.opts for p in other.params), (command, flag)
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", QUALIFIED.sub("", text)))
+
+
+def page_warnings(page: str) -> list[str]:
+    found = re.search(r'<ul id="warnings">(.*?)</ul>', page, re.DOTALL)
+    return [unescape(w) for w in re.findall(r"<li>(.*?)</li>", found[1])] if found else []
+
+
+def test_report_warnings_suggest_only_report_options(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = run("report", "sample_masks", "--void", "11")
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    # effective-number's saturated beta and rare-class's --min-pixels: report takes neither,
+    # so they are named with the commands that do.
+    assert any(
+        "effective-number: 'mfb weights --beta 0.9999' gives" in w
+        and "try 'mfb weights --beta 0.99999334'" in w
+        for w in warnings
+    )
+    assert any("more than 'mfb sampling --min-pixels 3000' pixels" in w for w in warnings)
+    assert not flags_in(result.stderr) - report_flags()
+    assert page_warnings(result.stdout) == [w.removeprefix("warning: ") for w in warnings]
+    # The same warnings in the commands that have the options name the options.
+    weights = run("weights", "sample_masks", "--void", "11", "--scheme", "effective-number")
+    assert "effective-number: --beta 0.9999 gives" in weights.stderr
+    assert "try --beta 0.99999334" in weights.stderr
+    sampled = run("sampling", "sample_masks", "--void", "11", "--scheme", "rare-class")
+    assert "more than --min-pixels 3000 pixels" in sampled.stderr
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    images=st.lists(
+        st.dictionaries(
+            st.sampled_from([0, 1, 2, 3, 5, 9, 255]), st.integers(1, 10**7), min_size=1
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    options=st.lists(
+        st.sampled_from(
+            [("--void", "1"), ("--ignore", "255"), ("--num-classes", "12"), ("--normalize", "sum")]
+        ),
+        unique=True,
+    ),
+)
+def test_no_report_warning_suggests_an_option_report_lacks(tmp_path_factory, images, options):
+    path = tmp_path_factory.mktemp("w") / "images.jsonl"
+    lines = [json.dumps({"mfb_per_image": 1, "label_mapping": {}})]
+    for k, image in enumerate(images):
+        ids = sorted(image)
+        lines.append(
+            json.dumps({"image": f"{k}.png", "ids": ids, "pixels": [image[i] for i in ids]})
+        )
+    path.write_text("\n".join(lines) + "\n")
+    result = run("report", "--from", path, *(a for pair in options for a in pair))
+    if result.exit_code != 0:  # a usage the data refuses (255 inside --num-classes 12...)
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output
+        return
+    shown = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    for text in [*shown, *page_warnings(result.stdout)]:
+        assert not flags_in(text) - report_flags(), text
