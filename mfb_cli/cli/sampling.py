@@ -78,12 +78,12 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
             "per-image files separately"
         )
     lines = concatenated_lines(paths)
-    from ..show.output import begin_stdout, output_target, utf8
+    from ..show.output import begin_stdout, encodable, output_target
 
     if output is None:
         begin_stdout()
         for line in lines:
-            sys.stdout.write(utf8(line).decode("utf-8"))  # a name's stray byte as \udcNN
+            sys.stdout.write(encodable(line))  # a name's stray byte as its JSON escape
         return
 
     target, direct = output_target(output)

@@ -74,16 +74,9 @@ def shown_bytes(text: str) -> str:
     ``\\xNN``, the byte it is (as ``ls -b`` and Python's bytes show it).
 
     JSON, YAML and the snippets hold such a name exactly instead, as the escape ``\\udcNN``
-    that reads back to the same name (see ``utf8``).
+    that reads back to the same name (see ``encodable``).
     """
     return _UNDECODED.sub(lambda found: f"\\x{ord(found[0]) - 0xDC00:02x}", text)
-
-
-def utf8(text: str) -> bytes:
-    """``text`` as UTF-8, whatever it holds: a lone surrogate left in it (a file name's
-    byte that is not UTF-8) becomes the six characters ``\\udcNN``, its JSON escape, so
-    no output fails to encode and every output is valid UTF-8."""
-    return text.encode("utf-8", "backslashreplace")
 
 
 #: Whether the data has begun to go to stdout (the message of a run interrupted after that
@@ -118,14 +111,14 @@ def write_text(text: str, output: Path | str | None) -> None:
     if output is None:
         try:
             begin_stdout()
-            sys.stdout.write(utf8(text).decode("utf-8"))
+            sys.stdout.write(text)
             sys.stdout.flush()
         except BrokenPipeError:
             raise  # the reader went away: the CLI ends quietly with 141
         except OSError as error:  # a full device, a closed stdout
             raise OSError(error.errno, stdout_error_text(error)) from error
         return
-    write_bytes(utf8(text), output)
+    write_bytes(text.encode("utf-8"), output)
 
 
 def stdout_error_text(error: OSError) -> str:

@@ -94,6 +94,10 @@ def exact(value: object) -> bool:
         (["priors", "--glob", "*", "--skip-bad", "-f", "torch"], 0, None),
         (["report", "--glob", "*", "--skip-bad", "--check"], 0, "shown"),
         (["scan", "--glob", "*", "--skip-bad"], 0, "json"),
+        (["split", "--ratios", "1,1", "-f", "json"], 0, "json"),
+        (["split", "--ratios", "1,1", "-f", "csv"], 0, "shown"),
+        (["split", "--ratios", "1,1", "-f", "table"], 0, None),
+        (["split", "--folds", "2", "-f", "nnunet"], 0, "nnunet"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else str(value),
 )
@@ -117,6 +121,10 @@ def test_every_format_writes_a_non_utf8_name_safely(folder, tmp_path, args, stat
         assert "\udcff" not in message and "internal error" not in message
     if holds == "json":
         assert exact(json.loads(stdout)), stdout
+    elif holds == "nnunet":  # case identifiers: the name without .png, exactly
+        cases = {case for fold in json.loads(stdout) for part in fold.values() for case in part}
+        assert NAME.removesuffix(".png") in cases, stdout
+        assert os.fsencode(NAME.removesuffix(".png")) == RAW.removesuffix(b".png")
     elif holds == "yaml":
         assert exact(yaml.safe_load(stdout)), stdout
     elif holds == "python":
@@ -126,10 +134,10 @@ def test_every_format_writes_a_non_utf8_name_safely(folder, tmp_path, args, stat
         assert SHOWN in stdout or BROKEN_SHOWN in stdout, stdout
     else:
         assert "bad\\" not in stdout and "x\\" not in stdout
-    assert "\\udcff" not in stdout or holds in ("json", "yaml", "python")
+    assert "\\udcff" not in stdout or holds in ("json", "yaml", "python", "nnunet")
 
 
-def test_per_image_files_daformer_and_merge_hold_the_exact_name(folder, tmp_path):
+def test_per_image_daformer_merge_and_list_files(folder, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     scanned = run("scan", folder, "-o", out / "s.json", "--per-image", out / "s.jsonl", "-q")
@@ -142,6 +150,11 @@ def test_per_image_files_daformer_and_merge_hold_the_exact_name(folder, tmp_path
     assert merged.stdout_bytes.decode("utf-8").splitlines()[1:] == lines[1:] * 2
     assert run("merge", out / "s.jsonl", "-o", out / "m.jsonl", "-q").exit_code == 0
     assert (out / "m.jsonl").read_bytes() == (out / "s.jsonl").read_bytes()
+    # A list file is read back as UTF-8 (mmseg, mfb --list): such a name is refused there.
+    parted = run("split", folder, "--ratios", "1,1", "--out-dir", out / "lists", "-q")
+    assert parted.exit_code == 1, parted.output
+    assert f"{SHOWN}: a file name that is not UTF-8 cannot go into a list file" in parted.stderr
+    assert not (out / "lists").exists()
     drawn = run("sampling", "--from", out / "s.jsonl", "--daformer", out / "d", "-f", "csv")
     assert drawn.exit_code == 0, drawn.output
     assert SHOWN in drawn.stdout_bytes.decode("utf-8")

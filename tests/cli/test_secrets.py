@@ -65,6 +65,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 WEIGHTS = ("json", "yaml", "csv", "list", "torch", "mmseg", "keras", "caffe")
 HISTOGRAM = ("table", "json", "yaml", "csv")
 SAMPLING = ("json", "csv", "table", "torch", "mmengine")
+SPLIT = ("json", "csv", "table", "nnunet")
 
 #: Each run: its exit status and arguments, {a}, {b}, {bad}... standing for the URL of that
 #: file and {out} for a fresh output folder. Every command, format and output; errors too.
@@ -116,6 +117,9 @@ RUNS: list[tuple[int | None, tuple[str, ...]]] = [
     (0, ("report", "--from", "{stats}", "--from", "{stats2}")),
     (0, ("report", "--from={stats_images}")),
     (1, ("report", "{missing}")),
+    *((0, ("split", "{a}", "{b}", "--ratios", "1,1", "-f", f)) for f in SPLIT),
+    (0, ("split", "{a}", "{b}", "--ratios", "1,1", "--out-dir", "{out}/lists", "-o", "{out}/s")),
+    (0, ("split", "--from", "{stats_images}", "--from", "{stats2_images}", "--folds", "2")),
 ]
 
 FILES = {
@@ -172,7 +176,8 @@ def test_no_output_shows_a_urls_secrets(
     found = outputs(result, folder)
     for where, text in found.items():
         assert MARK not in text, (argv, where, text[:2000])
-    if result.exit_code == 0 and args[0] in ("report", "scan"):
+    named = args[0] in ("report", "scan") or (args[0] == "split" and args[-1] in ("json", "csv"))
+    if result.exit_code == 0 and named:
         # The inputs are named, without the secrets: the test looks where names are.
         assert any(f"http://{served}/" in text for text in found.values()), argv
 
