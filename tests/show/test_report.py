@@ -609,3 +609,11 @@ def test_no_report_warning_suggests_an_option_report_lacks(tmp_path_factory, ima
     shown = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     for text in [*shown, *page_warnings(result.stdout)]:
         assert not flags_in(text) - report_flags(), text
+
+
+def test_geometry_of_a_16_bit_mask_holding_65535_keeps_the_page_small(tmp_path):
+    """Per-class geometry for 65,536 classes: every row looked up once, not searched."""
+    result = run("report", sixteen_bit_mask(tmp_path / "m"), "--geometry", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.encode()) < 100_000
+    assert spans_of(result.stdout, "distribution-table") == SPANS_65535
