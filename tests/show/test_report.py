@@ -617,3 +617,17 @@ def test_geometry_of_a_16_bit_mask_holding_65535_keeps_the_page_small(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.encode()) < 100_000
     assert spans_of(result.stdout, "distribution-table") == SPANS_65535
+
+
+def test_the_documented_page_sizes_are_current(tmp_path):
+    """docs/report.md's size table and docs/reliability.md: the sample page, the 16-bit mask."""
+    text = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    sample = (ROOT / "docs" / "report-sample.html").stat().st_size
+    assert f"| `sample_masks` (12 classes, 20 images) | {round(sample / 1000)} kB |" in text
+    page = tmp_path / "wide.html"
+    result = run("report", sixteen_bit_mask(tmp_path / "m"), "-o", page, "-q")
+    assert result.exit_code == 0, result.stderr
+    size = round(page.stat().st_size / 1000)
+    assert f"holding 0, 1, 3, 7 and 65535 (65,536 classes) | {size} kB |" in text
+    reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"a 16-bit mask holding 65535 gives a page of {size} kB" in reliability
