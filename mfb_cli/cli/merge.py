@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
+from ..read.base.urls import named, shown_path
 from .messages import warn, wrote
+from .options import PathOrUrl
 from .panels import MfbCommand
 from .scan import stats_output
 
@@ -27,7 +29,7 @@ are concatenated instead, one header kept, every line checked.
     metavar="STATS.json...",
     nargs=-1,
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathOrUrl(path_type=Path, dir_okay=False),
 )
 @stats_output
 @click.option("-q", "--quiet", is_flag=True, help="No 'wrote FILE' line on stderr.")
@@ -47,12 +49,12 @@ def merge(stats_files: tuple[Path, ...], output: Path | None, quiet: bool) -> No
 
     for path in stats_files:
         refuse_output_as_input(path)
-    if any(path.suffix == ".jsonl" for path in stats_files):
+    if any(named(path).suffix == ".jsonl" for path in stats_files):
         from .sampling import merge_per_image
 
         merge_per_image(stats_files, output, quiet)
         return
-    parts = [(str(path), load_stats(path)) for path in stats_files]
+    parts = [(shown_path(path), load_stats(path)) for path in stats_files]
     for first, second in repeated_shards(parts):
         warn(f"{first} and {second} list the same files (same digest): one shard given twice?")
     write_text(to_json(stats_record(merge_stats(parts))), output)

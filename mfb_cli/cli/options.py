@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -34,6 +32,8 @@ from ..read.options import (
 from ..read.sources.find import DEFAULT_GLOB
 from ..weigh.spec import LabelSpec
 from .messages import cli_text
+from .outputs import claim_output as claim_output  # split.py claims its list files
+from .outputs import claim_stdout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -508,7 +508,8 @@ names_option = click.option(
 def check_output_path(
     ctx: click.Context, param: click.Parameter, value: Path | None
 ) -> Path | None:
-    """Fail before a long scan, not after it, when the output cannot be written.
+    """Fail before a long scan, not after it, when the output cannot be written, or when
+    another output of the run names the same file (``outputs.claim_output``).
 
     Eager, so it runs before the callbacks that read tables: the output's identity is
     recorded for ``refuse_output_as_input``, which every input is checked against.
@@ -527,6 +528,8 @@ def check_output_path(
     if value is None or str(value) == "-":
         if stdout_is_closed() and param.name == "output":
             raise click.ClickException("cannot write to stdout: it is closed; give -o FILE")
+        if param.name == "output":  # -o is eager: every other output is claimed by now
+            claim_stdout(ctx)
         return None
 
     try:
@@ -535,35 +538,13 @@ def check_output_path(
         raise click.BadParameter(f"'{value}': {error.strerror}", ctx, param) from None
     if target.is_dir():
         raise click.BadParameter(f"'{value}' is a folder", ctx, param)
-    if not direct and not target.parent.is_dir():
-        raise click.BadParameter(f"folder '{target.parent}' does not exist", ctx, param)
     flag = "-o" if param.name == "output" else max(param.opts, key=len)  # --per-image
     other = claim_output(ctx, value, target, f"{flag} '{value}'")
     if other is not None:
         raise click.BadParameter(f"'{value}' is also {other}", ctx, param)
+    if not direct and not target.parent.is_dir():
+        raise click.BadParameter(f"folder '{target.parent}' does not exist", ctx, param)
     return value
-
-
-def claim_output(ctx: click.Context, value: Path, target: Path, label: str) -> str | None:
-    """Record that this run writes ``value`` (``target`` once links are followed), so that
-    no input and no second output may be the same file; what already claimed it, if any.
-    """
-    outputs: dict[tuple[int, int], str] = ctx.meta.setdefault("mfb.outputs", {})
-    try:
-        found = value.stat()
-    except OSError:  # not there yet, so not an input; but -o and --plot may both name it
-        planned: dict[str, str] = ctx.meta.setdefault("mfb.new_outputs", {})
-        where = os.path.realpath(target)
-        if where in planned:
-            return planned[where]
-        planned[where] = label
-        return None
-    key = (found.st_dev, found.st_ino)
-    if key in outputs:
-        return outputs[key]
-    if stat.S_ISREG(found.st_mode):  # /dev/null or a FIFO may well be given twice
-        outputs[key] = label
-    return None
 
 
 def outputs_given() -> bool:

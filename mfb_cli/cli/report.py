@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..read.base.urls import shown_path
+from ..read.base.urls import is_url, named, shown_path
 from ..weigh.weights import NORMALIZATIONS
 from .dask_option import dask_option
 from .geometry_option import geometry_options
 from .help import with_definitions
+from .messages import wrote
 from .options import (
     PathOrUrl,
     ScanRequest,
@@ -46,7 +47,17 @@ class RecordsArguments(MfbCommand):
 
 
 def _command_line(ctx: click.Context) -> str:
-    return " ".join(["mfb", ctx.info_name or "report", shlex.join(ctx.meta["mfb.arguments"])])
+    """The command as typed, each URL in it without its secrets (the page is shared)."""
+    arguments = [_shown_argument(one) for one in ctx.meta["mfb.arguments"]]
+    return " ".join(["mfb", ctx.info_name or "report", shlex.join(arguments)])
+
+
+def _shown_argument(argument: str) -> str:
+    """An argument with the URL it holds (alone, after '--option=' or '-o') shown."""
+    for start in range(len(argument)):
+        if is_url(argument[start:]):
+            return argument[:start] + shown_path(argument[start:])
+    return argument
 
 
 REPORT_DETAILS = """\
@@ -142,10 +153,7 @@ def report(
     )
     warn_all(record["problems"]["warnings"])
     write_text(render_report(record), output)
-    if output is not None and not request.quiet:
-        from ..show.output import one_line
-
-        click.echo(f"wrote {one_line(str(output))} (report of {len(inputs)} input(s))", err=True)
+    wrote(output, f"report of {len(inputs)} input(s)", request.quiet)
 
 
 def _inputs(
@@ -165,7 +173,7 @@ def _inputs(
             )
 
         counts, stats, source = class_stats_for(request, spec, None, on_image)
-        name = ", ".join(str(p) for p in (*request.paths, *request.lists))
+        name = ", ".join(shown_path(p) for p in (*request.paths, *request.lists))
         return [ReportInput(name, counts, stats, source, images)]
     loaded = [_load(request, spec, path) for path in from_paths]
     _refuse_other_mappings(from_paths, [one[2] for one in loaded])
@@ -183,9 +191,9 @@ def _load(
 ) -> tuple[ClassCounts, ClassStats, dict[str, Any], list[ImageCounts] | None]:
     """A statistics file's counts, or a per-image file's (*.jsonl) with its images.
 
-    ``path`` may hold a URL (as --from gives it), so its name is tested as text.
+    ``path`` may hold a URL (as --from gives it): its suffix is the one of its path part.
     """
-    if not str(path).endswith(".jsonl"):
+    if named(path).suffix != ".jsonl":
         return (*class_stats_for(request, spec, path), None)
     from ..count.per_image import load_per_image
     from ..errors import LabelRangeError, MfbError
@@ -200,17 +208,17 @@ def _load(
     wanted = request.read.label_mapping()
     if wanted and not same_mapping(wanted, loaded.label_mapping):
         raise MfbError(
-            f"{path}: scanned with a different label mapping than the options given; "
+            f"{shown_path(path)}: scanned with a different label mapping than the options given; "
             "rescan, or drop the colour map / remap options"
         )
-    source: dict[str, Any] = {"per_image": [str(path)], "files": len(loaded.images)}
+    source: dict[str, Any] = {"per_image": [shown_path(path)], "files": len(loaded.images)}
     if loaded.label_mapping:
         source["label_mapping"] = loaded.label_mapping
     found = class_set_of(request.read) or class_set_in(loaded.label_mapping)
     try:
         stats = class_stats(loaded.counts, replace(spec, class_set=found))
     except LabelRangeError as error:
-        raise LabelRangeError(f"{path}: ", *error.parts) from error
+        raise LabelRangeError(f"{shown_path(path)}: ", *error.parts) from error
     return loaded.counts, stats, source, list(loaded.images)
 
 

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..read.base.urls import named, shown_path
+from ..show.output import one_line
 from ..weigh.sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 from .dask_option import dask_option
 from .help import with_definitions
+from .messages import wrote
 from .options import (
     FiniteFloatRange,
     PathOrUrl,
@@ -69,27 +71,26 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
 
     from ..count.per_image import PerImageWriter, concatenated_lines
 
-    mixed = [str(path) for path in paths if path.suffix != ".jsonl"]
+    mixed = [shown_path(path) for path in paths if named(path).suffix != ".jsonl"]
     if mixed:
         raise click.UsageError(
             f"{mixed[0]} is not a per-image file (*.jsonl): merge statistics files and "
             "per-image files separately"
         )
     lines = concatenated_lines(paths)
-    from ..show.output import begin_stdout, output_target
+    from ..show.output import begin_stdout, encodable, output_target
 
     if output is None:
         begin_stdout()
         for line in lines:
-            sys.stdout.write(line)
+            sys.stdout.write(encodable(line))  # a name's stray byte as its JSON escape
         return
 
     target, direct = output_target(output)
     with PerImageWriter(target, None, direct=direct) as writer:
         for line in lines:
             writer.write_line(line)
-    if not quiet:
-        click.echo(f"wrote {output} (per-image statistics of {len(paths)} shards)", err=True)
+    wrote(output, f"per-image statistics of {len(paths)} shards", quiet)
 
 
 def images_for(
@@ -171,11 +172,30 @@ def image_class_stats(
         raise LabelRangeError(f"{where}: ", *error.parts) from error
 
 
-def _check_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+def _check_daformer(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """The folder, and each of the three files it receives claimed as an output of the run
+    (-o DIR/sample_class_stats.json would replace one of them)."""
+    from ..show.output import output_target
+    from ..show.sampling import DAFORMER_FILES
+    from .outputs import claim_output
+
+    if value is None:
+        return None
     # click's file_okay=False lets a device or FIFO through (not a regular file): refuse it
     # before anything is read, as a usage error, not 'File exists' after the scan.
-    if value is not None and value.exists() and not value.is_dir():
+    if value.exists() and not value.is_dir():
         raise click.BadParameter(f"'{value}' exists and is not a folder", ctx, param)
+    for name in DAFORMER_FILES:
+        path = value / name
+        try:
+            target, _ = output_target(path)
+        except OSError as error:
+            raise click.BadParameter(f"'{path}': {error.strerror}", ctx, param) from None
+        if target.is_dir():
+            raise click.BadParameter(f"'{path}' is a folder", ctx, param)
+        other = claim_output(ctx, path, target, f"--daformer '{value}' ({name})")
+        if other is not None:
+            raise click.BadParameter(f"'{path}' is also {other}", ctx, param)
     return value
 
 
@@ -258,7 +278,8 @@ writes DAFormer's three files byte for byte as its converter writes them.
 @click.option(
     "--daformer",
     type=click.Path(path_type=Path, file_okay=False),
-    callback=_check_folder,
+    callback=_check_daformer,
+    is_eager=True,
     default=None,
     metavar="DIR",
     help="Also write DAFormer's three class-statistics files (sample_class_stats.json...) "
@@ -338,8 +359,7 @@ def sampling(
         from ..show.sampling_plot import plot_sampling
 
         plot_sampling(record, plot)
-        if not request.quiet:
-            click.echo(f"wrote {plot} (effect chart)", err=True)
+        wrote(plot, "effect chart", request.quiet)
     files = {}
     if daformer is not None:
         files = {
@@ -349,9 +369,11 @@ def sampling(
     # All or nothing: DAFormer's files and -o are staged, then renamed into place together.
     write_all(text, output, files)
     if daformer is not None and not request.quiet:
-        click.echo(f"wrote DAFormer's three class-statistics files into {daformer}", err=True)
-    if output is not None and not request.quiet:
-        click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)
+        click.echo(
+            f"wrote DAFormer's three class-statistics files into {one_line(str(daformer))}",
+            err=True,
+        )
+    wrote(output, f"{len(images)} images, {output_format}", request.quiet)
 
 
 PRIORS_DETAILS = """\
@@ -404,5 +426,4 @@ def priors(
     result = class_priors(stats)
     warn_all(result.warnings)
     write_text(PRIOR_FORMATS[output_format](priors_record(result, stats, source)), output)
-    if output is not None and not request.quiet:
-        click.echo(f"wrote {output} ({stats.num_classes} priors, {output_format})", err=True)
+    wrote(output, f"{stats.num_classes} priors, {output_format}", request.quiet)

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import OptionError
+from ..show.output import one_line
 from ..show.split import SPLIT_FORMATS
 from .dask_option import dask_option
 from .help import with_definitions
-from .messages import cli_text
+from .messages import cli_text, wrote
 from .options import (
     INT64_MAX,
     Int64Range,
@@ -269,6 +270,5 @@ def split(
     # All or nothing: the list files and -o are staged, then renamed into place together.
     write_all(text, output, files)
     if out_dir is not None and not request.quiet:
-        click.echo(f"wrote {len(files)} list files into {out_dir}", err=True)
-    if output is not None and not request.quiet:
-        click.echo(f"wrote {output} ({len(images)} images, {output_format})", err=True)
+        click.echo(f"wrote {len(files)} list files into {one_line(str(out_dir))}", err=True)
+    wrote(output, f"{len(images)} images, {output_format}", request.quiet)

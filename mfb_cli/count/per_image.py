@@ -10,6 +10,7 @@ concatenate (``cat a.jsonl b.jsonl``): a header may repeat, and every header mus
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -187,7 +188,9 @@ def _open(path: Path | str) -> IO[bytes]:
         assert isinstance(path, str)
         fs, inside = filesystem(path)
         try:
-            return fs.open(inside, "rb")  # type: ignore[no-any-return]
+            # fsspec's files take no size in readline(): a buffered reader over one bounds
+            # every line read (MAX_LINE_BYTES), as a local file's readline does.
+            return io.BufferedReader(fs.open(inside, "rb"))
         except FileNotFoundError as error:
             raise PerImageError(f"{safe_url(path)}: cannot read (no such object)") from error
         except Exception as error:  # each backend raises its own types
@@ -200,8 +203,11 @@ def _open(path: Path | str) -> IO[bytes]:
         raise PerImageError(f"{path}: cannot read ({error.strerror or error})") from error
 
 
-def read_per_image(path: Path | str) -> Iterator[tuple[dict[str, Any], ImageCounts | None]]:
-    """Yield ``(label_mapping, image)`` per line; ``image`` is None on a header line."""
+def read_per_image(
+    path: Path | str,
+) -> Iterator[tuple[dict[str, Any], ImageCounts | None, str]]:
+    """Yield ``(label_mapping, image, where)`` per line; ``image`` is None on a header line,
+    ``where`` names the file and line (``images.jsonl:7``) for messages about it."""
     mapping: dict[str, Any] | None = None
     handle = _open(path)
     with handle:
@@ -239,13 +245,13 @@ def read_per_image(path: Path | str) -> Iterator[tuple[dict[str, Any], ImageCoun
                         "concatenate only shards scanned with the same options"
                     )
                 mapping = found
-                yield mapping, None
+                yield mapping, None, where
                 continue
             if mapping is None:
                 raise PerImageError(
                     f"{where}: no header line; is this a file 'mfb scan --per-image' wrote?"
                 )
-            yield mapping, _image(record, where)
+            yield mapping, _image(record, where), where
 
 
 def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
@@ -255,7 +261,7 @@ def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
     """
     mapping: dict[str, Any] | None = None
     for path in paths:
-        for found, image in read_per_image(path):
+        for found, image, _ in read_per_image(path):
             if mapping is not None and not _same(mapping, found):
                 raise PerImageError(
                     f"{shown_path(path)}: read with a different label mapping than the files "
@@ -345,7 +351,7 @@ def load_per_image(paths: Sequence[Path | str]) -> PerImageStats:
     accumulator = CountsAccumulator()
     mapping: dict[str, Any] | None = None
     for path in paths:
-        for found, image in read_per_image(path):
+        for found, image, where in read_per_image(path):
             if mapping is not None and not _same(mapping, found):
                 raise PerImageError(
                     f"{shown_path(path)}: read with a different label mapping than the files "
@@ -354,9 +360,12 @@ def load_per_image(paths: Sequence[Path | str]) -> PerImageStats:
             mapping = found
             if image is not None:
                 images.append(image)
-                accumulator.add(
-                    np.asarray(image.ids, dtype=np.int64), np.asarray(image.pixels, np.int64)
-                )
+                try:
+                    accumulator.add(
+                        np.asarray(image.ids, dtype=np.int64), np.asarray(image.pixels, np.int64)
+                    )
+                except MfbError as error:  # past the distinct-id limit: at this line
+                    raise PerImageError(f"{where}: {image.image}: ", *error.parts) from error
     if not images:
         raise PerImageError(f"{', '.join(shown_path(p) for p in paths)}: no image lines")
     warnings = repeated_images(images)

@@ -153,11 +153,23 @@ def load_stats(path: Path | str) -> StatsFile:
     try:
         return stats_from_record(data)
     except _Invalid as error:
-        raise MfbError(f"{path}: {error}") from None
+        line = _line_of(text, error.key) if error.key else None
+        raise MfbError(f"{path}:{line}: {error}" if line else f"{path}: {error}") from None
 
 
 class _Invalid(Exception):
-    """A problem in a statistics record; load_stats prefixes the file name."""
+    """A problem in a statistics record; load_stats prefixes the file name, and the line
+    of ``key`` when the problem lies in one value."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line (1-based) where the file's top-level ``key`` first appears, if it does."""
+    found = text.find(f'"{key}":')
+    return text.count("\n", 0, found) + 1 if found >= 0 else None
 
 
 def stats_from_record(data: Any) -> StatsFile:
@@ -190,7 +202,11 @@ def stats_from_record(data: Any) -> StatsFile:
 
     ids = _int_list(data, "ids")
     if len(ids) > MAX_DISTINCT_IDS:  # a scan never writes more; the dense table would not fit
-        raise _Invalid(f"{len(ids)} label ids, more than a scan keeps ({MAX_DISTINCT_IDS})")
+        raise _Invalid(
+            f"{len(ids)} label ids, more than a scan keeps ({MAX_DISTINCT_IDS} distinct label "
+            "values)",
+            key="ids",
+        )
     pixels = _int_list(data, "pixels")
     images = _int_list(data, "images")
     if any(b <= a for a, b in itertools.pairwise(ids)):

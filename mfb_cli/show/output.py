@@ -53,14 +53,30 @@ def stdout_is_closed() -> bool:
 
 def one_line(text: str) -> str:
     """``text`` with control characters escaped (``\\n``, ``\\x1b``), so a message
-    stays one line even when a file name or a parser's report holds a newline.
+    stays one line even when a file name or a parser's report holds a newline; a byte of
+    a file name that is not UTF-8 reads ``\\xNN`` (``shown_bytes``).
     """
     return "".join(
         char.encode("unicode_escape", "backslashreplace").decode("ascii")
         if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
         else char
-        for char in text
+        for char in shown_bytes(text)
     )
+
+
+#: A byte of a file name that is not UTF-8, as Python decodes it (PEP 383's surrogate
+#: escape: byte 0xNN becomes the lone surrogate U+DCNN).
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def shown_bytes(text: str) -> str:
+    """``text`` for people and CSV: each byte of a file name that is not UTF-8 as
+    ``\\xNN``, the byte it is (as ``ls -b`` and Python's bytes show it).
+
+    JSON, YAML and the snippets hold such a name exactly instead, as the escape ``\\udcNN``
+    that reads back to the same name (see ``encodable``).
+    """
+    return _UNDECODED.sub(lambda found: f"\\x{ord(found[0]) - 0xDC00:02x}", text)
 
 
 #: Whether the data has begun to go to stdout (the message of a run interrupted after that

@@ -14,6 +14,8 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from ..weigh.classes import id_ranges
+from .output import shown_bytes
 from .plot import AUTO_LOG_RATIO
 
 if TYPE_CHECKING:
@@ -33,6 +35,42 @@ MAX_LABELLED_CLASSES = 60
 TOP_PAIRS = 15
 #: Shown for a number that does not exist (a share of nothing).
 NONE = "\N{EN DASH}"
+#: Above this many classes a chart draws lines only, without a marker (and its tooltip)
+#: per point: the tables beside it hold every number.
+MAX_MARKED_CLASSES = 500
+#: Absent classes named one by one in the summary at most; beyond, as id ranges.
+MAX_NAMED_ABSENT = 20
+
+
+def _spans(ids: Sequence[int], absent: Callable[[int], bool]) -> list[tuple[int, int]]:
+    """``ids`` in order as (first, last) spans: each id alone, except that consecutive
+    absent ids (no pixel, the same zeros in every column) make one span.
+
+    A table's rows are its spans, so a table has at most two rows per present class
+    (there are at most 4096: the distinct-value limit) whatever the class vector's length:
+    one 16-bit mask holding 65535 makes 65,536 classes and a page of a few hundred kB.
+    """
+    spans: list[tuple[int, int]] = []
+    for label in ids:
+        if spans and absent(label) and label == spans[-1][1] + 1 and absent(spans[-1][0]):
+            spans[-1] = (spans[-1][0], label)
+        else:
+            spans.append((label, label))
+    return spans
+
+
+def _range_name(first: int, last: int) -> str:
+    return f"absent: {first}-{last} ({last - first + 1:,} classes)"
+
+
+def _range_cells(first: int, last: int, css: str = "") -> str:
+    """The id and class cells of a span of absent classes; sorting keeps it at ``first``."""
+    name = _range_name(first, last)
+    return (
+        f'<tr class="range{css}" data-id="{first}" data-last="{last}">'
+        f'<td class="num" data-value="{first}">{first}\N{EN DASH}{last}</td>'
+        f'<td data-value="{escape(name)}">{escape(name)}</td>'
+    )
 
 
 def _attr(value: Any) -> str:
@@ -107,7 +145,7 @@ def render_report(record: Record) -> str:
             ("problems", "Problems"),
         )
     )
-    return (
+    page = (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -119,14 +157,18 @@ def render_report(record: Record) -> str:
         + "\n".join(sections)
         + f"\n</main>\n<script>{JS}</script>\n</body></html>\n"
     )
+    return shown_bytes(page)  # a file name's byte that is not UTF-8 reads \xNN, as in tables
 
 
 def _summary(record: Record) -> str:
     s = record["summary"]
     absent = s["absent"]
-    absent_text = (
-        f"{len(absent)}: " + ", ".join(_name(record, c) for c in absent) if absent else "0"
-    )
+    if not absent:
+        absent_text = "0"
+    elif len(absent) <= MAX_NAMED_ABSENT:
+        absent_text = f"{len(absent):,}: " + ", ".join(_name(record, c) for c in absent)
+    else:
+        absent_text = f"{len(absent):,}: ids {id_ranges(absent)}"
     ratio = s["imbalance_ratio"]
     ratio_text = NONE if ratio is None else f"{ratio:,.1f}"
     if ratio is not None:
@@ -173,13 +215,13 @@ def _summary(record: Record) -> str:
         if len(inputs) > 1
         else ""
     )
+    source = json.dumps(s["source"], sort_keys=True, ensure_ascii=False)  # names as text
     return (
         '<section id="summary"><h2>Summary</h2>'
         f'<dl class="stats">{cells}</dl>{more}'
         f'<p class="meta">mfb {escape(record["mfb_version"])}; command: '
         f'<code id="command">{escape(record["command"])}</code></p>'
-        f'<p class="meta">Source: <code>{escape(json.dumps(s["source"], sort_keys=True))}'
-        "</code></p>"
+        f'<p class="meta">Source: <code>{escape(source)}</code></p>'
         '<p class="meta">Labelled pixels are neither void nor ignored. Imbalance ratio: '
         "pixels of the largest / of the smallest present non-void class.</p></section>"
     )
@@ -198,27 +240,36 @@ def _bar_widths(rows: Sequence[Record]) -> tuple[list[float], list[float]]:
 
 def _distribution(record: Record) -> str:
     histogram = record["histogram"]
-    rows = [*histogram["classes"], *histogram["void"], *histogram["ignored"]]
+    by_id = {r["id"]: r for r in histogram["classes"]}
+    spans = _spans(list(by_id), lambda c: not by_id[c]["seen"])
+    rows = [by_id[first] for first, _ in spans] + [*histogram["void"], *histogram["ignored"]]
+    lasts = [last for _, last in spans] + [r["id"] for r in rows[len(spans) :]]
     linear, log = _bar_widths(rows)
     ratio = histogram["imbalance_ratio"]
     use_log = ratio is not None and ratio > AUTO_LOG_RATIO
     body = []
-    for row, lin, lg in zip(rows, linear, log, strict=True):
+    for row, last, lin, lg in zip(rows, lasts, linear, log, strict=True):
         kind = row["kind"]
         label = row["id"]
-        name = row["name"] if row["name"] is not None else str(label)
-        marks = []
-        if kind != "class":
-            marks.append(f'<span class="badge {kind}">{kind}</span>')
-        if not row["seen"]:
-            marks.append('<span class="badge unseen">never seen</span>')
         colour = _colour(record, label) if kind != "ignored" else "#999999"
-        css = f"{kind}{'' if row['seen'] else ' unseen'}"
+        if last != label:
+            start = _range_cells(label, last, " class unseen")
+        else:
+            name = row["name"] if row["name"] is not None else str(label)
+            marks = []
+            if kind != "class":
+                marks.append(f'<span class="badge {kind}">{kind}</span>')
+            if not row["seen"]:
+                marks.append('<span class="badge unseen">never seen</span>')
+            css = f"{kind}{'' if row['seen'] else ' unseen'}"
+            start = (
+                f'<tr class="{css}" data-id="{label}" data-kind="{kind}">'
+                f'<td class="num" data-value="{label}">{label}</td>'
+                f'<td data-value="{escape(name)}"><span class="swatch" '
+                f'style="background:{colour}"></span>{escape(name)} {"".join(marks)}</td>'
+            )
         body.append(
-            f'<tr class="{css}" data-id="{label}" data-kind="{kind}">'
-            f'<td class="num" data-value="{label}">{label}</td>'
-            f'<td data-value="{escape(name)}"><span class="swatch" style="background:{colour}">'
-            f"</span>{escape(name)} {''.join(marks)}</td>"
+            start
             + _num_cell(row["pixels"], _int(row["pixels"]), " pixels")
             + _num_cell(row["share_of_labelled"], _share(row["share_of_labelled"]), " share")
             + _num_cell(row["images"], _int(row["images"]), " images")
@@ -242,7 +293,7 @@ def _distribution(record: Record) -> str:
         '<p class="meta">Share of labelled: pixels / labelled pixels (void and ignored rows: '
         "none). Share of images: images containing the id / all images. Void ids keep their "
         "channel with weight 0; ignored values are not classes; never-seen classes get weight "
-        "0.</p></section>"
+        "0. Consecutive never-seen classes share one row (absent: first-last).</p></section>"
     )
 
 
@@ -260,12 +311,21 @@ def _weights(record: Record) -> str:
         f"{escape(s['scheme'])}</th>"
         for i, s in enumerate(schemes)
     )
+
+    def absent(c: int) -> bool:
+        return c not in void and not pixels.get(c) and all(s["weights"][c] == 0 for s in schemes)
+
     body = []
-    for c in range(num_classes):
+    for c, last in _spans(range(num_classes), absent):
         note = " (void)" if c in void else "" if pixels.get(c, 0) else " (absent)"
-        body.append(
-            f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
+        start = (
+            _range_cells(c, last)
+            if last != c
+            else f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
             f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c) + note)}</td>'
+        )
+        body.append(
+            start
             + _num_cell(shares.get(c), _share(shares.get(c)))
             + "".join(
                 _num_cell(s["weights"][c], _number(s["weights"][c]), " weight") for s in schemes
@@ -330,7 +390,7 @@ def _weights_chart(record: Record) -> str:
             f'fill="none" stroke="{colour}" stroke-width="1.5"/>'
         )
         radius = 2.5 if len(classes) <= MAX_LABELLED_CLASSES else 1.2
-        for i, r in enumerate(classes):
+        for i, r in enumerate(classes if len(classes) <= MAX_MARKED_CLASSES else ()):
             weight = s["weights"][r["id"]]
             parts.append(
                 f'<circle cx="{x(i):.1f}" cy="{y(weight):.1f}" r="{radius}" fill="{colour}">'
@@ -507,13 +567,21 @@ def _sampling(record: Record) -> str:
         f"</span>{escape(s['scheme'])}</th>"
         for i, s in enumerate(schemes)
     )
+
+    def absent(c: int) -> bool:  # no pixel in the dataset, so none in any draw
+        return shares[c] == 0 and all(not one.get(c) for one in sampled)
+
     body = "".join(
-        f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
-        f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c))}</td>'
-        + _num_cell(share, _share(share))
+        (
+            _range_cells(c, last)
+            if last != c
+            else f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
+            f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c))}</td>'
+        )
+        + _num_cell(shares[c], _share(shares[c]))
         + "".join(_num_cell(one.get(c), _share(one.get(c))) for one in sampled)
         + "</tr>"
-        for c, share in shares.items()
+        for c, last in _spans(list(shares), absent)
     )
     notes = "".join(
         f"<li><b>{escape(s['scheme'])}</b>: "
@@ -579,7 +647,7 @@ def _sampling_chart(
                 f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{radius}" fill="{colour}">'
                 f"<title>{escape(_name(record, classes[i]))}: {escape(label)} "
                 f"{_share(v)}</title></circle>"
-                for i, v in shown
+                for i, v in (shown if len(classes) <= MAX_MARKED_CLASSES else ())
             )
             + "</g>"
             f'<rect x="{_LEFT + 8 + 140 * n}" y="6" width="10" height="10" fill="{colour}"/>'
@@ -612,9 +680,14 @@ def _splits(record: Record) -> str:
         f"{escape(', '.join(m['missing_from']))}</li>"
         for m in splits["missing"]
     )
+    position = {row["id"]: index for index, row in enumerate(parts[0]["classes"])}
+
+    def absent(label: int) -> bool:  # in no split
+        return all(p["classes"][position[label]]["pixels"] == 0 for p in parts)
+
     body = []
-    for index, row in enumerate(parts[0]["classes"]):
-        label = row["id"]
+    for label, last in _spans(list(position), absent):
+        index = position[label]
         flag = label in missing
         cells = []
         for p in parts:
@@ -635,10 +708,15 @@ def _splits(record: Record) -> str:
                 f"</div><span>{_share(value)}</span></td>"
             )
         body.append(
-            f'<tr data-id="{label}"{" class=flag" if flag else ""}>'
-            f'<td class="num" data-value="{label}">{label}</td>'
-            f'<td data-value="{escape(_name(record, label))}">'
-            f"{'⚠ ' if flag else ''}{escape(_name(record, label))}</td>{''.join(cells)}</tr>"
+            (
+                _range_cells(label, last)
+                if last != label
+                else f'<tr data-id="{label}"{" class=flag" if flag else ""}>'
+                f'<td class="num" data-value="{label}">{label}</td>'
+                f'<td data-value="{escape(_name(record, label))}">'
+                f"{'⚠ ' if flag else ''}{escape(_name(record, label))}</td>"
+            )
+            + f"{''.join(cells)}</tr>"
         )
     images = "".join(_num_cell(p["images"], _int(p["images"])) for p in parts)
     return (

@@ -88,12 +88,15 @@ def sampling_record(
 
 
 def to_csv(record: Record) -> str:
-    """``image,weight,probability``: one row per image, in scan order."""
+    """``image,weight,probability``: one row per image, in scan order; a byte of a file
+    name that is not UTF-8 reads ``\\xNN`` (JSON, -f json, keeps the exact name)."""
+    from .output import shown_bytes
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["image", "weight", "probability"])
     for row in record["images"]:
-        writer.writerow([row["image"], repr(row["weight"]), repr(row["probability"])])
+        writer.writerow([shown_bytes(row["image"]), repr(row["weight"]), repr(row["probability"])])
     return out.getvalue()
 
 
@@ -254,6 +257,14 @@ def mmengine_snippet(record: Record) -> str:
             "",
         ]
     )
+
+
+#: The files DAFormer's converter writes, in the order ``daformer_files`` gives them.
+DAFORMER_FILES = (
+    "sample_class_stats.json",
+    "sample_class_stats_dict.json",
+    "samples_with_class.json",
+)
 
 
 def daformer_files(images: Sequence[ImageCounts], stats: ClassStats) -> dict[str, str]:

@@ -130,11 +130,16 @@ def split_record(
 
 
 def to_csv(record: Record) -> str:
-    """``image,part``: one row per image, sorted by image."""
+    """``image,part``: one row per image, sorted by image; a byte of a file name that is
+    not UTF-8 reads ``\\xNN`` (-f json keeps the exact name)."""
+    from .output import shown_bytes
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["image", "part"])
-    rows = sorted((image, part["name"]) for part in record["parts"] for image in part["images"])
+    rows = sorted(
+        (shown_bytes(image), part["name"]) for part in record["parts"] for image in part["images"]
+    )
     writer.writerows(rows)
     return out.getvalue()
 

@@ -19,6 +19,7 @@ number is exact or taken from exact bins by a stated rule:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -180,7 +181,12 @@ class ClassGeometry:
         return AXES if self.volumes else AXES[:2]
 
     def shape_of(self, label: int) -> ClassShape | None:
-        return next((one for one in self.classes if one.id == label), None)
+        return self._by_id.get(label)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[int, ClassShape]:
+        # A lookup per row: a linear search took minutes for a 16-bit mask's 65,536 classes.
+        return {one.id: one for one in self.classes}
 
 
 def class_geometry(geometry: GeometryCounts, stats: ClassStats) -> ClassGeometry:

@@ -242,7 +242,10 @@ def test_absurd_job_counts_are_usage_errors(masks):
 
 
 def test_one_line_escapes_control_characters():
-    assert one_line("a\nb\r\tc\x1b[31m\u2028d\udcffé") == "a\\nb\\r\\tc\\x1b[31m\\u2028d\\udcffé"
+    # A lone surrogate from a file name's stray byte reads as the byte (\xff), as in tables;
+    # any other lone surrogate as its escape.
+    assert one_line("a\nb\r\tc\x1b[31m\u2028d\udcffé") == "a\\nb\\r\\tc\\x1b[31m\\u2028d\\xffé"
+    assert one_line("\ud800") == "\\ud800"
 
 
 def test_errors_about_a_file_named_with_a_newline_are_one_line(tmp_path):

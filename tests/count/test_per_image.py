@@ -465,3 +465,42 @@ def test_the_whole_int64_range_of_ids_reads_back_from_a_per_image_file(tmp_path)
     from_file = run("sampling", "--from", images, *ignore, "-f", "csv")
     assert direct.exit_code == from_file.exit_code == 0, from_file.stderr
     assert from_file.stdout.splitlines()[1:] == direct.stdout.splitlines()[1:]
+
+
+def _wide_lines(first: int, count: int) -> list[str]:
+    """Image lines of 900 new ids each, starting at image ``first``."""
+    return [
+        json.dumps(
+            {
+                "image": f"img{k}.png",
+                "ids": list(range(900 * k, 900 * k + 900)),
+                "pixels": [1] * 900,
+            }
+        )
+        for k in range(first, first + count)
+    ]
+
+
+def test_too_many_ids_in_per_image_files_names_file_line_and_image(tmp_path):
+    # 900 new ids a line: the fifth image line (line 6) takes the total to 4500 > 4096.
+    header = json.dumps({"mfb_per_image": 1, "label_mapping": {}})
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("\n".join([header, *_wide_lines(0, 5)]) + "\n")
+    expected = (
+        f"{whole}:6: img4.png: more than 4096 distinct label values: these are not semantic "
+        "class ids (instance ids, a continuous raster, or colours read as values?)"
+    )
+    with pytest.raises(PerImageError) as raised:
+        load_per_image([whole])
+    assert str(raised.value) == expected
+    for command in ("sampling", "report", "priors"):
+        result = run(command, "--from", whole)
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: {expected}\n", command
+    # Shards: the file and line where the limit is passed (the second shard's line 3).
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join([header, *_wide_lines(0, 3)]) + "\n")
+    second.write_text("\n".join([header, *_wide_lines(3, 2)]) + "\n")
+    result = run("sampling", "--from", first, "--from", second)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {second}:3: img4.png: more than 4096 distinct")

@@ -143,7 +143,7 @@ BAD_RECORDS = [
     (_edit(ids=[0, 2, 1]), "'ids' must be sorted and distinct"),
     (
         _edit(ids=list(range(5000)), pixels=[1] * 5000, images=[1] * 5000),
-        "5000 label ids, more than a scan keeps (4096)",
+        "5000 label ids, more than a scan keeps (4096 distinct label values)",
     ),
     (_edit(ids=[0, 1, 1]), "'ids' must be sorted and distinct"),
     (_edit(ids=[0, 1, 2.0]), "'ids' must be a list of integers"),
@@ -183,10 +183,25 @@ def test_invalid_stats_file_is_refused_in_one_line(tmp_path, make, message):
         args = [command, path] if command == "merge" else [command, "--from", path]
         result = run(*args)
         assert result.exit_code == 1, (command, result.stdout)
-        assert result.stderr.startswith(f"Error: {path}: "), result.stderr
+        assert result.stderr.startswith(f"Error: {path}:"), result.stderr
         assert message in result.stderr
         assert result.stderr.count("\n") == 1
         assert result.stdout == ""
+
+
+def test_too_many_ids_in_a_statistics_file_names_its_line(tmp_path):
+    record = _edit(ids=list(range(5000)), pixels=[1] * 5000, images=[1] * 5000)()
+    path = tmp_path / "wide.json"
+    text = json.dumps(record, indent=2)  # one id per line: "ids" opens on its own line
+    path.write_text(text)
+    line = text.splitlines().index('  "ids": [') + 1
+    for args in (["weights", "--from", path], ["report", "--from", path], ["merge", path]):
+        result = run(*args)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: {path}:{line}: 5000 label ids, more than a scan keeps (4096 distinct label "
+            "values)\n"
+        )
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -439,3 +441,193 @@ def test_sampling_from_a_per_image_file_and_not_from_statistics(tmp_path, monkey
         r".*--per-image images\.jsonl",
         from_stats.stdout,
     )
+
+
+# -- the page's size is bounded by the classes present, not the vector's length ----------
+
+
+def sixteen_bit_mask(folder: Path) -> Path:
+    """20x20 16-bit mask: 0 (240 px), 1 (98), 3 (60), 7 (1) and 65535 (1): 65,536 classes."""
+    labels = np.zeros((20, 20), dtype=np.uint16)
+    labels[:5], labels[5:8] = 1, 3
+    labels[0, 0], labels[1, 1] = 65535, 7
+    return save_mask(folder / "m.png", labels, "I;16").parent
+
+
+#: The rows of every per-class table for that mask: present ids, one lone absent id, ranges.
+SPANS_65535 = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 6), (7, 7), (8, 65534), (65535, 65535)]
+
+
+def spans_of(page: str, table: str) -> list[tuple[int, int]]:
+    rows = re.findall(rf'id="{table}".*?</table>', page, re.DOTALL)[0]
+    found = []
+    for tag in re.findall(r"<tr[^>]*data-id=[^>]*>", rows):
+        first = int(re.search(r'data-id="(\d+)"', tag)[1])
+        last = re.search(r'data-last="(\d+)"', tag)
+        found.append((first, int(last[1]) if last else first))
+    return found
+
+
+def test_a_16_bit_mask_holding_65535_makes_a_small_page_with_absent_ranges(tmp_path):
+    page_path = tmp_path / "r.html"
+    result = run("report", sixteen_bit_mask(tmp_path / "m"), "-o", page_path)
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    assert len(page.encode()) < 100_000  # 80 MB when every absent class had three rows
+    for table in ("distribution-table", "weights-table", "sampling-table"):
+        assert spans_of(page, table) == SPANS_65535, table
+    found = cells(page)
+    # Present classes: every number exact; a range row: zeros for all its classes.
+    by_id = {int(row[0]): row for row in found.tables["distribution-table"]}
+    assert {c: int(by_id[c][2]) for c in (0, 1, 3, 7, 65535)} == {
+        0: 240,
+        1: 98,
+        3: 60,
+        7: 1,
+        65535: 1,
+    }
+    assert by_id[0][3] == repr(240 / 400) and by_id[7][3] == repr(1 / 400)
+    assert [int(by_id[c][2]) for c in (2, 4, 8)] == [0, 0, 0]
+    assert "absent: 8-65534 (65,527 classes)" in page and "absent: 4-6 (3 classes)" in page
+    assert found.summary["absent"] == "65531"
+    assert "65,531: ids 2, 4-6, 8-65534" in page
+    weights = {int(row[0]): [float(v) for v in row[3:]] for row in found.tables["weights-table"]}
+    for scheme, column in zip(SCHEMES, zip(*weights.values(), strict=True), strict=True):
+        expected = json.loads(
+            run("weights", tmp_path / "m", "--scheme", scheme, "--normalize", "mean").stdout
+        )
+        present = {c: expected["weights"][c] for c in (0, 1, 3, 7, 65535)}
+        assert {c: column[i] for i, c in enumerate(weights) if c in present} == present
+        assert all(column[i] == 0 for i, c in enumerate(weights) if c not in present)
+
+
+def scattered(present: int, step: int) -> ClassCounts:
+    """``present`` classes at ids 0, step, 2*step...: one absent run between each two."""
+    accumulator = CountsAccumulator()
+    for k in range(present):
+        ids = np.array([k * step, ((k + 1) % present) * step], dtype=np.int64)
+        accumulator.add(np.unique(ids), np.array([k + 1, 2][: len(np.unique(ids))], np.int64))
+    return accumulator.result()
+
+
+def test_page_size_grows_with_the_present_classes_not_the_vector(tmp_path):
+    """1,024 classes present among 65,536 ids, an absent run after each: the worst layout."""
+    stats = write_stats(tmp_path / "wide.json", scattered(1024, 64), 1024)
+    page_path = tmp_path / "wide.html"
+    result = run("report", "--from", stats, "--num-classes", 65536, "-o", page_path, "-q")
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    spans = spans_of(page, "distribution-table")
+    assert len(spans) == 2 * 1024  # each present class, then the run up to the next
+    assert spans[:3] == [(0, 0), (1, 63), (64, 64)] and spans[-1] == (65473, 65535)
+    assert spans_of(page, "weights-table") == spans
+    assert len(page.encode()) < 1024 * 3_000 + 200_000, len(page.encode())
+
+
+# -- warnings suggest only options mfb report has ----------------------------------------
+
+
+def report_flags() -> set[str]:
+    from mfb_cli.cli.report import report
+
+    return {opt for param in report.params for opt in param.opts if opt.startswith("--")}
+
+
+#: 'mfb weights --beta 0.9999': an option of another command, named with that command.
+QUALIFIED = re.compile(r"'mfb ([a-z]+) (--[a-z][a-z0-9-]*)")
+
+
+def flags_in(text: str) -> set[str]:
+    """The flags a text offers as options of the command that printed it: every flag but
+    those named with another command ('mfb weights --beta'), each checked to be that
+    command's option."""
+    from mfb_cli.cli import cli
+
+    for command, flag in QUALIFIED.findall(text):
+        other = cli.get_command(click.Context(cli), command)
+        assert other is not None and any(flag in p.opts for p in other.params), (command, flag)
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", QUALIFIED.sub("", text)))
+
+
+def page_warnings(page: str) -> list[str]:
+    found = re.search(r'<ul id="warnings">(.*?)</ul>', page, re.DOTALL)
+    return [unescape(w) for w in re.findall(r"<li>(.*?)</li>", found[1])] if found else []
+
+
+def test_report_warnings_suggest_only_report_options(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = run("report", "sample_masks", "--void", "11")
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    # effective-number's saturated beta and rare-class's --min-pixels: report takes neither,
+    # so they are named with the commands that do.
+    assert any(
+        "effective-number: 'mfb weights --beta 0.9999' gives" in w
+        and "try 'mfb weights --beta 0.99999334'" in w
+        for w in warnings
+    )
+    assert any("more than 'mfb sampling --min-pixels 3000' pixels" in w for w in warnings)
+    assert not flags_in(result.stderr) - report_flags()
+    assert page_warnings(result.stdout) == [w.removeprefix("warning: ") for w in warnings]
+    # The same warnings in the commands that have the options name the options.
+    weights = run("weights", "sample_masks", "--void", "11", "--scheme", "effective-number")
+    assert "effective-number: --beta 0.9999 gives" in weights.stderr
+    assert "try --beta 0.99999334" in weights.stderr
+    sampled = run("sampling", "sample_masks", "--void", "11", "--scheme", "rare-class")
+    assert "more than --min-pixels 3000 pixels" in sampled.stderr
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    images=st.lists(
+        st.dictionaries(
+            st.sampled_from([0, 1, 2, 3, 5, 9, 255]), st.integers(1, 10**7), min_size=1
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    options=st.lists(
+        st.sampled_from(
+            [("--void", "1"), ("--ignore", "255"), ("--num-classes", "12"), ("--normalize", "sum")]
+        ),
+        unique=True,
+    ),
+)
+def test_no_report_warning_suggests_an_option_report_lacks(tmp_path_factory, images, options):
+    path = tmp_path_factory.mktemp("w") / "images.jsonl"
+    lines = [json.dumps({"mfb_per_image": 1, "label_mapping": {}})]
+    for k, image in enumerate(images):
+        ids = sorted(image)
+        lines.append(
+            json.dumps({"image": f"{k}.png", "ids": ids, "pixels": [image[i] for i in ids]})
+        )
+    path.write_text("\n".join(lines) + "\n")
+    result = run("report", "--from", path, *(a for pair in options for a in pair))
+    if result.exit_code != 0:  # a usage the data refuses (255 inside --num-classes 12...)
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output
+        return
+    shown = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    for text in [*shown, *page_warnings(result.stdout)]:
+        assert not flags_in(text) - report_flags(), text
+
+
+def test_geometry_of_a_16_bit_mask_holding_65535_keeps_the_page_small(tmp_path):
+    """Per-class geometry for 65,536 classes: every row looked up once, not searched."""
+    result = run("report", sixteen_bit_mask(tmp_path / "m"), "--geometry", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.encode()) < 100_000
+    assert spans_of(result.stdout, "distribution-table") == SPANS_65535
+
+
+def test_the_documented_page_sizes_are_current(tmp_path):
+    """docs/report.md's size table and docs/reliability.md: the sample page, the 16-bit mask."""
+    text = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    sample = (ROOT / "docs" / "report-sample.html").stat().st_size
+    assert f"| `sample_masks` (12 classes, 20 images) | {round(sample / 1000)} kB |" in text
+    page = tmp_path / "wide.html"
+    result = run("report", sixteen_bit_mask(tmp_path / "m"), "-o", page, "-q")
+    assert result.exit_code == 0, result.stderr
+    size = round(page.stat().st_size / 1000)
+    assert f"holding 0, 1, 3, 7 and 65535 (65,536 classes) | {size} kB |" in text
+    reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"a 16-bit mask holding 65535 gives a page of {size} kB" in reliability

@@ -260,3 +260,32 @@ def test_small_splits_page_flags_the_missing_class(browser, tmp_path):
     )
     assert page.locator("#splits-table tr.flag").count() == 1
     assert browser.errors == []
+
+
+def test_a_page_of_65536_classes_loads_with_absent_ranges(browser, tmp_path):
+    from .test_report import SPANS_65535, scattered, sixteen_bit_mask
+
+    path = tmp_path / "wide.html"
+    run("report", sixteen_bit_mask(tmp_path / "m"), "-o", path, "-q")
+    page = browser.open(path)
+    spans = page.eval_on_selector_all(
+        ROWS, "r => r.map(x => [+x.dataset.id, +(x.dataset.last || x.dataset.id)])"
+    )
+    assert [tuple(s) for s in spans] == SPANS_65535
+    assert page.inner_text("#distribution-table tr[data-id='8'] td:nth-child(2)") == (
+        "absent: 8-65534 (65,527 classes)"
+    )
+    page.click("#distribution-table th:nth-child(3)")  # by pixels: the range rows sort as 0
+    ids = page.eval_on_selector_all(ROWS, "r => r.map(x => +x.dataset.id)")
+    assert ids == [0, 1, 3, 7, 65535, 2, 4, 8]  # ties (1 pixel, 0 pixels) by id
+
+    # 1,024 present classes among 65,536 ids, an absent run after each: 2,048 rows a table.
+    stats = write_stats(tmp_path / "scattered.json", scattered(1024, 64), 1024)
+    many = tmp_path / "scattered.html"
+    run("report", "--from", stats, "--num-classes", 65536, "-o", many, "-q")
+    page = browser.open(many)
+    for table in ("distribution", "weights"):
+        assert page.locator(f"#{table}-table tbody tr").count() == 2048
+    assert page.locator("#weights-chart polyline").count() == len(SCHEMES)
+    assert browser.errors == []
+    assert set(browser.requests) == {path.resolve().as_uri(), many.resolve().as_uri()}
