@@ -150,7 +150,7 @@ def refuse_output_among(found: Sequence[LabelSource]) -> None:
     """A usage error when -o names a file a folder or list led to, before any is read."""
     if not outputs_given():
         return  # no file per input to look at
-    archives: set[Path] = set()
+    archives: set[object] = set()
     for source in found:
         if isinstance(source, ArchiveMember):
             if source.archive in archives:

@@ -1,7 +1,9 @@
-"""How a PATH argument is told to be a URL, and shown without the secrets it may hold.
+"""How a PATH argument is told to be a URL, and the one way any source becomes text.
 
-Text rules only, apart from the fsspec reading in read/remote.py: every command asks
-whether a path is a URL and prints paths, and must not import the remote readers for it.
+Text rules only, apart from the fsspec reading in read/sources/remote.py: every command
+asks whether a path is a URL and prints paths, and must not import the remote readers
+for it. ``shown_path`` is how every output, message, repr and page names a source: a URL
+without the credentials and query string it may hold.
 """
 
 from __future__ import annotations
@@ -36,8 +38,45 @@ _QUERY = re.compile(r"[?#].*?(?=::[a-z][a-z0-9+.-]*://|$)", re.IGNORECASE | re.D
 
 
 def shown_path(path: object) -> str:
-    """A PATH argument or output as shown and recorded: a URL without its secrets."""
+    """Any source as shown and recorded: a PATH argument, an output, a label source.
+
+    The one way a source becomes text: a URL loses its secrets; a label source (an
+    archive member, an object at a URL, a parquet row) prints its own safe name; a
+    path prints as a path.
+    """
     return safe_url(path) if isinstance(path, str) and is_url(path) else str(path)
+
+
+#: A URL inside free text (a backend's error message): to the next blank or quote.
+_URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*(?:::[a-z][a-z0-9+.-]*)*://[^\s'\"<>]+", re.I)
+
+
+def safe_text(text: str, *secret_of: str) -> str:
+    """Free text (a backend's message) on one line, every URL in it without its secrets,
+    and the credentials and query of each URL in ``secret_of`` blanked wherever else they
+    stand (a backend may quote a password or a token on its own)."""
+    text = _URL_IN_TEXT.sub(lambda m: safe_url(m.group(0)), " ".join(text.split()))
+    for url in secret_of:
+        for secret in sorted(_secrets(url), key=len, reverse=True):
+            text = text.replace(secret, "***")
+    return text
+
+
+def _secrets(url: str) -> set[str]:
+    """The pieces of a URL that are secret: user, password, query and its values."""
+    found: set[str] = set()
+    for piece in url.split("::"):
+        if "://" not in piece:
+            continue
+        parts = urlsplit(piece)
+        userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+        found.update(s for s in (userinfo, *userinfo.split(":", 1)) if s)
+        for extra in (parts.query, parts.fragment):
+            if extra:
+                found.add(extra)
+                found.update(v for _, _, v in (p.partition("=") for p in extra.split("&")) if v)
+    # Short pieces ('1', 'a') would blank ordinary words: a secret is 4 characters or more.
+    return {s for s in found if len(s) >= 4}
 
 
 class RemoteName(str):
