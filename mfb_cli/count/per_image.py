@@ -181,21 +181,22 @@ def _ints(value: Any) -> bool:
 
 def _open(path: Path | str) -> IO[bytes]:
     """A local file, or a URL through fsspec (named without its secrets)."""
-    from ..read.base.urls import is_url, safe_url
-    from ..read.sources.remote import filesystem
+    from ..read.base.urls import is_url
 
     if is_url(path):
         assert isinstance(path, str)
-        fs, inside = filesystem(path)
+        from ..errors import MfbError
+        from ..read.sources.remote import open_url, reason
+
         try:
-            # fsspec's files take no size in readline(): a buffered reader over one bounds
-            # every line read (MAX_LINE_BYTES), as a local file's readline does.
-            return io.BufferedReader(fs.open(inside, "rb"))
-        except FileNotFoundError as error:
-            raise PerImageError(f"{safe_url(path)}: cannot read (no such object)") from error
+            # Read a bounded chunk at a time, through a buffered reader (read/sources/remote.py):
+            # every line read is bounded (MAX_LINE_BYTES), as a local file's readline is.
+            return open_url(path)  # type: ignore[return-value]
+        except MfbError as error:
+            raise PerImageError(str(error)) from error
         except Exception as error:  # each backend raises its own types
             raise PerImageError(
-                f"{safe_url(path)}: cannot read ({type(error).__name__})"
+                f"{shown_path(path)}: cannot read ({reason(error, path)})"
             ) from error
     try:
         return Path(path).open("rb")

@@ -19,7 +19,6 @@ from contextlib import closing, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..read.base.budget import decode_member, max_source_bytes
-from ..read.sources.lending import lend_bytes
 from .pools import BATCH_FILES, Pool, choose_pool, default_jobs, fetched_sources
 
 if TYPE_CHECKING:
@@ -273,7 +272,10 @@ def scan_in_order(
         # A member's read error is raised in decode_member, in the worker, so in file order.
         return guarded(path, lambda: decode_member(lent, lambda data: work(path, data)))
 
-    # Every source that is not a file on disk passes through the one lending loop.
+    # Every source that is not a file on disk passes through the one lending loop (imported
+    # here: a scan of files on disk needs no reader threads).
+    from ..read.sources.lending import lend_bytes
+
     lent = lend_bytes(paths, max_source_bytes(read.max_pixels))
     with closing(lent), closing(ordered_map(one, lent, jobs)) as results:
         yield from results

@@ -19,7 +19,7 @@ import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from ...errors import BadMaskError, MfbError, Param
 from ..base.budget import ByteBudget, MemberBytes
@@ -133,28 +133,31 @@ def _open_zip(archive: Archive) -> zipfile.ZipFile:
         return zipfile.ZipFile(archive)
     stream = _open_stream(archive, seekable=True)
     try:
-        return _closing_zip()(stream)
+        return _closing("zip")(stream)  # type: ignore[no-any-return]
     except BaseException:
         stream.close()
         raise
 
 
 @functools.cache
-def _closing_zip() -> type[zipfile.ZipFile]:
+def _closing(kind: str) -> Any:
+    """ZipFile or TarFile, closing the stream it was given (zipfile and tarfile leave a
+    stream they were given open)."""
+    import tarfile
     import zipfile
 
-    class ClosingZip(zipfile.ZipFile):
-        """A ZipFile that closes the stream it was given (zipfile leaves it open)."""
+    base: Any = zipfile.ZipFile if kind == "zip" else tarfile.TarFile
 
+    class Closing(base):  # type: ignore[misc]
         def close(self) -> None:
-            stream = self.fp
+            stream = self.fp if kind == "zip" else self.fileobj
             try:
                 super().close()
             finally:
                 if stream is not None:
                     stream.close()
 
-    return ClosingZip
+    return Closing
 
 
 if TYPE_CHECKING:
@@ -265,27 +268,10 @@ def open_tar(archive: Archive) -> tarfile.TarFile:
         else:
             stream = raw
         bounded = _BoundedReads(stream, raw, forward_only=forward_only)
-        return _closing_tar().open(fileobj=bounded, mode="r:")
+        return _closing("tar").open(fileobj=bounded, mode="r:")  # type: ignore[no-any-return]
     except BaseException:
         raw.close()
         raise
-
-
-@functools.cache
-def _closing_tar() -> type[tarfile.TarFile]:
-    import tarfile
-
-    class ClosingTar(tarfile.TarFile):
-        """A TarFile that closes the file object it was given (tarfile leaves it open)."""
-
-        def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                if self.fileobj is not None:
-                    self.fileobj.close()
-
-    return ClosingTar
 
 
 #: Bytes a stream read front to back keeps behind it, for tarfile's short steps back.

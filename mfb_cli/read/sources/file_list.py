@@ -14,7 +14,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 from pathlib import Path
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -123,7 +123,33 @@ class FileListBuilder:
         return made
 
 
-class Runs(Sequence["LabelSource"]):
+_Item = TypeVar("_Item")
+
+
+class Indexed(Sequence[_Item]):
+    """A sequence whose items are made when asked for: ``_at(index)`` for an index in
+    range; negative indices, slices (as lists) and IndexError are handled here."""
+
+    __slots__ = ()
+
+    def _at(self, index: int) -> _Item:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> _Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[_Item]: ...
+    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"{type(self).__name__} index out of range")
+        return self._at(index)
+
+
+class Runs(Indexed["LabelSource"]):
     """Sequences one after another, as one: archive members, objects at URLs, and the
     rows of parquet shards, which are made only when asked for (parquet.ShardRows)."""
 
@@ -136,17 +162,7 @@ class Runs(Sequence["LabelSource"]):
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
 
-    @overload
-    def __getitem__(self, index: int) -> LabelSource: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[LabelSource]: ...
-    def __getitem__(self, index: int | slice) -> LabelSource | list[LabelSource]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("Runs index out of range")
+    def _at(self, index: int) -> LabelSource:
         run = bisect_right(self._ends, index)
         return self._runs[run][index - (self._ends[run - 1] if run else 0)]
 
@@ -158,7 +174,7 @@ class Runs(Sequence["LabelSource"]):
         return f"Runs({len(self._runs)} runs, {len(self)} sources)"
 
 
-class LabelSources(Sequence["LabelSource"]):
+class LabelSources(Indexed["LabelSource"]):
     """The label files of a run: files on disk (a FileList), then archive members, objects
     at URLs and parquet rows, which are fetched by the feeding thread (lending.py)."""
 
@@ -173,19 +189,9 @@ class LabelSources(Sequence["LabelSource"]):
     def __len__(self) -> int:
         return len(self.files) + len(self.fetched)
 
-    @overload
-    def __getitem__(self, index: int) -> LabelSource: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[LabelSource]: ...
-    def __getitem__(self, index: int | slice) -> LabelSource | list[LabelSource]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        if index < 0:
-            index += len(self)
-        if 0 <= index < len(self.files):
+    def _at(self, index: int) -> LabelSource:
+        if index < len(self.files):
             return self.files[index]
-        if not 0 <= index < len(self):
-            raise IndexError("LabelSources index out of range")
         return self.fetched[index - len(self.files)]
 
     def __iter__(self) -> Iterator[LabelSource]:

@@ -193,9 +193,7 @@ def find_label_sources(
         for list_file in lists:
             if is_url(str(list_file)) or is_url(str(root)):  # read/shards.py: entries are URLs
                 runs.append(
-                    tuple(
-                        read_remote_list(str(list_file), column, str(root or ""), suffix, seen)
-                    )
+                    tuple(read_remote_list(str(list_file), column, str(root or ""), suffix, seen))
                 )
                 continue
             yield from iter_list_file(Path(list_file), column=column, root=root, suffix=suffix)

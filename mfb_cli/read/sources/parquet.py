@@ -16,14 +16,14 @@ expanded into many copies at once.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 from ...errors import BadMaskError, MfbError, Param
 from ..base.keys import SourceKey, local_key
 from ..base.urls import shown_path
+from .file_list import Indexed
 from .remote import RemoteFile, is_network_failure, reason, too_large
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def shard_key(shard: Shard) -> SourceKey:
     return shard.key if isinstance(shard, RemoteFile) else local_key(shard)
 
 
-class ShardRows(Sequence[ParquetRow]):
+class ShardRows(Indexed[ParquetRow]):
     """The rows of one shard's image column, each made when asked for (a shard of
     millions of rows costs three numbers until it is read)."""
 
@@ -75,17 +75,7 @@ class ShardRows(Sequence[ParquetRow]):
     def __len__(self) -> int:
         return self.rows
 
-    @overload
-    def __getitem__(self, index: int) -> ParquetRow: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[ParquetRow]: ...
-    def __getitem__(self, index: int | slice) -> ParquetRow | list[ParquetRow]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(self.rows)[index]]
-        if index < 0:
-            index += self.rows
-        if not 0 <= index < self.rows:
-            raise IndexError("ShardRows index out of range")
+    def _at(self, index: int) -> ParquetRow:
         return ParquetRow(self.shard, self.column, index)
 
     def __iter__(self) -> Iterator[ParquetRow]:
@@ -348,9 +338,3 @@ def _path_field(image: Any) -> str | None:
     text = value.as_py()
     shown = "".join(ch if ch.isprintable() else "?" for ch in text[:_MAX_NAME])
     return f"{shown}{'...' if len(text) > _MAX_NAME else ''}" or None
-
-
-def is_parquet(name: object) -> bool:
-    """Whether a PATH argument is read as a parquet shard (by its name)."""
-    return str(name).lower().endswith(".parquet")
-

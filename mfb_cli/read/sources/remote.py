@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import BadMaskError, MfbError, Param
 from ..base import cancel
 from ..base.keys import SourceKey, url_key
-from ..base.urls import safe_text, safe_url
+from ..base.urls import safe_text, safe_url, shown_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,7 +56,7 @@ def filesystem(url: str) -> tuple[Any, str]:
         import fsspec  # type: ignore[import-untyped]
     except ImportError as error:
         raise MfbError(
-            f"{safe_url(url)}: reading URLs needs fsspec; pip install 'mfb-cli[remote]'"
+            f"{shown_path(url)}: reading URLs needs fsspec; pip install 'mfb-cli[remote]'"
         ) from error
     try:
         fs, path = fsspec.core.url_to_fs(url, **_deadlines(url))
@@ -66,11 +66,11 @@ def filesystem(url: str) -> tuple[Any, str]:
             getattr(error, "name", None) or "the backend"
         ]
         raise MfbError(
-            f"{safe_url(url)}: reading this URL needs {', '.join(needed)}; "
+            f"{shown_path(url)}: reading this URL needs {', '.join(needed)}; "
             f"pip install 'mfb-cli[remote]' (or pip install {' '.join(needed)})"
         ) from error
     except Exception as error:  # an unknown protocol, a chained archive that is missing
-        raise MfbError(f"{safe_url(url)}: cannot be opened ({reason(error, url)})") from error
+        raise MfbError(f"{shown_path(url)}: cannot be opened ({reason(error, url)})") from error
     return fs, str(path)
 
 
@@ -153,9 +153,7 @@ def reason(error: BaseException, url: str = "") -> str:
             status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code not in ("404", "NoSuchKey", "NoSuchBucket"):
                 return f"{code} (HTTP status {status})" if status else str(code)
-    if isinstance(error, FileNotFoundError) or any(
-        isinstance(e, FileNotFoundError) for e in chain
-    ):
+    if isinstance(error, FileNotFoundError) or any(isinstance(e, FileNotFoundError) for e in chain):
         return "no such object"
     if isinstance(error, PermissionError):
         return "access denied"
@@ -245,7 +243,7 @@ def list_remote(url: str, matches: Callable[[str], bool]) -> list[RemoteFile]:
                 if info.get("type") != "directory"
             ]
             if not matched:
-                raise MfbError(f"{safe_url(url)}: no object matches")
+                raise MfbError(f"{shown_path(url)}: no object matches")
             return matched
         if _is_http(url) and not root.split("?")[0].endswith("/"):
             return [remote_file(url, fs, root, fs.info(root).get("size"))]
@@ -253,14 +251,14 @@ def list_remote(url: str, matches: Callable[[str], bool]) -> list[RemoteFile]:
             return [remote_file(url, fs, root, fs.size(root))]
         found = fs.find(root, withdirs=False, detail=True)
         if not found and not fs.exists(root):
-            raise MfbError(f"{safe_url(url)}: no such object or prefix")
+            raise MfbError(f"{shown_path(url)}: no such object or prefix")
     except MfbError:
         raise
     except Exception as error:
         problem = reason(error, url)
         if problem == "no such object" and not _is_http(url):
             problem = "no such object or prefix"
-        raise MfbError(f"{safe_url(url)}: cannot be listed ({problem})") from error
+        raise MfbError(f"{shown_path(url)}: cannot be listed ({problem})") from error
     files = []
     for path, info in sorted(found.items()):
         relative = path[len(root) :].lstrip("/") if path.startswith(root) else path
@@ -289,7 +287,7 @@ def one_object(url: str) -> RemoteFile:
     fs, path = filesystem(url)
     info = fs.info(path)
     if info.get("type", "file") != "file":
-        raise IsADirectoryError(f"{safe_url(url)} is a prefix, not one object")
+        raise IsADirectoryError(f"{shown_path(url)} is a prefix, not one object")
     return remote_file(url, fs, path, info.get("size"))
 
 
@@ -301,13 +299,15 @@ def read_url(url: str, what: str, limit: int) -> bytes:
         raise
     except Exception as error:
         raise MfbError(
-            f"{safe_url(url)}: cannot read the {what} file ({reason(error, url)})"
+            f"{shown_path(url)}: cannot read the {what} file ({reason(error, url)})"
         ) from error
 
 
 def open_url(url: str) -> io.BufferedIOBase:
-    """A URL's bytes as a stream, read a bounded chunk at a time (http(s): one request)."""
-    return open_remote(one_object(url), seekable=False)
+    """A URL's bytes as a stream, read a bounded chunk at a time (http(s): one request),
+    through a buffered reader: fsspec's own files ignore the size given to readline."""
+    stream = open_remote(one_object(url), seekable=False)
+    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
 
 
 def open_remote(remote: RemoteFile, *, seekable: bool) -> io.BufferedIOBase:
@@ -441,7 +441,7 @@ def write_url(url: str, data: bytes) -> None:
     try:
         fs.pipe_file(path, data)
     except Exception as error:
-        raise MfbError(f"{safe_url(url)}: cannot be written ({reason(error, url)})") from error
+        raise MfbError(f"{shown_path(url)}: cannot be written ({reason(error, url)})") from error
 
 
 def too_large(name: str, size: int | str, max_bytes: int) -> BadMaskError:

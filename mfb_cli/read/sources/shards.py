@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 
 from ...errors import MfbError, OptionError, Param
 from ..base.keys import Seen, local_key, url_key
-from ..base.urls import is_url, safe_url
+from ..base.urls import is_url, safe_url, shown_path
 from .archives import is_archive
 from .braces import MAX_BRACE_PATHS, count_braces, expand_braces, iter_braces
-from .parquet import is_parquet
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -78,6 +77,11 @@ def split_paths(
     return local, runs
 
 
+def is_parquet(name: object) -> bool:
+    """Whether a PATH argument is read as a parquet shard (by its name)."""
+    return str(name).lower().endswith(".parquet")
+
+
 def _is_rows(run: Sequence[LabelSource]) -> bool:
     from .parquet import ShardRows
 
@@ -111,8 +115,10 @@ def _remote(
         return [
             list_members(
                 archive,
-                lambda name: (not prefix or name.startswith(prefix + "/"))
-                and matches(name[len(prefix) :].lstrip("/")),
+                lambda name: (
+                    (not prefix or name.startswith(prefix + "/"))
+                    and matches(name[len(prefix) :].lstrip("/"))
+                ),
             )
         ]
     found = list_remote(url, matches)
@@ -146,7 +152,7 @@ def _one(url: str, one_object: Callable[[str], RemoteFile]) -> RemoteFile:
     except MfbError:
         raise
     except Exception as error:
-        raise MfbError(f"{safe_url(url)}: cannot be read ({reason(error, url)})") from error
+        raise MfbError(f"{shown_path(url)}: cannot be read ({reason(error, url)})") from error
 
 
 def _archive_chain(url: str) -> tuple[str, str] | None:
@@ -181,7 +187,7 @@ def read_remote_list(
     from .textfiles import read_text
 
     seen = Seen() if seen is None else seen
-    shown = safe_url(list_file) if is_url(list_file) else list_file
+    shown = shown_path(list_file)
     remote_list = is_url(list_file)
     if remote_list and root and not is_url(root):
         raise MfbError(
@@ -198,7 +204,7 @@ def read_remote_list(
         if is_url(entry):
             if remote_list and _place(entry) != home:
                 raise MfbError(
-                    f"{where}: {safe_url(entry)}: not on the list's own file system "
+                    f"{where}: {shown_path(entry)}: not on the list's own file system "
                     f"({home}); a list read from a URL names objects there only"
                 )
             try:
@@ -213,7 +219,7 @@ def read_remote_list(
         else:
             wanted = filesystem(f"{base}/{entry}")[1]
             if wanted not in listing:
-                raise MfbError(f"{where}: {entry}: no such object in {safe_url(base)}")
+                raise MfbError(f"{where}: {entry}: no such object in {shown_path(base)}")
             objects = [listing[wanted]]
         found += [o for o in objects if seen.first(o.key)]
     return found
