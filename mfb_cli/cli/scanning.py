@@ -50,11 +50,11 @@ class Scanned:
 
         record: dict[str, Any] = {"paths": [shown_path(p) for p in scan.paths], "glob": scan.glob}
         if scan.lists:
-            record["lists"] = [str(p) for p in scan.lists]
+            record["lists"] = [shown_path(p) for p in scan.lists]
             # How entries became paths, when not the default (the list's folder, as written).
             for key, value in (("column", scan.column), ("root", scan.root)):
                 if value is not None:
-                    record[key] = value if key == "column" else str(value)
+                    record[key] = value if key == "column" else shown_path(value)
             if scan.suffix:
                 record["suffix"] = scan.suffix
         if scan.parquet_column is not None:

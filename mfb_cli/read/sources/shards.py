@@ -129,11 +129,11 @@ def _remote(
     for remote in found:
         if not seen.first(remote.key):
             continue
-        if is_parquet(remote.path) or (named and _is_archive_name(remote.name)):
+        if is_parquet(remote.name) or (named and _is_archive_name(remote.name)):
             if plain:
                 runs.append(tuple(plain))
                 plain = []
-            if is_parquet(remote.path):
+            if is_parquet(remote.name):
                 runs.append(list_rows(remote, column))
             else:
                 runs.append(list_members(remote, matches))
@@ -195,9 +195,11 @@ def read_remote_list(
             "--root must be a URL there too, not a local folder"
         )
     text = read_text(list_file, "list")
-    base = (root or list_file.rsplit("/", 1)[0]).rstrip("/")
+    base = (root or _folder_of(list_file)).rstrip("/")
     home = _place(list_file if remote_list else base)
-    listing = {f.path: f for f in list_remote(base, lambda name: True)}
+    # An http(s) server has no listing to ask: each entry is asked for on its own.
+    by_entry = base.lower().startswith(("http://", "https://"))
+    listing = {} if by_entry else {f.path: f for f in list_remote(base, lambda name: True)}
     found: list[RemoteFile] = []
     for number, entry in list_entries(text, shown, column, suffix):
         where = f"{shown}:{number}"
@@ -216,6 +218,8 @@ def read_remote_list(
                 f"{where}: {entry}: an absolute path; a list read from a URL names objects "
                 "relative to its own folder (or --root)"
             )
+        elif by_entry:
+            objects = [_entry(f"{base}/{entry}", f"{where}: {entry}", base)]
         else:
             wanted = filesystem(f"{base}/{entry}")[1]
             if wanted not in listing:
@@ -223,6 +227,28 @@ def read_remote_list(
             objects = [listing[wanted]]
         found += [o for o in objects if seen.first(o.key)]
     return found
+
+
+def _folder_of(url: str) -> str:
+    """The folder of a file's URL: its path without the last part, query or fragment."""
+    head, sep, last = url.rpartition("::")
+    last = last.split("#", 1)[0].split("?", 1)[0]
+    return head + sep + last.rsplit("/", 1)[0]
+
+
+def _entry(url: str, where: str, base: str) -> RemoteFile:
+    """The object a list entry names at an http(s) server (asked for on its own)."""
+    from .remote import one_object, reason
+
+    try:
+        return one_object(url)
+    except MfbError:
+        raise
+    except Exception as error:
+        problem = reason(error, url)
+        if problem == "no such object":
+            raise MfbError(f"{where}: no such object in {shown_path(base)}") from error
+        raise MfbError(f"{where}: cannot be read ({problem})") from error
 
 
 def _place(url: str) -> str:
