@@ -237,13 +237,11 @@ def _gz_with_bad_crc() -> bytes:
 ARCHIVES = {
     "dup.tar": tar_bytes([("x.png", mask(1)), ("x.png", mask(2))]),
     "dotdup.tar": tar_bytes([("./x.png", mask(1)), ("x.png", mask(2))]),
-    "symlink.tar": tar_bytes([("a.png", mask(1)), ("l", _link("l.png", "a.png", tarfile.SYMTYPE))]),
-    "hardlink.tar": tar_bytes([("a.png", mask(1)), ("h", _link("h.png", "a.png", tarfile.LNKTYPE))]),
+    "symlink.tar": tar_bytes([("a.png", mask(1)), ("", _link("l.png", "a.png", tarfile.SYMTYPE))]),
+    "hardlink.tar": tar_bytes([("a.png", mask(1)), ("", _link("h.png", "a.png", tarfile.LNKTYPE))]),
     "fifo.tar": tar_bytes([("a.png", mask(1)), ("f.png", _fifo("f.png"))]),
-    "hidden.tar": tar_bytes(
-        [(".h.png", mask(2)), ("__MACOSX/x.png", mask(3)), ("d/.x.png", mask(4))]
-        + [("a.png", mask(1))]
-    ),
+    "hidden.tar": tar_bytes([(n, mask(k)) for n, k in [(".h.png", 2), ("__MACOSX/x.png", 3),
+                                                        ("d/.x.png", 4), ("a.png", 1)]]),
     "order.tar": tar_bytes([("z.png", b"bad z"), ("m.png", mask(2)), ("a.png", b"bad a")]),
     "badcrc.tar.gz": _gz_with_bad_crc(),
     "cut.tar": tar_bytes([("a.png", mask(1)), ("b.png", mask(2))])[:700],
