@@ -13,6 +13,7 @@ whole). Network reads get the deadlines of base/cancel.py.
 
 from __future__ import annotations
 
+import errno
 import io
 import re
 from dataclasses import dataclass, field
@@ -138,7 +139,10 @@ def reason(error: BaseException, url: str = "") -> str:
         if _named(current, _TIMEOUTS):
             return f"timed out: no answer within {cancel.READ_SECONDS:g} s"
     for current in chain:
-        if isinstance(current, ConnectionRefusedError) or "Connection refused" in str(current):
+        os_error = getattr(current, "os_error", current)  # aiohttp keeps the OSError aside
+        if isinstance(os_error, ConnectionRefusedError) or (
+            isinstance(os_error, OSError) and os_error.errno == errno.ECONNREFUSED
+        ):
             return "connection refused"
         if _named(current, _NO_CONNECTION):
             return f"cannot connect ({safe_text(str(current), url) or type(current).__name__})"
