@@ -165,10 +165,13 @@ def reason(error: BaseException, url: str = "") -> str:
 
 
 def is_network_failure(error: BaseException) -> bool:
-    """Whether a failed read is the network's doing (no connection, a timeout, a server
-    error 5xx or 429), not the object's: then no object is skipped as bad for it."""
+    """Whether a failed read is the network's or the server's doing (no connection, a
+    timeout, a server error 5xx or 429, no range requests), not the object's: then no
+    object is skipped as bad for it."""
     for current in _chain(error):
-        if _named(current, _TIMEOUTS | _NO_CONNECTION) or isinstance(current, ConnectionError):
+        if _named(current, _TIMEOUTS | _NO_CONNECTION | {"RangesRefused"}) or isinstance(
+            current, ConnectionError
+        ):
             return True
         status = getattr(current, "status", None)
         response = getattr(current, "response", None)
@@ -337,8 +340,7 @@ def _http_read(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> by
     async def get() -> bytearray:
         session = await fs.set_session()
         options = dict(fs.kwargs)
-        headers = dict(options.pop("headers", {}) or {})
-        options.pop("timeout", None)
+        headers = _identity(options)
         if ranged:
             headers["Range"] = f"bytes={start}-{start + count - 1}"
         async with session.get(
@@ -350,7 +352,10 @@ def _http_read(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> by
                 return bytearray()
             reply.raise_for_status()
             if ranged and start > 0 and reply.status != 206:
-                raise OSError("the server does not answer range requests (HTTP 206)")
+                raise RangesRefused(
+                    "the server does not answer range requests (HTTP 206), which a zip or a "
+                    "parquet file at a URL is read with"
+                )
             data = bytearray()
             while len(data) < count:
                 chunk = await reply.content.read(min(_CHUNK, count - len(data)))
@@ -360,6 +365,21 @@ def _http_read(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> by
             return data
 
     return sync(fs.loop, get)  # type: ignore[no-any-return]
+
+
+class RangesRefused(Exception):
+    """An http(s) server that sends the whole object when a part of it is asked for.
+
+    Not an OSError, which zipfile would report as a damaged archive."""
+
+
+def _identity(options: dict[str, Any]) -> dict[str, str]:
+    """The request's headers (taken out of the file system's options, with its timeout),
+    asking for the bytes as stored: a compressed reply would not be the size listed."""
+    options.pop("timeout", None)
+    headers = dict(options.pop("headers", None) or {})
+    headers.setdefault("Accept-Encoding", "identity")
+    return headers
 
 
 class _HttpRanges(io.RawIOBase):
@@ -418,9 +438,9 @@ class _HttpStream(io.RawIOBase):
     async def _open(self) -> Any:
         session = await self._fs.set_session()
         options = dict(self._fs.kwargs)
-        options.pop("timeout", None)
+        headers = _identity(options)
         reply = await session.get(
-            self._fs.encode_url(self._url), timeout=_http_timeout(), **options
+            self._fs.encode_url(self._url), headers=headers, timeout=_http_timeout(), **options
         )
         if reply.status == 404:
             reply.release()
