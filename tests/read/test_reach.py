@@ -110,4 +110,5 @@ def test_a_remote_list_takes_no_local_root(site: tuple[str, Path], tmp_path: Pat
     (served / "list.txt").write_text("local-secret.png\n")
     with serve_folder(served) as url:
         result = run("scan", "--list", f"{url}/list.txt", "--root", tmp_path)
-    _one_line_error(result, "--root must be a URL there too, not a local folder")
+    assert result.exit_code == 2  # decided from the options alone: a usage error
+    assert "--root must be a URL there too, not a local folder" in result.stderr

@@ -190,9 +190,10 @@ def read_remote_list(
     shown = shown_path(list_file)
     remote_list = is_url(list_file)
     if remote_list and root and not is_url(root):
-        raise MfbError(
-            f"{shown}: a list read from a URL names objects on its own file system; "
-            "--root must be a URL there too, not a local folder"
+        raise OptionError(
+            f"{shown}: a list read from a URL names objects on its own file system; ",
+            Param("root"),
+            " must be a URL there too, not a local folder",
         )
     text = read_text(list_file, "list")
     base = (root or _folder_of(list_file)).rstrip("/")
@@ -216,7 +217,9 @@ def read_remote_list(
         elif remote_list and (entry.startswith(("/", "\\")) or entry[1:3] in (":\\", ":/")):
             raise MfbError(
                 f"{where}: {entry}: an absolute path; a list read from a URL names objects "
-                "relative to its own folder (or --root)"
+                "relative to its own folder (or to ",
+                Param("root"),
+                ")",
             )
         elif by_entry:
             objects = [_entry(f"{base}/{entry}", f"{where}: {entry}", base)]
