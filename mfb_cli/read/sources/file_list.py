@@ -14,7 +14,9 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, overload
+from typing import TYPE_CHECKING, overload
+
+from ..base.indexed import Indexed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -121,32 +123,6 @@ class FileListBuilder:
         if sort and not self.in_order:
             return FileList(sorted(made.names()))
         return made
-
-
-_Item = TypeVar("_Item")
-
-
-class Indexed(Sequence[_Item]):
-    """A sequence whose items are made when asked for: ``_at(index)`` for an index in
-    range; negative indices, slices (as lists) and IndexError are handled here."""
-
-    __slots__ = ()
-
-    def _at(self, index: int) -> _Item:
-        raise NotImplementedError
-
-    @overload
-    def __getitem__(self, index: int) -> _Item: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[_Item]: ...
-    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
-        if isinstance(index, slice):
-            return [self._at(i) for i in range(len(self))[index]]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"{type(self).__name__} index out of range")
-        return self._at(index)
 
 
 class Runs(Indexed["LabelSource"]):

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BadMaskError, MfbError, Param
+from ..base.indexed import Indexed
 from ..base.keys import SourceKey, local_key
 from ..base.urls import shown_path
-from .file_list import Indexed
 from .remote import RemoteFile, is_network_failure, reason, too_large
 
 if TYPE_CHECKING:
