@@ -163,9 +163,12 @@ def closed_port() -> int:
 
 
 @contextlib.contextmanager
-def s3_server() -> Iterator[Any]:
-    """An S3 server (moto) on 127.0.0.1, found through AWS_ENDPOINT_URL as botocore reads
-    it, with the dummy credentials in the standard variables; yields an s3fs file system."""
+def s3_server(
+    bucket: str = "mfbcontract", key_id: str = KEY_ID, secret: str = SECRET
+) -> Iterator[Any]:
+    """An S3 server (moto) on 127.0.0.1 holding ``bucket``, found through AWS_ENDPOINT_URL
+    as botocore reads it, with dummy credentials in the standard variables; yields an
+    s3fs file system."""
     import fsspec
     import pytest
 
@@ -174,7 +177,7 @@ def s3_server() -> Iterator[Any]:
     names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
     saved = {k: os.environ.get(k) for k in names}
     os.environ.update(
-        AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1"
+        AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1"
     )
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -182,7 +185,7 @@ def s3_server() -> Iterator[Any]:
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
     fsspec.filesystem("s3").clear_instance_cache()
     fs = fsspec.filesystem("s3", skip_instance_cache=True)
-    fs.mkdir("mfbcontract")
+    fs.mkdir(bucket)
     try:
         yield fs
     finally:
