@@ -118,7 +118,7 @@ def lift_pillow_limit() -> None:
 
 
 def find_sources(
-    scan: ScanRequest, unreadable: list[tuple[Path, str]] | None = None
+    scan: ScanRequest, unreadable: list[tuple[object, str]] | None = None
 ) -> LabelSources:
     """The label files of a scan: PATH... (folders, files, archives) and --list files.
 
@@ -330,7 +330,7 @@ def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
     from ..count.check import check_masks
     from .dask_run import check_inspector
 
-    unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
+    unreadable: list[tuple[object, str]] = []  # archives that cannot be listed: bad files
     dataset = request.read.dataset
     spec = with_ignore(spec, None if dataset is None else dataset.ignore)
     files = find_sources(request, unreadable)

@@ -283,6 +283,21 @@ def test_an_archive_at_a_url_obeys_the_rules_it_obeys_on_disk(
     assert _outcome(archive_sites["s3"], name) == on_disk
 
 
+def _checked(where: str, name: str) -> tuple[int, str]:
+    result = run("check", f"{where}/{name}", "-f", "json", "-q", "-j", 1)
+    return result.exit_code, result.stdout.replace(where, "WHERE")
+
+
+@pytest.mark.parametrize("name", sorted(ARCHIVES))
+def test_check_reports_an_archive_at_a_url_as_it_reports_one_on_disk(
+    archive_sites: dict[str, str], name: str
+) -> None:
+    on_disk = _checked(archive_sites["disk"], name)
+    assert json.loads(on_disk[1])["files"] >= 1  # a report, not an error
+    assert _checked(archive_sites["http"], name) == on_disk
+    assert _checked(archive_sites["s3"], name) == on_disk
+
+
 def test_the_local_archive_rules_are_what_the_remote_ones_are_compared_with(
     archive_sites: dict[str, str],
 ) -> None:

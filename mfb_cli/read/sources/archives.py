@@ -202,10 +202,11 @@ def list_members(archive: Archive, matches: Callable[[str], bool]) -> list[Archi
     repeated = sorted(name for name, n in Counter(map(_clean, kept)).items() if n > 1)
     if repeated:
         more = f" (and {len(repeated) - 1} more names)" if len(repeated) > 1 else ""
-        raise MfbError(
-            f"{archive}: holds several members named '{repeated[0]}'{more}; which one is meant "
+        raise BadMaskError(
+            str(archive),
+            f"holds several members named '{repeated[0]}'{more}; which one is meant "
             "is ambiguous (extracting a tar keeps the last, a zip tool asks), so the archive is "
-            "refused: rebuild it with unique names"
+            "refused: rebuild it with unique names",
         )
     return [ArchiveMember(archive, name, index) for index, name in enumerate(kept)]
 
@@ -216,14 +217,18 @@ _MAX_TAR_READ = 16 << 20
 
 
 def _unreadable(archive: Archive, error: BaseException) -> MfbError:
-    """An archive that cannot be listed: its damage, or the network's failure."""
-    if isinstance(archive, Path) or isinstance(error, MfbError):
-        return MfbError(f"{archive}: cannot read archive ({_reason(error)})")
-    from .remote import is_network_failure, reason
+    """An archive that cannot be listed: its damage or absence (a BadMaskError, which
+    ``mfb check`` lists as a bad file), or, at a URL, the network's failure."""
+    if isinstance(error, MfbError):
+        return error
+    if not isinstance(archive, Path):
+        from .remote import is_network_failure, reason
 
-    if is_network_failure(error) or _is_remote_error(error):
-        return MfbError(f"{archive}: cannot be read ({reason(error, archive.base)})")
-    return MfbError(f"{archive}: cannot read archive ({_reason(error)})")
+        if is_network_failure(error):
+            return MfbError(f"{archive}: cannot be read ({reason(error, archive.base)})")
+        if _is_remote_error(error):
+            return BadMaskError(str(archive), f"cannot be read ({reason(error, archive.base)})")
+    return BadMaskError(str(archive), f"cannot read archive ({_reason(error)})")
 
 
 def _expected(archive: Archive, error: BaseException) -> bool:

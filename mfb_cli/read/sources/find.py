@@ -163,7 +163,7 @@ def find_label_sources(
     paths: Iterable[Path | str],
     glob: str = DEFAULT_GLOB,
     *,
-    unreadable: list[tuple[Path, str]] | None = None,
+    unreadable: list[tuple[object, str]] | None = None,
     lists: Iterable[Path | str] = (),
     column: int | None = None,
     root: Path | str | None = None,
@@ -185,7 +185,9 @@ def find_label_sources(
 
     paths = list(paths)
     seen = Seen()
-    given, runs = split_paths(paths, lambda name: _matches(name, glob), parquet_column, seen)
+    given, runs = split_paths(
+        paths, lambda name: _matches(name, glob), parquet_column, seen, unreadable
+    )
     archives = [p for p in given if p.is_file() and is_archive(p)]
     plain = [p for p in given if p not in archives]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...errors import MfbError, OptionError, Param
+from ...errors import BadMaskError, MfbError, OptionError, Param
 from ..base.keys import Seen, local_key, url_key
 from ..base.urls import is_url, safe_url, shown_path
 from .archives import is_archive
@@ -22,7 +22,7 @@ from .braces import MAX_BRACE_PATHS, count_braces, expand_braces, iter_braces
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from .archives import LabelSource
+    from .archives import ArchiveMember, LabelSource
     from .remote import RemoteFile
 
 __all__ = [
@@ -40,11 +40,14 @@ def split_paths(
     matches: Callable[[str], bool],
     parquet_column: str | None,
     seen: Seen | None = None,
+    unreadable: list[tuple[object, str]] | None = None,
 ) -> tuple[list[Path], list[Sequence[LabelSource]]]:
     """Local paths (archives, folders and files, brace ranges expanded) and the sources
     read here, in runs: objects at URLs, a remote archive's members, a shard's rows.
 
-    ``seen`` holds the keys of the inputs taken so far: one met again is left out.
+    ``seen`` holds the keys of the inputs taken so far: one met again is left out. A
+    remote archive that cannot be listed (damaged, missing) is added to ``unreadable``
+    when given, as one on disk is (find.py), else raised.
     """
     seen = Seen() if seen is None else seen
     local: list[Path] = []
@@ -54,7 +57,7 @@ def split_paths(
         text = raw if isinstance(raw, str) else str(raw)
         for one in iter_braces(text) if "{" in text else [text]:
             if is_url(one) and _local_url(one) is None:
-                found = _remote(one, matches, parquet_column, seen)
+                found = _remote(one, matches, parquet_column, seen, unreadable)
                 any_rows = any_rows or any(_is_rows(run) for run in found)
                 runs += found
                 continue
@@ -98,12 +101,25 @@ def _local_url(url: str) -> str | None:
 
 
 def _remote(
-    url: str, matches: Callable[[str], bool], column: str | None, seen: Seen
+    url: str,
+    matches: Callable[[str], bool],
+    column: str | None,
+    seen: Seen,
+    unreadable: list[tuple[object, str]] | None,
 ) -> list[Sequence[LabelSource]]:
     """The sources one URL leads to, in runs, each input once."""
-    from .archives import list_members
+    from .archives import list_members as list_all
     from .parquet import list_rows
     from .remote import filesystem, list_remote, one_object
+
+    def list_members(archive: RemoteFile, keep: Callable[[str], bool]) -> list[ArchiveMember]:
+        try:
+            return list_all(archive, keep)
+        except BadMaskError as error:
+            if unreadable is None:
+                raise
+            unreadable.append((archive, error.problem))
+            return []
 
     chained = _archive_chain(url)
     if chained is not None:
