@@ -204,6 +204,17 @@ def _open(path: Path | str) -> IO[bytes]:
         raise PerImageError(f"{path}: cannot read ({error.strerror or error})") from error
 
 
+def _why(error: Exception, path: Path | str) -> str:
+    """A read error in a few words: a remote one as read/sources/remote.py says it."""
+    from ..read.base.urls import is_url
+
+    if not is_url(path):
+        return type(error).__name__
+    from ..read.sources.remote import reason
+
+    return reason(error, str(path))
+
+
 def read_per_image(
     path: Path | str,
 ) -> Iterator[tuple[dict[str, Any], ImageCounts | None, str]]:
@@ -217,7 +228,7 @@ def read_per_image(
             try:
                 raw = handle.readline(MAX_LINE_BYTES + 1)
             except Exception as error:  # a local OSError, or a backend's own error type
-                raise PerImageError(f"{where}: cannot read ({type(error).__name__})") from error
+                raise PerImageError(f"{where}: cannot read ({_why(error, path)})") from error
             if not raw:
                 break
             if len(raw) > MAX_LINE_BYTES:
