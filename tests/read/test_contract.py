@@ -136,6 +136,18 @@ def test_any_input_reached_twice_by_any_route_is_counted_once(
     assert counts(*routes) == {k: k for k in {k for k, _ in picks}}
 
 
+def test_every_route_to_an_input_gives_it_one_key(world: dict[int, list[str]]) -> None:
+    from mfb_cli.read.sources.shards import source_key
+
+    keys = {k: {source_key(s) for route in routes for s in find_label_sources([route])}
+            for k, routes in world.items()}  # fmt: skip
+    assert all(len(found) == 1 for found in keys.values()), keys
+    assert len(set.union(*keys.values())) == len(world)  # and one input's key is its own
+    for found in keys.values():
+        (key,) = found
+        assert "pw0rd" not in repr(key) and "someone" not in str(key)
+
+
 def test_every_route_twice_over_counts_each_input_once(world: dict[int, list[str]]) -> None:
     every = [route for spellings in world.values() for route in spellings]
     assert counts(*every, *reversed(every)) == {k: k for k in world}

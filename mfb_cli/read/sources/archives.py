@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from ...errors import BadMaskError, MfbError, Param
 from ..base.budget import ByteBudget, MemberBytes
+from ..base.keys import SourceKey, local_key
 from ..base.urls import safe_text
 
 # zipfile, tarfile and the decompressors are imported when an archive is read (start-up).
@@ -107,6 +108,12 @@ class ArchiveMember:
 
     def __repr__(self) -> str:
         return f"ArchiveMember({str(self)!r}, position={self.position})"
+
+    @property
+    def key(self) -> SourceKey:
+        """The member's identity: its archive's, and its path inside it."""
+        archive = local_key(self.archive) if isinstance(self.archive, Path) else self.archive.key
+        return archive.member(self.member)
 
 
 #: Where an archive's bytes come from: a file on disk or an object at a URL.

@@ -57,6 +57,11 @@ class ParquetRow:
     def __repr__(self) -> str:
         return f"ParquetRow({str(self)!r}, column={self.column!r})"
 
+    @property
+    def key(self) -> SourceKey:
+        """The row's identity: its shard's, the column and the row number."""
+        return shard_key(self.shard).row(self.column, self.row)
+
 
 def shard_key(shard: Shard) -> SourceKey:
     """A shard's identity: its real path, or its object's key."""
@@ -232,7 +237,7 @@ class ParquetReader:
     def __init__(self, budget: ByteBudget) -> None:
         self.budget = budget
         self._open: _OpenShard | None = None
-        self._failed: tuple[SourceKey, str, BaseException] | None = None
+        self._failed: tuple[Shard, str, BaseException] | None = None
 
     def read_named(self, row: ParquetRow, max_bytes: int) -> tuple[ParquetRow, MemberBytes]:
         """The row named by its ``path`` field, and its bytes, counted against the budget;
@@ -285,18 +290,20 @@ class ParquetReader:
             raise
 
     def _shard(self, row: ParquetRow) -> _OpenShard:
-        key = shard_key(row.shard)
-        if self._failed is not None and self._failed[:2] == (key, row.column):
+        # Rows were de-duplicated when listed: a shard is told by how the rows name it
+        # (no key to compute for each of millions of rows).
+        which = (row.shard, row.column)
+        if self._failed is not None and self._failed[:2] == which:
             raise self._failure(row, self._failed[2])
         current = self._open
-        if current is None or (shard_key(current.shard), current.column) != (key, row.column):
+        if current is None or (current.shard, current.column) != which:
             self.close()
             try:
                 current = self._open = _OpenShard(row.shard, row.column)
             except Exception as error:
                 failure = self._failure(row, error)
                 if isinstance(failure, BadMaskError):
-                    self._failed = (key, row.column, error)  # every row of it, at once
+                    self._failed = (row.shard, row.column, error)  # every row, at once
                 raise failure from error
             current.seek(row.row)
         return current

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import BadMaskError, MfbError, OptionError, Param
-from ..base.keys import Seen, local_key, url_key
+from ..base.keys import Seen, SourceKey, local_key, url_key
 from ..base.urls import is_url, safe_url, shown_path
 from .archives import is_archive
 from .braces import MAX_BRACE_PATHS, count_braces, expand_braces, iter_braces
@@ -31,6 +31,7 @@ __all__ = [
     "expand_braces",
     "is_parquet",
     "read_remote_list",
+    "source_key",
     "split_paths",
 ]
 
@@ -78,6 +79,11 @@ def split_paths(
             "with the glob pattern, not for shards)",
         )
     return local, runs
+
+
+def source_key(source: LabelSource) -> SourceKey:
+    """The identity of any label source (base/keys.py): what runs are de-duplicated on."""
+    return local_key(source) if isinstance(source, Path) else source.key
 
 
 def is_parquet(name: object) -> bool:
