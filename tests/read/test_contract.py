@@ -116,7 +116,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, s3: Any) -> Iterator[dict[in
                 str(root / "local"),
                 f"{root}/local/../local/a.png",
             ],
-            2: [str(root / "t-0000.tar"), str(links / "link_t.tar"), f"{root}/t-{{0000,0000}}.tar"],
+            2: [
+                str(root / "t-0000.tar"),
+                str(links / "link_t.tar"),
+                f"{root}/t-{{0000,0000}}.tar",
+                f"tar::file://{root}/t-0000.tar",
+            ],
             3: [str(root / "p.parquet"), str(links / "link_p.parquet"), f"{root}/{{p,p}}.parquet"],
             4: [f"{http}/h.png", f"{credentials}/h.png", f"{http}/x/../h.png"],
             5: [f"{http}/w-0000.tar", f"{http}/w-{{0000,0000}}.tar", f"tar::{http}/w-0000.tar"],

@@ -98,8 +98,12 @@ def _is_rows(run: Sequence[LabelSource]) -> bool:
 
 
 def _local_url(url: str) -> str | None:
-    """The local path a ``file://`` URL names (read as a local path: the same rules, the
-    same identity), else None."""
+    """The local path a ``file://`` URL names, or the archive ``tar::file://`` or
+    ``zip::file://`` names (read as a local path: the same rules, the same identity),
+    else None."""
+    chained = _archive_chain(url)
+    if chained is not None and not chained[0].strip("/"):
+        url = chained[1]
     lowered = url.lower()
     if lowered.startswith(("file://", "local://")) and "::" not in url:
         return url_key(url).place
