@@ -6,14 +6,14 @@ only when a URL is given. Credentials come from each backend's own configuration
 string (base/urls.py), so a secret typed into a URL never reaches an output or a message.
 
 Every read here is bounded before it starts: a body is read to at most its listed size
-plus one byte (or, its size unknown, to the cap plus one byte) and refused past it, and
-http(s) bodies are read here, a chunk at a time, not by the backend (which reads a reply
-whole). Network reads get the deadlines of base/cancel.py.
+plus one byte (or, its size unknown, to the cap plus one byte) and refused past it;
+http(s) bodies are read by mfb (http.py), a chunk at a time, not by the backend, which
+reads a reply whole. Network reads get the deadlines of base/cancel.py; failures are
+named and judged in failures.py.
 """
 
 from __future__ import annotations
 
-import errno
 import io
 import re
 from dataclasses import dataclass, field
@@ -22,7 +22,26 @@ from typing import TYPE_CHECKING, Any
 from ...errors import BadMaskError, MfbError, Param
 from ..base import cancel
 from ..base.keys import SourceKey, url_key
-from ..base.urls import safe_text, safe_url, shown_path
+from ..base.urls import safe_url, shown_path
+from .failures import is_network_failure, read_failure, reason
+
+__all__ = [
+    "BACKENDS",
+    "READ_THREADS",
+    "RemoteFile",
+    "filesystem",
+    "is_network_failure",
+    "list_remote",
+    "one_object",
+    "open_remote",
+    "open_url",
+    "read_body",
+    "read_failure",
+    "read_url",
+    "reason",
+    "too_large",
+    "write_url",
+]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,8 +62,6 @@ BACKENDS = {
 
 #: Remote reads in flight at once: reading is I/O bound, so more than the decoding threads.
 READ_THREADS = 16
-#: Bytes asked of a stream at a time.
-_CHUNK = 1 << 20
 
 
 def filesystem(url: str) -> tuple[Any, str]:
@@ -81,7 +98,9 @@ def _deadlines(url: str) -> dict[str, Any]:
     options: dict[str, dict[str, Any]] = {}
     for protocol in protocols:
         if protocol in ("http", "https"):
-            options[protocol] = {"client_kwargs": {"timeout": _http_timeout()}}
+            from .http import http_timeout
+
+            options[protocol] = {"client_kwargs": {"timeout": http_timeout()}}
         elif protocol in ("s3", "s3a"):
             options[protocol] = {
                 "config_kwargs": {
@@ -92,107 +111,6 @@ def _deadlines(url: str) -> dict[str, Any]:
     if len(protocols) == 1:
         return options.get(protocols[0], {})
     return options  # a chained URL: options under each protocol's name, as fsspec takes them
-
-
-def _http_timeout() -> Any:
-    import aiohttp
-
-    return aiohttp.ClientTimeout(
-        total=None,
-        connect=cancel.CONNECT_SECONDS,
-        sock_connect=cancel.CONNECT_SECONDS,
-        sock_read=cancel.READ_SECONDS,
-    )
-
-
-# Why a read failed, in words, and whether it is the object's fault (a bad file, which
-# --skip-bad may skip) or the network's (the run stops: skipping would change the counts).
-_TIMEOUTS = {"TimeoutError", "FSTimeoutError", "ServerTimeoutError", "ConnectTimeoutError",
-             "ReadTimeoutError", "ConnectTimeout", "ReadTimeout"}  # fmt: skip
-_NO_CONNECTION = {"ClientConnectorError", "EndpointConnectionError", "ConnectionError",
-                  "ServerDisconnectedError", "ClientOSError", "ClientPayloadError",
-                  "ConnectionResetError", "ConnectionRefusedError"}  # fmt: skip
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    """The error and every error it was raised from or while handling, outermost first."""
-    found: list[BaseException] = []
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop(0)
-        if current is None or any(current is seen for seen in found):
-            continue
-        found.append(current)
-        pending += [current.__cause__, current.__context__]
-    return found
-
-
-def _named(error: BaseException, names: set[str]) -> bool:
-    return any(kind.__name__ in names for kind in type(error).__mro__)
-
-
-def reason(error: BaseException, url: str = "") -> str:
-    """Why a remote call failed, in a few words: connection refused, timed out, an HTTP
-    status, no such object, access denied; else the backend's own message, made safe."""
-    chain = _chain(error)
-    for current in chain:
-        if _named(current, _TIMEOUTS):
-            return f"timed out: no answer within {cancel.READ_SECONDS:g} s"
-    for current in chain:
-        os_error = getattr(current, "os_error", current)  # aiohttp keeps the OSError aside
-        if isinstance(os_error, ConnectionRefusedError) or (
-            isinstance(os_error, OSError) and os_error.errno == errno.ECONNREFUSED
-        ):
-            return "connection refused"
-        if _named(current, _NO_CONNECTION):
-            return f"cannot connect ({safe_text(str(current), url) or type(current).__name__})"
-    for current in chain:
-        status = getattr(current, "status", None)
-        if isinstance(status, int) and status >= 400 and status != 404:
-            message = getattr(current, "message", "") or ""
-            return f"HTTP status {status}{f' {message}' if message else ''}"
-        response = getattr(current, "response", None)  # botocore's ClientError
-        if isinstance(response, dict) and "Error" in response:
-            code = response["Error"].get("Code", "")
-            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code not in ("404", "NoSuchKey", "NoSuchBucket"):
-                return f"{code} (HTTP status {status})" if status else str(code)
-    if isinstance(error, FileNotFoundError) or any(isinstance(e, FileNotFoundError) for e in chain):
-        return "no such object"
-    if isinstance(error, PermissionError):
-        return "access denied"
-    return safe_text(str(error), url) or type(error).__name__
-
-
-def is_network_failure(error: BaseException) -> bool:
-    """Whether a failed read is the network's or the server's doing (no connection, a
-    timeout, a server error 5xx or 429, no range requests), not the object's: then no
-    object is skipped as bad for it."""
-    for current in _chain(error):
-        if _named(current, _TIMEOUTS | _NO_CONNECTION | {"RangesRefused"}) or isinstance(
-            current, ConnectionError
-        ):
-            return True
-        status = getattr(current, "status", None)
-        response = getattr(current, "response", None)
-        if isinstance(response, dict):
-            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", status)
-        if isinstance(status, int) and (status >= 500 or status == 429):
-            return True
-    return False
-
-
-def read_failure(name: str, error: BaseException, url: str) -> MfbError:
-    """The error for a read that failed: a BadMaskError when the object is at fault,
-    an MfbError (never skipped) when the network is."""
-    if isinstance(error, MfbError):
-        return error
-    if isinstance(error, MemoryError):
-        return MfbError(f"{name}: out of memory while reading it")
-    text = f"cannot be read ({reason(error, url)})"
-    if is_network_failure(error):
-        return MfbError(f"{name}: {text}")
-    return BadMaskError(name, text)
 
 
 @dataclass(frozen=True)
@@ -284,7 +202,9 @@ def read_body(remote: RemoteFile, limit: int) -> bytes:
     the object is larger, and nothing past it is ever read."""
     fs, _ = filesystem(remote.base)
     if remote.is_http:
-        return bytes(_http_read(fs, remote.path, 0, limit + 1, ranged=False))
+        from .http import read_http
+
+        return bytes(read_http(fs, remote.path, 0, limit + 1, ranged=False))
     return bytes(fs.cat_file(remote.path, start=0, end=limit + 1))
 
 
@@ -323,140 +243,15 @@ def open_remote(remote: RemoteFile, *, seekable: bool) -> io.BufferedIOBase:
     then read with range requests; otherwise with one request, front to back."""
     fs, _ = filesystem(remote.base)
     if remote.is_http:
+        from .http import http_ranges, http_stream
+
         if seekable:
             if remote.size is None:
                 raise OSError("the server gives no size, and random access needs one")
-            return io.BufferedReader(_HttpRanges(fs, remote.path, remote.size), _CHUNK)
-        return io.BufferedReader(_HttpStream(fs, remote.path), _CHUNK)
+            return http_ranges(fs, remote.path, remote.size)
+        return http_stream(fs, remote.path)
     stream = fs.open(remote.path, "rb")
     return stream  # type: ignore[no-any-return]
-
-
-def _http_read(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> bytearray:
-    """At most ``count`` bytes from ``start``, read a chunk at a time (a server that sends
-    more, or never stops, is read no further); ``ranged`` asks for a range request."""
-    from fsspec.asyn import sync  # type: ignore[import-untyped]
-
-    async def get() -> bytearray:
-        session = await fs.set_session()
-        options = dict(fs.kwargs)
-        headers = _identity(options)
-        if ranged:
-            headers["Range"] = f"bytes={start}-{start + count - 1}"
-        async with session.get(
-            fs.encode_url(url), headers=headers, timeout=_http_timeout(), **options
-        ) as reply:
-            if reply.status == 404:
-                raise FileNotFoundError(url)
-            if ranged and reply.status == 416:
-                return bytearray()
-            reply.raise_for_status()
-            if ranged and start > 0 and reply.status != 206:
-                raise RangesRefused(
-                    "the server does not answer range requests (HTTP 206), which a zip or a "
-                    "parquet file at a URL is read with"
-                )
-            data = bytearray()
-            while len(data) < count:
-                chunk = await reply.content.read(min(_CHUNK, count - len(data)))
-                if not chunk:
-                    break
-                data += chunk
-            return data
-
-    return sync(fs.loop, get)  # type: ignore[no-any-return]
-
-
-class RangesRefused(Exception):
-    """An http(s) server that sends the whole object when a part of it is asked for.
-
-    Not an OSError, which zipfile would report as a damaged archive."""
-
-
-def _identity(options: dict[str, Any]) -> dict[str, str]:
-    """The request's headers (taken out of the file system's options, with its timeout),
-    asking for the bytes as stored: a compressed reply would not be the size listed."""
-    options.pop("timeout", None)
-    headers = dict(options.pop("headers", None) or {})
-    headers.setdefault("Accept-Encoding", "identity")
-    return headers
-
-
-class _HttpRanges(io.RawIOBase):
-    """An http(s) object of known size, read with one range request per buffer refill."""
-
-    def __init__(self, fs: Any, url: str, size: int) -> None:
-        super().__init__()
-        self._fs, self._url, self._size, self._at = fs, url, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        wanted = min(len(buffer), self._size - self._at)
-        if wanted <= 0:
-            return 0
-        data = _http_read(self._fs, self._url, self._at, wanted, ranged=True)
-        buffer[: len(data)] = data
-        self._at += len(data)
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
-        self._at = max(0, base + offset)
-        return self._at
-
-    def tell(self) -> int:
-        return self._at
-
-
-class _HttpStream(io.RawIOBase):
-    """An http(s) object read front to back in one request (one reply, kept open)."""
-
-    def __init__(self, fs: Any, url: str) -> None:
-        super().__init__()
-        self._fs, self._url = fs, url
-        self._reply: Any = None
-        self._at = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        from fsspec.asyn import sync
-
-        if self._reply is None:
-            self._reply = sync(self._fs.loop, self._open)
-        data = sync(self._fs.loop, self._reply.content.read, len(buffer))
-        buffer[: len(data)] = data
-        self._at += len(data)
-        return len(data)
-
-    async def _open(self) -> Any:
-        session = await self._fs.set_session()
-        options = dict(self._fs.kwargs)
-        headers = _identity(options)
-        reply = await session.get(
-            self._fs.encode_url(self._url), headers=headers, timeout=_http_timeout(), **options
-        )
-        if reply.status == 404:
-            reply.release()
-            raise FileNotFoundError(self._url)
-        reply.raise_for_status()
-        return reply
-
-    def tell(self) -> int:
-        return self._at
-
-    def close(self) -> None:
-        if self._reply is not None:
-            # Drops the connection, on the loop's thread; a stalled reply is not waited for.
-            self._fs.loop.call_soon_threadsafe(self._reply.close)
-            self._reply = None
-        super().close()
 
 
 def write_url(url: str, data: bytes) -> None:
