@@ -70,6 +70,7 @@ def interrupt_stalled(
     ("mode", "name"),
     [("stall", "m.png"),  # an object's body stalls after its headers (a reader thread)
      ("stall", "shard.tar"),  # a tar's stream stalls while it is listed (the main thread)
+     ("stall", "shard.parquet"),  # a range request stalls inside pyarrow's footer read
      ("silent", "m.png")],  # the server accepts and never answers (the listing)
 )  # fmt: skip
 def test_a_signal_ends_a_run_stalled_on_a_remote_source(

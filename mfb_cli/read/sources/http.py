@@ -8,13 +8,17 @@ read takes more than it asked for, every request asks for the bytes as stored
 
 from __future__ import annotations
 
+import asyncio
 import io
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from ..base import cancel
 
 #: Bytes asked of a stream at a time.
 _CHUNK = 1 << 20
+
+_Result = TypeVar("_Result")
 
 
 def http_timeout() -> Any:
@@ -28,11 +32,20 @@ def http_timeout() -> Any:
     )
 
 
+def on_loop(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, _Result]) -> _Result:
+    """``work`` run on the file system's event loop, waited for in slices; if the wait
+    ends early (Ctrl-C, SIGTERM) the work is cancelled, not left pending on the loop."""
+    future = asyncio.run_coroutine_threadsafe(work, loop)
+    try:
+        return cancel.result(future)
+    except BaseException:
+        future.cancel()
+        raise
+
+
 def read_http(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> bytearray:
     """At most ``count`` bytes from ``start``, read a chunk at a time (a server that sends
     more, or never stops, is read no further); ``ranged`` asks for a range request."""
-    from fsspec.asyn import sync  # type: ignore[import-untyped]
-
     async def get() -> bytearray:
         session = await fs.set_session()
         options = dict(fs.kwargs)
@@ -60,7 +73,7 @@ def read_http(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> byt
                 data += chunk
             return data
 
-    return sync(fs.loop, get)  # type: ignore[no-any-return]
+    return on_loop(fs.loop, get())
 
 
 class RangesRefused(Exception):
@@ -122,11 +135,9 @@ class _HttpStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        from fsspec.asyn import sync
-
         if self._reply is None:
-            self._reply = sync(self._fs.loop, self._open)
-        data = sync(self._fs.loop, self._reply.content.read, len(buffer))
+            self._reply = on_loop(self._fs.loop, self._open())
+        data = on_loop(self._fs.loop, self._reply.content.read(len(buffer)))
         buffer[: len(data)] = data
         self._at += len(data)
         return len(data)
