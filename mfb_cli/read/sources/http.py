@@ -46,6 +46,7 @@ def on_loop(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, _Result])
 def read_http(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> bytearray:
     """At most ``count`` bytes from ``start``, read a chunk at a time (a server that sends
     more, or never stops, is read no further); ``ranged`` asks for a range request."""
+
     async def get() -> bytearray:
         session = await fs.set_session()
         options = dict(fs.kwargs)
