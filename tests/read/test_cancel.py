@@ -19,6 +19,18 @@ def test_a_wait_with_a_deadline_ends_with_timeout_error() -> None:
     assert cancel.result(done) == 7
 
 
+def test_a_future_whose_error_is_a_timeout_raises_it_at_once() -> None:
+    # A read that timed out holds a TimeoutError: it is the answer, not "not done yet".
+    timed_out: Future[int] = Future()
+    timed_out.set_exception(TimeoutError("the server timed out"))
+    with pytest.raises(TimeoutError, match="the server timed out"):
+        cancel.result(timed_out)
+    later: Future[int] = Future()
+    threading.Timer(0.3, later.set_exception, [TimeoutError("late")]).start()
+    with pytest.raises(TimeoutError, match="late"):
+        cancel.result(later, timeout=30)
+
+
 def test_a_blocking_call_is_abandoned_at_its_deadline() -> None:
     release = threading.Event()
     with pytest.raises(TimeoutError):

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, wait
 from time import monotonic
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,14 +33,17 @@ _Result = TypeVar("_Result")
 
 
 def result(future: Future[_Result], timeout: float | None = None) -> _Result:
-    """``future.result()``, waited for in slices; TimeoutError after ``timeout`` seconds."""
+    """``future.result()``, waited for in slices; TimeoutError after ``timeout`` seconds.
+
+    Done-ness is asked with ``wait``, never by catching TimeoutError from ``result``: the
+    future's own error may be a TimeoutError (a read that timed out), to be raised as is.
+    """
     deadline = None if timeout is None else monotonic() + timeout
-    while True:
-        try:
-            return future.result(SLICE)
-        except FutureTimeout:
-            if deadline is not None and monotonic() >= deadline:
-                raise TimeoutError(f"no answer within {timeout:g} s") from None
+    while not future.done():
+        wait([future], SLICE)
+        if deadline is not None and not future.done() and monotonic() >= deadline:
+            raise TimeoutError(f"no answer within {timeout:g} s")
+    return future.result()
 
 
 def call(function: Callable[..., _Result], *args: Any, timeout: float) -> _Result:
