@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from time import monotonic
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,13 +35,17 @@ _Result = TypeVar("_Result")
 def result(future: Future[_Result], timeout: float | None = None) -> _Result:
     """``future.result()``, waited for in slices; TimeoutError after ``timeout`` seconds.
 
-    Done-ness is asked with ``wait``, never by catching TimeoutError from ``result``: the
-    future's own error may be a TimeoutError (a read that timed out), to be raised as is.
+    The wait is a bare lock, acquired with a timeout, that the future releases when done:
+    a signal raised during it leaves no lock half-handled (a Condition's wait can, and
+    then reports 'release unlocked lock'). Done-ness is never told by catching a
+    TimeoutError from ``result``: the future's own error may be one, to be raised as is.
     """
     deadline = None if timeout is None else monotonic() + timeout
-    while not future.done():
-        wait([future], SLICE)
-        if deadline is not None and not future.done() and monotonic() >= deadline:
+    done = threading.Lock()
+    done.acquire()
+    future.add_done_callback(lambda _: done.release())
+    while not done.acquire(timeout=SLICE):
+        if deadline is not None and monotonic() >= deadline:
             raise TimeoutError(f"no answer within {timeout:g} s")
     return future.result()
 
