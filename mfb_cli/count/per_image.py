@@ -10,7 +10,6 @@ concatenate (``cat a.jsonl b.jsonl``): a header may repeat, and every header mus
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os

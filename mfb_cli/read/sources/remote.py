@@ -234,7 +234,7 @@ def open_url(url: str) -> io.BufferedIOBase:
     """A URL's bytes as a stream, read a bounded chunk at a time (http(s): one request),
     through a buffered reader: fsspec's own files ignore the size given to readline."""
     stream = open_remote(one_object(url), seekable=False)
-    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)
 
 
 def open_remote(remote: RemoteFile, *, seekable: bool) -> io.BufferedIOBase:
