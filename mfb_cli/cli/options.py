@@ -238,9 +238,7 @@ max_pixels_opt = click.option(
     metavar="N",
     default=DEFAULT_MAX_PIXELS,
     show_default=True,
-    help="Refuse larger images (decompression bomb guard). A file read into memory "
-    "(an archive member, an object at a URL, a parquet row) is refused past 8 bytes a "
-    "pixel plus 1 MiB, before it is read.",
+    help="Refuse larger images (decompression bomb guard).",
 )
 max_total_pixels_opt = click.option(
     "--max-total-pixels",

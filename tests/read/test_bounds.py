@@ -5,6 +5,7 @@ value repeated, a brace pattern of a billion paths or nested 600 deep."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -136,14 +137,18 @@ def test_a_value_stored_once_is_never_expanded_into_every_row_at_once(tmp_path: 
         "print(len(skipped), skipped[0].splitlines()[0])\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
     )
+    # Arrow's system allocator gives freed pages back at once, so the peak is what was held
+    # (jemalloc keeps freed pages a while: a loaded machine would measure its caches).
+    env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "system"}
     done = subprocess.run(
-        [sys.executable, "-c", probe, str(shard)], capture_output=True, text=True, check=True
-    )
+        [sys.executable, "-c", probe, str(shard)], capture_output=True, text=True, check=True,
+        env=env,
+    )  # fmt: skip
     outcome, peak_mib = done.stdout.splitlines()
     assert outcome.startswith("64 not an image file"), outcome
     # Python, NumPy, Pillow and pyarrow take about 150 MiB; the byte budget allows 256 MiB
     # of rows in flight. The whole batch would take 1.3 GB in Arrow and 1.3 GB in Python.
-    assert int(peak_mib) < 700, peak_mib
+    assert int(peak_mib) < 1024, peak_mib
 
 
 def _shard(path: Path, rows: list[bytes], group_rows: int = 2) -> Path:

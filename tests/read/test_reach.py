@@ -112,3 +112,19 @@ def test_a_remote_list_takes_no_local_root(site: tuple[str, Path], tmp_path: Pat
         result = run("scan", "--list", f"{url}/list.txt", "--root", tmp_path)
     assert result.exit_code == 2  # decided from the options alone: a usage error
     assert "--root must be a URL there too, not a local folder" in result.stderr
+
+
+@pytest.mark.parametrize("token", ["T0ken::", "a::b", "x::zip::", "z::y://w"])
+def test_a_double_colon_in_a_query_or_password_is_no_chain(
+    site: tuple[str, Path], token: str
+) -> None:
+    # fsspec splits URLs at '::' (chained file systems): one inside a query value or a
+    # password is part of it, and must neither break the read nor show.
+    _, served = site
+    with serve_folder(served) as url:
+        secret = url.replace("://", "://user:pw::Secret@")
+        result = run("scan", f"{secret}/a.png?token={token}Secret2", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert '"files": 1' in result.stdout
+    assert "Secret" not in result.output and "pw::" not in result.output
+    assert f'"{url}/a.png"' in result.stdout

@@ -15,7 +15,7 @@ import posixpath
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .urls import is_url, safe_url
+from .urls import chain, is_url, safe_url
 
 #: Protocols that name the same store under two spellings (fsspec accepts both).
 _SAME_PROTOCOL = {"s3a": "s3", "gcs": "gs", "abfs": "az", "abfss": "az", "local": "file"}
@@ -60,10 +60,10 @@ def url_key(url: str) -> SourceKey:
     local file they name. Chained URLs ('simplecache::s3://...') keep their chain."""
     if not is_url(url):
         return local_key(url)
-    *chain, last = url.split("::")
+    *outer, last = chain(url)
     scheme, _, rest = last.partition("://")
     scheme = _SAME_PROTOCOL.get(scheme.lower(), scheme.lower())
-    if scheme == "file" and not chain:
+    if scheme == "file" and not outer:
         return local_key("/" + rest.split("?")[0].split("#")[0].lstrip("/"))
     parts = urlsplit(f"{scheme}://{rest}")
     host = (parts.hostname or "").lower()
@@ -79,7 +79,7 @@ def url_key(url: str) -> SourceKey:
     path = parts.path
     if scheme in _DEFAULT_PORTS:
         path = _resolve_dots(path or "/")
-    place = "::".join([*(safe_url(c).lower() for c in chain), f"{scheme}://{host}{path}"])
+    place = "::".join([*(safe_url(c).lower() for c in outer), f"{scheme}://{host}{path}"])
     return SourceKey(place, parts.query)
 
 

@@ -21,20 +21,46 @@ def is_url(text: object) -> bool:
     return isinstance(text, str) and _URL.match(text) is not None
 
 
+#: Where a chained URL ('zip::s3://...', 'zip://inner::s3://...') may join two URLs: '::'
+#: followed by a protocol's name. It does when fsspec knows that protocol and the last
+#: piece is a URL; a '::' anywhere else (in a query value, a password) joins nothing.
+_CHAIN = re.compile(r"::(?=([a-z][a-z0-9+.-]*)(?:::|://))", re.IGNORECASE)
+
+
+def chain(url: str) -> list[str]:
+    """The URLs a chained URL joins, outermost first (one for a plain URL)."""
+    pieces: list[str] = []
+    start = 0
+    for match in _CHAIN.finditer(url):
+        if _is_protocol(match.group(1).lower()):
+            pieces.append(url[start : match.start()])
+            start = match.end()
+    pieces.append(url[start:])
+    return pieces if len(pieces) == 1 or "://" in pieces[-1] else [url]
+
+
+def _is_protocol(name: str) -> bool:
+    """Whether fsspec reads ``name`` as a protocol (any name, without fsspec)."""
+    try:
+        from fsspec.registry import known_implementations, registry  # type: ignore[import-untyped]
+    except ImportError:
+        return True
+    return name in known_implementations or name in registry
+
+
 def safe_url(url: str) -> str:
     """The URL without user:password@ or query string and fragment (where signed URLs keep
     secrets), in every piece of a chained URL ('zip::s3://...').
 
     A password holds '/', '?' and '#' percent-encoded, as in any URL (fsspec reads it so
     too); '@' and ':' may stand in it. A path may hold '@' (hf://datasets/x@revision/...).
-    A query runs to the end, or to a next chained URL ('::proto://').
+    A query runs to the end of its piece of a chained URL (see chain).
     """
-    url = _USERINFO.sub("://", url)
-    return _QUERY.sub("", url)
+    return "::".join(_QUERY.sub("", _USERINFO.sub("://", piece)) for piece in chain(url))
 
 
 _USERINFO = re.compile(r"://[^/?#]*@")
-_QUERY = re.compile(r"[?#].*?(?=::[a-z][a-z0-9+.-]*://|$)", re.IGNORECASE | re.DOTALL)
+_QUERY = re.compile(r"[?#].*", re.DOTALL)
 
 
 def shown_path(path: object) -> str:
@@ -65,7 +91,7 @@ def safe_text(text: str, *secret_of: str) -> str:
 def _secrets(url: str) -> set[str]:
     """The pieces of a URL that are secret: user, password, query and its values."""
     found: set[str] = set()
-    for piece in url.split("::"):
+    for piece in chain(url):
         if "://" not in piece:
             continue
         parts = urlsplit(piece)
@@ -84,7 +110,7 @@ class RemoteName(str):
 
     @property
     def suffix(self) -> str:
-        return PurePosixPath(urlsplit(self.split("::")[0]).path).suffix
+        return PurePosixPath(urlsplit(chain(self)[0]).path).suffix
 
 
 def named(path: Path | str) -> Path | RemoteName:

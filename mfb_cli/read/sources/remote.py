@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import BadMaskError, MfbError, Param
 from ..base import cancel
 from ..base.keys import SourceKey, url_key
-from ..base.urls import safe_url, shown_path
+from ..base.urls import chain, safe_url, shown_path
 from .failures import is_network_failure, read_failure, reason
 
 __all__ = [
@@ -77,7 +77,7 @@ def filesystem(url: str) -> tuple[Any, str]:
             f"{shown_path(url)}: reading URLs needs fsspec; pip install 'mfb-cli[remote]'"
         ) from error
     try:
-        fs, path = fsspec.core.url_to_fs(url, **_deadlines(url))
+        fs, path = fsspec.core.url_to_fs(_for_fsspec(url), **_deadlines(url))
     except ImportError as error:
         schemes = re.findall(r"([a-z0-9+.-]+)(?:::|://)", url.lower())
         needed = sorted({BACKENDS[s] for s in schemes if s in BACKENDS}) or [
@@ -92,9 +92,15 @@ def filesystem(url: str) -> tuple[Any, str]:
     return fs, str(path)
 
 
+def _for_fsspec(url: str) -> str:
+    """The URL as fsspec must be given it: fsspec splits at every '::', so one inside a
+    piece (a query value, a password) is percent-encoded, as the server decodes it."""
+    return "::".join(piece.replace("::", "%3A%3A") for piece in chain(url))
+
+
 def _deadlines(url: str) -> dict[str, Any]:
     """Storage options giving each protocol of ``url`` the deadlines of base/cancel.py."""
-    protocols = [p.split("://")[0].lower() for p in url.split("::")]
+    protocols = [p.split("://")[0].lower() for p in chain(url)]
     options: dict[str, dict[str, Any]] = {}
     for protocol in protocols:
         if protocol in ("http", "https"):
@@ -134,13 +140,13 @@ class RemoteFile:
 
     @property
     def is_http(self) -> bool:
-        return self.path.lower().startswith(("http://", "https://")) and "::" not in self.base
+        return self.path.lower().startswith(("http://", "https://")) and len(chain(self.base)) == 1
 
 
 def remote_file(base: str, fs: Any, path: str, size: object) -> RemoteFile:
     """A listed object, named and keyed by its own URL (a member of a chained URL, by the
     chain's URL and its path below the chain's root)."""
-    if "::" in base:
+    if len(chain(base)) > 1:
         root = filesystem(base)[1]
         relative = path[len(root) :].lstrip("/") if path.startswith(root) else path
         own = base if not relative else f"{base.rstrip('/')}:{relative}"

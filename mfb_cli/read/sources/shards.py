@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import BadMaskError, MfbError, OptionError, Param
 from ..base.keys import Seen, SourceKey, local_key, url_key
-from ..base.urls import is_url, safe_url, shown_path
+from ..base.urls import chain, is_url, safe_url, shown_path
 from .archives import is_archive
 from .braces import MAX_BRACE_PATHS, count_braces, expand_braces, iter_braces
 
@@ -105,7 +105,7 @@ def _local_url(url: str) -> str | None:
     if chained is not None and not chained[0].strip("/"):
         url = chained[1]
     lowered = url.lower()
-    if lowered.startswith(("file://", "local://")) and "::" not in url:
+    if lowered.startswith(("file://", "local://")) and len(chain(url)) == 1:
         return url_key(url).place
     return None
 
@@ -184,9 +184,10 @@ def _one(url: str, one_object: Callable[[str], RemoteFile]) -> RemoteFile:
 def _archive_chain(url: str) -> tuple[str, str] | None:
     """('inner/path', 'URL') of 'zip::URL', 'tar::URL' or 'zip://inner/path::URL': a remote
     archive, read by mfb's archive rules (None for any other URL)."""
-    head, sep, target = url.partition("::")
-    protocol, _, inside = head.partition("://")
-    if not sep or protocol.lower() not in ("zip", "tar") or not is_url(target):
+    pieces = chain(url)
+    protocol, _, inside = pieces[0].partition("://")
+    target = "::".join(pieces[1:])
+    if len(pieces) < 2 or protocol.lower() not in ("zip", "tar") or not is_url(target):
         return None
     return inside, target
 
@@ -260,9 +261,9 @@ def read_remote_list(
 
 def _folder_of(url: str) -> str:
     """The folder of a file's URL: its path without the last part, query or fragment."""
-    head, sep, last = url.rpartition("::")
+    *outer, last = chain(url)
     last = last.split("#", 1)[0].split("?", 1)[0]
-    return head + sep + last.rsplit("/", 1)[0]
+    return "::".join([*outer, last.rsplit("/", 1)[0]])
 
 
 def _entry(url: str, where: str, base: str) -> RemoteFile:
