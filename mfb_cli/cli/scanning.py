@@ -50,11 +50,11 @@ class Scanned:
 
         record: dict[str, Any] = {"paths": [shown_path(p) for p in scan.paths], "glob": scan.glob}
         if scan.lists:
-            record["lists"] = [str(p) for p in scan.lists]
+            record["lists"] = [shown_path(p) for p in scan.lists]
             # How entries became paths, when not the default (the list's folder, as written).
             for key, value in (("column", scan.column), ("root", scan.root)):
                 if value is not None:
-                    record[key] = value if key == "column" else str(value)
+                    record[key] = value if key == "column" else shown_path(value)
             if scan.suffix:
                 record["suffix"] = scan.suffix
         if scan.parquet_column is not None:
@@ -118,7 +118,7 @@ def lift_pillow_limit() -> None:
 
 
 def find_sources(
-    scan: ScanRequest, unreadable: list[tuple[Path, str]] | None = None
+    scan: ScanRequest, unreadable: list[tuple[object, str]] | None = None
 ) -> LabelSources:
     """The label files of a scan: PATH... (folders, files, archives) and --list files.
 
@@ -150,7 +150,7 @@ def refuse_output_among(found: Sequence[LabelSource]) -> None:
     """A usage error when -o names a file a folder or list led to, before any is read."""
     if not outputs_given():
         return  # no file per input to look at
-    archives: set[Path] = set()
+    archives: set[object] = set()
     for source in found:
         if isinstance(source, ArchiveMember):
             if source.archive in archives:
@@ -330,7 +330,7 @@ def check_files(request: ScanRequest, spec: LabelSpec) -> CheckReport:
     from ..count.check import check_masks
     from .dask_run import check_inspector
 
-    unreadable: list[tuple[Path, str]] = []  # archives that cannot be listed: bad files
+    unreadable: list[tuple[object, str]] = []  # archives that cannot be listed: bad files
     dataset = request.read.dataset
     spec = with_ignore(spec, None if dataset is None else dataset.ignore)
     files = find_sources(request, unreadable)

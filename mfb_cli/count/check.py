@@ -459,7 +459,7 @@ def check_masks(
     jobs: int | None = None,
     skip_bad: bool = False,
     on_file: Callable[[LabelSource], None] | None = None,
-    unreadable: Sequence[tuple[Path, str]] = (),
+    unreadable: Sequence[tuple[object, str]] = (),
     inspector: Inspector | None = None,
     pool: Pool = "auto",
     geometry: int | Connectivity | None = None,

@@ -99,7 +99,7 @@ def _container(source: LabelSource) -> str | None:
     if isinstance(source, ArchiveMember):
         return str(source.archive)
     if isinstance(source, ParquetRow):
-        return source.shard
+        return str(source.shard)
     return None
 
 
@@ -107,7 +107,7 @@ def _size(source: LabelSource) -> int:
     if _container(source) is not None:
         return 0  # one archive or shard is one task whatever its size
     if isinstance(source, RemoteFile):
-        return source.size
+        return source.size or 0  # None: the server gave no size
     if not isinstance(source, Path):
         return 0
     try:

@@ -10,7 +10,6 @@ concatenate (``cat a.jsonl b.jsonl``): a header may repeat, and every header mus
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
@@ -181,26 +180,38 @@ def _ints(value: Any) -> bool:
 
 def _open(path: Path | str) -> IO[bytes]:
     """A local file, or a URL through fsspec (named without its secrets)."""
-    from ..read.base.urls import is_url, safe_url
-    from ..read.sources.remote import filesystem
+    from ..read.base.urls import is_url
 
     if is_url(path):
         assert isinstance(path, str)
-        fs, inside = filesystem(path)
+        from ..errors import MfbError
+        from ..read.sources.remote import open_url, reason
+
         try:
-            # fsspec's files take no size in readline(): a buffered reader over one bounds
-            # every line read (MAX_LINE_BYTES), as a local file's readline does.
-            return io.BufferedReader(fs.open(inside, "rb"))
-        except FileNotFoundError as error:
-            raise PerImageError(f"{safe_url(path)}: cannot read (no such object)") from error
+            # Read a bounded chunk at a time, through a buffered reader (read/sources/remote.py):
+            # every line read is bounded (MAX_LINE_BYTES), as a local file's readline is.
+            return open_url(path)  # type: ignore[return-value]
+        except MfbError as error:
+            raise PerImageError(str(error)) from error
         except Exception as error:  # each backend raises its own types
             raise PerImageError(
-                f"{safe_url(path)}: cannot read ({type(error).__name__})"
+                f"{shown_path(path)}: cannot read ({reason(error, path)})"
             ) from error
     try:
         return Path(path).open("rb")
     except OSError as error:
         raise PerImageError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+def _why(error: Exception, path: Path | str) -> str:
+    """A read error in a few words: a remote one as read/sources/remote.py says it."""
+    from ..read.base.urls import is_url
+
+    if not is_url(path):
+        return type(error).__name__
+    from ..read.sources.remote import reason
+
+    return reason(error, str(path))
 
 
 def read_per_image(
@@ -216,7 +227,7 @@ def read_per_image(
             try:
                 raw = handle.readline(MAX_LINE_BYTES + 1)
             except Exception as error:  # a local OSError, or a backend's own error type
-                raise PerImageError(f"{where}: cannot read ({type(error).__name__})") from error
+                raise PerImageError(f"{where}: cannot read ({_why(error, path)})") from error
             if not raw:
                 break
             if len(raw) > MAX_LINE_BYTES:

@@ -18,15 +18,14 @@ from collections import deque
 from contextlib import closing, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..read.base.budget import MemberBytes, decode_member
-from ..read.sources.archives import ArchiveReader, with_archive_bytes
+from ..read.base.budget import decode_member, max_source_bytes
 from .pools import BATCH_FILES, Pool, choose_pool, default_jobs, fetched_sources
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    from ..errors import BadMaskError
+    from ..read.base.budget import Lent
     from ..read.options import ReadOptions
     from ..read.sources.archives import LabelSource
 
@@ -268,15 +267,17 @@ def scan_in_order(
             yield from _flatten(outcomes)
         return
 
-    def one(item: tuple[LabelSource, MemberBytes | BadMaskError | None]) -> _Result:
+    def one(item: tuple[LabelSource, Lent]) -> _Result:
         path, lent = item
         # A member's read error is raised in decode_member, in the worker, so in file order.
         return guarded(path, lambda: decode_member(lent, lambda data: work(path, data)))
 
-    with (
-        ArchiveReader() as reader,
-        closing(ordered_map(one, with_archive_bytes(paths, reader, read), jobs)) as results,
-    ):
+    # Every source that is not a file on disk passes through the one lending loop (imported
+    # here: a scan of files on disk needs no reader threads).
+    from ..read.sources.lending import lend_bytes
+
+    lent = lend_bytes(paths, max_source_bytes(read.max_pixels))
+    with closing(lent), closing(ordered_map(one, lent, jobs)) as results:
         yield from results
 
 

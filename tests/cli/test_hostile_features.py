@@ -217,7 +217,7 @@ def test_a_bad_dask_address_is_a_usage_error_before_any_connection(tmp_path, add
      "memory://u:hunter2@b/x-{0..99999999}.tar?sig=topsecret"],
 )  # fmt: skip
 def test_a_brace_range_too_large_is_refused_before_it_is_built(pattern):
-    from mfb_cli.read.sources.shards import MAX_BRACE_PATHS, expand_braces
+    from mfb_cli.read.sources.braces import MAX_BRACE_PATHS, expand_braces
 
     with pytest.raises(MfbError, match=f"expand to more than {MAX_BRACE_PATHS} paths"):
         expand_braces(pattern)
@@ -227,14 +227,14 @@ def test_a_brace_range_too_large_is_refused_before_it_is_built(pattern):
 
 
 def test_brace_ranges_at_the_limit_still_expand(monkeypatch):
-    from mfb_cli.read.sources import shards
+    from mfb_cli.read.sources import braces
 
-    monkeypatch.setattr(shards, "MAX_BRACE_PATHS", 6)
-    assert shards.expand_braces("{a,b}{1..3}") == ["a1", "a2", "a3", "b1", "b2", "b3"]
+    monkeypatch.setattr(braces, "MAX_BRACE_PATHS", 6)
+    assert braces.expand_braces("{a,b}{1..3}") == ["a1", "a2", "a3", "b1", "b2", "b3"]
     with pytest.raises(MfbError):
-        shards.expand_braces("{a,b}{1..4}")
+        braces.expand_braces("{a,b}{1..4}")
     with pytest.raises(MfbError):
-        shards.expand_braces("{0..6}")
+        braces.expand_braces("{0..6}")
 
 
 def test_parquet_column_without_a_parquet_shard_is_a_usage_error(tmp_path):

@@ -10,11 +10,8 @@ alike). Neither secret may appear in any of them: every source becomes text thro
 
 from __future__ import annotations
 
-import functools
-import http.server
 import itertools
 import string
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,16 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ..conftest import run, save_mask
+from ..read.servers import serve_folder
 
 pytest.importorskip("aiohttp", reason="http(s):// needs aiohttp (the remote extra)")
 
 #: Marks both secrets: no output holds this text unless a secret leaked into it.
 MARK = "SECRET"
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +44,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert result.exit_code == 0, result.stderr
     (root / "names.txt").write_text("zero\none\ntwo\nthree\n")
     (root / "list.txt").write_text("a.png\nb.png\n")
-    handler = functools.partial(_Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(root) as url:
+        yield url.removeprefix("http://")
 
 
 WEIGHTS = ("json", "yaml", "csv", "list", "torch", "mmseg", "keras", "caffe")

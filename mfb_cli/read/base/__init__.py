@@ -1,1 +1,2 @@
-"""What every source shares: shown names, safe opening, the byte budget (no other read/ room)."""
+"""What every source shares: identity keys, shown names, the byte budget, deadlines and
+cancellation, safe opening (it imports no other read/ room)."""

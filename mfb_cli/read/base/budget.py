@@ -10,9 +10,9 @@ from __future__ import annotations
 import inspect
 import threading
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
-from ...errors import BadMaskError
+from ...errors import MfbError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -22,8 +22,18 @@ DEFAULT_MAX_PIXELS: int = 89_478_485  # PIL.Image.MAX_IMAGE_PIXELS; a test check
 
 #: Member bytes held in memory at once over a whole run (read and waiting for, or being,
 #: decoded). A member larger than this is read alone, once all others are done; none can be
-#: larger than a mask within --max-pixels could be (see with_archive_bytes).
+#: larger than a mask within --max-pixels could be (see max_source_bytes).
 BYTES_IN_FLIGHT = 256 << 20
+
+
+def max_source_bytes(max_pixels: int | None) -> int:
+    """The most bytes one source may hold: 8 a pixel (an int64 .npy) of the largest mask
+    ``max_pixels`` allows, plus 1 MiB of headers; without a pixel limit, BYTES_IN_FLIGHT.
+
+    A body of unknown size (an HTTP reply without Content-Length) reserves this much of
+    the budget and is refused past it, so no source is ever read without a bound.
+    """
+    return BYTES_IN_FLIGHT if max_pixels is None else 8 * max_pixels + (1 << 20)
 
 
 class ByteBudget:
@@ -45,6 +55,10 @@ class ByteBudget:
         with self._changed:
             self.used -= size
             self._changed.notify_all()
+
+    def fits(self, size: int) -> bool:
+        """Whether ``size`` more bytes would be taken now without waiting."""
+        return not self.used or self.used + size <= self.limit
 
 
 class MemberBytes:
@@ -68,14 +82,20 @@ class MemberBytes:
         self._budget.give(size)
 
 
+#: What the lending loop hands a decoder with each source: its bytes, the error that
+#: kept them from being read (raised in the worker, so in file order), or None for a
+#: file on disk, which the worker opens itself.
+Lent: TypeAlias = "MemberBytes | MfbError | None"
+
+
 @contextmanager
-def member_bytes(lent: MemberBytes | BadMaskError | None) -> Iterator[bytes | None]:
+def member_bytes(lent: Lent) -> Iterator[bytes | None]:
     """The member's bytes (None for a file on disk), given back to the budget on leaving.
 
     Raises the member's read error (in the worker, so in file order). Prefer decode_member,
     which also keeps an error from holding on to the bytes.
     """
-    if isinstance(lent, BadMaskError):
+    if isinstance(lent, MfbError):
         raise lent
     if lent is None:
         yield None
@@ -89,9 +109,7 @@ def member_bytes(lent: MemberBytes | BadMaskError | None) -> Iterator[bytes | No
 _Result = TypeVar("_Result")
 
 
-def decode_member(
-    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
-) -> _Result:
+def decode_member(lent: Lent, decode: Callable[[bytes | None], _Result]) -> _Result:
     """``decode(bytes)`` for a member (``decode(None)`` for a file on disk), in a worker.
 
     A frame that ended keeps its local variables for as long as an error's traceback is
@@ -105,9 +123,7 @@ def decode_member(
         raise
 
 
-def _decode(
-    lent: MemberBytes | BadMaskError | None, decode: Callable[[bytes | None], _Result]
-) -> _Result:
+def _decode(lent: Lent, decode: Callable[[bytes | None], _Result]) -> _Result:
     with member_bytes(lent) as data:
         return decode(data)
 

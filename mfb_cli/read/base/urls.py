@@ -1,7 +1,9 @@
-"""How a PATH argument is told to be a URL, and shown without the secrets it may hold.
+"""How a PATH argument is told to be a URL, and the one way any source becomes text.
 
-Text rules only, apart from the fsspec reading in read/remote.py: every command asks
-whether a path is a URL and prints paths, and must not import the remote readers for it.
+Text rules only, apart from the fsspec reading in read/sources/remote.py: every command
+asks whether a path is a URL and prints paths, and must not import the remote readers
+for it. ``shown_path`` is how every output, message, repr and page names a source: a URL
+without the credentials and query string it may hold.
 """
 
 from __future__ import annotations
@@ -19,25 +21,88 @@ def is_url(text: object) -> bool:
     return isinstance(text, str) and _URL.match(text) is not None
 
 
+#: Where a chained URL ('zip::s3://...', 'zip://inner::s3://...') may join two URLs: '::'
+#: followed by a protocol's name. It does when fsspec knows that protocol and the last
+#: piece is a URL; a '::' anywhere else (in a query value, a password) joins nothing.
+_CHAIN = re.compile(r"::(?=([a-z][a-z0-9+.-]*)(?:::|://))", re.IGNORECASE)
+
+
+def chain(url: str) -> list[str]:
+    """The URLs a chained URL joins, outermost first (one for a plain URL)."""
+    pieces: list[str] = []
+    start = 0
+    for match in _CHAIN.finditer(url):
+        if _is_protocol(match.group(1).lower()):
+            pieces.append(url[start : match.start()])
+            start = match.end()
+    pieces.append(url[start:])
+    return pieces if len(pieces) == 1 or "://" in pieces[-1] else [url]
+
+
+def _is_protocol(name: str) -> bool:
+    """Whether fsspec reads ``name`` as a protocol (any name, without fsspec)."""
+    try:
+        from fsspec.registry import known_implementations, registry  # type: ignore[import-untyped]
+    except ImportError:
+        return True
+    return name in known_implementations or name in registry
+
+
 def safe_url(url: str) -> str:
     """The URL without user:password@ or query string and fragment (where signed URLs keep
     secrets), in every piece of a chained URL ('zip::s3://...').
 
     A password holds '/', '?' and '#' percent-encoded, as in any URL (fsspec reads it so
     too); '@' and ':' may stand in it. A path may hold '@' (hf://datasets/x@revision/...).
-    A query runs to the end, or to a next chained URL ('::proto://').
+    A query runs to the end of its piece of a chained URL (see chain).
     """
-    url = _USERINFO.sub("://", url)
-    return _QUERY.sub("", url)
+    return "::".join(_QUERY.sub("", _USERINFO.sub("://", piece)) for piece in chain(url))
 
 
 _USERINFO = re.compile(r"://[^/?#]*@")
-_QUERY = re.compile(r"[?#].*?(?=::[a-z][a-z0-9+.-]*://|$)", re.IGNORECASE | re.DOTALL)
+_QUERY = re.compile(r"[?#].*", re.DOTALL)
 
 
 def shown_path(path: object) -> str:
-    """A PATH argument or output as shown and recorded: a URL without its secrets."""
+    """Any source as shown and recorded: a PATH argument, an output, a label source.
+
+    The one way a source becomes text: a URL loses its secrets; a label source (an
+    archive member, an object at a URL, a parquet row) prints its own safe name; a
+    path prints as a path.
+    """
     return safe_url(path) if isinstance(path, str) and is_url(path) else str(path)
+
+
+#: A URL inside free text (a backend's error message): to the next blank or quote.
+_URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*(?:::[a-z][a-z0-9+.-]*)*://[^\s'\"<>]+", re.I)
+
+
+def safe_text(text: str, *secret_of: str) -> str:
+    """Free text (a backend's message) on one line, every URL in it without its secrets,
+    and the credentials and query of each URL in ``secret_of`` blanked wherever else they
+    stand (a backend may quote a password or a token on its own)."""
+    text = _URL_IN_TEXT.sub(lambda m: safe_url(m.group(0)), " ".join(text.split()))
+    for url in secret_of:
+        for secret in sorted(_secrets(url), key=len, reverse=True):
+            text = text.replace(secret, "***")
+    return text
+
+
+def _secrets(url: str) -> set[str]:
+    """The pieces of a URL that are secret: user, password, query and its values."""
+    found: set[str] = set()
+    for piece in chain(url):
+        if "://" not in piece:
+            continue
+        parts = urlsplit(piece)
+        userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+        found.update(s for s in (userinfo, *userinfo.split(":", 1)) if s)
+        for extra in (parts.query, parts.fragment):
+            if extra:
+                found.add(extra)
+                found.update(v for _, _, v in (p.partition("=") for p in extra.split("&")) if v)
+    # Short pieces ('1', 'a') would blank ordinary words: a secret is 4 characters or more.
+    return {s for s in found if len(s) >= 4}
 
 
 class RemoteName(str):
@@ -45,7 +110,7 @@ class RemoteName(str):
 
     @property
     def suffix(self) -> str:
-        return PurePosixPath(urlsplit(self.split("::")[0]).path).suffix
+        return PurePosixPath(urlsplit(chain(self)[0]).path).suffix
 
 
 def named(path: Path | str) -> Path | RemoteName:

@@ -4,6 +4,11 @@ Every member is read as itself: an archive holding two members of one name is re
 (which one is meant is ambiguous), and so is a member that is not a regular file. The
 bytes of members held in memory at once are bounded for the whole run (base/budget.py),
 however many members an archive holds and whatever its headers claim.
+
+The rules are the same wherever the archive lives: on disk, or at a URL (read/remote.py
+lends its bytes as a stream; fsspec's own tar:: and zip:: file systems are not used, as
+they keep the last of two equal names and read a link's target). A tar at a URL is read
+front to back; a zip at a URL with range requests.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from ...errors import BadMaskError, MfbError, Param
 from ..base.budget import ByteBudget, MemberBytes
+from ..base.keys import SourceKey, local_key
+from ..base.urls import safe_text
 
 # zipfile, tarfile and the decompressors are imported when an archive is read (start-up).
 if TYPE_CHECKING:
@@ -26,10 +33,9 @@ if TYPE_CHECKING:
     import lzma
     import tarfile
     import zipfile
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable
     from types import TracebackType
 
-    from ..options import ReadOptions
     from .parquet import ParquetRow
     from .remote import RemoteFile
 
@@ -90,14 +96,75 @@ def is_archive(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class ArchiveMember:
-    """One label file inside an archive; ``position`` orders members within it."""
+    """One label file inside an archive (a file on disk, or an object at a URL);
+    ``position`` orders members within it."""
 
-    archive: Path
+    archive: Path | RemoteFile
     member: str
     position: int
 
     def __str__(self) -> str:
         return f"{self.archive}:{self.member}"
+
+    def __repr__(self) -> str:
+        return f"ArchiveMember({str(self)!r}, position={self.position})"
+
+    @property
+    def key(self) -> SourceKey:
+        """The member's identity: its archive's, and its path inside it."""
+        archive = local_key(self.archive) if isinstance(self.archive, Path) else self.archive.key
+        return archive.member(self.member)
+
+
+#: Where an archive's bytes come from: a file on disk or an object at a URL.
+Archive: TypeAlias = "Path | RemoteFile"
+
+
+def _is_zip(archive: Archive) -> bool:
+    return str(archive).lower().endswith(".zip")
+
+
+def _open_stream(archive: Archive, *, seekable: bool) -> IO[bytes]:
+    """The archive's bytes: the file on disk, or the object (read/remote.py)."""
+    if isinstance(archive, Path):
+        return archive.open("rb")
+    from .remote import open_remote
+
+    return open_remote(archive, seekable=seekable)  # type: ignore[return-value]
+
+
+def _open_zip(archive: Archive) -> zipfile.ZipFile:
+    import zipfile
+
+    if isinstance(archive, Path):
+        return zipfile.ZipFile(archive)
+    stream = _open_stream(archive, seekable=True)
+    try:
+        return _closing("zip")(stream)  # type: ignore[no-any-return]
+    except BaseException:
+        stream.close()
+        raise
+
+
+@functools.cache
+def _closing(kind: str) -> Any:
+    """ZipFile or TarFile, closing the stream it was given (zipfile and tarfile leave a
+    stream they were given open)."""
+    import tarfile
+    import zipfile
+
+    base: Any = zipfile.ZipFile if kind == "zip" else tarfile.TarFile
+
+    class Closing(base):  # type: ignore[misc]
+        def close(self) -> None:
+            stream = self.fp if kind == "zip" else self.fileobj
+            try:
+                super().close()
+            finally:
+                if stream is not None:
+                    stream.close()
+
+    return Closing
 
 
 if TYPE_CHECKING:
@@ -117,7 +184,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveMember]:
+def list_members(archive: Archive, matches: Callable[[str], bool]) -> list[ArchiveMember]:
     """Members (other than folders) whose path matches, in reading order.
 
     Zip members are sorted by name (zip reads any member directly); tar members keep their
@@ -126,26 +193,27 @@ def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveM
     members of one path (after removing './') make the archive ambiguous: it is refused,
     naming the path. Links and devices are kept, to be refused by name when read.
     """
-    import zipfile
-
     try:
-        if archive.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(archive) as opened:
+        if _is_zip(archive):
+            with _open_zip(archive) as opened:
                 names = sorted(i.filename for i in opened.infolist() if not i.is_dir())
         else:
             with open_tar(archive) as opened:
                 names = [m.name for m in opened.getmembers() if not m.isdir()]
                 _check_tar_end(opened)
-    except _archive_errors() as error:
-        raise MfbError(f"{archive}: cannot read archive ({_reason(error)})") from error
+    except Exception as error:
+        if isinstance(error, MemoryError) or not _expected(archive, error):
+            raise
+        raise _unreadable(archive, error) from error
     kept = [n for n in names if not _hidden(n) and matches(_clean(n))]
     repeated = sorted(name for name, n in Counter(map(_clean, kept)).items() if n > 1)
     if repeated:
         more = f" (and {len(repeated) - 1} more names)" if len(repeated) > 1 else ""
-        raise MfbError(
-            f"{archive}: holds several members named '{repeated[0]}'{more}; which one is meant "
+        raise BadMaskError(
+            str(archive),
+            f"holds several members named '{repeated[0]}'{more}; which one is meant "
             "is ambiguous (extracting a tar keeps the last, a zip tool asks), so the archive is "
-            "refused: rebuild it with unique names"
+            "refused: rebuild it with unique names",
         )
     return [ArchiveMember(archive, name, index) for index, name in enumerate(kept)]
 
@@ -155,19 +223,52 @@ def list_members(archive: Path, matches: Callable[[str], bool]) -> list[ArchiveM
 _MAX_TAR_READ = 16 << 20
 
 
-def open_tar(archive: Path) -> tarfile.TarFile:
+def _unreadable(archive: Archive, error: BaseException) -> MfbError:
+    """An archive that cannot be listed: its damage or absence (a BadMaskError, which
+    ``mfb check`` lists as a bad file), or, at a URL, the network's failure."""
+    if isinstance(error, MfbError):
+        return error
+    if not isinstance(archive, Path):
+        from .remote import is_network_failure, reason
+
+        if is_network_failure(error):
+            return MfbError(f"{archive}: cannot be read ({reason(error, archive.base)})")
+        if _is_remote_error(error):
+            return BadMaskError(str(archive), f"cannot be read ({reason(error, archive.base)})")
+    return BadMaskError(str(archive), f"cannot read archive ({_reason(error)})")
+
+
+def _expected(archive: Archive, error: BaseException) -> bool:
+    """Whether an error reading an archive is its damage (or, at a URL, the backend's
+    answer), not a bug of mfb's."""
+    return not isinstance(archive, Path) or isinstance(error, _archive_errors())
+
+
+def _is_remote_error(error: BaseException) -> bool:
+    # The backend's errors (not found, access denied) as opposed to a damaged archive.
+    return isinstance(error, FileNotFoundError | PermissionError) or not isinstance(
+        error, _archive_errors()
+    )
+
+
+def open_tar(archive: Archive) -> tarfile.TarFile:
     """A tar archive (plain, gzip, bzip2 or xz), read with every single read bounded.
 
-    The caller closes it; closing also closes the file and the decompressor.
+    The caller closes it; closing also closes the file and the decompressor. A tar at a
+    URL is read front to back, in one request.
     """
     import bz2
     import gzip
     import lzma
 
-    raw = archive.open("rb")
+    raw = _open_stream(archive, seekable=False)
     try:
-        magic = raw.read(6)
-        raw.seek(0)
+        forward_only = not raw.seekable()
+        if forward_only:
+            magic = raw.peek(6)[:6]  # type: ignore[attr-defined]
+        else:
+            magic = raw.read(6)
+            raw.seek(0)
         stream: IO[bytes] | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile
         # Closed by _BoundedReads.close, with the file under them.
         if magic.startswith(b"\x1f\x8b"):
@@ -178,38 +279,39 @@ def open_tar(archive: Path) -> tarfile.TarFile:
             stream = lzma.LZMAFile(raw)  # noqa: SIM115
         else:
             stream = raw
-        return _closing_tar().open(fileobj=_BoundedReads(stream, raw), mode="r:")
+        bounded = _BoundedReads(stream, raw, forward_only=forward_only)
+        return _closing("tar").open(fileobj=bounded, mode="r:")  # type: ignore[no-any-return]
     except BaseException:
         raw.close()
         raise
 
 
-@functools.cache
-def _closing_tar() -> type[tarfile.TarFile]:
-    import tarfile
-
-    class ClosingTar(tarfile.TarFile):
-        """A TarFile that closes the file object it was given (tarfile leaves it open)."""
-
-        def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                if self.fileobj is not None:
-                    self.fileobj.close()
-
-    return ClosingTar
+#: Bytes a stream read front to back keeps behind it, for tarfile's short steps back.
+_LOOKBEHIND = 1 << 20
 
 
 class _BoundedReads(io.RawIOBase):
-    """A file whose reads are refused past _MAX_TAR_READ bytes at once (a header bomb)."""
+    """A file whose reads are refused past _MAX_TAR_READ bytes at once (a header bomb).
+
+    ``forward_only``: the stream cannot seek (a tar at a URL, read in one request). A
+    seek ahead reads and drops the bytes between; a seek back within the last
+    _LOOKBEHIND bytes is served from them; further back is io.UnsupportedOperation.
+    """
 
     def __init__(
-        self, stream: IO[bytes] | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile, raw: IO[bytes]
+        self,
+        stream: IO[bytes] | gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile,
+        raw: IO[bytes],
+        *,
+        forward_only: bool = False,
     ) -> None:
         super().__init__()
         self._stream = stream
         self._raw = raw
+        self._forward_only = forward_only
+        self._behind = bytearray()  # the last bytes read, ending at self._end
+        self._end = 0  # where the stream is
+        self._at = 0  # where the reader is (self._end, or within self._behind)
 
     def readable(self) -> bool:
         return True
@@ -225,13 +327,48 @@ class _BoundedReads(io.RawIOBase):
                 f"a header or record of {size} bytes; tar headers are far smaller, so the "
                 "archive is damaged or crafted"
             )
-        return self._stream.read(size)
+        if not self._forward_only:
+            return self._stream.read(size)
+        out = b""
+        if self._at < self._end:
+            start = len(self._behind) - (self._end - self._at)
+            out = bytes(self._behind[start : start + size])
+            self._at += len(out)
+        if len(out) < size:
+            data = self._stream.read(size - len(out))
+            self._keep(data)
+            out += data
+        return out
+
+    def _keep(self, data: bytes) -> None:
+        self._behind += data
+        if len(self._behind) > _LOOKBEHIND:
+            del self._behind[: len(self._behind) - _LOOKBEHIND]
+        self._end += len(data)
+        self._at = self._end
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._stream.seek(offset, whence)
+        if not self._forward_only:
+            return self._stream.seek(offset, whence)
+        target = {io.SEEK_SET: 0, io.SEEK_CUR: self._at}.get(whence)
+        if target is None:
+            raise io.UnsupportedOperation("a stream read front to back has no known end")
+        target += offset
+        if target >= self._end:
+            self._at = self._end
+            while self._end < target:
+                data = self._stream.read(min(_CHUNK, target - self._end))
+                if not data:
+                    break
+                self._keep(data)
+        elif target >= self._end - len(self._behind):
+            self._at = target
+        else:
+            raise io.UnsupportedOperation("a stream read front to back cannot go back so far")
+        return self._at
 
     def tell(self) -> int:
-        return self._stream.tell()
+        return self._at if self._forward_only else self._stream.tell()
 
     def close(self) -> None:
         try:
@@ -270,7 +407,7 @@ def _reason(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if text.startswith("file could not be opened successfully"):  # tarfile tried every method
         return "not a tar archive (plain, gzip, bzip2 or xz), or a damaged one"
-    return " ".join(text.split())
+    return safe_text(text)
 
 
 def _clean(name: str) -> str:
@@ -292,32 +429,14 @@ class ArchiveReader:
 
     zipfile and tarfile objects are not safe to share between threads, so the counting
     pipeline reads bytes here, in the thread that feeds the workers, and decodes them in
-    parallel. ``budget`` bounds the bytes held at once over the run (see lend).
+    parallel. ``budget`` bounds the bytes held at once over the run (see read_lent). A tar
+    at a URL is read front to back: members asked for in stored order cost one request.
     """
 
     def __init__(self, budget: ByteBudget | None = None) -> None:
         self.budget = budget if budget is not None else ByteBudget()
-        self._open: dict[Path, zipfile.ZipFile | tarfile.TarFile] = {}
-        self._tar_members: dict[Path, dict[str, tarfile.TarInfo]] = {}
-
-    def lend(
-        self, paths: Iterable[LabelSource], max_bytes: int | None
-    ) -> Iterator[tuple[LabelSource, MemberBytes | BadMaskError | None]]:
-        """Each source with its bytes if it is an archive member (None for files on disk).
-
-        A member's bytes are taken from the budget before they are read (waiting while it
-        is spent) and given back by member_bytes once decoded; an unreadable member comes
-        out as its BadMaskError.
-        """
-        for path in paths:
-            if not isinstance(path, ArchiveMember):
-                yield path, None
-                continue
-            try:
-                lent: MemberBytes | BadMaskError = self.read_lent(path, max_bytes)
-            except BadMaskError as error:
-                lent = error
-            yield path, lent
+        self._open: dict[Archive, zipfile.ZipFile | tarfile.TarFile] = {}
+        self._tar_members: dict[Archive, dict[str, tarfile.TarInfo]] = {}
 
     def read(self, member: ArchiveMember, max_bytes: int | None = None) -> bytes:
         """The member's bytes; one larger than ``max_bytes`` is refused before reading."""
@@ -330,12 +449,13 @@ class ArchiveReader:
         """The member's bytes, counted against the budget (waiting while it is spent)."""
         try:
             stream, size = self._open_member(member)
-        except BadMaskError:
+        except MfbError:
             raise
-        except _archive_errors() as error:
-            raise BadMaskError(
-                str(member), f"cannot read from the archive ({_reason(error)})"
-            ) from error
+        except Exception as error:
+            if isinstance(error, MemoryError) or not _expected(member.archive, error):
+                raise
+            self._forget(member.archive)
+            raise _member_failure(member, error) from error
         with stream:
             _check_member_size(member, size, max_bytes)
             self.budget.take(size)
@@ -366,26 +486,56 @@ class ArchiveReader:
             if info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16):
                 raise BadMaskError(str(member), _NOT_REGULAR.format("a symbolic link"))
             return handle.open(info), info.file_size
-        info_tar = self._tar_members[member.archive][member.member]
+        info_tar = self._tar_member(member)
         if not info_tar.isreg():
             raise BadMaskError(str(member), _NOT_REGULAR.format(_tar_kind(info_tar)))
         stream = handle.extractfile(info_tar)
         assert stream is not None  # a regular member always has a stream
         return stream, info_tar.size
 
-    def _handle(self, archive: Path) -> zipfile.ZipFile | tarfile.TarFile:
+    def _handle(self, archive: Archive) -> zipfile.ZipFile | tarfile.TarFile:
         if archive not in self._open:
-            import zipfile
-
-            if archive.name.lower().endswith(".zip"):
-                self._open[archive] = zipfile.ZipFile(archive)
+            if _is_zip(archive):
+                self._open[archive] = _open_zip(archive)
             else:
                 opened = open_tar(archive)
                 self._open[archive] = opened
-                self._tar_members[archive] = {
-                    m.name: m for m in opened.getmembers() if not m.isdir()
-                }
+                if isinstance(archive, Path):
+                    self._tar_members[archive] = {
+                        m.name: m for m in opened.getmembers() if not m.isdir()
+                    }
         return self._open[archive]
+
+    def _tar_member(self, member: ArchiveMember) -> tarfile.TarInfo:
+        """A tar member's header: from the listing of a tar on disk; for a tar at a URL, the
+        next header of that name in the stream (opened again if the member lies behind)."""
+        archive = member.archive
+        if isinstance(archive, Path):
+            return self._tar_members[archive][member.member]
+        for attempt in range(2):
+            opened = self._handle(archive)
+            assert not isinstance(opened, _zip_type())
+            assert hasattr(opened, "next")
+            seen = self._tar_members.setdefault(archive, {})
+            if member.member not in seen:
+                while (info := opened.next()) is not None:
+                    if not info.isdir():
+                        seen[info.name] = info
+                        if info.name == member.member:
+                            return info
+            elif attempt == 0:  # behind the stream: read it again from the start
+                self._forget(archive)
+                continue
+            break
+        raise BadMaskError(
+            str(member), "is no longer in the archive (it changed since it was listed)"
+        )
+
+    def _forget(self, archive: Archive) -> None:
+        handle = self._open.pop(archive, None)
+        self._tar_members.pop(archive, None)
+        if handle is not None:
+            handle.close()
 
     def close(self) -> None:
         for handle in self._open.values():
@@ -403,6 +553,27 @@ class ArchiveReader:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _zip_type() -> type[zipfile.ZipFile]:
+    import zipfile
+
+    return zipfile.ZipFile
+
+
+def _member_failure(member: ArchiveMember, error: BaseException) -> MfbError:
+    """A member that cannot be read: the archive's damage (a bad file), or the network's
+    failure at a URL (the run stops: no member is skipped for it)."""
+    if not isinstance(member.archive, Path):
+        from .remote import is_network_failure, reason
+
+        if is_network_failure(error):
+            return MfbError(f"{member}: cannot be read ({reason(error, member.archive.base)})")
+        if _is_remote_error(error):
+            return BadMaskError(
+                str(member), f"cannot be read ({reason(error, member.archive.base)})"
+            )
+    return BadMaskError(str(member), f"cannot read from the archive ({_reason(error)})")
 
 
 _NOT_REGULAR = "is {} inside the archive; mfb reads regular files only (extract the archive)"
@@ -435,10 +606,12 @@ def _read_exactly(member: ArchiveMember, stream: IO[bytes], size: int) -> bytes:
                 f"holds {buffer.tell()} bytes where the archive says {size}; "
                 "the archive is damaged or truncated",
             )
-    except _archive_errors() as error:
-        raise BadMaskError(
-            str(member), f"cannot read from the archive ({_reason(error)})"
-        ) from error
+    except MfbError:
+        raise
+    except Exception as error:
+        if isinstance(error, MemoryError) or not _expected(member.archive, error):
+            raise
+        raise _member_failure(member, error) from error
     return buffer.getvalue()
 
 
@@ -453,26 +626,3 @@ def _check_member_size(member: ArchiveMember, size: int, max_bytes: int | None) 
             Param("max_pixels"),
             " if the file is genuine",
         )
-
-
-def with_archive_bytes(
-    paths: Iterable[LabelSource], reader: ArchiveReader, read: ReadOptions
-) -> Iterator[tuple[LabelSource, MemberBytes | BadMaskError | None]]:
-    """Each source with its bytes if it is an archive member (None for files on disk).
-
-    Archive members are read here, in the one thread that feeds the workers (archive
-    handles are not thread-safe), and decoded by the workers, which take the bytes with
-    budget.member_bytes; files on disk are opened by the workers themselves. The bytes
-    held at once are bounded for the whole run by the reader's budget. An unreadable
-    member comes out as its BadMaskError, for the worker to raise in file order (raising
-    here, files ahead of the results, could hide an earlier file's error and make the one
-    reported depend on -j). A member is read whole, so one larger than the largest mask
-    ``read.max_pixels`` allows (8 bytes a pixel, as an int64 .npy, plus 1 MiB of headers)
-    is refused unread.
-    """
-    max_bytes = None if read.max_pixels is None else 8 * read.max_pixels + (1 << 20)
-    from .parquet import fetch_parquet
-    from .remote import fetch_remote
-
-    lent = fetch_remote(reader.lend(paths, max_bytes), reader.budget, max_bytes)
-    return fetch_parquet(lent, reader.budget, max_bytes)

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import os
 from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
+
+from ..base.indexed import Indexed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -121,32 +125,49 @@ class FileListBuilder:
         return made
 
 
-class LabelSources(Sequence["LabelSource"]):
+class Runs(Indexed["LabelSource"]):
+    """Sequences one after another, as one: archive members, objects at URLs, and the
+    rows of parquet shards, which are made only when asked for (parquet.ShardRows)."""
+
+    __slots__ = ("_ends", "_runs")
+
+    def __init__(self, runs: Iterable[Sequence[LabelSource]] = ()) -> None:
+        self._runs: tuple[Sequence[LabelSource], ...] = tuple(r for r in runs if len(r))
+        self._ends: list[int] = list(accumulate(len(r) for r in self._runs))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def _at(self, index: int) -> LabelSource:
+        run = bisect_right(self._ends, index)
+        return self._runs[run][index - (self._ends[run - 1] if run else 0)]
+
+    def __iter__(self) -> Iterator[LabelSource]:
+        for run in self._runs:
+            yield from run
+
+    def __repr__(self) -> str:
+        return f"Runs({len(self._runs)} runs, {len(self)} sources)"
+
+
+class LabelSources(Indexed["LabelSource"]):
     """The label files of a run: files on disk (a FileList), then archive members, objects
-    at URLs and parquet rows, which are objects anyway and fetched by the feeding thread."""
+    at URLs and parquet rows, which are fetched by the feeding thread (lending.py)."""
 
     __slots__ = ("fetched", "files")
 
     def __init__(self, files: FileList, fetched: Sequence[LabelSource] = ()) -> None:
         self.files = files
-        self.fetched: tuple[LabelSource, ...] = tuple(fetched)
+        self.fetched: Sequence[LabelSource] = (
+            fetched if isinstance(fetched, Runs) else Runs([tuple(fetched)])
+        )
 
     def __len__(self) -> int:
         return len(self.files) + len(self.fetched)
 
-    @overload
-    def __getitem__(self, index: int) -> LabelSource: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[LabelSource]: ...
-    def __getitem__(self, index: int | slice) -> LabelSource | list[LabelSource]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        if index < 0:
-            index += len(self)
-        if 0 <= index < len(self.files):
+    def _at(self, index: int) -> LabelSource:
+        if index < len(self.files):
             return self.files[index]
-        if not 0 <= index < len(self):
-            raise IndexError("LabelSources index out of range")
         return self.fetched[index - len(self.files)]
 
     def __iter__(self) -> Iterator[LabelSource]:

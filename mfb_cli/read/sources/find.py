@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import MfbError, NoMasksFoundError
-from ..base.urls import is_url, safe_url
+from ..base.urls import is_url, shown_path
 from .archives import is_archive, list_members
-from .file_list import FileList, FileListBuilder, LabelSources
+from .file_list import FileList, FileListBuilder, LabelSources, Runs
 from .lists import iter_list_file
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def find_label_sources(
     paths: Iterable[Path | str],
     glob: str = DEFAULT_GLOB,
     *,
-    unreadable: list[tuple[Path, str]] | None = None,
+    unreadable: list[tuple[object, str]] | None = None,
     lists: Iterable[Path | str] = (),
     column: int | None = None,
     root: Path | str | None = None,
@@ -174,21 +174,29 @@ def find_label_sources(
 
     Archives (.zip, .tar, .tar.gz/.bz2/.xz) are searched with ``glob`` like folders; list
     files name label files one per line (see iter_list_file, which takes ``column``,
-    ``root`` and ``suffix``). Files on disk come sorted by
-    path and each once; archive members follow the order described in list_members.
+    ``root`` and ``suffix``). Files on disk come sorted by path and each once; archive
+    members follow the order described in list_members. Every input is counted once,
+    whatever route reached it (base/keys.py): a link, a second argument, a brace range
+    naming it twice, a URL given or listed twice.
     """
     # URLs, parquet shards and brace ranges (WebDataset's 'train-{000..099}.tar') first.
+    from ..base.keys import Seen
     from .shards import read_remote_list, split_paths
 
     paths = list(paths)
-    given, shards = split_paths(paths, lambda name: _matches(name, glob), parquet_column)
+    seen = Seen()
+    given, runs = split_paths(
+        paths, lambda name: _matches(name, glob), parquet_column, seen, unreadable
+    )
     archives = [p for p in given if p.is_file() and is_archive(p)]
     plain = [p for p in given if p not in archives]
 
     def listed() -> Iterator[Path]:  # read after the folders, so their errors come first
         for list_file in lists:
             if is_url(str(list_file)) or is_url(str(root)):  # read/shards.py: entries are URLs
-                shards.extend(read_remote_list(str(list_file), column, str(root or ""), suffix))
+                runs.append(
+                    tuple(read_remote_list(str(list_file), column, str(root or ""), suffix, seen))
+                )
                 continue
             yield from iter_list_file(Path(list_file), column=column, root=root, suffix=suffix)
 
@@ -206,9 +214,9 @@ def find_label_sources(
             if unreadable is None:
                 raise
             unreadable.append((archive, str(error).removeprefix(f"{archive}: ")))
-    members.extend(shards)
-    if not files and not members and not unreadable:
-        shown = [safe_url(p) if isinstance(p, str) and is_url(p) else p for p in paths]
-        where = ", ".join(str(p) for p in [*shown, *map(Path, lists)]) or "(no paths given)"
+    fetched = Runs([tuple(members), *runs])
+    if not files and not fetched and not unreadable:
+        shown = [shown_path(p) for p in paths]
+        where = ", ".join(str(p) for p in [*shown, *map(shown_path, lists)]) or "(no paths given)"
         raise NoMasksFoundError(f"{where}: no label files matching '{glob}'")
-    return LabelSources(files, members)
+    return LabelSources(files, fetched)

@@ -3,23 +3,48 @@
 fsspec and its backends are an optional extra (``pip install 'mfb-cli[remote]'``), imported
 only when a URL is given. Credentials come from each backend's own configuration
 (environment, profiles); a URL is shown and recorded without any user:password or query
-string (safe_url), so a secret typed into a URL never reaches an output or a message.
+string (base/urls.py), so a secret typed into a URL never reaches an output or a message.
+
+Every read here is bounded before it starts: a body is read to at most its listed size
+plus one byte (or, its size unknown, to the cap plus one byte) and refused past it;
+http(s) bodies are read by mfb (http.py), a chunk at a time, not by the backend, which
+reads a reply whole. Network reads get the deadlines of base/cancel.py; failures are
+named and judged in failures.py.
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BadMaskError, MfbError
-from ..base.urls import safe_url
+from ...errors import BadMaskError, MfbError, Param
+from ..base import cancel
+from ..base.keys import SourceKey, url_key
+from ..base.urls import chain, safe_url, shown_path
+from .failures import is_network_failure, read_failure, reason
+
+__all__ = [
+    "BACKENDS",
+    "READ_THREADS",
+    "RemoteFile",
+    "filesystem",
+    "is_network_failure",
+    "list_remote",
+    "one_object",
+    "open_remote",
+    "open_url",
+    "read_body",
+    "read_failure",
+    "read_url",
+    "reason",
+    "too_large",
+    "write_url",
+]
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
-
-    from ..base.budget import ByteBudget, MemberBytes
+    from collections.abc import Callable
 
 #: The package each backend needs, for the one-line message when it is missing.
 BACKENDS = {
@@ -40,69 +65,103 @@ READ_THREADS = 16
 
 
 def filesystem(url: str) -> tuple[Any, str]:
-    """The fsspec file system of a URL and the path within it; a missing backend named."""
+    """The fsspec file system of a URL and the path within it; a missing backend named.
+
+    The file system is made with the network deadlines of base/cancel.py (connect, and
+    read without a byte) where its backend takes them: http(s) and s3.
+    """
     try:
         import fsspec  # type: ignore[import-untyped]
     except ImportError as error:
         raise MfbError(
-            f"{safe_url(url)}: reading URLs needs fsspec; pip install 'mfb-cli[remote]'"
+            f"{shown_path(url)}: reading URLs needs fsspec; pip install 'mfb-cli[remote]'"
         ) from error
     try:
-        fs, path = fsspec.core.url_to_fs(url)
+        fs, path = fsspec.core.url_to_fs(_for_fsspec(url), **_deadlines(url))
     except ImportError as error:
         schemes = re.findall(r"([a-z0-9+.-]+)(?:::|://)", url.lower())
         needed = sorted({BACKENDS[s] for s in schemes if s in BACKENDS}) or [
             getattr(error, "name", None) or "the backend"
         ]
         raise MfbError(
-            f"{safe_url(url)}: reading this URL needs {', '.join(needed)}; "
+            f"{shown_path(url)}: reading this URL needs {', '.join(needed)}; "
             f"pip install 'mfb-cli[remote]' (or pip install {' '.join(needed)})"
         ) from error
     except Exception as error:  # an unknown protocol, a chained archive that is missing
-        raise MfbError(f"{safe_url(url)}: cannot be opened ({_reason(error)})") from error
+        raise MfbError(f"{shown_path(url)}: cannot be opened ({reason(error, url)})") from error
     return fs, str(path)
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, FileNotFoundError):
-        return "no such object"
-    text = " ".join(str(error).split()) or type(error).__name__
-    # A backend's message may repeat a URL it was given: keep no secret from it.
-    return re.sub(r"[a-z][a-z0-9+.-]*://\S+", lambda m: safe_url(m.group(0)), text)
+def _for_fsspec(url: str) -> str:
+    """The URL as fsspec must be given it: fsspec splits at every '::', so one inside a
+    piece (a query value, a password) is percent-encoded, as the server decodes it."""
+    return "::".join(piece.replace("::", "%3A%3A") for piece in chain(url))
+
+
+def _deadlines(url: str) -> dict[str, Any]:
+    """Storage options giving each protocol of ``url`` the deadlines of base/cancel.py."""
+    protocols = [p.split("://")[0].lower() for p in chain(url)]
+    options: dict[str, dict[str, Any]] = {}
+    for protocol in protocols:
+        if protocol in ("http", "https"):
+            from .http import http_timeout
+
+            options[protocol] = {"client_kwargs": {"timeout": http_timeout()}}
+        elif protocol in ("s3", "s3a"):
+            options[protocol] = {
+                "config_kwargs": {
+                    "connect_timeout": cancel.CONNECT_SECONDS,
+                    "read_timeout": cancel.READ_SECONDS,
+                }
+            }
+    if len(protocols) == 1:
+        return options.get(protocols[0], {})
+    return options  # a chained URL: options under each protocol's name, as fsspec takes them
 
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A label file at a URL: ``base`` as given, ``path`` inside its file system."""
+    """A label file at a URL: ``base`` as given (it may hold credentials: never shown),
+    ``path`` inside its file system, ``size`` as listed (None: the server gave none)."""
 
     base: str
     path: str
-    size: int
+    size: int | None
+    #: The object's name as shown: its URL without credentials or query.
+    name: str = field(default="", compare=False)
+    #: Its identity (base/keys.py): equal for every spelling of the same object.
+    key: SourceKey = field(default=SourceKey(""), compare=False)
 
     def __str__(self) -> str:
-        fs, root = filesystem(self.base)
-        if self.path == root:
-            return safe_url(self.base)
-        if "::" not in self.base:  # the object's own URL, as the backend spells it
-            return safe_url(str(fs.unstrip_protocol(self.path)))
-        # A member of a chained archive (tar::s3://b/x.tar): named archive:member.
-        relative = self.path[len(root) :].lstrip("/") if self.path.startswith(root) else self.path
-        return f"{safe_url(self.base).rstrip('/')}:{relative}"
+        return self.name
 
-    def read(self) -> bytes:
-        """The file's bytes, in one request (the backend retries transient errors)."""
-        fs, _ = filesystem(self.base)
-        try:
-            return bytes(fs.cat_file(self.path))
-        except Exception as error:  # each backend raises its own types
-            raise BadMaskError(str(self), f"cannot be read ({_reason(error)})") from error
+    def __repr__(self) -> str:
+        return f"RemoteFile({self.name!r}, size={self.size})"
+
+    @property
+    def is_http(self) -> bool:
+        return self.path.lower().startswith(("http://", "https://")) and len(chain(self.base)) == 1
+
+
+def remote_file(base: str, fs: Any, path: str, size: object) -> RemoteFile:
+    """A listed object, named and keyed by its own URL (a member of a chained URL, by the
+    chain's URL and its path below the chain's root)."""
+    if len(chain(base)) > 1:
+        root = filesystem(base)[1]
+        relative = path[len(root) :].lstrip("/") if path.startswith(root) else path
+        own = base if not relative else f"{base.rstrip('/')}:{relative}"
+    else:
+        own = str(fs.unstrip_protocol(path))
+    listed = int(size) if isinstance(size, int | float) and size >= 0 else None
+    return RemoteFile(base, path, listed, safe_url(own), url_key(own))
 
 
 def list_remote(url: str, matches: Callable[[str], bool]) -> list[RemoteFile]:
     """The files at a URL: the object itself, or those below a prefix that ``matches`` keeps.
 
     A prefix is listed with one recursive listing (paged by the backend), never one
-    request per object; hidden names are left out, as in folders. Sorted by path.
+    request per object; hidden names are left out, as in folders. Sorted by path. An
+    http(s) URL not ending in '/' names one object (asked for its size alone).
     """
     fs, root = filesystem(url)
     try:
@@ -110,43 +169,95 @@ def list_remote(url: str, matches: Callable[[str], bool]) -> list[RemoteFile]:
         if "*" in root or "[" in root:
             globbed = fs.glob(root, detail=True)
             matched = [
-                RemoteFile(url, path, int(info.get("size") or 0))
+                remote_file(url, fs, path, info.get("size"))
                 for path, info in sorted(globbed.items())
                 if info.get("type") != "directory"
             ]
             if not matched:
-                raise MfbError(f"{safe_url(url)}: no object matches")
+                raise MfbError(f"{shown_path(url)}: no object matches")
             return matched
+        if _is_http(url) and not root.split("?")[0].endswith("/"):
+            return [remote_file(url, fs, root, fs.info(root).get("size"))]
         if fs.isfile(root):
-            return [RemoteFile(url, root, int(fs.size(root) or 0))]
+            return [remote_file(url, fs, root, fs.size(root))]
         found = fs.find(root, withdirs=False, detail=True)
+        if not found and not fs.exists(root):
+            raise MfbError(f"{shown_path(url)}: no such object or prefix")
+    except MfbError:
+        raise
     except Exception as error:
-        raise MfbError(f"{safe_url(url)}: cannot be listed ({_reason(error)})") from error
+        problem = reason(error, url)
+        if problem == "no such object" and not _is_http(url):
+            problem = "no such object or prefix"
+        raise MfbError(f"{shown_path(url)}: cannot be listed ({problem})") from error
     files = []
     for path, info in sorted(found.items()):
         relative = path[len(root) :].lstrip("/") if path.startswith(root) else path
         if any(part.startswith(".") for part in relative.split("/")) or not matches(relative):
             continue
-        files.append(RemoteFile(url, path, int(info.get("size") or 0)))
-    if not found and not fs.exists(root):
-        raise MfbError(f"{safe_url(url)}: no such object or prefix")
-    stored = getattr(fs, "tar", None)  # fsspec's tar:: file system: its members' order
-    if stored is not None and hasattr(stored, "getnames"):
-        order = {name.removeprefix("./"): i for i, name in enumerate(stored.getnames())}
-        files.sort(key=lambda f: order.get(f.path.lstrip("/"), len(order)))
+        files.append(remote_file(url, fs, path, info.get("size")))
     return files
+
+
+def _is_http(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
+
+
+def read_body(remote: RemoteFile, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the object: one more than ``limit`` tells the caller
+    the object is larger, and nothing past it is ever read."""
+    fs, _ = filesystem(remote.base)
+    if remote.is_http:
+        from .http import read_http
+
+        return bytes(read_http(fs, remote.path, 0, limit + 1, ranged=False))
+    return bytes(fs.cat_file(remote.path, start=0, end=limit + 1))
+
+
+def one_object(url: str) -> RemoteFile:
+    """The one object a URL names (not a prefix), asked for its size; the backend's error
+    as it is raised (see reason)."""
+    fs, path = filesystem(url)
+    info = fs.info(path)
+    if info.get("type", "file") != "file":
+        raise IsADirectoryError(f"{shown_path(url)} is a prefix, not one object")
+    return remote_file(url, fs, path, info.get("size"))
 
 
 def read_url(url: str, what: str, limit: int) -> bytes:
     """At most ``limit`` bytes of a small file at a URL (a colour table, --from file...)."""
-    fs, path = filesystem(url)
     try:
-        with fs.open(path, "rb") as stream:
-            return bytes(stream.read(limit))
+        return read_body(one_object(url), limit - 1)
+    except MfbError:
+        raise
     except Exception as error:
         raise MfbError(
-            f"{safe_url(url)}: cannot read the {what} file ({_reason(error)})"
+            f"{shown_path(url)}: cannot read the {what} file ({reason(error, url)})"
         ) from error
+
+
+def open_url(url: str) -> io.BufferedIOBase:
+    """A URL's bytes as a stream, read a bounded chunk at a time (http(s): one request),
+    through a buffered reader: fsspec's own files ignore the size given to readline."""
+    stream = open_remote(one_object(url), seekable=False)
+    return stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)
+
+
+def open_remote(remote: RemoteFile, *, seekable: bool) -> io.BufferedIOBase:
+    """The object as a binary stream, for a reader that reads it a piece at a time (an
+    archive, a parquet shard). ``seekable`` asks for random access: an http(s) object is
+    then read with range requests; otherwise with one request, front to back."""
+    fs, _ = filesystem(remote.base)
+    if remote.is_http:
+        from .http import http_ranges, http_stream
+
+        if seekable:
+            if remote.size is None:
+                raise OSError("the server gives no size, and random access needs one")
+            return http_ranges(fs, remote.path, remote.size)
+        return http_stream(fs, remote.path)
+    stream = fs.open(remote.path, "rb")
+    return stream  # type: ignore[no-any-return]
 
 
 def write_url(url: str, data: bytes) -> None:
@@ -155,75 +266,11 @@ def write_url(url: str, data: bytes) -> None:
     try:
         fs.pipe_file(path, data)
     except Exception as error:
-        raise MfbError(f"{safe_url(url)}: cannot be written ({_reason(error)})") from error
+        raise MfbError(f"{shown_path(url)}: cannot be written ({reason(error, url)})") from error
 
 
-def fetch_remote(
-    pairs: Iterable[tuple[object, MemberBytes | BadMaskError | None]],
-    budget: ByteBudget,
-    max_bytes: int | None,
-    threads: int = READ_THREADS,
-) -> Iterator[tuple[Any, MemberBytes | BadMaskError | None]]:
-    """``pairs`` with the bytes of each RemoteFile read on ``threads`` threads, in order.
-
-    Sizes come from the listing, so each file's bytes are taken from the run's budget
-    before it is read; a file ahead is handed on before waiting for room, so the reads
-    waiting here never hold the budget the decoders need.
-    """
-    from ..base.budget import MemberBytes
-
-    def read(item: RemoteFile) -> MemberBytes | BadMaskError:
-        try:
-            data = item.read()
-        except BadMaskError as error:
-            budget.give(item.size)
-            return error
-        except BaseException:
-            budget.give(item.size)
-            raise
-        # The listing's size is what was taken; the bytes read are what is held.
-        if len(data) != item.size:
-            budget.take(max(0, len(data) - item.size))
-            budget.give(max(0, item.size - len(data)))
-        return MemberBytes(data, budget, len(data))
-
-    from concurrent.futures import Future, ThreadPoolExecutor  # only when reading URLs
-
-    pending: deque[tuple[Any, Future[MemberBytes | BadMaskError] | Any]] = deque()
-    with ThreadPoolExecutor(threads, thread_name_prefix="mfb-remote") as pool:
-
-        def oldest() -> tuple[Any, MemberBytes | BadMaskError | None]:
-            source, value = pending.popleft()
-            return source, value.result() if isinstance(value, Future) else value
-
-        for source, lent in pairs:
-            if not isinstance(source, RemoteFile):
-                pending.append((source, lent))
-            elif max_bytes is not None and source.size > max_bytes:
-                pending.append((source, too_large(str(source), source.size, max_bytes)))
-            elif "::" in source.base:
-                # A chained archive's members share one file handle: read here, in order.
-                while pending:
-                    yield oldest()
-                budget.take(source.size)
-                pending.append((source, read(source)))
-            else:
-                while pending and (
-                    len(pending) >= threads or budget.used + source.size > budget.limit
-                ):
-                    yield oldest()
-                budget.take(source.size)
-                pending.append((source, pool.submit(read, source)))
-            while pending and not isinstance(pending[0][1], Future):
-                yield oldest()
-        while pending:
-            yield oldest()
-
-
-def too_large(name: str, size: int, max_bytes: int) -> BadMaskError:
+def too_large(name: str, size: int | str, max_bytes: int) -> BadMaskError:
     """A file refused unread: larger than any mask within --max-pixels could be."""
-    from ...errors import Param
-
     return BadMaskError(
         name,
         f"is {size} bytes, more than any mask within ",

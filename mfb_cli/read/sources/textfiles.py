@@ -34,13 +34,13 @@ def read_text(path: Path | str, what: str, limit: int | None = None) -> str:
     At most ``limit`` bytes (default MAX_TABLE_BYTES) are read, whatever the file is
     (regular file, FIFO, device, or a URL: read/remote.py).
     """
-    from ..base.urls import is_url, safe_url
+    from ..base.urls import is_url, shown_path
 
     limit = MAX_TABLE_BYTES if limit is None else limit
     if isinstance(path, str) and is_url(path):
         from .remote import read_url
 
-        return _decode(read_url(path, what, limit + 1), safe_url(path), what, limit)
+        return _decode(read_url(path, what, limit + 1), shown_path(path), what, limit)
     path = Path(path)
     try:
         with path.open("rb") as stream:

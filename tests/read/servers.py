@@ -1,0 +1,198 @@
+"""Servers on 127.0.0.1 for the reading-contract tests: a folder over HTTP (with or
+without range requests), an HTTP server that misbehaves on purpose (stalls, sends an
+endless body, lies about a size), and S3 (moto's server, as tests/read/test_remote.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+#: Dummy S3 credentials: never to appear in any output or message.
+KEY_ID = "AKIAMFBCONTRACTKEY00"
+SECRET = "mfbContractSecretKey/NeverPrinted0000000000"
+
+
+class _Folder(http.server.SimpleHTTPRequestHandler):
+    """A folder over HTTP; with ``ranges``, 'Range: bytes=a-b' is answered with 206."""
+
+    ranges = False
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def send_head(self) -> Any:
+        wanted = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not (self.ranges and wanted and path.is_file()):
+            return super().send_head()
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted)
+        size = path.stat().st_size
+        if match is None:
+            return super().send_head()
+        start = int(match.group(1))
+        end = min(int(match.group(2) or size - 1), size - 1)
+        if start >= size:
+            self.send_error(416)
+            return None
+        stream = path.open("rb")
+        stream.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return _Limited(stream, end - start + 1)
+
+
+class _Limited:
+    """A file read to a given length (what copyfile sends for a range)."""
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self._stream, self._left = stream, length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._stream.read(size)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path, *, ranges: bool = False) -> Iterator[str]:
+    """``folder`` at http://127.0.0.1:PORT (the query string of a request is ignored)."""
+    handler_class = type("Folder", (_Folder,), {"ranges": ranges})
+    handler = functools.partial(handler_class, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Misbehaving:
+    """An HTTP server that answers HEAD (size ``announced``, or none) and then, for GET:
+
+    - "stall": sends the headers, then nothing, ever;
+    - "silent": accepts the connection and never answers, not even to HEAD;
+    - "endless": sends a chunked body that never ends;
+    - "status:N": answers every request with HTTP status N.
+
+    ``got`` is set once a GET arrives (or, "silent", once a connection is accepted).
+    """
+
+    def __init__(self, mode: str, announced: int | None = 100) -> None:
+        self.mode, self.announced = mode, announced
+        self.got = threading.Event()
+        self.sent = 0  # body bytes sent ("endless")
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def __enter__(self) -> Misbehaving:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer, args=(client,), daemon=True).start()
+
+    def _answer(self, client: socket.socket) -> None:
+        with contextlib.suppress(OSError), client:
+            if self.mode == "silent":
+                self.got.set()
+                self._stop.wait()
+                return
+            request = b""
+            while b"\r\n\r\n" not in request:
+                data = client.recv(4096)
+                if not data:
+                    return
+                request += data
+            method = request.split(b" ", 1)[0]
+            if self.mode.startswith("status:"):
+                status = self.mode.split(":")[1]
+                client.sendall(f"HTTP/1.1 {status} Nope\r\nContent-Length: 0\r\n\r\n".encode())
+                return
+            length = b"" if self.announced is None else b"Content-Length: %d\r\n" % self.announced
+            if method == b"HEAD":
+                client.sendall(b"HTTP/1.1 200 OK\r\n" + length + b"Connection: close\r\n\r\n")
+                return
+            self.got.set()
+            if self.mode == "stall":
+                client.sendall(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n")
+                self._stop.wait()
+                return
+            client.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunk = b"\x89PNG" * 16384
+            while not self._stop.is_set():
+                client.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.sent += len(chunk)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (connecting is refused)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def s3_server(
+    bucket: str = "mfbcontract", key_id: str = KEY_ID, secret: str = SECRET
+) -> Iterator[Any]:
+    """An S3 server (moto) on 127.0.0.1 holding ``bucket``, found through AWS_ENDPOINT_URL
+    as botocore reads it, with dummy credentials in the standard variables; yields an
+    s3fs file system."""
+    import fsspec
+    import pytest
+
+    pytest.importorskip("s3fs", reason="s3:// needs s3fs (the remote extra)")
+    server_module = pytest.importorskip("moto.server", reason="the S3 server is moto[server]")
+    names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(
+        AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1"
+    )
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+    fsspec.filesystem("s3").clear_instance_cache()
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    fs.mkdir(bucket)
+    try:
+        yield fs
+    finally:
+        server.stop()
+        fsspec.filesystem("s3").clear_instance_cache()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
