@@ -151,13 +151,27 @@ def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int
     for chunk in raw.chunks():
         parts.append(histogram_of_chunk(chunk.values, read))
         del chunk  # the next chunk is read while only the decoder holds one
-    return parts[0] if len(parts) == 1 else summed(parts)
+        if len(parts) > 64:  # a raster of many bands: keep the partial sums few
+            parts = [summed(parts)]
+    ids, counts = parts[0] if len(parts) == 1 else summed(parts)
+    return without_nodata(ids, counts, raw.nodata)
+
+
+def without_nodata(
+    ids: Int64Array, counts: Int64Array, nodata: int | None
+) -> tuple[Int64Array, Int64Array]:
+    """A histogram without a raster's nodata value (left out of the counts, as GDAL masks
+    it); unchanged when the file has none."""
+    if nodata is None:
+        return ids, counts
+    kept = ids != nodata
+    return ids[kept], counts[kept]
 
 
 def histogram_of_chunk(values: Any, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
     """Present values and their pixel counts in one chunk (an image or an array)."""
     if isinstance(values, Image.Image):
         return histogram_of_image(values)
-    if read.use_fast:
-        return histogram_fast(values)
+    if read.use_fast or getattr(values, "dtype", None) == np.uint8:
+        return histogram_fast(values)  # 8-bit: Pillow's histogram, the GIL released
     return histogram_of_array(values)

@@ -13,6 +13,7 @@ from .counts import ClassCounts, CountsAccumulator
 from .one_file import count_file_noted
 from .physical import VolumeAccumulator
 from .pipeline import scan_in_order
+from .pools import default_jobs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -79,6 +80,9 @@ def count_masks(
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
+    if len(paths) == 1 and read.threads == 1:
+        # One file (a land-cover raster): its tiles are decoded on every job's core.
+        read = replace(read, threads=default_jobs() if jobs is None else max(1, jobs))
     connectivity = None
     shapes = None
     if geometry is not None:
