@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..read.base.chunks import LabelHeader
+    from ..read.base.files import RangedFile
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
@@ -100,7 +101,7 @@ def count_masks(
     skipped: list[LabelSource] = []
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
-    def count(path: LabelSource, data: bytes | None) -> _Counted:
+    def count(path: LabelSource, data: bytes | RangedFile | None) -> _Counted:
         return count_file_noted(path, read, data, connectivity)
 
     def recover(path: LabelSource, error: Exception) -> _Counted:

@@ -65,6 +65,9 @@ class RangedFile:
     name: str
     size: int
     open: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+    #: The error to raise for a read that failed (a network failure is never a bad file),
+    #: named without credentials.
+    failure: Callable[[BaseException], Exception] = field(repr=False, compare=False)
 
     def __str__(self) -> str:
         return self.name

@@ -63,7 +63,15 @@ def read_raster(name: str, read: ReadOptions, data: bytes | RangedFile | None) -
     except MemoryError as error:
         raise MfbError(f"{name}: out of memory while decoding; lower ", Param("jobs")) from error
     except Exception as error:  # tifffile's refusals: a damaged or crafted file
-        raise BadMaskError(name, f"cannot read as TIFF ({_reason(error)})") from error
+        raise _failure(name, data, error) from error
+
+
+def _failure(name: str, data: bytes | RangedFile | None, error: Exception) -> Exception:
+    """A failed read: the source's own judgement for a file read in place (a network
+    failure is no bad file), else the file is damaged."""
+    if isinstance(data, RangedFile):
+        return data.failure(error)
+    return BadMaskError(name, f"cannot read as TIFF ({_reason(error)})")
 
 
 def _tifffile() -> Any:
@@ -148,10 +156,10 @@ def _raster(
         details=details,
     )
     reader = _Reader(name, data, layout, decode, dtype, nodata, max(1, read.threads))
-    note, mode = None, None
+    note, mode = None, str(dtype.newbyteorder("="))
     if nodata is not None:
         note = "nodata" if nodata.id is not None else "nodata-unmatched"
-        mode = f"nodata {nodata.text}"
+        mode = f"{mode}, nodata {nodata.text[:40]}"
     return RawLabels(
         None,
         note=note,
@@ -333,7 +341,7 @@ class _Reader:
                 f"{self.name}: out of memory while decoding; lower ", Param("jobs")
             ) from error
         except Exception as error:
-            raise BadMaskError(self.name, f"cannot read as TIFF ({_reason(error)})") from error
+            raise _failure(self.name, self.data, error) from error
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ...errors import BadMaskError, Param
+from ..base.budget import max_source_bytes
 from ..base.chunks import LabelHeader, one_chunk
 from ..base.files import RangedFile, is_tiff_name
 from .colours import colour_codes, pack_rgb, palette_codes
@@ -87,7 +88,7 @@ def read_raw(
         if raster is not None:
             return raster
         if isinstance(data, RangedFile):  # a small plain TIFF: read whole, as any image
-            data = read_whole(data)
+            data = read_whole(data, max_source_bytes(read.max_pixels))
     assert not isinstance(data, RangedFile)
     if is_volume(name):
         from .volumes.read import read_volume
@@ -117,11 +118,23 @@ def read_raw(
     return RawLabels(label_values(name, image), note=ids_note)
 
 
-def read_whole(ranged: RangedFile) -> bytes:
-    """All bytes of a file read in place (a small one: its size was checked by the raster
-    reader against --max-pixels), or BadMaskError if it ends early."""
-    with ranged.open() as stream:
-        data = stream.read(ranged.size + 1)
+def read_whole(ranged: RangedFile, max_bytes: int) -> bytes:
+    """All bytes of a file read in place (a TIFF within --max-pixels, for Pillow), or
+    BadMaskError if it is larger than such a mask can be, or ends early."""
+    if ranged.size > max_bytes:
+        raise BadMaskError(
+            ranged.name,
+            f"is {ranged.size} bytes, more than any mask within ",
+            Param("max_pixels"),
+            f" takes ({max_bytes}); raise ",
+            Param("max_pixels"),
+            " if the file is genuine",
+        )
+    try:
+        with ranged.open() as stream:
+            data = stream.read(ranged.size + 1)
+    except Exception as error:
+        raise ranged.failure(error) from error
     if len(data) != ranged.size:
         raise BadMaskError(
             ranged.name, f"holds {len(data)} bytes where its listing says {ranged.size}"
@@ -146,7 +159,7 @@ READ_NOTES: dict[str, tuple[str | Param, ...]] = {
         "and ITK read them",
     ),
     "nodata": (
-        "{files} of {total} files are rasters with a nodata value (GDAL_NODATA: {modes}): "
+        "{files} of {total} files are rasters with a nodata value (GDAL_NODATA; {modes}): "
         "their nodata pixels were left out of the counts, as GDAL masks them; pass ",
         Param("count_nodata"),
         " to count them",
