@@ -47,23 +47,31 @@ def read_raster(name: str, read: ReadOptions, data: bytes | RangedFile | None) -
     """A GeoTIFF, or a TIFF past ``--max-pixels``, as chunks read lazily; None for any
     other TIFF (Pillow reads it whole, as any image)."""
     tifffile = _tifffile()
+    stream = None
+    kept = False
     try:
-        with _stream(name, data) as stream:
-            size = _size_of(stream, data)
-            with tifffile.TiffFile(stream, name=PurePath(name).name) as tif:
-                page = tif.pages.first
-                tags = {code: page.tags.get(code).value for code in GEO_TAGS if code in page.tags}
-                height, width = int(page.imagelength), int(page.imagewidth)
-                small = read.max_pixels is None or height * width <= read.max_pixels
-                if not tags and small:
-                    return None
-                return _raster(name, read, tif, page, tags, size, data)
+        stream = _stream(name, data)
+        size = _size_of(stream, data)
+        with tifffile.TiffFile(stream, name=PurePath(name).name) as tif:
+            page = tif.pages.first
+            tags = {code: page.tags.get(code).value for code in GEO_TAGS if code in page.tags}
+            height, width = int(page.imagelength), int(page.imagewidth)
+            small = read.max_pixels is None or height * width <= read.max_pixels
+            if not tags and small:
+                return None
+            # A file read by ranges keeps its stream (and its read-ahead) for the tiles, so
+            # no byte of it is requested twice.
+            kept = isinstance(data, RangedFile)
+            return _raster(name, read, tif, page, tags, size, data, stream if kept else None)
     except (BadMaskError, MfbError):
         raise
     except MemoryError as error:
         raise MfbError(f"{name}: out of memory while decoding; lower ", Param("jobs")) from error
     except Exception as error:  # tifffile's refusals: a damaged or crafted file
         raise _failure(name, data, error) from error
+    finally:
+        if stream is not None and not kept:
+            stream.close()
 
 
 def _failure(name: str, data: bytes | RangedFile | None, error: Exception) -> Exception:
@@ -118,6 +126,7 @@ def _raster(
     tags: dict[int, Any],
     size: int,
     data: bytes | RangedFile | None,
+    stream: IO[bytes] | None,
 ) -> RawLabels:
     """Check the header against every limit, then hand on the chunks, read lazily."""
     height, width = int(page.imagelength), int(page.imagewidth)
@@ -155,7 +164,7 @@ def _raster(
         stored=stored,
         details=details,
     )
-    reader = _Reader(name, data, layout, decode, dtype, nodata, max(1, read.threads))
+    reader = _Reader(name, data, layout, decode, dtype, nodata, max(1, read.threads), stream)
     note, mode = None, str(dtype.newbyteorder("="))
     if nodata is not None:
         note = "nodata" if nodata.id is not None else "nodata-unmatched"
@@ -308,16 +317,23 @@ class _Reader:
         dtype: np.dtype[Any],
         nodata: Nodata | None,
         threads: int,
+        stream: IO[bytes] | None = None,
     ) -> None:
         self.name, self.data, self.layout, self.decode = name, data, layout, decode
         self.dtype, self.nodata, self.threads = dtype, nodata, threads
+        #: The stream the header was read from, kept for the first reading of the tiles.
+        self.stream = stream
+
+    def _open(self) -> IO[bytes]:
+        stream, self.stream = self.stream, None
+        return stream if stream is not None else _stream(self.name, self.data)
 
     def chunks(self) -> Iterator[LabelChunk]:
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(self.threads, "mfb-tiles") if self.threads > 1 else None
         try:
-            with _stream(self.name, self.data) as stream:
+            with self._open() as stream:
                 pending: tuple[int, npt.NDArray[Any], list[Any]] | None = None
                 for top, bottom, blocks in self._bands():
                     band = np.empty((bottom - top, self.layout.shape[1]), self.dtype)
