@@ -106,6 +106,10 @@ def histogram_fast(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Ar
     """
     if type(labels) is not np.ndarray or labels.ndim != 2 or not labels.flags.c_contiguous:
         return histogram_of_array(labels)  # e.g. a memory-mapped .npy
+    if labels.dtype == np.uint8 and labels.size >= _SPREAD_MIN_PIXELS:
+        spread = histogram_spread(labels)
+        if spread is not None:
+            return spread
     if labels.dtype == np.uint8:
         height, width = labels.shape
         image = Image.frombuffer("L", (width, height), labels, "raw", "L", 0, 1)
@@ -118,6 +122,34 @@ def histogram_fast(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Ar
     floats: npt.NDArray[np.float32] = cv2.calcHist([labels], [0], None, [1 << 16], [0, 1 << 16])
     present = np.flatnonzero(floats.ravel())
     return present.astype(np.int64), floats.ravel()[present].astype(np.int64)
+
+
+#: Bands of a raster (a million pixels and more) are counted by histogram_spread.
+_SPREAD_MIN_PIXELS = 1 << 20
+#: Columns spread over this many copies of the 256 bins (see histogram_spread).
+_SPREAD = 16
+
+
+def histogram_spread(labels: npt.NDArray[np.integer]) -> tuple[Int64Array, Int64Array] | None:
+    """Present values and pixels of a large 8-bit array, counted where runs are long.
+
+    A land-cover band holds long runs of one class: a plain histogram then adds to the
+    same bin pixel after pixel, each add waiting for the last (about 3x slower than on
+    varied values). Column c is counted in copy c % 16 of the bins (value + 256 * (c % 16),
+    16-bit), so neighbours land in different bins; OpenCV's calcHist counts them without
+    the GIL, and the copies are folded back. Exact: each of the 4096 float32 bins holds at
+    most a sixteenth of the pixels, below 2**24. None without OpenCV.
+    """
+    cv2 = _opencv()
+    height, width = labels.shape
+    if cv2 is None or height * -(-width // _SPREAD) >= _CALCHIST_MAX_PIXELS:
+        return None
+    offsets = (np.arange(width, dtype=np.uint16) % _SPREAD) * np.uint16(256)
+    spread = np.add(labels, offsets, dtype=np.uint16)
+    bins = cv2.calcHist([spread], [0], None, [256 * _SPREAD], [0, 256 * _SPREAD])
+    counts = bins.reshape(_SPREAD, 256).sum(axis=0, dtype=np.float64).astype(np.int64)
+    present = np.flatnonzero(counts)
+    return present.astype(np.int64), counts[present]
 
 
 def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
