@@ -131,25 +131,27 @@ def floor(path: str, parts: int) -> None:
     print(done)
 
 
-def measure(command: list[str]) -> tuple[float, float, str]:
-    """Run ``command`` in a fresh interpreter that reports its own tree's peak RSS."""
+def measure(command: list[str]) -> tuple[float, float, float, str]:
+    """Seconds, peak MiB (the largest process), CPU seconds (every process) and stdout of
+    ``command``, run from a fresh interpreter that reports on its children."""
     probe = (
         "import resource, subprocess, sys, time;"
         "t = time.perf_counter();"
         "r = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
         "s = time.perf_counter() - t;"
         "sys.stderr.write(r.stderr);"
-        "print(r.returncode, s, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN);"
+        "print(r.returncode, s, u.ru_maxrss, u.ru_utime + u.ru_stime);"
         "print(r.stdout, end='')"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe, *command], capture_output=True, text=True, check=True
     )
     head, _, out = result.stdout.partition("\n")
-    code, seconds, kib = head.split()
+    code, seconds, kib, cpu = head.split()
     if int(code):
         raise SystemExit(f"{' '.join(command)} failed: {result.stderr}")
-    return float(seconds), int(kib) / 1024, out
+    return float(seconds), int(kib) / 1024, float(cpu), out
 
 
 def run(size: int, rounds: int) -> None:
@@ -168,22 +170,24 @@ def run(size: int, rounds: int) -> None:
             "--parts",
             str(cores),
         ],
-        "mfb scan (all cores)": [*mfb, "scan", "--glob", "*.tif", str(path)],
-        "mfb scan -j 1": [*mfb, "scan", "-j", "1", "--glob", "*.tif", str(path)],
+        "mfb scan (all cores)": [*mfb, "scan", str(path)],
+        "mfb scan -j 1": [*mfb, "scan", "-j", "1", str(path)],
     }
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, command in contenders.items():
-            seconds, peak, out = measure(command)
-            results[name].append((seconds, peak))
+            seconds, peak, cpu, out = measure(command)
+            results[name].append((seconds, peak, cpu))
             if name.startswith("mfb"):
                 stats = json.loads(out)
                 got = {str(i): n for i, n in zip(stats["ids"], stats["pixels"], strict=True)}
                 want = {k: v for k, v in expected.items() if k != "0"}  # 0 is nodata
                 if got != want:
                     raise SystemExit(f"{name}: counts differ from the generated histogram")
-            print(f"{name}: {seconds:.2f} s, {peak:.0f} MiB", file=sys.stderr)
-    floor_s = statistics.median(s for s, _ in next(iter(results.values())))
+            print(f"{name}: {seconds:.2f} s, {cpu:.2f} CPU s, {peak:.0f} MiB", file=sys.stderr)
+    floor_runs = next(iter(results.values()))
+    floor_s = statistics.median(s for s, _, _ in floor_runs)
+    floor_cpu = statistics.median(c for _, _, c in floor_runs)
     import imagecodecs
     import PIL
     import tifffile
@@ -201,12 +205,16 @@ def run(size: int, rounds: int) -> None:
         f"{TILE} x {TILE} deflate tiles, {path.stat().st_size / 2**20:.0f} MiB), "
         f"{rounds} rounds:\n"
     )
-    print("| contender | median s | / floor | peak MiB |")
-    print("|---|---|---|---|")
+    print("| contender | median s | / floor | CPU s | / floor | peak MiB |")
+    print("|---|---|---|---|---|---|")
     for name, runs in results.items():
-        seconds = statistics.median(s for s, _ in runs)
-        peak = max(p for _, p in runs)
-        print(f"| {name} | {seconds:.2f} | {seconds / floor_s:.2f} | {peak:.0f} |")
+        seconds = statistics.median(s for s, _, _ in runs)
+        cpu = statistics.median(c for _, _, c in runs)
+        peak = max(p for _, p, _ in runs)
+        print(
+            f"| {name} | {seconds:.2f} | {seconds / floor_s:.2f} | {cpu:.2f} | "
+            f"{cpu / floor_cpu:.2f} | {peak:.0f} |"
+        )
 
 
 def main() -> None:
