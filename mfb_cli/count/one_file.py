@@ -66,7 +66,8 @@ def image_geometry(
         raise MfbError(
             f"{name}: ",
             Param("geometry"),
-            " measures the components of masks read whole; a volume is read slab by slab",
+            " measures the components of masks read whole; a volume or raster is read in "
+            "chunks (slabs, bands of tiles)",
         )
     classes = map_values(name, raw, raw_ids, raw_counts, read)
     ids, counts = merge_values(classes, raw_counts)

@@ -408,3 +408,11 @@ def test_uint8_histogram_is_exact(shape: tuple[int, int]) -> None:
     expected = np.bincount(labels.ravel().astype(np.int64), minlength=256)
     assert found[0].tolist() == np.flatnonzero(expected).tolist()
     assert found[1].tolist() == expected[expected > 0].tolist()
+
+
+def test_a_png_named_tif_is_still_read_by_pillow(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "mask.tif"
+    Image.fromarray(raster()).save(path, format="PNG")
+    assert counted(path) == naive(skip=None)

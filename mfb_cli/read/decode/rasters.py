@@ -41,6 +41,8 @@ RASTERS_EXTRA_HINT = "pip install 'mfb-cli[rasters]' (imagecodecs)"
 #: A compressed tile or strip may hold at most this many bytes more than twice its
 #: pixels' bytes (no lossless codec grows data that much): a larger byte count is bogus.
 _SEGMENT_SLACK = 1 << 16
+#: The first bytes of a TIFF (classic or BigTIFF, either byte order).
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 
 
 def read_raster(name: str, read: ReadOptions, data: bytes | RangedFile | None) -> RawLabels | None:
@@ -52,6 +54,9 @@ def read_raster(name: str, read: ReadOptions, data: bytes | RangedFile | None) -
     try:
         stream = _stream(name, data)
         size = _size_of(stream, data)
+        if stream.read(4) not in _TIFF_MAGIC:  # not a TIFF, whatever its name: Pillow's
+            return None
+        stream.seek(0)
         with tifffile.TiffFile(stream, name=PurePath(name).name) as tif:
             page = tif.pages.first
             tags = {code: page.tags.get(code).value for code in GEO_TAGS if code in page.tags}
@@ -232,7 +237,7 @@ class _Layout:
             if rows <= 0:
                 raise BadMaskError(name, "is a TIFF with strips of no rows (a damaged file)")
         layout = cls(kind, rows, cols, (height, width), itemsize)
-        layout.raw = kind == "strip" and int(page.compression) == 1
+        layout.raw = kind == "strip" and int(page.compression) == 1 and page.predictor == 1
         # One chunk: a band of whole block rows (uncompressed strips: of rows), at least one;
         # a block is decoded whole, so it too is within --max-pixels.
         unit = width if layout.raw else width * rows
