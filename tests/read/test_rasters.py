@@ -416,3 +416,14 @@ def test_a_png_named_tif_is_still_read_by_pillow(tmp_path: Path) -> None:
     path = tmp_path / "mask.tif"
     Image.fromarray(raster()).save(path, format="PNG")
     assert counted(path) == naive(skip=None)
+
+
+def test_report_and_check_on_a_raster(tmp_path: Path) -> None:
+    path = write(tmp_path / "map.tif", raster(), tile=(32, 16), compression="zlib")
+    report = run("report", path, "-o", tmp_path / "report.html")
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "report.html").read_text()
+    assert "rasters with a nodata value" in html and "EPSG:32631" in html
+    checked = run("check", path)
+    assert checked.exit_code == 0, checked.output
+    assert "uint8, nodata 0" in checked.stdout
