@@ -429,8 +429,7 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
 _REQUEST_FIELDS = tuple(
     f.name for f in fields(ScanRequest) if f.name not in ("read", "dask", "geometry")
 )
-# threads is the scan's to set (a lone raster gets every job), not an option.
-_READ_FIELDS = tuple(f.name for f in fields(ReadOptions) if f.name != "threads")
+_READ_FIELDS = tuple(f.name for f in fields(ReadOptions))
 
 
 def mask_options(function: F) -> F:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import BadMaskError, MfbError, NoMasksFoundError, Param, spelled
+from ..read.decode.rasters import tile_threads
 from ..read.decode.raw import READ_NOTES
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
 from .counts import ClassCounts, CountsAccumulator
@@ -81,9 +82,6 @@ def count_masks(
     """
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
-    if len(paths) == 1 and read.threads == 1:
-        # One file (a land-cover raster): its tiles are decoded on every job's core.
-        read = replace(read, threads=default_jobs() if jobs is None else max(1, jobs))
     connectivity = None
     shapes = None
     if geometry is not None:
@@ -116,8 +114,10 @@ def count_masks(
             "please report it with the output of --debug"
         ) from error
 
+    # One file (a land-cover raster): its tiles are decoded on every job's core.
+    threads = (default_jobs() if jobs is None else max(1, jobs)) if len(paths) == 1 else 1
     results = scan_in_order(paths, count, read=read, jobs=jobs, recover=recover, pool=pool)
-    with closing(results):
+    with closing(results), tile_threads(threads):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):
                 skipped.append(path)

@@ -68,9 +68,6 @@ class ReadOptions:
     #: Count a raster's nodata pixels (GeoTIFF GDAL_NODATA) as the value they store
     #: (``--no-nodata``); by default they are left out of the counts, as GDAL masks them.
     count_nodata: bool = False
-    #: Threads decoding one raster's tiles (the scan gives a lone file all its jobs); the
-    #: counts never depend on it.
-    threads: int = 1
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:

@@ -389,10 +389,13 @@ def test_histogram_of_raw_leaves_nodata_out(tmp_path: Path) -> None:
 
 def test_threads_change_nothing(tmp_path: Path) -> None:
     path = write(tmp_path / "map.tif", raster(), tile=(16, 16), compression="zlib")
+    from mfb_cli.read.decode.rasters import tile_threads
+
+    read = ReadOptions(max_pixels=900)
     for threads in (1, 2, 3):
-        read = ReadOptions(max_pixels=900, threads=threads)
-        assert counted(path, read) == naive()
-        whole = np.concatenate([c.values for c in read_raw(path, read).chunks()])
+        with tile_threads(threads):
+            assert counted(path, read) == naive()
+            whole = np.concatenate([c.values for c in read_raw(path, read).chunks()])
         assert np.array_equal(whole, raster())
 
 

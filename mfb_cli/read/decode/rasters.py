@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Any
 
@@ -43,6 +44,22 @@ RASTERS_EXTRA_HINT = "pip install 'mfb-cli[rasters]' (imagecodecs)"
 _SEGMENT_SLACK = 1 << 16
 #: The first bytes of a TIFF (classic or BigTIFF, either byte order).
 _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+
+
+#: Threads decoding one raster's tiles. 1 unless a scan of one file sets it (tile_threads):
+#: the files of a larger scan are spread over the jobs already. Counts never depend on it.
+TILE_THREADS = 1
+
+
+@contextmanager
+def tile_threads(threads: int) -> Iterator[None]:
+    """Within the block, each raster's tiles are decoded on ``threads`` threads."""
+    global TILE_THREADS
+    saved, TILE_THREADS = TILE_THREADS, max(1, threads)
+    try:
+        yield
+    finally:
+        TILE_THREADS = saved
 
 
 def read_raster(name: str, read: ReadOptions, data: bytes | RangedFile | None) -> RawLabels | None:
@@ -169,7 +186,7 @@ def _raster(
         stored=stored,
         details=details,
     )
-    reader = _Reader(name, data, layout, decode, dtype, nodata, max(1, read.threads), stream)
+    reader = _Reader(name, data, layout, decode, dtype, nodata, TILE_THREADS, stream)
     note, mode = None, str(dtype.newbyteorder("="))
     if nodata is not None:
         note = "nodata" if nodata.id is not None else "nodata-unmatched"
