@@ -430,3 +430,25 @@ def test_report_and_check_on_a_raster(tmp_path: Path) -> None:
     checked = run("check", path)
     assert checked.exit_code == 0, checked.output
     assert "uint8, nodata 0" in checked.stdout
+
+
+def test_lzw_tiles_without_imagecodecs_name_the_extra(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("imagecodecs", reason="writing LZW tiles needs imagecodecs")
+    path = write(tmp_path / "map.tif", raster(), tile=(32, 16), compression="lzw")
+    assert counted(path) == naive()
+    # The same file where imagecodecs is not installed (an import of it fails).
+    program = (
+        "import sys; sys.modules['imagecodecs'] = None; sys.argv = ['mfb', 'scan', sys.argv[1]]; "
+        "from mfb_cli.cli import main; sys.exit(main())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        f"Error: {path}: its LZW tiles need imagecodecs: pip install 'mfb-cli[rasters]' "
+        "(imagecodecs)\n"
+    )
