@@ -246,8 +246,15 @@ max_total_pixels_opt = click.option(
     metavar="N",
     default=DEFAULT_MAX_TOTAL_PIXELS,
     show_default=True,
-    help="Refuse a volume (a file read slice by slice) holding more voxels; --max-pixels "
-    "then applies to one slice.",
+    help="Refuse a volume or raster (read in slices or tiles) holding more; --max-pixels "
+    "then guards one slice or band.",
+)
+count_nodata_opt = click.option(
+    "--no-nodata",
+    "count_nodata",
+    is_flag=True,
+    help="Count a GeoTIFF's nodata pixels (GDAL_NODATA) as their value; by default they are "
+    "left out of the counts, as GDAL masks them.",
 )
 volume_opt = click.option(
     "--volume",
@@ -397,6 +404,7 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
     quiet_opt,
     max_pixels_opt,
     max_total_pixels_opt,
+    count_nodata_opt,
     volume_opt,
     count_opt,
     decoder_opt,
@@ -655,6 +663,7 @@ _READING = (
     "skip_bad",
     "max_pixels",
     "max_total_pixels",
+    "count_nodata",
     "volume",
     "count",
     "lists",

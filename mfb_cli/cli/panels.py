@@ -24,7 +24,7 @@ PANEL_ORDER = (
     "Report",
     "Geometry",
     "Colour maps and remaps",
-    "Volumes",
+    "Volumes and rasters",
     "Reading",
     "Parallelism and cluster",
     "Diagnostics",
@@ -76,10 +76,11 @@ OPTION_PANELS: dict[str, str] = {
     "unknown_color": "Colour maps and remaps",
     "transparent": "Colour maps and remaps",
     "unmapped": "Colour maps and remaps",
-    # 3D label volumes.
-    "volume": "Volumes",
-    "count": "Volumes",
-    "max_total_pixels": "Volumes",
+    # 3D label volumes and large rasters.
+    "volume": "Volumes and rasters",
+    "count": "Volumes and rasters",
+    "max_total_pixels": "Volumes and rasters",
+    "count_nodata": "Volumes and rasters",
     # Where the masks come from and what is refused.
     "from_path": "Reading",
     "from_paths": "Reading",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,8 @@ class Scanned:
     counts: ClassCounts
     files: Sequence[LabelSource]
     skipped: list[LabelSource]
+    #: What each raster (a GeoTIFF, a TIFF read tile by tile) says of itself, in file order.
+    rasters: list[dict[str, Any]] = field(default_factory=list)
 
     def source(self, scan: ScanRequest) -> dict[str, Any]:
         """Where the counts come from, for the output's metadata."""
@@ -69,7 +71,27 @@ class Scanned:
         mapping = recorded_mapping(scan.read)
         if mapping:
             record["label_mapping"] = mapping  # what the ids mean: --colormap, --map
+        if self.rasters:
+            record["rasters"] = self.rasters[:RASTERS_LISTED]
+            if len(self.rasters) > RASTERS_LISTED:
+                record["rasters_not_listed"] = len(self.rasters) - RASTERS_LISTED
         return record
+
+
+#: Rasters whose header (CRS, geotransform, nodata) the source record lists, at most.
+RASTERS_LISTED = 100
+
+
+def raster_record(path: LabelSource, header: LabelHeader) -> dict[str, Any]:
+    """A raster's header for the source record: size, format, stored type, CRS,
+    geotransform (GDAL order), pixel area (CRS units squared), nodata as written."""
+    return {
+        "path": str(path),
+        "shape": list(header.shape),
+        "format": header.format,
+        "stored": header.stored,
+        **header.details,
+    }
 
 
 class NoProgress:
@@ -184,6 +206,14 @@ def scan_masks(
     refuse_output_among(files)
     check = None if spec is None else label_check(spec)
     skipped: list[LabelSource] = []
+    rasters: list[dict[str, Any]] = []
+
+    def collect_header(path: LabelSource, header: LabelHeader) -> None:
+        if header.format in ("GeoTIFF", "TIFF"):
+            rasters.append(raster_record(path, header))
+        if on_header is not None:
+            on_header(path, header)
+
     started = time.perf_counter()
     megapixels = 0.0
     with progress_bar(scan, len(files)) as bar:
@@ -211,7 +241,7 @@ def scan_masks(
                 bar.update(done)
 
             counts = count_on_dask(
-                scan, files, check, on_task, on_skip, on_image, on_components, on_header
+                scan, files, check, on_task, on_skip, on_image, on_components, collect_header
             )
         else:
             counts = count_masks(
@@ -226,12 +256,12 @@ def scan_masks(
                 pool=scan.pool,
                 geometry=scan.geometry,
                 on_components=on_components,
-                on_header=on_header,
+                on_header=collect_header,
             )
     if not skipped:
-        return Scanned(counts, files, skipped)
+        return Scanned(counts, files, skipped, rasters)
     left_out = set(skipped)
-    return Scanned(counts, [f for f in files if f not in left_out], skipped)
+    return Scanned(counts, [f for f in files if f not in left_out], skipped, rasters)
 
 
 def counts_for(

@@ -23,7 +23,7 @@ from PIL import Image
 
 from .._version import __version__
 from ..errors import BadMaskError, MfbError
-from ..read.base.files import open_regular
+from ..read.base.files import RangedFile, open_regular
 from ..read.decode.colours import colour_name, pack_rgb
 from ..read.decode.pillow import mask_array
 from ..read.decode.raw import RawLabels, read_raw
@@ -32,7 +32,7 @@ from ..read.options import ReadOptions
 from .artefacts import BLEND_SHARE, MIN_BLEND_PIXELS, blend_pixels, blend_pixels_in_bands
 from .image_headers import DEFINITION as HEADERS
 from .image_headers import header_mismatches, images_of
-from .kernels import histogram_of_chunk, histogram_of_raw, summed
+from .kernels import histogram_of_chunk, histogram_of_raw, summed, without_nodata
 from .label_check import LabelCheck
 from .one_file import image_geometry, read_note
 from .pipeline import scan_in_order
@@ -317,7 +317,7 @@ def _palette_of(raw: RawLabels, indices: npt.NDArray[np.int64]) -> tuple[tuple[i
 def inspect_file(
     path: LabelSource,
     read: ReadOptions = ReadOptions(),
-    data: bytes | None = None,
+    data: bytes | RangedFile | None = None,
     geometry: Connectivity | None = None,
 ) -> FileFindings:
     """Read one file as the other commands do and note what a check needs.
@@ -352,7 +352,9 @@ def inspect_file(
     except MfbError as error:
         problem = str(error)
     sha: str | None
-    if data is not None:
+    if isinstance(data, RangedFile):  # read in place, by ranges: never hashed whole
+        size_bytes, sha = data.size, None
+    elif data is not None:
         size_bytes, sha = len(data), hashlib.sha256(data).hexdigest()
     else:
         digest = file_digest(path) if isinstance(path, Path) else None
@@ -419,7 +421,9 @@ def _chunked_findings(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, In
             found, edges = blend_pixels(plane)
             blends, boundary = blends + found, boundary + edges
         del chunk, values, planes
-    ids, counts = summed(parts)
+        if len(parts) > 64:  # a raster of many bands: keep the partial sums few
+            parts = [summed(parts)]
+    ids, counts = without_nodata(*summed(parts), raw.nodata)
     return ids, counts, blends, boundary
 
 
@@ -435,7 +439,7 @@ def inspect_files(
     Close the generator when stopping early: that cancels the files still queued.
     """
 
-    def inspect(path: LabelSource, data: bytes | None) -> FileFindings:
+    def inspect(path: LabelSource, data: bytes | RangedFile | None) -> FileFindings:
         return inspect_file(path, read, data, geometry)
 
     def recover(path: LabelSource, error: Exception) -> FileFindings:

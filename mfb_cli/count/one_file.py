@@ -22,6 +22,7 @@ from .kernels import histogram_of_raw
 if TYPE_CHECKING:
     from .._types import Int64Array
     from ..read.base.chunks import LabelHeader
+    from ..read.base.files import RangedFile
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 def count_file_noted(
     path: LabelSource,
     read: ReadOptions = ReadOptions(),
-    data: bytes | None = None,
+    data: bytes | RangedFile | None = None,
     geometry: Connectivity | None = None,
 ) -> tuple[
     Int64Array, Int64Array, tuple[str, str] | None, ImageGeometry | None, LabelHeader | None
@@ -65,7 +66,8 @@ def image_geometry(
         raise MfbError(
             f"{name}: ",
             Param("geometry"),
-            " measures the components of masks read whole; a volume is read slab by slab",
+            " measures the components of masks read whole; a volume or raster is read in "
+            "chunks (slabs, bands of tiles)",
         )
     classes = map_values(name, raw, raw_ids, raw_counts, read)
     ids, counts = merge_values(classes, raw_counts)
@@ -104,7 +106,7 @@ def _stored_as(name: str, values: object) -> str:
 
 
 def count_file(
-    path: LabelSource, read: ReadOptions = ReadOptions(), data: bytes | None = None
+    path: LabelSource, read: ReadOptions = ReadOptions(), data: bytes | RangedFile | None = None
 ) -> tuple[Int64Array, Int64Array]:
     """Present class ids and pixel counts of one label file (its bytes in ``data`` if given).
 

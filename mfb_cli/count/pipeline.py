@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from ..read.base.budget import Lent
+    from ..read.base.files import RangedFile
     from ..read.options import ReadOptions
     from ..read.sources.archives import LabelSource
 
@@ -218,7 +219,7 @@ def _terminate(workers: ProcessPoolExecutor) -> None:
 
 def scan_in_order(
     paths: Sequence[LabelSource],
-    work: Callable[[LabelSource, bytes | None], _Result],
+    work: Callable[[LabelSource, bytes | RangedFile | None], _Result],
     *,
     read: ReadOptions,
     jobs: int | None,

@@ -7,12 +7,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import BadMaskError, MfbError, NoMasksFoundError, Param, spelled
+from ..read.decode.rasters import tile_threads
 from ..read.decode.raw import READ_NOTES
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
 from .counts import ClassCounts, CountsAccumulator
 from .one_file import count_file_noted
 from .physical import VolumeAccumulator
 from .pipeline import scan_in_order
+from .pools import default_jobs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..read.base.chunks import LabelHeader
+    from ..read.base.files import RangedFile
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
@@ -96,7 +99,7 @@ def count_masks(
     skipped: list[LabelSource] = []
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
-    def count(path: LabelSource, data: bytes | None) -> _Counted:
+    def count(path: LabelSource, data: bytes | RangedFile | None) -> _Counted:
         return count_file_noted(path, read, data, connectivity)
 
     def recover(path: LabelSource, error: Exception) -> _Counted:
@@ -111,8 +114,10 @@ def count_masks(
             "please report it with the output of --debug"
         ) from error
 
+    # One file (a land-cover raster): its tiles are decoded on every job's core.
+    threads = (default_jobs() if jobs is None else max(1, jobs)) if len(paths) == 1 else 1
     results = scan_in_order(paths, count, read=read, jobs=jobs, recover=recover, pool=pool)
-    with closing(results):
+    with closing(results), tile_threads(threads):
         for path, result in zip(paths, results, strict=True):
             if isinstance(result, BadMaskError):
                 skipped.append(path)

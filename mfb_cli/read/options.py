@@ -65,6 +65,9 @@ class ReadOptions:
     count: str = "voxels"
     #: What an nnU-Net or MSD dataset.json says the ids are: class set, names, ignore value.
     dataset: DatasetLabels | None = None
+    #: Count a raster's nodata pixels (GeoTIFF GDAL_NODATA) as the value they store
+    #: (``--no-nodata``); by default they are left out of the counts, as GDAL masks them.
+    count_nodata: bool = False
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -113,6 +116,8 @@ class ReadOptions:
             mapping["unmapped"] = self.unmapped
         if self.dataset is not None:
             mapping["dataset"] = self.dataset.describe()
+        if self.count_nodata:
+            mapping["nodata"] = "counted"  # a raster's nodata pixels are counted as labels
         return mapping
 
     def class_names(self) -> dict[int, str]:

@@ -196,3 +196,55 @@ def s3_server(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class CountingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a server: counts the bytes the server sent
+    (``sent``: replies, headers included) and keeps what clients asked (``requests``)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.sent = 0
+        self.requests = b""
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def __enter__(self) -> CountingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                continue
+            upstream = socket.create_connection(self.target)
+            for source, sink, replies in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(
+                    target=self._pump, args=(source, sink, replies), daemon=True
+                ).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                with self._lock:
+                    if replies:
+                        self.sent += len(data)
+                    else:
+                        self.requests += data
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)

@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from ...errors import MfbError
+from .files import RangedFile
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -83,13 +84,14 @@ class MemberBytes:
 
 
 #: What the lending loop hands a decoder with each source: its bytes, the error that
-#: kept them from being read (raised in the worker, so in file order), or None for a
-#: file on disk, which the worker opens itself.
-Lent: TypeAlias = "MemberBytes | MfbError | None"
+#: kept them from being read (raised in the worker, so in file order), None for a file
+#: on disk, which the worker opens itself, or a RangedFile: a raster in object storage,
+#: which the decoder reads in place by ranges, a band of tiles at a time.
+Lent: TypeAlias = "MemberBytes | MfbError | RangedFile | None"
 
 
 @contextmanager
-def member_bytes(lent: Lent) -> Iterator[bytes | None]:
+def member_bytes(lent: Lent) -> Iterator[bytes | RangedFile | None]:
     """The member's bytes (None for a file on disk), given back to the budget on leaving.
 
     Raises the member's read error (in the worker, so in file order). Prefer decode_member,
@@ -97,8 +99,8 @@ def member_bytes(lent: Lent) -> Iterator[bytes | None]:
     """
     if isinstance(lent, MfbError):
         raise lent
-    if lent is None:
-        yield None
+    if lent is None or isinstance(lent, RangedFile):
+        yield lent
         return
     try:
         yield lent.take()
@@ -109,7 +111,7 @@ def member_bytes(lent: Lent) -> Iterator[bytes | None]:
 _Result = TypeVar("_Result")
 
 
-def decode_member(lent: Lent, decode: Callable[[bytes | None], _Result]) -> _Result:
+def decode_member(lent: Lent, decode: Callable[[bytes | RangedFile | None], _Result]) -> _Result:
     """``decode(bytes)`` for a member (``decode(None)`` for a file on disk), in a worker.
 
     A frame that ended keeps its local variables for as long as an error's traceback is
@@ -123,7 +125,7 @@ def decode_member(lent: Lent, decode: Callable[[bytes | None], _Result]) -> _Res
         raise
 
 
-def _decode(lent: Lent, decode: Callable[[bytes | None], _Result]) -> _Result:
+def _decode(lent: Lent, decode: Callable[[bytes | RangedFile | None], _Result]) -> _Result:
     with member_bytes(lent) as data:
         return decode(data)
 

@@ -1,15 +1,18 @@
-"""Open label files safely: regular files only, so a FIFO or device never blocks a scan."""
+"""Open label files safely: regular files only, so a FIFO or device never blocks a scan;
+and files read in place by ranges (rasters in object storage)."""
 
 from __future__ import annotations
 
 import os
 import stat
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING
 
 from ...errors import BadMaskError
 
 if TYPE_CHECKING:
     import io
+    from collections.abc import Callable
 
 
 def open_regular(name: str) -> io.BufferedReader:
@@ -40,3 +43,31 @@ def open_regular(name: str) -> io.BufferedReader:
     except BaseException:
         os.close(descriptor)
         raise
+
+
+#: Names read as rasters (TIFF and GeoTIFF): tile by tile, and in place where they live.
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def is_tiff_name(name: str) -> bool:
+    """Whether a file is a TIFF by its name (a raster read tile by tile when large or geo)."""
+    return name.lower().endswith(TIFF_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class RangedFile:
+    """A file read in place, by ranges (a raster in object storage): never fetched whole.
+
+    ``open()`` gives a seekable binary stream whose reads become range requests; the
+    source made it with the run's deadlines and named it without credentials (``name``).
+    """
+
+    name: str
+    size: int
+    open: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+    #: The error to raise for a read that failed (a network failure is never a bad file),
+    #: named without credentials.
+    failure: Callable[[BaseException], Exception] = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return self.name

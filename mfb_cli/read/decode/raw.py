@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ...errors import BadMaskError, Param
+from ..base.budget import max_source_bytes
 from ..base.chunks import LabelHeader, one_chunk
+from ..base.files import RangedFile, is_tiff_name
 from .colours import colour_codes, pack_rgb, palette_codes
 from .npy import load_npy
 from .pillow import COLOUR_MAPPED_MODES, open_mask
@@ -52,6 +54,9 @@ class RawLabels:
     #: (slope, intercept) the file asks to apply to its stored values (NIfTI scl_slope,
     #: scl_inter), applied to the histogram only where every result is an integer.
     scaling: tuple[Fraction, Fraction] | None = None
+    #: The stored value of a raster's nodata pixels (GeoTIFF GDAL_NODATA, as an id):
+    #: every consumer of the chunks leaves it out of the counts. None: every value counts.
+    nodata: int | None = None
 
     def chunks(self) -> Iterator[LabelChunk]:
         """The labels, chunk by chunk (one chunk for a file read whole)."""
@@ -70,9 +75,21 @@ class RawLabels:
         return LabelHeader((height, width))
 
 
-def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> RawLabels:
-    """Decode one label file (a path or archive member, its bytes in ``data`` if given)."""
+def read_raw(
+    source: object, read: ReadOptions, data: bytes | RangedFile | None = None
+) -> RawLabels:
+    """Decode one label file (a path or archive member, its bytes in ``data`` if given; a
+    raster where it lives, read by ranges, as a RangedFile)."""
     name = str(source)
+    if is_tiff_name(name) or isinstance(data, RangedFile):
+        from .rasters import read_raster
+
+        raster = read_raster(name, read, data)
+        if raster is not None:
+            return raster
+        if isinstance(data, RangedFile):  # a small plain TIFF: read whole, as any image
+            data = read_whole(data, max_source_bytes(read.max_pixels))
+    assert not isinstance(data, RangedFile)
     if is_volume(name):
         from .volumes.read import read_volume
 
@@ -101,6 +118,30 @@ def read_raw(source: object, read: ReadOptions, data: bytes | None = None) -> Ra
     return RawLabels(label_values(name, image), note=ids_note)
 
 
+def read_whole(ranged: RangedFile, max_bytes: int) -> bytes:
+    """All bytes of a file read in place (a TIFF within --max-pixels, for Pillow), or
+    BadMaskError if it is larger than such a mask can be, or ends early."""
+    if ranged.size > max_bytes:
+        raise BadMaskError(
+            ranged.name,
+            f"is {ranged.size} bytes, more than any mask within ",
+            Param("max_pixels"),
+            f" takes ({max_bytes}); raise ",
+            Param("max_pixels"),
+            " if the file is genuine",
+        )
+    try:
+        with ranged.open() as stream:
+            data = stream.read(ranged.size + 1)
+    except Exception as error:
+        raise ranged.failure(error) from error
+    if len(data) != ranged.size:
+        raise BadMaskError(
+            ranged.name, f"holds {len(data)} bytes where its listing says {ranged.size}"
+        )
+    return data
+
+
 #: Ways of reading a file worth a warning, counted over a scan (the key is RawLabels.note).
 READ_NOTES: dict[str, tuple[str | Param, ...]] = {
     "ids-despite-colormap": (
@@ -116,6 +157,16 @@ READ_NOTES: dict[str, tuple[str | Param, ...]] = {
         "{files} of {total} files have a scaling (NIfTI scl_slope/scl_inter) that turns every "
         "stored label into an integer ({modes}): the scaled values were counted, as nibabel "
         "and ITK read them",
+    ),
+    "nodata": (
+        "{files} of {total} files are rasters with a nodata value (GDAL_NODATA; {modes}): "
+        "their nodata pixels were left out of the counts, as GDAL masks them; pass ",
+        Param("count_nodata"),
+        " to count them",
+    ),
+    "nodata-unmatched": (
+        "{files} of {total} files are rasters whose nodata value no pixel of their type can "
+        "hold ({modes}): nothing was left out",
     ),
     "unscaled": (
         "{files} of {total} files have a scaling (NIfTI scl_slope/scl_inter) that would turn "

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import BadMaskError, MfbError
 from ..base import cancel
 from ..base.budget import ByteBudget, MemberBytes
+from ..base.files import is_tiff_name
 from .archives import ArchiveMember, ArchiveReader
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def lend_bytes(
         return source, cancel.result(value) if isinstance(value, Future) else value
 
     from .parquet import ParquetReader, ParquetRow
-    from .remote import READ_THREADS, RemoteFile, too_large
+    from .remote import READ_THREADS, RemoteFile, ranged_file, too_large
 
     threads = READ_THREADS if threads is None else threads
     with ArchiveReader(budget) as archives:
@@ -63,6 +64,9 @@ def lend_bytes(
             for source in sources:
                 if isinstance(source, Path):
                     pending.append((source, None))
+                elif isinstance(source, RemoteFile) and ranged(source):
+                    # A raster is read in place by its decoder, a band of tiles at a time.
+                    pending.append((source, ranged_file(source)))
                 elif isinstance(source, RemoteFile):
                     reserve = max_bytes if source.size is None else source.size
                     if reserve > max_bytes:
@@ -92,6 +96,12 @@ def lend_bytes(
             rows.close()
             if readers is not None:
                 readers.close()  # never waits: a stalled read is left to its deadline
+
+
+def ranged(remote: RemoteFile) -> bool:
+    """Whether an object is read in place by ranges: a TIFF (a raster, perhaps a
+    cloud-optimised GeoTIFF) of listed size, never fetched whole."""
+    return remote.size is not None and is_tiff_name(str(remote))
 
 
 def _here(read: Any, source: LabelSource, max_bytes: int) -> Lent:

@@ -14,13 +14,15 @@ named and judged in failures.py.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ...errors import BadMaskError, MfbError, Param
 from ..base import cancel
+from ..base.files import RangedFile
 from ..base.keys import SourceKey, url_key
 from ..base.urls import chain, safe_url, shown_path
 from .failures import is_network_failure, read_failure, reason
@@ -33,6 +35,7 @@ __all__ = [
     "is_network_failure",
     "list_remote",
     "one_object",
+    "open_ranged",
     "open_remote",
     "open_url",
     "read_body",
@@ -258,6 +261,35 @@ def open_remote(remote: RemoteFile, *, seekable: bool) -> io.BufferedIOBase:
         return http_stream(fs, remote.path)
     stream = fs.open(remote.path, "rb")
     return stream  # type: ignore[no-any-return]
+
+
+#: Bytes a raster's range request reads past what was asked (tiles lie in file order, so a
+#: band of tiles comes in one or two requests); also what its buffer holds.
+RANGE_BLOCK = 1 << 20
+
+
+def open_ranged(remote: RemoteFile) -> IO[bytes]:
+    """An object of known size read in place: every read a range request (or served from
+    the last one's read-ahead), never the whole object first."""
+    fs, _ = filesystem(remote.base)
+    if remote.is_http:
+        from .http import http_ranges
+
+        assert remote.size is not None
+        return http_ranges(fs, remote.path, remote.size)
+    stream = fs.open(remote.path, "rb", block_size=RANGE_BLOCK, cache_type="readahead")
+    return stream  # type: ignore[no-any-return]
+
+
+def ranged_file(remote: RemoteFile) -> RangedFile:
+    """A raster at a URL, for its decoder to read in place (its size must be listed)."""
+    assert remote.size is not None
+    return RangedFile(
+        str(remote),
+        remote.size,
+        functools.partial(open_ranged, remote),
+        functools.partial(read_failure, str(remote), url=remote.base),
+    )
 
 
 def write_url(url: str, data: bytes) -> None:
