@@ -25,7 +25,15 @@ import numpy as np
 from ....errors import BadMaskError
 from ...base.chunks import LabelHeader
 from ...base.files import open_regular
-from .read import RawLabels, check_sizes, chunked, need, pick_volume, spatial_volume
+from .read import (
+    RawLabels,
+    check_sizes,
+    chunked,
+    data_file_beside,
+    need,
+    pick_volume,
+    spatial_volume,
+)
 from .values import check_dtype
 
 if TYPE_CHECKING:
@@ -115,12 +123,15 @@ def open_metaimage(name: str, read: ReadOptions, data: bytes | None) -> RawLabel
     with _local_copy(name, data) as path:
         with open_regular(path) as stream:
             layout = _layout(name, stream)
-        if layout.data_file is not None and data is not None:
-            raise BadMaskError(
-                name,
-                f"is a MetaImage header whose voxels are in '{layout.data_file}'; read from an "
-                "archive or a URL only .mha files (voxels inside) can be read",
-            )
+        if layout.data_file is not None:
+            beside = data_file_beside(name, layout.data_file)
+            if data is not None:
+                raise BadMaskError(
+                    name,
+                    f"is a MetaImage header whose voxels are in '{layout.data_file}'; read "
+                    "from an archive or a URL only .mha files (voxels inside) can be read",
+                )
+            open_regular(beside).close()  # ITK opens it next: a FIFO or device refused
         info = sitk.ImageFileReader()
         info.SetImageIO("MetaImageIO")
         info.SetFileName(path)
@@ -211,7 +222,7 @@ def _inflated_slabs(
         source: IO[bytes] = stack.enter_context(open_regular(path))
         source.seek(layout.data_at)
     else:
-        source = stack.enter_context(open_regular(str(Path(path).parent / layout.data_file)))
+        source = stack.enter_context(open_regular(data_file_beside(name, layout.data_file)))
     inflate = zlib.decompressobj()
     pending = bytearray()
 

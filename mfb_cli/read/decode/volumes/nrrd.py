@@ -14,7 +14,6 @@ import gzip
 import os
 from contextlib import ExitStack, contextmanager
 from fractions import Fraction
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from .read import (
     RawLabels,
     check_sizes,
     chunked,
+    data_file_beside,
     drain,
     need,
     opened,
@@ -186,17 +186,14 @@ def _data_file(name: str, header: dict[str, Any], data: bytes | None) -> str | N
     if detached is None:
         return None
     text = str(detached)
-    if text.startswith("LIST") or len(text.split()) > 1:
-        raise BadMaskError(
-            name, "spreads its voxels over several data files; mfb reads one data file"
-        )
+    beside = data_file_beside(name, text)
     if data is not None:
         raise BadMaskError(
             name,
             f"is a detached NRRD header (its voxels are in '{text}'); read from an archive "
             "or a URL only attached .nrrd files can be read",
         )
-    return text if Path(text).is_absolute() else str(Path(name).parent / text)
+    return beside
 
 
 def open_nrrd(name: str, read: ReadOptions, data: bytes | None) -> RawLabels:

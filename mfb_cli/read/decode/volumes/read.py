@@ -220,6 +220,40 @@ def opened(name: str, data: bytes | None, *, gunzip: bool = True) -> Iterator[IO
         raw.close()
 
 
+def data_file_beside(name: str, written: str) -> str:
+    """The detached data file a header names (NRRD's 'data file', MetaImage's
+    ElementDataFile), checked to sit in the header's own folder or below it.
+
+    A label header is data, often from elsewhere: one naming '/etc/passwd', '../../x',
+    '/dev/zero' or a URL would make mfb read, and reveal as a histogram, a file that is
+    no part of the dataset. A list of files or a file-name pattern is refused too (mfb
+    reads one data file); the file itself is opened as a regular file only.
+    """
+    import posixpath
+
+    text = written.strip()
+    if text.upper().startswith("LIST") or len(text.split()) > 1 or "%" in text:
+        raise BadMaskError(
+            name, f"spreads its voxels over several data files ('{text}'); mfb reads one data file"
+        )
+    parts = text.replace("\\", "/").split("/")
+    if (
+        not text
+        or "://" in text
+        or posixpath.isabs(text.replace("\\", "/"))
+        or (len(text) > 1 and text[1] == ":")
+        or ".." in parts
+    ):
+        raise BadMaskError(
+            name,
+            f"names its voxel data file '{text}' outside its own folder; a detached header's "
+            "data file must sit beside it or below it (no absolute path, URL or '..')",
+        )
+    from pathlib import Path
+
+    return str(Path(name).parent / text)
+
+
 def read_exactly(name: str, stream: IO[bytes], size: int) -> bytes:
     """``size`` bytes of voxel data, or BadMaskError if the file ends first."""
     data = stream.read(size)
@@ -255,6 +289,7 @@ __all__ = [
     "RawLabels",
     "check_sizes",
     "chunked",
+    "data_file_beside",
     "drain",
     "need",
     "opened",
