@@ -76,3 +76,98 @@ def test_a_data_file_below_the_header_is_read_and_a_device_link_refused(
     linked.write_bytes(header("zero.raw"))
     with pytest.raises(BadMaskError, match="not a regular file"):
         histogram(linked)
+
+
+def _patched_nifti(path: Path, **floats: float) -> Path:
+    """A 4x3x2 NIfTI-1 with header fields overwritten as stored (nibabel would fix them)."""
+    import struct
+
+    from .test_volumes import write_nifti
+
+    write_nifti(path, VOLUME.astype(np.uint8), spacing=(1.0, 1.0, 1.0))
+    data = bytearray(path.read_bytes())
+    offsets = {"pixdim3": 88, "scl_slope": 112, "scl_inter": 116}
+    for field, value in floats.items():
+        struct.pack_into("<f", data, offsets[field], value)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("stored", [0.0, float("nan"), float("inf")])
+def test_a_spacing_that_is_no_size_still_counts_voxels_but_never_physically(
+    tmp_path: Path, stored: float
+) -> None:
+    from mfb_cli.read.decode.raw import read_raw
+    from mfb_cli.read.options import ReadOptions
+
+    path = _patched_nifti(tmp_path / "s.nii", pixdim3=stored)
+    assert histogram(path) == {0: 13, 1: 4, 2: 5, 5: 2}
+    header = read_raw(str(path), ReadOptions()).described()
+    assert header.voxel_volume is None  # never the 1 mm nibabel's check puts for a 0
+    assert header.spacing == ((1.0, 1.0, 0.0) if stored == 0 else None)
+
+
+def test_a_negative_spacing_counts_by_its_size(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    from mfb_cli.read.decode.raw import read_raw
+    from mfb_cli.read.options import ReadOptions
+
+    path = _patched_nifti(tmp_path / "n.nii", pixdim3=-2.0)
+    header = read_raw(str(path), ReadOptions()).described()
+    assert header.spacing == (1.0, 1.0, 2.0) and header.voxel_volume == Fraction(2)
+
+
+def test_physical_counts_name_a_zero_spacing(tmp_path: Path) -> None:
+    from ..conftest import run
+
+    path = _patched_nifti(tmp_path / "z.nii", pixdim3=0.0)
+    result = run("histogram", path, "--count", "physical")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{path}: has voxel spacing [1.0, 1.0, 0.0] (mm), not three positive" in result.stderr
+    assert "setting" not in result.stderr  # nibabel's own log stays quiet
+
+
+@pytest.mark.parametrize(
+    ("slope", "inter", "expected"),
+    [
+        (0.0, 5.0, {0: 13, 1: 4, 2: 5, 5: 2}),  # slope 0: no scaling (NIfTI)
+        (float("nan"), 0.0, {0: 13, 1: 4, 2: 5, 5: 2}),
+        (float("inf"), 0.0, {0: 13, 1: 4, 2: 5, 5: 2}),
+        (2.0, 1.0, {1: 13, 3: 4, 5: 5, 11: 2}),
+    ],
+)
+def test_scaling_fields_that_mean_none(tmp_path: Path, slope, inter, expected) -> None:
+    path = _patched_nifti(tmp_path / "k.nii", scl_slope=slope, scl_inter=inter)
+    assert histogram(path) == expected
+
+
+def test_a_scaling_with_no_intercept_is_refused(tmp_path: Path) -> None:
+    path = _patched_nifti(tmp_path / "k.nii", scl_slope=1.0, scl_inter=float("nan"))
+    with pytest.raises(BadMaskError, match="scl_inter nan, which no label can be"):
+        histogram(path)
+
+
+@pytest.mark.parametrize("kind", ["nii.gz", "nrrd"])
+def test_a_compressed_volume_with_a_bomb_past_its_voxels_is_refused(
+    tmp_path: Path, kind: str
+) -> None:
+    import gzip
+
+    from mfb_cli.read.decode.volumes.read import TRAILING_BYTES
+
+    from .test_volumes import write_nifti
+
+    voxels = VOLUME.astype(np.uint8)
+    if kind == "nrrd":
+        head = b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 3 2\nencoding: gzip\n\n"
+        body = voxels.tobytes(order="F")
+    else:
+        plain = write_nifti(tmp_path / "p.nii", voxels)
+        head, body = b"", plain.read_bytes()
+    padded, bomb = tmp_path / f"padded.{kind}", tmp_path / f"bomb.{kind}"
+    padded.write_bytes(head + gzip.compress(body + bytes(1000)))
+    bomb.write_bytes(head + gzip.compress(body + bytes(TRAILING_BYTES + 1)))
+    assert histogram(padded) == {0: 13, 1: 4, 2: 5, 5: 2}
+    with pytest.raises(BadMaskError, match="decompression bomb"):
+        histogram(bomb)

@@ -266,7 +266,8 @@ def open_nrrd(name: str, read: ReadOptions, data: bytes | None) -> RawLabels:
 
             yield slabs
             if stream is not source:
-                drain(stream)  # a compressed stream's checksum is checked at its end
+                # A compressed stream's checksum is checked at its end.
+                drain(name, stream, max(byte_skip, 0) + total_bytes - stream.tell())
 
     return RawLabels(
         None,

@@ -266,10 +266,24 @@ def read_exactly(name: str, stream: IO[bytes], size: int) -> bytes:
     return data
 
 
-def drain(stream: IO[bytes]) -> None:
-    """Read a compressed stream to its end, a MiB at a time, so its checksum is checked."""
-    while stream.read(1 << 20):
-        pass
+#: Decompressed bytes a file may hold past the data its header describes (padding).
+TRAILING_BYTES = 1 << 20
+
+
+def drain(name: str, stream: IO[bytes], left: int) -> None:
+    """Read a compressed stream to its end, a MiB at a time, so its checksum is checked;
+    ``left``: the bytes the header says remain. More than TRAILING_BYTES past them is
+    refused, unread: a few hundred KB of gzip may inflate to gigabytes of nothing, which
+    would be decompressed for as long as it lasts."""
+    allowed = max(left, 0) + TRAILING_BYTES
+    while chunk := stream.read(min(1 << 20, allowed + 1)):
+        allowed -= len(chunk)
+        if allowed < 0:
+            raise BadMaskError(
+                name,
+                f"decompresses to more than {TRAILING_BYTES} bytes past the voxels "
+                "its header describes (a decompression bomb?)",
+            )
 
 
 def spatial_volume(name: str, spacing: tuple[float, ...] | None) -> Any:
@@ -286,6 +300,7 @@ def spatial_volume(name: str, spacing: tuple[float, ...] | None) -> Any:
 #: Exported for the format modules.
 __all__ = [
     "READ_ERRORS",
+    "TRAILING_BYTES",
     "RawLabels",
     "check_sizes",
     "chunked",
