@@ -150,3 +150,14 @@ def test_a_compressed_reply_is_never_inflated() -> None:
         result = run("scan", f"{server.url}/0.png")
     assert body[:2] == b"\x1f\x8b" and len(body) < 1 << 20  # the gzip as sent
     assert result.exit_code == 1 and "not an image file" in result.stderr
+
+
+def test_a_local_file_reached_through_a_file_url_list_is_counted_once(folder: Path) -> None:
+    (folder / "list.txt").write_text("0.png\n")
+    routes = [
+        ("--list", folder / "list.txt", "--root", folder.as_uri(), folder / "0.png"),
+        ("--list", (folder / "list.txt").as_uri(), folder / "0.png"),
+        ("--list", (folder / "list.txt").as_uri(), f"file://localhost{folder}/0.png"),
+    ]
+    for route in routes:
+        assert _files(run("scan", *route)) == 1, route

@@ -171,3 +171,26 @@ def test_a_compressed_volume_with_a_bomb_past_its_voxels_is_refused(
     assert histogram(padded) == {0: 13, 1: 4, 2: 5, 5: 2}
     with pytest.raises(BadMaskError, match="decompression bomb"):
         histogram(bomb)
+
+
+@pytest.mark.parametrize(
+    ("labels", "said"),
+    [
+        ({"0": "background", "1": "a", "1.0": "b"}, "key '1.0' is no integer id"),
+        ({"0": "background", "01": "a", "1": "b"}, "label 1 is named twice"),
+        ({"background": 0, "a": 1, "b": 1}, "id 1 is named twice"),
+        ({"background": 0, "a": 1.5}, "label 'a': 1.5 is not an integer id"),
+        ({"background": 0, "a": True}, "label 'a': True is not an integer id"),
+        ({"background": 0, "r": []}, "region 'r' lists no id"),
+    ],
+)
+def test_a_dataset_json_that_cannot_be_labels_is_named(tmp_path: Path, labels, said) -> None:
+    import json
+
+    from mfb_cli.errors import MfbError
+    from mfb_cli.read.labels.datasets import load_dataset_json
+
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps({"labels": labels}))
+    with pytest.raises(MfbError, match=said):
+        load_dataset_json(path)
