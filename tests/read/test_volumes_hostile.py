@@ -194,3 +194,54 @@ def test_a_dataset_json_that_cannot_be_labels_is_named(tmp_path: Path, labels, s
     path.write_text(json.dumps({"labels": labels}))
     with pytest.raises(MfbError, match=said):
         load_dataset_json(path)
+
+
+def _mha(keys: str, data: bytes) -> bytes:
+    return f"ObjectType = Image\n{keys}ElementDataFile = LOCAL\n".encode() + data
+
+
+@pytest.mark.parametrize(
+    ("keys", "data", "said"),
+    [
+        ("NDims = 3\nDimSize = abc\nElementType = MET_UCHAR\n", bytes(24), "DimSize 'abc'"),
+        ("NDims = 99\nDimSize = 4 3 2\nElementType = MET_UCHAR\n", bytes(24), "NDims '99'"),
+        ("NDims = 3\nDimSize = 4 3 -2\nElementType = MET_UCHAR\n", bytes(24), "'4 3 -2'"),
+        ("NDims = 3\nDimSize = 4 3 2\nElementType = MET_UCHAR\n", bytes(5), "ends after 5 of"),
+        ("NDims = 3\nDimSize = 4 3 2\n", bytes(24), "MetaImage type ''"),
+    ],
+)
+def test_a_damaged_metaimage_is_named_in_one_line_before_itk_reads_it(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], keys: str, data: bytes, said: str
+) -> None:
+    path = tmp_path / "bad.mha"
+    path.write_bytes(_mha(keys, data))
+    with pytest.raises(BadMaskError, match=said):
+        histogram(path)
+    assert capfd.readouterr().err == ""  # ITK's MetaIO printed nothing on stderr
+
+
+@pytest.mark.parametrize("spacing", ["0 1 1", "nan 1 1"])
+def test_a_metaimage_whose_spacing_is_no_size_still_counts_voxels(
+    tmp_path: Path, spacing: str
+) -> None:
+    from mfb_cli.read.decode.raw import read_raw
+    from mfb_cli.read.options import ReadOptions
+
+    path = tmp_path / "s.mha"
+    keys = f"NDims = 3\nDimSize = 4 3 2\nElementSpacing = {spacing}\nElementType = MET_UCHAR\n"
+    path.write_bytes(_mha(keys, VOLUME.astype(np.uint8).tobytes(order="F")))
+    assert histogram(path) == {0: 13, 1: 4, 2: 5, 5: 2}
+    assert read_raw(str(path), ReadOptions()).described().voxel_volume is None
+
+
+def test_an_nrrd_number_past_64_bits_is_a_bad_header(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "big.nrrd"
+    path.write_bytes(
+        b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 99999999999999999999999 1 1\n"
+        b"encoding: raw\n\n" + bytes(24)
+    )
+    with pytest.raises(BadMaskError, match="a number out of range"):
+        histogram(path)
+    assert capfd.readouterr().err == ""

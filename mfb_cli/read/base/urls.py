@@ -179,7 +179,9 @@ def safe_text(text: str, *secret_of: str) -> str:
     and the credentials and query of each URL in ``secret_of`` blanked wherever else they
     stand (a backend may quote a password or a token on its own)."""
     text = " ".join(text.split())
-    for secret in sorted({s for url in secret_of for s in _secrets(url)}, key=len, reverse=True):
+    # Each secret on one line as the text is (a password's run of blanks is one blank).
+    secrets = {" ".join(s.split()) for url in secret_of for s in _secrets(url)}
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
     return _URL_IN_TEXT.sub(lambda m: safe_url(m.group(0)), text)
 

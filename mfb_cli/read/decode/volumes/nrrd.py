@@ -12,6 +12,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import os
+import warnings
 from contextlib import ExitStack, contextmanager
 from fractions import Fraction
 from typing import IO, TYPE_CHECKING, Any
@@ -95,7 +96,15 @@ def read_header(name: str, stream: IO[bytes]) -> dict[str, Any]:
     """pynrrd's parsed header; the stream is left at the first byte after it."""
     nrrd = need("nrrd", "NRRD")
     try:
-        header: dict[str, Any] = nrrd.read_header(_lines(name, stream))
+        # A number past 64 bits ('sizes: 99999999999999999999999') makes NumPy warn on
+        # stderr and pynrrd go on with -2**63: a bad header here, in one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            header: dict[str, Any] = nrrd.read_header(_lines(name, stream))
+    except RuntimeWarning as error:
+        raise BadMaskError(
+            name, f"has an NRRD header with a number out of range ({error})"
+        ) from error
     except nrrd.NRRDError as error:
         raise BadMaskError(name, f"has an NRRD header pynrrd refuses ({error})") from error
     for field in ("type", "dimension", "sizes", "encoding"):
