@@ -90,6 +90,20 @@ def _write_error(error: OSError) -> click.ClickException:
     return click.ClickException(f"{one_line(str(error.filename))}: {error.strerror or error}")
 
 
+def _without_secrets(message: str, args: Any) -> str:
+    """The last guard on every message shown: the credentials and query of each URL on the
+    command line blanked wherever they stand (a library's message may quote a password
+    that the reading code did not foresee)."""
+    from ..read.base.urls import safe_text
+
+    given = sys.argv[1:] if args is None else list(args)
+    urls = [a for a in given if isinstance(a, str) and "://" in a]
+    if not urls:
+        return message
+    urls += [u for a in urls for u in (a[a.find("=") + 1 :],) if "=" in a.split("://")[0]]
+    return safe_text(message, *urls)
+
+
 #: The error Click raises to show the help of a group run without a command (8.2+).
 _HELP_AS_ERROR: tuple[type[click.ClickException], ...] = tuple(
     getattr(click.exceptions, name)
@@ -191,7 +205,8 @@ class MfbGroup(click.Group):
             except click.ClickException as error:
                 # Bare 'mfb' shows the help through an error (Click 8.2+): keep its lines.
                 if not isinstance(error, _HELP_AS_ERROR):
-                    error.message = one_line(error.message)  # type: ignore[misc]
+                    text = _without_secrets(error.message, args)
+                    error.message = one_line(text)  # type: ignore[misc]
                 error.show()
                 code = error.exit_code
             except click.Abort as error:

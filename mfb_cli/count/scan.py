@@ -164,6 +164,12 @@ def voxel_volume(path: LabelSource, header: LabelHeader | None) -> Fraction:
     volume = None if header is None else header.voxel_volume
     if volume is None:
         what = "a 2D image" if header is None or not header.is_volume else "a volume"
+        if header is not None and header.is_volume and header.spacing is not None:
+            raise MfbError(
+                f"has voxel spacing {list(header.spacing)} (mm), not three positive sizes; ",
+                Param("count", "physical"),
+                " needs a voxel volume",
+            )
         raise MfbError(
             f"has no voxel spacing ({what} whose header gives none); ",
             Param("count", "physical"),

@@ -122,10 +122,11 @@ FILES = {
     "list": "list.txt",
 }
 
-# A password as a URL's userinfo holds it, a token what a query value holds (no '*' or
-# '?': a URL holding one is read as a glob pattern).
-password = st.text(string.ascii_letters + string.digits + "-._~!$&'()+,;=", max_size=12)
-token = st.text(string.ascii_letters + string.digits + "-._~!$&'()+,;=:@/%", max_size=12)
+# A password as a URL's userinfo holds it, a token what a query value holds; '*', '?',
+# '[', ']' and braces among them: a pattern stands in a URL's path only, never in its
+# password or query. (A password's '[' is no valid URL: test_urls.py has it.)
+password = st.text(string.ascii_letters + string.digits + "-._~!$&'()+,;=*{}", max_size=12)
+token = st.text(string.ascii_letters + string.digits + "-._~!$&'()+,;=:@/%*?[]{}", max_size=12)
 _counter = itertools.count()
 
 
@@ -180,3 +181,14 @@ def test_the_report_page_names_a_url_without_its_secrets(served: str, tmp_path: 
     command = f"mfb report {shown} --names=http://{served}/names.txt -o {page}"
     assert f'<code id="command">{command}</code>' in text
     assert "user:pw" not in text and "token=" not in text
+
+
+def test_the_last_guard_blanks_the_command_lines_secrets_in_any_message() -> None:
+    # A library's message quoting a password the reading code did not foresee: the one
+    # place every shown error passes through blanks it.
+    from mfb_cli.cli.main import _without_secrets
+
+    argv = ["scan", "http://user:SECRETpw@h/x.png?sig=SECRETsig", "--root=s3://k:SECRETk@b/"]
+    message = "failed: 'SECRETpw' refused, sig SECRETsig, key SECRETk at http://h/x.png"
+    shown = _without_secrets(message, argv)
+    assert "SECRET" not in shown and "http://h/x.png" in shown

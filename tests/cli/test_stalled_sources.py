@@ -41,11 +41,13 @@ _MFB = (
 
 
 def interrupt_stalled(
-    url: str, out: Path, signum: int, got: threading.Event
+    url: str, out: Path, signum: int, got: threading.Event, *args: str
 ) -> tuple[int, str, str]:
-    """Run ``mfb scan URL -o OUT`` until the server says it is stalling, then signal it."""
+    """Run ``mfb scan URL -o OUT`` (or ``mfb ARGS... -o OUT``) until the server says it is
+    stalling, then signal it."""
+    argv = list(args) or ["scan", url, "-j", "2"]
     process = subprocess.Popen(
-        [sys.executable, "-c", _MFB, "scan", url, "-o", str(out), "-j", "2"],
+        [sys.executable, "-c", _MFB, *argv, "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -87,3 +89,34 @@ def test_a_signal_ends_a_run_stalled_on_a_remote_source(
     assert stdout == ""
     assert out.read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.json"]
+
+
+#: Every other route a remote byte takes: a list file, a class names file, a statistics
+#: file, a dataset.json, label volumes (each read on a path of its own).
+ROUTES = [("scan", "--list", "l.txt"), ("histogram", "--names", "n.txt"),
+          ("histogram", "--from", "s.json"), ("scan", "--dataset-json", "dataset.json"),
+          ("scan", "", "case.nii.gz"), ("scan", "", "case.nrrd")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "option", "name"), ROUTES, ids=[r[2] for r in ROUTES])
+def test_a_signal_ends_a_run_stalled_on_any_route(
+    tmp_path: Path, command: str, option: str, name: str
+) -> None:
+    from ..conftest import save_mask
+
+    out = tmp_path / "out.json"
+    out.write_text("precious")
+    (tmp_path / "m").mkdir()
+    save_mask(tmp_path / "m" / "a.png", [[0, 1]])
+    with Misbehaving("stall", announced=4096) as server:
+        url = f"{server.url}/{name}"
+        if option in ("--names", "--dataset-json"):
+            args = [command, option, url, str(tmp_path / "m")]
+        elif option:
+            args = [command, option, url]
+        else:
+            args = [command, url]
+        returncode, _, stderr = interrupt_stalled(url, out, signal.SIGINT, server.got, *args)
+    assert returncode == 130, stderr
+    assert stderr.strip() == "Interrupted; no output was written."
+    assert out.read_text() == "precious"

@@ -91,13 +91,20 @@ class Misbehaving:
     - "stall": sends the headers, then nothing, ever;
     - "silent": accepts the connection and never answers, not even to HEAD;
     - "endless": sends a chunked body that never ends;
-    - "status:N": answers every request with HTTP status N.
+    - "status:N": answers every request with HTTP status N;
+    - "redirect:LOCATION": answers every request with 302 to LOCATION ('SELF': the path
+      asked for, a loop);
+    - "gzip": a 200 MB run of zero bytes gzipped, sent as ``Content-Encoding: gzip``
+      although the request asked for the bytes as stored.
 
     ``got`` is set once a GET arrives (or, "silent", once a connection is accepted).
     """
 
-    def __init__(self, mode: str, announced: int | None = 100) -> None:
+    def __init__(
+        self, mode: str, announced: int | None = 100, files: dict[str, bytes] | None = None
+    ) -> None:
         self.mode, self.announced = mode, announced
+        self.files = files or {}  # paths answered with these bytes, whatever the mode
         self.got = threading.Event()
         self.sent = 0  # body bytes sent ("endless")
         self._server = socket.create_server(("127.0.0.1", 0))
@@ -136,6 +143,35 @@ class Misbehaving:
                     return
                 request += data
             method = request.split(b" ", 1)[0]
+            asked = request.split(b" ", 2)[1].decode().split("?")[0]
+            if asked in self.files:
+                body = self.files[asked]
+                client.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                    % len(body)
+                )
+                if method != b"HEAD":
+                    client.sendall(body)
+                return
+            if self.mode.startswith("redirect:"):
+                target = self.mode.split(":", 1)[1]
+                if target == "SELF":
+                    target = request.split(b" ", 2)[1].decode()
+                client.sendall(
+                    f"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                )
+                return
+            if self.mode == "gzip":
+                body = _gzip_bomb()
+                client.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n"
+                    b"Connection: close\r\n\r\n" % len(body)
+                )
+                if method != b"HEAD":
+                    self.got.set()
+                    client.sendall(body)
+                return
             if self.mode.startswith("status:"):
                 status = self.mode.split(":")[1]
                 client.sendall(f"HTTP/1.1 {status} Nope\r\nContent-Length: 0\r\n\r\n".encode())
@@ -154,6 +190,14 @@ class Misbehaving:
             while not self._stop.is_set():
                 client.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.sent += len(chunk)
+
+
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """200 MB of zero bytes, gzipped to about 200 KB."""
+    import gzip
+
+    return gzip.compress(bytes(200 << 20), compresslevel=9)
 
 
 def closed_port() -> int:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
-from .urls import chain, is_url, safe_url
+from .urls import chain, is_url, safe_url, split_url
 
 #: Protocols that name the same store under two spellings (fsspec accepts both).
 _SAME_PROTOCOL = {"s3a": "s3", "gcs": "gs", "abfs": "az", "abfss": "az", "local": "file"}
@@ -56,31 +57,69 @@ def local_key(path: str | os.PathLike[str]) -> SourceKey:
 
 def url_key(url: str) -> SourceKey:
     """A URL in one spelling: protocol and host in lower case, the default port and
-    credentials dropped, '.' and '..' resolved in an http(s) path; ``file://`` URLs as the
-    local file they name. Chained URLs ('simplecache::s3://...') keep their chain."""
+    credentials dropped, '.' and '..' resolved and percent-escapes in one form in an
+    http(s) path; ``file://`` URLs (``file://localhost/`` too) as the local file they name,
+    percent-escapes decoded (RFC 8089). Chained URLs ('simplecache::s3://...') keep their
+    chain."""
     if not is_url(url):
         return local_key(url)
     *outer, last = chain(url)
-    scheme, _, rest = last.partition("://")
-    scheme = _SAME_PROTOCOL.get(scheme.lower(), scheme.lower())
+    parts = split_url(last)
+    scheme = _SAME_PROTOCOL.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme == "file" and not outer:
-        return local_key("/" + rest.split("?")[0].split("#")[0].lstrip("/"))
-    parts = urlsplit(f"{scheme}://{rest}")
-    host = (parts.hostname or "").lower()
-    if ":" in host:  # an IPv6 address keeps its brackets
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:  # not a number: kept as written, the backend names the problem
-        port = None
-        host = parts.netloc.rpartition("@")[2].lower()
+        return local_key(file_url_path(last))
+    host, port = _host_port(parts.host.lower())
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
-    path = parts.path
+    path, query = parts.path, parts.query
     if scheme in _DEFAULT_PORTS:
-        path = _resolve_dots(path or "/")
+        path = _resolve_dots(_one_escape(path) or "/")
+        query = _one_escape(query)
     place = "::".join([*(safe_url(c).lower() for c in outer), f"{scheme}://{host}{path}"])
-    return SourceKey(place, parts.query)
+    return SourceKey(place, query)
+
+
+def file_url_path(url: str) -> str:
+    """The local path a 'file://' URL names: 'file:///p', 'file://localhost/p' and
+    'file:/p' alike, percent-escapes decoded (a path with a space is 'file:///a%20b')."""
+    parts = split_url(url)
+    path = parts.path
+    if parts.host and parts.host.lower() != "localhost":
+        path = f"{parts.host}{path}"  # 'file://tmp/x' as fsspec reads it: a path
+    return "/" + unquote(path).lstrip("/")
+
+
+def _host_port(authority: str) -> tuple[str, int | None]:
+    """'host:port' (an IPv6 address in brackets) as host and port; a port that is not a
+    number is kept in the host as written (the backend names the problem)."""
+    if authority.startswith("["):
+        host, _, rest = authority.partition("]")
+        host += "]"
+        port_text = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, colon, port_text = authority.rpartition(":")
+        if not colon:
+            return authority, None
+    if port_text.isdigit():
+        return host, int(port_text)
+    return authority, None
+
+
+#: A percent-escape: '%' and two hexadecimal digits.
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+#: Characters a URL never needs to escape (RFC 3986 'unreserved'): '%41' is 'A'.
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _one_escape(text: str) -> str:
+    """Percent-escapes in one form (RFC 3986 6.2.2): an escaped unreserved character as
+    the character, every other escape in upper case ('%2f' and '%2F' alike)."""
+
+    def one(match: re.Match[str]) -> str:
+        character = chr(int(match.group(1), 16))
+        return character if character in _UNRESERVED else f"%{match.group(1).upper()}"
+
+    return _ESCAPE.sub(one, text)
 
 
 def _resolve_dots(path: str) -> str:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 #: A URL as fsspec reads it: 'scheme://...', or chained 'zip::s3://...'.
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*(::[a-z][a-z0-9+.-]*)*://", re.IGNORECASE)
@@ -48,6 +51,67 @@ def _is_protocol(name: str) -> bool:
     return name in known_implementations or name in registry
 
 
+class UrlParts(NamedTuple):
+    """One piece of a URL, split without ever failing: ``host`` keeps its port."""
+
+    scheme: str
+    userinfo: str
+    host: str
+    path: str
+    query: str
+    fragment: str
+    #: '?query#fragment' exactly as written ('' without either).
+    tail: str
+
+
+def split_url(piece: str) -> UrlParts:
+    """'scheme://user:pw@host:port/path?query#fragment' in parts, for any text.
+
+    urllib's urlsplit raises on a password holding '[' or ']' (and its message quotes the
+    password). Here the authority runs to the first '/', '?' or '#'; an authority that
+    cannot be a host (a ':' not followed by a port) runs on to the next '@', so a password
+    with an unencoded '/' or '?' still counts as the password, never as the path.
+    """
+    scheme, found, rest = piece.partition("://")
+    if not found:
+        return UrlParts("", "", "", piece, "", "", "")
+    end = _first_of(rest, "/?#", 0)
+    authority = rest[:end]
+    while _not_a_host(authority):
+        at = rest.find("@", end)
+        if at < 0:
+            break
+        end = _first_of(rest, "/?#", at)
+        authority = rest[:end]
+    userinfo, _, host = authority.rpartition("@")
+    after = rest[end:]
+    path_end = _first_of(after, "?#", 0)
+    path, tail = after[:path_end], after[path_end:]
+    query, fragment = "", ""
+    if tail.startswith("?"):
+        query, _, fragment = tail[1:].partition("#")
+    elif tail.startswith("#"):
+        fragment = tail[1:]
+    return UrlParts(scheme, userinfo, host, path, query, fragment, tail)
+
+
+def _first_of(text: str, characters: str, start: int) -> int:
+    found = [i for i in (text.find(c, start) for c in characters) if i >= 0]
+    return min(found) if found else len(text)
+
+
+def _not_a_host(authority: str) -> bool:
+    """Whether an authority ends in no host: 'user:pass' (a ':' followed by no port
+    number), or 'user:pa@' (a password holding '#', '/' or '?' cut it short)."""
+    _, at, host = authority.rpartition("@")
+    if at and not host:
+        return True
+    if host.startswith("["):
+        return False
+    _, colon, port = host.rpartition(":")
+    return bool(colon) and not port.isdigit()
+
+
 def safe_url(url: str) -> str:
     """The URL without user:password@ or query string and fragment (where signed URLs keep
     secrets), in every piece of a chained URL ('zip::s3://...').
@@ -56,11 +120,44 @@ def safe_url(url: str) -> str:
     too); '@' and ':' may stand in it. A path may hold '@' (hf://datasets/x@revision/...).
     A query runs to the end of its piece of a chained URL (see chain).
     """
-    return "::".join(_QUERY.sub("", _USERINFO.sub("://", piece)) for piece in chain(url))
+    return "::".join(_safe_piece(piece) for piece in chain(url))
 
 
-_USERINFO = re.compile(r"://[^/?#]*@")
-_QUERY = re.compile(r"[?#].*", re.DOTALL)
+def _safe_piece(piece: str) -> str:
+    parts = split_url(piece)
+    if not parts.scheme:
+        return piece
+    return f"{parts.scheme}://{parts.host}{parts.path}"
+
+
+def pattern_text(url: str) -> str:
+    """The part of a URL where a glob ('*', '[...]') may stand: its paths, never a
+    password, query or fragment (a token holding '*' is no pattern)."""
+    return "::".join(split_url(piece).path for piece in chain(url))
+
+
+def expand_outside_secrets(url: str, expand: Callable[[str], Iterable[str]]) -> Iterator[str]:
+    """``expand`` (brace ranges) applied to a URL's hosts and paths only: each password,
+    query and fragment stays exactly as written, whatever braces it holds."""
+    kept: list[str] = []
+
+    def hide(piece: str) -> str:
+        parts = split_url(piece)
+        if not parts.scheme:
+            return piece
+        user = ""
+        if parts.userinfo:
+            kept.append(parts.userinfo)
+            user = f"\0{len(kept) - 1}\0@"
+        tail = ""
+        if parts.tail:
+            kept.append(parts.tail)
+            tail = f"\0{len(kept) - 1}\0"
+        return f"{parts.scheme}://{user}{parts.host}{parts.path}{tail}"
+
+    hidden = "::".join(hide(piece) for piece in chain(url))
+    for one in expand(hidden):
+        yield re.sub("\0(\\d+)\0", lambda m: kept[int(m.group(1))], one)
 
 
 def shown_path(path: object) -> str:
@@ -81,21 +178,22 @@ def safe_text(text: str, *secret_of: str) -> str:
     """Free text (a backend's message) on one line, every URL in it without its secrets,
     and the credentials and query of each URL in ``secret_of`` blanked wherever else they
     stand (a backend may quote a password or a token on its own)."""
-    text = _URL_IN_TEXT.sub(lambda m: safe_url(m.group(0)), " ".join(text.split()))
-    for url in secret_of:
-        for secret in sorted(_secrets(url), key=len, reverse=True):
-            text = text.replace(secret, "***")
-    return text
+    text = " ".join(text.split())
+    # Each secret on one line as the text is (a password's run of blanks is one blank).
+    secrets = {" ".join(s.split()) for url in secret_of for s in _secrets(url)}
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _URL_IN_TEXT.sub(lambda m: safe_url(m.group(0)), text)
 
 
 def _secrets(url: str) -> set[str]:
     """The pieces of a URL that are secret: user, password, query and its values."""
     found: set[str] = set()
     for piece in chain(url):
-        if "://" not in piece:
+        parts = split_url(piece)
+        if not parts.scheme:
             continue
-        parts = urlsplit(piece)
-        userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+        userinfo = parts.userinfo
         found.update(s for s in (userinfo, *userinfo.split(":", 1)) if s)
         for extra in (parts.query, parts.fragment):
             if extra:
@@ -110,7 +208,7 @@ class RemoteName(str):
 
     @property
     def suffix(self) -> str:
-        return PurePosixPath(urlsplit(chain(self)[0]).path).suffix
+        return PurePosixPath(split_url(chain(self)[0]).path).suffix
 
 
 def named(path: Path | str) -> Path | RemoteName:

@@ -103,6 +103,12 @@ def _labels_of(data: Any, source: str) -> DatasetLabels:
         raise ValueError(f"'file_ending' {short(ending)} is not a suffix such as '.nii.gz'")
     if all(isinstance(k, str) and k.strip().isdigit() for k in labels):
         return _msd(labels, source, ending)
+    if any(k.strip().isdigit() for k in labels) and all(
+        isinstance(v, str) for v in labels.values()
+    ):
+        # MSD's form (ids to names) with a key that is no id: name it, not the first name.
+        key = next(k for k in labels if not k.strip().isdigit())
+        raise ValueError(f"'labels' maps ids to names (MSD) but key {short(key)} is no integer id")
     return _nnunet(labels, source, ending)
 
 

@@ -45,6 +45,17 @@ def reason(error: BaseException, url: str = "") -> str:
     status, no such object, access denied; else the backend's own message, made safe."""
     chain = _chain(error)
     for current in chain:
+        if _named(current, {"RedirectRefused"}):
+            return str(current)
+        if _named(current, {"TooManyRedirects"}):
+            return "too many redirects (a redirect loop?)"
+        if _named(current, {"NonHttpUrlRedirectClientError", "InvalidUrlRedirectClientError"}):
+            return "redirected to a URL that is not http(s); not followed"
+        if _named(current, {"ContentLengthError"}):
+            return "the reply ended before the length its server announced"
+        if isinstance(current, ValueError) and "URL" in str(current):
+            return f"not a valid URL ({safe_text(str(current), url)})"
+    for current in chain:
         if _named(current, _TIMEOUTS):
             return f"timed out: no answer within {cancel.READ_SECONDS:g} s"
     for current in chain:

@@ -14,7 +14,7 @@ from .file_list import FileList, FileListBuilder, LabelSources, Runs
 from .lists import iter_list_file
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
     from .archives import LabelSource
 
@@ -159,6 +159,29 @@ def find_label_files(
     return found
 
 
+def _not_on_disk_twice(
+    runs: list[Sequence[LabelSource]], files: FileList
+) -> list[Sequence[LabelSource]]:
+    """The runs without the objects that are files on disk also found as files: a local
+    file reached through fsspec ('--root file://...', a list at a file:// URL) has the
+    key of its real path (base/keys.py), and is counted once, as a file."""
+    from .shards import source_key
+
+    def on_disk(source: LabelSource) -> bool:
+        key = source_key(source)
+        return not key.inner and "://" not in key.place
+
+    if not files or not any(on_disk(s) for run in runs if isinstance(run, tuple) for s in run):
+        return runs
+    local = set(_real_paths(files.names()))
+    return [
+        tuple(s for s in run if not (on_disk(s) and source_key(s).place in local))
+        if isinstance(run, tuple)
+        else run
+        for run in runs
+    ]
+
+
 def find_label_sources(
     paths: Iterable[Path | str],
     glob: str = DEFAULT_GLOB,
@@ -201,6 +224,7 @@ def find_label_sources(
             yield from iter_list_file(Path(list_file), column=column, root=root, suffix=suffix)
 
     files = _found_files(plain, glob, listed())
+    runs = _not_on_disk_twice(runs, files)
     members: list[LabelSource] = []
     unique: dict[str, Path] = {}  # an archive reached twice (two spellings, a link) once
     for archive in archives:

@@ -4,6 +4,13 @@ fsspec's HTTP file system reads a reply whole (a range reply too): a server that
 more than it was asked for, or never stops, would be read until memory runs out. Here no
 read takes more than it asked for, every request asks for the bytes as stored
 (``Accept-Encoding: identity``) and carries the deadlines of base/cancel.py.
+
+The session (``session_options``, fsspec's own requests included) never decompresses a
+reply: a server that sends ``Content-Encoding: gzip`` all the same hands over the bytes
+as sent, so a gzip bomb is never inflated (a 200 KB reply inflating to 200 MB took 465 MB).
+It follows a redirect only on the same server: one to another host would take a list's
+entries off the list's own server (and a request's credentials with it), one to another
+protocol (``file://``) is refused by aiohttp, and a loop ends after 10 redirects.
 """
 
 from __future__ import annotations
@@ -30,6 +37,49 @@ def http_timeout() -> Any:
         sock_connect=cancel.CONNECT_SECONDS,
         sock_read=cancel.READ_SECONDS,
     )
+
+
+def session_options() -> dict[str, Any]:
+    """The aiohttp session's options for every http(s) file system (see the docstring)."""
+    return {
+        "timeout": http_timeout(),
+        "auto_decompress": False,
+        "trace_configs": [_redirects()],
+    }
+
+
+class RedirectRefused(Exception):
+    """A redirect to another server, not followed."""
+
+
+_TRACE: list[Any] = []
+
+
+def _redirects() -> Any:
+    """One TraceConfig (one object: fsspec caches file systems by their options' text)
+    that refuses a redirect to another host."""
+    if not _TRACE:
+        import aiohttp
+
+        async def check(session: Any, context: Any, params: Any) -> None:
+            import yarl
+
+            location = params.response.headers.get("Location") or ""
+            try:
+                target = params.url.join(yarl.URL(location))
+            except ValueError:
+                return  # aiohttp names a redirect that is no URL itself
+            if (target.host or "").lower() != (params.url.host or "").lower():
+                shown = f"{target.scheme}://{target.host}" if target.host else location[:40]
+                raise RedirectRefused(
+                    f"redirected to another server ({shown}); mfb follows redirects on the "
+                    "same server only: give the URL it redirects to"
+                )
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_redirect.append(check)
+        _TRACE.append(trace)
+    return _TRACE[0]
 
 
 def on_loop(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, _Result]) -> _Result:

@@ -24,7 +24,7 @@ from ...errors import BadMaskError, MfbError, Param
 from ..base import cancel
 from ..base.files import RangedFile
 from ..base.keys import SourceKey, url_key
-from ..base.urls import chain, safe_url, shown_path
+from ..base.urls import chain, pattern_text, safe_url, shown_path
 from .failures import is_network_failure, read_failure, reason
 
 __all__ = [
@@ -95,10 +95,22 @@ def filesystem(url: str) -> tuple[Any, str]:
     return fs, str(path)
 
 
+def is_pattern(url: str) -> bool:
+    """Whether a URL is a glob pattern: '*' or '[' in its path (see pattern_text)."""
+    text = pattern_text(url)
+    return "*" in text or "[" in text
+
+
 def _for_fsspec(url: str) -> str:
     """The URL as fsspec must be given it: fsspec splits at every '::', so one inside a
-    piece (a query value, a password) is percent-encoded, as the server decodes it."""
-    return "::".join(piece.replace("::", "%3A%3A") for piece in chain(url))
+    piece (a query value, a password) is percent-encoded, as the server decodes it; each
+    protocol in lower case, as fsspec knows them ('HTTP://' is 'http://')."""
+    return "::".join(_lower_protocol(piece).replace("::", "%3A%3A") for piece in chain(url))
+
+
+def _lower_protocol(piece: str) -> str:
+    protocol, found, rest = piece.partition("://")
+    return f"{protocol.lower()}{found}{rest}" if found else piece.lower()
 
 
 def _deadlines(url: str) -> dict[str, Any]:
@@ -107,9 +119,9 @@ def _deadlines(url: str) -> dict[str, Any]:
     options: dict[str, dict[str, Any]] = {}
     for protocol in protocols:
         if protocol in ("http", "https"):
-            from .http import http_timeout
+            from .http import session_options
 
-            options[protocol] = {"client_kwargs": {"timeout": http_timeout()}}
+            options[protocol] = {"client_kwargs": session_options()}
         elif protocol in ("s3", "s3a"):
             options[protocol] = {
                 "config_kwargs": {
@@ -168,8 +180,9 @@ def list_remote(url: str, matches: Callable[[str], bool]) -> list[RemoteFile]:
     """
     fs, root = filesystem(url)
     try:
-        # A pattern ('*' or '[...]'; '?' starts an http query): one listing, all files kept.
-        if "*" in root or "[" in root:
+        # A pattern ('*' or '[...]' in the path; '?' starts a query, and a password or a
+        # query holding '*' is no pattern): one listing, all files kept.
+        if is_pattern(url):
             globbed = fs.glob(root, detail=True)
             matched = [
                 remote_file(url, fs, path, info.get("size"))

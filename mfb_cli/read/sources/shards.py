@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import BadMaskError, MfbError, OptionError, Param
 from ..base.keys import Seen, SourceKey, local_key, url_key
-from ..base.urls import chain, is_url, safe_url, shown_path
+from ..base.urls import chain, expand_outside_secrets, is_url, safe_url, shown_path
 from .archives import is_archive
 from .braces import MAX_BRACE_PATHS, count_braces, expand_braces, iter_braces
 
@@ -56,7 +56,7 @@ def split_paths(
     any_rows = False
     for raw in paths:
         text = raw if isinstance(raw, str) else str(raw)
-        for one in iter_braces(text) if "{" in text else [text]:
+        for one in _expanded(text):
             if is_url(one) and _local_url(one) is None:
                 found = _remote(one, matches, parquet_column, seen, unreadable)
                 any_rows = any_rows or any(_is_rows(run) for run in found)
@@ -79,6 +79,16 @@ def split_paths(
             "with the glob pattern, not for shards)",
         )
     return local, runs
+
+
+def _expanded(text: str) -> Iterable[str]:
+    """A PATH argument's brace ranges expanded: in a URL, in its hosts and paths only (a
+    password or a query holding braces is taken as written)."""
+    if "{" not in text:
+        return [text]
+    if is_url(text):
+        return expand_outside_secrets(text, iter_braces)
+    return iter_braces(text)
 
 
 def source_key(source: LabelSource) -> SourceKey:
@@ -120,7 +130,7 @@ def _remote(
     """The sources one URL leads to, in runs, each input once."""
     from .archives import list_members as list_all
     from .parquet import list_rows
-    from .remote import filesystem, list_remote, one_object
+    from .remote import filesystem, is_pattern, list_remote, one_object
 
     def list_members(archive: RemoteFile, keep: Callable[[str], bool]) -> list[ArchiveMember]:
         try:
@@ -149,7 +159,7 @@ def _remote(
         ]
     found = list_remote(url, matches)
     root = filesystem(url)[1]
-    named = ("*" in root or "[" in root) or (len(found) == 1 and found[0].path == root)
+    named = is_pattern(url) or (len(found) == 1 and found[0].path == root)
     runs: list[Sequence[LabelSource]] = []
     plain: list[RemoteFile] = []
     for remote in found:

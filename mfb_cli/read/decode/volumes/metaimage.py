@@ -1,13 +1,15 @@
-"""MetaImage label volumes (.mha, and .mhd with a data file beside it) through SimpleITK.
+"""MetaImage label volumes (.mha, and .mhd with a data file beside it).
 
 SimpleITK (ITK's MetaImageIO; wheels for every platform, one package) reads the header
-alone with ``ReadImageInformation`` and, for uncompressed data, exactly the slices asked
-for (``SetExtractIndex``/``SetExtractSize``: ITK streams MetaImage regions). Compressed
-data (CompressedData = True) is one zlib stream that ITK inflates again from its start for
+alone with ``ReadImageInformation``, after mfb has checked the keys a label volume needs
+(ITK's MetaIO prints its complaints on stderr, several lines each, before it raises).
+The voxels are read by mfb, slab by slab, front to back, from where the header says the
+data start: raw data with plain reads (a short file is named as truncated, and a spacing
+of 0, which ITK refuses to read, leaves a voxel count possible); compressed data
+(CompressedData = True) is one zlib stream that ITK inflates again from its start for
 every region (four slabs of a 512x512x200 volume took 6.6 times a whole read), so it is
-inflated here instead, once, front to back, from where the header says the data starts.
-SimpleITK opens paths only: bytes lent by an archive or a URL are first written to a
-temporary file (on disk, deleted afterwards; memory stays bounded).
+inflated here, once. SimpleITK opens paths only: bytes lent by an archive or a URL are
+first written to a temporary file (on disk, deleted afterwards; memory stays bounded).
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ import numpy as np
 from ....errors import BadMaskError
 from ...base.chunks import LabelHeader
 from ...base.files import open_regular
-from .read import RawLabels, check_sizes, chunked, need, pick_volume, spatial_volume
+from .read import (
+    RawLabels,
+    check_sizes,
+    chunked,
+    data_file_beside,
+    need,
+    pick_volume,
+    read_exactly,
+    spatial_volume,
+)
 from .values import check_dtype
 
 if TYPE_CHECKING:
@@ -80,6 +91,7 @@ def _layout(name: str, stream: IO[bytes]) -> _Layout:
         keys[key.strip()] = value.strip()
         if key.strip() == "ElementDataFile":
             break
+    _check_keys(name, keys)
     data_file = keys["ElementDataFile"]
     order = keys.get("BinaryDataByteOrderMSB", keys.get("ElementByteOrderMSB", "False"))
     return _Layout(
@@ -90,6 +102,23 @@ def _layout(name: str, stream: IO[bytes]) -> _Layout:
         element_type=keys.get("ElementType", ""),
         header_size=int(keys.get("HeaderSize", "0") or 0),
     )
+
+
+def _check_keys(name: str, keys: dict[str, str]) -> None:
+    """The keys a label volume needs, checked before ITK reads the header: ITK's MetaIO
+    prints its complaints on stderr, several lines each, before it raises."""
+    ndims = keys.get("NDims", "")
+    if not ndims.isdigit() or not 1 <= int(ndims) <= 16:
+        raise BadMaskError(name, f"has MetaImage NDims {ndims[:20]!r}, not 1 to 16 axes")
+    sizes = keys.get("DimSize", "").split()
+    if len(sizes) != int(ndims) or not all(n.isdigit() and int(n) > 0 for n in sizes):
+        raise BadMaskError(
+            name, f"has MetaImage DimSize {' '.join(sizes)[:60]!r}, not {ndims} sizes above 0"
+        )
+    if keys.get("ElementType") not in _TYPES:
+        raise BadMaskError(
+            name, f"stores MetaImage type {keys.get('ElementType', '')[:20]!r}, not labels"
+        )
 
 
 @contextmanager
@@ -115,12 +144,15 @@ def open_metaimage(name: str, read: ReadOptions, data: bytes | None) -> RawLabel
     with _local_copy(name, data) as path:
         with open_regular(path) as stream:
             layout = _layout(name, stream)
-        if layout.data_file is not None and data is not None:
-            raise BadMaskError(
-                name,
-                f"is a MetaImage header whose voxels are in '{layout.data_file}'; read from an "
-                "archive or a URL only .mha files (voxels inside) can be read",
-            )
+        if layout.data_file is not None:
+            beside = data_file_beside(name, layout.data_file)
+            if data is not None:
+                raise BadMaskError(
+                    name,
+                    f"is a MetaImage header whose voxels are in '{layout.data_file}'; read "
+                    "from an archive or a URL only .mha files (voxels inside) can be read",
+                )
+            open_regular(beside).close()  # ITK opens it next: a FIFO or device refused
         info = sitk.ImageFileReader()
         info.SetImageIO("MetaImageIO")
         info.SetFileName(path)
@@ -156,7 +188,6 @@ def open_metaimage(name: str, read: ReadOptions, data: bytes | None) -> RawLabel
         stored=described,
         details={"compressed": layout.compressed} | ({} if volume is None else {"volume": volume}),
     )
-    dimension = len(stored)
 
     @contextmanager
     def reader() -> Iterator[SlabReader]:
@@ -165,29 +196,7 @@ def open_metaimage(name: str, read: ReadOptions, data: bytes | None) -> RawLabel
             if layout.compressed:
                 yield _inflated_slabs(name, stack, path, layout, dtype, spatial, volume)
                 return
-            slicer = sitk.ImageFileReader()
-            slicer.SetImageIO("MetaImageIO")
-            slicer.SetFileName(path)
-
-            def slabs(first: int, last: int) -> npt.NDArray[Any]:
-                index = [0] * dimension
-                size = [*stored]
-                if len(spatial) == 3:
-                    index[2], size[2] = first, last - first
-                if volume is not None:
-                    index[3], size[3] = volume, 1
-                slicer.SetExtractIndex(index)
-                slicer.SetExtractSize(size)
-                try:
-                    image = slicer.Execute()
-                except RuntimeError as error:
-                    raise BadMaskError(name, f"cannot read its voxels ({_first(error)})") from error
-                # ITK's (z, y, x) C-ordered view is the (x, y, z) F-ordered slab.
-                array: npt.NDArray[Any] = sitk.GetArrayFromImage(image).T
-                target = (*spatial[:2], last - first) if len(spatial) == 3 else spatial
-                return array.reshape(target, order="A")
-
-            yield slabs
+            yield _raw_slabs(name, stack, path, layout, dtype, stored, spatial, volume)
 
     return RawLabels(
         None,
@@ -195,6 +204,41 @@ def open_metaimage(name: str, read: ReadOptions, data: bytes | None) -> RawLabel
         read_chunks=chunked(name, labels, dtype, reader),
         mode=f"MetaImage {described.split(' ')[0]}",
     )
+
+
+def _raw_slabs(
+    name: str,
+    stack: ExitStack,
+    path: str,
+    layout: _Layout,
+    dtype: np.dtype[Any],
+    stored: tuple[int, ...],
+    spatial: tuple[int, ...],
+    volume: int | None,
+) -> SlabReader:
+    """Slabs of uncompressed MetaImage data, read by mfb: a short file is named as
+    truncated (ITK printed its complaint on stderr and blamed an ioctl), and the voxels
+    are read whatever the spacing (ITK refuses to read a volume whose spacing is 0)."""
+    volume_bytes = int(np.prod(spatial, dtype=np.int64)) * dtype.itemsize
+    if layout.data_file is None:
+        source: IO[bytes] = stack.enter_context(open_regular(path))
+        start = layout.data_at
+    else:
+        source = stack.enter_context(open_regular(data_file_beside(name, layout.data_file)))
+        start = max(layout.header_size, 0)
+        if layout.header_size == -1:  # the data end the file
+            total = int(np.prod(stored, dtype=np.int64)) * dtype.itemsize
+            start = max(source.seek(0, os.SEEK_END) - total, 0)
+    source.seek(start + (volume or 0) * volume_bytes)
+    slice_bytes = spatial[0] * spatial[1] * dtype.itemsize
+
+    def slabs(first: int, last: int) -> npt.NDArray[Any]:
+        count = (last - first) if len(spatial) == 3 else 1
+        buffer = read_exactly(name, source, count * slice_bytes)
+        target = (*spatial[:2], last - first) if len(spatial) == 3 else spatial
+        return np.frombuffer(buffer, dtype=dtype).reshape(target, order="F")
+
+    return slabs
 
 
 def _inflated_slabs(
@@ -211,7 +255,7 @@ def _inflated_slabs(
         source: IO[bytes] = stack.enter_context(open_regular(path))
         source.seek(layout.data_at)
     else:
-        source = stack.enter_context(open_regular(str(Path(path).parent / layout.data_file)))
+        source = stack.enter_context(open_regular(data_file_beside(name, layout.data_file)))
     inflate = zlib.decompressobj()
     pending = bytearray()
 

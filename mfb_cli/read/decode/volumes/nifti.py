@@ -11,6 +11,8 @@ Slabs are read in file order, so a .nii.gz is decompressed once, front to back.
 from __future__ import annotations
 
 import gzip
+import logging
+import math
 from contextlib import contextmanager
 from fractions import Fraction
 from typing import IO, TYPE_CHECKING, Any
@@ -49,6 +51,12 @@ _MM_PER_UNIT: dict[str, Fraction] = {
 }
 
 
+#: Where nibabel's header check logs what it fixed: nowhere (mfb reports for itself).
+_QUIET = logging.getLogger("mfb.nibabel")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+
+
 def _header_class(nibabel: Any, first: bytes) -> Any:
     """Nifti1Header or Nifti2Header from sizeof_hdr (348 or 540, either byte order)."""
     for order in ("<", ">"):
@@ -68,10 +76,15 @@ def read_header(name: str, stream: IO[bytes]) -> Any:
     klass = _header_class(nibabel, first)
     if klass is None:
         raise BadMaskError(name, "is not a NIfTI-1 or NIfTI-2 file (no valid sizeof_hdr)")
+    raw = klass.from_fileobj(stream, check=False)
     try:
-        header = klass.from_fileobj(stream, check=True)
+        # nibabel's checks also "fix" pixdim (0 -> 1, -2 -> 2) and log it on stderr: the
+        # header checked is a copy, the spacing is read from the stored pixdim (_zooms).
+        header = klass(raw.binaryblock, endianness=raw.endianness, check=False)
+        header.check_fix(logger=_QUIET, error_level=nibabel.imageglobals.error_level)
     except nibabel.spatialimages.HeaderDataError as error:
         raise BadMaskError(name, f"has a NIfTI header nibabel refuses ({error})") from error
+    header.stored_pixdim = [float(v) for v in raw["pixdim"]]
     magic = bytes(header["magic"]).rstrip(b"\0")
     if magic not in (b"n+1", b"n+2"):
         raise BadMaskError(
@@ -93,12 +106,13 @@ def open_nifti(name: str, read: ReadOptions, data: bytes | None) -> RawLabels:
     dtype = header.get_data_dtype()
     described = check_dtype(name, dtype)
     offset = int(header.get_data_offset())
+    stored_bytes = math.prod(stored) * dtype.itemsize
     unit = _MM_PER_UNIT.get(header.get_xyzt_units()[0], Fraction(1))
-    zooms = [float(z) for z in header["pixdim"][1 : 1 + len(spatial)]]
-    spacing = tuple(float(Fraction(z) * unit) for z in zooms)
+    spacing = _spacing(header, len(spatial), unit)
     exact = None
-    if len(spatial) == 3 and all(z > 0 for z in zooms):
-        exact = spatial_volume(name, tuple(zooms))
+    if spacing is not None and len(spatial) == 3:
+        # From the stored steps, exact binary fractions, then the unit: exact too.
+        exact = spatial_volume(name, tuple(abs(z) for z in header.stored_pixdim[1:4]))
         exact = None if exact is None else exact * unit**3
     affine = header.get_best_affine()
     kind = "NIfTI-2" if isinstance(header, nibabel.Nifti2Header) else "NIfTI-1"
@@ -134,26 +148,44 @@ def open_nifti(name: str, read: ReadOptions, data: bytes | None) -> RawLabels:
 
             yield slabs
             if isinstance(stream, gzip.GzipFile):
-                drain(stream)  # the gzip trailer's CRC-32 and length are checked at the end
+                # The gzip trailer's CRC-32 and length are checked at the end.
+                drain(name, stream, offset + stored_bytes - stream.tell())
 
     return RawLabels(
         None,
         note=None,
         header=labels,
         read_chunks=chunked(name, labels, dtype, reader),
-        scaling=_scaling(header),
+        scaling=_scaling(header, name),
         mode=f"{kind} {described.split(' ')[0]}",
     )
 
 
-def _scaling(header: Any) -> tuple[Fraction, Fraction] | None:
-    """(slope, intercept) when the header asks for scaling other than 1 and 0, else None."""
-    slope, inter = header.get_slope_inter()
-    slope = 1.0 if slope is None else float(slope)
-    inter = 0.0 if inter is None else float(inter)
-    if slope == 1.0 and inter == 0.0:
+def _spacing(header: Any, axes: int, unit: Fraction) -> tuple[float, ...] | None:
+    """Millimetres per step along each spatial axis, from the stored pixdim: a negative
+    step by its size (as nibabel and NRRD's determinant take it); None where one is not a
+    finite number. A zero stays zero (no voxel volume: --count physical refuses it), never
+    the 1 nibabel's header check puts in its place."""
+    zooms = header.stored_pixdim[1 : 1 + axes]
+    if len(zooms) < axes or not all(np.isfinite(z) for z in zooms):
         return None
-    if not (np.isfinite(slope) and np.isfinite(inter)):
+    return tuple(float(Fraction(abs(z)) * unit) for z in zooms)
+
+
+def _scaling(header: Any, name: str) -> tuple[Fraction, Fraction] | None:
+    """(slope, intercept) when the header asks for scaling other than 1 and 0, else None.
+
+    As NIfTI says (and nibabel reads it): a slope of 0, NaN or infinity means no scaling.
+    A valid slope with an intercept that is no finite number is refused: it makes no
+    stored value a number."""
+    slope, inter = float(header["scl_slope"]), float(header["scl_inter"])
+    if slope == 0 or not np.isfinite(slope):
+        return None
+    if not np.isfinite(inter):
+        raise BadMaskError(
+            name, f"has scl_slope {slope:g} with scl_inter {inter:g}, which no label can be"
+        )
+    if slope == 1.0 and inter == 0.0:
         return None
     return Fraction(slope), Fraction(inter)
 
@@ -164,8 +196,7 @@ def nifti_geometry(name: str, data: bytes | None = None) -> LabelHeader:
         header = read_header(name, stream)
     shape = tuple(int(n) for n in header.get_data_shape())
     unit = _MM_PER_UNIT.get(header.get_xyzt_units()[0], Fraction(1))
-    spatial = min(len(shape), 3)
-    spacing = tuple(float(Fraction(float(z)) * unit) for z in header["pixdim"][1 : 1 + spatial])
+    spacing = _spacing(header, min(len(shape), 3), unit)
     affine = header.get_best_affine()
     return LabelHeader(
         shape=shape,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import os
+import warnings
 from contextlib import ExitStack, contextmanager
 from fractions import Fraction
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from .read import (
     RawLabels,
     check_sizes,
     chunked,
+    data_file_beside,
     drain,
     need,
     opened,
@@ -95,7 +96,15 @@ def read_header(name: str, stream: IO[bytes]) -> dict[str, Any]:
     """pynrrd's parsed header; the stream is left at the first byte after it."""
     nrrd = need("nrrd", "NRRD")
     try:
-        header: dict[str, Any] = nrrd.read_header(_lines(name, stream))
+        # A number past 64 bits ('sizes: 99999999999999999999999') makes NumPy warn on
+        # stderr and pynrrd go on with -2**63: a bad header here, in one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            header: dict[str, Any] = nrrd.read_header(_lines(name, stream))
+    except RuntimeWarning as error:
+        raise BadMaskError(
+            name, f"has an NRRD header with a number out of range ({error})"
+        ) from error
     except nrrd.NRRDError as error:
         raise BadMaskError(name, f"has an NRRD header pynrrd refuses ({error})") from error
     for field in ("type", "dimension", "sizes", "encoding"):
@@ -186,17 +195,14 @@ def _data_file(name: str, header: dict[str, Any], data: bytes | None) -> str | N
     if detached is None:
         return None
     text = str(detached)
-    if text.startswith("LIST") or len(text.split()) > 1:
-        raise BadMaskError(
-            name, "spreads its voxels over several data files; mfb reads one data file"
-        )
+    beside = data_file_beside(name, text)
     if data is not None:
         raise BadMaskError(
             name,
             f"is a detached NRRD header (its voxels are in '{text}'); read from an archive "
             "or a URL only attached .nrrd files can be read",
         )
-    return text if Path(text).is_absolute() else str(Path(name).parent / text)
+    return beside
 
 
 def open_nrrd(name: str, read: ReadOptions, data: bytes | None) -> RawLabels:
@@ -269,7 +275,8 @@ def open_nrrd(name: str, read: ReadOptions, data: bytes | None) -> RawLabels:
 
             yield slabs
             if stream is not source:
-                drain(stream)  # a compressed stream's checksum is checked at its end
+                # A compressed stream's checksum is checked at its end.
+                drain(name, stream, max(byte_skip, 0) + total_bytes - stream.tell())
 
     return RawLabels(
         None,

@@ -220,6 +220,40 @@ def opened(name: str, data: bytes | None, *, gunzip: bool = True) -> Iterator[IO
         raw.close()
 
 
+def data_file_beside(name: str, written: str) -> str:
+    """The detached data file a header names (NRRD's 'data file', MetaImage's
+    ElementDataFile), checked to sit in the header's own folder or below it.
+
+    A label header is data, often from elsewhere: one naming '/etc/passwd', '../../x',
+    '/dev/zero' or a URL would make mfb read, and reveal as a histogram, a file that is
+    no part of the dataset. A list of files or a file-name pattern is refused too (mfb
+    reads one data file); the file itself is opened as a regular file only.
+    """
+    import posixpath
+
+    text = written.strip()
+    if text.upper().startswith("LIST") or len(text.split()) > 1 or "%" in text:
+        raise BadMaskError(
+            name, f"spreads its voxels over several data files ('{text}'); mfb reads one data file"
+        )
+    parts = text.replace("\\", "/").split("/")
+    if (
+        not text
+        or "://" in text
+        or posixpath.isabs(text.replace("\\", "/"))
+        or (len(text) > 1 and text[1] == ":")
+        or ".." in parts
+    ):
+        raise BadMaskError(
+            name,
+            f"names its voxel data file '{text}' outside its own folder; a detached header's "
+            "data file must sit beside it or below it (no absolute path, URL or '..')",
+        )
+    from pathlib import Path
+
+    return str(Path(name).parent / text)
+
+
 def read_exactly(name: str, stream: IO[bytes], size: int) -> bytes:
     """``size`` bytes of voxel data, or BadMaskError if the file ends first."""
     data = stream.read(size)
@@ -232,10 +266,24 @@ def read_exactly(name: str, stream: IO[bytes], size: int) -> bytes:
     return data
 
 
-def drain(stream: IO[bytes]) -> None:
-    """Read a compressed stream to its end, a MiB at a time, so its checksum is checked."""
-    while stream.read(1 << 20):
-        pass
+#: Decompressed bytes a file may hold past the data its header describes (padding).
+TRAILING_BYTES = 1 << 20
+
+
+def drain(name: str, stream: IO[bytes], left: int) -> None:
+    """Read a compressed stream to its end, a MiB at a time, so its checksum is checked;
+    ``left``: the bytes the header says remain. More than TRAILING_BYTES past them is
+    refused, unread: a few hundred KB of gzip may inflate to gigabytes of nothing, which
+    would be decompressed for as long as it lasts."""
+    allowed = max(left, 0) + TRAILING_BYTES
+    while chunk := stream.read(min(1 << 20, allowed + 1)):
+        allowed -= len(chunk)
+        if allowed < 0:
+            raise BadMaskError(
+                name,
+                f"decompresses to more than {TRAILING_BYTES} bytes past the voxels "
+                "its header describes (a decompression bomb?)",
+            )
 
 
 def spatial_volume(name: str, spacing: tuple[float, ...] | None) -> Any:
@@ -252,9 +300,11 @@ def spatial_volume(name: str, spacing: tuple[float, ...] | None) -> Any:
 #: Exported for the format modules.
 __all__ = [
     "READ_ERRORS",
+    "TRAILING_BYTES",
     "RawLabels",
     "check_sizes",
     "chunked",
+    "data_file_beside",
     "drain",
     "need",
     "opened",
