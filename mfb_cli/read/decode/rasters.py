@@ -46,6 +46,9 @@ _SEGMENT_SLACK = 1 << 16
 _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 
 
+#: The blocks of one band to decode: (block, its bytes, row in the band, column).
+_Work = list[tuple[int, "bytes | memoryview", int, int]]
+
 #: Threads decoding one raster's tiles. 1 unless a scan of one file sets it (tile_threads):
 #: the files of a larger scan are spread over the jobs already. Counts never depend on it.
 TILE_THREADS = 1
@@ -242,7 +245,7 @@ def _direct_decompressor(page: Any, dtype: np.dtype[Any]) -> Callable[..., Any] 
     module = getattr(decompress, "__module__", "") or ""
     if decompress is None or not plain or not native or not module.startswith("imagecodecs"):
         return None
-    return decompress  # type: ignore[no-any-return]
+    return decompress
 
 
 _LITTLE = np.little_endian
@@ -424,9 +427,7 @@ class _Reader:
             blocks = list(range(first * layout.across, last * layout.across))
             yield first * layout.rows, min(last * layout.rows, height), blocks
 
-    def _read(
-        self, stream: IO[bytes], blocks: list[int], top: int
-    ) -> list[tuple[int, bytes | memoryview, int, int]]:
+    def _read(self, stream: IO[bytes], blocks: list[int], top: int) -> _Work:
         """The bytes of a band's blocks, read in one request when they lie together:
         (block, bytes, row in the band, column); uncompressed strips as row pieces."""
         layout = self.layout
@@ -440,7 +441,7 @@ class _Reader:
         else:  # scattered blocks (an odd writer): one read each
             spans = [(int(o), int(o + c)) for o, c in zip(offsets, counts, strict=True)]
         buffers = [(s, memoryview(_read_at(self.name, stream, s, e - s))) for s, e in spans]
-        work = []
+        work: _Work = []
         for block, offset, count in zip(blocks, offsets, counts, strict=True):
             first, buffer = next((s, b) for s, b in buffers if s <= offset < s + len(b))
             at = int(offset) - first
@@ -449,15 +450,13 @@ class _Reader:
             work.append((block, buffer[at : at + int(count)], row, col))
         return work
 
-    def _raw_rows(
-        self, stream: IO[bytes], top: int
-    ) -> list[tuple[int, bytes | memoryview, int, int]]:
+    def _raw_rows(self, stream: IO[bytes], top: int) -> _Work:
         """Rows ``top``.. of uncompressed strips, each strip's part read where it lies."""
         layout = self.layout
         height, width = layout.shape
         bottom = min(top + layout.band, height)
         row_bytes = width * layout.itemsize
-        work = []
+        work: _Work = []
         for strip in range(top // layout.rows, -(-bottom // layout.rows)):
             first = strip * layout.rows
             lo, hi = max(top, first), min(bottom, first + layout.rows)
@@ -466,9 +465,7 @@ class _Reader:
             work.append((-1, rows, lo - top, 0))
         return work
 
-    def _place(
-        self, band: npt.NDArray[Any], work: list[tuple[int, bytes | memoryview, int, int]]
-    ) -> None:
+    def _place(self, band: npt.NDArray[Any], work: _Work) -> None:
         """Decode blocks into their place in the band (blocks past the edges are cut)."""
         layout = self.layout
         # One block's pixels, decoded here and copied into the band: a buffer per call
