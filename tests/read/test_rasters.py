@@ -462,9 +462,20 @@ def test_lzw_tiles_without_imagecodecs_name_the_extra(tmp_path: Path) -> None:
         (np.uint16, {"tile": (16, 16), "compression": "zlib"}),
         (">u2", {"tile": (16, 16), "compression": "zlib"}),  # big-endian: tifffile's decode
         (np.int32, {"tile": (16, 32), "compression": "zstd"}),
+        (np.uint16, {"tile": (16, 16), "compression": "lzw"}),
+        (np.uint8, {"rowsperstrip": 16, "compression": "packbits"}),
         (np.uint8, {"tile": (16, 16), "compression": "zlib", "predictor": True}),
     ],
-    ids=["u8-tiles", "u8-strips", "u16", "u16-big-endian", "i32-zstd", "predictor"],
+    ids=[
+        "u8-tiles",
+        "u8-strips",
+        "u16",
+        "u16-big-endian",
+        "i32-zstd",
+        "lzw",
+        "packbits",
+        "predictor",
+    ],
 )
 def test_direct_decoding_equals_tifffiles(
     tmp_path: Path, dtype: Any, layout: dict[str, Any], monkeypatch: pytest.MonkeyPatch
