@@ -17,7 +17,9 @@ stored beside the file (.json), and ``run`` checks mfb's counts against it.
 - ``mfb scan FILE`` (all cores, the default);
 - ``mfb scan -j 1 FILE``.
 
-The results table is printed as Markdown, for docs/rasters.md.
+The results table is printed as Markdown, for docs/rasters.md. ``parts`` times each step
+of a scan alone (CPU ns per pixel, best of 3, on a few tile rows): where mfb's time over
+the floor goes.
 """
 
 from __future__ import annotations
@@ -31,8 +33,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 TILE = 256
 CLASSES = 11
@@ -145,13 +151,26 @@ def measure(command: list[str]) -> tuple[float, float, float, str]:
         "print(r.stdout, end='')"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe, *command], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_installed_env(),
     )
     head, _, out = result.stdout.partition("\n")
     code, seconds, kib, cpu = head.split()
     if int(code):
         raise SystemExit(f"{' '.join(command)} failed: {result.stderr}")
     return float(seconds), int(kib) / 1024, float(cpu), out
+
+
+def _installed_env() -> dict[str, str]:
+    """The environment with Python's bytecode caches on, as an installed package has them:
+    without, an editable mfb recompiles its modules on every start (0.1 s of CPU) while
+    tifffile in site-packages loads its compiled ones, and the contest is not even."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run(size: int, rounds: int) -> None:
@@ -173,6 +192,11 @@ def run(size: int, rounds: int) -> None:
         "mfb scan (all cores)": [*mfb, "scan", str(path)],
         "mfb scan -j 1": [*mfb, "scan", "-j", "1", str(path)],
     }
+    # Compile mfb's modules once, untimed (pip does so when it installs a package).
+    package = Path(__file__).resolve().parent.parent / "mfb_cli"
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(package)], check=True, env=_installed_env()
+    )
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, command in contenders.items():
@@ -217,6 +241,72 @@ def run(size: int, rounds: int) -> None:
         )
 
 
+def parts(size: int, rows: int) -> None:
+    """CPU nanoseconds per pixel of each step of a scan, on ``rows`` tile rows of the file:
+    where mfb's time over the floor goes."""
+    import imagecodecs
+    import tifffile
+
+    from mfb_cli.count.kernels import histogram_uint8
+
+    path = raster_path(size)
+    across = -(-size // TILE)
+    with tifffile.TiffFile(path) as tif, path.open("rb") as stream:
+        page = tif.pages.first
+        picks = np.linspace(0, across - 1, rows).astype(int)
+        blocks = [int(r) * across + c for r in picks for c in range(across)]
+        data = []
+        for i in blocks:
+            stream.seek(page.dataoffsets[i])
+            data.append(stream.read(page.databytecounts[i]))
+        pixels = len(blocks) * TILE * TILE
+        buffer = np.empty(TILE * TILE, np.uint8)
+        band = np.empty((TILE, across * TILE), np.uint8)
+
+        def tifffile_decode() -> None:
+            for i, d in zip(blocks, data, strict=True):
+                page.decode(d, i)
+
+        def direct_decode() -> None:
+            for d in data:
+                imagecodecs.deflate_decode(d, out=buffer)
+
+        def copy_into_band() -> None:
+            tile = buffer.reshape(TILE, TILE)
+            for c in range(len(blocks)):
+                band[:, (c % across) * TILE : (c % across + 1) * TILE] = tile
+
+        tiles = [imagecodecs.deflate_decode(d) for d in data[:across]]
+        land = np.concatenate([np.frombuffer(t, np.uint8).reshape(TILE, TILE) for t in tiles], 1)
+        noise = np.random.default_rng(0).integers(0, 256, land.shape, dtype=np.uint8)
+
+        def histogram(values: np.ndarray) -> Callable[[], None]:
+            def count() -> None:
+                for _ in range(len(blocks) // across):
+                    histogram_uint8(values)
+
+            return count
+
+        steps = {
+            "decode, tifffile page.decode (the floor's)": tifffile_decode,
+            "decode, imagecodecs into a reused buffer (mfb)": direct_decode,
+            "copy of each tile into its band (mfb)": copy_into_band,
+            "histogram_uint8 of land-cover bands (mfb)": histogram(land),
+            "histogram_uint8 of noise bands": histogram(noise),
+        }
+        print("| step | CPU ns / pixel |")
+        print("|---|---|")
+        for name, step in steps.items():
+            best = min(_cpu(step) for _ in range(3))
+            print(f"| {name} | {best / pixels * 1e9:.2f} |")
+
+
+def _cpu(step: Callable[[], None]) -> float:
+    started = time.process_time()
+    step()
+    return time.process_time() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,12 +315,17 @@ def main() -> None:
     bench = sub.add_parser("run")
     bench.add_argument("--size", type=int, default=40_000)
     bench.add_argument("--rounds", type=int, default=2)
+    steps = sub.add_parser("parts")
+    steps.add_argument("--size", type=int, default=40_000)
+    steps.add_argument("--rows", type=int, default=8)
     fl = sub.add_parser("floor")
     fl.add_argument("path")
     fl.add_argument("--parts", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     if args.command == "generate":
         generate(args.size)
+    elif args.command == "parts":
+        parts(args.size, args.rows)
     elif args.command == "floor":
         floor(args.path, args.parts)
     else:

@@ -452,3 +452,51 @@ def test_lzw_tiles_without_imagecodecs_name_the_extra(tmp_path: Path) -> None:
         f"Error: {path}: its LZW tiles need imagecodecs: pip install 'mfb-cli[rasters]' "
         "(imagecodecs)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "layout"),
+    [
+        (np.uint8, {"tile": (32, 16), "compression": "zlib"}),
+        (np.uint8, {"rowsperstrip": 16, "compression": "zlib"}),  # the last strip is short
+        (np.uint16, {"tile": (16, 16), "compression": "zlib"}),
+        (">u2", {"tile": (16, 16), "compression": "zlib"}),  # big-endian: tifffile's decode
+        (np.int32, {"tile": (16, 32), "compression": "zstd"}),
+        (np.uint16, {"tile": (16, 16), "compression": "lzw"}),
+        (np.uint8, {"rowsperstrip": 16, "compression": "packbits"}),
+        (np.uint8, {"tile": (16, 16), "compression": "zlib", "predictor": True}),
+    ],
+    ids=[
+        "u8-tiles",
+        "u8-strips",
+        "u16",
+        "u16-big-endian",
+        "i32-zstd",
+        "lzw",
+        "packbits",
+        "predictor",
+    ],
+)
+def test_direct_decoding_equals_tifffiles(
+    tmp_path: Path, dtype: Any, layout: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks decompressed straight into the reader's buffer give the pixels tifffile's
+    page.decode gives, and the direct route is taken exactly where it is plain."""
+    from mfb_cli.read.decode import rasters
+
+    pytest.importorskip("imagecodecs")
+    data = raster(np.dtype(dtype).newbyteorder("=")).astype(dtype)
+    path = tmp_path / "map.tif"
+    tifffile.imwrite(path, data, byteorder=">" if dtype == ">u2" else "<", **layout)
+    read = ReadOptions(max_pixels=3300)
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        direct = rasters._direct_decompressor(page, page.dtype.newbyteorder(tif.byteorder))
+    assert (direct is None) == (dtype == ">u2" or "predictor" in layout)
+    bands = [c.values for c in read_raw(path, read).chunks()]
+    monkeypatch.setattr(rasters, "_direct_decompressor", lambda page, dtype: None)
+    by_tifffile = [c.values for c in read_raw(path, read).chunks()]
+    assert len(bands) == len(by_tifffile) > 1
+    for band, other in zip(bands, by_tifffile, strict=True):
+        assert band.dtype == other.dtype and np.array_equal(band, other)
+    assert np.array_equal(np.concatenate(bands), raster())
