@@ -112,8 +112,9 @@ def dask_client(address: str, timeout: float = cancel.HANDSHAKE_SECONDS) -> Iter
     seconds, is an error naming it; a local cluster runs in a process group of its own
     (``dask_local``), killed at once by Ctrl-C or SIGTERM.
 
-    Distributed's own log lines (tasks cancelled, a worker lost and its tasks rerun) are
-    kept to errors, here and in the workers started: the run's messages are mfb's.
+    Distributed's own log lines (tasks cancelled, a worker lost and its tasks rerun, a
+    lost scheduler) are silenced here, and kept to errors in the workers a local cluster
+    starts (whose logs go to its own file): the run's messages are mfb's.
     """
     scheduler, workers = parse_address(address)
     check_scheduler(address)
@@ -150,6 +151,12 @@ def _connected(distributed: Any, scheduler: str, address: str, timeout: float) -
         ) from error
     try:
         yield client
+    except distributed.client.FutureCancelledError as error:
+        # mfb cancels its tasks only on the way out: the scheduler dropped them (it died,
+        # or the connection to it was lost).
+        raise MfbError(
+            Param("dask", address), f": the scheduler dropped the run's tasks ({error.reason})"
+        ) from None
     finally:
         with contextlib.suppress(Exception):  # closing: the run's own outcome comes first
             cancel.call(client.close, timeout=timeout)
@@ -190,20 +197,32 @@ def _reachable(scheduler: str, address: str, timeout: float) -> None:
 
 @contextmanager
 def _quiet_distributed() -> Iterator[None]:
-    """Distributed logs errors only, in this process and the worker processes it starts.
+    """Distributed logs nothing in this process, errors only in the workers it starts.
 
-    Workers set up their logging when they import distributed, from the environment.
+    Here not even errors: each one the run must know of reaches it as an exception, and a
+    lost scheduler makes the client log its failed reconnection. Dask's logging
+    configuration gives some loggers (``distributed.client``, tornado's) a level and a
+    handler of their own, so each is silenced, not only their parent. Workers set up their
+    logging when they import distributed, from the environment.
     """
     import logging
 
-    logger = logging.getLogger("distributed")
-    level, environ = logger.level, os.environ.get(_LOG_VARIABLE)
-    logger.setLevel(logging.ERROR)
+    names = [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.split(".")[0] in ("distributed", "tornado")
+    ]
+    loggers = [logging.getLogger(name) for name in {"distributed", *names}]
+    levels = [logger.level for logger in loggers]
+    environ = os.environ.get(_LOG_VARIABLE)
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
     os.environ[_LOG_VARIABLE] = "error"
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
         if environ is None:
             os.environ.pop(_LOG_VARIABLE, None)
         else:

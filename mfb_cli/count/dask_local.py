@@ -109,11 +109,22 @@ def _close(helper: subprocess.Popen[bytes]) -> None:
 
 
 def _kill(helper: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to the helper's process group (the helper and every worker), then reap it."""
-    with contextlib.suppress(OSError):  # the group is gone already
-        os.killpg(helper.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
+    """End the helper's process group at once: the helper and every worker.
+
+    SIGTERM, not SIGKILL: it ends them as surely (neither handles it), and multiprocessing's
+    resource tracker, in the same group, ignores it and removes the semaphores they leave
+    in /dev/shm. SIGCONT lets a stopped process act on it. SIGKILL only if the helper
+    is still there after CLOSE_SECONDS.
+    """
+    for signum in (signal.SIGTERM, signal.SIGCONT):
+        with contextlib.suppress(OSError):  # the group is gone already
+            os.killpg(helper.pid, signum)
+    try:
         helper.wait(timeout=CLOSE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(helper.pid, signal.SIGKILL)
+        helper.wait()
     for stream in (helper.stdin, helper.stdout):
         with contextlib.suppress(OSError):
             if stream is not None:
