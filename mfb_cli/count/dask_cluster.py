@@ -22,8 +22,8 @@ DASK_EXTRA_HINT = "pip install 'mfb-cli[dask]' (dask[distributed])"
 #: How --dask names the cluster, for --help.
 ADDRESS_HELP = (
     "'local' or 'local:N' starts a cluster of N worker processes on this machine for the "
-    "run [default N: all cores]; 'tcp://HOST:8786' (any scheduler address) uses a running "
-    "scheduler, whose workers must read the files under the same paths"
+    "run [default N: all cores]; 'tcp://HOST:8786' (or tls://, ws://, wss://) uses a "
+    "running scheduler, whose workers must read the files under the same paths"
 )
 
 
