@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -28,24 +30,36 @@ pytest.importorskip("distributed", reason="needs the 'dask' extra: pip install '
 GUARD = 120
 
 
+class Silent:
+    """A port that accepts connections and never sends a byte; ``held`` are its connections."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.server.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed
+            while True:
+                self.held.append(self.server.accept()[0])
+
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
 @pytest.fixture
-def silent_port():
-    """A port that accepts connections and never sends a byte."""
-    server = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                held.append(server.accept()[0])
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield server.getsockname()[1]
-    stop.set()
+def silent():
+    server = Silent()
+    yield server
     server.close()
-    for connection in held:
-        connection.close()
+
+
+@pytest.fixture
+def silent_port(silent) -> int:
+    return silent.port
 
 
 @pytest.fixture
@@ -146,3 +160,43 @@ def test_transports_mfb_cannot_use_are_usage_errors(mask, address, problem):
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"Error: Invalid value for '--dask': {address}: {problem}"), stderr
     assert "internal error" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")],
+)
+def test_a_signal_during_the_handshake_ends_the_run(mask, silent, signum, code, message):
+    """mfb waits for a scheduler's answer that never comes: a signal ends the wait at once
+    (a run left to the bound would end with 1, the handshake's error)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mfb_cli",
+            "weights",
+            mask,
+            "--dask",
+            f"tcp://127.0.0.1:{silent.port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + GUARD
+        # Two connections: mfb's check that the port accepts, then the client's.
+        while len(silent.held) < 2:
+            assert process.poll() is None and time.monotonic() < deadline, "never connected"
+            time.sleep(0.02)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=GUARD)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert (process.returncode, stdout, stderr.strip()) == (
+        code,
+        "",
+        f"{message}; no output was written.",
+    )
