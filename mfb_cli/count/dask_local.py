@@ -116,6 +116,20 @@ def _kill(helper: subprocess.Popen[bytes]) -> None:
     in /dev/shm. SIGCONT lets a stopped process act on it. SIGKILL only if the helper
     is still there after CLOSE_SECONDS.
     """
+    try:
+        _end_group(helper)
+    finally:
+        for stream in (helper.stdin, helper.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+
+
+def _end_group(helper: subprocess.Popen[bytes]) -> None:
+    if not hasattr(os, "killpg"):  # no process groups (Windows): the helper alone
+        helper.kill()
+        helper.wait()
+        return
     for signum in (signal.SIGTERM, signal.SIGCONT):
         with contextlib.suppress(OSError):  # the group is gone already
             os.killpg(helper.pid, signum)
@@ -125,10 +139,6 @@ def _kill(helper: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(OSError):
             os.killpg(helper.pid, signal.SIGKILL)
         helper.wait()
-    for stream in (helper.stdin, helper.stdout):
-        with contextlib.suppress(OSError):
-            if stream is not None:
-                stream.close()
 
 
 def serve() -> None:
