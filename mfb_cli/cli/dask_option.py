@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from ..errors import MfbError
+from ..show.output import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,12 +23,8 @@ F = TypeVar("F", bound="Callable[..., Any]")
 def _check_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    from ..count.dask_cluster import DASK_EXTRA_HINT, parse_address
+    from ..count.dask_cluster import DASK_EXTRA_HINT, check_scheduler, parse_address
 
-    try:
-        parse_address(value)
-    except MfbError as error:
-        raise click.BadParameter(str(error).removeprefix(f"Dask address {value!r}: ")) from error
     if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
         # Dask reads no user:password from an address (it fails deep in its parser): its
         # TLS security configuration is the way; the value is not echoed, it holds a secret.
@@ -37,27 +34,17 @@ def _check_address(ctx: click.Context, param: click.Parameter, value: str | None
             ctx,
             param,
         )
-    # Not a usage error: the command is right, the environment lacks the extra.
-    if importlib.util.find_spec("distributed") is None:
-        raise click.ClickException(f"--dask needs the 'dask' extra: {DASK_EXTRA_HINT}")
-    _check_scheduler(value, ctx, param)
-    return value
-
-
-def _check_scheduler(value: str, ctx: click.Context, param: click.Parameter) -> None:
-    """A scheduler address Dask's own parser accepts (else it fails deep in the connection)."""
-    if value.strip() == "local" or value.strip().startswith("local:"):
-        return
-    from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import get_backend
-
     try:
-        scheme, location = parse_address(value.strip())
-        get_backend(scheme)
-        if scheme in {"tcp", "tls", "ws", "wss"}:
-            parse_host_port(location)
-    except ValueError as error:
-        raise click.BadParameter(f"not a Dask scheduler address ({error})", ctx, param) from error
+        parse_address(value)
+        # Not a usage error: the command is right, the environment lacks the extra.
+        if importlib.util.find_spec("distributed") is None:
+            raise click.ClickException(f"--dask needs the 'dask' extra: {DASK_EXTRA_HINT}")
+        check_scheduler(value)
+    except MfbError as error:
+        # Click names --dask; the message names the address (one_line: it is the user's).
+        problem = "".join(map(str, error.parts[1:]))
+        raise click.BadParameter(one_line(value) + problem, ctx, param) from error
+    return value
 
 
 def _complete_address(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:

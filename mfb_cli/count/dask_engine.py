@@ -12,12 +12,14 @@ small lists); the client fetches them task by task in file order, and additions 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadMaskError, MfbError, NoMasksFoundError, Param
+from ..read.base import cancel
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
 from ..read.sources.archives import ArchiveMember
 from ..read.sources.parquet import ParquetRow
@@ -347,6 +349,13 @@ def count_task(
     return partial(counts)
 
 
+def _cancel(client: Any, futures: list[Any]) -> None:
+    """Cancel the run's tasks on the scheduler, waiting at most the handshake bound: a
+    scheduler that stopped answering must not hold up the end of the run (Ctrl-C)."""
+    with contextlib.suppress(Exception):  # the run's own outcome is what is reported
+        cancel.call(client.cancel, futures, timeout=cancel.HANDSHAKE_SECONDS)
+
+
 def _summary(partial: Partial) -> tuple[int, int]:
     """What the progress bar needs of a task: files done and their pixels."""
     return partial.files + len(partial.skipped), partial.pixels
@@ -437,7 +446,7 @@ def count_masks_dask(
     except distributed.KilledWorker as error:
         raise _killed(error) from error
     finally:
-        client.cancel(futures)  # after an error or Ctrl-C: nothing left running for this run
+        _cancel(client, futures)  # after an error or Ctrl-C: nothing left running for this run
     skipped = [paths[index] for index, _ in result.skipped]
     if on_skip is not None:
         for index, problem in result.skipped:
@@ -515,6 +524,6 @@ def dask_inspector(client: Any, task_bytes: int | None = None) -> Inspector:
         except distributed.KilledWorker as error:
             raise _killed(error) from error
         finally:
-            client.cancel(futures)
+            _cancel(client, futures)
 
     return inspector

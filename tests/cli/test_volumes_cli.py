@@ -227,16 +227,15 @@ def test_report_and_sampling_on_volumes(nnunet: Path, tmp_path: Path) -> None:
 
 
 def test_dask_counts_volumes_as_the_local_scan(cases: Path, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed", reason="the 'dask' extra")
+    pytest.importorskip("distributed", reason="the 'dask' extra")
+    from mfb_cli.count.dask_local import local_cluster
+
     local = run("scan", cases, "--glob", "*.nii.gz", "--count", "physical",
                 "--per-image", tmp_path / "local.jsonl")  # fmt: skip
     assert local.exit_code == 0, local.stderr
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with local_cluster(2) as address:  # its logs in a file of its own, never the test's
         remote = run("scan", cases, "--glob", "*.nii.gz", "--count", "physical",
-                     "--per-image", tmp_path / "dask.jsonl", "--dask",
-                     cluster.scheduler_address)  # fmt: skip
+                     "--per-image", tmp_path / "dask.jsonl", "--dask", address)  # fmt: skip
     assert remote.exit_code == 0, remote.stderr
     mine, theirs = json.loads(local.stdout), json.loads(remote.stdout)
     for record in (mine, theirs):

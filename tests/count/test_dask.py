@@ -6,14 +6,11 @@ scheduler address (the 'existing scheduler' route), the library through its Clie
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import operator
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -42,13 +39,11 @@ distributed = pytest.importorskip(
 
 @pytest.fixture(scope="module")
 def client():
-    """A 2-process cluster (1 thread each, no dashboard), shared by the module's tests."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as connected,
-    ):
+    """A 2-process cluster (1 thread each), shared by the module's tests: mfb's own local
+    cluster, in a process group of its own whose logs never reach the test's stderr."""
+    from mfb_cli.count.dask_local import local_cluster
+
+    with local_cluster(2) as address, distributed.Client(address) as connected:
         yield connected
 
 
@@ -480,77 +475,6 @@ def test_a_worker_killed_mid_scan_changes_nothing(client, tmp_path):
     assert killed and counts == count_masks(files)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the next tests
     assert victim not in client.run(os.getpid).values()
-
-
-@pytest.fixture(scope="module")
-def big_folder(tmp_path_factory) -> Path:
-    """600 masks of 4 Mpixel: hard links to one file, seconds of work for 4 MB of disk."""
-    folder = tmp_path_factory.mktemp("big")
-    labels = np.random.default_rng(0).integers(0, 12, (2048, 2048), dtype=np.uint8)
-    Image.fromarray(labels).save(folder / "0000.png", compress_level=1)
-    for index in range(1, 600):
-        (folder / f"{index:04d}.png").hardlink_to(folder / "0000.png")
-    return folder
-
-
-@pytest.mark.parametrize("to", ["mfb", "its process group"])
-def test_ctrl_c_exits_130_writes_nothing_and_closes_the_cluster(big_folder, tmp_path, to):
-    """Ctrl-C to mfb (kill -INT) or to the whole group (a terminal): one line, nothing else.
-
-    To the group, a first Ctrl-C comes while the cluster starts, which waits for it.
-    """
-    psutil = pytest.importorskip("psutil")  # installed with distributed
-    out = tmp_path / "w.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mfb_cli", "weights", big_folder, "--dask", "local:2", "-o", out],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-    def interrupt() -> None:
-        if to == "mfb":
-            process.send_signal(signal.SIGINT)
-        else:
-            os.killpg(process.pid, signal.SIGINT)
-
-    parent = psutil.Process(process.pid)
-    workers: list = []
-    starting = to != "mfb"
-    deadline = time.monotonic() + 60
-    # Wait until worker processes exist, then until one is counting (holds a mask open).
-    while process.poll() is None and time.monotonic() < deadline:
-        workers = parent.children(recursive=True)
-        if workers and starting:
-            interrupt()
-            starting = False
-        busy = 0
-        for worker in workers:
-            with contextlib.suppress(psutil.Error):  # a process that just ended
-                busy += any(Path(f.path).parent == big_folder for f in worker.open_files())
-        if busy:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None and workers, "the scan never started on the workers"
-    interrupt()
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert stdout == ""
-    assert stderr.strip() == "Interrupted; no output was written.", stderr
-    assert list(tmp_path.iterdir()) == []
-    _, alive = psutil.wait_procs(workers, timeout=10)
-    assert not alive, f"worker processes left running: {alive}"
-
-
-def test_a_scheduler_that_does_not_answer_is_named():
-    from mfb_cli.count.dask_cluster import dask_client
-
-    with (
-        pytest.raises(MfbError, match=r"^Dask scheduler tcp://127\.0\.0\.1:1: cannot reach it"),
-        dask_client("tcp://127.0.0.1:1", timeout=1),
-    ):
-        pass
 
 
 def test_addresses_and_the_missing_extra_are_one_line_errors(tmp_path, monkeypatch):

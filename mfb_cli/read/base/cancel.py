@@ -1,6 +1,6 @@
 """How long a blocking call may wait, and how every wait stays interruptible.
 
-Three rules every source follows (and the Dask connection may call too):
+Three rules every source follows, and the Dask connection (``count/dask_cluster``):
 
 - A network read has a deadline: ``CONNECT_SECONDS`` to connect, ``READ_SECONDS`` with
   no byte arriving (the backends' own defaults wait 5 minutes or more).
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 CONNECT_SECONDS = 30.0
 #: Seconds a network read may go without receiving a byte.
 READ_SECONDS = 60.0
+#: Seconds to connect to a server that must answer a greeting at once (a Dask scheduler's
+#: handshake): a port that accepts and never answers, or speaks another protocol, is
+#: refused after this, not after the 60-90 s a client library may wait.
+HANDSHAKE_SECONDS = 10.0
 #: The longest a waiting thread goes without looking for Ctrl-C or SIGTERM.
 SLICE = 0.1
 
