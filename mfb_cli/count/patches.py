@@ -253,7 +253,9 @@ class PlanePatches:
             pixels = np.concatenate([p[2] for p in parts])
             # Each cell's triplets once per patch holding it (a range of patch columns).
             repeats = cols.last[col_cell] - cols.first[col_cell] + 1
-            within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+            within = np.arange(int(repeats.sum())) - np.repeat(
+                np.cumsum(repeats) - repeats, repeats
+            )
             patch = np.repeat(cols.first[col_cell], repeats) + within
             value, pixels = np.repeat(value, repeats), np.repeat(pixels, repeats)
             distinct, dense = np.unique(value, return_inverse=True)
