@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .._types import Int64Array
+    from ..count.patches import PatchCounts, PatchGrid
     from ..count.per_image import ImageCounts
     from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
@@ -42,14 +43,26 @@ if TYPE_CHECKING:
 _FORMATS = ("json", "csv", "table", "torch", "mmengine")
 
 
-def scan_with_per_image(scan: ScanRequest, spec: LabelSpec | None, path: Path) -> Scanned:
-    """Scan, streaming one JSON line per counted image to ``path`` (renamed in on success)."""
+def scan_with_per_image(
+    scan: ScanRequest, spec: LabelSpec | None, path: Path, patch: PatchGrid | None = None
+) -> Scanned:
+    """Scan, streaming one JSON line per counted image (or per patch of ``patch``) to
+    ``path`` (renamed in on success)."""
     from ..count.per_image import PerImageWriter
     from ..read.labels.class_sets import recorded_mapping
     from ..show.output import output_target
 
     target, direct = output_target(path)  # a link followed, a device written through
-    with PerImageWriter(target, recorded_mapping(scan.read), direct=direct) as writer:
+    grid = None if patch is None else {"size": patch.size, "stride": patch.stride}
+    mapping = recorded_mapping(scan.read)
+    with PerImageWriter(target, mapping, direct=direct, patch=grid) as writer:
+        if patch is not None:
+            headers_of: dict[LabelSource, LabelHeader] = {}
+
+            def on_patches(source: LabelSource, found: list[PatchCounts]) -> None:
+                writer.add_patches(str(source), found, headers_of.pop(source, None))
+
+            return scan_masks(scan, spec, None, None, headers_of.__setitem__, patch, on_patches)
         components: list[Int64Array] = []  # of the file on_image gets next (--geometry)
         headers: dict[LabelSource, LabelHeader] = {}  # a volume's, until its on_image
 
