@@ -28,6 +28,7 @@ from .options import (
     refuse_unused_reading,
 )
 from .panels import MfbCommand
+from .patch_option import patch_option, refuse_patch_with
 from .scanning import Scanned, class_stats_for, scan_masks, warn_all, with_ignore
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from ..read.sources.archives import LabelSource
     from ..weigh.spec import LabelSpec
 
-_FORMATS = ("json", "csv", "table", "torch", "mmengine")
+_FORMATS = ("json", "csv", "table", "torch", "mmengine", "windows", "torchgeo")
 
 
 def scan_with_per_image(
@@ -107,9 +108,13 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
 
 
 def images_for(
-    scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]
+    scan: ScanRequest,
+    spec: LabelSpec,
+    from_paths: tuple[Path, ...],
+    patch: PatchGrid | None = None,
 ) -> tuple[list[ImageCounts], Any, dict[str, Any]]:
-    """Per-image counts, their totals and source: from --from files or a scan of PATH..."""
+    """Per-image counts, their totals and source: from --from files or a scan of PATH...
+    (each patch of ``patch`` an image, as a per-image file of patches gives them)."""
     import numpy as np
 
     from ..count.per_image import ImageCounts, load_per_image
@@ -135,7 +140,13 @@ def images_for(
         source = {"per_image": [shown_path(p) for p in from_paths], "files": len(loaded.images)}
         if loaded.label_mapping:
             source["label_mapping"] = loaded.label_mapping
+        if loaded.patch is not None:
+            from ..count.patches import PatchGrid
+
+            source["patch"] = PatchGrid(**loaded.patch).describe()
         return list(loaded.images), loaded.counts, source
+    if patch is not None:
+        return _patches_of_scan(scan, spec, patch)
     images: list[ImageCounts] = []
 
     def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
@@ -150,6 +161,35 @@ def images_for(
 
     scanned = scan_masks(scan, spec, on_image)
     return images, scanned.counts, scanned.source(scan)
+
+
+def _patches_of_scan(
+    scan: ScanRequest, spec: LabelSpec, patch: PatchGrid
+) -> tuple[list[ImageCounts], Any, dict[str, Any]]:
+    """Every patch of the scanned files as an image, and the patches' totals (as a
+    per-image file of patches would give them: overlapping pixels count once per patch)."""
+    from ..count.counts import CountsAccumulator
+    from ..count.per_image import ImageCounts, geo_fields
+
+    images: list[ImageCounts] = []
+    totals = CountsAccumulator()
+    headers: dict[LabelSource, LabelHeader] = {}
+
+    def on_patches(path: LabelSource, found: list[PatchCounts]) -> None:
+        geo = geo_fields(headers.pop(path, None))
+        for window, ids, pixels in found:
+            images.append(
+                ImageCounts(
+                    str(path), tuple(ids.tolist()), tuple(pixels.tolist()), None, None, window, geo
+                )
+            )
+            totals.add(ids, pixels)
+
+    scanned = scan_masks(scan, spec, None, None, headers.__setitem__, patch, on_patches)
+    from dataclasses import replace
+
+    counts = replace(totals.result(), warnings=scanned.counts.warnings)
+    return images, counts, {**scanned.source(scan), "patch": patch.describe()}
 
 
 def image_class_stats(
@@ -181,7 +221,7 @@ def image_class_stats(
         where = ", ".join(source["per_image"])
         check = label_check(spec)
         for image in images:
-            check(f"{where}: {image.image}", np.asarray(image.ids, dtype=np.int64))
+            check(f"{where}: {image.shown}", np.asarray(image.ids, dtype=np.int64))
         raise LabelRangeError(f"{where}: ", *error.parts) from error
 
 
@@ -229,6 +269,11 @@ I of N / images(c), for PyTorch's WeightedRandomSampler. Void and ignored ids ne
 drive sampling. The effect: per class, the dataset's pixel and image shares beside
 those of one drawn sample, computed exactly from the per-image counts. --daformer
 writes DAFormer's three files byte for byte as its converter writes them.
+--patch SIZE[,STRIDE] (or --from a per-image file of patches) samples patches as images:
+their windows as 'mfb scan --help' defines them. -f windows lists each patch's file,
+window, weight and probability (and CRS bounds when its raster's geotransform is known);
+-f torchgeo prints a sampler drawing those windows (a torchgeo 0.8 GeoSampler yielding
+CRS slices, or pixel windows without a geotransform).
 """
 
 
@@ -308,10 +353,12 @@ writes DAFormer's three files byte for byte as its converter writes them.
     help="Also draw the effect (pixel share per class, dataset and drawn) to FILE.png or "
     "FILE.svg (the 'plot' extra).",
 )
+@patch_option
 @format_option(
     _FORMATS,
     "json",
-    "Output format: {choices} (torch: a sampler; mmengine: class lists for ClassBalancedDataset).",
+    "Output format: {choices} (torch, torchgeo: a sampler; mmengine: class lists; windows: "
+    "patches).",
 )
 @output_option()
 @click.pass_context
@@ -327,6 +374,7 @@ def sampling(
     min_pixels: int,
     daformer: Path | None,
     plot: Path | None,
+    patch: PatchGrid | None,
     output_format: str,
     output: Path | None,
 ) -> None:
@@ -338,6 +386,7 @@ def sampling(
       mfb scan ./labels -o stats.json --per-image images.jsonl
       mfb sampling --from images.jsonl --ignore 255 --scheme rare-class --daformer out/
       mfb sampling --from images.jsonl --ignore 255 --scheme weighted -f torch
+      mfb sampling ./labels --patch 256 --scheme weighted -f windows
     """
     from ..show.output import write_all
     from ..show.sampling import SAMPLING_FORMATS, daformer_files, sampling_record
@@ -354,7 +403,13 @@ def sampling(
             ("count", False, "on sampling: images are weighed by their own voxels"),
         ],
     )
-    images, counts, source = images_for(request, spec, from_paths)
+    refuse_patch_with(ctx, patch, request.dask)
+    if patch is not None and from_paths:
+        raise click.UsageError(
+            "--patch scans PATH...; a per-image file given with --from holds its own patches",
+            ctx,
+        )
+    images, counts, source = images_for(request, spec, from_paths, patch)
     stats = image_class_stats(counts, spec, request, source, images)
     result = sample_images(
         images,
@@ -366,7 +421,7 @@ def sampling(
         min_pixels=min_pixels,
     )
     warn_all(result.warnings)
-    record = sampling_record(result, stats, source)
+    record = sampling_record(result, stats, source, images)
     text = SAMPLING_FORMATS[output_format](record)
     if plot is not None:
         from ..show.sampling_plot import plot_sampling
