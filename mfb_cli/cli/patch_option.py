@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..count.patches import PatchGrid
+if TYPE_CHECKING:
+    from ..count.patches import PatchGrid
 
 
-class PatchType(click.ParamType[PatchGrid]):
+#: The patch grid, as the help of every command taking --patch defines it.
+PATCH_DETAILS = """\
+--patch SIZE[,STRIDE]: SIZE x SIZE windows every STRIDE pixels from the top-left pixel;
+per axis ceil((length - SIZE) / STRIDE) + 1 of them, as torchgeo counts: the last may
+cross the edge and holds only the pixels inside (one starting past the edge is left
+out); an image smaller than SIZE has none; a volume's patches are windows of each slice
+along its third axis.
+"""
+
+
+class PatchType(click.ParamType["PatchGrid"]):
     """``SIZE`` or ``SIZE,STRIDE`` in pixels, positive integers; anything else exits 2."""
 
     name = "SIZE[,STRIDE]"
@@ -17,6 +28,8 @@ class PatchType(click.ParamType[PatchGrid]):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> PatchGrid:
+        from ..count.patches import PatchGrid  # imported here: --help needs no NumPy
+
         if isinstance(value, PatchGrid):
             return value
         try:

@@ -28,7 +28,7 @@ from .options import (
     refuse_unused_reading,
 )
 from .panels import MfbCommand
-from .patch_option import patch_option, refuse_patch_with
+from .patch_option import PATCH_DETAILS, patch_option, refuse_patch_with
 from .scanning import Scanned, class_stats_for, scan_masks, warn_all, with_ignore
 
 if TYPE_CHECKING:
@@ -260,7 +260,8 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return check_output_path(ctx, param, value)
 
 
-SAMPLING_DETAILS = """\
+SAMPLING_DETAILS = (
+    """\
 repeat-factor (default): LVIS repeat factors, r(I) = max over the classes in I of
 max(1, sqrt(t / f(c))), f(c) = share of images containing c. rare-class: DAFormer's
 RCS, P(c) = softmax((1 - f_c) / T) over the classes present, then an image uniformly
@@ -269,12 +270,14 @@ I of N / images(c), for PyTorch's WeightedRandomSampler. Void and ignored ids ne
 drive sampling. The effect: per class, the dataset's pixel and image shares beside
 those of one drawn sample, computed exactly from the per-image counts. --daformer
 writes DAFormer's three files byte for byte as its converter writes them.
---patch SIZE[,STRIDE] (or --from a per-image file of patches) samples patches as images:
-their windows as 'mfb scan --help' defines them. -f windows lists each patch's file,
-window, weight and probability (and CRS bounds when its raster's geotransform is known);
--f torchgeo prints a sampler drawing those windows (a torchgeo 0.8 GeoSampler yielding
-CRS slices, or pixel windows without a geotransform).
+--patch (or --from a per-image file of patches) samples patches as images. -f windows
+lists each patch's file, window, weight and probability (and CRS bounds when its
+raster's geotransform is known); -f torchgeo prints a sampler drawing those windows (a
+torchgeo 0.8 GeoSampler yielding CRS slices, or pixel windows without a geotransform).
 """
+    + "\n"
+    + PATCH_DETAILS
+)
 
 
 @with_definitions
@@ -357,8 +360,7 @@ CRS slices, or pixel windows without a geotransform).
 @format_option(
     _FORMATS,
     "json",
-    "Output format: {choices} (torch, torchgeo: a sampler; mmengine: class lists; windows: "
-    "patches).",
+    "Output format: {choices} (torch, torchgeo: samplers; windows: patches).",
 )
 @output_option()
 @click.pass_context

@@ -18,7 +18,7 @@ from .options import (
     refuse_unused_reading,
 )
 from .panels import MfbCommand
-from .patch_option import patch_option, refuse_patch_with
+from .patch_option import PATCH_DETAILS, patch_option, refuse_patch_with
 from .scanning import scan_masks, warn_all
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ def _a_file(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
 stats_output = output_option("Write the statistics to this file (atomically) instead of stdout.")
 
 
-SCAN_DETAILS = """\
+SCAN_DETAILS = (
+    """\
 The file holds exact per-id pixel and image counts and the co-occurrence totals, so
 'mfb weights --from' and 'mfb histogram --from' give the same output as a new scan,
 for any --void / --ignore / --num-classes, without reading an image. Every label value
@@ -44,13 +45,12 @@ when the counts are weighed. Shards scanned separately add up with 'mfb merge'.
 With --geometry the file also holds each id's connected components (sizes, specks,
 bounding boxes, boundary pixels), which 'mfb histogram --from' and 'mfb report --from'
 show, and the per-image file each image's components per id.
---patch SIZE[,STRIDE] writes one per-image line per patch (its file and window) in
-place of one per file: SIZE x SIZE windows every STRIDE pixels from the top-left pixel;
-per axis ceil((length - SIZE) / STRIDE) + 1 of them, as torchgeo counts: the last may
-cross the edge and holds only the pixels inside (one starting past the edge is left
-out); an image smaller than SIZE has none; a volume's patches are windows of each slice
-along its third axis. The statistics file still counts every pixel of every file once.
+With --patch the per-image file holds one line per patch (its file and window) in
+place of one per file; the statistics file still counts every pixel of every file once.
 """
+    + "\n"
+    + PATCH_DETAILS
+)
 
 
 @click.command(cls=MfbCommand, details=SCAN_DETAILS)
