@@ -218,8 +218,8 @@ def torchgeo_snippet(record: Record) -> str:
         "",
         "",
         f"# sampler = WeightedPatchSampler({usage})",
-        "# loader = DataLoader(dataset, batch_size=8, sampler=sampler"
-        + (", collate_fn=stack_samples)" if geo else ")"),
+        "# loader = torch.utils.data.DataLoader(dataset, batch_size=8, sampler=sampler"
+        + (",\n#     collate_fn=torchgeo.datasets.stack_samples)" if geo else ")"),
         "",
     ]
     return "\n".join([*head, *body])
