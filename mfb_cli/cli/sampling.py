@@ -412,6 +412,12 @@ def sampling(
             ctx,
         )
     images, counts, source = images_for(request, spec, from_paths, patch)
+    if daformer is not None and "patch" in source:
+        raise click.UsageError(
+            "--daformer keys DAFormer's files by file name, which the patches of one file "
+            "share; use -f windows or -f json for patches",
+            ctx,
+        )
     stats = image_class_stats(counts, spec, request, source, images)
     result = sample_images(
         images,

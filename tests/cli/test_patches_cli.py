@@ -217,3 +217,29 @@ def test_windows_give_crs_bounds_through_the_geotransform(tmp_path):
     assert windows[0]["crs"] == "EPSG:32633"
     # weighted: images(0) = 3, images(1) = 1, images(2) = 1 -> w = 3, 1, 3.
     assert [w["weight"] for w in windows] == [3.0, 1.0, 3.0]
+
+
+def test_every_pool_writes_the_same_patches(tmp_path):
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "many"
+    for index in range(12):
+        save_mask(folder / f"{index:02d}.png", rng.integers(0, 4, size=(13, 11)))
+    outputs = []
+    for pool, jobs in (("serial", 1), ("threads", 2), ("processes", 2)):
+        path = tmp_path / f"{pool}.jsonl"
+        extra = [] if pool == "serial" else ["--pool", pool]
+        result = run("scan", folder, "--per-image", path, "--patch", "5,4", "-j", jobs, *extra)
+        assert result.exit_code == 0, result.stderr
+        outputs.append(path.read_text())
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert len(outputs[0].splitlines()) == 1 + 12 * 3 * 3
+
+
+def test_patches_are_not_split_nor_written_for_daformer(tmp_path):
+    images = tmp_path / "p.jsonl"
+    assert run("scan", _masks(tmp_path), "--per-image", images, "--patch", "3").exit_code == 0
+    result = run("split", "--from", images)
+    assert result.exit_code == 2 and "holds patches" in result.stderr
+    result = run("sampling", "--from", images, "--daformer", tmp_path / "d")
+    assert result.exit_code == 2 and "--daformer" in result.stderr
+    assert not (tmp_path / "d").exists()
