@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import MfbError
+from ..errors import BadMaskError, MfbError, Param
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..read.base.chunks import LabelChunk
 
+#: The most patches one file may make: their counts are held until the file is done (a
+#: few dozen bytes each), so a grid of tiny patches over a huge raster is refused up front.
+MAX_PATCHES_PER_FILE = 1 << 24
 #: Pixels counted at a time within a chunk (the key array takes 8 bytes a pixel).
 _BAND_PIXELS = 1 << 20
 #: A band whose cells x value span stays below this is counted with one bincount.
@@ -233,7 +236,11 @@ class PlanePatches:
         rows = self.rows
         while self._next < self._rows_total:
             index = self._next
-            held = np.flatnonzero((rows.first <= index) & (rows.last >= index))
+            # The row cells under patch row ``index``: a run, as first and last only grow.
+            held = np.arange(
+                np.searchsorted(rows.last, index, side="left"),
+                np.searchsorted(rows.first, index, side="right"),
+            )
             if (self._seen[held] < self._need[held]).any():
                 return
             yield from self._row_of_patches(index, held)
@@ -285,6 +292,15 @@ class Patches:
     volume along its third axis (chunks are slabs of whole slices, or any part of them)."""
 
     def __init__(self, name: str, grid: PatchGrid, shape: tuple[int, ...]) -> None:
+        count = patches_in(shape, grid)
+        if count > MAX_PATCHES_PER_FILE:
+            raise BadMaskError(
+                name,
+                f"would make {count} patches of {grid.size},{grid.stride} "
+                f"(more than {MAX_PATCHES_PER_FILE} for one file); choose a larger ",
+                Param("patch"),
+                " size or stride",
+            )
         self.name = name
         self.grid = grid
         self.shape = shape

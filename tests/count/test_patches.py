@@ -199,3 +199,19 @@ def test_volume_patches_are_windows_of_each_slice_read_slab_by_slab(
         one for k in range(5) for one in naive_patches(labels[:, :, k], size, stride, index=k)
     ]
     assert found == {str(path): expected}
+
+
+def test_a_grid_of_too_many_patches_is_refused_before_reading(monkeypatch):
+    from mfb_cli.count import patches
+    from mfb_cli.errors import BadMaskError
+
+    monkeypatch.setattr(patches, "MAX_PATCHES_PER_FILE", 11)
+    labels = np.zeros((4, 6), dtype=np.uint8)  # 2 x 3 patches of 2, 3 x 5 of 2,1
+    assert len(patch_counts("a", PatchGrid(2, 2), labels.shape, tiles(labels, 4, 6))) == 6
+
+    def never():
+        raise AssertionError("a chunk was read")
+        yield
+
+    with pytest.raises(BadMaskError, match="would make 15 patches of 2,1"):
+        patch_counts("a.png", PatchGrid(2, 1), labels.shape, never())
