@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..errors import MfbError
+from ..errors import MfbError, Param
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,8 +47,13 @@ def window_rows(record: Record) -> list[dict[str, Any]]:
     rows = record["images"]
     if not patch or any("window" not in row for row in rows):
         raise MfbError(
-            "-f windows and -f torchgeo list patches: read a per-image file of patches "
-            "('mfb scan --patch SIZE --per-image FILE.jsonl') or scan with --patch"
+            "the windows and torchgeo formats list patches: read a per-image file of "
+            "patches (a scan with ",
+            Param("patch", metavar="SIZE"),
+            " and ",
+            Param("per_image", metavar="FILE.jsonl"),
+            "), or scan with ",
+            Param("patch", metavar="SIZE"),
         )
     size = int(patch["size"])
     entries = []
