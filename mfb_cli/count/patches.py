@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from ..read.base.chunks import LabelChunk
 
 #: The most patches one file may make: their counts are held until the file is done (a
-#: few dozen bytes each), so a grid of tiny patches over a huge raster is refused up front.
-MAX_PATCHES_PER_FILE = 1 << 24
+#: few hundred bytes each with their arrays), so a grid of tiny patches over a huge raster
+#: is refused up front. A 40,000 x 40,000 raster makes about a million patches of 40.
+MAX_PATCHES_PER_FILE = 1 << 20
 #: Pixels counted at a time within a chunk (the key array takes 8 bytes a pixel).
 _BAND_PIXELS = 1 << 20
 #: A band whose cells x value span stays below this is counted with one bincount.
