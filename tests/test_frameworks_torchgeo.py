@@ -102,3 +102,28 @@ def test_the_snippet_draws_the_chips_mfb_counted(tmp_path):
     assert seen == Counter(dict(zip(corners, namespace["REPEATS"], strict=True)))
     assert max(namespace["REPEATS"]) > 1  # the rare classes' windows are drawn more often
     assert torch.__version__
+
+
+def test_the_pixel_snippet_under_real_pytorch(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is not installed")
+    from .conftest import save_mask
+
+    path = save_mask(tmp_path / "a.png", LABELS)
+    for scheme, extra in (("repeat-factor", ["--threshold", 0.5]), ("weighted", [])):
+        result = run("sampling", path, "--patch", f"{SIZE},{STRIDE}", "--scheme", scheme,
+                     *extra, "-f", "torchgeo")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        namespace: dict[str, object] = {}
+        exec(compile(result.stdout, "<torchgeo>", "exec"), namespace)
+        make = namespace["WeightedPatchSampler"]
+        windows = namespace["WINDOWS"]
+        if scheme == "repeat-factor":
+            sampler = make(windows, namespace["REPEATS"])
+            drawn = Counter((rows.start, cols.start) for _, rows, cols in sampler)
+            expected = {(w[1], w[2]): r for w, r in zip(windows, namespace["REPEATS"], strict=True)}
+            assert drawn == Counter(expected)
+        else:
+            sampler = make(windows, namespace["WEIGHTS"], num_samples=40)
+            drawn = [(name, rows.start, cols.start) for name, rows, cols in sampler]
+            assert len(drawn) == len(sampler) == 40
+            assert {(str(path), w[1], w[2]) for w in windows} >= set(drawn)
