@@ -243,3 +243,41 @@ def test_patches_are_not_split_nor_written_for_daformer(tmp_path):
     result = run("sampling", "--from", images, "--daformer", tmp_path / "d")
     assert result.exit_code == 2 and "--daformer" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_patches_of_a_tiled_geotiff_read_band_by_band(tmp_path):
+    """A tiled GeoTIFF (32 x 16 tiles, deflate, nodata 0) read in bands of 32 rows: each
+    patch's counts are the naive crop's without nodata, every line carries the raster's
+    geotransform and CRS, and -f windows gives the CRS bounds of each window."""
+    tifffile = pytest.importorskip("tifffile")
+    from ..read.test_rasters import GEO, raster
+
+    labels = raster()  # 70 x 50, rows 0-3 nodata (0)
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    tags = [*GEO, (42113, "s", 0, "0", True)]
+    tifffile.imwrite(folder / "map.tif", labels, extratags=tags, photometric="minisblack",
+                     tile=(32, 16), compression="zlib")  # fmt: skip
+    images = tmp_path / "p.jsonl"
+    result = run("scan", folder, "--glob", "*.tif", "--per-image", images, "--patch", "12,7",
+                 "--max-pixels", 1700)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = _lines(images)[1:]
+    expected = []
+    for row in crop_starts(70, 12, 7):
+        for col in crop_starts(50, 12, 7):
+            crop = labels[row : row + 12, col : col + 12]
+            ids, counts = np.unique(crop[crop != 0], return_counts=True)
+            window = {"row": row, "col": col, "height": crop.shape[0], "width": crop.shape[1]}
+            expected.append((window, ids.tolist(), counts.tolist()))
+    assert [(line["window"], line["ids"], line["pixels"]) for line in lines] == expected
+    assert {line["crs"] for line in lines} == {"EPSG:32631"}
+    assert lines[0]["geotransform"] == [500000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0]
+    result = run("sampling", "--from", images, "--scheme", "weighted", "-f", "windows")
+    assert result.exit_code == 0, result.stderr
+    windows = json.loads(result.stdout)["windows"]
+    last = windows[-1]  # row 63, col 42: clipped to 7 x 8 pixels, bounds of the 12 x 12 patch
+    assert (last["row"], last["col"], last["height"], last["width"]) == (63, 42, 7, 8)
+    assert last["bounds"] == {
+        "minx": 500420.0, "maxx": 500540.0, "miny": 4999250.0, "maxy": 4999370.0
+    }  # fmt: skip
