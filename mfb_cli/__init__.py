@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # what mypy and editors see; nothing is imported at run time
     from .count.geometry import ImageGeometry, geometry_of
     from .count.geometry_counts import GeometryCounts
     from .count.label_check import LabelCheck
+    from .count.patches import PatchGrid, Window
     from .count.per_image import ImageCounts, PerImageStats, load_per_image
     from .count.scan import count_masks
     from .count.stats import StatsFile, load_stats, merge_stats, stats_record
@@ -68,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "LabelSpec": "mfb_cli.weigh.spec",
     "NORMALIZATIONS": "mfb_cli.weigh.weights",
     "Parts": "mfb_cli.weigh.split",
+    "PatchGrid": "mfb_cli.count.patches",
     "PerImageStats": "mfb_cli.count.per_image",
     "ReadOptions": "mfb_cli.read.options",
     "SAMPLING_SCHEMES": "mfb_cli.weigh.sampling_schemes",
@@ -76,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "SamplingEffect": "mfb_cli.weigh.sampling",
     "Split": "mfb_cli.weigh.split",
     "StatsFile": "mfb_cli.count.stats",
+    "Window": "mfb_cli.count.patches",
     "check_masks": "mfb_cli.count.check",
     "class_geometry": "mfb_cli.weigh.geometry",
     "class_priors": "mfb_cli.weigh.priors",
@@ -127,12 +130,14 @@ __all__ = [
     "OptionError",
     "Param",
     "Parts",
+    "PatchGrid",
     "PerImageStats",
     "ReadOptions",
     "Sampling",
     "SamplingEffect",
     "Split",
     "StatsFile",
+    "Window",
     "__version__",
     "check_masks",
     "class_geometry",

@@ -23,6 +23,7 @@ PANEL_ORDER = (
     "Split",
     "Report",
     "Geometry",
+    "Patches",
     "Colour maps and remaps",
     "Volumes and rasters",
     "Reading",
@@ -71,6 +72,7 @@ OPTION_PANELS: dict[str, str] = {
     "run_check": "Report",
     "geometry": "Geometry",
     "connectivity": "Geometry",
+    "patch": "Patches",
     # How values become ids.
     "palette_index": "Colour maps and remaps",
     "unknown_color": "Colour maps and remaps",

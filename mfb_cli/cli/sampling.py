@@ -28,28 +28,42 @@ from .options import (
     refuse_unused_reading,
 )
 from .panels import MfbCommand
+from .patch_option import PATCH_DETAILS, patch_option, refuse_patch_with
 from .scanning import Scanned, class_stats_for, scan_masks, warn_all, with_ignore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .._types import Int64Array
+    from ..count.patches import PatchCounts, PatchGrid
     from ..count.per_image import ImageCounts
     from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from ..weigh.spec import LabelSpec
 
-_FORMATS = ("json", "csv", "table", "torch", "mmengine")
+_FORMATS = ("json", "csv", "table", "torch", "mmengine", "windows", "torchgeo")
 
 
-def scan_with_per_image(scan: ScanRequest, spec: LabelSpec | None, path: Path) -> Scanned:
-    """Scan, streaming one JSON line per counted image to ``path`` (renamed in on success)."""
+def scan_with_per_image(
+    scan: ScanRequest, spec: LabelSpec | None, path: Path, patch: PatchGrid | None = None
+) -> Scanned:
+    """Scan, streaming one JSON line per counted image (or per patch of ``patch``) to
+    ``path`` (renamed in on success)."""
     from ..count.per_image import PerImageWriter
     from ..read.labels.class_sets import recorded_mapping
     from ..show.output import output_target
 
     target, direct = output_target(path)  # a link followed, a device written through
-    with PerImageWriter(target, recorded_mapping(scan.read), direct=direct) as writer:
+    grid = None if patch is None else {"size": patch.size, "stride": patch.stride}
+    mapping = recorded_mapping(scan.read)
+    with PerImageWriter(target, mapping, direct=direct, patch=grid) as writer:
+        if patch is not None:
+            headers_of: dict[LabelSource, LabelHeader] = {}
+
+            def on_patches(source: LabelSource, found: list[PatchCounts]) -> None:
+                writer.add_patches(str(source), found, headers_of.pop(source, None))
+
+            return scan_masks(scan, spec, None, None, headers_of.__setitem__, patch, on_patches)
         components: list[Int64Array] = []  # of the file on_image gets next (--geometry)
         headers: dict[LabelSource, LabelHeader] = {}  # a volume's, until its on_image
 
@@ -94,9 +108,13 @@ def merge_per_image(paths: tuple[Path, ...], output: Path | None, quiet: bool) -
 
 
 def images_for(
-    scan: ScanRequest, spec: LabelSpec, from_paths: tuple[Path, ...]
+    scan: ScanRequest,
+    spec: LabelSpec,
+    from_paths: tuple[Path, ...],
+    patch: PatchGrid | None = None,
 ) -> tuple[list[ImageCounts], Any, dict[str, Any]]:
-    """Per-image counts, their totals and source: from --from files or a scan of PATH..."""
+    """Per-image counts, their totals and source: from --from files or a scan of PATH...
+    (each patch of ``patch`` an image, as a per-image file of patches gives them)."""
     import numpy as np
 
     from ..count.per_image import ImageCounts, load_per_image
@@ -122,7 +140,13 @@ def images_for(
         source = {"per_image": [shown_path(p) for p in from_paths], "files": len(loaded.images)}
         if loaded.label_mapping:
             source["label_mapping"] = loaded.label_mapping
+        if loaded.patch is not None:
+            from ..count.patches import PatchGrid
+
+            source["patch"] = PatchGrid(**loaded.patch).describe()
         return list(loaded.images), loaded.counts, source
+    if patch is not None:
+        return _patches_of_scan(scan, spec, patch)
     images: list[ImageCounts] = []
 
     def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
@@ -137,6 +161,35 @@ def images_for(
 
     scanned = scan_masks(scan, spec, on_image)
     return images, scanned.counts, scanned.source(scan)
+
+
+def _patches_of_scan(
+    scan: ScanRequest, spec: LabelSpec, patch: PatchGrid
+) -> tuple[list[ImageCounts], Any, dict[str, Any]]:
+    """Every patch of the scanned files as an image, and the patches' totals (as a
+    per-image file of patches would give them: overlapping pixels count once per patch)."""
+    from ..count.counts import CountsAccumulator
+    from ..count.per_image import ImageCounts, geo_fields
+
+    images: list[ImageCounts] = []
+    totals = CountsAccumulator()
+    headers: dict[LabelSource, LabelHeader] = {}
+
+    def on_patches(path: LabelSource, found: list[PatchCounts]) -> None:
+        geo = geo_fields(headers.pop(path, None))
+        for window, ids, pixels in found:
+            images.append(
+                ImageCounts(
+                    str(path), tuple(ids.tolist()), tuple(pixels.tolist()), None, None, window, geo
+                )
+            )
+            totals.add(ids, pixels)
+
+    scanned = scan_masks(scan, spec, None, None, headers.__setitem__, patch, on_patches)
+    from dataclasses import replace
+
+    counts = replace(totals.result(), warnings=scanned.counts.warnings)
+    return images, counts, {**scanned.source(scan), "patch": patch.describe()}
 
 
 def image_class_stats(
@@ -168,7 +221,7 @@ def image_class_stats(
         where = ", ".join(source["per_image"])
         check = label_check(spec)
         for image in images:
-            check(f"{where}: {image.image}", np.asarray(image.ids, dtype=np.int64))
+            check(f"{where}: {image.shown}", np.asarray(image.ids, dtype=np.int64))
         raise LabelRangeError(f"{where}: ", *error.parts) from error
 
 
@@ -207,7 +260,8 @@ def _check_plot(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return check_output_path(ctx, param, value)
 
 
-SAMPLING_DETAILS = """\
+SAMPLING_DETAILS = (
+    """\
 repeat-factor (default): LVIS repeat factors, r(I) = max over the classes in I of
 max(1, sqrt(t / f(c))), f(c) = share of images containing c. rare-class: DAFormer's
 RCS, P(c) = softmax((1 - f_c) / T) over the classes present, then an image uniformly
@@ -216,7 +270,14 @@ I of N / images(c), for PyTorch's WeightedRandomSampler. Void and ignored ids ne
 drive sampling. The effect: per class, the dataset's pixel and image shares beside
 those of one drawn sample, computed exactly from the per-image counts. --daformer
 writes DAFormer's three files byte for byte as its converter writes them.
+--patch (or --from a per-image file of patches) samples patches as images. -f windows
+lists each patch's file, window, weight and probability (and CRS bounds when its
+raster's geotransform is known); -f torchgeo prints a sampler drawing those windows (a
+torchgeo 0.8 GeoSampler yielding CRS slices, or pixel windows without a geotransform).
 """
+    + "\n"
+    + PATCH_DETAILS
+)
 
 
 @with_definitions
@@ -295,10 +356,11 @@ writes DAFormer's three files byte for byte as its converter writes them.
     help="Also draw the effect (pixel share per class, dataset and drawn) to FILE.png or "
     "FILE.svg (the 'plot' extra).",
 )
+@patch_option
 @format_option(
     _FORMATS,
     "json",
-    "Output format: {choices} (torch: a sampler; mmengine: class lists for ClassBalancedDataset).",
+    "Output format: {choices} (torch, torchgeo: samplers; windows: patches).",
 )
 @output_option()
 @click.pass_context
@@ -314,6 +376,7 @@ def sampling(
     min_pixels: int,
     daformer: Path | None,
     plot: Path | None,
+    patch: PatchGrid | None,
     output_format: str,
     output: Path | None,
 ) -> None:
@@ -325,6 +388,7 @@ def sampling(
       mfb scan ./labels -o stats.json --per-image images.jsonl
       mfb sampling --from images.jsonl --ignore 255 --scheme rare-class --daformer out/
       mfb sampling --from images.jsonl --ignore 255 --scheme weighted -f torch
+      mfb sampling ./labels --patch 256 --scheme weighted -f windows
     """
     from ..show.output import write_all
     from ..show.sampling import SAMPLING_FORMATS, daformer_files, sampling_record
@@ -341,7 +405,19 @@ def sampling(
             ("count", False, "on sampling: images are weighed by their own voxels"),
         ],
     )
-    images, counts, source = images_for(request, spec, from_paths)
+    refuse_patch_with(ctx, patch, request.dask)
+    if patch is not None and from_paths:
+        raise click.UsageError(
+            "--patch scans PATH...; a per-image file given with --from holds its own patches",
+            ctx,
+        )
+    images, counts, source = images_for(request, spec, from_paths, patch)
+    if daformer is not None and "patch" in source:
+        raise click.UsageError(
+            "--daformer keys DAFormer's files by file name, which the patches of one file "
+            "share; use -f windows or -f json for patches",
+            ctx,
+        )
     stats = image_class_stats(counts, spec, request, source, images)
     result = sample_images(
         images,
@@ -353,7 +429,7 @@ def sampling(
         min_pixels=min_pixels,
     )
     warn_all(result.warnings)
-    record = sampling_record(result, stats, source)
+    record = sampling_record(result, stats, source, images)
     text = SAMPLING_FORMATS[output_format](record)
     if plot is not None:
         from ..show.sampling_plot import plot_sampling

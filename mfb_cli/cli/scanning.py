@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.check import CheckReport
     from ..count.counts import ClassCounts
+    from ..count.patches import PatchCounts, PatchGrid
     from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from ..read.sources.file_list import LabelSources
@@ -189,6 +190,8 @@ def scan_masks(
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
     on_components: Callable[[LabelSource, Int64Array], None] | None = None,
     on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
+    patches: PatchGrid | None = None,
+    on_patches: Callable[[LabelSource, list[PatchCounts]], None] | None = None,
 ) -> Scanned:
     """Find and count the label files, with a progress bar and skipped files on stderr.
 
@@ -198,6 +201,7 @@ def scan_masks(
     ``on_image(path, ids, pixels)`` receives each counted file's histogram, in file order;
     with --geometry, ``on_components(path, components)`` its components per id just before.
     ``on_header(path, header)`` each counted volume's header, just before.
+    ``patches``: also count every patch of that grid, given to ``on_patches(path, found)``.
     """
     from ..count.scan import count_masks
     from ..weigh.classes import label_check
@@ -257,6 +261,8 @@ def scan_masks(
                 geometry=scan.geometry,
                 on_components=on_components,
                 on_header=collect_header,
+                patches=patches,
+                on_patches=on_patches,
             )
     if not skipped:
         return Scanned(counts, files, skipped, rasters)

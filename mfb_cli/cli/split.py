@@ -258,6 +258,12 @@ def split(
     elif group_pattern is not None:
         grouping = Grouping(pattern=group_pattern)
     images, counts, source = images_for(request, spec, from_paths)
+    if "patch" in source:  # patches of one image in two parts: the same pixels in both
+        raise click.UsageError(
+            f"{source['per_image'][0]} holds patches; split whole images (a per-image file "
+            "scanned without --patch), then cut patches within each part",
+            ctx,
+        )
     stats = image_class_stats(counts, spec, request, source, images)
     result = split_images(images, stats, ctx.meta["mfb.split"]["parts"], seed=seed, groups=grouping)
     warn_all(result.warnings)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
+    from .patches import PatchCounts, PatchGrid
 
 
 def count_file_noted(
@@ -46,6 +47,46 @@ def count_file_noted(
         return ids, counts, read_note(path, raw, raw_ids), None, raw.header
     shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry)
     return shapes.ids, shapes.pixels, read_note(path, raw, raw_ids), shapes, raw.header
+
+
+def count_file_patches(
+    path: LabelSource, read: ReadOptions, data: bytes | RangedFile | None, grid: PatchGrid
+) -> tuple[
+    Int64Array, Int64Array, tuple[str, str] | None, None, LabelHeader | None, list[PatchCounts]
+]:
+    """``count_file_noted`` without geometry, and the class counts of every patch of
+    ``grid`` (count/patches.py), counted in the same pass over the file's chunks.
+
+    Each patch's raw values are mapped as the file's are: the file's whole histogram
+    decides the mapping (a volume's scaling applies to every patch or none), and a
+    raster's nodata pixels are left out of every patch as out of the file.
+    """
+    from .kernels import histogram_of_chunk, summed, without_nodata
+    from .patches import Patches
+
+    name = str(path)
+    raw = read_raw(path, read, data)
+    patches = Patches(name, grid, raw.described().shape)
+    parts = []
+    for chunk in raw.chunks():
+        parts.append(histogram_of_chunk(chunk.values, read))
+        patches.add(chunk)
+        del chunk
+        if len(parts) > 64:  # a raster of many bands: keep the partial sums few
+            parts = [summed(parts)]
+    raw_ids, raw_counts = without_nodata(
+        *(parts[0] if len(parts) == 1 else summed(parts)), raw.nodata
+    )
+    ids, counts = map_histogram(name, raw, raw_ids, raw_counts, read)
+    # A raster's nodata pixels are left out of each patch, as out of the file.
+    found = [(window, *without_nodata(v, n, raw.nodata)) for window, v, n in patches.result()]
+    if raw.kind != "ids" or read.remap is not None or raw.scaling is not None:
+        classes = map_values(name, raw, raw_ids, raw_counts, read)
+        found = [
+            (window, *merge_values(classes[np.searchsorted(raw_ids, values)], pixels))
+            for window, values, pixels in found
+        ]
+    return ids, counts, read_note(path, raw, raw_ids), None, raw.header, found
 
 
 def image_geometry(

@@ -4,8 +4,13 @@ The file is JSON Lines. A header line ``{"mfb_per_image": 1, "label_mapping": {.
 records what the ids mean (colour map, remap); every other line is one image,
 ``{"image": "masks/a.png", "ids": [0, 3], "pixels": [120, 8]}``: the raw label ids present
 (after mappings, before any void/ignore choice) and their pixel counts; a scan with
---geometry adds ``"components": [2, 1]``, the connected components of each id. Shards
-concatenate (``cat a.jsonl b.jsonl``): a header may repeat, and every header must agree.
+--geometry adds ``"components": [2, 1]``, the connected components of each id. A scan
+with --patch writes one line per patch (count/patches.py) instead: its file in ``image``
+and ``"window": {"row": 0, "col": 256, "height": 256, "width": 256}`` (``"slice": k``
+first for a volume), and the header says ``"patch": {"size": 256, "stride": 256}``; a
+raster whose decoder knows where it lies adds ``"geotransform"`` (GDAL's six numbers)
+and ``"crs"``. Shards concatenate (``cat a.jsonl b.jsonl``): a header may repeat, and
+every header must agree.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ if TYPE_CHECKING:
 
     from .._types import Int64Array
     from ..read.base.chunks import LabelHeader
+
+from .patches import Window
 
 #: The header key and the version of the per-image format.
 HEADER_KEY = "mfb_per_image"
@@ -51,11 +58,38 @@ class ImageCounts:
     components: tuple[int, ...] | None = None
     #: A volume's geometry (VOLUME_KEYS: shape, spacing in mm, exact voxel volume), else None.
     volume: dict[str, Any] | None = None
+    #: The patch of the file these counts are of (a scan with --patch), else None.
+    window: Window | None = None
+    #: Where a raster lies (GEO_KEYS: geotransform, crs), when its decoder says, else None.
+    geo: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> tuple[str, Window | None]:
+        """What names one line: the file, and the patch of it."""
+        return self.image, self.window
+
+    @property
+    def shown(self) -> str:
+        """The file, with the patch when there is one (for messages)."""
+        return self.image if self.window is None else f"{self.image} ({self.window.label()})"
 
 
 #: What a volume's line adds: its shape as stored, its spacing (mm per axis) and the exact
 #: volume of one voxel in mm^3 as a fraction ('3/4'); 2D images have none of them.
 VOLUME_KEYS = ("shape", "spacing", "voxel_mm3")
+#: Where a raster lies, as its decoder reads it (LabelHeader.details): GDAL's geotransform
+#: (x0, pixel width, row rotation, y0, column rotation, pixel height) and the CRS as text.
+GEO_KEYS = ("geotransform", "crs")
+
+
+def geo_fields(header: LabelHeader | None) -> dict[str, Any] | None:
+    """A raster's geotransform and CRS from its header's details, None when unknown."""
+    if header is None:
+        return None
+    found = {key: header.details[key] for key in GEO_KEYS if key in header.details}
+    if "geotransform" in found:
+        found["geotransform"] = [float(v) for v in found["geotransform"]]
+    return found or None
 
 
 def volume_fields(header: LabelHeader | None) -> dict[str, Any] | None:
@@ -76,15 +110,19 @@ def image_line(
     pixels: Iterable[int],
     components: Iterable[int] | None = None,
     volume: dict[str, Any] | None = None,
+    window: Window | None = None,
+    geo: dict[str, Any] | None = None,
 ) -> str:
-    """One image as a JSON line (compact; ids sorted, zero counts left out)."""
+    """One image (or patch) as a JSON line (compact; ids sorted, zero counts left out)."""
     ids, pixels = list(ids), list(pixels)
     shapes = [0] * len(ids) if components is None else list(components)
     rows = sorted(
         (int(i), int(n), int(c)) for i, n, c in zip(ids, pixels, shapes, strict=True) if int(n) > 0
     )
-    record: dict[str, Any] = {
-        "image": image,
+    record: dict[str, Any] = {"image": image}
+    if window is not None:
+        record["window"] = window.record()
+    record |= {
         "ids": [i for i, _, _ in rows],
         "pixels": [n for _, n, _ in rows],
     }
@@ -92,12 +130,17 @@ def image_line(
         record["components"] = [c for _, _, c in rows]
     if volume:
         record.update((key, volume[key]) for key in VOLUME_KEYS if key in volume)
+    if geo:
+        record.update((key, geo[key]) for key in GEO_KEYS if key in geo)
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-def header_line(label_mapping: dict[str, Any]) -> str:
-    """The header: format version and the label mapping the ids were read with."""
-    record = {HEADER_KEY: VERSION, "label_mapping": label_mapping}
+def header_line(label_mapping: dict[str, Any], patch: dict[str, int] | None = None) -> str:
+    """The header: format version, the label mapping the ids were read with, and the patch
+    grid (size, stride) when the lines are patches."""
+    record: dict[str, Any] = {HEADER_KEY: VERSION, "label_mapping": label_mapping}
+    if patch is not None:
+        record["patch"] = patch
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
@@ -108,7 +151,12 @@ class PerImageWriter:
     """
 
     def __init__(
-        self, path: Path, label_mapping: dict[str, Any] | None, *, direct: bool = False
+        self,
+        path: Path,
+        label_mapping: dict[str, Any] | None,
+        *,
+        direct: bool = False,
+        patch: dict[str, int] | None = None,
     ) -> None:
         """Open the temporary file; write the header unless ``label_mapping`` is None.
 
@@ -123,7 +171,7 @@ class PerImageWriter:
         # escape \udcff, as every other output writes it, and reads back as the same name.
         self._file: IO[str] = self._temporary.open("w", encoding="utf-8", errors="backslashreplace")
         if label_mapping is not None:
-            self._file.write(header_line(label_mapping))
+            self._file.write(header_line(label_mapping, patch))
 
     def write_line(self, line: str) -> None:
         """Write a line made by ``header_line`` or ``image_line``."""
@@ -146,6 +194,20 @@ class PerImageWriter:
         line = image_line(image, ids.tolist(), pixels.tolist(), shapes, volume_fields(header))
         self.write_line(line)
         self.images += 1
+
+    def add_patches(
+        self,
+        image: str,
+        patches: Iterable[tuple[Window, Int64Array, Int64Array]],
+        header: LabelHeader | None,
+    ) -> None:
+        """Write one line per patch of a file (its window, ids and pixels)."""
+        volume, geo = volume_fields(header), geo_fields(header)
+        for window, ids, pixels in patches:
+            self.write_line(
+                image_line(image, ids.tolist(), pixels.tolist(), None, volume, window, geo)
+            )
+            self.images += 1
 
     def __enter__(self) -> PerImageWriter:
         return self
@@ -214,12 +276,18 @@ def _why(error: Exception, path: Path | str) -> str:
     return reason(error, str(path))
 
 
+#: No patch grid: the lines are whole images.
+WHOLE_IMAGES: dict[str, int] = {}
+
+
 def read_per_image(
     path: Path | str,
-) -> Iterator[tuple[dict[str, Any], ImageCounts | None, str]]:
-    """Yield ``(label_mapping, image, where)`` per line; ``image`` is None on a header line,
-    ``where`` names the file and line (``images.jsonl:7``) for messages about it."""
+) -> Iterator[tuple[dict[str, Any], ImageCounts | None, str, dict[str, int]]]:
+    """Yield ``(label_mapping, image, where, patch)`` per line; ``image`` is None on a
+    header line, ``where`` names the file and line (``images.jsonl:7``) for messages about
+    it, ``patch`` the header's patch grid (size, stride; WHOLE_IMAGES when none)."""
     mapping: dict[str, Any] | None = None
+    patch: dict[str, int] | None = None
     handle = _open(path)
     with handle:
         for number in itertools.count(1):
@@ -255,14 +323,50 @@ def read_per_image(
                         f"{where}: a shard read with a different label mapping; "
                         "concatenate only shards scanned with the same options"
                     )
-                mapping = found
-                yield mapping, None, where
+                grid = _patch(record.get("patch"), where)
+                if patch is not None and grid != patch:
+                    raise PerImageError(
+                        f"{where}: a shard with a different patch grid ({_grid_text(grid)} "
+                        f"after {_grid_text(patch)})"
+                    )
+                mapping, patch = found, grid
+                yield mapping, None, where, patch
                 continue
             if mapping is None:
                 raise PerImageError(
                     f"{where}: no header line; is this a file 'mfb scan --per-image' wrote?"
                 )
-            yield mapping, _image(record, where), where
+            assert patch is not None
+            image = _image(record, where)
+            if (image.window is None) != (not patch):
+                raise PerImageError(
+                    f"{where}: "
+                    + (
+                        "a patch line in a file of whole images"
+                        if not patch
+                        else "no 'window' in a file of patches"
+                    )
+                )
+            yield mapping, image, where, patch
+
+
+def _patch(found: object, where: str) -> dict[str, int]:
+    """A header's patch grid, checked (WHOLE_IMAGES without one)."""
+    if found is None:
+        return WHOLE_IMAGES
+    if not (
+        isinstance(found, dict) and all(_positive(found.get(key)) for key in ("size", "stride"))
+    ):
+        raise PerImageError(f"{where}: 'patch' must hold a positive size and stride")
+    return {"size": found["size"], "stride": found["stride"]}
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _grid_text(grid: dict[str, int]) -> str:
+    return f"patches {grid['size']},{grid['stride']}" if grid else "whole images"
 
 
 def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
@@ -271,21 +375,43 @@ def concatenated_lines(paths: Sequence[Path | str]) -> Iterator[str]:
     Shards read with different label mappings are refused; memory stays flat.
     """
     mapping: dict[str, Any] | None = None
+    patches: dict[str, int] | None = None
     for path in paths:
-        for found, image, _ in read_per_image(path):
-            if mapping is not None and not _same(mapping, found):
-                raise PerImageError(
-                    f"{shown_path(path)}: read with a different label mapping than the files "
-                    "before it"
-                )
+        for found, image, _, grid in read_per_image(path):
+            _agree(path, mapping, found, patches, grid)
             if image is None:
                 if mapping is None:
-                    yield header_line(found)
-                mapping = found
+                    yield header_line(found, grid or None)
+                mapping, patches = found, grid
             else:
                 yield image_line(
-                    image.image, image.ids, image.pixels, image.components, image.volume
+                    image.image,
+                    image.ids,
+                    image.pixels,
+                    image.components,
+                    image.volume,
+                    image.window,
+                    image.geo,
                 )
+
+
+def _agree(
+    path: Path | str,
+    mapping: dict[str, Any] | None,
+    found: dict[str, Any],
+    patches: dict[str, int] | None,
+    grid: dict[str, int],
+) -> None:
+    """Refuse a shard whose ids mean something else, or that holds another patch grid."""
+    if mapping is not None and not _same(mapping, found):
+        raise PerImageError(
+            f"{shown_path(path)}: read with a different label mapping than the files before it"
+        )
+    if patches is not None and patches != grid:
+        raise PerImageError(
+            f"{shown_path(path)}: holds {_grid_text(grid)}, the files before it "
+            f"{_grid_text(patches)}"
+        )
 
 
 def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
@@ -310,14 +436,50 @@ def _image(record: dict[str, Any], where: str) -> ImageCounts:
     if any(n > MAX_COUNT for n in pixels) or any(not -MAX_COUNT - 1 <= i <= MAX_COUNT for i in ids):
         raise PerImageError(f"{where}: a count or id is outside what mfb counts (signed 64 bits)")
     volume = _volume(record, where)
+    window, geo = _window(record, where), _geo(record, where)
     if "components" not in record:
-        return ImageCounts(image, tuple(ids), tuple(pixels), None, volume)
+        return ImageCounts(image, tuple(ids), tuple(pixels), None, volume, window, geo)
     components = record["components"]
     if not _ints(components) or len(components) != len(ids):
         raise PerImageError(f"{where}: 'components' must be a list of integers, one per id")
     if any(not 1 <= c <= n for c, n in zip(components, pixels, strict=True)):
         raise PerImageError(f"{where}: an id has no component, or more than its pixels")
-    return ImageCounts(image, tuple(ids), tuple(pixels), tuple(components), volume)
+    return ImageCounts(image, tuple(ids), tuple(pixels), tuple(components), volume, window, geo)
+
+
+def _window(record: dict[str, Any], where: str) -> Window | None:
+    """A patch line's window, checked (None for a whole image)."""
+    found = record.get("window")
+    if found is None:
+        return None
+    keys = ("row", "col", "height", "width")
+    if not isinstance(found, dict) or set(found) - {"slice", *keys}:
+        raise PerImageError(f"{where}: 'window' must hold row, col, height, width (and slice)")
+    values = [found.get(key) for key in keys]
+    index = found.get("slice")
+    if not _ints(values) or (index is not None and not _ints([index])):
+        raise PerImageError(f"{where}: 'window' must hold integers")
+    row, col, height, width = (int(v) for v in values)  # type: ignore[arg-type]
+    if min(row, col) < 0 or min(height, width) < 1 or (index is not None and index < 0):
+        raise PerImageError(f"{where}: 'window' must start at 0 or more and hold a pixel")
+    return Window(index, row, col, height, width)
+
+
+def _geo(record: dict[str, Any], where: str) -> dict[str, Any] | None:
+    """A raster line's geotransform and CRS, checked (None when the line has neither)."""
+    found = {key: record[key] for key in GEO_KEYS if key in record}
+    if not found:
+        return None
+    transform = found.get("geotransform")
+    if transform is not None and not (
+        isinstance(transform, list)
+        and len(transform) == 6
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in transform)
+    ):
+        raise PerImageError(f"{where}: 'geotransform' must be GDAL's six numbers")
+    if "crs" in found and not isinstance(found["crs"], str):
+        raise PerImageError(f"{where}: 'crs' must be a string")
+    return found
 
 
 def _volume(record: dict[str, Any], where: str) -> dict[str, Any] | None:
@@ -352,6 +514,8 @@ class PerImageStats:
     counts: ClassCounts
     label_mapping: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    #: The patch grid (size, stride) when the lines are patches, else None.
+    patch: dict[str, int] | None = None
 
 
 def load_per_image(paths: Sequence[Path | str]) -> PerImageStats:
@@ -361,14 +525,11 @@ def load_per_image(paths: Sequence[Path | str]) -> PerImageStats:
     images: list[ImageCounts] = []
     accumulator = CountsAccumulator()
     mapping: dict[str, Any] | None = None
+    patches: dict[str, int] | None = None
     for path in paths:
-        for found, image, where in read_per_image(path):
-            if mapping is not None and not _same(mapping, found):
-                raise PerImageError(
-                    f"{shown_path(path)}: read with a different label mapping than the files "
-                    "before it"
-                )
-            mapping = found
+        for found, image, where, grid in read_per_image(path):
+            _agree(path, mapping, found, patches, grid)
+            mapping, patches = found, grid
             if image is not None:
                 images.append(image)
                 try:
@@ -376,22 +537,22 @@ def load_per_image(paths: Sequence[Path | str]) -> PerImageStats:
                         np.asarray(image.ids, dtype=np.int64), np.asarray(image.pixels, np.int64)
                     )
                 except MfbError as error:  # past the distinct-id limit: at this line
-                    raise PerImageError(f"{where}: {image.image}: ", *error.parts) from error
+                    raise PerImageError(f"{where}: {image.shown}: ", *error.parts) from error
     if not images:
         raise PerImageError(f"{', '.join(shown_path(p) for p in paths)}: no image lines")
     warnings = repeated_images(images)
     counts = replace(accumulator.result(), warnings=warnings)  # travel into every result
-    return PerImageStats(tuple(images), counts, mapping or {}, warnings)
+    return PerImageStats(tuple(images), counts, mapping or {}, warnings, patches or None)
 
 
 def repeated_images(images: Sequence[ImageCounts]) -> tuple[str, ...]:
     """A warning when an image is listed twice (one shard concatenated twice?)."""
-    seen: set[str] = set()
+    seen: set[tuple[str, Window | None]] = set()
     repeated: list[str] = []
     for one in images:
-        if one.image in seen:
-            repeated.append(one.image)
-        seen.add(one.image)
+        if one.key in seen:
+            repeated.append(one.shown)
+        seen.add(one.key)
     if not repeated:
         return ()
     return (

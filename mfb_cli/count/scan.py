@@ -6,12 +6,12 @@ from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import BadMaskError, MfbError, NoMasksFoundError, Param, spelled
+from ..errors import BadMaskError, MfbError, NoMasksFoundError, OptionError, Param, spelled
 from ..read.decode.rasters import tile_threads
 from ..read.decode.raw import READ_NOTES
 from ..read.options import AUTO_FAST_MIN_FILES, ReadOptions
 from .counts import ClassCounts, CountsAccumulator
-from .one_file import count_file_noted
+from .one_file import count_file_noted, count_file_patches
 from .physical import VolumeAccumulator
 from .pipeline import scan_in_order
 from .pools import default_jobs
@@ -26,11 +26,12 @@ if TYPE_CHECKING:
     from ..read.sources.archives import LabelSource
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
+    from .patches import PatchCounts, PatchGrid
     from .pools import Pool
 
 
-#: One file's ids, counts, read note, geometry and header (a volume's), or (with skip_bad)
-#: why it was skipped.
+#: One file's ids, counts, read note, geometry and header (a volume's), with --patch its
+#: patches, or (with skip_bad) why it was skipped.
 _Counted = (
     tuple[
         "Int64Array",
@@ -38,6 +39,14 @@ _Counted = (
         tuple[str, str] | None,
         "ImageGeometry | None",
         "LabelHeader | None",
+    ]
+    | tuple[
+        "Int64Array",
+        "Int64Array",
+        tuple[str, str] | None,
+        None,
+        "LabelHeader | None",
+        "list[PatchCounts]",
     ]
     | BadMaskError
 )
@@ -58,6 +67,8 @@ def count_masks(
     geometry: int | Connectivity | None = None,
     on_components: Callable[[LabelSource, Int64Array], None] | None = None,
     on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
+    patches: PatchGrid | None = None,
+    on_patches: Callable[[LabelSource, list[PatchCounts]], None] | None = None,
 ) -> ClassCounts:
     """Count every label file in ``paths``, reading ``jobs`` files at a time.
 
@@ -78,8 +89,17 @@ def count_masks(
     ``on_header(path, header)`` gets the header of each counted file read in chunks (a
     volume: shape, spacing), just before its ``on_image``. With ``read.count`` 'physical'
     each voxel counts its volume in mm^3 (count/physical.py); a file without spacing is
-    then an error.
+    then an error. ``patches`` (a PatchGrid: count/patches.py) also counts every patch of
+    every file in the same pass; ``on_patches(path, patches)`` gets each counted file's
+    patches (window, class ids, pixels), just before its ``on_image``.
     """
+    if patches is not None and geometry is not None:
+        raise OptionError(
+            Param("patch"),
+            " and ",
+            Param("geometry"),
+            " cannot be combined (components are measured per file)",
+        )
     if read.decoder == "auto" and len(paths) < AUTO_FAST_MIN_FILES:
         read = replace(read, decoder="pillow")
     connectivity = None
@@ -100,6 +120,8 @@ def count_masks(
     notes: dict[str, dict[str, int]] = {}  # note -> how the files were stored -> files
 
     def count(path: LabelSource, data: bytes | RangedFile | None) -> _Counted:
+        if patches is not None:
+            return count_file_patches(path, read, data, patches)
         return count_file_noted(path, read, data, connectivity)
 
     def recover(path: LabelSource, error: Exception) -> _Counted:
@@ -124,7 +146,7 @@ def count_masks(
                 if on_skip is not None:
                     on_skip(path, result)
                 continue
-            ids, counts, note, image_geometry, header = result
+            ids, counts, note, image_geometry, header = result[:5]
             if note is not None:
                 stored = notes.setdefault(note[0], {})
                 stored[note[1]] = stored.get(note[1], 0) + 1
@@ -145,6 +167,8 @@ def count_masks(
                 shapes.add(image_geometry)
                 if on_components is not None:
                     on_components(path, image_geometry.components)
+            if on_patches is not None and len(result) > 5:
+                on_patches(path, result[5])
             if on_image is not None:
                 on_image(path, ids, counts)
             if on_file is not None:

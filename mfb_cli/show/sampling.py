@@ -23,9 +23,16 @@ if TYPE_CHECKING:
 
 
 def sampling_record(
-    sampling: Sampling, stats: ClassStats, source: Mapping[str, Any] | None = None
+    sampling: Sampling,
+    stats: ClassStats,
+    source: Mapping[str, Any] | None = None,
+    images: Sequence[ImageCounts] = (),
 ) -> Record:
-    """Everything about a sampling run as plain data: per image, per class, the effect."""
+    """Everything about a sampling run as plain data: per image, per class, the effect.
+
+    ``images`` (the per-image counts sampled, in order) add each patch's window, and a
+    raster's geotransform and CRS, when the images are patches (``mfb scan --patch``).
+    """
     from ..weigh.sampling_schemes import SAMPLING_SCHEMES
 
     effect = sampling.effect
@@ -47,6 +54,14 @@ def sampling_record(
             )
         ],
     }
+    patch = None if source is None else source.get("patch")
+    if patch is not None and images:
+        record["patch"] = patch
+        for entry, one in zip(record["images"], images, strict=True):
+            if one.window is not None:
+                entry["window"] = one.window.record()
+            if one.geo:
+                entry["geo"] = dict(one.geo)
     if sampling.class_probabilities:
         record["class_probabilities"] = {str(c): p for c, p in sampling.class_probabilities.items()}
     record["effect"] = {
@@ -88,15 +103,27 @@ def sampling_record(
 
 
 def to_csv(record: Record) -> str:
-    """``image,weight,probability``: one row per image, in scan order; a byte of a file
-    name that is not UTF-8 reads ``\\xNN`` (JSON, -f json, keeps the exact name)."""
+    """``image,weight,probability``: one row per image, in scan order (patches add their
+    window: slice, row, col, height, width); a byte of a file name that is not UTF-8 reads
+    ``\\xNN`` (JSON, -f json, keeps the exact name)."""
     from .output import shown_bytes
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["image", "weight", "probability"])
-    for row in record["images"]:
-        writer.writerow([shown_bytes(row["image"]), repr(row["weight"]), repr(row["probability"])])
+    rows = record["images"]
+    keys = ["slice"] if any("slice" in row.get("window", {}) for row in rows) else []
+    keys += ["row", "col", "height", "width"] if any("window" in row for row in rows) else []
+    writer.writerow(["image", *keys, "weight", "probability"])
+    for row in rows:
+        window = row.get("window", {})
+        writer.writerow(
+            [
+                shown_bytes(row["image"]),
+                *(window.get(key, "") for key in keys),
+                repr(row["weight"]),
+                repr(row["probability"]),
+            ]
+        )
     return out.getvalue()
 
 
@@ -376,12 +403,26 @@ def priors_torch(record: Record) -> str:
     )
 
 
+def _windows(record: Record) -> str:
+    from .windows import to_windows
+
+    return to_windows(record)
+
+
+def _torchgeo(record: Record) -> str:
+    from .windows import torchgeo_snippet
+
+    return torchgeo_snippet(record)
+
+
 SAMPLING_FORMATS: dict[str, Callable[[Record], str]] = {
     "json": to_json,
     "csv": to_csv,
     "table": effect_table,
     "torch": torch_snippet,
     "mmengine": mmengine_snippet,
+    "windows": _windows,
+    "torchgeo": _torchgeo,
 }
 
 PRIOR_FORMATS: dict[str, Callable[[Record], str]] = {"json": to_json, "torch": priors_torch}
