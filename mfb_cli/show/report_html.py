@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..weigh.classes import id_ranges
 from .output import shown_bytes
 from .plot import AUTO_LOG_RATIO
+from .report_tables import BarCell, IdCell, NameCell, NumCell, Row, SplitCell, attr, table_body
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -63,23 +64,12 @@ def _range_name(first: int, last: int) -> str:
     return f"absent: {first}-{last} ({last - first + 1:,} classes)"
 
 
-def _range_cells(first: int, last: int, css: str = "") -> str:
-    """The id and class cells of a span of absent classes; sorting keeps it at ``first``."""
-    name = _range_name(first, last)
-    return (
-        f'<tr class="range{css}" data-id="{first}" data-last="{last}">'
-        f'<td class="num" data-value="{first}">{first}\N{EN DASH}{last}</td>'
-        f'<td data-value="{escape(name)}">{escape(name)}</td>'
-    )
+def _range_name_cell(first: int, last: int) -> NameCell:
+    """The class cell of a span of absent classes; sorting keeps it at ``first``."""
+    return NameCell(_range_name(first, last), _range_name(first, last))
 
 
-def _attr(value: Any) -> str:
-    """A number's exact value for ``data-value``: ints as digits, floats by repr."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
+_attr = attr
 
 
 def _int(value: int | None) -> str:
@@ -253,31 +243,43 @@ def _distribution(record: Record) -> str:
         label = row["id"]
         colour = _colour(record, label) if kind != "ignored" else "#999999"
         if last != label:
-            start = _range_cells(label, last, " class unseen")
+            name_cell = NameCell(_range_name(label, last), _range_name(label, last))
+            css, row_kind = "range class unseen", None
         else:
             name = row["name"] if row["name"] is not None else str(label)
             marks = []
             if kind != "class":
-                marks.append(f'<span class="badge {kind}">{kind}</span>')
+                marks.append((kind, kind))
             if not row["seen"]:
-                marks.append('<span class="badge unseen">never seen</span>')
-            css = f"{kind}{'' if row['seen'] else ' unseen'}"
-            start = (
-                f'<tr class="{css}" data-id="{label}" data-kind="{kind}">'
-                f'<td class="num" data-value="{label}">{label}</td>'
-                f'<td data-value="{escape(name)}"><span class="swatch" '
-                f'style="background:{colour}"></span>{escape(name)} {"".join(marks)}</td>'
-            )
+                marks.append(("unseen", "never seen"))
+            name_cell = NameCell(name, name, colour, tuple(marks), space=True)
+            css, row_kind = f"{kind}{'' if row['seen'] else ' unseen'}", kind
         body.append(
-            start
-            + _num_cell(row["pixels"], _int(row["pixels"]), " pixels")
-            + _num_cell(row["share_of_labelled"], _share(row["share_of_labelled"]), " share")
-            + _num_cell(row["images"], _int(row["images"]), " images")
-            + _num_cell(row["share_of_images"], _share(row["share_of_images"]), " image-share")
-            + f'<td class="barcell" data-value="{_attr(row["pixels"])}">'
-            f'<div class="bar" data-lin="{lin:.3f}" data-log="{lg:.3f}" '
-            f'style="width:{lg if use_log else lin:.3f}%;background:{colour}"></div></td></tr>'
+            Row(
+                (
+                    IdCell(label, last),
+                    name_cell,
+                    NumCell(row["pixels"], _int(row["pixels"]), " pixels", "int"),
+                    NumCell(
+                        row["share_of_labelled"],
+                        _share(row["share_of_labelled"]),
+                        " share",
+                        "share",
+                    ),
+                    NumCell(row["images"], _int(row["images"]), " images", "int"),
+                    NumCell(
+                        row["share_of_images"],
+                        _share(row["share_of_images"]),
+                        " image-share",
+                        "share",
+                    ),
+                    BarCell(row["pixels"], lin, lg, colour, use_log),
+                ),
+                css,
+                row_kind,
+            )
         )
+    tbody, pager, island = table_body("distribution-table", body)
     scale = "log" if use_log else "linear"
     return (
         '<section id="distribution"><h2>Class distribution</h2>'
@@ -289,7 +291,7 @@ def _distribution(record: Record) -> str:
         '<th data-type="num">Pixels</th><th data-type="num">Share of labelled</th>'
         '<th data-type="num">Images</th><th data-type="num">Share of images</th>'
         f'<th data-type="num" class="barhead">Pixels (<span class="scale-name">{scale}</span>)'
-        f"</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"</th></tr></thead>{tbody}</table>{pager}{island}"
         '<p class="meta">Share of labelled: pixels / labelled pixels (void and ignored rows: '
         "none). Share of images: images containing the id / all images. Void ids keep their "
         "channel with weight 0; ignored values are not classes; never-seen classes get weight "
@@ -318,20 +320,23 @@ def _weights(record: Record) -> str:
     body = []
     for c, last in _spans(range(num_classes), absent):
         note = " (void)" if c in void else "" if pixels.get(c, 0) else " (absent)"
-        start = (
-            _range_cells(c, last)
-            if last != c
-            else f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
-            f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c) + note)}</td>'
-        )
         body.append(
-            start
-            + _num_cell(shares.get(c), _share(shares.get(c)))
-            + "".join(
-                _num_cell(s["weights"][c], _number(s["weights"][c]), " weight") for s in schemes
+            Row(
+                (
+                    IdCell(c, last),
+                    _range_name_cell(c, last)
+                    if last != c
+                    else NameCell(_name(record, c), _name(record, c) + note),
+                    NumCell(shares.get(c), _share(shares.get(c)), "", "share"),
+                    *(
+                        NumCell(s["weights"][c], _number(s["weights"][c]), " weight", "number")
+                        for s in schemes
+                    ),
+                ),
+                "range" if last != c else None,
             )
-            + "</tr>"
         )
+    tbody, pager, island = table_body("weights-table", body)
     descriptions = "".join(
         f"<li><b>{escape(s['scheme'])}</b>: {escape(s['summary'])} "
         f"<code>{escape(_parameters(s['parameters']))}</code></li>"
@@ -348,7 +353,7 @@ def _weights(record: Record) -> str:
         "class (log scale), classes from most to fewest pixels.</figcaption></figure>"
         f'<table id="weights-table" class="sortable"><thead><tr><th data-type="num">Id</th>'
         '<th data-type="text">Class</th><th data-type="num">Share of labelled</th>'
-        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"{head}</tr></thead>{tbody}</table>{pager}{island}"
         f'<ul class="meta">{descriptions}</ul></section>'
     )
 
@@ -571,18 +576,21 @@ def _sampling(record: Record) -> str:
     def absent(c: int) -> bool:  # no pixel in the dataset, so none in any draw
         return shares[c] == 0 and all(not one.get(c) for one in sampled)
 
-    body = "".join(
-        (
-            _range_cells(c, last)
-            if last != c
-            else f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
-            f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c))}</td>'
+    body = [
+        Row(
+            (
+                IdCell(c, last),
+                _range_name_cell(c, last)
+                if last != c
+                else NameCell(_name(record, c), _name(record, c)),
+                NumCell(shares[c], _share(shares[c]), "", "share"),
+                *(NumCell(one.get(c), _share(one.get(c)), "", "share") for one in sampled),
+            ),
+            "range" if last != c else None,
         )
-        + _num_cell(shares[c], _share(shares[c]))
-        + "".join(_num_cell(one.get(c), _share(one.get(c))) for one in sampled)
-        + "</tr>"
         for c, last in _spans(list(shares), absent)
-    )
+    ]
+    tbody, pager, island = table_body("sampling-table", body)
     notes = "".join(
         f"<li><b>{escape(s['scheme'])}</b>: "
         + (
@@ -604,7 +612,7 @@ def _sampling(record: Record) -> str:
         "classes from most to fewest pixels.</figcaption></figure>"
         '<table id="sampling-table" class="sortable"><thead><tr><th data-type="num">Id</th>'
         '<th data-type="text">Class</th><th data-type="num">Dataset share</th>'
-        f"{columns}</tr></thead><tbody>{body}</tbody></table>"
+        f"{columns}</tr></thead>{tbody}</table>{pager}{island}"
         f'<ul class="meta">{notes}</ul></section>'
     )
 
@@ -689,35 +697,32 @@ def _splits(record: Record) -> str:
     for label, last in _spans(list(position), absent):
         index = position[label]
         flag = label in missing
-        cells = []
-        for p in parts:
-            value = p["classes"][index]["share_of_labelled"]
-            width = (
-                100
-                * value
-                / max(
-                    (q["classes"][i]["share_of_labelled"] or 0 for q in parts for i in [index]),
-                    default=1,
-                )
-                if value
-                else 0.0
-            )
-            cells.append(
-                f'<td class="num splitcell" data-value="{_attr(value)}">'
-                f'<div class="bar" style="width:{width:.2f}%;background:{_colour(record, label)}">'
-                f"</div><span>{_share(value)}</span></td>"
-            )
+        values = [p["classes"][index]["share_of_labelled"] for p in parts]
+        top = max((v or 0 for v in values), default=1)
         body.append(
-            (
-                _range_cells(label, last)
-                if last != label
-                else f'<tr data-id="{label}"{" class=flag" if flag else ""}>'
-                f'<td class="num" data-value="{label}">{label}</td>'
-                f'<td data-value="{escape(_name(record, label))}">'
-                f"{'⚠ ' if flag else ''}{escape(_name(record, label))}</td>"
+            Row(
+                (
+                    IdCell(label, last),
+                    _range_name_cell(label, last)
+                    if last != label
+                    else NameCell(
+                        _name(record, label),
+                        ("\N{WARNING SIGN} " if flag else "") + _name(record, label),
+                    ),
+                    *(
+                        SplitCell(
+                            value,
+                            100 * value / top if value else 0.0,
+                            _colour(record, label),
+                            _share(value),
+                        )
+                        for value in values
+                    ),
+                ),
+                "range" if last != label else "flag" if flag else None,
             )
-            + f"{''.join(cells)}</tr>"
         )
+    tbody, pager, island = table_body("splits-table", body)
     images = "".join(_num_cell(p["images"], _int(p["images"])) for p in parts)
     return (
         '<section id="splits"><h2>Splits</h2>'
@@ -729,8 +734,8 @@ def _splits(record: Record) -> str:
         + '<h3>Share of labelled pixels per split</h3><table id="splits-table" '
         'class="sortable"><thead><tr><th data-type="num">Id</th><th data-type="text">Class</th>'
         + "".join(f'<th data-type="num">{escape(n)}</th>' for n in names)
-        + f"</tr></thead><tbody>{''.join(body)}</tbody><tfoot><tr><td></td><td>Images</td>"
-        f"{images}</tr></tfoot></table></section>"
+        + f"</tr></thead>{tbody}<tfoot><tr><td></td><td>Images</td>"
+        f"{images}</tr></tfoot></table>{pager}{island}</section>"
     )
 
 
