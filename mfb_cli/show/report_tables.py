@@ -27,6 +27,11 @@ MAX_HTML_ROWS = 1000
 PAGE_ROWS = 100
 
 
+def range_name(first: int, last: int) -> str:
+    """The class cell's text of a run of absent ids (the script writes the same)."""
+    return f"absent: {first}-{last} ({last - first + 1:,} classes)"
+
+
 def attr(value: Any) -> str:
     """A number's exact value for ``data-value``: ints as digits, floats by repr."""
     if value is None:
@@ -93,6 +98,8 @@ class BarCell:
     log: float
     colour: str
     use_log: bool
+    #: The largest count and log's lower end, from which the script draws the widths.
+    scale: tuple[int, float] = (0, 1.0)
 
     def html(self) -> str:
         width = self.log if self.use_log else self.linear
@@ -144,12 +151,20 @@ class Row:
         return f"<tr{attrs}>{''.join(c.html() for c in self.cells)}</tr>"
 
 
-def table_body(table_id: str, rows: Sequence[Row]) -> tuple[str, str, str]:
-    """The ``<tbody>``, the controls after the table and the data island: HTML rows with
-    no controls and no island for a short table; for a long one an empty body, a pager and
-    the island the script draws its rows from."""
+@dataclass(frozen=True)
+class TableBody:
+    """A table's body, the classes its ``<table>`` adds, and what follows the table."""
+
+    tbody: str
+    css: str = ""
+    after: str = ""
+
+
+def table_body(table_id: str, rows: Sequence[Row]) -> TableBody:
+    """HTML rows for a short table; for a long one an empty body (class ``paged``), then a
+    pager and the data island the script draws its rows from."""
     if len(rows) <= MAX_HTML_ROWS:
-        return f"<tbody>{''.join(r.html() for r in rows)}</tbody>", "", ""
+        return TableBody(f"<tbody>{''.join(r.html() for r in rows)}</tbody>")
     data = json.dumps(_island(rows), separators=(",", ":"), allow_nan=False)
     data = data.replace("<", "\\u003c")  # no '</script>' or '<!--' can end or bend the block
     pager = (
@@ -163,40 +178,57 @@ def table_body(table_id: str, rows: Sequence[Row]) -> tuple[str, str, str]:
         "</div>"
     )
     island = f'<script type="application/json" id="{table_id}-data">{data}</script>'
-    return "<tbody></tbody>", pager, island
+    return TableBody("<tbody></tbody>", " paged", pager + island)
 
 
-def _column(cells: Sequence[Cell]) -> dict[str, Any]:
-    """One column of the island: the values once each, texts only where the script cannot
-    make them from the value."""
+def _coded(values: list[Any]) -> dict[str, list[Any]]:
+    """Each distinct value once and, per row, the index of its own."""
+    names = list(dict.fromkeys(values))
+    code = {v: i for i, v in enumerate(names)}
+    return {"names": names, "codes": [code[v] for v in values]}
+
+
+def _single(values: list[Any]) -> Any:
+    """One value for a column that holds one; else, for a few distinct values (row
+    classes, colours), each once and a code per row; else the list."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    return values if len(set(values)) > 64 else _coded(values)
+
+
+def _column(cells: Sequence[Cell], ids: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """One column of the island: the values once each, nothing the script can make itself
+    (the shown text of a number, a name that is the id, a run's text, bar widths)."""
     first = cells[0]
     if isinstance(first, IdCell):
-        ids = [c.first for c in cells if isinstance(c, IdCell)]
-        lasts = [c.last for c in cells if isinstance(c, IdCell)]
-        return {"type": "id", "values": ids, "last": None if lasts == ids else lasts}
+        firsts = [a for a, _ in ids]
+        lasts = [b for _, b in ids]
+        return {"type": "id", "values": firsts, "last": None if lasts == firsts else lasts}
     if isinstance(first, NameCell):
         names = [c for c in cells if isinstance(c, NameCell)]
-        values = [shown_bytes(c.value) for c in names]
-        texts = [shown_bytes(c.text) for c in names]
+        made = [str(a) if a == b else range_name(a, b) for a, b in ids]
+        values = [
+            None if c.value == m else shown_bytes(c.value) for c, m in zip(names, made, strict=True)
+        ]
+        texts = [None if c.text == c.value else shown_bytes(c.text) for c in names]
         swatches = [c.swatch for c in names]
-        badges = [[list(b) for b in c.badges] for c in names]
+        badges = [c.badges for c in names]
         return {
             "type": "name",
             "values": values,
-            "text": None if texts == values else texts,
-            "swatch": None if not any(swatches) else swatches,
-            "badges": None if not any(badges) else badges,
-            "space": [c.space for c in names] if any(c.space for c in names) else None,
+            "text": texts if any(t is not None for t in texts) else None,
+            "swatch": _single(swatches),
+            "badges": _coded(badges) if any(badges) else None,
+            "space": _single([c.space for c in names]),
         }
     if isinstance(first, BarCell):
         bars = [c for c in cells if isinstance(c, BarCell)]
         return {
             "type": "bar",
             "values": [c.pixels for c in bars],
-            "lin": [round(c.linear, 3) for c in bars],
-            "log": [round(c.log, 3) for c in bars],
-            "colour": [c.colour for c in bars],
-            "use_log": first.use_log,
+            "top": first.scale[0],
+            "low": first.scale[1],
+            "colour": _single([c.colour for c in bars]),
         }
     if isinstance(first, SplitCell):
         splits = [c for c in cells if isinstance(c, SplitCell)]
@@ -204,15 +236,14 @@ def _column(cells: Sequence[Cell]) -> dict[str, Any]:
             "type": "split",
             "values": [c.value for c in splits],
             "width": [round(c.width, 2) for c in splits],
-            "colour": [c.colour for c in splits],
+            "colour": _single([c.colour for c in splits]),
         }
     numbers = [c for c in cells if isinstance(c, NumCell)]
     forms = {c.form for c in numbers}
     form = forms.pop() if len(forms) == 1 else None
-    css = {c.css for c in numbers}
     return {
         "type": "num",
-        "css": css.pop() if len(css) == 1 else [c.css for c in numbers],
+        "css": _single([c.css for c in numbers]),
         "values": [c.value for c in numbers],
         "form": form,
         "text": None if form else [c.text for c in numbers],
@@ -221,10 +252,11 @@ def _column(cells: Sequence[Cell]) -> dict[str, Any]:
 
 def _island(rows: Sequence[Row]) -> dict[str, Any]:
     width = len(rows[0].cells)
-    if any(len(r.cells) != width for r in rows):
-        raise ValueError("every row of a table has the same cells")
+    if any(len(r.cells) != width for r in rows) or not isinstance(rows[0].cells[0], IdCell):
+        raise ValueError("every row of a table has the same cells, an id first")
+    ids = [(c.first, c.last) for r in rows for c in r.cells[:1] if isinstance(c, IdCell)]
     return {
-        "css": [r.css for r in rows] if any(r.css for r in rows) else None,
-        "kind": [r.kind for r in rows] if any(r.kind for r in rows) else None,
-        "columns": [_column([r.cells[i] for r in rows]) for i in range(width)],
+        "css": _single([r.css for r in rows]),
+        "kind": _single([r.kind for r in rows]),
+        "columns": [_column([r.cells[i] for r in rows], ids) for i in range(width)],
     }
