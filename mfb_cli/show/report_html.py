@@ -14,7 +14,7 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ..weigh.classes import id_ranges
+from ..id_list import id_list
 from .output import shown_bytes
 from .plot import AUTO_LOG_RATIO
 from .report_tables import (
@@ -77,6 +77,9 @@ def _drawn_note(count: int) -> str:
     )
 
 
+#: Classes missing from a split listed one by one at most; the rest are counted (the
+#: table flags every one).
+MAX_LISTED_MISSING = 50
 #: Absent classes named one by one in the summary at most; beyond, as id ranges.
 MAX_NAMED_ABSENT = 20
 
@@ -145,7 +148,7 @@ def render_report(record: Record) -> str:
     title = f"mfb report: {summary['name']}"
     from .report_geometry import geometry_section
 
-    geometry = geometry_section(record, _name, _share, _num_cell)
+    geometry = geometry_section(record, _name, _share)
     sections = [
         _summary(record),
         _distribution(record),
@@ -192,7 +195,7 @@ def _summary(record: Record) -> str:
     elif len(absent) <= MAX_NAMED_ABSENT:
         absent_text = f"{len(absent):,}: " + ", ".join(_name(record, c) for c in absent)
     else:
-        absent_text = f"{len(absent):,}: ids {id_ranges(absent)}"
+        absent_text = f"{len(absent):,}: ids {id_list(absent)}"
     ratio = s["imbalance_ratio"]
     ratio_text = NONE if ratio is None else f"{ratio:,.1f}"
     if ratio is not None:
@@ -207,12 +210,12 @@ def _summary(record: Record) -> str:
         (
             "void_share",
             s["void_share"],
-            f"{_share(s['void_share'])} (ids {', '.join(map(str, s['void'])) or 'none'})",
+            f"{_share(s['void_share'])} (ids {id_list(s['void']) or 'none'})",
         ),
         (
             "ignored_share",
             s["ignored_share"],
-            f"{_share(s['ignored_share'])} (values {', '.join(map(str, s['ignore'])) or 'none'})",
+            f"{_share(s['ignored_share'])} (values {id_list(s['ignore']) or 'none'})",
         ),
         ("imbalance_ratio", ratio, ratio_text),
     ]
@@ -750,8 +753,15 @@ def _splits(record: Record) -> str:
         f'<li class="flag" data-id="{m["id"]}"><b>{escape(_name(record, m["id"]))}</b> '
         f"(id {m['id']}): present in {escape(', '.join(m['present_in']))}, missing from "
         f"{escape(', '.join(m['missing_from']))}</li>"
-        for m in splits["missing"]
+        for m in splits["missing"][:MAX_LISTED_MISSING]
     )
+    more = len(splits["missing"]) - MAX_LISTED_MISSING
+    if more > 0:
+        flagged += (
+            f'<li class="more">... and {more:,} more (ids '
+            f"{id_list(m['id'] for m in splits['missing'][MAX_LISTED_MISSING:])}), each flagged "
+            "\N{WARNING SIGN} in the table below</li>"
+        )
     position = {row["id"]: index for index, row in enumerate(parts[0]["classes"])}
 
     def absent(label: int) -> bool:  # in no split
@@ -952,7 +962,7 @@ function each(v,i){  /* one value, a list, or names and a code per row */
   return Array.isArray(v)?v[i]:v!==null&&typeof v==="object"?v.names[v.codes[i]]:v;
 }
 function cell(col,i,scale,first,last){
-  var v=col.values[i],value=v===null?"":String(v);
+  var v=col.values?col.values[i]:null,value=v===null?"":String(v);
   if(col.type==="id"){
     return '<td class="num" data-value="'+v+'">'+v+(last!==v?DASH+last:"")+"</td>";
   }
@@ -1011,7 +1021,7 @@ function paged(table){
   table.sortRows=function(column,type,down){
     var col=cols[column];
     function key(i){
-      var v=col.values[i];
+      var v=col.values?col.values[i]:null;
       if(type==="num"){return v===null?-Infinity:v;}
       if(v===null){  /* a name that is the id, or a run's text */
         var a=ids.values[i],b=ids.last?ids.last[i]:a;

@@ -215,7 +215,7 @@ def _column(cells: Sequence[Cell], ids: Sequence[tuple[int, int]]) -> dict[str, 
         badges = [c.badges for c in names]
         return {
             "type": "name",
-            "values": values,
+            "values": values if any(v is not None for v in values) else None,
             "text": texts if any(t is not None for t in texts) else None,
             "swatch": _single(swatches),
             "badges": _coded(badges) if any(badges) else None,
