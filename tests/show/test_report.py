@@ -586,6 +586,9 @@ def test_the_worst_case_page_stays_under_3_mb_with_every_class(tmp_path):
     assert result.exit_code == 0, result.stderr
     page = page_path.read_text(encoding="utf-8")
     assert len(page.encode()) <= MAX_PAGE_BYTES, len(page.encode())
+    documented = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    row = "| 4,096 classes present (a scan's limit) scattered over 65,536 ids, 100 images |"
+    assert f"{row} {len(page.encode()) / 1e6:.1f} MB |" in documented
     expected = {(c, c) for c in held} | {(c + 1, min(c + 15, 65535)) for c in held}
     for table in ("distribution-table", "weights-table", "sampling-table"):
         assert set(spans_of(page, table)) == expected, table  # every class and run
