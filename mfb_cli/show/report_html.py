@@ -14,7 +14,7 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ..id_list import id_list
+from ..id_list import MAX_SHOWN, id_list
 from .output import shown_bytes
 from .plot import AUTO_LOG_RATIO
 from .report_tables import (
@@ -835,11 +835,14 @@ def _check(check: Record | None) -> str:
     for item in check["bad_files"]:
         lines.append(f"unreadable: {item['path']}: {item['problem']}")
     lines += [f"empty file: {p}" for p in check["empty_files"]]
-    for item in check["out_of_range"]:
+    for item in check["out_of_range"][:MAX_SHOWN]:
         lines.append(
             f"label {item['label']} out of range in {len(item['files'])} file(s): "
             + ", ".join(item["files"][:5])
         )
+    if len(check["out_of_range"]) > MAX_SHOWN:
+        rest = [item["label"] for item in check["out_of_range"][MAX_SHOWN:]]
+        lines.append(f"{len(rest):,} more labels out of range: {id_list(rest)}")
     lines += [
         f"looks interpolated or JPEG-compressed: {item['path']} "
         f"({item['blend_share']:.1%} of boundary pixels blended)"

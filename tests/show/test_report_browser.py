@@ -8,6 +8,7 @@ request the page makes is recorded and refused; only the page's own file:// URL 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -357,3 +358,36 @@ def test_the_worst_case_page_loads_and_pages_in_chromium(browser, tmp_path):
     assert page.locator("#cooc-chart path").count() > 0
     assert browser.errors == []
     assert browser.requests == browser.seen == [browser.url]
+
+
+def same_numbers(html: str) -> str:
+    return re.sub(r'data-value="([-0-9.e+]+)"', lambda m: f'data-value="{float(m[1])!r}"', html)
+
+
+def test_rows_drawn_by_the_script_equal_the_html_rows(browser, tmp_path, monkeypatch):
+    """The same 2,048-row tables written as HTML rows (the row limit lifted) and drawn by
+    the script from the data island: every row shown is the same element."""
+    from mfb_cli.show import report_tables
+
+    from .test_report import scattered
+
+    stats = write_stats(tmp_path / "scattered.json", scattered(1024, 64), 1024)
+    paged, whole = tmp_path / "paged.html", tmp_path / "whole.html"
+    run("report", "--from", stats, "--num-classes", 65536, "-o", paged, "-q")
+    monkeypatch.setattr(report_tables, "MAX_HTML_ROWS", 10**6)
+    run("report", "--from", stats, "--num-classes", 65536, "-o", whole, "-q")
+    rows = "r => r.map(x => [x.dataset.id, x.outerHTML])"
+    tables = ("distribution-table", "weights-table")
+    written = {
+        t: dict(browser.open(whole).eval_on_selector_all(f"#{t} tbody tr", rows)) for t in tables
+    }
+    page = browser.open(paged)
+    for table in tables:
+        assert len(written[table]) == 2048
+        for _ in range(3):  # the first three pages
+            drawn = page.eval_on_selector_all(f"#{table} tbody tr", rows)
+            assert len(drawn) == PAGE_ROWS
+            for label, html in drawn:  # data-value: the same number ('0.0' in JS is '0')
+                assert same_numbers(html) == same_numbers(written[table][label]), label
+            page.click(f'.pager[data-table="{table}"] .next')
+    assert browser.errors == []
