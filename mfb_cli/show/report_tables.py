@@ -12,6 +12,7 @@ same cells: the script's HTML of a row equals the HTML written here.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -181,6 +182,11 @@ def table_body(table_id: str, rows: Sequence[Row]) -> TableBody:
     return TableBody("<tbody></tbody>", " paged", pager + island)
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: such a value reads as none (shown as a dash)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _coded(values: list[Any]) -> dict[str, list[Any]]:
     """Each distinct value once and, per row, the index of its own."""
     names = list(dict.fromkeys(values))
@@ -244,7 +250,7 @@ def _column(cells: Sequence[Cell], ids: Sequence[tuple[int, int]]) -> dict[str, 
     return {
         "type": "num",
         "css": _single([c.css for c in numbers]),
-        "values": [c.value for c in numbers],
+        "values": [_finite(c.value) for c in numbers],
         "form": form,
         "text": None if form else [c.text for c in numbers],
     }
