@@ -31,6 +31,7 @@ RANKS = {
     "_version": 0,
     "_types": 0,
     "class_set": 0,  # the class-set value read/ builds and weigh/ uses
+    "id_list": 0,  # class ids as text for messages, used by every layer
     "read": 1,
     "count": 2,
     "weigh": 3,

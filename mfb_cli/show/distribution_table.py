@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..weigh.classes import id_ranges
+from ..id_list import id_list
 from .console import console_text, text_console
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def _footer(record: Record) -> str:
             f"smallest present {_called(record, record['smallest'])}"
         )
     if record["absent"]:
-        lines.append(f"never seen: {id_ranges(record['absent'])}")
+        lines.append(f"never seen: {id_list(record['absent'])}")
     lines.append("% labelled: share of the pixels that are neither void nor ignored")
     unit = record.get("source", {}).get("count_unit_mm3")
     if unit is not None:  # --count physical: the pixel columns are volumes

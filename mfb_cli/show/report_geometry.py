@@ -9,12 +9,15 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from .geometry import range_text, size_label, suggestion_lines
+from .report_tables import IdCell, NameCell, NumCell, Row, table_body
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .records import Record
 
+#: Classes drawn in the size chart at most (those with most components); the table has all.
+MAX_CHART_CLASSES = 200
 #: Heat-map colours of a share 0..1 of a class's components, light to dark (8 levels).
 _HEAT = ("#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704")
 
@@ -23,7 +26,6 @@ def geometry_section(
     record: Record,
     name: Callable[[Record, int], str],
     share: Callable[[float | None], str],
-    number_cell: Callable[[object, str], str],
 ) -> str:
     """The section's HTML; empty when the counts hold no geometry (no --geometry scan)."""
     histogram = record["histogram"]
@@ -38,28 +40,32 @@ def geometry_section(
     for row in rows:
         shape = row["geometry"]
         label = row["id"]
-        mark = ' <span class="badge void">void</span>' if row["kind"] == "void" else ""
         extents = [shape["median_extent"][axis] for axis in axes]
-        shown = escape(name(record, label))
+        per_image = shape["components_per_image"]
         body.append(
-            f'<tr class="{row["kind"]}"><td class="num" data-value="{label}">{label}</td>'
-            f'<td data-value="{shown}">{shown}{mark}</td>'
-            + number_cell(shape["components"], f"{shape['components']:,}")
-            + number_cell(
-                shape["components_per_image"],
-                "\N{EN DASH}"
-                if shape["components_per_image"] is None
-                else f"{shape['components_per_image']:,.2f}",
+            Row(
+                (
+                    IdCell(label, label),
+                    NameCell(
+                        name(record, label),
+                        name(record, label),
+                        badges=(("void", "void"),) if row["kind"] == "void" else (),
+                        space=row["kind"] == "void",
+                    ),
+                    NumCell(shape["components"], f"{shape['components']:,}", "", "int"),
+                    NumCell(per_image, "\N{EN DASH}" if per_image is None else f"{per_image:,.2f}"),
+                    NumCell((shape["median_size"] or [None])[0], range_text(shape["median_size"])),
+                    NumCell(shape["speck_share"], share(shape["speck_share"]), "", "share"),
+                    NumCell(shape["boundary_share"], share(shape["boundary_share"]), "", "share"),
+                    NumCell(
+                        None if None in extents else extents[0][1],
+                        " \N{MULTIPLICATION SIGN} ".join(range_text(pair) for pair in extents),
+                    ),
+                ),
+                row["kind"],
             )
-            + number_cell((shape["median_size"] or [None])[0], range_text(shape["median_size"]))
-            + number_cell(shape["speck_share"], share(shape["speck_share"]))
-            + number_cell(shape["boundary_share"], share(shape["boundary_share"]))
-            + number_cell(
-                None if None in extents else extents[0][1],
-                " \N{MULTIPLICATION SIGN} ".join(range_text(pair) for pair in extents),
-            )
-            + "</tr>"
         )
+    table = table_body("geometry-table", body)
     extent_head = " \N{MULTIPLICATION SIGN} ".join(axes)
     return (
         '<section id="geometry"><h2>Geometry</h2>'
@@ -71,13 +77,13 @@ def geometry_section(
         "too; the image border is none).</p>"
         + (f'<ul id="geometry-suggestions">{suggestions}</ul>' if suggestions else "")
         + _size_chart(record, rows, name)
-        + '<table id="geometry-table" class="sortable"><thead><tr>'
+        + f'<table id="geometry-table" class="sortable{table.css}"><thead><tr>'
         '<th data-type="num">Id</th><th data-type="text">Class</th>'
         '<th data-type="num">Components</th><th data-type="num">Per image</th>'
         '<th data-type="num">Median size (px)</th><th data-type="num">Specks</th>'
         '<th data-type="num">Boundary</th>'
         f'<th data-type="num">Median extent ({escape(extent_head)})</th>'
-        f"</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
+        f"</tr></thead>{table.tbody}</table>{table.after}</section>"
     )
 
 
@@ -86,6 +92,11 @@ def _size_chart(record: Record, rows: list[Record], name: Callable[[Record, int]
     class's components in the bin; a line marks the speck threshold."""
     if not rows:
         return '<p class="empty">No component counted.</p>'
+    left_out = max(0, len(rows) - MAX_CHART_CLASSES)
+    if left_out:  # the page stays a few MB: the classes with most components, in id order
+        most = sorted(rows, key=lambda r: (-r["geometry"]["components"], r["id"]))
+        kept = {id(r) for r in most[:MAX_CHART_CLASSES]}
+        rows = [r for r in rows if id(r) in kept]
     bins = max(len(r["geometry"]["size_bins"]) for r in rows)
     cell_w, cell_h, left, top = 34.0, 16.0, 130.0, 30.0
     width = left + cell_w * bins + 10
@@ -134,8 +145,15 @@ def _size_chart(record: Record, rows: list[Record], name: Callable[[Record, int]
         f"{i / len(_HEAT):.3g}\N{EN DASH}{(i + 1) / len(_HEAT):.3g}</span>"
         for i, colour in enumerate(_HEAT)
     )
+    note = (
+        f'<p class="meta" id="geometry-left-out">{left_out:,} classes with the fewest '
+        f"components are left out of the chart: it shows the {len(rows):,} with the most; the "
+        "table holds every class.</p>"
+        if left_out
+        else ""
+    )
     return (
-        f'<figure class="chart heat">{"".join(parts)}<figcaption>Share of the class\'s '
+        f'{note}<figure class="chart heat">{"".join(parts)}<figcaption>Share of the class\'s '
         f"components in each size bin: {legend}</figcaption></figure>"
     )
 

@@ -14,9 +14,21 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ..weigh.classes import id_ranges
+from ..id_list import MAX_SHOWN, id_list
 from .output import shown_bytes
 from .plot import AUTO_LOG_RATIO
+from .report_tables import (
+    PAGE_ROWS,
+    BarCell,
+    IdCell,
+    NameCell,
+    NumCell,
+    Row,
+    SplitCell,
+    attr,
+    range_name,
+    table_body,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -38,6 +50,36 @@ NONE = "\N{EN DASH}"
 #: Above this many classes a chart draws lines only, without a marker (and its tooltip)
 #: per point: the tables beside it hold every number.
 MAX_MARKED_CLASSES = 500
+#: Above this many classes a chart's line joins this many of them, evenly spread over the
+#: ranks from most to fewest pixels (the first and the last among them): the curve keeps
+#: its shape and the page its size; the tables hold every class.
+MAX_CHART_POINTS = 1000
+
+
+def _drawn(count: int) -> list[int]:
+    """The ranks a chart line joins: all, or ``MAX_CHART_POINTS`` evenly spread."""
+    if count <= MAX_CHART_POINTS:
+        return list(range(count))
+    step = (count - 1) / (MAX_CHART_POINTS - 1)
+    return sorted({round(k * step) for k in range(MAX_CHART_POINTS)})
+
+
+def _note(text: str) -> str:
+    return f'<p class="meta chart-note">{escape(text.strip())}</p>' if text else ""
+
+
+def _drawn_note(count: int) -> str:
+    if count <= MAX_CHART_POINTS:
+        return ""
+    return (
+        f" The lines join {len(_drawn(count)):,} of the {count:,} classes, evenly spread over "
+        "the ranks (the first and the last among them); the table holds every class."
+    )
+
+
+#: Classes missing from a split listed one by one at most; the rest are counted (the
+#: table flags every one).
+MAX_LISTED_MISSING = 50
 #: Absent classes named one by one in the summary at most; beyond, as id ranges.
 MAX_NAMED_ABSENT = 20
 
@@ -59,27 +101,12 @@ def _spans(ids: Sequence[int], absent: Callable[[int], bool]) -> list[tuple[int,
     return spans
 
 
-def _range_name(first: int, last: int) -> str:
-    return f"absent: {first}-{last} ({last - first + 1:,} classes)"
+def _range_name_cell(first: int, last: int) -> NameCell:
+    """The class cell of a span of absent classes; sorting keeps it at ``first``."""
+    return NameCell(range_name(first, last), range_name(first, last))
 
 
-def _range_cells(first: int, last: int, css: str = "") -> str:
-    """The id and class cells of a span of absent classes; sorting keeps it at ``first``."""
-    name = _range_name(first, last)
-    return (
-        f'<tr class="range{css}" data-id="{first}" data-last="{last}">'
-        f'<td class="num" data-value="{first}">{first}\N{EN DASH}{last}</td>'
-        f'<td data-value="{escape(name)}">{escape(name)}</td>'
-    )
-
-
-def _attr(value: Any) -> str:
-    """A number's exact value for ``data-value``: ints as digits, floats by repr."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
+_attr = attr
 
 
 def _int(value: int | None) -> str:
@@ -121,7 +148,7 @@ def render_report(record: Record) -> str:
     title = f"mfb report: {summary['name']}"
     from .report_geometry import geometry_section
 
-    geometry = geometry_section(record, _name, _share, _num_cell)
+    geometry = geometry_section(record, _name, _share)
     sections = [
         _summary(record),
         _distribution(record),
@@ -168,7 +195,7 @@ def _summary(record: Record) -> str:
     elif len(absent) <= MAX_NAMED_ABSENT:
         absent_text = f"{len(absent):,}: " + ", ".join(_name(record, c) for c in absent)
     else:
-        absent_text = f"{len(absent):,}: ids {id_ranges(absent)}"
+        absent_text = f"{len(absent):,}: ids {id_list(absent)}"
     ratio = s["imbalance_ratio"]
     ratio_text = NONE if ratio is None else f"{ratio:,.1f}"
     if ratio is not None:
@@ -183,12 +210,12 @@ def _summary(record: Record) -> str:
         (
             "void_share",
             s["void_share"],
-            f"{_share(s['void_share'])} (ids {', '.join(map(str, s['void'])) or 'none'})",
+            f"{_share(s['void_share'])} (ids {id_list(s['void']) or 'none'})",
         ),
         (
             "ignored_share",
             s["ignored_share"],
-            f"{_share(s['ignored_share'])} (values {', '.join(map(str, s['ignore'])) or 'none'})",
+            f"{_share(s['ignored_share'])} (values {id_list(s['ignore']) or 'none'})",
         ),
         ("imbalance_ratio", ratio, ratio_text),
     ]
@@ -227,15 +254,16 @@ def _summary(record: Record) -> str:
     )
 
 
-def _bar_widths(rows: Sequence[Record]) -> tuple[list[float], list[float]]:
-    """Bar lengths in percent, linear and log (log: one decade below the smallest count)."""
+def _bar_widths(rows: Sequence[Record]) -> tuple[list[float], list[float], tuple[int, float]]:
+    """Bar lengths in percent, linear and log (log: one decade below the smallest count),
+    and the scale (largest count, log's lower end) they come from."""
     values = [r["pixels"] for r in rows]
     top = max(values, default=0)
     low = min((v for v in values if v > 0), default=1) / 10
     linear = [100 * v / top if top else 0.0 for v in values]
     span = math.log10(top / low) if top else 0.0
     log = [100 * math.log10(v / low) / span if v > 0 and span else 0.0 for v in values]
-    return linear, log
+    return linear, log, (top, low)
 
 
 def _distribution(record: Record) -> str:
@@ -244,7 +272,7 @@ def _distribution(record: Record) -> str:
     spans = _spans(list(by_id), lambda c: not by_id[c]["seen"])
     rows = [by_id[first] for first, _ in spans] + [*histogram["void"], *histogram["ignored"]]
     lasts = [last for _, last in spans] + [r["id"] for r in rows[len(spans) :]]
-    linear, log = _bar_widths(rows)
+    linear, log, scale_of_bars = _bar_widths(rows)
     ratio = histogram["imbalance_ratio"]
     use_log = ratio is not None and ratio > AUTO_LOG_RATIO
     body = []
@@ -253,43 +281,56 @@ def _distribution(record: Record) -> str:
         label = row["id"]
         colour = _colour(record, label) if kind != "ignored" else "#999999"
         if last != label:
-            start = _range_cells(label, last, " class unseen")
+            name_cell = NameCell(range_name(label, last), range_name(label, last))
+            css, row_kind = "range class unseen", None
         else:
             name = row["name"] if row["name"] is not None else str(label)
             marks = []
             if kind != "class":
-                marks.append(f'<span class="badge {kind}">{kind}</span>')
+                marks.append((kind, kind))
             if not row["seen"]:
-                marks.append('<span class="badge unseen">never seen</span>')
-            css = f"{kind}{'' if row['seen'] else ' unseen'}"
-            start = (
-                f'<tr class="{css}" data-id="{label}" data-kind="{kind}">'
-                f'<td class="num" data-value="{label}">{label}</td>'
-                f'<td data-value="{escape(name)}"><span class="swatch" '
-                f'style="background:{colour}"></span>{escape(name)} {"".join(marks)}</td>'
-            )
+                marks.append(("unseen", "never seen"))
+            name_cell = NameCell(name, name, colour, tuple(marks), space=True)
+            css, row_kind = f"{kind}{'' if row['seen'] else ' unseen'}", kind
         body.append(
-            start
-            + _num_cell(row["pixels"], _int(row["pixels"]), " pixels")
-            + _num_cell(row["share_of_labelled"], _share(row["share_of_labelled"]), " share")
-            + _num_cell(row["images"], _int(row["images"]), " images")
-            + _num_cell(row["share_of_images"], _share(row["share_of_images"]), " image-share")
-            + f'<td class="barcell" data-value="{_attr(row["pixels"])}">'
-            f'<div class="bar" data-lin="{lin:.3f}" data-log="{lg:.3f}" '
-            f'style="width:{lg if use_log else lin:.3f}%;background:{colour}"></div></td></tr>'
+            Row(
+                (
+                    IdCell(label, last),
+                    name_cell,
+                    NumCell(row["pixels"], _int(row["pixels"]), " pixels", "int"),
+                    NumCell(
+                        row["share_of_labelled"],
+                        _share(row["share_of_labelled"]),
+                        " share",
+                        "share",
+                    ),
+                    NumCell(row["images"], _int(row["images"]), " images", "int"),
+                    NumCell(
+                        row["share_of_images"],
+                        _share(row["share_of_images"]),
+                        " image-share",
+                        "share",
+                    ),
+                    BarCell(row["pixels"], lin, lg, colour, use_log, scale_of_bars),
+                ),
+                css,
+                row_kind,
+            )
         )
+    table = table_body("distribution-table", body)
     scale = "log" if use_log else "linear"
     return (
         '<section id="distribution"><h2>Class distribution</h2>'
         '<p class="controls">Bar scale: <button type="button" id="scale-toggle" '
         f'data-scale="{scale}">{scale}</button> (click to switch; default log when the '
         f"imbalance ratio is over {AUTO_LOG_RATIO}). Click a column heading to sort.</p>"
-        f'<table id="distribution-table" class="sortable" data-scale="{scale}"><thead><tr>'
+        f'<table id="distribution-table" class="sortable{table.css}" data-scale="{scale}">'
+        "<thead><tr>"
         '<th data-type="num">Id</th><th data-type="text">Class</th>'
         '<th data-type="num">Pixels</th><th data-type="num">Share of labelled</th>'
         '<th data-type="num">Images</th><th data-type="num">Share of images</th>'
         f'<th data-type="num" class="barhead">Pixels (<span class="scale-name">{scale}</span>)'
-        f"</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"</th></tr></thead>{table.tbody}</table>{table.after}"
         '<p class="meta">Share of labelled: pixels / labelled pixels (void and ignored rows: '
         "none). Share of images: images containing the id / all images. Void ids keep their "
         "channel with weight 0; ignored values are not classes; never-seen classes get weight "
@@ -318,20 +359,23 @@ def _weights(record: Record) -> str:
     body = []
     for c, last in _spans(range(num_classes), absent):
         note = " (void)" if c in void else "" if pixels.get(c, 0) else " (absent)"
-        start = (
-            _range_cells(c, last)
-            if last != c
-            else f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
-            f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c) + note)}</td>'
-        )
         body.append(
-            start
-            + _num_cell(shares.get(c), _share(shares.get(c)))
-            + "".join(
-                _num_cell(s["weights"][c], _number(s["weights"][c]), " weight") for s in schemes
+            Row(
+                (
+                    IdCell(c, last),
+                    _range_name_cell(c, last)
+                    if last != c
+                    else NameCell(_name(record, c), _name(record, c) + note),
+                    NumCell(shares.get(c), _share(shares.get(c)), "", "share"),
+                    *(
+                        NumCell(s["weights"][c], _number(s["weights"][c]), " weight", "number")
+                        for s in schemes
+                    ),
+                ),
+                "range" if last != c else None,
             )
-            + "</tr>"
         )
+    table = table_body("weights-table", body)
     descriptions = "".join(
         f"<li><b>{escape(s['scheme'])}</b>: {escape(s['summary'])} "
         f"<code>{escape(_parameters(s['parameters']))}</code></li>"
@@ -346,9 +390,10 @@ def _weights(record: Record) -> str:
         f"<code>mfb weights ... --scheme NAME --normalize {escape(normalize)}</code>.</p>"
         f'<figure class="chart">{_weights_chart(record)}<figcaption>Weight of each present '
         "class (log scale), classes from most to fewest pixels.</figcaption></figure>"
-        f'<table id="weights-table" class="sortable"><thead><tr><th data-type="num">Id</th>'
+        f'<table id="weights-table" class="sortable{table.css}"><thead><tr>'
+        '<th data-type="num">Id</th>'
         '<th data-type="text">Class</th><th data-type="num">Share of labelled</th>'
-        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"{head}</tr></thead>{table.tbody}</table>{table.after}"
         f'<ul class="meta">{descriptions}</ul></section>'
     )
 
@@ -383,7 +428,7 @@ def _weights_chart(record: Record) -> str:
     for n, s in enumerate(schemes):
         colour = SCHEME_COLOURS[n % len(SCHEME_COLOURS)]
         points = " ".join(
-            f"{x(i):.1f},{y(s['weights'][r['id']]):.1f}" for i, r in enumerate(classes)
+            f"{x(i):.1f},{y(s['weights'][classes[i]['id']]):.1f}" for i in _drawn(len(classes))
         )
         parts.append(
             f'<g class="series" data-scheme="{escape(s["scheme"])}"><polyline points="{points}" '
@@ -404,7 +449,7 @@ def _weights_chart(record: Record) -> str:
             f"{escape(s['scheme'])}</text>"
         )
     parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + _note(_drawn_note(len(classes)))
 
 
 #: Left margin of the log-scale charts (room for the tick labels); legends start there.
@@ -452,6 +497,33 @@ def _power(exponent: int) -> str:
     return f"{10.0**exponent:g}" if -3 <= exponent <= 4 else f"1e{exponent}"
 
 
+def _heat_levels(share: Sequence[Sequence[float]]) -> list[str]:
+    """Per colour level, one SVG path in cell units: a horizontal stroke through the middle
+    of each run of cells of that level in a row, moves relative (a few bytes a cell)."""
+    paths: list[list[str]] = [[] for _ in _HEAT]
+    for i, row in enumerate(share):
+        ends: dict[int, int] = {}  # level -> where its last run in this row ended
+        j = 0
+        while j < len(row):
+            if row[j] <= 0:
+                j += 1
+                continue
+            level = min(len(_HEAT) - 1, int(row[j] * len(_HEAT)))
+            start = j
+            while (
+                j < len(row)
+                and row[j] > 0
+                and min(len(_HEAT) - 1, int(row[j] * len(_HEAT))) == level
+            ):
+                j += 1
+            if level in ends:
+                paths[level].append(f"m{start - ends[level]} 0h{j - start}")
+            else:
+                paths[level].append(f"M{start} {i}.5h{j - start}")
+            ends[level] = j
+    return ["".join(p) for p in paths]
+
+
 def _cooc(record: Record) -> str:
     cooc = record["cooc"]
     order: list[int] = cooc["order"]
@@ -467,16 +539,7 @@ def _cooc(record: Record) -> str:
     margin = 110 if labelled else 8
     side = margin + cell * n
     pad = 60 if labelled else 4  # the last column's slanted label
-    levels: list[list[str]] = [[] for _ in _HEAT]
-    for i in range(n):
-        for j in range(n):
-            value = share[i][j]
-            if value > 0:
-                level = min(len(_HEAT) - 1, int(value * len(_HEAT)))
-                levels[level].append(
-                    f"M{margin + j * cell:.2f} {margin + i * cell:.2f}"
-                    f"h{cell:.2f}v{cell:.2f}h-{cell:.2f}z"
-                )
+    levels = _heat_levels(share)
     parts = [
         f'<svg id="cooc-chart" viewBox="0 0 {side + pad:.0f} {side + 4:.0f}" '
         f'width="{side + pad:.0f}" height="{side + 4:.0f}" role="img" '
@@ -485,9 +548,15 @@ def _cooc(record: Record) -> str:
         f'<rect x="{margin}" y="{margin}" width="{cell * n:.2f}" height="{cell * n:.2f}" '
         'fill="#ffffff" stroke="#bbbbbb"/>'
     ]
-    for colour, paths in zip(_HEAT, levels, strict=True):
-        if paths:
-            parts.append(f'<path fill="{colour}" d="{"".join(paths)}"/>')
+    # In cell units: each cell a stroke one cell wide, runs of a level in a row one stroke.
+    parts.append(f'<g transform="translate({margin} {margin}) scale({cell:.4f})">')
+    for colour, path in zip(_HEAT, levels, strict=True):
+        if path:
+            parts.append(
+                f'<path stroke="{colour}" stroke-width="1" fill="none" '
+                f'shape-rendering="crispEdges" d="{path}"/>'
+            )
+    parts.append("</g>")
     if labelled:
         font = min(11.0, cell * 0.8)
         for i, c in enumerate(order):
@@ -571,18 +640,21 @@ def _sampling(record: Record) -> str:
     def absent(c: int) -> bool:  # no pixel in the dataset, so none in any draw
         return shares[c] == 0 and all(not one.get(c) for one in sampled)
 
-    body = "".join(
-        (
-            _range_cells(c, last)
-            if last != c
-            else f'<tr data-id="{c}"><td class="num" data-value="{c}">{c}</td>'
-            f'<td data-value="{escape(_name(record, c))}">{escape(_name(record, c))}</td>'
+    body = [
+        Row(
+            (
+                IdCell(c, last),
+                _range_name_cell(c, last)
+                if last != c
+                else NameCell(_name(record, c), _name(record, c)),
+                NumCell(shares[c], _share(shares[c]), "", "share"),
+                *(NumCell(one.get(c), _share(one.get(c)), "", "share") for one in sampled),
+            ),
+            "range" if last != c else None,
         )
-        + _num_cell(shares[c], _share(shares[c]))
-        + "".join(_num_cell(one.get(c), _share(one.get(c))) for one in sampled)
-        + "</tr>"
         for c, last in _spans(list(shares), absent)
-    )
+    ]
+    table = table_body("sampling-table", body)
     notes = "".join(
         f"<li><b>{escape(s['scheme'])}</b>: "
         + (
@@ -602,9 +674,10 @@ def _sampling(record: Record) -> str:
         f'<figure class="chart">{_sampling_chart(record, shares, schemes, sampled)}'
         "<figcaption>Pixel share of each present class (log scale), dataset and drawn sample, "
         "classes from most to fewest pixels.</figcaption></figure>"
-        '<table id="sampling-table" class="sortable"><thead><tr><th data-type="num">Id</th>'
+        f'<table id="sampling-table" class="sortable{table.css}"><thead><tr>'
+        '<th data-type="num">Id</th>'
         '<th data-type="text">Class</th><th data-type="num">Dataset share</th>'
-        f"{columns}</tr></thead><tbody>{body}</tbody></table>"
+        f"{columns}</tr></thead>{table.tbody}</table>{table.after}"
         f'<ul class="meta">{notes}</ul></section>'
     )
 
@@ -638,7 +711,9 @@ def _sampling_chart(
     radius = 2.5 if len(classes) <= MAX_LABELLED_CLASSES else 1.2
     for n, (label, colour, value) in enumerate(series):
         shown = [(i, value[c]) for i, c in enumerate(classes) if value.get(c, 0) > 0]
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in shown)
+        points = " ".join(
+            f"{x(i):.1f},{y(v):.1f}" for i, v in (shown[k] for k in _drawn(len(shown)))
+        )
         dash = ' stroke-dasharray="4 3"' if n == 0 else ""
         parts.append(
             f'<g class="series" data-scheme="{escape(label)}"><polyline points="{points}" '
@@ -654,7 +729,7 @@ def _sampling_chart(
             f'<text x="{_LEFT + 22 + 140 * n}" y="15" class="tick">{escape(label)}</text>'
         )
     parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + _note(_drawn_note(len(classes)))
 
 
 def _splits(record: Record) -> str:
@@ -678,8 +753,15 @@ def _splits(record: Record) -> str:
         f'<li class="flag" data-id="{m["id"]}"><b>{escape(_name(record, m["id"]))}</b> '
         f"(id {m['id']}): present in {escape(', '.join(m['present_in']))}, missing from "
         f"{escape(', '.join(m['missing_from']))}</li>"
-        for m in splits["missing"]
+        for m in splits["missing"][:MAX_LISTED_MISSING]
     )
+    more = len(splits["missing"]) - MAX_LISTED_MISSING
+    if more > 0:
+        flagged += (
+            f'<li class="more">... and {more:,} more (ids '
+            f"{id_list(m['id'] for m in splits['missing'][MAX_LISTED_MISSING:])}), each flagged "
+            "\N{WARNING SIGN} in the table below</li>"
+        )
     position = {row["id"]: index for index, row in enumerate(parts[0]["classes"])}
 
     def absent(label: int) -> bool:  # in no split
@@ -689,35 +771,32 @@ def _splits(record: Record) -> str:
     for label, last in _spans(list(position), absent):
         index = position[label]
         flag = label in missing
-        cells = []
-        for p in parts:
-            value = p["classes"][index]["share_of_labelled"]
-            width = (
-                100
-                * value
-                / max(
-                    (q["classes"][i]["share_of_labelled"] or 0 for q in parts for i in [index]),
-                    default=1,
-                )
-                if value
-                else 0.0
-            )
-            cells.append(
-                f'<td class="num splitcell" data-value="{_attr(value)}">'
-                f'<div class="bar" style="width:{width:.2f}%;background:{_colour(record, label)}">'
-                f"</div><span>{_share(value)}</span></td>"
-            )
+        values = [p["classes"][index]["share_of_labelled"] for p in parts]
+        top = max((v or 0 for v in values), default=1)
         body.append(
-            (
-                _range_cells(label, last)
-                if last != label
-                else f'<tr data-id="{label}"{" class=flag" if flag else ""}>'
-                f'<td class="num" data-value="{label}">{label}</td>'
-                f'<td data-value="{escape(_name(record, label))}">'
-                f"{'⚠ ' if flag else ''}{escape(_name(record, label))}</td>"
+            Row(
+                (
+                    IdCell(label, last),
+                    _range_name_cell(label, last)
+                    if last != label
+                    else NameCell(
+                        _name(record, label),
+                        ("\N{WARNING SIGN} " if flag else "") + _name(record, label),
+                    ),
+                    *(
+                        SplitCell(
+                            value,
+                            100 * value / top if value else 0.0,
+                            _colour(record, label),
+                            _share(value),
+                        )
+                        for value in values
+                    ),
+                ),
+                "range" if last != label else "flag" if flag else None,
             )
-            + f"{''.join(cells)}</tr>"
         )
+    table = table_body("splits-table", body)
     images = "".join(_num_cell(p["images"], _int(p["images"])) for p in parts)
     return (
         '<section id="splits"><h2>Splits</h2>'
@@ -727,10 +806,11 @@ def _splits(record: Record) -> str:
         "<h3>Classes present in one split and missing from another</h3>"
         + (f'<ul id="missing-classes">{flagged}</ul>' if flagged else "<p>None.</p>")
         + '<h3>Share of labelled pixels per split</h3><table id="splits-table" '
-        'class="sortable"><thead><tr><th data-type="num">Id</th><th data-type="text">Class</th>'
+        f'class="sortable{table.css}"><thead><tr><th data-type="num">Id</th>'
+        '<th data-type="text">Class</th>'
         + "".join(f'<th data-type="num">{escape(n)}</th>' for n in names)
-        + f"</tr></thead><tbody>{''.join(body)}</tbody><tfoot><tr><td></td><td>Images</td>"
-        f"{images}</tr></tfoot></table></section>"
+        + f"</tr></thead>{table.tbody}<tfoot><tr><td></td><td>Images</td>"
+        f"{images}</tr></tfoot></table>{table.after}</section>"
     )
 
 
@@ -755,11 +835,14 @@ def _check(check: Record | None) -> str:
     for item in check["bad_files"]:
         lines.append(f"unreadable: {item['path']}: {item['problem']}")
     lines += [f"empty file: {p}" for p in check["empty_files"]]
-    for item in check["out_of_range"]:
+    for item in check["out_of_range"][:MAX_SHOWN]:
         lines.append(
             f"label {item['label']} out of range in {len(item['files'])} file(s): "
             + ", ".join(item["files"][:5])
         )
+    if len(check["out_of_range"]) > MAX_SHOWN:
+        rest = [item["label"] for item in check["out_of_range"][MAX_SHOWN:]]
+        lines.append(f"{len(rest):,} more labels out of range: {id_list(rest)}")
     lines += [
         f"looks interpolated or JPEG-compressed: {item['path']} "
         f"({item['blend_share']:.1%} of boundary pixels blended)"
@@ -832,10 +915,12 @@ margin-right:6px;vertical-align:middle}
 button{font:inherit;padding:2px 10px;border:1px solid #8a98a8;border-radius:4px;
 background:#fff;cursor:pointer}
 .empty{color:var(--muted)}.error{color:#c0392b}
+.pager{margin:4px 0 12px;color:var(--muted);font-size:12.5px}.pager input{width:7em}
+tr.target td{background:#fff3b0}
 @page{size:A4;margin:12mm}
 @media print{
  body{font-size:10px}.meta{font-size:9px}header{background:none;padding:0 0 6px}
- nav,.controls,#cooc-hover{display:none}
+ nav,.controls,.pager,#cooc-hover{display:none}
  main{max-width:none;padding:0}table{font-size:8.5px;width:100%}
  th{position:static;white-space:normal}th,td{padding:2px 4px}
  tr,figure,.stat{break-inside:avoid}h2,h3{break-after:avoid}
@@ -854,6 +939,121 @@ function value(cell,type){
   if(type==="num"){return v===null||v===""?-Infinity:parseFloat(v);}
   return (v===null?cell.textContent:v).toLowerCase();
 }
+var NONE="\u2013",DASH="\u2013",PAGE=%PAGE%;
+function esc(t){
+  return String(t).replace(/&/g,"&amp;").replace(/</g,"&lt;").replace(/>/g,"&gt;")
+    .replace(/"/g,"&quot;").replace(/'/g,"&#x27;");
+}
+function trim(t){return t.indexOf(".")<0?t:t.replace(/0+$/,"").replace(/\.$/,"");}
+function g(v,digits){  /* Python's format(v, ".<digits>g") */
+  if(v===0){return "0";}
+  var e=parseInt(v.toExponential(digits-1).split("e")[1],10);
+  if(e<-4||e>=digits){
+    var m=trim(v.toExponential(digits-1).split("e")[0]),a=Math.abs(e);
+    return m+"e"+(e<0?"-":"+")+(a<10?"0":"")+a;
+  }
+  return trim(v.toFixed(Math.max(0,digits-1-e)));
+}
+function int(v){return v===null?NONE:String(v).replace(/\B(?=(\d{3})+(?!\d))/g,",");}
+function share(v){
+  if(v===null){return NONE;}
+  var p=v*100;
+  return p===0||p>=0.01?p.toFixed(2)+"%":g(p,2)+"%";
+}
+var FORMS={int:int,share:share,number:function(v){return v===null?NONE:g(v,4);}};
+function each(v,i){  /* one value, a list, or names and a code per row */
+  return Array.isArray(v)?v[i]:v!==null&&typeof v==="object"?v.names[v.codes[i]]:v;
+}
+function cell(col,i,scale,first,last){
+  var v=col.values?col.values[i]:null,value=v===null?"":String(v);
+  if(col.type==="id"){
+    return '<td class="num" data-value="'+v+'">'+v+(last!==v?DASH+last:"")+"</td>";
+  }
+  if(col.type==="name"){
+    if(v===null){
+      v=first===last?String(first):"absent: "+first+"-"+last+" ("+int(last-first+1)+" classes)";
+    }
+    var swatch=each(col.swatch,i)?'<span class="swatch" style="background:'+
+      esc(each(col.swatch,i))+'"></span>':"";
+    var badges=(col.badges?col.badges.names[col.badges.codes[i]]:[]).map(function(b){
+      return '<span class="badge '+esc(b[0])+'">'+esc(b[1])+"</span>";}).join("");
+    var text=col.text&&col.text[i]!==null?col.text[i]:v;
+    return '<td data-value="'+esc(v)+'">'+swatch+esc(text)+(each(col.space,i)?" ":"")+
+      badges+"</td>";
+  }
+  if(col.type==="bar"){
+    var span=col.top?Math.log10(col.top/col.low):0;
+    var lin=col.top?100*v/col.top:0,log=v>0&&span?100*Math.log10(v/col.low)/span:0;
+    return '<td class="barcell" data-value="'+value+'"><div class="bar" data-lin="'+
+      lin.toFixed(3)+'" data-log="'+log.toFixed(3)+'" style="width:'+
+      (scale==="log"?log:lin).toFixed(3)+"%;background:"+esc(each(col.colour,i))+
+      '"></div></td>';
+  }
+  if(col.type==="split"){
+    return '<td class="num splitcell" data-value="'+value+'"><div class="bar" style="width:'+
+      col.width[i].toFixed(2)+"%;background:"+esc(each(col.colour,i))+'"></div><span>'+
+      share(v)+"</span></td>";
+  }
+  var text=col.form?FORMS[col.form](v):col.text[i];
+  return '<td class="num'+esc(each(col.css,i))+'" data-value="'+value+'">'+esc(text)+"</td>";
+}
+function paged(table){
+  var island=document.getElementById(table.id+"-data");
+  var pager=document.querySelector('.pager[data-table="'+table.id+'"]');
+  if(!island||!pager){return;}
+  var data=JSON.parse(island.textContent),cols=data.columns,ids=cols[0];
+  var n=ids.values.length,order=[],start=0,target=-1;
+  for(var k=0;k<n;k++){order.push(k);}
+  var prev=pager.querySelector(".prev"),next=pager.querySelector(".next");
+  var status=pager.querySelector(".pager-status"),go=pager.querySelector(".goto");
+  function row(i,scale){
+    var css=each(data.css,i)||"",first=ids.values[i],last=ids.last?ids.last[i]:first;
+    if(i===target){css=css?css+" target":"target";}
+    return "<tr"+(css?' class="'+css+'"':"")+' data-id="'+first+'"'+
+      (last!==first?' data-last="'+last+'"':"")+
+      (each(data.kind,i)?' data-kind="'+esc(each(data.kind,i))+'"':"")+">"+
+      cols.map(function(col){return cell(col,i,scale,first,last);}).join("")+"</tr>";
+  }
+  function render(){
+    var end=Math.min(n,start+PAGE),html=[],scale=table.getAttribute("data-scale");
+    for(var k=start;k<end;k++){html.push(row(order[k],scale));}
+    table.tBodies[0].innerHTML=html.join("");
+    status.textContent="rows "+int(start+1)+DASH+int(end)+" of "+int(n);
+    prev.disabled=start===0;next.disabled=end>=n;
+  }
+  table.sortRows=function(column,type,down){
+    var col=cols[column];
+    function key(i){
+      var v=col.values?col.values[i]:null;
+      if(type==="num"){return v===null?-Infinity:v;}
+      if(v===null){  /* a name that is the id, or a run's text */
+        var a=ids.values[i],b=ids.last?ids.last[i]:a;
+        v=a===b?String(a):"absent: "+a+"-"+b+" ("+int(b-a+1)+" classes)";
+      }
+      return String(v).toLowerCase();
+    }
+    order.sort(function(a,b){
+      var x=key(a),y=key(b),o=x<y?-1:x>y?1:0;
+      return o===0?ids.values[a]-ids.values[b]:down?-o:o;
+    });
+    start=0;render();
+  };
+  table.redraw=render;
+  prev.addEventListener("click",function(){start=Math.max(0,start-PAGE);render();});
+  next.addEventListener("click",function(){if(start+PAGE<n){start+=PAGE;}render();});
+  go.addEventListener("change",function(){
+    var x=parseInt(go.value,10);
+    for(var i=0;i<n;i++){
+      var last=ids.last?ids.last[i]:ids.values[i];
+      if(ids.values[i]<=x&&x<=last){
+        target=i;start=Math.floor(order.indexOf(i)/PAGE)*PAGE;render();return;
+      }
+    }
+    status.textContent="id "+go.value+" is not in this table";
+  });
+  render();
+}
+document.querySelectorAll("table.paged").forEach(paged);
 document.querySelectorAll("table.sortable").forEach(function(table){
   var heads=table.tHead.rows[0].cells;
   Array.prototype.forEach.call(heads,function(th,column){
@@ -863,6 +1063,7 @@ document.querySelectorAll("table.sortable").forEach(function(table){
       var down=now===null?type==="num":now==="ascending";
       Array.prototype.forEach.call(heads,function(h){h.removeAttribute("aria-sort");});
       th.setAttribute("aria-sort",down?"descending":"ascending");
+      if(table.sortRows){table.sortRows(column,type,down);return;}
       var body=table.tBodies[0];
       var rows=Array.prototype.slice.call(body.rows);
       rows.sort(function(a,b){
@@ -887,6 +1088,7 @@ if(toggle){toggle.addEventListener("click",function(){
   table.querySelectorAll(".bar").forEach(function(bar){
     bar.style.width=bar.getAttribute(next==="log"?"data-log":"data-lin")+"%";
   });
+  if(table.redraw){table.redraw();}
 });}
 var heat=document.getElementById("cooc-chart"),data=document.getElementById("cooc-data");
 if(heat&&data){
@@ -905,3 +1107,4 @@ if(heat&&data){
 }
 })();
 """
+JS = JS.replace("%PAGE%", str(PAGE_ROWS))

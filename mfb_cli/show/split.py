@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import MfbError, Param
+from ..id_list import id_list
 from .serialize import to_json
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ def effect_table(record: Record) -> str:
         lines += _wrapped(f"  {label:<10}  {values}; {worst}", " " * 14)
     for label, effect in (("stratified", stratified), ("random", random)):
         missing = "; ".join(
-            _kept(f"{p['name']} lacks {', '.join(map(str, p['missing']))}")
+            _kept(f"{p['name']} lacks {id_list(p['missing'])}")
             for p in effect["parts"]
             if p["missing"]
         )

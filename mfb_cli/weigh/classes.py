@@ -18,10 +18,11 @@ import numpy as np
 from ..class_set import ClassSet, check_vector_length
 from ..count.label_check import LabelCheck
 from ..errors import LabelRangeError, OptionError, Param, spelled
+from ..id_list import id_list
 from .spec import LabelSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
     from .._types import Int64Array
     from ..count.counts import ClassCounts
@@ -265,7 +266,7 @@ def layout_warnings(stats: ClassStats) -> tuple[str, ...]:
         )
     absent = [c for c in stats.absent if c != suspect and c != void]
     if absent:
-        messages.append(f"classes never seen, given weight 0: {id_ranges(absent)}")
+        messages.append(f"classes never seen, given weight 0: {id_list(absent)}")
     return tuple(messages)
 
 
@@ -307,10 +308,6 @@ def likely_void_ignore_value(stats: ClassStats) -> int | None:
     return top if not below or below[-1] < top // 2 else None
 
 
-#: Longest id list a message shows before it is cut (warnings stay about 200 characters).
-_MAX_RANGES_TEXT = 120
-
-
 # Values datasets use to mark "no class" (VOC's and Cityscapes' 255, 16-bit rasters' 65535).
 _USUAL_IGNORE_VALUES = (255, 65535)
 
@@ -329,22 +326,3 @@ def likely_ignore_value(stats: ClassStats) -> int | None:
         return None
     below = [c for c in range(top) if stats.pixels[c] > 0]
     return top if not below or below[-1] < top // 2 else None
-
-
-def id_ranges(ids: Iterable[int], limit: int = _MAX_RANGES_TEXT) -> str:
-    """'1, 3-7, 9': sorted ids with runs shortened, cut after ``limit`` characters."""
-    parts: list[str] = []
-    run: list[int] = []
-    values = sorted(ids)
-    for value in values:
-        if run and value != run[-1] + 1:
-            parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-            run = []
-        run.append(value)
-    if run:
-        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-    text = ", ".join(parts)
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(", ", 1)[0]
-    return f"{cut}, ... ({len(values)} ids)"

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..count.geometry import extent_edges
 from ..count.geometry_counts import AXES
+from ..id_list import id_list
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -290,4 +291,4 @@ def suggest_crop(rare: list[ClassShape], axes: int) -> CropSize | None:
 
 
 def _ids(shapes: list[ClassShape]) -> str:
-    return ", ".join(str(s.id) for s in shapes)
+    return id_list(s.id for s in shapes)

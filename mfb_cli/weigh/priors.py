@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import LabelRangeError
+from ..id_list import id_list
 
 if TYPE_CHECKING:
     from .classes import ClassStats
@@ -58,6 +59,6 @@ def class_priors(stats: ClassStats) -> ClassPriors:
     if absent:
         warnings.append(
             f"classes without pixels get log prior log({floor:.3g}) (half a pixel's share), "
-            f"not -inf: {', '.join(map(str, absent))}"
+            f"not -inf: {id_list(absent)}"
         )
     return ClassPriors(prior, log_prior, floor, floored, tuple(warnings))

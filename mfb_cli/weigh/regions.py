@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MfbError
+from ..id_list import id_list
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -67,8 +68,8 @@ def refuse_overlapping(regions: Regions, source: str) -> None:
             shared = sorted(set(first_ids) & set(second_ids))
             if shared:
                 raise MfbError(
-                    f"{source} defines overlapping regions ('{first}' {list(first_ids)} and "
-                    f"'{second}' {list(second_ids)} share id {shared[0]}): each is a sigmoid "
+                    f"{source} defines overlapping regions ('{first}' {id_list(first_ids)} and "
+                    f"'{second}' {id_list(second_ids)} share id {shared[0]}): each is a sigmoid "
                     "output (nnU-Net trains them with binary cross-entropy and Dice), and a "
                     "softmax loss has no class weight for them; see the per-region statistics "
                     "of 'mfb histogram -f json'"

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import OptionError, Param, spelled
+from ..id_list import id_list
 from .priors import scan_warnings_of
 from .sampling_schemes import ROUNDINGS, SAMPLING_SCHEMES
 
@@ -197,7 +198,7 @@ def _rare_class(
     if empty:
         warnings.append(
             spelled(
-                f"rare-class: classes {empty} have no image with more than ",
+                f"rare-class: classes {id_list(empty)} have no image with more than ",
                 Param("min_pixels", min_pixels),
                 " pixels; they are left out and P(c) renormalised over the rest "
                 "(DAFormer itself stops at an assert: lower min_pixels there)",

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 
 from ..count.label_check import LabelCheck
 from ..errors import LabelRangeError, MfbError, OptionError, Param
+from ..id_list import MAX_SHOWN, id_list
 from .divergence import js_divergence
 from .priors import scan_warnings_of
 
@@ -958,10 +959,10 @@ def _missing_text(
     held = "; ".join(
         f"{c}: {_many(effect.class_images[index[c]], 'image')}"
         + (f" in {_many(units_with[c], 'group')}" if grouped else "")
-        for c in part.missing
-    )
+        for c in part.missing[:MAX_SHOWN]
+    ) + ("; ..." if len(part.missing) > MAX_SHOWN else "")
     return (
-        f"{where} holds no image of classes {list(part.missing)} ({held}): no {unit} holding "
+        f"{where} holds no image of classes {id_list(part.missing)} ({held}): no {unit} holding "
         f"them could move there without its own part losing a class"
     )
 

@@ -29,6 +29,7 @@ from mfb_cli.show.serialize import to_json
 from mfb_cli.weigh.classes import class_stats
 from mfb_cli.weigh.schemes import SCHEMES
 from mfb_cli.weigh.spec import LabelSpec
+from mfb_cli.weigh.weights import class_weights
 
 from ..conftest import save_mask
 
@@ -458,7 +459,21 @@ def sixteen_bit_mask(folder: Path) -> Path:
 SPANS_65535 = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 6), (7, 7), (8, 65534), (65535, 65535)]
 
 
+def island(page: str, table: str) -> dict | None:
+    """The data island a long table's rows are drawn from, or None for an HTML table."""
+    found = re.search(rf'<script type="application/json" id="{table}-data">(.*?)</script>', page)
+    return json.loads(found[1]) if found else None
+
+
+def island_column(data: dict, index: int) -> list:
+    return data["columns"][index]["values"]
+
+
 def spans_of(page: str, table: str) -> list[tuple[int, int]]:
+    data = island(page, table)
+    if data is not None:
+        ids = data["columns"][0]
+        return list(zip(ids["values"], ids["last"] or ids["values"], strict=True))
     rows = re.findall(rf'id="{table}".*?</table>', page, re.DOTALL)[0]
     found = []
     for tag in re.findall(r"<tr[^>]*data-id=[^>]*>", rows):
@@ -521,7 +536,92 @@ def test_page_size_grows_with_the_present_classes_not_the_vector(tmp_path):
     assert len(spans) == 2 * 1024  # each present class, then the run up to the next
     assert spans[:3] == [(0, 0), (1, 63), (64, 64)] and spans[-1] == (65473, 65535)
     assert spans_of(page, "weights-table") == spans
-    assert len(page.encode()) < 1024 * 3_000 + 200_000, len(page.encode())
+    assert len(page.encode()) < 1_000_000, len(page.encode())  # 2.5 MB as HTML rows
+    assert 'class="sortable paged"' in page and "<tbody></tbody>" in page
+    # class k > 0 (id 64k) has k + 1 pixels in its own image and 2 in image k - 1's
+    data = island(page, "distribution-table")
+    pixels = dict(zip(island_column(data, 0), island_column(data, 2), strict=True))
+    assert (pixels[64 * 5], pixels[64 * 9], pixels[1]) == (6 + 2, 10 + 2, 0)
+
+
+# -- the worst case: 4,096 classes present (a scan's limit) scattered over 65,536 ids ------
+
+
+def worst_case_images(path: Path, images: int = 100, seed: int = 7) -> dict[int, list[int]]:
+    """A per-image file of ``images`` images over 4,096 ids scattered over 0..65535 (every
+    16th), each image holding 41 ids of its own and 250 drawn at random, pixels at random:
+    every table has 8,192 rows and the co-occurrence shares are all different. Returns each
+    id's pixels per image, for the expected numbers."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(0, 65536, 16)
+    held: dict[int, list[int]] = {int(c): [] for c in ids}
+    lines = [json.dumps({"mfb_per_image": 1, "label_mapping": {}})]
+    for k in range(images):
+        chosen = np.union1d(ids[k::images], rng.choice(ids, 250, replace=False))
+        pixels = rng.integers(1, 1_000_000, size=len(chosen))
+        for c, n in zip(chosen.tolist(), pixels.tolist(), strict=True):
+            held[c].append(n)
+        lines.append(
+            json.dumps({"image": f"{k}.png", "ids": chosen.tolist(), "pixels": pixels.tolist()})
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return held
+
+
+def images_of(path: Path) -> list[tuple[list[int], list[int]]]:
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    return [(row["ids"], row["pixels"]) for row in map(json.loads, lines)]
+
+
+#: The page's size for any input of one dataset (65,536 ids, up to 4,096 present).
+MAX_PAGE_BYTES = 3_000_000
+
+
+def test_the_worst_case_page_stays_under_3_mb_with_every_class(tmp_path):
+    held = worst_case_images(tmp_path / "images.jsonl")
+    page_path = tmp_path / "worst.html"
+    result = run(
+        "report", "--from", tmp_path / "images.jsonl", "--num-classes", 65536, "-o", page_path
+    )
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    assert len(page.encode()) <= MAX_PAGE_BYTES, len(page.encode())
+    documented = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    row = "| 4,096 classes present (a scan's limit) scattered over 65,536 ids, 100 images |"
+    assert f"{row} {len(page.encode()) / 1e6:.1f} MB |" in documented
+    expected = {(c, c) for c in held} | {(c + 1, min(c + 15, 65535)) for c in held}
+    for table in ("distribution-table", "weights-table", "sampling-table"):
+        assert set(spans_of(page, table)) == expected, table  # every class and run
+    # Pixels and images of every class, summed here from the file written above.
+    data = island(page, "distribution-table")
+    ids = island_column(data, 0)
+    assert dict(zip(ids, island_column(data, 2), strict=True)) == {
+        **{c: sum(n) for c, n in held.items()},
+        **{c + 1: 0 for c in held},
+    }
+    assert dict(zip(ids, island_column(data, 4), strict=True)) == {
+        **{c: len(n) for c, n in held.items()},
+        **{c + 1: 0 for c in held},
+    }
+    total = sum(sum(n) for n in held.values())
+    shares = dict(zip(ids, island_column(data, 3), strict=True))
+    assert all(shares[c] == sum(n) / total for c, n in held.items())
+    # Each weight column equals the library's weights of the same counts, exactly.
+    accumulator = CountsAccumulator()
+    for ids_of, pixels_of in images_of(tmp_path / "images.jsonl"):
+        accumulator.add(np.array(ids_of, np.int64), np.array(pixels_of, np.int64))
+    stats = class_stats(accumulator.result(), LabelSpec.of(65536))
+    weights = island(page, "weights-table")
+    for index, scheme in enumerate(SCHEMES, start=3):
+        expected_weights = list(class_weights(stats, scheme, normalize="mean"))
+        column = dict(zip(island_column(weights, 0), island_column(weights, index), strict=True))
+        assert column == {c: expected_weights[c] for c in column}, scheme
+    # The charts join at most 1,000 classes; the heat map keeps its 200 classes.
+    assert "The lines join 1,000 of the 4,096 classes" in page
+    assert "3896 classes with the fewest pixels are left out" in page
+    # The summary and the warnings name a few ids and count the rest.
+    assert "61,440: ids 1-15, 17-31, 33-47" in page
+    assert re.search(r"ids [\d, -]+ \.\.\. and 61,\d{3} more", page)
 
 
 # -- warnings suggest only options mfb report has ----------------------------------------

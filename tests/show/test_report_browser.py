@@ -8,15 +8,17 @@ request the page makes is recorded and refused; only the page's own file:// URL 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from mfb_cli.cli import cli
+from mfb_cli.show.report_tables import PAGE_ROWS
 from mfb_cli.weigh.schemes import SCHEMES
 
-from .test_report import A, B, ade_like, counts_of, write_stats
+from .test_report import A, B, ade_like, counts_of, images_of, write_stats
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -279,13 +281,113 @@ def test_a_page_of_65536_classes_loads_with_absent_ranges(browser, tmp_path):
     ids = page.eval_on_selector_all(ROWS, "r => r.map(x => +x.dataset.id)")
     assert ids == [0, 1, 3, 7, 65535, 2, 4, 8]  # ties (1 pixel, 0 pixels) by id
 
-    # 1,024 present classes among 65,536 ids, an absent run after each: 2,048 rows a table.
+    # 1,024 present classes among 65,536 ids, an absent run after each: 2,048 rows a table,
+    # drawn by the script a page at a time.
     stats = write_stats(tmp_path / "scattered.json", scattered(1024, 64), 1024)
     many = tmp_path / "scattered.html"
     run("report", "--from", stats, "--num-classes", 65536, "-o", many, "-q")
     page = browser.open(many)
     for table in ("distribution", "weights"):
-        assert page.locator(f"#{table}-table tbody tr").count() == 2048
+        assert page.locator(f"#{table}-table tbody tr").count() == PAGE_ROWS
+        status = page.inner_text(f'.pager[data-table="{table}-table"] .pager-status')
+        assert status == "rows 1\N{EN DASH}100 of 2,048"
     assert page.locator("#weights-chart polyline").count() == len(SCHEMES)
     assert browser.errors == []
     assert set(browser.requests) == {path.resolve().as_uri(), many.resolve().as_uri()}
+
+
+def row_cells(page, table: str, label: int) -> list[str]:
+    """The data-value of each cell of the row of ``label``, reached with 'Go to id'."""
+    pager = f'.pager[data-table="{table}"]'
+    page.fill(f"{pager} .goto", str(label))
+    page.dispatch_event(f"{pager} .goto", "change")
+    return page.eval_on_selector(
+        f"#{table} tbody tr.target", "r => [...r.cells].map(c => c.dataset.value)"
+    )
+
+
+def test_the_worst_case_page_loads_and_pages_in_chromium(browser, tmp_path):
+    """4,096 classes scattered over 65,536 ids (a scan's limit), with sampling: under 3 MB,
+    no console error, and the numbers of classes checked against sums made here."""
+    from .test_report import MAX_PAGE_BYTES, worst_case_images
+
+    held = worst_case_images(tmp_path / "images.jsonl")
+    path = tmp_path / "worst.html"
+    run("report", "--from", tmp_path / "images.jsonl", "--num-classes", 65536, "-o", path, "-q")
+    assert path.stat().st_size <= MAX_PAGE_BYTES
+    page = browser.open(path)
+    for table in ("distribution", "weights", "sampling"):
+        assert page.locator(f"#{table}-table tbody tr").count() == PAGE_ROWS
+        status = page.inner_text(f'.pager[data-table="{table}-table"] .pager-status')
+        assert status == "rows 1\N{EN DASH}100 of 8,192", table
+    images = len(images_of(tmp_path / "images.jsonl"))
+    total = sum(sum(n) for n in held.values())
+    for label in (0, 16, 4096, 37792, 65520):
+        cells = row_cells(page, "distribution-table", label)
+        assert int(cells[0]) == label
+        assert int(cells[2]) == sum(held[label])  # pixels
+        assert float(cells[3]) == sum(held[label]) / total  # share of labelled
+        assert int(cells[4]) == len(held[label])  # images
+        assert float(cells[5]) == len(held[label]) / images
+        shown = page.inner_text("#distribution-table tbody tr.target td:nth-child(3)")
+        assert shown == f"{sum(held[label]):,}"
+    # An absent run is one row: 'Go to id' inside it finds it.
+    cells = row_cells(page, "distribution-table", 40010)
+    assert int(cells[0]) == 40001 and int(cells[2]) == 0
+    assert page.inner_text("#distribution-table tbody tr.target td:nth-child(2)") == (
+        "absent: 40001-40015 (15 classes)"
+    )
+    # Sorting by pixels runs over every row, not the page shown: the largest class first.
+    page.click("#distribution-table th:nth-child(3)")
+    top = max(held, key=lambda c: (sum(held[c]), -c))
+    assert page.eval_on_selector("#distribution-table tbody tr", "r => +r.dataset.id") == top
+    page.click('.pager[data-table="distribution-table"] .next')
+    status = page.inner_text('.pager[data-table="distribution-table"] .pager-status')
+    assert status == "rows 101\N{EN DASH}200 of 8,192"
+    before = page.get_attribute("#distribution-table", "data-scale")
+    page.click("#scale-toggle")  # the bars shown follow the scale, and those of later pages
+    after = page.get_attribute("#distribution-table", "data-scale")
+    assert {before, after} == {"log", "linear"}
+    page.click('.pager[data-table="distribution-table"] .next')
+    key = "data-log" if after == "log" else "data-lin"
+    bars = page.eval_on_selector_all(
+        "#distribution-table tbody .bar",
+        f"b => b.map(x => [parseFloat(x.style.width), +x.getAttribute('{key}')])",
+    )
+    assert len(bars) == PAGE_ROWS and all(a == b for a, b in bars)
+    assert page.locator("#cooc-chart path").count() > 0
+    assert browser.errors == []
+    assert browser.requests == browser.seen == [browser.url]
+
+
+def same_numbers(html: str) -> str:
+    return re.sub(r'data-value="([-0-9.e+]+)"', lambda m: f'data-value="{float(m[1])!r}"', html)
+
+
+def test_rows_drawn_by_the_script_equal_the_html_rows(browser, tmp_path, monkeypatch):
+    """The same 2,048-row tables written as HTML rows (the row limit lifted) and drawn by
+    the script from the data island: every row shown is the same element."""
+    from mfb_cli.show import report_tables
+
+    from .test_report import scattered
+
+    stats = write_stats(tmp_path / "scattered.json", scattered(1024, 64), 1024)
+    paged, whole = tmp_path / "paged.html", tmp_path / "whole.html"
+    run("report", "--from", stats, "--num-classes", 65536, "-o", paged, "-q")
+    monkeypatch.setattr(report_tables, "MAX_HTML_ROWS", 10**6)
+    run("report", "--from", stats, "--num-classes", 65536, "-o", whole, "-q")
+    rows = "r => r.map(x => [x.dataset.id, x.outerHTML])"
+    tables = ("distribution-table", "weights-table")
+    written = {
+        t: dict(browser.open(whole).eval_on_selector_all(f"#{t} tbody tr", rows)) for t in tables
+    }
+    page = browser.open(paged)
+    for table in tables:
+        assert len(written[table]) == 2048
+        for _ in range(3):  # the first three pages
+            drawn = page.eval_on_selector_all(f"#{table} tbody tr", rows)
+            assert len(drawn) == PAGE_ROWS
+            for label, html in drawn:  # data-value: the same number ('0.0' in JS is '0')
+                assert same_numbers(html) == same_numbers(written[table][label]), label
+            page.click(f'.pager[data-table="{table}"] .next')
+    assert browser.errors == []

@@ -196,7 +196,7 @@ def test_rare_class_min_pixels_is_strict_and_empty_classes_are_dropped():
     p0, p1 = e0 / (e0 + e1), e1 / (e0 + e1)
     assert result.probabilities == pytest.approx((p0 / 2, p0 / 2, 0.0, p1), abs=1e-15)
     assert result.class_probabilities[2] == 0.0
-    assert any("classes [2] have no image with more than" in w for w in result.warnings)
+    assert any("classes 2 have no image with more than" in w for w in result.warnings)
 
 
 def test_rare_class_refuses_when_no_class_has_an_image():

@@ -388,8 +388,7 @@ def test_a_class_a_part_lacks_is_a_warning():
     lacking = [p for p in split.effect.parts if p.missing == (1,)]
     assert len(lacking) == 2
     assert (
-        sum("holds no image of classes [1] (1: 1 image): no image" in w for w in split.warnings)
-        == 2
+        sum("holds no image of classes 1 (1: 1 image): no image" in w for w in split.warnings) == 2
     )
 
 

@@ -205,14 +205,6 @@ def test_the_median_class_weighs_one_when_the_count_is_odd(images):
         assert 1.0 in result.weights
 
 
-def test_id_ranges_shorten_runs():
-    from mfb_cli.weigh.classes import id_ranges
-
-    assert id_ranges([9, 1, 3, 4, 5, 6, 7]) == "1, 3-7, 9"
-    assert id_ranges([]) == ""
-    assert id_ranges([2]) == "2"
-
-
 @pytest.mark.parametrize(
     ("images", "spec", "expected"),
     [
