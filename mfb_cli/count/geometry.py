@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import MfbError, MissingExtraError, Param
 from .connectivity import DEFAULT_CONNECTIVITY, GEOMETRY_EXTRA_HINT, Connectivity
 from .kernels import histogram_of_array
+from .plane_runs import plane_components
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -144,6 +145,11 @@ def partition_geometry(
     if values.ndim not in (2, 3) or values.size == 0:
         raise MfbError(f"geometry needs a 2D or 3D image, not an array of shape {values.shape}")
     connect = Connectivity.of(connectivity).for_ndim(values.ndim)
+    if values.ndim == 2 and connect in (4, 8):
+        plane = plane_components(values, connect == 8)
+        if plane is not None:
+            found = (plane.key, plane.size, plane.low, plane.high)
+            return _binned(partition, values.shape, found, [_distinct_counts(plane.edge)])
     labelled, count = components_module().connected_components(
         values, connectivity=connect, return_N=True
     )
@@ -188,6 +194,15 @@ def _band(
         edge[tuple(before)] |= differs
         edge[tuple(after)] |= differs
     return starts, _histogram_where(context[inside], edge[inside])
+
+
+def _distinct_counts(values: npt.NDArray[Any]) -> tuple[Int64Array, Int64Array]:
+    """Distinct values of a 1D array and how often each occurs."""
+    if values.dtype.itemsize <= 2:
+        counts = np.bincount(values.view(f"u{values.dtype.itemsize}"), minlength=1)
+        present = np.flatnonzero(counts)
+        return present, counts[present]
+    return histogram_of_array(values)
 
 
 def _histogram_where(
@@ -252,44 +267,61 @@ class _Components:
     def geometry(
         self, partition: Partition, boundary: list[tuple[Int64Array, Int64Array]]
     ) -> ImageGeometry:
-        """Per key: components, pixels, size and extent bins, taken COMPONENTS_AT_ONCE
-        components at a time (their temporaries take about 80 bytes each)."""
-        keys, classes = partition.keys, partition.classes
-        found, ndim = len(keys), len(self.shape)
-        size_width = 64
-        extent_width = int(extent_bin(np.array([max(self.shape)]))[0]) + 1
-        components = np.zeros(found, dtype=np.int64)
-        size_bins = np.zeros((found, size_width), dtype=np.int64)
-        size_pixels = np.zeros(found * size_width, dtype=np.int64)
-        extent_bins = np.zeros((ndim, found, extent_width), dtype=np.int64)
-        for start in range(1, self.count + 1, COMPONENTS_AT_ONCE):
-            stop = min(start + COMPONENTS_AT_ONCE, self.count + 1)
-            where = np.searchsorted(keys, self.key[start:stop].astype(np.int64))
-            sizes = self.size[start:stop].astype(np.int64)
-            components += np.bincount(where, minlength=found)
-            flat = where * size_width + size_bin(sizes)
-            size_bins += np.bincount(flat, minlength=found * size_width).reshape(found, -1)
-            np.add.at(size_pixels, flat, sizes)  # integer sums: exact
-            for axis in range(ndim):
-                span = self.high[axis, start:stop].astype(np.int64) - self.low[axis, start:stop]
-                flat = where * extent_width + extent_bin(span + 1)
-                counted = np.bincount(flat, minlength=found * extent_width)
-                extent_bins[axis] += counted.reshape(found, -1)
-        on_boundary = np.zeros(found, dtype=np.int64)
-        for band_keys, band_counts in boundary:
-            np.add.at(on_boundary, np.searchsorted(keys, band_keys), band_counts)
-        pixel_table = size_pixels.reshape(found, size_width)
-        order = np.argsort(classes, kind="stable")
-        return ImageGeometry(
-            ids=classes[order],
-            pixels=pixel_table.sum(axis=1)[order],
-            components=components[order],
-            boundary=on_boundary[order],
-            size_bins=_trimmed(size_bins)[order],
-            size_pixels=_trimmed(pixel_table, size_bins)[order],
-            extent_bins=_trimmed(extent_bins)[:, order],
-            ndim=ndim,
+        """The image's geometry from the components gathered (numbered from 1)."""
+        return _binned(
+            partition,
+            self.shape,
+            (self.key[1:], self.size[1:], self.low[:, 1:], self.high[:, 1:]),
+            boundary,
         )
+
+
+def _binned(
+    partition: Partition,
+    shape: tuple[int, ...],
+    found_components: tuple[npt.NDArray[Any], ...],
+    boundary: list[tuple[Int64Array, Int64Array]],
+) -> ImageGeometry:
+    """Per key: components, pixels, size and extent bins, from the (key, size, low, high)
+    of every component, taken COMPONENTS_AT_ONCE at a time (about 80 bytes each)."""
+    key, size, low, high = found_components
+    keys, classes = partition.keys, partition.classes
+    found, ndim = len(keys), len(shape)
+    size_width = 64
+    extent_width = int(extent_bin(np.array([max(shape)]))[0]) + 1
+    components = np.zeros(found, dtype=np.int64)
+    size_bins = np.zeros(found * size_width, dtype=np.int64)
+    size_pixels = np.zeros(found * size_width, dtype=np.int64)
+    extent_bins = np.zeros((ndim, found * extent_width), dtype=np.int64)
+    for start in range(0, len(key), COMPONENTS_AT_ONCE):
+        stop = min(start + COMPONENTS_AT_ONCE, len(key))
+        where = np.searchsorted(keys, key[start:stop].astype(np.int64))
+        sizes = size[start:stop].astype(np.int64)
+        components += np.bincount(where, minlength=found)
+        flat = where * size_width + size_bin(sizes)
+        size_bins += np.bincount(flat, minlength=found * size_width)
+        # Sums of integers below 2**53 in float64: exact.
+        size_pixels += np.bincount(flat, sizes, found * size_width).astype(np.int64)
+        for axis in range(ndim):
+            span = high[axis, start:stop].astype(np.int64) - low[axis, start:stop]
+            flat = where * extent_width + extent_bin(span + 1)
+            extent_bins[axis] += np.bincount(flat, minlength=found * extent_width)
+    on_boundary = np.zeros(found, dtype=np.int64)
+    for band_keys, band_counts in boundary:
+        on_boundary[np.searchsorted(keys, band_keys)] += band_counts  # keys distinct
+    size_table = size_bins.reshape(found, size_width)
+    pixel_table = size_pixels.reshape(found, size_width)
+    order = np.argsort(classes, kind="stable")
+    return ImageGeometry(
+        ids=classes[order],
+        pixels=pixel_table.sum(axis=1)[order],
+        components=components[order],
+        boundary=on_boundary[order],
+        size_bins=_trimmed(size_table)[order],
+        size_pixels=_trimmed(pixel_table, size_table)[order],
+        extent_bins=_trimmed(extent_bins.reshape(ndim, found, extent_width))[:, order],
+        ndim=ndim,
+    )
 
 
 def _trimmed(table: Int64Array, like: Int64Array | None = None) -> Int64Array:
