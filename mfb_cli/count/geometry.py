@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import MfbError, MissingExtraError, Param
 from .connectivity import DEFAULT_CONNECTIVITY, GEOMETRY_EXTRA_HINT, Connectivity
 from .kernels import histogram_of_array
-from .plane_runs import plane_components
+from .plane_runs import Runs, plane_components, runs_of
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -145,11 +145,9 @@ def partition_geometry(
     if values.ndim not in (2, 3) or values.size == 0:
         raise MfbError(f"geometry needs a 2D or 3D image, not an array of shape {values.shape}")
     connect = Connectivity.of(connectivity).for_ndim(values.ndim)
-    if values.ndim == 2 and connect in (4, 8):
-        plane = plane_components(values, connect == 8)
-        if plane is not None:
-            found = (plane.key, plane.size, plane.low, plane.high)
-            return _binned(partition, values.shape, found, [_distinct_counts(plane.edge)])
+    runs = runs_of(values) if values.ndim == 2 else None
+    if runs is not None:
+        return plane_geometry(values, runs, partition.keys, partition.classes, connect)
     labelled, count = components_module().connected_components(
         values, connectivity=connect, return_N=True
     )
@@ -196,12 +194,27 @@ def _band(
     return starts, _histogram_where(context[inside], edge[inside])
 
 
+def plane_geometry(
+    values: npt.NDArray[Any],
+    runs: Runs,
+    keys: Int64Array,
+    classes: Int64Array,
+    connectivity: int | Connectivity = DEFAULT_CONNECTIVITY,
+) -> ImageGeometry:
+    """The geometry of a 2D array from its runs (plane_runs.py), where the pixels holding
+    ``keys[i]`` (sorted: every value present) are those of class ``classes[i]``."""
+    connect = Connectivity.of(connectivity).for_ndim(2)
+    plane = plane_components(values, runs, connect == 8)
+    found = (plane.key, plane.size, plane.low, plane.high)
+    return _binned(keys, classes, values.shape, found, [_distinct_counts(plane.edge)])
+
+
 def _distinct_counts(values: npt.NDArray[Any]) -> tuple[Int64Array, Int64Array]:
-    """Distinct values of a 1D array and how often each occurs."""
-    if values.dtype.itemsize <= 2:
-        counts = np.bincount(values.view(f"u{values.dtype.itemsize}"), minlength=1)
+    """Distinct values of a 1D array of integers and how often each occurs."""
+    if values.dtype.itemsize == 1:
+        counts = np.bincount(values.view(np.uint8), minlength=256)
         present = np.flatnonzero(counts)
-        return present, counts[present]
+        return present.astype(values.dtype.type).astype(np.int64), counts[present]
     return histogram_of_array(values)
 
 
@@ -269,7 +282,8 @@ class _Components:
     ) -> ImageGeometry:
         """The image's geometry from the components gathered (numbered from 1)."""
         return _binned(
-            partition,
+            partition.keys,
+            partition.classes,
             self.shape,
             (self.key[1:], self.size[1:], self.low[:, 1:], self.high[:, 1:]),
             boundary,
@@ -277,7 +291,8 @@ class _Components:
 
 
 def _binned(
-    partition: Partition,
+    keys: Int64Array,
+    classes: Int64Array,
     shape: tuple[int, ...],
     found_components: tuple[npt.NDArray[Any], ...],
     boundary: list[tuple[Int64Array, Int64Array]],
@@ -285,7 +300,6 @@ def _binned(
     """Per key: components, pixels, size and extent bins, from the (key, size, low, high)
     of every component, taken COMPONENTS_AT_ONCE at a time (about 80 bytes each)."""
     key, size, low, high = found_components
-    keys, classes = partition.keys, partition.classes
     found, ndim = len(keys), len(shape)
     size_width = 64
     extent_width = int(extent_bin(np.array([max(shape)]))[0]) + 1

@@ -34,43 +34,84 @@ PIXELS_PER_RUN = 8
 
 
 @dataclass(frozen=True)
+class Runs:
+    """Where the runs of a 2D image start: ``starts_here`` per pixel (flat), and ``starts``
+    their flat indices in memory order (NumPy's index type: what fancy indexing takes
+    without a cast)."""
+
+    starts_here: npt.NDArray[np.bool_]
+    starts: npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
 class PlaneComponents:
     """The components of a 2D image: for component j, its value ``key[j]``, its pixels
     ``size[j]`` and its bounding box ``low[:, j]``..``high[:, j]`` (rows, columns;
-    inclusive); and ``edge``, the value of each pixel with a 4-neighbour of another value
-    (the image border is no boundary), in no order."""
+    inclusive); and ``edge``, the values of the pixels with a 4-neighbour of another value
+    (the image border is no boundary), in memory order."""
 
     key: npt.NDArray[Any]
     size: Int64Array
-    low: Int64Array
-    high: Int64Array
+    low: npt.NDArray[Any]
+    high: npt.NDArray[Any]
     edge: npt.NDArray[Any]
 
 
-def plane_components(values: npt.NDArray[Any], diagonal: bool) -> PlaneComponents | None:
+def runs_of(values: npt.NDArray[Any]) -> Runs | None:
+    """The runs of a C-contiguous 2D array, or None when it holds too many of them
+    (PIXELS_PER_RUN) or is no 2D array."""
+    if values.ndim != 2 or values.size == 0 or values.dtype.kind not in "ui":
+        return None
+    values = np.ascontiguousarray(values)
+    width = values.shape[1]
+    flat = values.reshape(-1)
+    starts_here = np.empty(flat.size, dtype=bool)
+    np.not_equal(flat[1:], flat[:-1], out=starts_here[1:])
+    starts_here[::width] = True
+    if int(np.count_nonzero(starts_here)) * PIXELS_PER_RUN > flat.size:
+        return None
+    return Runs(starts_here, np.flatnonzero(starts_here))
+
+
+def run_histogram(values: npt.NDArray[Any], runs: Runs) -> tuple[Int64Array, Int64Array]:
+    """The distinct values of ``values`` and their pixels, from its runs (sorted values)."""
+    flat = values.reshape(-1)
+    run_values = flat[runs.starts]
+    # Sums of integers below 2**53 in float64: exact.
+    lengths = np.diff(runs.starts, append=flat.size)
+    if values.dtype.itemsize == 1:
+        unsigned = run_values.view(np.uint8)
+        pixels = np.bincount(unsigned, weights=lengths, minlength=256)
+        present = np.flatnonzero(pixels)
+        ids = present.astype(values.dtype.type).astype(np.int64)
+        order = np.argsort(ids, kind="stable")  # int8: the negative values first
+        return ids[order], pixels[present][order].astype(np.int64)
+    ids, where = np.unique(run_values, return_inverse=True)
+    pixels = np.bincount(where.reshape(-1), weights=lengths, minlength=len(ids))
+    return ids.astype(np.int64), pixels.astype(np.int64)
+
+
+def plane_components(values: npt.NDArray[Any], runs: Runs, diagonal: bool) -> PlaneComponents:
     """The components of a C-contiguous 2D array (8-connected if ``diagonal``, else
-    4-connected), or None when it holds too many runs (PIXELS_PER_RUN)."""
+    4-connected), given its runs."""
     height, width = values.shape
     flat = values.reshape(-1)
     size = flat.size
-    starts_here = np.empty(size, dtype=bool)
-    np.not_equal(flat[1:], flat[:-1], out=starts_here[1:])
-    starts_here[::width] = True
-    count = int(np.count_nonzero(starts_here))
-    if count * PIXELS_PER_RUN > size:
-        return None
-    starts = np.flatnonzero(starts_here)
+    starts_here, starts = runs.starts_here, runs.starts
+    count = len(starts)
     # Pixels on a boundary: both sides of every change along a row and down a column.
-    changes = starts[starts % width != 0]
-    edges = [changes, changes - 1]
+    edge = starts_here.copy()
+    edge[::width] = False  # a row's first pixel has no left neighbour
+    edge[:-1] |= edge[1:]
     if height > 1:
-        down = np.flatnonzero(flat[width:] != flat[:-width])
-        edges += [down, down + width]
+        down = flat[width:] != flat[:-width]
+        edge[:-width] |= down
+        edge[width:] |= down
+        del down
         source, target = _links(flat, starts_here, width, diagonal)
         root = _roots(count, source, target)
     else:
         root = np.arange(count)
-    del starts_here
     lengths = np.diff(starts, append=size)
     row, first = np.divmod(starts, width)
     is_root = root == np.arange(count)
@@ -79,30 +120,22 @@ def plane_components(values: npt.NDArray[Any], diagonal: bool) -> PlaneComponent
     found = int(numbered[-1])
     # Sums of integers below 2**53 in float64: exact.
     pixels = np.bincount(component, weights=lengths, minlength=found).astype(np.int64)
-    low = np.empty((2, found), dtype=np.int64)
-    high = np.zeros((2, found), dtype=np.int64)
+    low = np.empty((2, found), dtype=np.intp)
+    high = np.zeros((2, found), dtype=np.intp)
     low[0] = row[is_root]  # a component's first run in memory order is on its top row
     low[1] = width
     np.maximum.at(high[0], component, row)
     np.minimum.at(low[1], component, first)
     np.maximum.at(high[1], component, first + lengths - 1)
-    return PlaneComponents(flat[starts[is_root]], pixels, low, high, flat[_distinct(edges, size)])
-
-
-def _distinct(positions: list[Int64Array], size: int) -> Int64Array:
-    """The distinct values among ``positions`` (each below ``size``), in no order: each
-    position writes its index into a slot, and the index that stays stands for all."""
-    every = np.concatenate(positions)
-    slot = np.empty(size, dtype=np.int32 if every.size < 1 << 31 else np.int64)
-    order = np.arange(every.size)
-    slot[every] = order
-    distinct: Int64Array = every[slot[every] == order]
-    return distinct
+    return PlaneComponents(flat[starts[is_root]], pixels, low, high, flat[edge])
 
 
 def _links(
-    flat: npt.NDArray[Any], starts_here: npt.NDArray[np.bool_], width: int, diagonal: bool
-) -> tuple[Int64Array, Int64Array]:
+    flat: npt.NDArray[Any],
+    starts_here: npt.NDArray[np.bool_],
+    width: int,
+    diagonal: bool,
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Pairs of runs of one value that touch (source below target), found at the events:
     pixels q of rows 0..h-2 where a run starts at q or right below it."""
     events = np.flatnonzero(starts_here[width:] | starts_here[:-width])
@@ -111,24 +144,28 @@ def _links(
     starts_below = starts_here[below]
     # Every run start up to q (or q + width) is an event, so counting the starts among the
     # events numbers the run holding each pixel (runs are numbered in memory order).
-    run_above = np.cumsum(starts_above) - 1
-    run_below = np.cumsum(starts_below) + (int(np.count_nonzero(starts_here[:width])) - 1)
+    run_above = np.cumsum(starts_above, dtype=np.intp) - 1
+    first_row = int(np.count_nonzero(starts_here[:width]))
+    run_below = np.cumsum(starts_below, dtype=np.intp) + (first_row - 1)
     value_above = flat[events]
     value_below = flat[below]
     same = value_above == value_below
-    sources, targets = [run_below[same]], [run_above[same]]
-    if diagonal:  # corners: the pixel before an event touches the one across after it
-        inner = events % width != 0
-        left_above = inner & (flat[events - 1] == value_below)
-        sources.append(run_below[left_above])
-        targets.append(run_above[left_above] - starts_above[left_above])
-        left_below = inner & (flat[below - 1] == value_above)
-        sources.append(run_below[left_below] - starts_below[left_below])
-        targets.append(run_above[left_below])
+    if not diagonal:
+        return run_below[same], run_above[same]
+    # Corners: the pixel before an event touches the one across from the event.
+    inner = events % width != 0
+    left_above = inner & (flat[events - 1] == value_below)
+    left_below = inner & (flat[below - 1] == value_above)
+    sources = [run_below[same], run_below[left_above], (run_below - starts_below)[left_below]]
+    targets = [run_above[same], (run_above - starts_above)[left_above], run_above[left_below]]
     return np.concatenate(sources), np.concatenate(targets)
 
 
-def _roots(count: int, source: Int64Array, target: Int64Array) -> Int64Array:
+def _roots(
+    count: int,
+    source: npt.NDArray[Any],
+    target: npt.NDArray[Any],
+) -> npt.NDArray[Any]:
     """The smallest run of the component of each of ``count`` runs, given the links:
     each round hooks every root on an open link to the other root if smaller, then
     points every run at its root. Roots only ever point lower, so no cycle forms, and
@@ -142,8 +179,9 @@ def _roots(count: int, source: Int64Array, target: Int64Array) -> Int64Array:
         source, target = source[open_links], target[open_links]
         above, below = above[open_links], below[open_links]
         np.minimum.at(root, np.maximum(above, below), np.minimum(above, below))
-        while True:
+        while True:  # two jumps a check: a chain of 4**k runs takes k checks
             jumped = root[root]
+            jumped = jumped[jumped]
             if np.array_equal(jumped, root):
                 break
             root = jumped

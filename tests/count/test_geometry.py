@@ -337,7 +337,7 @@ def test_a_street_like_mask_goes_by_its_runs_and_matches_the_reference():
     labels = np.kron(rng.integers(0, 4, size=(12, 10)), np.ones((8, 8), dtype=np.int64))
     labels = labels.astype(np.uint8)
     labels[40, 3] = 9  # a speck
-    assert plane_runs.plane_components(labels, True) is not None
+    assert plane_runs.runs_of(labels) is not None
     for connectivity in (4, 8):
         shape = geometry_of(labels, connectivity)
         reference = naive_geometry(labels, connectivity)
