@@ -1,20 +1,26 @@
 """The geometry of one label image: connected components of every class, their sizes and
 bounding boxes, and the pixels on class boundaries, in one pass over the image.
 
-Components come from connected-components-3d (``cc3d``), which labels every class of a
-2D or 3D multilabel array in one pass, in C, with 4/8 (2D) or 6/18/26 (3D) connectivity;
-no loop runs per class or per component in Python. Sizes and bounding boxes are then read
-from the runs of equal values along the image's last axis (a run lies in one component;
-a component's first pixel in memory order starts a run), so the work after labelling is
-proportional to the runs, a few per boundary crossing, not to the pixels.
+Two routes, with the same results (tests/count/test_plane_runs.py). A 2D mask with few
+runs of equal values along its rows (under one per PIXELS_PER_RUN pixels: street and
+city masks have one per 50 or more) is labelled from its runs (count/plane_runs.py): NumPy's
+vectorised comparisons over the image, then work in proportion to the runs. Anything else
+(volumes, and masks of noise or dithering, where runs are nearly pixels) goes to
+connected-components-3d (``cc3d``), which labels every class of a 2D or 3D multilabel
+array in one pass, in C, with 4/8 (2D) or 6/18/26 (3D) connectivity; sizes and bounding
+boxes are then read from the runs along the image's last axis (a run lies in one
+component; a component's first pixel in memory order starts a run). Either way no loop
+runs per class or per component in Python.
 
 Sizes are kept as exact counts in power-of-two bins (bin k holds sizes 2**k..2**(k+1)-1),
 with the pixels of each bin; bounding-box extents in finer bins (EXTENT_BINS), so that
 the statistics of shards add up exactly (count/geometry_counts.py).
 
-Memory: the component image cc3d returns (2 to 8 bytes a pixel, one image at a time per
-job) plus bands of about BAND_PIXELS; a mask of noise with a component per pixel adds
-about 16 bytes a component. --max-pixels bounds all of it.
+Memory, one image at a time per job: by its runs, masks of a byte a pixel and about 200
+bytes a run (at most one per PIXELS_PER_RUN pixels: 4 bytes a pixel on a street mask,
+under 14 at worst); by cc3d, the component image it returns
+(2 to 8 bytes a pixel) plus bands of about BAND_PIXELS, and for a mask of noise with a
+component per pixel about 16 bytes a component. --max-pixels bounds all of it.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ How: a run starts where a row starts or a value changes. Two rows touch where a 
 either starts ("events"); between two events the pair of runs above and below stays the
 same, so linking the runs at the events (and at the pixel before them, for corners with
 8-connectivity) links every pair of touching runs of one value. Runs are then joined by
-union-find on the links, hooking each root to the smaller and halving paths, a few
-vectorised rounds on a street mask.
+union-find on the links, vectorised: each round hooks the larger root of every open link
+to the smaller, then jumps every run's pointer to its root (three rounds on a street
+mask). A run's value, pixels and box come from where it starts and where the next begins.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
     from .._types import Int64Array
 
 #: Images with more than one run per this many pixels are labelled by connected-components-3d
-#: instead: the runs' arrays (about 60 bytes a run) would outweigh its label image.
-PIXELS_PER_RUN = 8
+#: instead: the runs' arrays (about 200 bytes a run at their peak) would outweigh its label
+#: image (4 bytes a pixel). A street mask has a run per 50-60 pixels.
+PIXELS_PER_RUN = 16
 
 
 @dataclass(frozen=True)
@@ -100,15 +102,19 @@ def plane_components(values: npt.NDArray[Any], runs: Runs, diagonal: bool) -> Pl
     starts_here, starts = runs.starts_here, runs.starts
     count = len(starts)
     # Pixels on a boundary: both sides of every change along a row and down a column.
-    edge = starts_here.copy()
-    edge[::width] = False  # a row's first pixel has no left neighbour
-    edge[:-1] |= edge[1:]
+    # starts_here also marks the first pixel of every row, so a row's first and last pixel
+    # are set right afterwards (the first's right neighbour, the last's left one).
+    edge = np.empty(size, dtype=bool)
+    np.logical_or(starts_here[:-1], starts_here[1:], out=edge[:-1])
+    edge[-1] = starts_here[-1]
+    edge[width - 1 :: width] = starts_here[width - 1 :: width] if width > 1 else False
+    edge[::width] = starts_here[1::width] if width > 1 else False
     if height > 1:
         down = flat[width:] != flat[:-width]
         edge[:-width] |= down
         edge[width:] |= down
         del down
-        source, target = _links(flat, starts_here, width, diagonal)
+        source, target = _links(flat, starts, width, diagonal)
         root = _roots(count, source, target)
     else:
         root = np.arange(count)
@@ -131,22 +137,32 @@ def plane_components(values: npt.NDArray[Any], runs: Runs, diagonal: bool) -> Pl
 
 
 def _links(
-    flat: npt.NDArray[Any],
-    starts_here: npt.NDArray[np.bool_],
-    width: int,
-    diagonal: bool,
+    flat: npt.NDArray[Any], starts: npt.NDArray[np.intp], width: int, diagonal: bool
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Pairs of runs of one value that touch (source below target), found at the events:
-    pixels q of rows 0..h-2 where a run starts at q or right below it."""
-    events = np.flatnonzero(starts_here[width:] | starts_here[:-width])
-    starts_above = starts_here[events]
+    pixels q of rows 0..h-2 where a run starts at q or right below it (the run starts of
+    those rows, and those of rows 1..h-1 moved up a row, merged)."""
+    size = flat.size
+    above = starts[: np.searchsorted(starts, size - width)]
+    first_row = int(np.searchsorted(starts, width))
+    lower = starts[first_row:] - width
+    merged = np.concatenate([above, lower])
+    order = np.argsort(merged, kind="stable")  # two sorted runs: one merge
+    events = merged[order]
+    from_below = order >= len(above)
+    # The starts up to each event number the runs holding it and the pixel below it.
+    run_above = np.cumsum(~from_below) - 1
+    run_below = np.cumsum(from_below) + (first_row - 1)
+    # An event in both lists appears twice, the start above first: keep the last of each.
+    last = np.empty(len(events), dtype=bool)
+    np.not_equal(events[1:], events[:-1], out=last[:-1])
+    last[-1:] = True
+    twice = np.zeros(len(events), dtype=bool)
+    np.logical_not(last[:-1], out=twice[1:])
+    starts_below = from_below[last]
+    starts_above = ~starts_below | twice[last]
+    events, run_above, run_below = events[last], run_above[last], run_below[last]
     below = events + width
-    starts_below = starts_here[below]
-    # Every run start up to q (or q + width) is an event, so counting the starts among the
-    # events numbers the run holding each pixel (runs are numbered in memory order).
-    run_above = np.cumsum(starts_above, dtype=np.intp) - 1
-    first_row = int(np.count_nonzero(starts_here[:width]))
-    run_below = np.cumsum(starts_below, dtype=np.intp) + (first_row - 1)
     value_above = flat[events]
     value_below = flat[below]
     same = value_above == value_below

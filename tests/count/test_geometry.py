@@ -332,9 +332,9 @@ def test_every_class_matches_the_naive_reference(labels, connectivity, band, pix
 
 
 def test_a_street_like_mask_goes_by_its_runs_and_matches_the_reference():
-    # Blocks of 8x8 pixels: few runs (one per 8 pixels at most), so plane_runs labels it.
+    # Blocks of 8x20 pixels: few runs (about one per 20 pixels), so plane_runs labels it.
     rng = np.random.default_rng(3)
-    labels = np.kron(rng.integers(0, 4, size=(12, 10)), np.ones((8, 8), dtype=np.int64))
+    labels = np.kron(rng.integers(0, 4, size=(12, 10)), np.ones((8, 20), dtype=np.int64))
     labels = labels.astype(np.uint8)
     labels[40, 3] = 9  # a speck
     assert plane_runs.runs_of(labels) is not None
