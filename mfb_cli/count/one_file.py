@@ -51,7 +51,7 @@ def count_file_noted(
         ids, counts = map_histogram(str(path), raw, raw_ids, raw_counts, read)
         return ids, counts, read_note(path, raw, raw_ids), None, raw.header
     runs = None
-    if raw.values is not None and raw.nodata is None:  # a raster's nodata: as before
+    if raw.values is not None and raw.nodata is None:  # nodata pixels: the histogram route
         from ..read.labels.pixels import stored_values
         from .plane_runs import run_histogram, runs_of
 
