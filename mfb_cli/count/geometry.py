@@ -1,20 +1,26 @@
 """The geometry of one label image: connected components of every class, their sizes and
 bounding boxes, and the pixels on class boundaries, in one pass over the image.
 
-Components come from connected-components-3d (``cc3d``), which labels every class of a
-2D or 3D multilabel array in one pass, in C, with 4/8 (2D) or 6/18/26 (3D) connectivity;
-no loop runs per class or per component in Python. Sizes and bounding boxes are then read
-from the runs of equal values along the image's last axis (a run lies in one component;
-a component's first pixel in memory order starts a run), so the work after labelling is
-proportional to the runs, a few per boundary crossing, not to the pixels.
+Two routes, with the same results (tests/count/test_plane_runs.py). A 2D mask with few
+runs of equal values along its rows (under one per PIXELS_PER_RUN pixels: street and
+city masks have one per 50 or more) is labelled from its runs (count/plane_runs.py): NumPy's
+vectorised comparisons over the image, then work in proportion to the runs. Anything else
+(volumes, and masks of noise or dithering, where runs are nearly pixels) goes to
+connected-components-3d (``cc3d``), which labels every class of a 2D or 3D multilabel
+array in one pass, in C, with 4/8 (2D) or 6/18/26 (3D) connectivity; sizes and bounding
+boxes are then read from the runs along the image's last axis (a run lies in one
+component; a component's first pixel in memory order starts a run). Either way no loop
+runs per class or per component in Python.
 
 Sizes are kept as exact counts in power-of-two bins (bin k holds sizes 2**k..2**(k+1)-1),
 with the pixels of each bin; bounding-box extents in finer bins (EXTENT_BINS), so that
 the statistics of shards add up exactly (count/geometry_counts.py).
 
-Memory: the component image cc3d returns (2 to 8 bytes a pixel, one image at a time per
-job) plus bands of about BAND_PIXELS; a mask of noise with a component per pixel adds
-about 16 bytes a component. --max-pixels bounds all of it.
+Memory, one image at a time per job: by its runs, masks of a byte a pixel and about 200
+bytes a run (at most one per PIXELS_PER_RUN pixels: 4 bytes a pixel on a street mask,
+under 14 at worst); by cc3d, the component image it returns
+(2 to 8 bytes a pixel) plus bands of about BAND_PIXELS, and for a mask of noise with a
+component per pixel about 16 bytes a component. --max-pixels bounds all of it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import numpy as np
 from ..errors import MfbError, MissingExtraError, Param
 from .connectivity import DEFAULT_CONNECTIVITY, GEOMETRY_EXTRA_HINT, Connectivity
 from .kernels import histogram_of_array
+from .plane_runs import Runs, plane_components, runs_of
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -144,6 +151,9 @@ def partition_geometry(
     if values.ndim not in (2, 3) or values.size == 0:
         raise MfbError(f"geometry needs a 2D or 3D image, not an array of shape {values.shape}")
     connect = Connectivity.of(connectivity).for_ndim(values.ndim)
+    runs = runs_of(values) if values.ndim == 2 else None
+    if runs is not None:
+        return plane_geometry(values, runs, partition.keys, partition.classes, connect)
     labelled, count = components_module().connected_components(
         values, connectivity=connect, return_N=True
     )
@@ -188,6 +198,30 @@ def _band(
         edge[tuple(before)] |= differs
         edge[tuple(after)] |= differs
     return starts, _histogram_where(context[inside], edge[inside])
+
+
+def plane_geometry(
+    values: npt.NDArray[Any],
+    runs: Runs,
+    keys: Int64Array,
+    classes: Int64Array,
+    connectivity: int | Connectivity = DEFAULT_CONNECTIVITY,
+) -> ImageGeometry:
+    """The geometry of a 2D array from its runs (plane_runs.py), where the pixels holding
+    ``keys[i]`` (sorted: every value present) are those of class ``classes[i]``."""
+    connect = Connectivity.of(connectivity).for_ndim(2)
+    plane = plane_components(values, runs, connect == 8)
+    found = (plane.key, plane.size, plane.low, plane.high)
+    return _binned(keys, classes, values.shape, found, [_distinct_counts(plane.edge)])
+
+
+def _distinct_counts(values: npt.NDArray[Any]) -> tuple[Int64Array, Int64Array]:
+    """Distinct values of a 1D array of integers and how often each occurs."""
+    if values.dtype.itemsize == 1:
+        counts = np.bincount(values.view(np.uint8), minlength=256)
+        present = np.flatnonzero(counts)
+        return present.astype(values.dtype.type).astype(np.int64), counts[present]
+    return histogram_of_array(values)
 
 
 def _histogram_where(
@@ -252,44 +286,62 @@ class _Components:
     def geometry(
         self, partition: Partition, boundary: list[tuple[Int64Array, Int64Array]]
     ) -> ImageGeometry:
-        """Per key: components, pixels, size and extent bins, taken COMPONENTS_AT_ONCE
-        components at a time (their temporaries take about 80 bytes each)."""
-        keys, classes = partition.keys, partition.classes
-        found, ndim = len(keys), len(self.shape)
-        size_width = 64
-        extent_width = int(extent_bin(np.array([max(self.shape)]))[0]) + 1
-        components = np.zeros(found, dtype=np.int64)
-        size_bins = np.zeros((found, size_width), dtype=np.int64)
-        size_pixels = np.zeros(found * size_width, dtype=np.int64)
-        extent_bins = np.zeros((ndim, found, extent_width), dtype=np.int64)
-        for start in range(1, self.count + 1, COMPONENTS_AT_ONCE):
-            stop = min(start + COMPONENTS_AT_ONCE, self.count + 1)
-            where = np.searchsorted(keys, self.key[start:stop].astype(np.int64))
-            sizes = self.size[start:stop].astype(np.int64)
-            components += np.bincount(where, minlength=found)
-            flat = where * size_width + size_bin(sizes)
-            size_bins += np.bincount(flat, minlength=found * size_width).reshape(found, -1)
-            np.add.at(size_pixels, flat, sizes)  # integer sums: exact
-            for axis in range(ndim):
-                span = self.high[axis, start:stop].astype(np.int64) - self.low[axis, start:stop]
-                flat = where * extent_width + extent_bin(span + 1)
-                counted = np.bincount(flat, minlength=found * extent_width)
-                extent_bins[axis] += counted.reshape(found, -1)
-        on_boundary = np.zeros(found, dtype=np.int64)
-        for band_keys, band_counts in boundary:
-            np.add.at(on_boundary, np.searchsorted(keys, band_keys), band_counts)
-        pixel_table = size_pixels.reshape(found, size_width)
-        order = np.argsort(classes, kind="stable")
-        return ImageGeometry(
-            ids=classes[order],
-            pixels=pixel_table.sum(axis=1)[order],
-            components=components[order],
-            boundary=on_boundary[order],
-            size_bins=_trimmed(size_bins)[order],
-            size_pixels=_trimmed(pixel_table, size_bins)[order],
-            extent_bins=_trimmed(extent_bins)[:, order],
-            ndim=ndim,
+        """The image's geometry from the components gathered (numbered from 1)."""
+        return _binned(
+            partition.keys,
+            partition.classes,
+            self.shape,
+            (self.key[1:], self.size[1:], self.low[:, 1:], self.high[:, 1:]),
+            boundary,
         )
+
+
+def _binned(
+    keys: Int64Array,
+    classes: Int64Array,
+    shape: tuple[int, ...],
+    found_components: tuple[npt.NDArray[Any], ...],
+    boundary: list[tuple[Int64Array, Int64Array]],
+) -> ImageGeometry:
+    """Per key: components, pixels, size and extent bins, from the (key, size, low, high)
+    of every component, taken COMPONENTS_AT_ONCE at a time (about 80 bytes each)."""
+    key, size, low, high = found_components
+    found, ndim = len(keys), len(shape)
+    size_width = 64
+    extent_width = int(extent_bin(np.array([max(shape)]))[0]) + 1
+    components = np.zeros(found, dtype=np.int64)
+    size_bins = np.zeros(found * size_width, dtype=np.int64)
+    size_pixels = np.zeros(found * size_width, dtype=np.int64)
+    extent_bins = np.zeros((ndim, found * extent_width), dtype=np.int64)
+    for start in range(0, len(key), COMPONENTS_AT_ONCE):
+        stop = min(start + COMPONENTS_AT_ONCE, len(key))
+        where = np.searchsorted(keys, key[start:stop].astype(np.int64))
+        sizes = size[start:stop].astype(np.int64)
+        components += np.bincount(where, minlength=found)
+        flat = where * size_width + size_bin(sizes)
+        size_bins += np.bincount(flat, minlength=found * size_width)
+        # Sums of integers below 2**53 in float64: exact.
+        size_pixels += np.bincount(flat, sizes, found * size_width).astype(np.int64)
+        for axis in range(ndim):
+            span = high[axis, start:stop].astype(np.int64) - low[axis, start:stop]
+            flat = where * extent_width + extent_bin(span + 1)
+            extent_bins[axis] += np.bincount(flat, minlength=found * extent_width)
+    on_boundary = np.zeros(found, dtype=np.int64)
+    for band_keys, band_counts in boundary:
+        on_boundary[np.searchsorted(keys, band_keys)] += band_counts  # keys distinct
+    size_table = size_bins.reshape(found, size_width)
+    pixel_table = size_pixels.reshape(found, size_width)
+    order = np.argsort(classes, kind="stable")
+    return ImageGeometry(
+        ids=classes[order],
+        pixels=pixel_table.sum(axis=1)[order],
+        components=components[order],
+        boundary=on_boundary[order],
+        size_bins=_trimmed(size_table)[order],
+        size_pixels=_trimmed(pixel_table, size_table)[order],
+        extent_bins=_trimmed(extent_bins.reshape(ndim, found, extent_width))[:, order],
+        ndim=ndim,
+    )
 
 
 def _trimmed(table: Int64Array, like: Int64Array | None = None) -> Int64Array:

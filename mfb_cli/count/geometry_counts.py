@@ -159,72 +159,87 @@ class _Sums:
 
 
 class GeometryAccumulator:
-    """Adds the geometry of images one at a time, in place (O(ids present) per image)."""
+    """Adds the geometry of images one at a time, in place (O(ids present) per image).
+
+    The sums are kept in tables with room for more ids and bins than seen so far, grown by
+    doubling, so adding an image is a few in-place additions, whatever its bins.
+    """
 
     def __init__(self, connectivity: Connectivity) -> None:
         self.connectivity = connectivity
         self._index: dict[int, int] = {}
         self._ids: list[int] = []
-        self._sums = _Sums(np.zeros(16, dtype=np.int64))
         self.volumes = 0
+        rows, extents = 16, 64
+        self.components = np.zeros(rows, dtype=np.int64)
+        self.max_components = np.zeros(rows, dtype=np.int64)
+        self.boundary = np.zeros(rows, dtype=np.int64)
+        self.size_bins = np.zeros((rows, MAX_SIZE_BINS + 1), dtype=np.int64)
+        self.size_pixels = np.zeros((rows, MAX_SIZE_BINS + 1), dtype=np.int64)
+        self.image_pixel_bins = np.zeros((rows, MAX_SIZE_BINS + 1), dtype=np.int64)
+        self.extent_bins = np.zeros((len(AXES), rows, extents), dtype=np.int64)
 
     def add(self, image: ImageGeometry) -> None:
         """Add one image's geometry."""
-        new = [i for i in image.ids.tolist() if i not in self._index]
-        for value in new:
-            self._index[value] = len(self._ids)
-            self._ids.append(value)
-        if len(self._ids) > len(self._sums.ids):
-            self._grow(max(2 * len(self._sums.ids), len(self._ids)))
-        where = np.fromiter((self._index[i] for i in image.ids.tolist()), np.intp, len(image.ids))
-        pixel_bins = size_bin(image.pixels)
-        per_image = np.zeros((len(image.ids), 1 + int(pixel_bins.max(initial=0))), np.int64)
-        per_image[np.arange(len(image.ids)), pixel_bins] = 1
-        extents = np.zeros((len(AXES), *image.extent_bins.shape[1:]), dtype=np.int64)
-        extents[: image.ndim] = image.extent_bins
-        self._sums.add(
-            where,
-            GeometryCounts(
-                self.connectivity,
-                image.ids,
-                image.components,
-                image.components,
-                image.boundary,
-                image.size_bins,
-                image.size_pixels,
-                per_image,
-                extents,
-            ),
-        )
+        index = self._index
+        rows = []
+        for value in image.ids.tolist():
+            row = index.get(value)
+            if row is None:
+                row = index[value] = len(self._ids)
+                self._ids.append(value)
+            rows.append(row)
+        extent_width = image.extent_bins.shape[-1]
+        if len(self._ids) > len(self.components) or extent_width > self.extent_bins.shape[-1]:
+            self._grow(len(self._ids), extent_width)
+        where = np.array(rows, dtype=np.intp)
+        self.components[where] += image.components
+        self.max_components[where] = np.maximum(self.max_components[where], image.components)
+        self.boundary[where] += image.boundary
+        width = image.size_bins.shape[-1]
+        self.size_bins[where, :width] += image.size_bins
+        self.size_pixels[where, :width] += image.size_pixels
+        self.image_pixel_bins[where, size_bin(image.pixels)] += 1
+        self.extent_bins[: image.ndim, where, :extent_width] += image.extent_bins
         self.volumes += image.ndim == 3
 
-    def _grow(self, size: int) -> None:
-        old = self._sums
-        grown = _Sums(np.zeros(size, dtype=np.int64))
-        grown.add(np.arange(len(old.ids)), old.result(self.connectivity, 0))
-        self._sums = grown
+    def _grow(self, rows: int, extents: int) -> None:
+        held = len(self.components)
+        rows = held if rows <= held else max(rows, 2 * held)
+        extents = max(extents, self.extent_bins.shape[-1])
+        for name in ("components", "max_components", "boundary"):
+            setattr(self, name, _enlarged(getattr(self, name), (rows,)))
+        for name in ("size_bins", "size_pixels", "image_pixel_bins"):
+            setattr(self, name, _enlarged(getattr(self, name), (rows, MAX_SIZE_BINS + 1)))
+        self.extent_bins = _enlarged(self.extent_bins, (len(AXES), rows, extents))
 
     def result(self, ids: Int64Array) -> GeometryCounts:
         """The sums on ``ids`` (the counts' ids: the same images, so the same ids)."""
         if sorted(self._ids) != ids.tolist():
             raise MfbError("the geometry and the counts saw different ids (a bug in mfb)")
         size = len(self._ids)
-        mine = self._sums.result(self.connectivity, self.volumes)
-        order = np.argsort(np.asarray(self._ids, dtype=np.int64), kind="stable")
         if size == 0:
             return GeometryCounts.empty(self.connectivity)
+        order = np.argsort(np.asarray(self._ids, dtype=np.int64), kind="stable")
         return GeometryCounts(
             self.connectivity,
             np.asarray(ids, dtype=np.int64),
-            mine.components[:size][order],
-            mine.max_components[:size][order],
-            mine.boundary[:size][order],
-            _trimmed(mine.size_bins[:size][order]),
-            _trimmed(mine.size_pixels[:size][order]),
-            _trimmed(mine.image_pixel_bins[:size][order]),
-            _trimmed(mine.extent_bins[:, :size][:, order]),
+            self.components[:size][order],
+            self.max_components[:size][order],
+            self.boundary[:size][order],
+            _trimmed(self.size_bins[:size][order]),
+            _trimmed(self.size_pixels[:size][order]),
+            _trimmed(self.image_pixel_bins[:size][order]),
+            _trimmed(self.extent_bins[:, :size][:, order]),
             self.volumes,
         )
+
+
+def _enlarged(table: Int64Array, shape: tuple[int, ...]) -> Int64Array:
+    """``table`` copied into the corner of a zero table of ``shape`` (no smaller)."""
+    grown = np.zeros(shape, dtype=np.int64)
+    grown[tuple(slice(0, n) for n in table.shape)] = table
+    return grown
 
 
 def _trimmed(table: Int64Array) -> Int64Array:

@@ -20,6 +20,10 @@ from ..read.options import ReadOptions
 from .kernels import histogram_of_raw
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    import numpy.typing as npt
+
     from .._types import Int64Array
     from ..read.base.chunks import LabelHeader
     from ..read.base.files import RangedFile
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
     from .connectivity import Connectivity
     from .geometry import ImageGeometry
     from .patches import PatchCounts, PatchGrid
+    from .plane_runs import Runs
 
 
 def count_file_noted(
@@ -41,11 +46,24 @@ def count_file_noted(
     warning (READ_NOTES, else None), with ``geometry`` the image's components, and the
     header of a file read in chunks (a volume's shape and spacing; None for a 2D file)."""
     raw = read_raw(path, read, data)
-    raw_ids, raw_counts = histogram_of_raw(raw, read)
     if geometry is None:
+        raw_ids, raw_counts = histogram_of_raw(raw, read)
         ids, counts = map_histogram(str(path), raw, raw_ids, raw_counts, read)
         return ids, counts, read_note(path, raw, raw_ids), None, raw.header
-    shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry)
+    runs = None
+    if raw.values is not None and raw.nodata is None:  # nodata pixels: the histogram route
+        from ..read.labels.pixels import stored_values
+        from .plane_runs import run_histogram, runs_of
+
+        values = stored_values(raw)
+        found = runs_of(values)
+        if found is not None:
+            runs = (values, found)
+    if runs is None:
+        raw_ids, raw_counts = histogram_of_raw(raw, read)
+    else:  # the histogram from the runs the components need anyway: no pass of its own
+        raw_ids, raw_counts = run_histogram(*runs)
+    shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry, runs)
     return shapes.ids, shapes.pixels, read_note(path, raw, raw_ids), shapes, raw.header
 
 
@@ -96,11 +114,13 @@ def image_geometry(
     raw_counts: Int64Array,
     read: ReadOptions,
     connectivity: Connectivity,
+    runs: tuple[npt.NDArray[Any], Runs] | None = None,
 ) -> ImageGeometry:
     """The components of each class id of a decoded file (after the colour map and remap),
-    given the histogram of its stored values; its ids and pixels are the file's counts."""
+    given the histogram of its stored values (and, if few, their runs: the stored array
+    and its Runs, plane_runs.py); its ids and pixels are the file's counts."""
     from ..read.labels.pixels import partition_of, stored_values
-    from .geometry import partition_geometry
+    from .geometry import partition_geometry, plane_geometry
 
     name = str(path)
     if raw.values is None:  # read in chunks: components would need the whole volume
@@ -113,7 +133,12 @@ def image_geometry(
     classes = map_values(name, raw, raw_ids, raw_counts, read)
     ids, counts = merge_values(classes, raw_counts)
     check_ids_per_file(name, ids)
-    shapes = partition_geometry(partition_of(stored_values(raw), raw_ids, classes), connectivity)
+    if runs is not None and len(ids) == len(raw_ids):
+        # One class per stored value: the stored values' components are the classes'.
+        shapes = plane_geometry(*runs, raw_ids, classes, connectivity)
+    else:
+        values = stored_values(raw) if runs is None else runs[0]
+        shapes = partition_geometry(partition_of(values, raw_ids, classes), connectivity)
     if not (np.array_equal(shapes.ids, ids) and np.array_equal(shapes.pixels, counts)):
         raise MfbError(f"{name}: its components and its histogram disagree (a bug in mfb)")
     return shapes

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import mfb_cli.count.geometry as geometry_module
+import mfb_cli.count.plane_runs as plane_runs
 from mfb_cli.count.connectivity import Connectivity
 from mfb_cli.count.geometry import (
     extent_bin,
@@ -119,8 +120,11 @@ def _found(shape: object, row: int) -> dict[str, object]:
     }
 
 
+@pytest.mark.parametrize("pixels_per_run", [1, 10**12], ids=["runs", "cc3d"])
 @pytest.mark.parametrize("connectivity", [4, 8])
-def test_six_by_six_mask_by_hand(connectivity):
+def test_six_by_six_mask_by_hand(connectivity, pixels_per_run, monkeypatch):
+    # The same numbers from the runs of the mask and from connected-components-3d.
+    monkeypatch.setattr(plane_runs, "PIXELS_PER_RUN", pixels_per_run)
     shape = geometry_of(MASK, connectivity)
     hand = MASK_COMPONENTS[connectivity]
     assert shape.ids.tolist() == [0, 1, 2, 3]
@@ -132,7 +136,9 @@ def test_six_by_six_mask_by_hand(connectivity):
         assert _found(shape, row) == _expected_bins(hand[label], 2), label
 
 
-def test_six_by_six_totals_by_hand():
+@pytest.mark.parametrize("pixels_per_run", [1, 10**12], ids=["runs", "cc3d"])
+def test_six_by_six_totals_by_hand(pixels_per_run, monkeypatch):
+    monkeypatch.setattr(plane_runs, "PIXELS_PER_RUN", pixels_per_run)
     # 4-connected: 3 + 3 + 3 + 1 components; 8-connected: 1 + 2 + 2 + 1.
     assert geometry_of(MASK, 4).components.sum() == 10
     assert geometry_of(MASK, 8).components.sum() == 6
@@ -293,19 +299,28 @@ masks = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(masks, st.sampled_from([4, 8, 18]), st.sampled_from([None, 1, 5, 40]))
-def test_every_class_matches_the_naive_reference(labels, connectivity, band):
+@settings(max_examples=300, deadline=None)
+@given(
+    masks,
+    st.sampled_from([4, 8, 18]),
+    st.sampled_from([None, 1, 5, 40]),
+    st.sampled_from([1, 10**12]),
+)
+def test_every_class_matches_the_naive_reference(labels, connectivity, band, pixels_per_run):
     """Sizes, boxes, pixels and boundaries of every class, with bands of any height and
-    components binned a few at a time."""
+    components binned a few at a time, for 2D masks both from their runs (plane_runs.py)
+    and by connected-components-3d."""
     saved = geometry_module.BAND_PIXELS, geometry_module.COMPONENTS_AT_ONCE
+    saved_runs = plane_runs.PIXELS_PER_RUN
     try:
         if band is not None:
             geometry_module.BAND_PIXELS = band
             geometry_module.COMPONENTS_AT_ONCE = band
+        plane_runs.PIXELS_PER_RUN = pixels_per_run
         shape = geometry_of(labels, connectivity)
     finally:
         geometry_module.BAND_PIXELS, geometry_module.COMPONENTS_AT_ONCE = saved
+        plane_runs.PIXELS_PER_RUN = saved_runs
     reference = naive_geometry(labels, connectivity)
     assert shape.ids.tolist() == sorted(reference)
     for row, label in enumerate(shape.ids.tolist()):
@@ -314,3 +329,23 @@ def test_every_class_matches_the_naive_reference(labels, connectivity, band):
         assert int(shape.boundary[row]) == boundary
         assert int(shape.components[row]) == count
         assert _components_of(shape, row) == _expected_bins(components, labels.ndim)
+
+
+def test_a_street_like_mask_goes_by_its_runs_and_matches_the_reference():
+    # Blocks of 8x20 pixels: few runs (about one per 20 pixels), so plane_runs labels it.
+    rng = np.random.default_rng(3)
+    labels = np.kron(rng.integers(0, 4, size=(12, 10)), np.ones((8, 20), dtype=np.int64))
+    labels = labels.astype(np.uint8)
+    labels[40, 3] = 9  # a speck
+    assert plane_runs.runs_of(labels) is not None
+    for connectivity in (4, 8):
+        shape = geometry_of(labels, connectivity)
+        reference = naive_geometry(labels, connectivity)
+        assert shape.ids.tolist() == sorted(reference)
+        for row, label in enumerate(shape.ids.tolist()):
+            components, pixels, boundary, count = reference[label]
+            assert int(shape.pixels[row]) == pixels
+            assert int(shape.boundary[row]) == boundary
+            assert int(shape.components[row]) == count
+            binned = [(size, *extent_bin(np.array(box)).tolist()) for size, *box in components]
+            assert _components_of(shape, row) == _expected_bins(binned, 2)
