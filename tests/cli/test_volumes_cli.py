@@ -187,7 +187,7 @@ def test_overlapping_regions_are_refused_for_weights(nnunet: Path) -> None:
     (nnunet / "dataset.json").write_text(json.dumps(data))
     result = run("weights", nnunet, "--ignore", "3")
     assert result.exit_code == 1
-    assert "overlapping regions ('whole' [1, 2] and 'enhancing' [1, 2] share id 1)" in result.stderr
+    assert "overlapping regions ('whole' 1-2 and 'enhancing' 1-2 share id 1)" in result.stderr
     assert run("histogram", nnunet, "--ignore", "3").exit_code == 0
 
 
