@@ -346,6 +346,16 @@ def test_tiles_over_the_header_directory_or_another_tile(
     assert refusal in _scan_error(path)
 
 
+@pytest.mark.parametrize(("code", "geo"), [(322, True), (322, False), (323, True)])
+def test_tiles_of_no_size(tmp_path: Path, code: int, geo: bool) -> None:
+    # TileWidth or TileLength 0: tifffile fails on the header (a division by zero), Pillow
+    # is refused by mfb's own check; both say the file is damaged, in one line.
+    path = write(tmp_path / "map.tif", raster(), geo=geo, tile=(32, 16))
+    _set_long(path, code, 0)
+    error = _scan_error(path)
+    assert "damaged file" in error, error
+
+
 def test_identical_tiles_stored_once_are_read(tmp_path: Path) -> None:
     # A writer may store identical tiles once: same offset and byte count, not damage.
     data = np.full((64, 32), 3, np.uint8)

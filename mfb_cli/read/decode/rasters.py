@@ -105,7 +105,9 @@ def _failure(name: str, data: bytes | RangedFile | None, error: Exception) -> Ex
     failure is no bad file), else the file is damaged."""
     if isinstance(data, RangedFile):
         return data.failure(error)
-    return BadMaskError(name, f"cannot read as TIFF ({_reason(error)})")
+    return BadMaskError(
+        name, f"cannot be read as a TIFF, a damaged file (tifffile: {_reason(error)})"
+    )
 
 
 def _tifffile() -> Any:
