@@ -356,6 +356,15 @@ def test_tiles_of_no_size(tmp_path: Path, code: int, geo: bool) -> None:
     assert "damaged file" in error, error
 
 
+def test_a_bad_float_pixel_is_named_by_row_and_column(tmp_path: Path) -> None:
+    data = raster(np.float32)
+    data[5, 7] = 0.5
+    path = write(tmp_path / "map.tif", data, tile=(32, 16))
+    error = _scan_error(path)
+    assert "(first: 0.5 at pixel (5, 7)): a probability map or a resampled (interpolated) " in error
+    assert error.endswith("raster, not class ids\n")
+
+
 def test_identical_tiles_stored_once_are_read(tmp_path: Path) -> None:
     # A writer may store identical tiles once: same offset and byte count, not damage.
     data = np.full((64, 32), 3, np.uint8)
