@@ -91,13 +91,17 @@ def check_strips(name: str, image: Image.Image, file_size: int) -> None:
             )
     ifd = image.tag_v2  # type: ignore[attr-defined]
     bigtiff = bool(getattr(ifd, "_bigtiff", False))
-    places = directory(bigtiff, int(getattr(ifd, "offset", 0) or 0), len(ifd))
+    at = int(getattr(ifd, "offset", 0) or 0)  # 0: where the directory lies is not known
+    places = directory(bigtiff, at, len(ifd) if at else 0)
     check_block_places(name, kind, offsets[: len(needs)], counts[: len(needs)], places)
 
 
 def directory(bigtiff: bool, offset: int, entries: int) -> tuple[int, int, int]:
     """Where a TIFF's header and one directory (``entries`` tags at ``offset``) lie, as
-    (header end, directory start, directory end) for check_block_places."""
+    (header end, directory start, directory end) for check_block_places; no entries: no
+    directory to check."""
+    if not entries:
+        return (16 if bigtiff else 8), 0, 0
     if bigtiff:
         return 16, offset, offset + 8 + 20 * entries + 8
     return 8, offset, offset + 2 + 12 * entries + 4
