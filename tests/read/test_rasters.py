@@ -365,6 +365,15 @@ def test_a_bad_float_pixel_is_named_by_row_and_column(tmp_path: Path) -> None:
     assert error.endswith("raster, not class ids\n")
 
 
+def test_bigtiff_tile_inside_its_16_byte_header(tmp_path: Path) -> None:
+    path = write(tmp_path / "map.tif", raster(), tile=(32, 16), bigtiff=True)
+    with tifffile.TiffFile(path) as tif:
+        offsets = list(tif.pages.first.dataoffsets)
+    offsets[2] = 8  # past a classic header, inside a BigTIFF's
+    _set_long(path, 324, offsets)
+    assert "tile 2 lies at bytes 8..520, over the file's header" in _scan_error(path)
+
+
 def test_identical_tiles_stored_once_are_read(tmp_path: Path) -> None:
     # A writer may store identical tiles once: same offset and byte count, not damage.
     data = np.full((64, 32), 3, np.uint8)
