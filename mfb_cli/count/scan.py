@@ -167,6 +167,10 @@ def count_masks(
                 shapes.add(image_geometry)
                 if on_components is not None:
                     on_components(path, image_geometry.components)
+            if patches is not None and len(result) > 5 and not result[5]:
+                stored = notes.setdefault(NO_PATCH, {})
+                key = f"under {patches.size} x {patches.size} pixels"
+                stored[key] = stored.get(key, 0) + 1
             if on_patches is not None and len(result) > 5:
                 on_patches(path, result[5])
             if on_image is not None:
@@ -181,6 +185,19 @@ def count_masks(
         warnings=scan_warnings(len(paths), skipped, notes),
         geometry=None if shapes is None else shapes.result(total.ids),
     )
+
+
+#: A file with --patch but no patch (smaller than SIZE along a side): its counts are in
+#: the totals, but it gives no line and no window, which a user would otherwise not see.
+NO_PATCH = "no-patch"
+_SCAN_NOTES: dict[str, tuple[str | Param, ...]] = {
+    **READ_NOTES,
+    NO_PATCH: (
+        "{files} of {total} files are smaller than one patch ({modes}): they have no "
+        "patch, so no line and no window; lower the SIZE of ",
+        Param("patch"),
+    ),
+}
 
 
 def voxel_volume(path: LabelSource, header: LabelHeader | None) -> Fraction:
@@ -213,7 +230,7 @@ def scan_warnings(
             "total": total,
             "modes": ", ".join(f"{n} {mode}" for mode, n in sorted(stored.items())),
         }
-        parts = READ_NOTES[note]
+        parts = _SCAN_NOTES[note]
         messages.append(spelled(*(p.format(**details) if isinstance(p, str) else p for p in parts)))
     if skipped:
         names = ", ".join(str(path) for path in skipped[:2])

@@ -178,6 +178,22 @@ def test_csv_and_windows_list_each_patch(tmp_path):
     }  # fmt: skip
 
 
+def test_a_file_smaller_than_one_patch_is_a_warning(tmp_path):
+    # b.png (4 x 4) has no 5 x 5 patch, a.png (5 x 7) has two: b's pixels are counted in
+    # the totals, yet it gives no line, which the warning says, on stderr and in the output.
+    folder = _masks(tmp_path)
+    images, out = tmp_path / "p.jsonl", tmp_path / "s.json"
+    result = run("scan", folder, "--per-image", images, "--patch", "5,2", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert [line["window"]["col"] for line in _lines(images)[1:]] == [0, 2]
+    warning = (
+        "1 of 2 files are smaller than one patch (1 under 5 x 5 pixels): they have no "
+        "patch, so no line and no window; lower the SIZE of --patch"
+    )
+    assert f"warning: {warning}\n" in result.stderr
+    assert json.loads(out.read_text())["warnings"] == [warning]
+
+
 def test_windows_need_patches(tmp_path):
     result = run("sampling", _masks(tmp_path), "-f", "windows")
     assert result.exit_code == 1

@@ -317,6 +317,73 @@ def test_tile_offset_past_the_end(tmp_path: Path) -> None:
     assert "past the end of the file" in _scan_error(path)
 
 
+@pytest.mark.parametrize("geo", [True, False], ids=["tifffile", "pillow"])
+@pytest.mark.parametrize(
+    ("place", "refusal"),
+    [
+        ("header", "tile 0 lies at bytes 0..512, over the file's header"),
+        ("directory", "tile 0 lies at bytes 8..520, over the file's directory"),
+        ("inside", "inside another tile"),
+    ],
+)
+def test_tiles_over_the_header_directory_or_another_tile(
+    tmp_path: Path, geo: bool, place: str, refusal: str
+) -> None:
+    # Uncompressed 32 x 16 tiles of 512 bytes: each one a valid size, but placed where
+    # other bytes lie; both readers (tifffile for a GeoTIFF, Pillow for a small plain TIFF)
+    # would decode those bytes as labels.
+    path = write(tmp_path / "map.tif", raster(), geo=geo, tile=(32, 16))
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        offsets = list(page.dataoffsets)
+        assert page.offset == 8 and min(offsets) > 8 + 2 + 12 * len(page.tags)
+    if place == "inside":  # tile 1 starts 100 bytes into tile 0
+        offsets[1] = offsets[0] + 100
+        refusal = f"tile 1 starts at byte {offsets[1]}, inside another tile"
+    else:
+        offsets[0] = {"header": 0, "directory": 8}[place]
+    _set_long(path, 324, offsets)
+    assert refusal in _scan_error(path)
+
+
+@pytest.mark.parametrize(("code", "geo"), [(322, True), (322, False), (323, True)])
+def test_tiles_of_no_size(tmp_path: Path, code: int, geo: bool) -> None:
+    # TileWidth or TileLength 0: tifffile fails on the header (a division by zero), Pillow
+    # is refused by mfb's own check; both say the file is damaged, in one line.
+    path = write(tmp_path / "map.tif", raster(), geo=geo, tile=(32, 16))
+    _set_long(path, code, 0)
+    error = _scan_error(path)
+    assert "damaged file" in error, error
+
+
+def test_a_bad_float_pixel_is_named_by_row_and_column(tmp_path: Path) -> None:
+    data = raster(np.float32)
+    data[5, 7] = 0.5
+    path = write(tmp_path / "map.tif", data, tile=(32, 16))
+    error = _scan_error(path)
+    assert "(first: 0.5 at pixel (5, 7)): a probability map or a resampled (interpolated) " in error
+    assert error.endswith("raster, not class ids\n")
+
+
+def test_bigtiff_tile_inside_its_16_byte_header(tmp_path: Path) -> None:
+    path = write(tmp_path / "map.tif", raster(), tile=(32, 16), bigtiff=True)
+    with tifffile.TiffFile(path) as tif:
+        offsets = list(tif.pages.first.dataoffsets)
+    offsets[2] = 8  # past a classic header, inside a BigTIFF's
+    _set_long(path, 324, offsets)
+    assert "tile 2 lies at bytes 8..520, over the file's header" in _scan_error(path)
+
+
+def test_identical_tiles_stored_once_are_read(tmp_path: Path) -> None:
+    # A writer may store identical tiles once: same offset and byte count, not damage.
+    data = np.full((64, 32), 3, np.uint8)
+    path = write(tmp_path / "map.tif", data, nodata=None, tile=(32, 16))
+    with tifffile.TiffFile(path) as tif:
+        offsets = list(tif.pages.first.dataoffsets)
+    _set_long(path, 324, [offsets[0]] * len(offsets))
+    assert counted(path) == {3: 64 * 32}
+
+
 def test_bogus_tile_byte_count(tmp_path: Path) -> None:
     path = write(tmp_path / "map.tif", raster(), tile=(32, 16), compression="zlib")
     with tifffile.TiffFile(path) as tif:

@@ -126,3 +126,30 @@ def test_cog_over_http_ranges(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
     assert stats["pixels"] == np.bincount(data.ravel(), minlength=12)[1:].tolist()
+
+
+def test_cog_over_http_without_ranges_counts_once_or_fails_clearly(tmp_path: Path) -> None:
+    # A server that ignores Range and sends the whole body: a raster within the first
+    # range read (1 MiB) is counted from it, once; a larger one is not read unbounded
+    # nor counted from a wrong place: one line names the URL and the reason.
+    pytest.importorskip("aiohttp", reason="http(s):// needs aiohttp (the remote extra)")
+    from .servers import serve_folder
+
+    small = _cog(tmp_path / "small.tif", 1024)
+    large = np.random.default_rng(7).integers(0, 200, (2048, 2048), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "large.tif", large, tile=(256, 256), compression="zlib")
+    assert (tmp_path / "large.tif").stat().st_size > 2 << 20
+    with serve_folder(tmp_path, ranges=False) as url:
+        counted = run("scan", "--max-pixels", 300_000, f"{url}/small.tif")
+        refused = run("scan", f"{url}/large.tif")
+    assert counted.exit_code == 0, counted.output
+    pixels = json.loads(counted.stdout)["pixels"]
+    assert pixels == np.bincount(small.ravel(), minlength=12)[1:].tolist()
+    assert refused.exit_code == 1 and refused.stdout == ""
+    # (the test server may log the connection mfb closed: only mfb's own line is checked)
+    assert refused.stderr.splitlines()[-1] == (
+        f"Error: {url}/large.tif: cannot be read (the server does not answer range requests "
+        "(HTTP 206), which a file read in place at a URL needs (a zip, a parquet file, a "
+        "GeoTIFF))"
+    )
+    assert "Traceback" not in refused.stderr.split("Error: ")[-1]

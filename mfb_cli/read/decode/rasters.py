@@ -29,6 +29,7 @@ from .codecs import TIFF_LOSSLESS_COMPRESSION
 from .geotiff import FLOAT_NODATA_ID, GEO_TAGS, Nodata, geo_details, nodata_of
 from .pillow import check_size
 from .raw import RawLabels
+from .tiff import check_block_places, directory
 from .volumes.values import check_dtype, integer_labels
 
 if TYPE_CHECKING:
@@ -104,7 +105,9 @@ def _failure(name: str, data: bytes | RangedFile | None, error: Exception) -> Ex
     failure is no bad file), else the file is damaged."""
     if isinstance(data, RangedFile):
         return data.failure(error)
-    return BadMaskError(name, f"cannot read as TIFF ({_reason(error)})")
+    return BadMaskError(
+        name, f"cannot be read as a TIFF, a damaged file (tifffile: {_reason(error)})"
+    )
 
 
 def _tifffile() -> Any:
@@ -342,6 +345,8 @@ class _Layout:
                 f"is a TIFF whose {self.kind} {i} claims {int(counts[i])} bytes for pixels "
                 f"that take {int(need[i])}: a bogus byte count (a damaged file)",
             )
+        places = directory(bool(page.parent.is_bigtiff), int(page.offset), len(page.tags))
+        check_block_places(name, self.kind, offsets, counts, places)
         self.offsets, self.counts = offsets, counts
 
     def need(self) -> npt.NDArray[np.int64]:

@@ -9,6 +9,8 @@ import numpy as np
 from ...errors import BadMaskError, Param
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy.typing as npt
     from PIL import Image
 
@@ -87,6 +89,68 @@ def check_strips(name: str, image: Image.Image, file_size: int) -> None:
                 f"pixels need {need}: the bytes after it would be read as pixels (a damaged "
                 "file)",
             )
+    ifd = image.tag_v2  # type: ignore[attr-defined]
+    bigtiff = bool(getattr(ifd, "_bigtiff", False))
+    at = int(getattr(ifd, "offset", 0) or 0)  # 0: where the directory lies is not known
+    places = directory(bigtiff, at, len(ifd) if at else 0)
+    check_block_places(name, kind, offsets[: len(needs)], counts[: len(needs)], places)
+
+
+def directory(bigtiff: bool, offset: int, entries: int) -> tuple[int, int, int]:
+    """Where a TIFF's header and one directory (``entries`` tags at ``offset``) lie, as
+    (header end, directory start, directory end) for check_block_places; no entries: no
+    directory to check."""
+    if not entries:
+        return (16 if bigtiff else 8), 0, 0
+    if bigtiff:
+        return 16, offset, offset + 8 + 20 * entries + 8
+    return 8, offset, offset + 2 + 12 * entries + 4
+
+
+def check_block_places(
+    name: str,
+    kind: str,
+    offsets: Sequence[int] | npt.NDArray[np.int64],
+    counts: Sequence[int] | npt.NDArray[np.int64],
+    places: tuple[int, int, int],
+) -> None:
+    """Refuse blocks (strips, tiles) whose bytes lie in the file's header or directory, or
+    partly over another block: a reader would decode those bytes as pixels.
+
+    Two blocks at the very same place with the same size are allowed (a writer may store
+    identical blocks once); a block that starts inside another one is damage.
+    """
+    header_end, ifd_start, ifd_end = places
+    starts = np.asarray(offsets, dtype=np.int64).ravel()
+    ends = starts + np.asarray(counts, dtype=np.int64).ravel()
+    filled = np.flatnonzero(ends > starts)
+    for i in filled:
+        start, end = int(starts[i]), int(ends[i])
+        if start < header_end:
+            where = "header"
+        elif ifd_end > ifd_start and start < ifd_end and end > ifd_start:
+            where = "directory (its tags)"
+        else:
+            continue
+        raise BadMaskError(
+            name,
+            f"is a TIFF whose {kind} {int(i)} lies at bytes {start}..{end}, over the file's "
+            f"{where}: those bytes would be read as pixels (a damaged file)",
+        )
+    order = filled[np.lexsort((ends[filled], starts[filled]))]
+    if order.size < 2:
+        return
+    s, e = starts[order], ends[order]
+    reach = np.maximum.accumulate(e)[:-1]  # the furthest end of the blocks before each
+    same = (s[1:] == s[:-1]) & (e[1:] == e[:-1])
+    bad = np.flatnonzero((s[1:] < reach) & ~same)
+    if bad.size:
+        j = int(order[int(bad[0]) + 1])
+        raise BadMaskError(
+            name,
+            f"is a TIFF whose {kind} {j} starts at byte {int(starts[j])}, inside another "
+            f"{kind}: overlapping {kind}s (a damaged file)",
+        )
 
 
 def label_values(name: str, image: Image.Image) -> Image.Image | npt.NDArray[np.integer]:

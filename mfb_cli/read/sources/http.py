@@ -113,8 +113,8 @@ def read_http(fs: Any, url: str, start: int, count: int, *, ranged: bool) -> byt
             reply.raise_for_status()
             if ranged and start > 0 and reply.status != 206:
                 raise RangesRefused(
-                    "the server does not answer range requests (HTTP 206), which a zip or a "
-                    "parquet file at a URL is read with"
+                    "the server does not answer range requests (HTTP 206), which a file read "
+                    "in place at a URL needs (a zip, a parquet file, a GeoTIFF)"
                 )
             data = bytearray()
             while len(data) < count:

@@ -72,7 +72,8 @@ def _whole_floats(
         first = int(np.argmax(bad))
         index = np.unravel_index(first, values.shape, order=order)
         voxel = tuple(int(i) + s for i, s in zip(index, start, strict=True))
-        return float(flat[first]), f"voxel {voxel}"
+        # A raster (2D) is named by its pixel (row, column), a volume by its voxel.
+        return float(flat[first]), f"{'pixel' if len(voxel) == 2 else 'voxel'} {voxel}"
 
     finite = np.isfinite(flat)
     if not finite.all():
@@ -98,6 +99,7 @@ def _whole_floats(
         raise BadMaskError(
             name,
             f"holds non-integer values (first: {value} at {at}): a probability map or a "
-            "resampled (interpolated) volume, not class ids",
+            f"resampled (interpolated) {'raster' if values.ndim == 2 else 'volume'}, not "
+            "class ids",
         )
     return values.astype(np.int32 if values.dtype.itemsize <= 4 else np.int64, order="K")
