@@ -166,7 +166,12 @@ def histogram_of_image(image: Image.Image) -> tuple[Int64Array, Int64Array]:
 
 def histogram_of_raw(raw: RawLabels, read: ReadOptions) -> tuple[Int64Array, Int64Array]:
     """Present raw values (ids, colour codes or palette indices) and their pixel counts:
-    each chunk's histogram, added up (a file read whole is one chunk)."""
+    each chunk's histogram, added up (a file read whole is one chunk), or where the
+    decoder can, its blocks counted as they are decoded (a uint8 raster's tiles)."""
+    if raw.count_bytes is not None:
+        counts = raw.count_bytes(histogram_uint8)
+        present = np.flatnonzero(counts)
+        return without_nodata(present.astype(np.int64), counts[present], raw.nodata)
     parts = []
     for chunk in raw.chunks():
         parts.append(histogram_of_chunk(chunk.values, read))

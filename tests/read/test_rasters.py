@@ -567,3 +567,83 @@ def test_direct_decoding_equals_tifffiles(
     for band, other in zip(bands, by_tifffile, strict=True):
         assert band.dtype == other.dtype and np.array_equal(band, other)
     assert np.array_equal(np.concatenate(bands), raster())
+
+
+@pytest.mark.parametrize(
+    ("layout", "group"),
+    [
+        ({"tile": (32, 16), "compression": "zlib"}, 1 << 18),  # partial tiles right, bottom
+        ({"tile": (32, 16), "compression": "zlib"}, 2 * 32 * 16),  # groups of 2 blocks
+        ({"tile": (16, 16), "compression": "zlib"}, 3 * 16 * 16),  # of 3: partial between
+        ({"tile": (16, 16), "compression": "zlib"}, 1),  # every block alone
+        ({"rowsperstrip": 16, "compression": "zlib"}, 1 << 18),  # the last strip is short
+        ({"rowsperstrip": 3, "compression": "zlib"}, 2 * 3 * WIDTH),
+    ],
+    ids=["tiles", "tiles-by-2", "tiles-by-3", "tiles-alone", "strips", "strips-by-2"],
+)
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_blocks_counted_where_decoded_equal_the_chunks(
+    tmp_path: Path,
+    layout: dict[str, Any],
+    group: int,
+    threads: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A uint8 raster counted block by block where each is decoded (no band assembled)
+    gives every pixel once, nodata included, as a naive count of the raster does; the
+    histogram without nodata is the naive loop's."""
+    from mfb_cli.read.decode import rasters
+
+    pytest.importorskip("imagecodecs")
+    monkeypatch.setattr(rasters, "GROUP_BYTES", group)
+    path = write(tmp_path / "map.tif", raster(), **layout)
+    calls: list[tuple[int, int]] = []
+
+    def naive_bins(block: np.ndarray) -> np.ndarray:
+        assert block.dtype == np.uint8 and block.flags.c_contiguous and block.ndim == 2
+        calls.append(block.shape)
+        return np.bincount(block.ravel(), minlength=256).astype(np.int64)
+
+    read = ReadOptions(max_pixels=1700)  # bands of one or a few block rows
+    with rasters.tile_threads(threads):
+        raw = read_raw(path, read)
+        assert raw.count_bytes is not None
+        bins = raw.count_bytes(naive_bins)
+        ids, pixels = histogram_of_raw(read_raw(path, read), read)
+    assert np.array_equal(bins, np.bincount(raster().ravel(), minlength=256))
+    assert dict(zip(ids.tolist(), pixels.tolist(), strict=True)) == naive()
+    assert sum(rows * cols for rows, cols in calls) == HEIGHT * WIDTH
+
+
+@pytest.mark.parametrize(
+    ("dtype", "layout"),
+    [
+        (np.uint16, {"tile": (16, 16), "compression": "zlib"}),
+        (np.uint8, {"tile": (16, 16), "compression": "zlib", "predictor": True}),
+        (np.uint8, {"tile": (16, 16)}),  # uncompressed tiles: tifffile reads them
+        (np.uint8, {"rowsperstrip": 16}),  # uncompressed strips: read by rows
+    ],
+    ids=["u16", "predictor", "raw-tiles", "raw-strips"],
+)
+def test_blocks_are_counted_where_decoded_only_for_plain_uint8(
+    tmp_path: Path, dtype: Any, layout: dict[str, Any]
+) -> None:
+    path = write(tmp_path / "map.tif", raster(dtype), **layout)
+    raw = read_raw(path, ReadOptions())
+    assert raw.count_bytes is None
+    assert counted(path) == naive()
+
+
+def test_a_corrupt_tile_counted_where_decoded_is_named(tmp_path: Path) -> None:
+    """The counting route refuses damage as the chunks do: the file and the tile named."""
+    pytest.importorskip("imagecodecs")
+    path = write(tmp_path / "map.tif", raster(), tile=(16, 16), compression="zlib")
+    with tifffile.TiffFile(path) as tif:
+        offset = int(tif.pages.first.dataoffsets[5])
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    raw = read_raw(path, ReadOptions())
+    assert raw.count_bytes is not None
+    with pytest.raises(BadMaskError, match=r"map\.tif.*cannot decode tile 5"):
+        raw.count_bytes(lambda block: np.zeros(256, dtype=np.int64))

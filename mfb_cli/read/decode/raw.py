@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from ..base.chunks import LabelChunk
     from ..options import ReadOptions
 
+    #: The 256 bins of a C-contiguous 2D uint8 array.
+    ByteCounter = Callable[[npt.NDArray[np.uint8]], Int64Array]
+
 
 @dataclass(frozen=True)
 class RawLabels:
@@ -57,6 +60,12 @@ class RawLabels:
     #: The stored value of a raster's nodata pixels (GeoTIFF GDAL_NODATA, as an id):
     #: every consumer of the chunks leaves it out of the counts. None: every value counts.
     nodata: int | None = None
+    #: For a consumer that needs only the counts of the bytes (a uint8 raster): called with
+    #: a function giving the 256 bins of a C-contiguous 2D uint8 block, it returns the
+    #: 256 bins of every pixel of the file (nodata included), each block counted where it
+    #: was decoded, never copied into a chunk. The same counts as the chunks'; None where
+    #: a decoder offers no such route.
+    count_bytes: Callable[[ByteCounter], Int64Array] | None = None
 
     def chunks(self) -> Iterator[LabelChunk]:
         """The labels, chunk by chunk (one chunk for a file read whole)."""
