@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from ....errors import BadMaskError, MfbError, MissingExtraError, Param
-from ...base.chunks import LabelChunk, check_total, slab_depth
+from ...base.chunks import LabelChunk, check_total, out_of_memory, slab_depth
 from ...base.files import open_regular
 from ..pillow import check_size
 from ..raw import RawLabels
@@ -68,7 +68,7 @@ def read_volume(name: str, read: ReadOptions, data: bytes | None = None) -> RawL
     except (BadMaskError, MfbError):
         raise
     except MemoryError as error:
-        raise MfbError(f"{name}: out of memory while decoding; lower ", Param("jobs")) from error
+        raise out_of_memory(name) from error
     except READ_ERRORS as error:
         raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
@@ -195,9 +195,7 @@ def chunked(
         except (BadMaskError, MfbError):
             raise
         except MemoryError as error:
-            raise MfbError(
-                f"{name}: out of memory while decoding; lower ", Param("jobs")
-            ) from error
+            raise out_of_memory(name) from error
         except READ_ERRORS as error:
             raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
