@@ -226,6 +226,7 @@ def test_out_of_memory_is_not_a_bad_file(tmp_path, monkeypatch):
     with pytest.raises(MfbError, match=r"a\.png: out of memory while decoding") as caught:
         open_mask(path)
     assert not isinstance(caught.value, BadMaskError)  # so --skip-bad never drops it
+    assert str(caught.value) == f"{path}: out of memory while decoding; lower jobs or max_pixels"
 
 
 def test_pillow_limit_in_library_use_is_named(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 #: Dummy S3 credentials: never to appear in any output or message.
 KEY_ID = "AKIAMFBCONTRACTKEY00"
@@ -85,7 +85,42 @@ def serve_folder(folder: Path, *, ranges: bool = False) -> Iterator[str]:
         server.server_close()
 
 
-class Misbehaving:
+_Served = TypeVar("_Served", bound="_Listener")
+
+
+class _Listener:
+    """A TCP server on 127.0.0.1 (``url``) accepting on a daemon thread while the ``with``
+    block lasts; that thread calls ``_accepted`` with each connection (long work: a thread)."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def __enter__(self: _Served) -> _Served:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                continue
+            self._accepted(client)
+
+    def _accepted(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class Misbehaving(_Listener):
     """An HTTP server that answers HEAD (size ``announced``, or none) and then, for GET:
 
     - "stall": sends the headers, then nothing, ever;
@@ -107,28 +142,10 @@ class Misbehaving:
         self.files = files or {}  # paths answered with these bytes, whatever the mode
         self.got = threading.Event()
         self.sent = 0  # body bytes sent ("endless")
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        super().__init__()
 
-    def __enter__(self) -> Misbehaving:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._server.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._answer, args=(client,), daemon=True).start()
+    def _accepted(self, client: socket.socket) -> None:
+        threading.Thread(target=self._answer, args=(client,), daemon=True).start()
 
     def _answer(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError), client:
@@ -242,7 +259,7 @@ def s3_server(
                 os.environ[key] = value
 
 
-class CountingProxy:
+class CountingProxy(_Listener):
     """A TCP proxy on 127.0.0.1 in front of a server: counts the bytes the server sent
     (``sent``: replies, headers included) and keeps what clients asked (``requests``)."""
 
@@ -251,32 +268,12 @@ class CountingProxy:
         self.sent = 0
         self.requests = b""
         self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        super().__init__()
 
-    def __enter__(self) -> CountingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._server.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                continue
-            upstream = socket.create_connection(self.target)
-            for source, sink, replies in ((client, upstream, False), (upstream, client, True)):
-                threading.Thread(
-                    target=self._pump, args=(source, sink, replies), daemon=True
-                ).start()
+    def _accepted(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.target)
+        for source, sink, replies in ((client, upstream, False), (upstream, client, True)):
+            threading.Thread(target=self._pump, args=(source, sink, replies), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
         with contextlib.suppress(OSError):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mfb_cli.errors import BadMaskError
+from mfb_cli.errors import BadMaskError, MfbError
 
 from .test_volumes import VOLUME, histogram
 
@@ -245,3 +245,20 @@ def test_an_nrrd_number_past_64_bits_is_a_bad_header(
     with pytest.raises(BadMaskError, match="a number out of range"):
         histogram(path)
     assert capfd.readouterr().err == ""
+
+
+def test_out_of_memory_in_a_slab_is_not_a_bad_file(tmp_path: Path, monkeypatch) -> None:
+    from mfb_cli.read.decode.volumes import read
+
+    path = tmp_path / "a.nrrd"
+    head = b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 3 2\nencoding: raw\n\n"
+    path.write_bytes(head + bytes(24))
+
+    def no_memory(*args: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(read, "integer_labels", no_memory)
+    with pytest.raises(MfbError) as caught:
+        histogram(path)
+    assert not isinstance(caught.value, BadMaskError)  # so --skip-bad never drops it
+    assert str(caught.value) == f"{path}: out of memory while decoding; lower jobs"

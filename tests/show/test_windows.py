@@ -5,7 +5,6 @@ it against the real torchgeo: tests/test_frameworks_torchgeo.py)."""
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from types import ModuleType
 
@@ -17,6 +16,7 @@ from mfb_cli.show.windows import crs_bounds
 from ..cli.test_patches_cli import _geo_file
 from ..conftest import run, save_mask
 from ..numpy_frameworks import Tensor, torch_modules
+from ..snippet_layouts import run as run_snippet
 
 
 def test_crs_bounds_north_up_and_rotated():
@@ -54,21 +54,6 @@ def stand_ins() -> dict[str, ModuleType]:
     torchgeo = ModuleType("torchgeo")
     torchgeo.samplers = samplers
     return {**modules, "torchgeo": torchgeo, "torchgeo.samplers": samplers}
-
-
-def run_snippet(text: str, modules: dict[str, ModuleType]) -> dict[str, object]:
-    saved = {name: sys.modules.get(name) for name in modules}
-    sys.modules.update(modules)
-    try:
-        namespace: dict[str, object] = {}
-        exec(compile(text, "<torchgeo>", "exec"), namespace)
-        return namespace
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
 
 
 def test_geo_snippet_yields_the_crs_slices_of_the_windows(tmp_path):

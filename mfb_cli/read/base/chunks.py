@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ...errors import BadMaskError, Param
+from ...errors import BadMaskError, MfbError, Param
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -96,6 +96,15 @@ def check_total(name: str, shape: tuple[int, ...], max_total: int | None) -> Non
             Param("max_total_pixels"),
             " if the file is genuine",
         )
+
+
+def out_of_memory(name: str, *also: Param) -> MfbError:
+    """The error for a decoder that ran out of memory: not a bad file (``--skip-bad`` must
+    not drop it silently) but too many files decoded at once; names ``jobs`` and ``also``."""
+    parts: list[str | Param] = [f"{name}: out of memory while decoding; lower ", Param("jobs")]
+    for param in also:
+        parts += [" or ", param]
+    return MfbError(*parts)
 
 
 def slab_depth(slice_bytes: int, depth: int) -> int:

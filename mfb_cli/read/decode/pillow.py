@@ -13,8 +13,9 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ...errors import BadMaskError, MfbError, Param
+from ...errors import BadMaskError, Param
 from ..base.budget import DEFAULT_MAX_PIXELS
+from ..base.chunks import out_of_memory
 from ..base.files import open_regular
 from .codecs import check_codec
 from .png_complete import check_png_complete, prefill
@@ -87,13 +88,7 @@ def open_mask(
         head = data[:4] if data is not None else _file_head(name)
         raise BadMaskError(name, _unreadable_reason(size, head)) from error
     except MemoryError as error:
-        # Not a bad file: the machine ran short, so --skip-bad must not drop it silently.
-        raise MfbError(
-            f"{name}: out of memory while decoding; lower ",
-            Param("jobs"),
-            " or ",
-            Param("max_pixels"),
-        ) from error
+        raise out_of_memory(name, Param("max_pixels")) from error
     except _DECODE_ERRORS as error:
         raise BadMaskError(
             name, f"cannot decode ({error}); the file is damaged or truncated"

@@ -22,8 +22,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import BadMaskError, MfbError, MissingExtraError, Param
-from ..base.chunks import SLAB_BYTES, LabelChunk, LabelHeader, check_total
+from ...errors import BadMaskError, MfbError, MissingExtraError
+from ..base.chunks import SLAB_BYTES, LabelChunk, LabelHeader, check_total, out_of_memory
 from ..base.files import RangedFile, open_regular
 from .codecs import TIFF_LOSSLESS_COMPRESSION
 from .geotiff import FLOAT_NODATA_ID, GEO_TAGS, Nodata, geo_details, nodata_of
@@ -99,7 +99,7 @@ def read_raster(name: str, read: ReadOptions, data: bytes | RangedFile | None) -
     except (BadMaskError, MfbError):
         raise
     except MemoryError as error:
-        raise MfbError(f"{name}: out of memory while decoding; lower ", Param("jobs")) from error
+        raise out_of_memory(name) from error
     except Exception as error:  # tifffile's refusals: a damaged or crafted file
         raise _failure(name, data, error) from error
     finally:
@@ -424,9 +424,7 @@ class _Reader:
         except (BadMaskError, MfbError):
             raise
         except MemoryError as error:
-            raise MfbError(
-                f"{self.name}: out of memory while decoding; lower ", Param("jobs")
-            ) from error
+            raise out_of_memory(self.name) from error
         except Exception as error:
             raise _failure(self.name, self.data, error) from error
         finally:

@@ -19,6 +19,7 @@ import tempfile
 import zlib
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ from .read import (
     data_file_beside,
     need,
     pick_volume,
+    raw_slabs,
     read_exactly,
     spatial_volume,
 )
@@ -41,8 +43,6 @@ from .values import check_dtype
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    import numpy.typing as npt
 
     from ...options import ReadOptions
     from .read import SlabReader
@@ -196,7 +196,7 @@ def open_metaimage(name: str, read: ReadOptions, data: bytes | None) -> RawLabel
             if layout.compressed:
                 yield _inflated_slabs(name, stack, path, layout, dtype, spatial, volume)
                 return
-            yield _raw_slabs(name, stack, path, layout, dtype, stored, spatial, volume)
+            yield _uncompressed_slabs(name, stack, path, layout, dtype, stored, spatial, volume)
 
     return RawLabels(
         None,
@@ -206,7 +206,7 @@ def open_metaimage(name: str, read: ReadOptions, data: bytes | None) -> RawLabel
     )
 
 
-def _raw_slabs(
+def _uncompressed_slabs(
     name: str,
     stack: ExitStack,
     path: str,
@@ -230,15 +230,7 @@ def _raw_slabs(
             total = int(np.prod(stored, dtype=np.int64)) * dtype.itemsize
             start = max(source.seek(0, os.SEEK_END) - total, 0)
     source.seek(start + (volume or 0) * volume_bytes)
-    slice_bytes = spatial[0] * spatial[1] * dtype.itemsize
-
-    def slabs(first: int, last: int) -> npt.NDArray[Any]:
-        count = (last - first) if len(spatial) == 3 else 1
-        buffer = read_exactly(name, source, count * slice_bytes)
-        target = (*spatial[:2], last - first) if len(spatial) == 3 else spatial
-        return np.frombuffer(buffer, dtype=dtype).reshape(target, order="F")
-
-    return slabs
+    return raw_slabs(partial(read_exactly, name, source), dtype, spatial)
 
 
 def _inflated_slabs(
@@ -278,20 +270,12 @@ def _inflated_slabs(
         return out
 
     volume_bytes = int(np.prod(spatial, dtype=np.int64)) * dtype.itemsize
-    slice_bytes = spatial[0] * spatial[1] * dtype.itemsize
     skipped = (volume or 0) * volume_bytes
     while skipped > 0:
         step = min(skipped, 1 << 20)
         take(step)
         skipped -= step
-
-    def slabs(first: int, last: int) -> npt.NDArray[Any]:
-        count = (last - first) if len(spatial) == 3 else 1
-        buffer = take(count * slice_bytes)
-        target = (*spatial[:2], last - first) if len(spatial) == 3 else spatial
-        return np.frombuffer(buffer, dtype=dtype).reshape(target, order="F")
-
-    return slabs
+    return raw_slabs(take, dtype, spatial)
 
 
 def _affine(

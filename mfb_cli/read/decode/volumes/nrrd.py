@@ -15,6 +15,7 @@ import os
 import warnings
 from contextlib import ExitStack, contextmanager
 from fractions import Fraction
+from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from .read import (
     need,
     opened,
     pick_volume,
+    raw_slabs,
     read_exactly,
 )
 from .values import check_dtype
@@ -265,15 +267,7 @@ def open_nrrd(name: str, read: ReadOptions, data: bytes | None) -> RawLabels:
                 _skip(name, stream, byte_skip)
             if volume is not None:
                 _skip(name, stream, volume * volume_bytes)
-            slice_bytes = spatial[0] * spatial[1] * dtype.itemsize
-
-            def slabs(first: int, last: int) -> npt.NDArray[Any]:
-                count = (last - first) if len(spatial) == 3 else 1
-                buffer = read_exactly(name, stream, count * slice_bytes)
-                target = (*spatial[:2], last - first) if len(spatial) == 3 else spatial
-                return np.frombuffer(buffer, dtype=dtype).reshape(target, order="F")
-
-            yield slabs
+            yield raw_slabs(partial(read_exactly, name, stream), dtype, spatial)
             if stream is not source:
                 # A compressed stream's checksum is checked at its end.
                 drain(name, stream, max(byte_skip, 0) + total_bytes - stream.tell())

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
+
 from ....errors import BadMaskError, MfbError, MissingExtraError, Param
-from ...base.chunks import LabelChunk, check_total, slab_depth
+from ...base.chunks import LabelChunk, check_total, out_of_memory, slab_depth
 from ...base.files import open_regular
 from ..pillow import check_size
 from ..raw import RawLabels
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from contextlib import AbstractContextManager
 
-    import numpy as np
     import numpy.typing as npt
 
     from ...base.chunks import LabelHeader
@@ -67,7 +68,7 @@ def read_volume(name: str, read: ReadOptions, data: bytes | None = None) -> RawL
     except (BadMaskError, MfbError):
         raise
     except MemoryError as error:
-        raise MfbError(f"{name}: out of memory while decoding; lower ", Param("jobs")) from error
+        raise out_of_memory(name) from error
     except READ_ERRORS as error:
         raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
@@ -194,9 +195,7 @@ def chunked(
         except (BadMaskError, MfbError):
             raise
         except MemoryError as error:
-            raise MfbError(
-                f"{name}: out of memory while decoding; lower ", Param("jobs")
-            ) from error
+            raise out_of_memory(name) from error
         except READ_ERRORS as error:
             raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
@@ -254,6 +253,23 @@ def data_file_beside(name: str, written: str) -> str:
     return str(Path(name).parent / text)
 
 
+def raw_slabs(
+    take: Callable[[int], bytes], dtype: np.dtype[Any], spatial: tuple[int, ...]
+) -> SlabReader:
+    """The SlabReader of raw voxels stored slice after slice, read front to back:
+    ``take(size)`` gives the next ``size`` bytes of voxel data (or raises, naming the
+    file, when it ends first; each format says so in its own words)."""
+    slice_bytes = spatial[0] * spatial[1] * dtype.itemsize
+
+    def slabs(first: int, last: int) -> npt.NDArray[Any]:
+        count = (last - first) if len(spatial) == 3 else 1
+        buffer = take(count * slice_bytes)
+        target = (*spatial[:2], last - first) if len(spatial) == 3 else spatial
+        return np.frombuffer(buffer, dtype=dtype).reshape(target, order="F")
+
+    return slabs
+
+
 def read_exactly(name: str, stream: IO[bytes], size: int) -> bytes:
     """``size`` bytes of voxel data, or BadMaskError if the file ends first."""
     data = stream.read(size)
@@ -309,6 +325,7 @@ __all__ = [
     "need",
     "opened",
     "pick_volume",
+    "raw_slabs",
     "read_exactly",
     "read_volume",
     "reason",
