@@ -123,4 +123,6 @@ def test_an_unexpected_exception_is_one_line_without_debug(places, monkeypatch):
         "(run with --debug for the traceback, and please report it)\n"
     )
     debug = CliRunner().invoke(cli, ["--debug", "weights", places["m"]])
-    assert isinstance(debug.exception, ValueError)
+    assert debug.exit_code == 1
+    assert debug.stderr.startswith("Traceback (most recent call last):\n")
+    assert debug.stderr.endswith("ValueError: boom\nsecond line\n")

@@ -104,6 +104,21 @@ def _without_secrets(message: str, args: Any) -> str:
     return safe_text(message, *urls)
 
 
+def _show_traceback(error: BaseException, args: Any) -> None:
+    """The traceback --debug asks for, on stderr, with the secrets of the command line's
+    URLs blanked on every line, as in every other message (a backend's exception may
+    quote a URL with its password or token)."""
+    import traceback
+
+    lines = []
+    for line in "".join(traceback.format_exception(error)).splitlines():
+        indent = line[: len(line) - len(line.lstrip())]
+        lines.append(indent + _without_secrets(line.strip(), args) if line.strip() else "")
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+
+
 #: The error Click raises to show the help of a group run without a command (8.2+).
 _HELP_AS_ERROR: tuple[type[click.ClickException], ...] = tuple(
     getattr(click.exceptions, name)
@@ -221,6 +236,9 @@ class MfbGroup(click.Group):
             message = click.ClickException(stdout_error_text(error))
             with contextlib.suppress(OSError, ValueError):
                 message.show()
+            code = 1
+        except Exception as error:  # --debug lets errors through: their traceback, scrubbed
+            _show_traceback(error, args)
             code = 1
         sys.exit(code if isinstance(code, int) else 0)
 

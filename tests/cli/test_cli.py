@@ -135,7 +135,9 @@ def test_debug_shows_the_traceback(tmp_path):
     (tmp_path / "d").mkdir()
     result = run("--debug", "weights", tmp_path / "d")
     assert result.exit_code == 1
-    assert result.exception is not None
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert "  File " in result.stderr
+    assert "no label files matching" in result.stderr.splitlines()[-1]
 
 
 def test_jobs_do_not_change_the_output(mask_dir):

@@ -192,3 +192,37 @@ def test_the_last_guard_blanks_the_command_lines_secrets_in_any_message() -> Non
     message = "failed: 'SECRETpw' refused, sig SECRETsig, key SECRETk at http://h/x.png"
     shown = _without_secrets(message, argv)
     assert "SECRET" not in shown and "http://h/x.png" in shown
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("weights", "{missing}"), ("histogram", "{a}", "{bad}"), ("merge", "{missing_json}")],
+    ids=["missing", "bad-mask", "missing-stats"],
+)
+def test_debug_tracebacks_blank_the_secrets(served: str, args: tuple[str, ...]) -> None:
+    """--debug shows the whole traceback, every line of it without the URLs' secrets."""
+    base = f"http://user:{MARK}pw@{served}"
+    urls = {key: f"{base}/{name}?token={MARK}tok" for key, name in FILES.items()}
+    result = run("--debug", *(a.format(**urls) for a in args))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert MARK not in result.stdout + result.stderr
+
+
+def test_debug_traceback_of_an_internal_error_blanks_the_secrets(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mfb_cli.cli.scanning
+
+    url = f"http://user:{MARK}pw@{served}/a.png?token={MARK}tok"
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError(f"cannot fetch {url}: refused for {MARK}pw")
+
+    monkeypatch.setattr(mfb_cli.cli.scanning, "scan_masks", broken)
+    result = run("--debug", "weights", url)
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last):" in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"ValueError: cannot fetch http://{served}/a.png") and "***" in last
+    assert MARK not in result.stderr
