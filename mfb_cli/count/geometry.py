@@ -96,14 +96,14 @@ class ImageGeometry:
     def without(self, class_id: int) -> ImageGeometry:
         """The same geometry without one class (its tables' unused columns trimmed)."""
         kept = np.flatnonzero(self.ids != class_id)
-        size_bins = trimmed(self.size_bins[kept])
+        size_table = self.size_bins[kept]
         return ImageGeometry(
             ids=self.ids[kept],
             pixels=self.pixels[kept],
             components=self.components[kept],
             boundary=self.boundary[kept],
-            size_bins=size_bins,
-            size_pixels=trimmed(self.size_pixels[kept], size_bins),
+            size_bins=trimmed(size_table),
+            size_pixels=trimmed(self.size_pixels[kept], size_table),
             extent_bins=trimmed(self.extent_bins[:, kept]),
             ndim=self.ndim,
         )

@@ -168,3 +168,27 @@ def test_raster_nodata_is_no_class_but_borders_one(tmp_path: Path) -> None:
     # (rows 3-4 columns 1 and 4; row 5 columns 2-3; row 2 columns 2-3 already counted).
     assert shape.boundary.tolist() == [8 + 4 + 2, 4]
     assert shape == geometry_of(values, 4).without(0)
+
+
+def test_raster_mostly_nodata_trims_the_bins_nodata_alone_used(tmp_path: Path) -> None:
+    """Nodata's components are the largest: without them the tables are narrower."""
+    tifffile = pytest.importorskip("tifffile")
+    values = np.zeros((6, 8), dtype=np.uint8)
+    values[2:4, 3:5] = 1  # 4 pixels: size bin 2; nodata's 44: bin 5
+    path = tmp_path / "map.tif"
+    tifffile.imwrite(
+        path,
+        values,
+        tile=(16, 16),
+        photometric="minisblack",
+        extratags=[(42113, "s", 0, "0", True)],
+    )
+    ids, pixels, _, shape, _ = count_file_noted(
+        path, ReadOptions(max_pixels=10**6), geometry=Connectivity.of(8)
+    )
+    assert shape is not None
+    assert ids.tolist() == [1] and pixels.tolist() == [4]
+    assert shape.size_bins.tolist() == [[0, 0, 1]]
+    assert shape.size_pixels.tolist() == [[0, 0, 4]]
+    assert shape.extent_bins.tolist() == [[[0, 0, 1]], [[0, 0, 1]]]
+    assert shape.boundary.tolist() == [4] and shape.components.tolist() == [1]
