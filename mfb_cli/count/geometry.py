@@ -93,6 +93,21 @@ class ImageGeometry:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def without(self, class_id: int) -> ImageGeometry:
+        """The same geometry without one class (its tables' unused columns trimmed)."""
+        kept = np.flatnonzero(self.ids != class_id)
+        size_table = self.size_bins[kept]
+        return ImageGeometry(
+            ids=self.ids[kept],
+            pixels=self.pixels[kept],
+            components=self.components[kept],
+            boundary=self.boundary[kept],
+            size_bins=trimmed(size_table),
+            size_pixels=trimmed(self.size_pixels[kept], size_table),
+            extent_bins=trimmed(self.extent_bins[:, kept]),
+            ndim=self.ndim,
+        )
+
 
 @functools.cache
 def components_module() -> Any:
@@ -157,26 +172,34 @@ def partition_geometry(
     labelled, count = components_module().connected_components(
         values, connectivity=connect, return_N=True
     )
-    tracker = _Components(int(count), values.shape, values.dtype)
+    tracker = RunComponents(int(count), values.shape, values.dtype)
     boundary: list[tuple[Int64Array, Int64Array]] = []
     slab = values.size // values.shape[0]
     step = max(1, BAND_PIXELS // slab)
     flat_labels = labelled.reshape(-1)
     for top in range(0, values.shape[0], step):
         bottom = min(top + step, values.shape[0])
-        starts, on_boundary = _band(values, top, bottom)
-        tracker.add_runs(values[top:bottom], starts, flat_labels, top * slab)
-        boundary.append(on_boundary)
+        tracker.add_runs(
+            values[top:bottom], run_starts(values, top, bottom), flat_labels, top * slab
+        )
+        boundary.append(edge_counts(values, top, bottom))
     return tracker.geometry(partition, boundary)
 
 
-def _band(
-    values: npt.NDArray[Any], top: int, bottom: int
-) -> tuple[Int64Array, tuple[Int64Array, Int64Array]]:
-    """Rows (or slices) top..bottom-1: where their runs along the last axis start (flat
-    indices within the band), and the keys and pixel counts of their pixels with a face
-    neighbour of another value (one row of context each side; the border is no boundary).
-    """
+def run_starts(values: npt.NDArray[Any], top: int, bottom: int) -> Int64Array:
+    """Where the runs along the last axis of rows (or slices) top..bottom-1 start: flat
+    indices within that band (a C-contiguous array)."""
+    band = values[top:bottom]
+    starts_here = np.empty(band.shape, dtype=bool)
+    starts_here[..., :1] = True
+    np.not_equal(band[..., 1:], band[..., :-1], out=starts_here[..., 1:])
+    return np.flatnonzero(starts_here)
+
+
+def edge_counts(values: npt.NDArray[Any], top: int, bottom: int) -> tuple[Int64Array, Int64Array]:
+    """The keys and pixel counts of the pixels of rows (or slices) top..bottom-1 with a
+    face neighbour of another value: one row of context each side where ``values`` has
+    it (its first and last row are the image's border, which is no boundary)."""
     low, high = max(top - 1, 0), min(bottom + 1, values.shape[0])
     context = values[low:high]
     inside = slice(top - low, top - low + bottom - top)
@@ -185,11 +208,6 @@ def _band(
     edge[..., -1:] = False
     edge[..., :-1] = across
     edge[..., 1:] |= across
-    band_across = across[inside]
-    starts_here = np.empty((*band_across.shape[:-1], values.shape[-1]), dtype=bool)
-    starts_here[..., :1] = True
-    starts_here[..., 1:] = band_across
-    starts = np.flatnonzero(starts_here)
     for axis in range(context.ndim - 1):
         before = [slice(None)] * context.ndim
         after = [slice(None)] * context.ndim
@@ -197,7 +215,7 @@ def _band(
         differs = context[tuple(before)] != context[tuple(after)]
         edge[tuple(before)] |= differs
         edge[tuple(after)] |= differs
-    return starts, _histogram_where(context[inside], edge[inside])
+    return _histogram_where(context[inside], edge[inside])
 
 
 def plane_geometry(
@@ -212,7 +230,7 @@ def plane_geometry(
     connect = Connectivity.of(connectivity).for_ndim(2)
     plane = plane_components(values, runs, connect == 8)
     found = (plane.key, plane.size, plane.low, plane.high)
-    return _binned(keys, classes, values.shape, found, [_distinct_counts(plane.edge)])
+    return binned(keys, classes, values.shape, found, [_distinct_counts(plane.edge)])
 
 
 def _distinct_counts(values: npt.NDArray[Any]) -> tuple[Int64Array, Int64Array]:
@@ -245,7 +263,7 @@ def _histogram_where(
     return keys[keep], counts[keep]
 
 
-class _Components:
+class RunComponents:
     """Per-component size, key and bounding box, gathered band by band from the runs."""
 
     def __init__(self, count: int, shape: tuple[int, ...], key: np.dtype[Any]) -> None:
@@ -287,7 +305,7 @@ class _Components:
         self, partition: Partition, boundary: list[tuple[Int64Array, Int64Array]]
     ) -> ImageGeometry:
         """The image's geometry from the components gathered (numbered from 1)."""
-        return _binned(
+        return binned(
             partition.keys,
             partition.classes,
             self.shape,
@@ -296,7 +314,7 @@ class _Components:
         )
 
 
-def _binned(
+def binned(
     keys: Int64Array,
     classes: Int64Array,
     shape: tuple[int, ...],
@@ -337,14 +355,14 @@ def _binned(
         pixels=pixel_table.sum(axis=1)[order],
         components=components[order],
         boundary=on_boundary[order],
-        size_bins=_trimmed(size_table)[order],
-        size_pixels=_trimmed(pixel_table, size_table)[order],
-        extent_bins=_trimmed(extent_bins.reshape(ndim, found, extent_width))[:, order],
+        size_bins=trimmed(size_table)[order],
+        size_pixels=trimmed(pixel_table, size_table)[order],
+        extent_bins=trimmed(extent_bins.reshape(ndim, found, extent_width))[:, order],
         ndim=ndim,
     )
 
 
-def _trimmed(table: Int64Array, like: Int64Array | None = None) -> Int64Array:
+def trimmed(table: Int64Array, like: Int64Array | None = None) -> Int64Array:
     """``table`` without the trailing columns that are all zero (in ``like``, if given)."""
     used = np.flatnonzero((table if like is None else like).reshape(-1, table.shape[-1]).any(0))
     return table[..., : int(used[-1]) + 1 if used.size else 0]

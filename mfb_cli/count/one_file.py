@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..errors import MfbError, Param
+from ..errors import MfbError
 from ..read.decode.raw import RawLabels, read_raw
 from ..read.labels.mapping import (
     check_ids_per_file,
@@ -123,17 +123,12 @@ def image_geometry(
     from .geometry import partition_geometry, plane_geometry
 
     name = str(path)
-    if raw.values is None:  # read in chunks: components would need the whole volume
-        raise MfbError(
-            f"{name}: ",
-            Param("geometry"),
-            " measures the components of masks read whole; a volume or raster is read in "
-            "chunks (slabs, bands of tiles)",
-        )
     classes = map_values(name, raw, raw_ids, raw_counts, read)
     ids, counts = merge_values(classes, raw_counts)
     check_ids_per_file(name, ids)
-    if runs is not None and len(ids) == len(raw_ids):
+    if raw.values is None:  # read in chunks: read again, chunk by chunk
+        shapes = _chunked_image_geometry(raw, raw_ids, classes, connectivity)
+    elif runs is not None and len(ids) == len(raw_ids):
         # One class per stored value: the stored values' components are the classes'.
         shapes = plane_geometry(*runs, raw_ids, classes, connectivity)
     else:
@@ -142,6 +137,28 @@ def image_geometry(
     if not (np.array_equal(shapes.ids, ids) and np.array_equal(shapes.pixels, counts)):
         raise MfbError(f"{name}: its components and its histogram disagree (a bug in mfb)")
     return shapes
+
+
+def _chunked_image_geometry(
+    raw: RawLabels, raw_ids: Int64Array, classes: Int64Array, connectivity: Connectivity
+) -> ImageGeometry:
+    """The geometry of a file read in chunks (count/geometry_chunks.py), reading it a
+    second time. A raster's nodata pixels are a class of their own there, left out of the
+    result: its components are no class's, and a pixel beside nodata is on a boundary."""
+    from .geometry_chunks import chunked_geometry
+
+    shape = raw.described().shape
+    connect = connectivity.for_ndim(len(shape))
+    if raw.nodata is None:
+        return chunked_geometry(raw.chunks(), shape, raw_ids, classes, connect)
+    at = int(np.searchsorted(raw_ids, raw.nodata))
+    # A class id no other class has.
+    hidden = int(classes.max()) + 1 if classes.size and classes.max() < 2**62 else -(2**62)
+    with_nodata = np.insert(raw_ids, at, raw.nodata)
+    found = chunked_geometry(
+        raw.chunks(), shape, with_nodata, np.insert(classes, at, hidden), connect
+    )
+    return found.without(hidden)
 
 
 def read_note(
