@@ -93,8 +93,9 @@ class _Stream:
         self.shape, self.axis = shape, axis
         self.raw_ids, self.classes = raw_ids, classes
         self.connectivity = connectivity
-        #: The original axis of each axis of a moved chunk (the chunks' axis first).
-        self.order = [axis, *(a for a in range(len(shape)) if a != axis)]
+        #: The original axis of each axis of a moved chunk: the chunks' axis first, the
+        #: others as the first chunk lies in memory (set by add).
+        self.order: list[int] = []
         self.next_start = 0
         self.keys: Int64Array | None = None
         self.key_classes: Int64Array | None = None
@@ -125,7 +126,11 @@ class _Stream:
             )
         from ..read.labels.pixels import partition_of
 
-        moved = np.ascontiguousarray(np.moveaxis(values, self.axis, 0))
+        if not self.order:
+            self.order = _memory_order(values, self.axis)
+        # Components do not depend on the order of the axes (every connectivity is
+        # symmetric): a Fortran-ordered slab is read transposed, with no copy.
+        moved = np.ascontiguousarray(values.transpose(self.order))
         del values
         partition = partition_of(moved, self.raw_ids, self.classes)
         del moved
@@ -213,9 +218,13 @@ class _Stream:
             sources.append(self.last_ids[above][same])
             targets.append(before + first_labels[below][same].astype(np.intp) - 1)
         source, target = np.concatenate(sources), np.concatenate(targets)
-        pairs = np.unique(source.astype(np.int64) * (before + int(first_labels.max()) + 1) + target)
-        width = before + int(first_labels.max()) + 1
-        return (pairs // width).astype(np.intp), (pairs % width).astype(np.intp)
+        # Pixels of one face come in long runs of the same pair: keep one of each run
+        # (a pair may repeat further on; the union-find takes it twice, no harm).
+        fresh = np.empty(len(source), dtype=bool)
+        fresh[:1] = True
+        np.not_equal(source[1:], source[:-1], out=fresh[1:])
+        fresh[1:] |= target[1:] != target[:-1]
+        return source[fresh], target[fresh]
 
     def _complete(self, records: _Records) -> None:
         if len(records[0]):
@@ -250,6 +259,13 @@ class _Stream:
             self.open = None
         self._bin(self.boundary)
         return _summed(self.parts)
+
+
+def _memory_order(values: npt.NDArray[Any], axis: int) -> list[int]:
+    """``axis`` first, then the other axes from the largest stride to the smallest: the
+    transposed chunk is C-contiguous when the chunk is contiguous in any order."""
+    others = sorted((a for a in range(values.ndim) if a != axis), key=lambda a: -values.strides[a])
+    return [axis, *others]
 
 
 def _face_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
