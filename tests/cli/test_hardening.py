@@ -213,7 +213,11 @@ def test_unexpected_worker_error_names_the_file(tmp_path, monkeypatch):
         count_masks(find_label_files([folder]), jobs=3)
     assert isinstance(caught.value.__cause__, RuntimeError)
     debug = run("--debug", "weights", folder, "-j", 3)
-    assert isinstance(debug.exception, MfbError)
+    assert debug.exit_code == 1
+    assert debug.stderr.startswith("Traceback (most recent call last):\n")
+    assert "RuntimeError: decoder bug" in debug.stderr  # the cause, then mfb's error
+    assert debug.stderr.splitlines()[-1].startswith("mfb_cli.errors.MfbError: ")
+    assert "5.png: unexpected RuntimeError" in debug.stderr.splitlines()[-1]
 
 
 def test_out_of_memory_is_not_a_bad_file(tmp_path, monkeypatch):

@@ -262,3 +262,21 @@ def test_out_of_memory_in_a_slab_is_not_a_bad_file(tmp_path: Path, monkeypatch) 
         histogram(path)
     assert not isinstance(caught.value, BadMaskError)  # so --skip-bad never drops it
     assert str(caught.value) == f"{path}: out of memory while decoding; lower jobs"
+
+
+@pytest.mark.parametrize("field", ["data file", "datafile"])
+def test_an_nhdr_listing_its_data_files_after_the_header_is_named_so(
+    tmp_path: Path, field: str
+) -> None:
+    """NRRD's 'data file: LIST' puts the file names on the header's last lines, which
+    pynrrd would read as fields ('not enough values to unpack'): refused by name."""
+    (tmp_path / "a.raw").write_bytes(bytes(12))
+    (tmp_path / "b.raw").write_bytes(bytes(12))
+    path = tmp_path / "case.nhdr"
+    path.write_text(
+        "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 3 2\nencoding: raw\n"
+        f"{field}: LIST 2\na.raw\nb.raw\n"
+    )
+    with pytest.raises(BadMaskError, match=r"several data files \('LIST 2'\)") as caught:
+        histogram(path)
+    assert str(path) in str(caught.value)

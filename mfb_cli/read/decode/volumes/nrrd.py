@@ -35,6 +35,7 @@ from .read import (
     pick_volume,
     raw_slabs,
     read_exactly,
+    several_data_files,
 )
 from .values import check_dtype
 
@@ -91,6 +92,10 @@ def _lines(name: str, stream: IO[bytes]) -> Iterator[bytes]:
             raise BadMaskError(name, f"has no NRRD header end within {_MAX_HEADER_BYTES} bytes")
         if not line:
             return
+        field, _, value = line.decode("latin-1").partition(":")
+        if field.strip().lower() in ("data file", "datafile") and value.strip().startswith("LIST"):
+            # The file names follow the header, one a line: pynrrd would read them as fields.
+            raise several_data_files(name, value.strip())
         yield line
 
 

@@ -219,6 +219,13 @@ def opened(name: str, data: bytes | None, *, gunzip: bool = True) -> Iterator[IO
         raw.close()
 
 
+def several_data_files(name: str, text: str) -> BadMaskError:
+    """The error for a header spreading its voxels over several files (a LIST, a pattern)."""
+    return BadMaskError(
+        name, f"spreads its voxels over several data files ('{text}'); mfb reads one data file"
+    )
+
+
 def data_file_beside(name: str, written: str) -> str:
     """The detached data file a header names (NRRD's 'data file', MetaImage's
     ElementDataFile), checked to sit in the header's own folder or below it.
@@ -232,9 +239,7 @@ def data_file_beside(name: str, written: str) -> str:
 
     text = written.strip()
     if text.upper().startswith("LIST") or len(text.split()) > 1 or "%" in text:
-        raise BadMaskError(
-            name, f"spreads its voxels over several data files ('{text}'); mfb reads one data file"
-        )
+        raise several_data_files(name, text)
     parts = text.replace("\\", "/").split("/")
     if (
         not text
