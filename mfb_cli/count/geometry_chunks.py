@@ -32,7 +32,7 @@ from .geometry import (
     run_starts,
     trimmed,
 )
-from .plane_runs import _roots
+from .plane_runs import union_roots
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -178,7 +178,7 @@ class _Stream:
         before = 0 if opened is None else len(opened[0])
         key, size, low, high = new if opened is None else _joined(opened, new)
         source, target = self._links(values[0], labels[0], before)
-        root = _roots(len(key), source, target)
+        root = union_roots(len(key), source, target)
         roots, where = np.unique(root, return_inverse=True)
         merged_size = np.zeros(len(roots), dtype=np.int64)
         np.add.at(merged_size, where, size)

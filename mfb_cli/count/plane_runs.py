@@ -115,7 +115,7 @@ def plane_components(values: npt.NDArray[Any], runs: Runs, diagonal: bool) -> Pl
         edge[width:] |= down
         del down
         source, target = _links(flat, starts, width, diagonal)
-        root = _roots(count, source, target)
+        root = union_roots(count, source, target)
     else:
         root = np.arange(count)
     lengths = np.diff(starts, append=size)
@@ -177,7 +177,7 @@ def _links(
     return np.concatenate(sources), np.concatenate(targets)
 
 
-def _roots(
+def union_roots(
     count: int,
     source: npt.NDArray[Any],
     target: npt.NDArray[Any],
