@@ -1,7 +1,8 @@
 """A server that keeps a transfer alive by dripping bytes, each inside the read deadline,
-is cut by the minimum rate (base/throughput.py) wherever the read comes from: a plain
-http(s) object, an S3 object (moto's server behind a proxy that drips), a raster read in
-place by ranges over either. A steady live transfer is never cut.
+is cut by the minimum rate (base/throughput.py) wherever the read comes from: an http(s)
+object read whole, a raster read in place by ranges, a WebDataset shard read as a
+stream, a parquet shard read by pyarrow, an S3 object (moto's server behind a proxy that
+drips) read whole or by ranges. A steady live transfer is never cut.
 
 The window and the floor are shrunk (a 1 s window, a 2000 B/s floor) and every server
 drips one byte every 0.05 s: at most about 20 bytes a second however the machine runs,
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import re
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,11 +136,11 @@ def cog(side: int = 512) -> tuple[bytes, np.ndarray]:
     return buffer.getvalue(), labels
 
 
-def refused(result: Any, name: str) -> int:
+def refused(result: Any, name: str, said: str = "cannot be read") -> int:
     """The bytes the one-line error says were sent in the last window, for ``name``."""
     assert result.exit_code == 1, result.output
     found = re.fullmatch(
-        rf"Error: {re.escape(name)}: cannot be read \(sent (\d+) bytes in the last 1 s, "
+        rf"Error: {re.escape(name)}: {said} \(sent (\d+) bytes? in the last 1 s, "
         r"under the 2000 B/s floor\)\n",
         result.stderr,
     )
@@ -146,25 +148,55 @@ def refused(result: Any, name: str) -> int:
     return int(found.group(1))
 
 
-def test_a_dripping_http_object_is_cut_named_without_secrets(shrunk: None, tmp_path: Path) -> None:
-    body, _ = png(64, 5)
+def shard_tar() -> bytes:
+    """A WebDataset shard of three masks (read as one stream, front to back)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for index in range(3):
+            data = png(16 + index, 5)[0]
+            info = tarfile.TarInfo(f"{index:04d}.seg.png")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def shard_parquet() -> bytes:
+    """A parquet shard of three masks (read by ranges inside pyarrow)."""
+    pa = pytest.importorskip("pyarrow", reason="parquet shards need pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet", reason="parquet shards need pyarrow")
+    image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    rows = [{"bytes": png(16 + i, 5)[0], "path": f"{i}.png"} for i in range(3)]
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"image": pa.array(rows, image)}), buffer)
+    return buffer.getvalue()
+
+
+#: Each route an http(s) source is read by, and the message's words before the reason.
+ROUTES = {
+    "m.png": (lambda: png(64, 5)[0], "cannot be read"),  # whole, mfb's own chunk loop
+    "map.tif": (lambda: cog()[0], "cannot be read"),  # in place, range requests
+    "shard.tar": (shard_tar, "cannot be read"),  # one request, read as a stream
+    "shard.parquet": (shard_parquet, "cannot read as parquet"),  # ranges inside pyarrow
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_a_dripping_http_source_is_cut_named_without_secrets(
+    shrunk: None, tmp_path: Path, name: str
+) -> None:
+    make, said = ROUTES[name]
+    body = make()
     output = tmp_path / "stats.json"
-    with Dripping({"/m.png": body}, **DRIP) as server:
+    with Dripping({f"/{name}": body}, **DRIP) as server:
         port = server.url.rsplit(":", 1)[1]
-        url = f"http://user:pw@127.0.0.1:{port}/m.png?token=T0kenSecret"
+        url = f"http://user:pw@127.0.0.1:{port}/{name}?token=T0kenSecret"
         result = run("scan", url, "--skip-bad", "-o", output)
-    # Under the floor: the headers (under 100 bytes) and 20 or so bytes of body a second.
-    assert refused(result, f"http://127.0.0.1:{port}/m.png") < 2000
+    # Under the floor: the headers (under 100 bytes) and 20 or so bytes of body a second;
+    # never skipped as a bad file, and no output written.
+    assert refused(result, f"http://127.0.0.1:{port}/{name}", said) < 2000
     assert server.sent < len(body)
     assert "T0kenSecret" not in result.output and "user:pw" not in result.output
-    assert not output.exists() and list(tmp_path.iterdir()) == []
-
-
-def test_a_raster_read_by_ranges_over_http_is_cut(shrunk: None) -> None:
-    body, _ = cog()
-    with Dripping({"/map.tif": body}, **DRIP) as server:
-        result = run("scan", "--skip-bad", f"{server.url}/map.tif")
-    assert refused(result, f"{server.url}/map.tif") < 2000
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_steady_transfer_far_over_the_floor_is_never_cut(
