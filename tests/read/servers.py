@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -207,6 +208,175 @@ class Misbehaving(_Listener):
             while not self._stop.is_set():
                 client.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.sent += len(chunk)
+
+
+class Dripping:
+    """An HTTP server that sends each body ``piece`` bytes at a time, ``pause`` seconds
+    apart (headers at once): one byte every 0.05 s is a drip; 4 KiB every 0.01 s a steady
+    live line. HEAD gives the size; 'Range: bytes=a-b' is answered with 206. A reply still
+    sending after ``give_up`` seconds is cut short (a hang guard: a test whose read is
+    never refused then fails on a short body instead of waiting for ever).
+    ``sent`` counts the body bytes sent."""
+
+    def __init__(
+        self, files: dict[str, bytes], piece: int, pause: float, give_up: float = 60.0
+    ) -> None:
+        self.files, self.piece, self.pause, self.give_up = files, piece, pause, give_up
+        self.sent = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def __enter__(self) -> Dripping:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer, args=(client,), daemon=True).start()
+
+    def _answer(self, client: socket.socket) -> None:
+        with contextlib.suppress(OSError), client:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                data = client.recv(4096)
+                if not data:
+                    return
+                request += data
+            method = request.split(b" ", 1)[0]
+            asked = request.split(b" ", 2)[1].decode().split("?")[0]
+            body = self.files.get(asked)
+            if body is None:
+                client.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                return
+            status = b"200 OK"
+            wanted = re.search(rb"(?i)\r\nrange: bytes=(\d+)-(\d*)", request)
+            if wanted and method == b"GET":
+                start = int(wanted.group(1))
+                end = min(int(wanted.group(2) or len(body) - 1), len(body) - 1)
+                status = b"206 Partial Content"
+                body = body[start : end + 1]
+            client.sendall(
+                b"HTTP/1.1 %s\r\nContent-Length: %d\r\nAccept-Ranges: bytes\r\n"
+                b"Connection: close\r\n\r\n" % (status, len(body))
+            )
+            if method == b"HEAD":
+                return
+            drip(client, body, self.piece, self.pause, self.give_up, self._stop, self._count)
+
+    def _count(self, count: int) -> None:
+        self.sent += count
+
+
+def drip(
+    sink: socket.socket,
+    body: bytes,
+    piece: int,
+    pause: float,
+    give_up: float,
+    stop: threading.Event,
+    count: Any = None,
+) -> None:
+    """``body`` sent ``piece`` bytes at a time, ``pause`` seconds apart, until done, until
+    ``stop`` or for ``give_up`` seconds at most."""
+    deadline = time.monotonic() + give_up
+    for at in range(0, len(body), piece):
+        if at and (stop.wait(pause) or time.monotonic() > deadline):
+            return
+        sink.sendall(body[at : at + piece])
+        if count is not None:
+            count(len(body[at : at + piece]))
+
+
+class DrippingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a server (moto's S3) that passes everything
+    at once but the body of a reply to a GET whose path starts with ``path``: that body
+    it drips, ``piece`` bytes every ``pause`` seconds (see ``drip``)."""
+
+    def __init__(
+        self, host: str, port: int, path: str, piece: int, pause: float, give_up: float = 60.0
+    ) -> None:
+        self.target = (host, port)
+        self.wanted = re.compile(rb"GET " + re.escape(path.encode()) + rb"[ ?]")
+        self.piece, self.pause, self.give_up = piece, pause, give_up
+        self.dripped = threading.Event()  # set once a body is being dripped
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def __enter__(self) -> DrippingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                continue
+            upstream = socket.create_connection(self.target)
+            slow = threading.Event()  # the request in flight is one whose body drips
+            threading.Thread(target=self._ask, args=(client, upstream, slow), daemon=True).start()
+            threading.Thread(
+                target=self._answer, args=(upstream, client, slow), daemon=True
+            ).start()
+
+    def _ask(self, client: socket.socket, upstream: socket.socket, slow: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                if self.wanted.match(data):
+                    slow.set()  # before the request goes on: its reply comes after
+                upstream.sendall(data)
+        with contextlib.suppress(OSError):
+            upstream.shutdown(socket.SHUT_WR)
+
+    def _answer(
+        self, upstream: socket.socket, client: socket.socket, slow: threading.Event
+    ) -> None:
+        with contextlib.suppress(OSError):
+            reply = b""
+            while data := upstream.recv(65536):
+                if not slow.is_set():
+                    client.sendall(data)
+                    continue
+                reply += data
+                if b"\r\n\r\n" in reply:
+                    break
+            if slow.is_set() and b"\r\n\r\n" in reply:
+                head, body = reply.split(b"\r\n\r\n", 1)
+                client.sendall(head + b"\r\n\r\n")
+                self.dripped.set()
+                # moto's reply is small: the rest of it, read whole, then dripped.
+                upstream.settimeout(5)
+                with contextlib.suppress(OSError):
+                    while len(body) < _length(head) and (data := upstream.recv(65536)):
+                        body += data
+                drip(client, body, self.piece, self.pause, self.give_up, self._stop)
+        with contextlib.suppress(OSError):
+            client.shutdown(socket.SHUT_RDWR)
+
+
+def _length(head: bytes) -> int:
+    found = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    return int(found.group(1)) if found else 0
 
 
 @functools.cache

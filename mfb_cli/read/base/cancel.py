@@ -1,9 +1,12 @@
 """How long a blocking call may wait, and how every wait stays interruptible.
 
-Three rules every source follows, and the Dask connection (``count/dask_cluster``):
+Four rules every source follows, and the Dask connection (``count/dask_cluster``):
 
 - A network read has a deadline: ``CONNECT_SECONDS`` to connect, ``READ_SECONDS`` with
   no byte arriving (the backends' own defaults wait 5 minutes or more).
+- A network transfer keeps a minimum rate: fewer than ``RATE_FLOOR`` bytes a second over
+  the last ``RATE_WINDOW`` seconds ends it (throughput.py), so a server that sends a byte
+  just inside the read deadline, again and again, does not hold a run forever.
 - The main thread never blocks without a slice: it waits ``SLICE`` seconds at a time
   (``result``, ``call``), so Ctrl-C and SIGTERM are acted on at once, whatever it waits for.
 - A blocking read runs on a daemon thread (``Readers``, ``call``) that nothing waits for
@@ -26,6 +29,13 @@ if TYPE_CHECKING:
 CONNECT_SECONDS = 30.0
 #: Seconds a network read may go without receiving a byte.
 READ_SECONDS = 60.0
+#: Seconds over which a transfer's rate is averaged: the read deadline's own span.
+RATE_WINDOW = 60.0
+#: Bytes a second a transfer must average over ``RATE_WINDOW`` (15 KiB a minute). Far
+#: under a slow live line: 256 kbit/s shared by all of mfb's 16 remote reads still gives
+#: each about 2000 B/s (8 times the floor), one read alone 125 times; far over a drip (a
+#: byte every 59 s is 1/15000 of it).
+RATE_FLOOR = 256.0
 #: Seconds to connect to a server that must answer a greeting at once (a Dask scheduler's
 #: handshake): a port that accepts and never answers, or speaks another protocol, is
 #: refused after this, not after the 60-90 s a client library may wait.

@@ -1,10 +1,10 @@
 """Why a remote read failed, in a few words, and whose fault it was.
 
 A failure is the object's (missing, denied, damaged: a bad file, which --skip-bad may
-skip) or the network's and the server's (no connection, a timeout, a 5xx or 429 status,
-no range requests: the run stops, since skipping would change the counts with the data
-not at fault). Each backend raises its own types; they are told apart by name, so that
-none of them is imported to ask.
+skip) or the network's and the server's (no connection, a timeout, a transfer under the
+minimum rate, a 5xx or 429 status, no range requests: the run stops, since skipping
+would change the counts with the data not at fault). Each backend raises its own types;
+they are told apart by name, so that none of them is imported to ask.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import errno
 
 from ...errors import BadMaskError, MfbError
 from ..base import cancel
+from ..base.throughput import too_slow
 from ..base.urls import safe_text
 
 #: Type names of deadline and connection failures, across aiohttp, botocore and fsspec.
@@ -44,6 +45,10 @@ def reason(error: BaseException, url: str = "") -> str:
     """Why a remote call failed, in a few words: connection refused, timed out, an HTTP
     status, no such object, access denied; else the backend's own message, made safe."""
     chain = _chain(error)
+    for current in chain:
+        slow = too_slow(current)
+        if slow is not None:
+            return slow
     for current in chain:
         if _named(current, {"RedirectRefused"}):
             return str(current)
@@ -86,11 +91,13 @@ def reason(error: BaseException, url: str = "") -> str:
 
 def is_network_failure(error: BaseException) -> bool:
     """Whether a failed read is the network's or the server's doing (no connection, a
-    timeout, a server error 5xx or 429, no range requests), not the object's: then no
-    object is skipped as bad for it."""
+    timeout, a transfer under the minimum rate, a server error 5xx or 429, no range
+    requests), not the object's: then no object is skipped as bad for it."""
     for current in _chain(error):
-        if _named(current, _TIMEOUTS | _NO_CONNECTION | {"RangesRefused"}) or isinstance(
-            current, ConnectionError
+        if (
+            _named(current, _TIMEOUTS | _NO_CONNECTION | {"RangesRefused"})
+            or isinstance(current, ConnectionError)
+            or too_slow(current) is not None
         ):
             return True
         status = getattr(current, "status", None)

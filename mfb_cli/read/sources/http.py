@@ -3,7 +3,8 @@
 fsspec's HTTP file system reads a reply whole (a range reply too): a server that sends
 more than it was asked for, or never stops, would be read until memory runs out. Here no
 read takes more than it asked for, every request asks for the bytes as stored
-(``Accept-Encoding: identity``) and carries the deadlines of base/cancel.py.
+(``Accept-Encoding: identity``) and carries the deadlines of base/cancel.py; every
+connection is held to the minimum rate of base/throughput.py (``metered_client``).
 
 The session (``session_options``, fsspec's own requests included) never decompresses a
 reply: a server that sends ``Content-Encoding: gzip`` all the same hands over the bytes
@@ -21,6 +22,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from ..base import cancel
+from ..base.throughput import metered_socket
 
 #: Bytes asked of a stream at a time.
 _CHUNK = 1 << 20
@@ -37,6 +39,15 @@ def http_timeout() -> Any:
         sock_connect=cancel.CONNECT_SECONDS,
         sock_read=cancel.READ_SECONDS,
     )
+
+
+async def metered_client(**options: Any) -> Any:
+    """fsspec's ``get_client``: the aiohttp session of an http(s) file system, its
+    connections made on sockets held to the minimum rate (base/throughput.py)."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(socket_factory=metered_socket)
+    return aiohttp.ClientSession(connector=connector, **options)
 
 
 def session_options() -> dict[str, Any]:

@@ -8,8 +8,8 @@ string (base/urls.py), so a secret typed into a URL never reaches an output or a
 Every read here is bounded before it starts: a body is read to at most its listed size
 plus one byte (or, its size unknown, to the cap plus one byte) and refused past it;
 http(s) bodies are read by mfb (http.py), a chunk at a time, not by the backend, which
-reads a reply whole. Network reads get the deadlines of base/cancel.py; failures are
-named and judged in failures.py.
+reads a reply whole. Network reads get the deadlines of base/cancel.py and the minimum
+rate of base/throughput.py; failures are named and judged in failures.py.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ...errors import BadMaskError, MfbError, Param
 from ..base import cancel
 from ..base.files import RangedFile
 from ..base.keys import SourceKey, url_key
+from ..base.throughput import metered_socket
 from ..base.urls import chain, pattern_text, safe_url, shown_path
 from .failures import is_network_failure, read_failure, reason
 
@@ -70,8 +71,8 @@ READ_THREADS = 16
 def filesystem(url: str) -> tuple[Any, str]:
     """The fsspec file system of a URL and the path within it; a missing backend named.
 
-    The file system is made with the network deadlines of base/cancel.py (connect, and
-    read without a byte) where its backend takes them: http(s) and s3.
+    The file system is made with the network deadlines of base/cancel.py (connect, read
+    without a byte, the minimum rate) where its backend takes them: http(s) and s3.
     """
     try:
         import fsspec  # type: ignore[import-untyped]
@@ -114,19 +115,21 @@ def _lower_protocol(piece: str) -> str:
 
 
 def _deadlines(url: str) -> dict[str, Any]:
-    """Storage options giving each protocol of ``url`` the deadlines of base/cancel.py."""
+    """Storage options giving each protocol of ``url`` the deadlines of base/cancel.py,
+    and its connections the minimum rate of base/throughput.py (sockets that count)."""
     protocols = [p.split("://")[0].lower() for p in chain(url)]
     options: dict[str, dict[str, Any]] = {}
     for protocol in protocols:
         if protocol in ("http", "https"):
-            from .http import session_options
+            from .http import metered_client, session_options
 
-            options[protocol] = {"client_kwargs": session_options()}
+            options[protocol] = {"client_kwargs": session_options(), "get_client": metered_client}
         elif protocol in ("s3", "s3a"):
             options[protocol] = {
                 "config_kwargs": {
                     "connect_timeout": cancel.CONNECT_SECONDS,
                     "read_timeout": cancel.READ_SECONDS,
+                    "connector_args": {"socket_factory": metered_socket},
                 }
             }
     if len(protocols) == 1:
