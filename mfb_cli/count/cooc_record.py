@@ -189,11 +189,12 @@ def _from_entries(
     _first(~(known_c & known_d), lambda k: f"{name(k)} names an id not in 'ids'")
     _first(n < 0, lambda k: f"negative count in {name(k)}")
     flat = rows * len(ids) + columns
-    order = np.argsort(flat, kind="stable")  # equal pairs keep the order of the file
-    ordered = flat[order]
-    repeated = order[1:][ordered[1:] == ordered[:-1]]
-    if repeated.size:
-        k = int(repeated.min())  # where the file first repeats a pair
+    seen = np.zeros(len(ids) * len(ids), dtype=bool)
+    seen[flat] = True
+    if np.count_nonzero(seen) < flat.size:  # a pair given twice: find where, in file order
+        order = np.argsort(flat, kind="stable")  # equal pairs keep the order of the file
+        ordered = flat[order]
+        k = int(order[1:][ordered[1:] == ordered[:-1]].min())
         raise CoocRecordError(f"'cooc' has two {what} for ({ids[rows[k]]}, {ids[columns[k]]})")
     _first(
         n > expected[columns],
