@@ -11,7 +11,7 @@ Three tables of co-occurrence, seeded:
 - ``one image, 2,048 ids``: ids 0, 2, ..., 4094 all in one image (every cell non-zero), the
   file tests/test_id_list.py writes;
 - ``20,000 images, 4,096 ids``: 4,096 ids, each image holding 5 to 15 of them drawn
-  uniformly plus one more so that every id occurs (about one cell in nine non-zero);
+  uniformly plus one more so that every id occurs (13% of the cells non-zero);
 - ``one image, 4,096 ids``: every id a scan keeps, all meeting (16.7 M non-zero cells).
 
 Each table is written twice: as ``[c, d, n]`` rows (the only layout of format version 1,
@@ -169,8 +169,9 @@ def main() -> None:
         "Written by `python benchmarks/stats_files.py"
         + (" --before DIR`" if options.before else "`")
         + " (see its docstring). Wall time of one process (start-up included, best of "
-        f"{options.rounds}) and its peak resident memory; `before` is the previous mfb on "
-        "the rows file; a shared 2-core machine.",
+        f"{options.rounds}) and its peak resident memory; `before`: the mfb of `--before` "
+        "(format version 1 only, each row checked in Python) on the rows file; `now`: this "
+        "checkout; a shared 2-core machine.",
         "",
     ]
     text = "\n".join(intro + header + lines + footer) + "\n"
