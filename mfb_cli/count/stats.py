@@ -5,9 +5,9 @@ was scanned, and what the ids mean (``label_mapping``). Integers are exact. Load
 every invariant a scan guarantees, so a damaged or hand-edited file is refused with one
 line naming it instead of producing wrong weights later.
 
-The co-occurrence table is stored sparsely, as ``[c, d, n]`` rows for its non-zero entries
-(label values, not indices): with many ids most pairs never meet in one image, and a dense
-table would grow with the square of the number of ids whatever the data holds.
+The co-occurrence table is stored as ``[c, d, n]`` rows for its non-zero entries while it
+is small, and past that as parallel lists or a whole matrix, whichever the share of
+non-zero entries makes shorter (count/cooc_record.py); it is read and checked as one array.
 
 The file list is summarised by an order-independent digest: the sum modulo 2**256 of the
 SHA-256 of each path (as scanned, POSIX form). The digest of a merge is the sum of the
@@ -37,6 +37,9 @@ from ..read.sources.textfiles import (
     read_text,
     short,
 )
+from .cooc_record import DEFINITIONS as COOC_DEFINITIONS
+from .cooc_record import VERSIONS as COOC_VERSIONS
+from .cooc_record import CoocRecordError, cooc_from_value, cooc_layout, cooc_value
 from .counts import MAX_DISTINCT_IDS, ClassCounts
 
 if TYPE_CHECKING:
@@ -44,8 +47,9 @@ if TYPE_CHECKING:
 
     from ..read.sources.archives import LabelSource
 
-#: Version of the layout written by this mfb; files from newer versions are refused.
-FORMAT_VERSION = 1
+#: Newest layout this mfb reads and writes; files from newer versions are refused. A file
+#: says the oldest version that reads it: 1 unless its co-occurrence is pairs or a matrix.
+FORMAT_VERSION = 2
 #: The value of ``format`` that marks a statistics file (and not, say, a weights file).
 FORMAT_NAME = "mfb-stats"
 _DIGEST_PREFIX = "sha256-sum:"
@@ -54,8 +58,7 @@ _MODULUS = 1 << 256
 DEFINITIONS = {
     "pixels": "pixels[i]: pixels with label ids[i], over all images",
     "images": "images[i]: images containing ids[i]",
-    "cooc": "[c, d, n]: n pixels of label d in the images containing label c (non-zero only; "
-    "[c, c, n] has n = pixels of c)",
+    "cooc": COOC_DEFINITIONS["rows"],
     "files_digest": "sum modulo 2**256 of sha256(path) over the files scanned: equal for "
     "equal file lists, additive under mfb merge",
 }
@@ -103,14 +106,10 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
     """The statistics as plain data (exact integers), ready for ``formats.to_json``."""
     counts = stats.counts
     ids = counts.ids.tolist()
-    rows, columns = np.nonzero(counts.cooc)
-    cooc = [
-        [ids[r], ids[c], int(counts.cooc[r, c])]
-        for r, c in zip(rows.tolist(), columns.tolist(), strict=True)
-    ]
+    layout = cooc_layout(counts.cooc)
     record = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": COOC_VERSIONS[layout],
         "mfb_version": __version__,
         "label_mapping": dict(stats.label_mapping),
         "num_images": counts.num_images,
@@ -121,7 +120,7 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
         "ids": ids,
         "pixels": counts.pixels.tolist(),
         "images": counts.images.tolist(),
-        "cooc": cooc,
+        "cooc": cooc_value(ids, counts.cooc, layout),
     }
     if counts.geometry is not None:
         from .geometry_counts import stats_geometry_record
@@ -130,7 +129,7 @@ def stats_record(stats: StatsFile) -> dict[str, Any]:
     record.update(
         source=dict(stats.source),
         warnings=list(counts.warnings),
-        definitions=dict(DEFINITIONS),
+        definitions={**DEFINITIONS, "cooc": COOC_DEFINITIONS[layout]},
     )
     return record
 
@@ -232,7 +231,10 @@ def stats_from_record(data: Any) -> StatsFile:
 
     if num_images > files:
         raise _Invalid(f"'num_images' {num_images} is more than the {files} 'files' scanned")
-    cooc = _cooc_table(data.get("cooc"), ids, pixels, exact=unit is not None)
+    try:
+        cooc = cooc_from_value(data.get("cooc"), ids, pixels, exact=unit is not None)
+    except CoocRecordError as error:
+        raise _Invalid(str(error)) from None
     _check_presence(cooc, ids, pixels, images, num_images)
     warnings = data.get("warnings", [])  # absent from files written before mfb kept them
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
@@ -281,41 +283,6 @@ def _array(values: list[int], *, exact: bool) -> np.ndarray[Any, Any]:
     array = np.zeros(len(values), dtype=object)
     array[:] = values
     return array
-
-
-def _cooc_table(
-    rows: Any, ids: list[int], pixels: list[int], *, exact: bool = False
-) -> np.ndarray[Any, Any]:
-    if not isinstance(rows, list):
-        raise _Invalid("'cooc' must be a list of [c, d, n] rows")
-    where = {label: i for i, label in enumerate(ids)}
-    table = np.zeros((len(ids), len(ids)), dtype=object if exact else np.int64)
-    seen: set[tuple[int, int]] = set()
-    for row in rows:
-        if not (isinstance(row, list) and len(row) == 3 and all(_is_int(v) for v in row)):
-            raise _Invalid(f"'cooc' row {short(row)} is not [c, d, n] integers")
-        c, d, n = row
-        if c not in where or d not in where:
-            raise _Invalid(f"'cooc' row {short(row)} names an id not in 'ids'")
-        if n < 0:
-            raise _Invalid(f"negative count in 'cooc' row {short(row)}")
-        if (c, d) in seen:
-            raise _Invalid(f"'cooc' has two rows for ({c}, {d})")
-        seen.add((c, d))
-        if n > pixels[where[d]]:
-            raise _Invalid(f"'cooc' row {short(row)} exceeds the {pixels[where[d]]} pixels of {d}")
-        table[where[c], where[d]] = n
-    diagonal = np.diagonal(table)
-    wrong = np.flatnonzero(diagonal != _array(pixels, exact=exact))
-    if wrong.size:
-        label = ids[int(wrong[0])]
-        raise _Invalid(
-            f"'cooc' [{label}, {label}] is {int(diagonal[wrong[0]])}, "
-            f"not the {pixels[int(wrong[0])]} pixels of id {label}"
-        )
-    if not np.array_equal(table > 0, (table > 0).T):
-        raise _Invalid("'cooc' is not symmetric in which ids occur together")
-    return table
 
 
 def _check_presence(

@@ -130,9 +130,21 @@ def _cooc(rows: list[list[int]]):
     return _edit(cooc=rows)
 
 
+#: The table of _valid() as the parallel lists a larger scan writes.
+PAIRS = {"c": [0, 0, 1, 1, 1, 2, 2], "d": [0, 1, 0, 1, 2, 1, 2], "n": [3, 1, 3, 2, 3, 1, 3]}
+
+
+def _pairs(**lists: object):
+    return _edit(format_version=2, cooc={**PAIRS, **lists})
+
+
+def _matrix(matrix: list[list[int]]):
+    return _edit(format_version=2, cooc={"matrix": matrix})
+
+
 BAD_RECORDS = [
     (_edit(format="mfb-weights"), "not an mfb statistics file"),
-    (_edit(format_version=2), "format version 2 is newer than this mfb reads (1); upgrade"),
+    (_edit(format_version=3), "format version 3 is newer than this mfb reads (2); upgrade"),
     (_edit(format_version="1"), "invalid format_version '1'"),
     (_edit(format_version=True), "invalid format_version True"),
     (_edit(pixels=[3, -2, 3]), "negative count in 'pixels'"),
@@ -167,12 +179,42 @@ BAD_RECORDS = [
         _cooc([[0, 0, 3], [0, 1, 1], [1, 0, 3], [1, 1, 2], [1, 2, 3], [2, 2, 3]]),
         "'cooc' is not symmetric in which ids occur together",
     ),
+    # The same table as parallel lists: c, d (labels) and n, in file order from 0.
+    (_pairs(d=[0, 1, 0, 1, 2, 1]), "'cooc' has 7 'c', 6 'd' and 7 'n': one each per entry"),
+    (_pairs(c=[0, 0, 1, 1, 1, 2, 7]), "'cooc' entry 6 [7, 2, 3] names an id not in 'ids'"),
+    (_pairs(d=[0, 1, 0, 1, 2, 1, -1]), "'cooc' entry 6 [2, -1, 3] names an id not in 'ids'"),
+    (_pairs(c=[0, 0, 1, 1, 1, 2, 2**70]), f"'cooc' entry 6 [{2**70}, 2, 3] names an id not in"),
+    (_pairs(n=[3, -1, 3, 2, 3, 1, 3]), "negative count in 'cooc' entry 1 [0, 1, -1]"),
+    (_pairs(d=[0, 1, 0, 1, 1, 1, 2]), "'cooc' has two entries for (1, 1)"),
+    (_pairs(c=[0, 0, 1, 1, 1, 1, 2], d=[0, 1, 0, 1, 2, 1, 2]), "'cooc' has two entries for (1, 1)"),
+    (_pairs(n=[3, 5, 3, 2, 3, 1, 3]), "'cooc' entry 1 [0, 1, 5] exceeds the 2 pixels of 1"),
+    (_pairs(n=[3, 1, 3, 2, 3, 1, 2**64]), f"'cooc' entry 6 [2, 2, {2**64}] exceeds the 3 pixels"),
+    (_pairs(n=[3, 1, 3, 2, 3, 1, 3.0]), "'cooc' 'n' must be a list of integers"),
+    (_pairs(c=[0, 0, 1, 1, 1, 2, True]), "'cooc' 'c' must be a list of integers"),
+    (_pairs(d="0"), "'cooc' 'd' must be a list of integers"),
+    (_edit(cooc={"c": [], "d": []}), '\'cooc\' must be a list of [c, d, n] rows, {"c", "d"'),
+    (_pairs(n=[3, 1, 3, 1, 3, 1, 3]), "'cooc' [1, 1] is 1, not the 2 pixels of id 1"),
+    (_matrix([[3, 1, 0], [3, 2, 3]]), "'cooc' matrix must be 3 lists of 3 integers"),
+    (_matrix([[3, 1, 0], [3, 2, 3], [0, 1]]), "'cooc' matrix must be 3 lists of 3 integers"),
+    (_matrix([[3, 1, 0], [3, 2, 3], [0, 1, None]]), "'cooc' matrix must be 3 lists of 3 integers"),
+    (_matrix([[3, 1, 0], [3, 2, 3], [0, False, 3]]), "'cooc' matrix must be 3 lists of 3 integer"),
+    (_matrix([[3, 1, 0], [3, 2, 3], [0, 1, 3], []]), "'cooc' matrix must be 3 lists of 3 integer"),
+    (_matrix([[3, 1, 0], [3, 2, -3], [0, 1, 3]]), "negative count in 'cooc' matrix at [1, 2]"),
+    (_matrix([[3, 1, 0], [3, 2, 4], [0, 1, 3]]), "'cooc' matrix at [1, 2] is 4, more than the 3 "),
+    (_matrix([[3, 1, 0], [3, 2, 3], [0, 1, 2]]), "'cooc' [2, 2] is 2, not the 3 pixels of id 2"),
+    (_matrix([[3, 1, 0], [3, 2, 0], [0, 1, 3]]), "'cooc' is not symmetric in which ids occur"),
+    (_edit(cooc={"matrix": [], "c": []}), "'cooc' must be a list of [c, d, n] rows, {\"c\""),
 ]
 
 
 def test_the_valid_record_used_below_loads():
     counts = stats_from_record(_valid()).counts
     assert counts.cooc.tolist() == [[3, 1, 0], [3, 2, 3], [0, 1, 3]]
+    # The same table as parallel lists (in any order) and as a matrix.
+    assert stats_from_record(_pairs()()).counts == counts
+    shuffled = {key: values[::-1] for key, values in PAIRS.items()}
+    assert stats_from_record(_pairs(**shuffled)()).counts == counts
+    assert stats_from_record(_matrix([[3, 1, 0], [3, 2, 3], [0, 1, 3]])()).counts == counts
 
 
 @pytest.mark.parametrize(("make", "message"), BAD_RECORDS)

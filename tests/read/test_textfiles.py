@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mfb_cli.count import stats
 from mfb_cli.count.counts import ClassCounts
@@ -213,6 +215,56 @@ def test_deep_statistics_files_are_refused(tmp_path):
     )
     message = one_line_error(run("weights", "--from", tmp_path / "s.json"))
     assert message == f"Error: {tmp_path / 's.json'}: nested deeper than 64 levels"
+
+
+def test_deep_nesting_behind_a_long_flat_list_is_refused(tmp_path):
+    """The depth check goes a level at a time; a crafted nest 65 deep after 200,000 numbers
+    of a statistics file's co-occurrence lists, or inside one of its objects, is found."""
+    deep = "[" * 62 + "]" * 62  # in 'cooc' (2) and its 'n' list (3): 65 levels
+    flat = ", ".join(["3"] * 200_000)
+    pairs = '{"c": [0], "d": [0], "n": [' + flat + ", " + deep + "]}"
+    record = json.dumps(stats_record(format_version=2, cooc={}))
+    (tmp_path / "s.json").write_text(record.replace('"cooc": {}', f'"cooc": {pairs}'))
+    message = one_line_error(run("weights", "--from", tmp_path / "s.json"))
+    assert message == f"Error: {tmp_path / 's.json'}: nested deeper than 64 levels"
+    nested = {"a": [1] * 1000 + [{"b": 2}], "c": {"d": json.loads("[" * 63 + "]" * 63)}}
+    with pytest.raises(ValueError, match="nested deeper than 64 levels"):
+        textfiles.check_depth(nested)
+    nested["c"]["d"] = json.loads("[" * 62 + "]" * 62)  # 64 levels: read
+    textfiles.check_depth(nested)
+
+
+def _naive_depth(data: object) -> int:
+    if isinstance(data, list):
+        return 1 + max(map(_naive_depth, data), default=0)
+    if isinstance(data, dict):
+        return 1 + max(map(_naive_depth, data.values()), default=0)
+    return 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=2), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_depth_check_agrees_with_a_naive_recursive_depth(data):
+    limit = textfiles.MAX_DEPTH
+    try:
+        textfiles.MAX_DEPTH = 3  # small, so random data crosses it both ways
+        refused = False
+        try:
+            textfiles.check_depth(data)
+        except ValueError:
+            refused = True
+    finally:
+        textfiles.MAX_DEPTH = limit
+    assert refused == (_naive_depth(data) > 3)
 
 
 def test_a_multi_line_yaml_error_is_one_line(masks, tmp_path):

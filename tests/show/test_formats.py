@@ -240,3 +240,56 @@ def test_decimals_round_the_exact_weight_not_its_float(tmp_path):
         csv.reader(io.StringIO(run("weights", tmp_path, "--decimals", 2, "-f", "csv").stdout))
     )
     assert [row[-1] for row in rows[1:]] == ["2.68", "1.0", "0.54"]
+
+
+# --- to_json: the text of json.dumps(indent=2) with arrays of numbers on one line --------
+
+
+def _to_json_naively(record: object) -> str:
+    """json's own indented text, then every array holding only numbers, booleans or null
+    joined onto one line by a regular expression (a newline after '[' is never in a string)."""
+    text = json.dumps(record, indent=2, allow_nan=False)
+    scalar_array = re.compile(r"\[\n\s+([-+.\w\s,]*?)\n\s*\]")
+    return scalar_array.sub(lambda m: "[" + re.sub(r"\s+", " ", m[1]) + "]", text) + "\n"
+
+
+class _Id(int):
+    """An int subclass: json writes it as a number, though its type is not int."""
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(-5, 5).map(_Id)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=4)
+)
+_records = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(
+            st.text(max_size=3) | st.integers(-3, 3) | st.booleans(), inner, max_size=4
+        )
+    ),
+    max_leaves=40,
+)
+
+
+@given(_records)
+def test_to_json_is_json_dumps_with_number_arrays_on_one_line(record):
+    assert to_json(record) == _to_json_naively(record)
+
+
+def test_to_json_by_hand():
+    record = {"a": [1, 2.5, None, True], "b": [], "c": {}, "d": [[1, 2], ["x"], [{}]], 3: "é"}
+    assert to_json(record) == (
+        '{\n  "a": [1, 2.5, null, true],\n  "b": [],\n  "c": {},\n  "d": [\n    [1, 2],\n'
+        '    [\n      "x"\n    ],\n    [\n      {}\n    ]\n  ],\n  "3": "\\u00e9"\n}\n'
+    )
+    with pytest.raises(ValueError, match="Out of range float values"):
+        to_json({"x": [float("nan")]})
+    with pytest.raises(TypeError):
+        to_json({("a",): 1})

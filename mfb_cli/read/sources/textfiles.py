@@ -9,7 +9,10 @@ that counts every alias as the nodes it stands for ("billion laughs" stays small
 from __future__ import annotations
 
 import json
+import operator
 import unicodedata
+from collections.abc import Iterator
+from itertools import chain, compress, tee
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -129,15 +132,33 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def check_depth(data: Any) -> None:
-    """Refuse data nested deeper than MAX_DEPTH (walked without recursion)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (list, dict)):
-            if depth > MAX_DEPTH:
-                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+    """Refuse data nested deeper than MAX_DEPTH, as json builds it (dict and list).
+
+    Walked a level at a time, without recursion, by C-level iteration (map, compress,
+    isdisjoint): a flat list of millions of numbers (a statistics file's counts) costs one
+    pass that takes no Python step per number.
+    """
+    lists: list[list[Any]] = [[data]]
+    dicts: list[dict[Any, Any]] = []
+    depth = 0
+    while not _CONTAINERS.isdisjoint(map(type, _children(lists, dicts))):  # stops at the first
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        values, kinds = tee(_children(lists, dicts))
+        found = list(compress(values, map(_CONTAINERS.__contains__, map(type, kinds))))
+        is_list = list(map(_LIST.__contains__, map(type, found)))
+        lists = list(compress(found, is_list))
+        dicts = list(compress(found, map(operator.not_, is_list)))
+
+
+def _children(lists: list[list[Any]], dicts: list[dict[Any, Any]]) -> Iterator[Any]:
+    return chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, dicts)))
+
+
+#: What json builds for arrays and objects (never a subclass).
+_CONTAINERS = frozenset({list, dict})
+_LIST = frozenset({list})
 
 
 def check_name(name: str, what: str) -> str:
