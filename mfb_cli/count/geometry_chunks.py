@@ -7,12 +7,16 @@ component that reaches the chunk's last slice stays open: it is joined to the co
 of the next chunk's first slice that touch it (same key; across the face, the neighbours
 the connectivity allows: the pixel opposite for 4/6, and its 4 face neighbours in the
 slice for 18, all 8 for 8/26). A component that does not reach it is complete, and is
-binned at once. So the open components are at most those of one slice. Only the
-components on the chunk's first or last slice are joined: the others (nearly all of a
-noise volume's) are binned straight from the chunk's table, in its narrow types, so a
-chunk takes tens of bytes a component at its peak, as labelling it whole would. A pixel
-is on a boundary by its neighbours on both sides, so each slice's boundary is counted
-once the slice after it has been read.
+binned at once. So the open components are at most those of one slice.
+
+Only the components on a link across the face go through the union-find; the others
+are settled at once: an open one nothing touches is complete, a chunk's component on
+its last slice that touches none is open as it is, and one on neither face (nearly all
+of a deep slab's, in noise) is binned straight from the chunk's table, in its narrow
+types, without a copy of them all. So a slab takes tens of bytes a component at its
+peak, as labelling it whole would (a slab of one slice, where every component stays
+open, about 150 in noise). A pixel is on a boundary by its neighbours on both sides, so
+each slice's boundary is counted once the slice after it has been read.
 
 The result equals the geometry of the whole array (tests/count/test_geometry_chunks.py).
 """
@@ -46,8 +50,9 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..read.base.chunks import LabelChunk
 
-#: Components' records: key, size, and low / high corners (one row per axis); int64, or
-#: the narrow types of a chunk's table (RunComponents) for components complete in it.
+#: Components' records: key, size, and low / high corners (one row per axis): sizes int64
+#: and corners _Stream.coordinate, or the narrow types of a chunk's table (RunComponents)
+#: for components complete in it.
 _Records = tuple["npt.NDArray[Any]", "npt.NDArray[Any]", "npt.NDArray[Any]", "npt.NDArray[Any]"]
 
 
@@ -102,6 +107,8 @@ class _Stream:
         #: others as the first chunk lies in memory (set by add).
         self.order: list[int] = []
         self.next_start = 0
+        #: The type of the corners of the components kept open (4 bytes where they fit).
+        self.coordinate = np.dtype(np.int32 if max(shape) < 1 << 31 else np.int64)
         self.keys: Int64Array | None = None
         self.key_classes: Int64Array | None = None
         #: The last two slices read (relabelled): context for the boundary.
@@ -158,17 +165,7 @@ class _Stream:
         done = np.ones(int(count) + 1, dtype=bool)
         done[0] = False
         done[kept] = False
-        for start in range(1, int(count) + 1, COMPONENTS_AT_ONCE):  # no copy of them all
-            part = slice(start, start + COMPONENTS_AT_ONCE)
-            taken = done[part]
-            self._complete(
-                (
-                    tracker.key[part][taken],
-                    tracker.size[part][taken],
-                    tracker.low[:, part][:, taken],
-                    tracker.high[:, part][:, taken],
-                )
-            )
+        self._complete_where((tracker.key, tracker.size, tracker.low, tracker.high), done)
         del done
         new = self._kept_records(tracker, kept)
         del tracker
@@ -178,8 +175,8 @@ class _Stream:
     def _kept_records(self, tracker: RunComponents, kept: npt.NDArray[Any]) -> _Records:
         """Key, size and corners of the components ``kept`` of a chunk, the chunks' axis
         counted from the file's first slice."""
-        low = tracker.low[:, kept].astype(np.int64)
-        high = tracker.high[:, kept].astype(np.int64)
+        low = tracker.low[:, kept].astype(self.coordinate)
+        high = tracker.high[:, kept].astype(self.coordinate)
         low[0] += self.next_start
         high[0] += self.next_start
         return tracker.key[kept], tracker.size[kept].astype(np.int64), low, high
@@ -212,40 +209,54 @@ class _Stream:
         """Join the chunk's components ``kept`` (records ``new``) to the open ones they
         touch (pairs ``source``, ``target``: open index, chunk label); the open ones
         touching none are complete. Keep open those on the chunk's last slice ``last``
-        (labels ``last_labels``), complete the others."""
+        (labels ``last_labels``), complete the others. Only the components on a link go
+        through the union-find: in noise, few."""
         opened = self.open
-        if opened is not None:
+        self.open = None
+        linked = np.unique(np.searchsorted(kept, target))  # indices into kept
+        if opened is None:
+            groups: _Records = _taken(new, linked)  # empty: no links on the first chunk
+            where_new = np.zeros(0, dtype=np.intp)
+        else:
             touched = np.zeros(len(opened[0]), dtype=bool)
             touched[source] = True
-            self._complete(_taken(opened, np.flatnonzero(~touched)))
+            self._complete_where(opened, ~touched)
             still = np.flatnonzero(touched)
             opened = _taken(opened, still)
-            source = np.searchsorted(still, source)
-            del touched, still
-        self.open = None
-        before = 0 if opened is None else len(opened[0])
-        key, size, low, high = new if opened is None else _joined(opened, new)
-        del opened, new
-        root = union_roots(len(key), source, before + np.searchsorted(kept, target))
-        roots, where = np.unique(root, return_inverse=True)
-        merged_size = np.zeros(len(roots), dtype=np.int64)
-        np.add.at(merged_size, where, size)
-        merged_low = np.full((len(low), len(roots)), np.iinfo(np.int64).max, dtype=np.int64)
-        merged_high = np.zeros((len(high), len(roots)), dtype=np.int64)
-        for axis in range(len(low)):
-            np.minimum.at(merged_low[axis], where, low[axis])
-            np.maximum.at(merged_high[axis], where, high[axis])
-        merged: _Records = (key[roots], merged_size, merged_low, merged_high)
-        del key, size, low, high
-        on_last = where[before + np.searchsorted(kept, last_labels)]
-        is_open = np.zeros(len(roots), dtype=bool)
-        is_open[on_last] = True
-        still_open = np.flatnonzero(is_open)
-        renumbered = np.full(len(roots), -1, dtype=np.intp)
-        renumbered[still_open] = np.arange(len(still_open))
-        self._complete(_taken(merged, np.flatnonzero(~is_open)))
-        self.open = _taken(merged, still_open)
-        self.last_ids = renumbered[on_last]
+            del touched
+            # Nodes: the open ones touched, then the chunk's linked ones.
+            before = len(still)
+            nodes = _joined(opened, _taken(new, linked))
+            del opened
+            link_target = before + np.searchsorted(linked, np.searchsorted(kept, target))
+            root = union_roots(len(nodes[0]), np.searchsorted(still, source), link_target)
+            roots, where = np.unique(root, return_inverse=True)
+            del root, still
+            groups = _merged(nodes, roots, where)
+            del nodes
+            where_new = where[before:]
+        on_last = np.searchsorted(kept, last_labels)  # per pixel of the last slice
+        # A group is open when one of its chunk's components reaches the last slice.
+        group_open = np.zeros(len(groups[0]), dtype=bool)
+        kept_on_last = np.zeros(len(kept), dtype=bool)
+        kept_on_last[on_last] = True
+        group_open[where_new[kept_on_last[linked]]] = True
+        self._complete(_taken(groups, np.flatnonzero(~group_open)))
+        is_linked = np.zeros(len(kept), dtype=bool)
+        is_linked[linked] = True
+        alone = np.flatnonzero(~is_linked)  # so on the last slice
+        open_groups = np.flatnonzero(group_open)
+        # Open index of each kept component: its group's, or its own after the groups'.
+        opened_at = np.full(len(groups[0]), -1, dtype=np.intp)
+        opened_at[open_groups] = np.arange(len(open_groups))
+        kept_at = np.empty(len(kept), dtype=np.intp)
+        kept_at[linked] = opened_at[where_new]
+        kept_at[alone] = len(open_groups) + np.arange(len(alone))
+        if len(open_groups) == 0 and len(alone) == len(kept):
+            self.open = new  # no links: the chunk's components on its last slice, as they are
+        else:
+            self.open = _stacked(groups, open_groups, new, alone)
+        self.last_ids = kept_at[on_last]
         self.last_values = last.copy()
 
     def _links(
@@ -287,6 +298,23 @@ class _Stream:
                 self._bin(self.complete, [])
                 self.complete, self.complete_count = [], 0
 
+    def _complete_where(self, records: _Records, which: npt.NDArray[np.bool_]) -> None:
+        """Complete the components ``which`` of ``records``, COMPONENTS_AT_ONCE looked at
+        at a time: no copy of them all."""
+        key, size, low, high = records
+        for start in range(0, len(which), COMPONENTS_AT_ONCE):
+            part = slice(start, start + COMPONENTS_AT_ONCE)
+            taken = which[part]
+            if taken.any():
+                self._complete(
+                    (
+                        key[part][taken],
+                        size[part][taken],
+                        low[:, part][:, taken],
+                        high[:, part][:, taken],
+                    )
+                )
+
     def _bin(self, found: list[_Records], boundary: list[tuple[Int64Array, Int64Array]]) -> None:
         """Add complete components (and boundary counts) to the total. Corners stay in the
         chunks' axis order: the extents are put in the file's order at the end."""
@@ -324,15 +352,17 @@ class _Stream:
 
 def _tracked(values: npt.NDArray[Any], labels: npt.NDArray[Any], count: int) -> RunComponents:
     """Key, size and corners (within the chunk) of each component of a chunk, label 1 at
-    index 1, read from its runs band by band."""
+    index 1, read from its runs in bands of whole rows (of about BAND_PIXELS, however
+    large a slice is)."""
     tracker = RunComponents(count, values.shape, values.dtype)
-    slab = values.size // values.shape[0]
-    step = max(1, BAND_PIXELS // slab)
+    width = values.shape[-1]
+    rows = values.reshape(-1, width)
+    step = max(1, BAND_PIXELS // max(width, 1))
     flat_labels = labels.reshape(-1)
-    for top in range(0, values.shape[0], step):
-        bottom = min(top + step, values.shape[0])
-        starts = run_starts(values, top, bottom)
-        tracker.add_runs(values[top:bottom], starts, flat_labels, top * slab)
+    for top in range(0, len(rows), step):
+        bottom = min(top + step, len(rows))
+        starts = run_starts(rows, top, bottom)
+        tracker.add_runs(rows[top:bottom], starts, flat_labels, top * width)
     return tracker
 
 
@@ -353,6 +383,38 @@ def _face_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
     if connectivity == 18:
         return [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
     return [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def _merged(nodes: _Records, roots: npt.NDArray[Any], where: npt.NDArray[np.intp]) -> _Records:
+    """The records of the groups of ``nodes`` (node i in group ``where[i]``, ``roots``
+    the groups' first nodes): sizes summed, boxes spanning their members'."""
+    key, size, low, high = nodes
+    merged_size = np.zeros(len(roots), dtype=np.int64)
+    np.add.at(merged_size, where, size)
+    merged_low = np.full((len(low), len(roots)), np.iinfo(low.dtype).max, dtype=low.dtype)
+    merged_high = np.zeros((len(high), len(roots)), dtype=high.dtype)
+    for axis in range(len(low)):
+        np.minimum.at(merged_low[axis], where, low[axis])
+        np.maximum.at(merged_high[axis], where, high[axis])
+    return key[roots], merged_size, merged_low, merged_high
+
+
+def _stacked(
+    first: _Records,
+    first_which: npt.NDArray[np.intp],
+    second: _Records,
+    second_which: npt.NDArray[np.intp],
+) -> _Records:
+    """The records ``first_which`` of ``first`` then ``second_which`` of ``second``, taken
+    straight into place (no copy of each part first)."""
+    count = len(first_which)
+    stacked = []
+    for one, other in zip(first, second, strict=True):
+        out = np.empty((*one.shape[:-1], count + len(second_which)), np.result_type(one, other))
+        np.take(one, first_which, axis=-1, out=out[..., :count], mode="clip")
+        np.take(other, second_which, axis=-1, out=out[..., count:], mode="clip")
+        stacked.append(out)
+    return stacked[0], stacked[1], stacked[2], stacked[3]
 
 
 def _joined(first: _Records, second: _Records) -> _Records:
