@@ -161,7 +161,11 @@ class _Stream:
         # Kept for the join (labels from 1: values are never 0): the components on the
         # chunk's last slice, which stay open, and those touching an open one. The rest
         # are complete, taken in the tracker's narrow types.
-        kept = np.union1d(last.reshape(-1), target)
+        keep = np.zeros(int(count) + 1, dtype=bool)
+        keep[last] = True
+        keep[target] = True
+        kept = np.flatnonzero(keep)
+        del keep
         done = np.ones(int(count) + 1, dtype=bool)
         done[0] = False
         done[kept] = False
@@ -213,7 +217,9 @@ class _Stream:
         through the union-find: in noise, few."""
         opened = self.open
         self.open = None
-        linked = np.unique(np.searchsorted(kept, target))  # indices into kept
+        is_linked = np.zeros(len(kept), dtype=bool)
+        is_linked[np.searchsorted(kept, target)] = True
+        linked = np.flatnonzero(is_linked)  # indices into kept
         if opened is None:
             groups: _Records = _taken(new, linked)  # empty: no links on the first chunk
             where_new = np.zeros(0, dtype=np.intp)
@@ -242,8 +248,6 @@ class _Stream:
         kept_on_last[on_last] = True
         group_open[where_new[kept_on_last[linked]]] = True
         self._complete(_taken(groups, np.flatnonzero(~group_open)))
-        is_linked = np.zeros(len(kept), dtype=bool)
-        is_linked[linked] = True
         alone = np.flatnonzero(~is_linked)  # so on the last slice
         open_groups = np.flatnonzero(group_open)
         # Open index of each kept component: its group's, or its own after the groups'.
