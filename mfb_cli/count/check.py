@@ -375,6 +375,8 @@ def inspect_file(
             boundary_pixels=boundary,
             note=read_note(path, raw, raw_ids),
             header=raw.header,
+            components=components,
+            specks=specks,
         )
     if isinstance(image, Image.Image):
         mode, size = image.mode, image.size

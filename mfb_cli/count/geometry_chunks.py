@@ -7,15 +7,23 @@ component that reaches the chunk's last slice stays open: it is joined to the co
 of the next chunk's first slice that touch it (same key; across the face, the neighbours
 the connectivity allows: the pixel opposite for 4/6, and its 4 face neighbours in the
 slice for 18, all 8 for 8/26). A component that does not reach it is complete, and is
-binned at once. So the open components are at most those of one slice. A pixel is on a
-boundary by its neighbours on both sides, so each slice's boundary is counted once the
-slice after it has been read.
+binned at once. So the open components are at most those of one slice.
+
+Only the components on a link across the face go through the union-find; the others
+are settled at once: an open one nothing touches is complete, a chunk's component on
+its last slice that touches none is open as it is, and one on neither face (nearly all
+of a deep slab's, in noise) is binned straight from the chunk's table, in its narrow
+types, without a copy of them all. So a slab takes tens of bytes a component at its
+peak, as labelling it whole would (a slab of one slice, where every component stays
+open, about 150 in noise). A pixel is on a boundary by its neighbours on both sides, so
+each slice's boundary is counted once the slice after it has been read.
 
 The result equals the geometry of the whole array (tests/count/test_geometry_chunks.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,8 +50,10 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..read.base.chunks import LabelChunk
 
-#: One component's record: key, size, and low / high corners (one row per axis).
-_Records = tuple["npt.NDArray[Any]", "Int64Array", "Int64Array", "Int64Array"]
+#: Components' records: key, size, and low / high corners (one row per axis): sizes int64
+#: and corners _Stream.coordinate, or the narrow types of a chunk's table (RunComponents)
+#: for components complete in it.
+_Records = tuple["npt.NDArray[Any]", "npt.NDArray[Any]", "npt.NDArray[Any]", "npt.NDArray[Any]"]
 
 
 def chunked_geometry(
@@ -97,6 +107,8 @@ class _Stream:
         #: others as the first chunk lies in memory (set by add).
         self.order: list[int] = []
         self.next_start = 0
+        #: The type of the corners of the components kept open (4 bytes where they fit).
+        self.coordinate = np.dtype(np.int32 if max(shape) < 1 << 31 else np.int64)
         self.keys: Int64Array | None = None
         self.key_classes: Int64Array | None = None
         #: The last two slices read (relabelled): context for the boundary.
@@ -107,7 +119,8 @@ class _Stream:
         self.last_values: npt.NDArray[Any] | None = None
         self.complete: list[_Records] = []
         self.complete_count = 0
-        self.parts: list[ImageGeometry] = []
+        #: The geometry of the components binned so far (extents in the chunks' order).
+        self.total: ImageGeometry | None = None
         self.boundary: list[tuple[Int64Array, Int64Array]] = []
 
     def add(self, chunk: LabelChunk) -> None:
@@ -136,76 +149,127 @@ class _Stream:
         del moved
         if self.keys is None:
             self.keys, self.key_classes = partition.keys, partition.classes
+        values = partition.values
         labels, count = components_module().connected_components(
-            partition.values, connectivity=self.connectivity, return_N=True
+            values, connectivity=self.connectivity, return_N=True
         )
-        records = self._records(partition.values, labels, int(count))
-        self._boundary(partition.values)
-        self._join(partition.values, labels, records)
-        self.next_start += partition.values.shape[0]
+        tracker = _tracked(values, labels, int(count))
+        first, last = labels[0].copy(), labels[-1].copy()
+        del labels
+        self._boundary(values)
+        source, target = self._links(values[0], first)
+        # Kept for the join (labels from 1: values are never 0): the components on the
+        # chunk's last slice, which stay open, and those touching an open one. The rest
+        # are complete, taken in the tracker's narrow types.
+        keep = np.zeros(int(count) + 1, dtype=bool)
+        keep[last] = True
+        keep[target] = True
+        kept = np.flatnonzero(keep)
+        del keep
+        done = np.ones(int(count) + 1, dtype=bool)
+        done[0] = False
+        done[kept] = False
+        self._complete_where((tracker.key, tracker.size, tracker.low, tracker.high), done)
+        del done
+        new = self._kept_records(tracker, kept)
+        del tracker
+        self._join(new, kept, source, target, last, values[-1])
+        self.next_start += values.shape[0]
 
-    def _records(self, values: npt.NDArray[Any], labels: npt.NDArray[Any], count: int) -> _Records:
-        """Key, size and corners of each component of a chunk (label 1 first), the chunks'
-        axis counted from the file's first slice."""
-        tracker = RunComponents(count, values.shape, values.dtype)
-        slab = values.size // values.shape[0]
-        step = max(1, BAND_PIXELS // slab)
-        flat_labels = labels.reshape(-1)
-        for top in range(0, values.shape[0], step):
-            bottom = min(top + step, values.shape[0])
-            starts = run_starts(values, top, bottom)
-            tracker.add_runs(values[top:bottom], starts, flat_labels, top * slab)
-        low = tracker.low[:, 1:].astype(np.int64)
-        high = tracker.high[:, 1:].astype(np.int64)
+    def _kept_records(self, tracker: RunComponents, kept: npt.NDArray[Any]) -> _Records:
+        """Key, size and corners of the components ``kept`` of a chunk, the chunks' axis
+        counted from the file's first slice."""
+        low = tracker.low[:, kept].astype(self.coordinate)
+        high = tracker.high[:, kept].astype(self.coordinate)
         low[0] += self.next_start
         high[0] += self.next_start
-        return tracker.key[1:], tracker.size[1:].astype(np.int64), low, high
+        return tracker.key[kept], tracker.size[kept].astype(np.int64), low, high
 
     def _boundary(self, values: npt.NDArray[Any]) -> None:
         """Count the boundary of the slices whose both neighbours are now read: the last
-        one of the chunk before, and all of this one but its last."""
-        held = 0 if self.tail is None else len(self.tail)
-        window = values if self.tail is None else np.concatenate([self.tail, values])
-        top, bottom = max(held - 1, 0), len(window) - 1
-        if bottom > top:
-            self.boundary.append(edge_counts(window, top, bottom))
-        self.tail = window[-2:].copy()
+        one of the chunk before, and all of this one but its last, in bands."""
+        start = 0
+        if self.tail is not None:  # the slice before, and this chunk's first
+            window = np.concatenate([self.tail, values[:2]])
+            top, bottom = len(self.tail) - 1, len(window) - 1
+            if bottom > top:
+                self.boundary.append(edge_counts(window, top, bottom))
+            start = 1
+        tail = values[-2:] if len(values) >= 2 or self.tail is None else window[-2:]
+        self.tail = tail.copy()
+        step = max(1, BAND_PIXELS // max(values[0].size, 1))
+        for top in range(start, len(values) - 1, step):
+            self.boundary.append(edge_counts(values, top, min(top + step, len(values) - 1)))
 
-    def _join(self, values: npt.NDArray[Any], labels: npt.NDArray[Any], new: _Records) -> None:
-        """Join the chunk's components to the open ones they touch across the face; keep
-        open those reaching the chunk's last slice, bin the others."""
+    def _join(
+        self,
+        new: _Records,
+        kept: npt.NDArray[Any],
+        source: npt.NDArray[np.intp],
+        target: npt.NDArray[Any],
+        last_labels: npt.NDArray[Any],
+        last: npt.NDArray[Any],
+    ) -> None:
+        """Join the chunk's components ``kept`` (records ``new``) to the open ones they
+        touch (pairs ``source``, ``target``: open index, chunk label); the open ones
+        touching none are complete. Keep open those on the chunk's last slice ``last``
+        (labels ``last_labels``), complete the others. Only the components on a link go
+        through the union-find: in noise, few."""
         opened = self.open
-        before = 0 if opened is None else len(opened[0])
-        key, size, low, high = new if opened is None else _joined(opened, new)
-        source, target = self._links(values[0], labels[0], before)
-        root = union_roots(len(key), source, target)
-        roots, where = np.unique(root, return_inverse=True)
-        merged_size = np.zeros(len(roots), dtype=np.int64)
-        np.add.at(merged_size, where, size)
-        merged_low = np.full((len(low), len(roots)), np.iinfo(np.int64).max, dtype=np.int64)
-        merged_high = np.zeros((len(high), len(roots)), dtype=np.int64)
-        for axis in range(len(low)):
-            np.minimum.at(merged_low[axis], where, low[axis])
-            np.maximum.at(merged_high[axis], where, high[axis])
-        merged: _Records = (key[roots], merged_size, merged_low, merged_high)
-        last = where[before + labels[-1].astype(np.intp) - 1]  # the last slice's components
-        is_open = np.zeros(len(roots), dtype=bool)
-        is_open[last] = True
-        kept = np.flatnonzero(is_open)
-        renumbered = np.full(len(roots), -1, dtype=np.intp)
-        renumbered[kept] = np.arange(len(kept))
-        self.open = _taken(merged, kept)
-        self.last_ids = renumbered[last]
-        self.last_values = values[-1].copy()
-        self._complete(_taken(merged, np.flatnonzero(~is_open)))
+        self.open = None
+        is_linked = np.zeros(len(kept), dtype=bool)
+        is_linked[np.searchsorted(kept, target)] = True
+        linked = np.flatnonzero(is_linked)  # indices into kept
+        if opened is None:
+            groups: _Records = _taken(new, linked)  # empty: no links on the first chunk
+            where_new = np.zeros(0, dtype=np.intp)
+        else:
+            touched = np.zeros(len(opened[0]), dtype=bool)
+            touched[source] = True
+            self._complete_where(opened, ~touched)
+            still = np.flatnonzero(touched)
+            opened = _taken(opened, still)
+            del touched
+            # Nodes: the open ones touched, then the chunk's linked ones.
+            before = len(still)
+            nodes = _joined(opened, _taken(new, linked))
+            del opened
+            link_target = before + np.searchsorted(linked, np.searchsorted(kept, target))
+            root = union_roots(len(nodes[0]), np.searchsorted(still, source), link_target)
+            roots, where = np.unique(root, return_inverse=True)
+            del root, still
+            groups = _merged(nodes, roots, where)
+            del nodes
+            where_new = where[before:]
+        on_last = np.searchsorted(kept, last_labels)  # per pixel of the last slice
+        # A group is open when one of its chunk's components reaches the last slice.
+        group_open = np.zeros(len(groups[0]), dtype=bool)
+        kept_on_last = np.zeros(len(kept), dtype=bool)
+        kept_on_last[on_last] = True
+        group_open[where_new[kept_on_last[linked]]] = True
+        self._complete(_taken(groups, np.flatnonzero(~group_open)))
+        alone = np.flatnonzero(~is_linked)  # so on the last slice
+        open_groups = np.flatnonzero(group_open)
+        # Open index of each kept component: its group's, or its own after the groups'.
+        opened_at = np.full(len(groups[0]), -1, dtype=np.intp)
+        opened_at[open_groups] = np.arange(len(open_groups))
+        kept_at = np.empty(len(kept), dtype=np.intp)
+        kept_at[linked] = opened_at[where_new]
+        kept_at[alone] = len(open_groups) + np.arange(len(alone))
+        if len(open_groups) == 0 and len(alone) == len(kept):
+            self.open = new  # no links: the chunk's components on its last slice, as they are
+        else:
+            self.open = _stacked(groups, open_groups, new, alone)
+        self.last_ids = kept_at[on_last]
+        self.last_values = last.copy()
 
     def _links(
-        self, first: npt.NDArray[Any], first_labels: npt.NDArray[Any], before: int
-    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """Pairs (open component, new component) touching across the face between the last
-        slice read and ``first``, the first slice of the chunk, numbered as in _joined."""
+        self, first: npt.NDArray[Any], first_labels: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+        """Pairs (open component, label in the chunk) touching across the face between the
+        last slice read and ``first``, the chunk's first slice, labelled ``first_labels``."""
         if self.last_ids is None or self.last_values is None:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=first_labels.dtype)
         sources, targets = [], []
         for offset in _face_offsets(first.ndim, self.connectivity):
             above = tuple(
@@ -216,7 +280,7 @@ class _Stream:
             )
             same = self.last_values[above] == first[below]
             sources.append(self.last_ids[above][same])
-            targets.append(before + first_labels[below][same].astype(np.intp) - 1)
+            targets.append(first_labels[below][same])
         source, target = np.concatenate(sources), np.concatenate(targets)
         # Pixels of one face come in long runs of the same pair: keep one of each run
         # (a pair may repeat further on; the union-find takes it twice, no harm).
@@ -227,38 +291,83 @@ class _Stream:
         return source[fresh], target[fresh]
 
     def _complete(self, records: _Records) -> None:
-        if len(records[0]):
+        """Bin complete components, COMPONENTS_AT_ONCE or more at a time (a chunk's many
+        at once, as they are: no copy)."""
+        if len(records[0]) >= COMPONENTS_AT_ONCE:
+            self._bin([records], [])
+        elif len(records[0]):
             self.complete.append(records)
             self.complete_count += len(records[0])
-        if self.complete_count >= COMPONENTS_AT_ONCE:
-            self._bin([])
+            if self.complete_count >= COMPONENTS_AT_ONCE:
+                self._bin(self.complete, [])
+                self.complete, self.complete_count = [], 0
 
-    def _bin(self, boundary: list[tuple[Int64Array, Int64Array]]) -> None:
-        """The complete components so far, binned (corners in the file's own axis order)."""
+    def _complete_where(self, records: _Records, which: npt.NDArray[np.bool_]) -> None:
+        """Complete the components ``which`` of ``records``, COMPONENTS_AT_ONCE looked at
+        at a time: no copy of them all."""
+        key, size, low, high = records
+        for start in range(0, len(which), COMPONENTS_AT_ONCE):
+            part = slice(start, start + COMPONENTS_AT_ONCE)
+            taken = which[part]
+            if taken.any():
+                self._complete(
+                    (
+                        key[part][taken],
+                        size[part][taken],
+                        low[:, part][:, taken],
+                        high[:, part][:, taken],
+                    )
+                )
+
+    def _bin(self, found: list[_Records], boundary: list[tuple[Int64Array, Int64Array]]) -> None:
+        """Add complete components (and boundary counts) to the total. Corners stay in the
+        chunks' axis order: the extents are put in the file's order at the end."""
         assert self.keys is not None and self.key_classes is not None
-        back = np.argsort(self.order)
-        if self.complete:
-            key = np.concatenate([r[0] for r in self.complete])
-            size = np.concatenate([r[1] for r in self.complete])
-            low = np.concatenate([r[2] for r in self.complete], axis=1)[back]
-            high = np.concatenate([r[3] for r in self.complete], axis=1)[back]
+        if len(found) == 1:
+            records = found[0]
+        elif found:
+            records = (
+                np.concatenate([r[0] for r in found]),
+                np.concatenate([r[1] for r in found]),
+                np.concatenate([r[2] for r in found], axis=1),
+                np.concatenate([r[3] for r in found], axis=1),
+            )
         else:
-            key = np.zeros(0, dtype=np.int64)
-            size = np.zeros(0, dtype=np.int64)
-            low = high = np.zeros((len(self.shape), 0), dtype=np.int64)
-        found = (key, size, low, high)
-        self.parts.append(binned(self.keys, self.key_classes, self.shape, found, boundary))
-        self.complete, self.complete_count = [], 0
+            empty = np.zeros((len(self.shape), 0), dtype=np.int64)
+            records = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), empty, empty)
+        moved = tuple(self.shape[a] for a in self.order)
+        part = binned(self.keys, self.key_classes, moved, records, boundary)
+        self.total = part if self.total is None else _summed([self.total, part])
 
     def finish(self) -> ImageGeometry:
         """The file's geometry, once every chunk was added."""
         if self.tail is not None:  # the last slice: the file's border is beyond it
             self.boundary.append(edge_counts(self.tail, len(self.tail) - 1, len(self.tail)))
         if self.open is not None:
-            self._complete(self.open)
+            self.complete.append(self.open)
             self.open = None
-        self._bin(self.boundary)
-        return _summed(self.parts)
+        self._bin(self.complete, self.boundary)
+        self.complete = []
+        assert self.total is not None
+        # Extent tables in the file's axis order: its axis a is the chunks' back[a].
+        back = np.argsort(self.order)
+        return replace(self.total, extent_bins=self.total.extent_bins[back])
+
+
+def _tracked(values: npt.NDArray[Any], labels: npt.NDArray[Any], count: int) -> RunComponents:
+    """Key, size and corners (within the chunk) of each component of a chunk, label 1 at
+    index 1, read from its runs in bands of whole rows (of about BAND_PIXELS, however
+    large a slice is)."""
+    tracker = RunComponents(count, values.shape, values.dtype)
+    width = values.shape[-1]
+    rows = values.reshape(-1, width)
+    step = max(1, BAND_PIXELS // max(width, 1))
+    flat_labels = labels.reshape(-1)
+    for top in range(0, len(rows), step):
+        bottom = min(top + step, len(rows))
+        starts = run_starts(rows, top, bottom)
+        tracker.add_runs(rows[top:bottom], starts, flat_labels, top * width)
+    return tracker
 
 
 def _memory_order(values: npt.NDArray[Any], axis: int) -> list[int]:
@@ -278,6 +387,38 @@ def _face_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
     if connectivity == 18:
         return [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
     return [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def _merged(nodes: _Records, roots: npt.NDArray[Any], where: npt.NDArray[np.intp]) -> _Records:
+    """The records of the groups of ``nodes`` (node i in group ``where[i]``, ``roots``
+    the groups' first nodes): sizes summed, boxes spanning their members'."""
+    key, size, low, high = nodes
+    merged_size = np.zeros(len(roots), dtype=np.int64)
+    np.add.at(merged_size, where, size)
+    merged_low = np.full((len(low), len(roots)), np.iinfo(low.dtype).max, dtype=low.dtype)
+    merged_high = np.zeros((len(high), len(roots)), dtype=high.dtype)
+    for axis in range(len(low)):
+        np.minimum.at(merged_low[axis], where, low[axis])
+        np.maximum.at(merged_high[axis], where, high[axis])
+    return key[roots], merged_size, merged_low, merged_high
+
+
+def _stacked(
+    first: _Records,
+    first_which: npt.NDArray[np.intp],
+    second: _Records,
+    second_which: npt.NDArray[np.intp],
+) -> _Records:
+    """The records ``first_which`` of ``first`` then ``second_which`` of ``second``, taken
+    straight into place (no copy of each part first)."""
+    count = len(first_which)
+    stacked = []
+    for one, other in zip(first, second, strict=True):
+        out = np.empty((*one.shape[:-1], count + len(second_which)), np.result_type(one, other))
+        np.take(one, first_which, axis=-1, out=out[..., :count], mode="clip")
+        np.take(other, second_which, axis=-1, out=out[..., count:], mode="clip")
+        stacked.append(out)
+    return stacked[0], stacked[1], stacked[2], stacked[3]
 
 
 def _joined(first: _Records, second: _Records) -> _Records:

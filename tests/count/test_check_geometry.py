@@ -74,3 +74,26 @@ def test_the_report_lists_the_finding_under_problems(tmp_path):
     assert page.exit_code == 0, page.stderr
     assert "problems: speckled_classes" in page.stdout
     assert f"class 5 is mostly specks: 17 of its 17 components; most in {tmp_path}" in page.stdout
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".tif"])
+def test_a_file_read_in_chunks_has_its_specks_found(tmp_path, suffix):
+    """A NIfTI volume (read in slabs) and a GeoTIFF (read in bands): class 1 is 125 (3D) or
+    25 (2D) isolated voxels two apart, every one a speck; class 0 is one component."""
+    if suffix == ".tif":
+        tifffile = pytest.importorskip("tifffile")
+        labels = np.zeros((10, 10), dtype=np.uint8)
+        labels[::2, ::2] = 1
+        path = tmp_path / "map.tif"
+        tifffile.imwrite(path, labels, tile=(16, 16), extratags=[(33550, "d", 3, (1, 1, 0))])
+        spots = 25
+    else:
+        nibabel = pytest.importorskip("nibabel")
+        labels = np.zeros((10, 10, 10), dtype=np.uint8)
+        labels[::2, ::2, ::2] = 1
+        path = tmp_path / "case.nii.gz"
+        nibabel.save(nibabel.Nifti1Image(labels, np.eye(4)), path)
+        spots = 125
+    report = check_masks([path], geometry=26)
+    assert report.speckled_classes == [Speckled(1, spots, spots, 1, [(str(path), spots)])]
+    assert report.problems == ["speckled_classes"]
