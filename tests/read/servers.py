@@ -210,7 +210,7 @@ class Misbehaving(_Listener):
                 self.sent += len(chunk)
 
 
-class Dripping:
+class Dripping(_Listener):
     """An HTTP server that sends each body ``piece`` bytes at a time, ``pause`` seconds
     apart (headers at once): one byte every 0.05 s is a drip; 4 KiB every 0.01 s a steady
     live line. HEAD gives the size; 'Range: bytes=a-b' is answered with 206. A reply still
@@ -221,30 +221,12 @@ class Dripping:
     def __init__(
         self, files: dict[str, bytes], piece: int, pause: float, give_up: float = 60.0
     ) -> None:
+        super().__init__()
         self.files, self.piece, self.pause, self.give_up = files, piece, pause, give_up
         self.sent = 0
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
 
-    def __enter__(self) -> Dripping:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._server.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._answer, args=(client,), daemon=True).start()
+    def _accepted(self, client: socket.socket) -> None:
+        threading.Thread(target=self._answer, args=(client,), daemon=True).start()
 
     def _answer(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError), client:
@@ -299,7 +281,7 @@ def drip(
             count(len(body[at : at + piece]))
 
 
-class DrippingProxy:
+class DrippingProxy(_Listener):
     """A TCP proxy on 127.0.0.1 in front of a server (moto's S3) that passes everything
     at once but the body of a reply to a GET whose path starts with ``path``: that body
     it drips, ``piece`` bytes every ``pause`` seconds (see ``drip``)."""
@@ -307,37 +289,17 @@ class DrippingProxy:
     def __init__(
         self, host: str, port: int, path: str, piece: int, pause: float, give_up: float = 60.0
     ) -> None:
+        super().__init__()
         self.target = (host, port)
         self.wanted = re.compile(rb"GET " + re.escape(path.encode()) + rb"[ ?]")
         self.piece, self.pause, self.give_up = piece, pause, give_up
         self.dripped = threading.Event()  # set once a body is being dripped
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
 
-    def __enter__(self) -> DrippingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._server.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                continue
-            upstream = socket.create_connection(self.target)
-            slow = threading.Event()  # the request in flight is one whose body drips
-            threading.Thread(target=self._ask, args=(client, upstream, slow), daemon=True).start()
-            threading.Thread(
-                target=self._answer, args=(upstream, client, slow), daemon=True
-            ).start()
+    def _accepted(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.target)
+        slow = threading.Event()  # the request in flight is one whose body drips
+        threading.Thread(target=self._ask, args=(client, upstream, slow), daemon=True).start()
+        threading.Thread(target=self._answer, args=(upstream, client, slow), daemon=True).start()
 
     def _ask(self, client: socket.socket, upstream: socket.socket, slow: threading.Event) -> None:
         with contextlib.suppress(OSError):
