@@ -210,8 +210,8 @@ glob_opt = click.option(
     metavar="PATTERN",
     default=DEFAULT_GLOB,
     show_default=True,
-    help="File pattern in folders and archives (case-insensitive; with a '/', matched "
-    "against the path below the folder).",
+    help="File pattern in folders and archives (case-insensitive; with a '/', of the "
+    "path below the folder, '**/' any folders).",
 )
 jobs_opt = click.option(
     "-j",

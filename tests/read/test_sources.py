@@ -43,6 +43,23 @@ def test_glob_on_names_and_on_relative_paths(tmp_path):
     assert names(find_label_files([tmp_path], glob="y/*.png"), tmp_path) == ["y/b_labelIds.png"]
 
 
+@pytest.mark.parametrize(
+    ("glob", "expected"),
+    [
+        ("**/*.png", ["a.png", "x/b.png", "x/y/c.png"]),  # '**/' is zero or more folders
+        ("x/**/*.png", ["x/b.png", "x/y/c.png"]),
+        ("**/y/*.png", ["x/y/c.png"]),
+        ("**/**/*.png", ["a.png", "x/b.png", "x/y/c.png"]),
+        ("*/*.png", ["x/b.png", "x/y/c.png"]),  # fnmatch's '*' spans folders
+        ("**/a.png", ["a.png"]),
+    ],
+)
+def test_a_globstar_is_zero_or_more_folders(tmp_path, glob, expected):
+    for name in ["a.png", "x/b.png", "x/y/c.png", "x/y/d.jpg"]:
+        save_mask(tmp_path / name, [[0]])
+    assert names(find_label_files([tmp_path], glob=glob), tmp_path) == expected
+
+
 def test_hidden_files_and_folders_are_skipped(tmp_path):
     save_mask(tmp_path / "a.png", [[0]])
     save_mask(tmp_path / ".ipynb_checkpoints" / "a.png", [[0]])

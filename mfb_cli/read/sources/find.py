@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
+import itertools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +27,26 @@ def _matches(relative: str, pattern: str) -> bool:
     # A pattern with a slash is matched against the path below the folder, otherwise
     # against the file name; case-insensitively, so '*.png' also finds 'A.PNG'.
     target = relative if "/" in pattern else relative.rsplit("/", 1)[-1]
-    return fnmatch.fnmatchcase(target.lower(), pattern.lower())
+    return any(fnmatch.fnmatchcase(target.lower(), one) for one in _spellings(pattern.lower()))
+
+
+@functools.lru_cache(maxsize=64)
+def _spellings(pattern: str) -> tuple[str, ...]:
+    """The fnmatch patterns ``pattern`` stands for: '**/' is zero or more folders, as in
+    pathlib, gitignore and the shells' globstar ('**/*.png' also finds 'a.png' at the top),
+    so each '**/' is kept (fnmatch's '*' spans folders too: one or more) or dropped (none).
+    """
+    parts = pattern.split("**/")
+    if len(parts) > _GLOBSTARS + 1:  # past a few, the rest stay as written
+        parts = [*parts[:_GLOBSTARS], "**/".join(parts[_GLOBSTARS:])]
+    found = []
+    for kept in itertools.product(("**/", ""), repeat=len(parts) - 1):
+        found.append(parts[0] + "".join(k + p for k, p in zip(kept, parts[1:], strict=True)))
+    return tuple(dict.fromkeys(found))
+
+
+#: The '**/' of a pattern read as "zero or more folders" (2**N spellings matched).
+_GLOBSTARS = 4
 
 
 def _walk(root: str, pattern: str) -> Iterator[tuple[str, bool]]:
