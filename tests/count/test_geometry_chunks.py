@@ -22,10 +22,11 @@ from hypothesis.extra.numpy import arrays
 import mfb_cli.count.geometry_chunks as geometry_chunks
 import mfb_cli.read.base.chunks as base_chunks
 from mfb_cli.count.connectivity import Connectivity
-from mfb_cli.count.geometry import geometry_of
+from mfb_cli.count.geometry import ImageGeometry, geometry_of
 from mfb_cli.count.geometry_chunks import chunked_geometry
 from mfb_cli.count.one_file import count_file_noted
 from mfb_cli.read.base.chunks import LabelChunk
+from mfb_cli.read.decode.raw import read_raw
 from mfb_cli.read.options import ReadOptions
 from tests.conftest import run
 
@@ -107,8 +108,6 @@ def test_the_hand_worked_volume_read_one_slice_a_slab(
     path = tmp_path / "volume.nii.gz"
     nibabel.save(nibabel.Nifti1Image(VOLUME, np.eye(4)), path)
     monkeypatch.setattr(base_chunks, "SLAB_BYTES", 1)  # one slice a slab: three chunks
-    from mfb_cli.read.decode.raw import read_raw
-
     assert len(list(read_raw(path, ReadOptions()).chunks())) == 3
     ids, pixels, _, shape, _ = count_file_noted(
         path, ReadOptions(), geometry=Connectivity.of(connectivity)
@@ -146,22 +145,10 @@ def test_raster_nodata_is_no_class_but_borders_one(tmp_path: Path) -> None:
     """A GeoTIFF read in bands: nodata's components are not reported, and a class pixel
     beside nodata is on a boundary. By hand on a 6 x 8 raster: nodata (0) fills rows 0-1;
     class 1 the rest but a 2 x 2 block of class 2 at rows 3-4, columns 2-3."""
-    tifffile = pytest.importorskip("tifffile")
     values = np.ones((6, 8), dtype=np.uint8)
     values[:2] = 0
     values[3:5, 2:4] = 2
-    path = tmp_path / "map.tif"
-    tifffile.imwrite(
-        path,
-        values,
-        tile=(16, 16),
-        photometric="minisblack",
-        extratags=[(42113, "s", 0, "0", True)],
-    )
-    ids, pixels, _, shape, _ = count_file_noted(
-        path, ReadOptions(max_pixels=10**6), geometry=Connectivity.of(4)
-    )
-    assert shape is not None
+    ids, pixels, shape = _geotiff_geometry(tmp_path, values, 4)
     assert ids.tolist() == [1, 2] and pixels.tolist() == [28, 4]
     assert shape.components.tolist() == [1, 1]
     # Class 1: row 2 (8 pixels, beside nodata) + the 8 pixels around the block's faces
@@ -172,21 +159,9 @@ def test_raster_nodata_is_no_class_but_borders_one(tmp_path: Path) -> None:
 
 def test_raster_mostly_nodata_trims_the_bins_nodata_alone_used(tmp_path: Path) -> None:
     """Nodata's components are the largest: without them the tables are narrower."""
-    tifffile = pytest.importorskip("tifffile")
     values = np.zeros((6, 8), dtype=np.uint8)
     values[2:4, 3:5] = 1  # 4 pixels: size bin 2; nodata's 44: bin 5
-    path = tmp_path / "map.tif"
-    tifffile.imwrite(
-        path,
-        values,
-        tile=(16, 16),
-        photometric="minisblack",
-        extratags=[(42113, "s", 0, "0", True)],
-    )
-    ids, pixels, _, shape, _ = count_file_noted(
-        path, ReadOptions(max_pixels=10**6), geometry=Connectivity.of(8)
-    )
-    assert shape is not None
+    ids, pixels, shape = _geotiff_geometry(tmp_path, values, 8)
     assert ids.tolist() == [1] and pixels.tolist() == [4]
     assert shape.size_bins.tolist() == [[0, 0, 1]]
     assert shape.size_pixels.tolist() == [[0, 0, 4]]
@@ -228,3 +203,19 @@ def test_a_noise_volume_takes_tens_of_bytes_a_voxel_of_one_slab(
     assert found == geometry_of(values, 6)
     assert int(found.components.sum()) > values.size * 0.9  # nearly a component a voxel
     assert peak < bound * slab, peak / slab
+
+
+def _geotiff_geometry(
+    tmp_path: Path, values: np.ndarray, connectivity: int
+) -> tuple[np.ndarray, np.ndarray, ImageGeometry]:
+    """Counts and geometry of ``values`` written as a GeoTIFF with nodata 0, in strips of
+    two rows read as bands of two rows: several chunks."""
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "map.tif"
+    nodata = [(42113, "s", 0, "0", True)]
+    tifffile.imwrite(path, values, rowsperstrip=2, photometric="minisblack", extratags=nodata)
+    read = ReadOptions(max_pixels=2 * values.shape[1])
+    assert len(list(read_raw(path, read).chunks())) == values.shape[0] // 2
+    ids, pixels, _, shape, _ = count_file_noted(path, read, geometry=Connectivity.of(connectivity))
+    assert shape is not None
+    return ids, pixels, shape
