@@ -86,6 +86,34 @@ def serve_folder(folder: Path, *, ranges: bool = False) -> Iterator[str]:
         server.server_close()
 
 
+def _request_head(client: socket.socket) -> tuple[bytes, bytes, str] | None:
+    """The request on ``client`` read up to the end of its headers, its method and its
+    path (without the query); None if the client closes first."""
+    request = b""
+    while b"\r\n\r\n" not in request:
+        data = client.recv(4096)
+        if not data:
+            return None
+        request += data
+    return request, request.split(b" ", 1)[0], request.split(b" ", 2)[1].decode().split("?")[0]
+
+
+@contextlib.contextmanager
+def s3_endpoint(url: str) -> Iterator[None]:
+    """Within the block, S3 is reached at ``url`` (a proxy in front of the moto server):
+    AWS_ENDPOINT_URL swapped, and fsspec's cached S3 file systems dropped both ways."""
+    import fsspec
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    os.environ["AWS_ENDPOINT_URL"] = url
+    fsspec.filesystem("s3").clear_instance_cache()
+    try:
+        yield
+    finally:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        fsspec.filesystem("s3").clear_instance_cache()
+
+
 _Served = TypeVar("_Served", bound="_Listener")
 
 
@@ -154,14 +182,10 @@ class Misbehaving(_Listener):
                 self.got.set()
                 self._stop.wait()
                 return
-            request = b""
-            while b"\r\n\r\n" not in request:
-                data = client.recv(4096)
-                if not data:
-                    return
-                request += data
-            method = request.split(b" ", 1)[0]
-            asked = request.split(b" ", 2)[1].decode().split("?")[0]
+            asked_for = _request_head(client)
+            if asked_for is None:
+                return
+            request, method, asked = asked_for
             if asked in self.files:
                 body = self.files[asked]
                 client.sendall(
@@ -230,14 +254,10 @@ class Dripping(_Listener):
 
     def _answer(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError), client:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                data = client.recv(4096)
-                if not data:
-                    return
-                request += data
-            method = request.split(b" ", 1)[0]
-            asked = request.split(b" ", 2)[1].decode().split("?")[0]
+            asked_for = _request_head(client)
+            if asked_for is None:
+                return
+            request, method, asked = asked_for
             body = self.files.get(asked)
             if body is None:
                 client.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

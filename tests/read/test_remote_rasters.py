@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ..conftest import run
-from .servers import KEY_ID, SECRET, CountingProxy, s3_server
+from .servers import KEY_ID, SECRET, CountingProxy, s3_endpoint, s3_server
 
 tifffile = pytest.importorskip("tifffile")
 
@@ -31,18 +31,9 @@ def s3() -> Iterator[Any]:
 @pytest.fixture
 def proxied(s3: Any) -> Iterator[CountingProxy]:
     """The S3 endpoint replaced by a counting proxy in front of it, for the scan."""
-    import fsspec
-
-    endpoint = os.environ["AWS_ENDPOINT_URL"]
-    host, port = endpoint.removeprefix("http://").split(":")
-    with CountingProxy(host, int(port)) as proxy:
-        os.environ["AWS_ENDPOINT_URL"] = proxy.url
-        fsspec.filesystem("s3").clear_instance_cache()
-        try:
-            yield proxy
-        finally:
-            os.environ["AWS_ENDPOINT_URL"] = endpoint
-            fsspec.filesystem("s3").clear_instance_cache()
+    host, port = os.environ["AWS_ENDPOINT_URL"].removeprefix("http://").split(":")
+    with CountingProxy(host, int(port)) as proxy, s3_endpoint(proxy.url):
+        yield proxy
 
 
 def _cog(path: Path, size: int = SIZE, smooth: bool = False) -> np.ndarray:

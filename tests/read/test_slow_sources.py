@@ -29,7 +29,7 @@ from mfb_cli.read.base import cancel, throughput
 from mfb_cli.read.base.throughput import Meter, TooSlow, too_slow
 
 from ..conftest import run
-from .servers import KEY_ID, SECRET, Dripping, DrippingProxy, s3_server
+from .servers import KEY_ID, SECRET, Dripping, DrippingProxy, s3_endpoint, s3_server
 
 #: One byte every 0.05 s: a drip.
 DRIP = {"piece": 1, "pause": 0.05, "give_up": 30.0}
@@ -231,20 +231,11 @@ def dripped(s3: Any, path: str) -> Any:
     """The S3 endpoint replaced, for the scan, by a proxy dripping ``path``'s body."""
     import contextlib
 
-    import fsspec
-
     @contextlib.contextmanager
     def swapped() -> Iterator[DrippingProxy]:
-        endpoint = os.environ["AWS_ENDPOINT_URL"]
-        host, port = endpoint.removeprefix("http://").split(":")
-        with DrippingProxy(host, int(port), path, **DRIP) as proxy:
-            os.environ["AWS_ENDPOINT_URL"] = proxy.url
-            fsspec.filesystem("s3").clear_instance_cache()
-            try:
-                yield proxy
-            finally:
-                os.environ["AWS_ENDPOINT_URL"] = endpoint
-                fsspec.filesystem("s3").clear_instance_cache()
+        host, port = os.environ["AWS_ENDPOINT_URL"].removeprefix("http://").split(":")
+        with DrippingProxy(host, int(port), path, **DRIP) as proxy, s3_endpoint(proxy.url):
+            yield proxy
 
     return swapped()
 
