@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.counts import ClassCounts
     from ..count.per_image import ImageCounts
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from ..show.report import ReportInput
     from ..weigh.classes import ClassStats
@@ -161,10 +162,12 @@ def _inputs(
 ) -> list[ReportInput]:
     """One ReportInput per --from file (or one for PATH...), all on one class vector."""
     from ..count.per_image import ImageCounts
-    from ..show.report import ReportInput
+    from ..show.report import MAX_THUMBNAILS, RasterThumbnail, ReportInput
 
     if not from_paths:
         images: list[ImageCounts] = []  # in memory: sampling needs them all at once
+        rasters: list[RasterThumbnail] = []  # the first rasters' class maps, each small
+        others = 0
 
         def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
             keep = pixels > 0
@@ -172,9 +175,20 @@ def _inputs(
                 ImageCounts(str(path), tuple(ids[keep].tolist()), tuple(pixels[keep].tolist()))
             )
 
-        counts, stats, source = class_stats_for(request, spec, None, on_image)
+        def on_header(path: LabelSource, header: LabelHeader) -> None:
+            nonlocal others
+            if header.thumbnail is None:
+                return
+            if len(rasters) < MAX_THUMBNAILS:
+                rasters.append(RasterThumbnail(str(path), header.shape, header.thumbnail))
+            else:
+                others += 1
+
+        # Each raster's class map is taken as its tiles are counted (no second read).
+        request = replace(request, read=replace(request.read, thumbnail=True))
+        counts, stats, source = class_stats_for(request, spec, None, on_image, on_header)
         name = ", ".join(shown_path(p) for p in (*request.paths, *request.lists))
-        return [ReportInput(name, counts, stats, source, images)]
+        return [ReportInput(name, counts, stats, source, images, rasters, others)]
     loaded = [_load(request, spec, path) for path in from_paths]
     _refuse_other_mappings(from_paths, [one[2] for one in loaded])
     length = max(one[1].num_classes for one in loaded)
