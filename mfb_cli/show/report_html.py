@@ -924,7 +924,7 @@ tr.target td{background:#fff3b0}
 .rasters{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
 .raster{margin:8px 0;max-width:100%}.raster figcaption{max-width:512px}
 img.thumbnail{display:block;max-width:100%;height:auto;image-rendering:pixelated;
-border:1px solid var(--line);background:#c8c8c8}
+outline:1px solid var(--line);background:#c8c8c8}
 .legend{list-style:none;padding:0;margin:6px 0;columns:2;font-size:12.5px}
 .swatch.nodata{background:#c8c8c8}
 @page{size:A4;margin:12mm}
