@@ -72,7 +72,9 @@ dataset's; needs per-image counts, so PATH... or a --from *.jsonl first); Splits
 (several --from files: shares side by side, Jensen-Shannon divergence, classes
 missing from a split); Problems (every warning; 'mfb check' findings with --check);
 Geometry, with --geometry or a --from file scanned with it (component sizes per class
-on a log axis, specks, boundary share, extents, suggested min_pixels and crop size).
+on a log axis, specks, boundary share, extents, suggested min_pixels and crop size);
+Rasters (GeoTIFFs scanned here, not --from: each one's class map, pixel (i, j) being its
+pixel (i*B, j*B), B = ceil(longest side / 512): exact classes, no blending; 6 at most).
 Class colours come from --colormap. The page fetches nothing (no CDN, no font,
 inline CSS/SVG/JS), opens offline and prints on A4.
 """

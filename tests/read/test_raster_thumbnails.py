@@ -130,9 +130,7 @@ def test_map_equals_the_decimated_raster(tmp_path: Path, layout: str, threads: i
         (">u2", "tiles-deflate"),
     ],
 )
-def test_wider_rasters_read_in_bands(
-    tmp_path: Path, dtype: Any, layout: str, threads: int
-) -> None:
+def test_wider_rasters_read_in_bands(tmp_path: Path, dtype: Any, layout: str, threads: int) -> None:
     data = whole(np.uint16)
     data[data == 9] = 40_000  # a class id past uint8
     path = write(tmp_path / "map.tif", data.astype(dtype), **LAYOUTS[layout])
