@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -110,6 +111,10 @@ def test_the_page_shows_the_decimated_raster(tmp_path: Path) -> None:
     # Classes without a colour table take Kelly's colours by their rank among those shown.
     assert legend == {str(c): THUMBNAIL_COLOURS[k] for k, c in enumerate((1, 2, 3, 4, 5, 6, 9))}
     assert len(page) < 120_000  # the map of 367 x 234 land-cover-like pixels is small
+    # Self-contained still: the one src is the map's data URI; no URL, no url(), no @import.
+    assert [s[:22] for s in re.findall(r' src="([^"]*)"', page)] == ["data:image/png;base64,"]
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)
+    assert "url(" not in page and "@import" not in page
 
 
 def test_from_a_statistics_file_there_is_no_map(tmp_path: Path) -> None:
