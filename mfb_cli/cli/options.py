@@ -429,7 +429,9 @@ MASK_OPTIONS: list[Callable[[Any], Any]] = [
 _REQUEST_FIELDS = tuple(
     f.name for f in fields(ScanRequest) if f.name not in ("read", "dask", "geometry")
 )
-_READ_FIELDS = tuple(f.name for f in fields(ReadOptions))
+#: ReadOptions a command sets itself, never an option (mfb report asks for thumbnails).
+_NOT_OPTIONS = frozenset({"thumbnail"})
+_READ_FIELDS = tuple(f.name for f in fields(ReadOptions) if f.name not in _NOT_OPTIONS)
 
 
 def mask_options(function: F) -> F:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .._types import Int64Array
     from ..count.counts import ClassCounts
     from ..count.per_image import ImageCounts
+    from ..read.base.chunks import LabelHeader
     from ..read.sources.archives import LabelSource
     from ..show.report import ReportInput
     from ..weigh.classes import ClassStats
@@ -71,7 +72,9 @@ dataset's; needs per-image counts, so PATH... or a --from *.jsonl first); Splits
 (several --from files: shares side by side, Jensen-Shannon divergence, classes
 missing from a split); Problems (every warning; 'mfb check' findings with --check);
 Geometry, with --geometry or a --from file scanned with it (component sizes per class
-on a log axis, specks, boundary share, extents, suggested min_pixels and crop size).
+on a log axis, specks, boundary share, extents, suggested min_pixels and crop size);
+Rasters (GeoTIFFs scanned here, not --from: each one's class map, pixel (i, j) being its
+pixel (i*B, j*B), B = ceil(longest side / 512): exact classes, no blending; 6 at most).
 Class colours come from --colormap. The page fetches nothing (no CDN, no font,
 inline CSS/SVG/JS), opens offline and prints on A4.
 """
@@ -161,10 +164,12 @@ def _inputs(
 ) -> list[ReportInput]:
     """One ReportInput per --from file (or one for PATH...), all on one class vector."""
     from ..count.per_image import ImageCounts
-    from ..show.report import ReportInput
+    from ..show.report import MAX_THUMBNAILS, RasterThumbnail, ReportInput
 
     if not from_paths:
         images: list[ImageCounts] = []  # in memory: sampling needs them all at once
+        rasters: list[RasterThumbnail] = []  # the first rasters' class maps, each small
+        others = 0
 
         def on_image(path: LabelSource, ids: Int64Array, pixels: Int64Array) -> None:
             keep = pixels > 0
@@ -172,9 +177,20 @@ def _inputs(
                 ImageCounts(str(path), tuple(ids[keep].tolist()), tuple(pixels[keep].tolist()))
             )
 
-        counts, stats, source = class_stats_for(request, spec, None, on_image)
+        def on_header(path: LabelSource, header: LabelHeader) -> None:
+            nonlocal others
+            if header.thumbnail is None:
+                return
+            if len(rasters) < MAX_THUMBNAILS:
+                rasters.append(RasterThumbnail(str(path), header.shape, header.thumbnail))
+            else:
+                others += 1
+
+        # Each raster's class map is taken as its tiles are counted (no second read).
+        request = replace(request, read=replace(request.read, thumbnail=True))
+        counts, stats, source = class_stats_for(request, spec, None, on_image, on_header)
         name = ", ".join(shown_path(p) for p in (*request.paths, *request.lists))
-        return [ReportInput(name, counts, stats, source, images)]
+        return [ReportInput(name, counts, stats, source, images, rasters, others)]
     loaded = [_load(request, spec, path) for path in from_paths]
     _refuse_other_mappings(from_paths, [one[2] for one in loaded])
     length = max(one[1].num_classes for one in loaded)

@@ -275,10 +275,12 @@ def counts_for(
     spec: LabelSpec,
     from_path: Path | None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
+    on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
 ) -> tuple[ClassCounts, dict[str, Any]]:
     """The counts and their ``source`` record: loaded from ``--from``, or scanned from PATH...
 
-    A statistics file stores the source of its scan, so both routes give the same output.
+    A statistics file stores the source of its scan, so both routes give the same output
+    (``on_image`` and ``on_header``: see ``scan_masks``; PATH... only).
     """
     if from_path is not None and (scan.paths or scan.lists):
         raise click.UsageError("give PATH... or --from STATS.json, not both (nor --list)")
@@ -297,7 +299,7 @@ def counts_for(
                 "given; rescan, or drop the colour map / remap options"
             )
         return loaded.counts, with_count(loaded.counts, loaded.source)
-    scanned = scan_masks(scan, spec, on_image)
+    scanned = scan_masks(scan, spec, on_image, on_header=on_header)
     return scanned.counts, with_count(scanned.counts, scanned.source(scan))
 
 
@@ -320,9 +322,10 @@ def class_stats_for(
     spec: LabelSpec,
     from_path: Path | None,
     on_image: Callable[[LabelSource, Int64Array, Int64Array], None] | None = None,
+    on_header: Callable[[LabelSource, LabelHeader], None] | None = None,
 ) -> tuple[ClassCounts, ClassStats, dict[str, Any]]:
-    """``counts_for`` resolved under the user's void/ignore choices (``on_image``: see
-    ``scan_masks``; PATH... only).
+    """``counts_for`` resolved under the user's void/ignore choices (``on_image``,
+    ``on_header``: see ``scan_masks``; PATH... only).
 
     The class set of the colour map / remap (given, or recorded in the statistics file)
     sets the default vector length.
@@ -333,7 +336,9 @@ def class_stats_for(
 
     found = class_set_of(scan.read)
     spec = with_ignore(spec, None if scan.read.dataset is None else scan.read.dataset.ignore)
-    counts, source = counts_for(scan, replace(spec, class_set=found), from_path, on_image)
+    counts, source = counts_for(
+        scan, replace(spec, class_set=found), from_path, on_image, on_header
+    )
     if found is None and from_path is not None:
         found = class_set_in(source.get("label_mapping", {}))
     if from_path is not None:

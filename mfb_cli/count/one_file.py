@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from ..errors import MfbError
+from ..read.base.thumbnail import Thumbnail
 from ..read.decode.raw import RawLabels, read_raw
 from ..read.labels.mapping import (
     check_ids_per_file,
@@ -49,7 +51,8 @@ def count_file_noted(
     if geometry is None:
         raw_ids, raw_counts = histogram_of_raw(raw, read)
         ids, counts = map_histogram(str(path), raw, raw_ids, raw_counts, read)
-        return ids, counts, read_note(path, raw, raw_ids), None, raw.header
+        header = class_thumbnail(str(path), raw, raw_ids, raw_counts, read)
+        return ids, counts, read_note(path, raw, raw_ids), None, header
     runs = None
     if raw.values is not None and raw.nodata is None:  # nodata pixels: the histogram route
         from ..read.labels.pixels import stored_values
@@ -64,7 +67,8 @@ def count_file_noted(
     else:  # the histogram from the runs the components need anyway: no pass of its own
         raw_ids, raw_counts = run_histogram(*runs)
     shapes = image_geometry(path, raw, raw_ids, raw_counts, read, geometry, runs)
-    return shapes.ids, shapes.pixels, read_note(path, raw, raw_ids), shapes, raw.header
+    header = class_thumbnail(str(path), raw, raw_ids, raw_counts, read)
+    return shapes.ids, shapes.pixels, read_note(path, raw, raw_ids), shapes, header
 
 
 def count_file_patches(
@@ -104,7 +108,47 @@ def count_file_patches(
             (window, *merge_values(classes[np.searchsorted(raw_ids, values)], pixels))
             for window, values, pixels in found
         ]
-    return ids, counts, read_note(path, raw, raw_ids), None, raw.header, found
+    header = class_thumbnail(name, raw, raw_ids, raw_counts, read)
+    return ids, counts, read_note(path, raw, raw_ids), None, header, found
+
+
+def class_thumbnail(
+    name: str, raw: RawLabels, raw_ids: Int64Array, raw_counts: Int64Array, read: ReadOptions
+) -> LabelHeader | None:
+    """The file's header with its thumbnail's stored values turned into class ids (the
+    remap applied, as to the counts) and its nodata pixels marked; without the thumbnail
+    when the file was not read to its end."""
+    header = raw.header
+    if header is None or header.thumbnail is None:
+        return header
+    thumbnail = header.thumbnail
+    if not thumbnail.complete:
+        return replace(header, thumbnail=None)
+    values = thumbnail.values
+    nodata = np.zeros(values.shape, dtype=bool) if raw.nodata is None else values == raw.nodata
+    kept = values[~nodata].astype(np.int64)
+    at = np.minimum(np.searchsorted(raw_ids, kept), max(len(raw_ids) - 1, 0))
+    if kept.size and not np.array_equal(raw_ids[at], kept):
+        raise MfbError(f"{name}: its thumbnail holds values it has no count of (a bug in mfb)")
+    classes = map_values(name, raw, raw_ids, raw_counts, read)
+    ids = np.zeros(values.shape, dtype=np.int64)
+    ids[~nodata] = classes[at]
+    finished = Thumbnail(thumbnail.source_shape)
+    finished.values, finished.complete = _compact(ids), True
+    finished.nodata = nodata if nodata.any() else None
+    return replace(header, thumbnail=finished)
+
+
+def _compact(ids: Int64Array) -> npt.NDArray[np.integer]:
+    """Class ids in the smallest type that holds them (uint8 or uint16 for most maps)."""
+    if ids.size == 0:
+        return ids.astype(np.uint8)
+    low, high = int(ids.min()), int(ids.max())
+    for dtype in (np.uint8, np.uint16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return ids.astype(dtype)
+    return ids
 
 
 def image_geometry(

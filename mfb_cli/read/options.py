@@ -68,6 +68,9 @@ class ReadOptions:
     #: Count a raster's nodata pixels (GeoTIFF GDAL_NODATA) as the value they store
     #: (``--no-nodata``); by default they are left out of the counts, as GDAL masks them.
     count_nodata: bool = False
+    #: Keep a decimated class map of each raster read tile by tile (base/thumbnail.py),
+    #: taken in the same pass as the counts (``mfb report`` draws it). Not part of the ids.
+    thumbnail: bool = False
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:

@@ -9,7 +9,7 @@ split comparison. The HTML page is drawn from this record by ``report_html``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._version import __version__
 from ..errors import MfbError
@@ -18,12 +18,14 @@ from ..weigh.schemes import SCHEMES
 from ..weigh.weights import class_weights
 from .distribution import distribution_record
 from .records import weights_record
+from .report_rasters import DEFINITION, rasters_record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ..count.counts import ClassCounts
     from ..count.per_image import ImageCounts
+    from ..read.base.thumbnail import Thumbnail
     from ..weigh.classes import ClassStats
     from .records import Record
 
@@ -38,6 +40,23 @@ class ReportInput:
     source: dict[str, Any] = field(default_factory=dict)
     #: Per-image counts (a scan, or a per-image file): the sampling effect needs them.
     images: Sequence[ImageCounts] | None = None
+    #: The class maps of the first MAX_THUMBNAILS rasters scanned (none from --from files).
+    rasters: Sequence[RasterThumbnail] = ()
+    #: Rasters scanned past MAX_THUMBNAILS, whose maps the page leaves out.
+    rasters_left_out: int = 0
+
+
+class RasterThumbnail(NamedTuple):
+    """A raster's path as the source record names it, its shape and its class map."""
+
+    path: str
+    shape: tuple[int, ...]
+    thumbnail: Thumbnail
+
+
+#: Rasters whose class map the page draws at most: each is a palette PNG of at most
+#: 512 x 512 (tens of kB for a land-cover map, at most about 350 kB base64 for noise).
+MAX_THUMBNAILS = 6
 
 
 #: Classes drawn in the co-occurrence heat map at most (the ones with most pixels), so the
@@ -56,6 +75,7 @@ DEFINITIONS = {
     "js_divergence": "Jensen-Shannon divergence (log base 2, 0 = same, 1 = disjoint) between "
     "the splits' shares of labelled pixels over the non-void classes",
     "missing": "a class with pixels in at least one split and none in another",
+    "raster_map": DEFINITION,
     "sampled_pixel_share": "per sampling scheme (default parameters, as 'mfb sampling'): "
     "E[pixels of c in a drawn image] / E[labelled pixels in a drawn image]",
 }
@@ -95,6 +115,7 @@ def report_record(
     ]
     warnings = list(dict.fromkeys([*run_warnings, *warnings]))
     total = stats.total_pixels
+    colour_list = [(colours or {}).get(c) for c in range(stats.num_classes)]
     return {
         "mfb_version": __version__,
         "command": command,
@@ -119,7 +140,7 @@ def report_record(
             "source": dict(main.source),
         },
         "names": [names.get(c) for c in range(stats.num_classes)],
-        "colours": [(colours or {}).get(c) for c in range(stats.num_classes)],
+        "colours": colour_list,
         "histogram": histogram,
         "weights": {"normalize": normalize, "schemes": schemes},
         "cooc": cooc_record(main),
@@ -130,6 +151,10 @@ def report_record(
             "missing": _missing(splits),
         },
         "problems": {"warnings": warnings, "check": check},
+        "rasters": {
+            "rasters": rasters_record(main.rasters, colour_list),
+            "left_out": main.rasters_left_out,
+        },
         "definitions": dict(DEFINITIONS),
     }
 

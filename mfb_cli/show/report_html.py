@@ -147,11 +147,14 @@ def render_report(record: Record) -> str:
     summary = record["summary"]
     title = f"mfb report: {summary['name']}"
     from .report_geometry import geometry_section
+    from .report_rasters import rasters_section
 
     geometry = geometry_section(record, _name, _share)
+    rasters = rasters_section(record, _name)
     sections = [
         _summary(record),
         _distribution(record),
+        *([rasters] if rasters else []),
         *([geometry] if geometry else []),
         _weights(record),
         _cooc(record),
@@ -164,6 +167,7 @@ def render_report(record: Record) -> str:
         for key, label in (
             ("summary", "Summary"),
             ("distribution", "Classes"),
+            *([("rasters", "Rasters")] if rasters else []),
             *([("geometry", "Geometry")] if geometry else []),
             ("weights", "Weights"),
             ("cooc", "Co-occurrence"),
@@ -917,6 +921,12 @@ background:#fff;cursor:pointer}
 .empty{color:var(--muted)}.error{color:#c0392b}
 .pager{margin:4px 0 12px;color:var(--muted);font-size:12.5px}.pager input{width:7em}
 tr.target td{background:#fff3b0}
+.rasters{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
+.raster{margin:8px 0;max-width:100%}.raster figcaption{max-width:512px}
+img.thumbnail{display:block;max-width:100%;height:auto;image-rendering:pixelated;
+outline:1px solid var(--line);background:#c8c8c8}
+.legend{list-style:none;padding:0;margin:6px 0;columns:2;font-size:12.5px}
+.swatch.nodata{background:#c8c8c8}
 @page{size:A4;margin:12mm}
 @media print{
  body{font-size:10px}.meta{font-size:9px}header{background:none;padding:0 0 6px}

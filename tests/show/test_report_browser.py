@@ -218,6 +218,44 @@ def test_geometry_section_in_chromium(browser, tmp_path, monkeypatch):
     assert browser.requests == browser.seen == [browser.url]
 
 
+def test_raster_map_in_chromium(browser, tmp_path):
+    """The Rasters section's map is drawn from its data URI (no request), at its size, with
+    the colours of its legend; nodata pixels show the grey behind the image."""
+    pytest.importorskip("tifffile")
+    from ..read.test_raster_thumbnails import LAYOUTS, STEP, whole, write
+
+    tif = write(tmp_path / "map.tif", whole(), **LAYOUTS["tiles-deflate"])
+    path = tmp_path / "raster.html"
+    run("report", tif, "-o", path)
+    page = browser.open(path)
+    image = page.locator("section#rasters img.thumbnail")
+    assert image.count() == 1
+    assert page.eval_on_selector(
+        "section#rasters img.thumbnail", "i => [i.complete, i.naturalWidth, i.naturalHeight]"
+    ) == [True, 234, 367]
+    box = image.bounding_box()
+    assert (box["width"], box["height"]) == (234, 367)  # drawn 1:1, no pixel blended
+    assert page.locator("section#rasters .legend li").count() == 8  # 7 classes and nodata
+    assert page.locator('nav a[href="#rasters"]').count() == 1
+    # Read the pixels back through a canvas: the map's pixel (200, 100) is the raster's
+    # (600, 300), its class's legend colour; row 0 is nodata (transparent).
+    rgba = page.eval_on_selector(
+        "section#rasters img.thumbnail",
+        """i => {const c = document.createElement('canvas'); c.width = i.naturalWidth;
+        c.height = i.naturalHeight; const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+        return [Array.from(g.getImageData(100, 200, 1, 1).data),
+                Array.from(g.getImageData(5, 0, 1, 1).data)]}""",
+    )
+    label = int(whole()[200 * STEP, 100 * STEP])
+    swatch = page.eval_on_selector(
+        f'section#rasters .legend li[data-id="{label}"] .swatch', "s => s.style.background"
+    )
+    assert swatch == "rgb({}, {}, {})".format(*rgba[0][:3]) and rgba[0][3] == 255
+    assert rgba[1][3] == 0
+    assert browser.errors == []
+    assert browser.requests == browser.seen == [browser.url]
+
+
 def test_print_layout_fits_a4(browser, tmp_path, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     path = tmp_path / "report.html"

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from fractions import Fraction
 
+    from .thumbnail import Thumbnail
+
 #: The most pixels (or voxels) one file may hold when it is read chunk by chunk: a header
 #: beyond it is refused before any value is read (``--max-pixels`` guards one chunk). About
 #: 17 billion: a 40,000 x 40,000 raster (1.6 G) or a 512 x 512 x 2000 CT (0.5 G) are far
@@ -52,6 +54,9 @@ class LabelHeader:
     stored: str = ""
     #: Anything else a check may compare (kept small: it travels with every result).
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: A raster's class map, decimated (base/thumbnail.py), when the reading asked for one
+    #: (``ReadOptions.thumbnail``): filled as the raster is read, complete once it is.
+    thumbnail: Thumbnail | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 from ...errors import BadMaskError, MfbError, MissingExtraError
 from ..base.chunks import SLAB_BYTES, LabelChunk, LabelHeader, check_total, out_of_memory
 from ..base.files import RangedFile, open_regular
+from ..base.thumbnail import Thumbnail
 from .codecs import TIFF_LOSSLESS_COMPRESSION
 from .geotiff import FLOAT_NODATA_ID, GEO_TAGS, Nodata, geo_details, nodata_of
 from .pillow import check_size
@@ -193,13 +194,16 @@ def _raster(
     details = {"kind": layout.kind, "block": [layout.rows, layout.cols]}
     details["compression"] = TIFF_LOSSLESS_COMPRESSION.get(int(page.compression), "?")
     details.update(geo_details(tags))
+    thumbnail = Thumbnail((height, width)) if read.thumbnail else None
     header = LabelHeader(
         (height, width),
         format="GeoTIFF" if tags else "TIFF",
         stored=stored,
         details=details,
+        thumbnail=thumbnail,
     )
     reader = _Reader(name, data, layout, decode, dtype, nodata, TILE_THREADS, stream)
+    reader.thumbnail = thumbnail
     reader.direct = _direct_decompressor(page, dtype)
     note, mode = None, str(dtype.newbyteorder("="))
     if nodata is not None:
@@ -388,6 +392,8 @@ class _Reader:
         #: imagecodecs' decompressor, called straight into a reused buffer (see
         #: _direct_decompressor); None: tifffile's page.decode for each block.
         self.direct: Callable[..., Any] | None = None
+        #: The class map taken from each block as it is decoded (ReadOptions.thumbnail).
+        self.thumbnail: Thumbnail | None = None
 
     def _open(self) -> IO[bytes]:
         stream, self.stream = self.stream, None
@@ -414,6 +420,8 @@ class _Reader:
                 del band, work
             if pending is not None:
                 yield self._finished(*pending)
+        if self.thumbnail is not None:
+            self.thumbnail.complete = True
 
     @contextmanager
     def _failures(self, pool: Any | None) -> Iterator[None]:
@@ -524,6 +532,8 @@ class _Reader:
                 del work, parts
             for future in pending:
                 total += future.result()
+        if self.thumbnail is not None:
+            self.thumbnail.complete = True
         return total
 
     def _count_blocks(self, work: _Work, top: int, counter: ByteCounter) -> Int64Array:
@@ -540,6 +550,8 @@ class _Reader:
             cols = min(layout.cols, width - col)
             slot = buffer[filled * block_pixels : (filled + 1) * block_pixels]
             segment = self._decoded(data, block, rows, cols, slot)
+            if self.thumbnail is not None:  # before the slot is decoded over
+                self.thumbnail.take(segment[:rows, :cols], top + row, col)
             if rows < layout.rows or cols < layout.cols:
                 counts += counter(np.ascontiguousarray(segment[:rows, :cols]))
                 continue
@@ -606,7 +618,13 @@ class _Reader:
             future.result()
         if band.dtype.byteorder not in ("=", "|"):
             band = band.astype(band.dtype.newbyteorder("="))
-        return LabelChunk(self._labels(band, top), (top, 0))
+        labels = self._labels(band, top)
+        if self.thumbnail is not None:
+            # The band is whole rows of the raster, its labels as the counts see them (a
+            # float raster's nodata as FLOAT_NODATA_ID): taken here once, in the consumer's
+            # thread, whatever the layout (tiles, strips, rows of uncompressed strips).
+            self.thumbnail.take(labels, top, 0)
+        return LabelChunk(labels, (top, 0))
 
     def _labels(self, band: npt.NDArray[Any], top: int) -> npt.NDArray[np.integer]:
         """A band's labels as integers; a float raster's nodata pixels (NaN, -3.4e38...)
