@@ -63,14 +63,8 @@ def read_volume(name: str, read: ReadOptions, data: bytes | None = None) -> RawL
         from .nrrd import open_nrrd as opener
     else:
         from .metaimage import open_metaimage as opener
-    try:
+    with read_failures(name, kind):
         return opener(name, read, data)
-    except (BadMaskError, MfbError):
-        raise
-    except MemoryError as error:
-        raise out_of_memory(name) from error
-    except READ_ERRORS as error:
-        raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
 
 def volume_geometry(name: str, data: bytes | None = None) -> LabelHeader:
@@ -82,12 +76,8 @@ def volume_geometry(name: str, data: bytes | None = None) -> LabelHeader:
         from .nrrd import nrrd_geometry as geometry
     else:
         from .metaimage import metaimage_geometry as geometry
-    try:
+    with read_failures(name, kind):
         return geometry(name, data)
-    except (BadMaskError, MfbError):
-        raise
-    except READ_ERRORS as error:
-        raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
 
 def reason(error: BaseException) -> str:
@@ -174,32 +164,38 @@ def chunked(
     step = slab_depth(shape[0] * shape[1] * dtype.itemsize, depth)
 
     def chunks() -> Iterator[LabelChunk]:
-        kind = header.format
-        try:
-            with open_reader() as slabs:
-                for first in range(0, depth, step):
-                    last = min(first + step, depth)
-                    start = (0, 0, first) if len(shape) == 3 else (0, 0)
-                    slab = slabs(first, last)
-                    expected = (*shape[:2], last - first) if len(shape) == 3 else shape
-                    if tuple(slab.shape) != tuple(expected):
-                        raise BadMaskError(
-                            name,
-                            f"gave slices of shape {tuple(slab.shape)} where its header "
-                            f"says {expected} (a damaged file)",
-                        )
-                    values = integer_labels(name, slab, start)
-                    del slab
-                    yield LabelChunk(values, start)
-                    del values
-        except (BadMaskError, MfbError):
-            raise
-        except MemoryError as error:
-            raise out_of_memory(name) from error
-        except READ_ERRORS as error:
-            raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
+        with read_failures(name, header.format), open_reader() as slabs:
+            for first in range(0, depth, step):
+                last = min(first + step, depth)
+                start = (0, 0, first) if len(shape) == 3 else (0, 0)
+                slab = slabs(first, last)
+                expected = (*shape[:2], last - first) if len(shape) == 3 else shape
+                if tuple(slab.shape) != tuple(expected):
+                    raise BadMaskError(
+                        name,
+                        f"gave slices of shape {tuple(slab.shape)} where its header "
+                        f"says {expected} (a damaged file)",
+                    )
+                values = integer_labels(name, slab, start)
+                del slab
+                yield LabelChunk(values, start)
+                del values
 
     return chunks
+
+
+@contextmanager
+def read_failures(name: str, kind: str) -> Iterator[None]:
+    """Every failure of reading a volume as one error naming the file: mfb's own errors as
+    they are, running out of memory as such, any reader's refusal as a damaged file."""
+    try:
+        yield
+    except (BadMaskError, MfbError):
+        raise
+    except MemoryError as error:
+        raise out_of_memory(name) from error
+    except READ_ERRORS as error:
+        raise BadMaskError(name, f"cannot read as {kind} ({reason(error)})") from error
 
 
 @contextmanager
