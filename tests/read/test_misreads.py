@@ -129,15 +129,29 @@ def test_grey_masks_stored_as_rgb_are_read_as_ids_with_a_warning(tmp_path):
 
 def test_a_photograph_is_called_a_photograph(tmp_path):
     rng = np.random.default_rng(0)
-    photo = save_mask(tmp_path / "p" / "img.png", rng.integers(0, 256, (64, 64, 3)), "RGB")
+    pixels = rng.integers(0, 256, (64, 64, 3))
+    photo = save_mask(tmp_path / "p" / "img.png", pixels, "RGB")
     result = run("weights", photo.parent, "-q")
     assert result.exit_code == 1
     assert "looks like a photograph, not a label mask" in result.stderr
+    distinct = len({tuple(p) for p in pixels.reshape(-1, 3).tolist()})  # naive count
+    assert f"with {distinct} distinct colours" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     (tmp_path / "t.csv").write_text(TABLE)
     mapped = run("weights", photo.parent, "--colormap", tmp_path / "t.csv", "-q")
     assert mapped.exit_code == 1 and "looks like a photograph" in mapped.stderr
     assert "saved as JPEG" not in mapped.stderr
+
+
+@pytest.mark.parametrize(("colours", "photograph"), [(1024, False), (1025, True)])
+def test_a_photograph_has_more_than_1024_colours(tmp_path, colours, photograph):
+    codes = np.arange(colours) * 977 % (1 << 24)  # distinct colours, spread over RGB
+    rgb = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=-1).reshape(1, -1, 3)
+    save_mask(tmp_path / "m" / "a.png", rgb, "RGB")
+    result = run("weights", tmp_path / "m", "-q")
+    assert result.exit_code == 1
+    assert ("looks like a photograph" in result.stderr) is photograph
+    assert ("looks colour-coded" in result.stderr) is not photograph
 
 
 def test_a_few_unknown_colours_still_point_at_jpeg_or_resizing(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -188,6 +188,13 @@ READ_NOTES: dict[str, tuple[str | Param, ...]] = {
 PHOTO_COLOURS = 1024
 
 
+def _distinct(values: npt.NDArray[Any]) -> int:
+    """How many distinct values, by one sort: NumPy 2.4's np.unique hashes when asked for
+    the values alone, some 80 times slower on a photograph's two million colours."""
+    ordered = np.sort(values, axis=None)
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + int(ordered.size > 0)
+
+
 def uncoded_colour(name: str, image: Image.Image) -> RawLabels:
     """An RGB(A) file without a colour map: grey ids stored as RGB, or refused with the reason."""
     array = np.asarray(image)
@@ -195,7 +202,7 @@ def uncoded_colour(name: str, image: Image.Image) -> RawLabels:
     opaque = image.mode != "RGBA" or int(array[..., 3].min()) == 255
     if opaque and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
         return RawLabels(np.ascontiguousarray(rgb[..., 0]), note="grey-rgb", mode=image.mode)
-    colours = len(np.unique(pack_rgb(rgb)))
+    colours = _distinct(pack_rgb(rgb))
     if colours > PHOTO_COLOURS:
         raise BadMaskError(
             name,
