@@ -172,18 +172,31 @@ def partition_geometry(
     labelled, count = components_module().connected_components(
         values, connectivity=connect, return_N=True
     )
-    tracker = RunComponents(int(count), values.shape, values.dtype)
-    boundary: list[tuple[Int64Array, Int64Array]] = []
-    slab = values.size // values.shape[0]
-    step = max(1, BAND_PIXELS // slab)
-    flat_labels = labelled.reshape(-1)
-    for top in range(0, values.shape[0], step):
-        bottom = min(top + step, values.shape[0])
-        tracker.add_runs(
-            values[top:bottom], run_starts(values, top, bottom), flat_labels, top * slab
-        )
-        boundary.append(edge_counts(values, top, bottom))
+    tracker = tracked_components(values, labelled, int(count))
+    step = max(1, BAND_PIXELS // (values.size // values.shape[0]))
+    boundary = [
+        edge_counts(values, top, min(top + step, values.shape[0]))
+        for top in range(0, values.shape[0], step)
+    ]
     return tracker.geometry(partition, boundary)
+
+
+def tracked_components(
+    values: npt.NDArray[Any], labels: npt.NDArray[Any], count: int
+) -> RunComponents:
+    """Key, size and corners of each of the ``count`` components of ``labels`` (label 1 at
+    index 1), read from the runs of ``values`` in bands of whole rows (of about
+    BAND_PIXELS, however large a slice is)."""
+    tracker = RunComponents(count, values.shape, values.dtype)
+    width = values.shape[-1]
+    rows = values.reshape(-1, width)
+    step = max(1, BAND_PIXELS // max(width, 1))
+    flat_labels = labels.reshape(-1)
+    for top in range(0, len(rows), step):
+        bottom = min(top + step, len(rows))
+        starts = run_starts(rows, top, bottom)
+        tracker.add_runs(rows[top:bottom], starts, flat_labels, top * width)
+    return tracker
 
 
 def run_starts(values: npt.NDArray[Any], top: int, bottom: int) -> Int64Array:

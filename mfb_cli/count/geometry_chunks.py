@@ -37,7 +37,7 @@ from .geometry import (
     binned,
     components_module,
     edge_counts,
-    run_starts,
+    tracked_components,
     trimmed,
 )
 from .plane_runs import union_roots
@@ -153,7 +153,7 @@ class _Stream:
         labels, count = components_module().connected_components(
             values, connectivity=self.connectivity, return_N=True
         )
-        tracker = _tracked(values, labels, int(count))
+        tracker = tracked_components(values, labels, int(count))
         first, last = labels[0].copy(), labels[-1].copy()
         del labels
         self._boundary(values)
@@ -352,22 +352,6 @@ class _Stream:
         # Extent tables in the file's axis order: its axis a is the chunks' back[a].
         back = np.argsort(self.order)
         return replace(self.total, extent_bins=self.total.extent_bins[back])
-
-
-def _tracked(values: npt.NDArray[Any], labels: npt.NDArray[Any], count: int) -> RunComponents:
-    """Key, size and corners (within the chunk) of each component of a chunk, label 1 at
-    index 1, read from its runs in bands of whole rows (of about BAND_PIXELS, however
-    large a slice is)."""
-    tracker = RunComponents(count, values.shape, values.dtype)
-    width = values.shape[-1]
-    rows = values.reshape(-1, width)
-    step = max(1, BAND_PIXELS // max(width, 1))
-    flat_labels = labels.reshape(-1)
-    for top in range(0, len(rows), step):
-        bottom = min(top + step, len(rows))
-        starts = run_starts(rows, top, bottom)
-        tracker.add_runs(rows[top:bottom], starts, flat_labels, top * width)
-    return tracker
 
 
 def _memory_order(values: npt.NDArray[Any], axis: int) -> list[int]:

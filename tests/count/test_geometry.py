@@ -286,8 +286,18 @@ def naive_geometry(labels: np.ndarray, connectivity: int) -> dict[int, tuple]:
     return found
 
 
-def _components_of(shape, row: int) -> dict[str, object]:
-    return _found(shape, row)
+def assert_matches_the_reference(shape, labels: np.ndarray, connectivity: int) -> None:
+    """Every class's pixels, boundary, components and bins as the naive reference has them
+    (extents binned by extent_bin: exact below 16)."""
+    reference = naive_geometry(labels, connectivity)
+    assert shape.ids.tolist() == sorted(reference)
+    for row, label in enumerate(shape.ids.tolist()):
+        components, pixels, boundary, count = reference[label]
+        assert int(shape.pixels[row]) == pixels
+        assert int(shape.boundary[row]) == boundary
+        assert int(shape.components[row]) == count
+        binned = [(size, *extent_bin(np.array(box)).tolist()) for size, *box in components]
+        assert _found(shape, row) == _expected_bins(binned, labels.ndim)
 
 
 planes = st.tuples(st.integers(1, 9), st.integers(1, 9))
@@ -321,14 +331,7 @@ def test_every_class_matches_the_naive_reference(labels, connectivity, band, pix
     finally:
         geometry_module.BAND_PIXELS, geometry_module.COMPONENTS_AT_ONCE = saved
         plane_runs.PIXELS_PER_RUN = saved_runs
-    reference = naive_geometry(labels, connectivity)
-    assert shape.ids.tolist() == sorted(reference)
-    for row, label in enumerate(shape.ids.tolist()):
-        components, pixels, boundary, count = reference[label]
-        assert int(shape.pixels[row]) == pixels
-        assert int(shape.boundary[row]) == boundary
-        assert int(shape.components[row]) == count
-        assert _components_of(shape, row) == _expected_bins(components, labels.ndim)
+    assert_matches_the_reference(shape, labels, connectivity)
 
 
 def test_a_street_like_mask_goes_by_its_runs_and_matches_the_reference():
@@ -339,13 +342,4 @@ def test_a_street_like_mask_goes_by_its_runs_and_matches_the_reference():
     labels[40, 3] = 9  # a speck
     assert plane_runs.runs_of(labels) is not None
     for connectivity in (4, 8):
-        shape = geometry_of(labels, connectivity)
-        reference = naive_geometry(labels, connectivity)
-        assert shape.ids.tolist() == sorted(reference)
-        for row, label in enumerate(shape.ids.tolist()):
-            components, pixels, boundary, count = reference[label]
-            assert int(shape.pixels[row]) == pixels
-            assert int(shape.boundary[row]) == boundary
-            assert int(shape.components[row]) == count
-            binned = [(size, *extent_bin(np.array(box)).tolist()) for size, *box in components]
-            assert _components_of(shape, row) == _expected_bins(binned, 2)
+        assert_matches_the_reference(geometry_of(labels, connectivity), labels, connectivity)
